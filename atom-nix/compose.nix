@@ -1,0 +1,221 @@
+# atom-nix: the module system atoms are written in.
+#
+# The one entry point:
+#
+#   import ./atom-nix/compose.nix <atomRoot> { from ? {}, get ? {}, config ? {} }
+#
+# `atomRoot` is the directory holding the atom's top `mod.nix` (a path, or an
+# absolute path string). The result is the atom's public API: an attribute set
+# of its top module's public members (lower-cased) and submodules.
+#
+# Every module file is evaluated with these names in scope:
+#   atom    the atom's public API
+#   mod     the current module, private members included; "${mod}" is a store
+#           copy of the module's own files
+#   pre     the parent module (pre.pre the grandparent, ...); absent at the top
+#   from    evaluation-time dependencies (the caller's `from`)
+#   get     build-time sources (the caller's `get`)
+#   std     the standard library (atom-nix/std)
+#   config  the caller's configuration (`config.system` is the system)
+#   builtins, import, <...>, fetchers: the boundary (core/boundary.nix)
+#
+# See docs/atom-nix.md for the rules and the decisions on edge cases.
+let
+  B = builtins;
+  boundary = import ./core/boundary.nix;
+
+  reserved = [ "pre" "outPath" ];
+
+  # Upper-case ASCII letters to their lower case.
+  upper = B.listToAttrs (B.genList
+    (i: { name = B.substring i 1 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; value = B.substring i 1 "abcdefghijklmnopqrstuvwxyz"; })
+    26);
+
+  head1 = n: B.substring 0 1 n;
+  isPublic = n: upper ? ${head1 n};
+  # `Six` -> `six`: only the first letter is lowered, `ToLower` -> `toLower`.
+  lower = n: (upper.${head1 n} or (head1 n)) + B.substring 1 (B.stringLength n) n;
+
+  isIdent = n: B.match "[A-Za-z_][A-Za-z0-9_'-]*" n != null;
+  isDot = n: head1 n == ".";
+  nixStem = n: B.match "(.*)\\.nix" n;
+
+  storeName = rel: suffix:
+    let s = (if rel == "" then "atom" else "atom." + B.replaceStrings [ "/" ] [ "." ] rel) + suffix;
+    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else "atom-module" + suffix;
+
+  fail = msg: throw "atom-nix: ${msg}";
+
+  # Compose the atom whose top module is in `rootDir` (a string), giving its
+  # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
+  # public API.
+  composeAtom = { rootDir, from, get, config, std }:
+    let
+      top = loadModule { dir = rootDir; rel = ""; parent = null; };
+      atom = top.public;
+
+      loadModule = { dir, rel, parent }:
+        let
+          self = rec {
+            where = if rel == "" then "the top module" else "module `${rel}`";
+            relFile = f: if rel == "" then f else "${rel}/${f}";
+            relDir = n: if rel == "" then n else "${rel}/${n}";
+
+            entries = B.readDir dir;
+            names = B.attrNames entries;
+
+            # Classify the directory's entries (see docs/atom-nix.md).
+            classify = n:
+              let
+                t = entries.${n};
+                stem = nixStem n;
+              in
+              if isDot n then { kind = "ignored"; }
+              else if n == "mod.nix" then
+                (if t == "regular" then { kind = "modfile"; }
+                 else { kind = "error"; msg = "${relFile n} is a ${t}: a module file must be a regular file"; })
+              else if t == "directory" then
+                (if !(B.pathExists "${dir}/${n}/mod.nix") then { kind = "data"; }
+                 else if isIdent n then { kind = "submodule"; name = n; }
+                 else { kind = "error"; msg = "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"; })
+              else if stem == null then
+                (if t == "symlink" then { kind = "ignored"; } else { kind = "data"; })
+              else if t == "symlink" then
+                { kind = "error"; msg = "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"; }
+              else if t != "regular" then { kind = "data"; }
+              else if isIdent (B.head stem) then { kind = "member"; name = B.head stem; file = n; }
+              else { kind = "error"; msg = "member file ${relFile n} is not a valid name: `${B.head stem}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)"; };
+
+            classified = map (n: classify n // { entry = n; }) names;
+            ofKind = k: B.filter (c: c.kind == k) classified;
+            errors = ofKind "error";
+            memberFiles = ofKind "member";
+            subdirs = ofKind "submodule";
+            hasModFile = (entries."mod.nix" or null) == "regular";
+
+            # The module's Nix files, copied to the store only when a member is
+            # read. Only the module's own `.nix` files: no data, no parent, no
+            # child directory. `./.` in a module file is this copy.
+            codeSet = B.listToAttrs (map
+              (c: { name = "${dir}/${c.entry}"; value = true; })
+              (memberFiles ++ [{ entry = "mod.nix"; }]));
+            code = B.path {
+              path = dir;
+              name = storeName rel "";
+              filter = p: _: codeSet ? ${p};
+            };
+
+            # "${mod}": every file of the module's own directory, including data
+            # directories, but no submodule, dot-entry or symlink.
+            subSet = B.listToAttrs (map (c: { name = "${dir}/${c.entry}"; value = true; }) subdirs);
+            files = B.path {
+              path = dir;
+              name = storeName rel "-files";
+              filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
+            };
+
+            scopeBase = {
+              inherit atom from get std config;
+              mod = full;
+            } // (if parent == null then { } else { pre = parent.asPre; });
+
+            importFile = f:
+              let r = relFile f; in
+              B.addErrorContext "while evaluating the atom file ${r}"
+                (B.scopedImport (boundary r // scopeBase) "${code}/${f}");
+
+            modAttrs =
+              let v = importFile "mod.nix"; in
+              if B.isAttrs v then v
+              else fail "${relFile "mod.nix"} must evaluate to an attribute set, not a ${B.typeOf v}";
+
+            memberAttrs = B.listToAttrs (map (c: { inherit (c) name; value = importFile c.file; }) memberFiles);
+            children = B.listToAttrs (map
+              (c: {
+                inherit (c) name;
+                value = loadModule { dir = "${dir}/${c.entry}"; rel = relDir c.entry; parent = self; };
+              })
+              subdirs);
+            subAttrs = B.mapAttrs (_: m: m.public) children;
+
+            # Every name of the module with where it comes from, for the checks.
+            origins =
+              map (n: { name = n; from = "${relFile "mod.nix"}"; }) (B.attrNames modAttrs)
+              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; }) memberFiles
+              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; }) subdirs;
+
+            checked =
+              if errors != [ ] then fail (B.head errors).msg
+              else if !hasModFile then fail "the atom root `${dir}` has no mod.nix"
+              else
+                let
+                  reservedHit = B.filter (o: B.elem o.name reserved) origins;
+                  lowered = B.listToAttrs (map (o: { name = lower o.name; value = o; }) origins);
+                in
+                if reservedHit != [ ] then
+                  let o = B.head reservedHit; in
+                  fail "`${o.name}` (${o.from}) is a reserved name in an atom module"
+                else if B.length (B.attrNames lowered) == B.length origins then true
+                else
+                  let
+                    clash = B.foldl'
+                      (acc: o:
+                        if acc.found != null then acc
+                        else if acc.seen ? ${lower o.name} then acc // { found = [ acc.seen.${lower o.name} o ]; }
+                        else acc // { seen = acc.seen // { ${lower o.name} = o; }; })
+                      { seen = { }; found = null; }
+                      origins;
+                    a = B.elemAt clash.found 0;
+                    b = B.elemAt clash.found 1;
+                  in
+                  if a.name == b.name
+                  then fail "`${a.name}` is defined twice in ${where}: in ${a.from} and by ${b.from}"
+                  else fail "`${a.name}` (${a.from}) and `${b.name}` (${b.from}) collide in ${where}: public names are seen with their first letter lowered";
+
+            # The module as seen from inside (`mod`), private members included.
+            full = B.seq checked (modAttrs // memberAttrs // subAttrs // { outPath = files; });
+
+            # The module as its parent sees it through `pre`.
+            asPre = if parent == null then full else full // { pre = parent.asPre; };
+
+            # The module as everyone else sees it: public members lower-cased,
+            # and its submodules.
+            public = B.seq checked (B.listToAttrs (
+              map (n: { name = lower n; value = full.${n}; })
+                (B.filter isPublic (B.attrNames modAttrs ++ map (c: c.name) memberFiles))
+              ++ map (c: { name = lower c.name; value = subAttrs.${c.name}; }) subdirs
+            ));
+          };
+        in
+        self;
+    in
+    atom;
+
+  checkArg = what: v:
+    if B.isAttrs v then v
+    else throw "atom-nix: compose: `${what}` must be an attribute set, not a ${B.typeOf v}";
+
+  rootString = r:
+    if B.isPath r then toString r
+    else if B.isString r && B.substring 0 1 r == "/" then
+      (if B.hasContext r then r else toString (/. + r))
+    else throw "atom-nix: compose: the atom root must be a path or an absolute path string, not ${if B.isString r then "`${r}`" else "a ${B.typeOf r}"}";
+
+  # The standard library, itself an atom, composed with itself as its `std`.
+  stdAtom = composeAtom {
+    rootDir = toString ./std;
+    from = { };
+    get = { };
+    config = { };
+    std = stdAtom;
+  };
+in
+atomRoot:
+{ from ? { }, get ? { }, config ? { } }:
+composeAtom {
+  rootDir = rootString atomRoot;
+  from = checkArg "from" from;
+  get = checkArg "get" get;
+  config = checkArg "config" config;
+  std = stdAtom;
+}

@@ -1,0 +1,96 @@
+# The boundary of an atom module: what a module file sees in place of the host
+# Nix's global scope.
+#
+# `boundary storeDir relFile` returns the attributes that shadow the host's
+# globals while `relFile` (a path relative to the atom root, used in error
+# messages) is evaluated:
+#   - `builtins`, the filtered set;
+#   - every blocked builtin under its global names (`import`, `__findFile`, ...).
+#
+# Blocked builtins `abort` rather than `throw`: `builtins.tryEval` catches
+# `throw`, so a thrown error would let a module probe the host (is there a
+# `<nixpkgs>`? does this URL fetch?). An `abort` ends the evaluation.
+let
+  B = builtins;
+
+  # Reasons and what to use instead, by builtin.
+  useFromOrGet = "declare the dependency in the manifest and use `from` (evaluation-time Nix code) or `get` (build-time sources)";
+  useScopes = "a module reaches other code only through its scopes (`mod`, `pre`, `atom`, `from`, `std`); the module's own `.nix` files are imported automatically as members of `mod`";
+  useFrom = "lookup paths depend on the host's NIX_PATH; declare the dependency and use `from`";
+
+  blocked = {
+    import = useScopes;
+    scopedImport = useScopes;
+    findFile = useFrom;
+    nixPath = useFrom;
+    fetchGit = useFromOrGet;
+    fetchTarball = useFromOrGet;
+    fetchurl = useFromOrGet;
+    fetchTree = useFromOrGet;
+    fetchMercurial = useFromOrGet;
+    fetchClosure = useFromOrGet;
+    getFlake = useFromOrGet;
+    storePath = "a module may not name arbitrary store paths; use `get` for build-time sources";
+    currentSystem = "evaluation must not depend on the host: the system comes from configuration, use `config.system`";
+    currentTime = "evaluation must be reproducible: pass a time through `config` if one is needed";
+    exec = "running host programs during evaluation is not allowed";
+    importNative = "loading native code during evaluation is not allowed";
+  };
+
+  # File builtins accept only paths inside the Nix store: a module's own files
+  # are in the store (`./file`, "${mod}/file"), and so is anything reached
+  # through `from` and `get` once interpolated. Host paths are refused so that
+  # `pathExists /etc/...` cannot probe the host.
+  guarded = [ "readFile" "readDir" "pathExists" "hashFile" "readFileType" "path" "filterSource" ];
+
+  storePrefix = B.storeDir + "/";
+  prefixLen = B.stringLength storePrefix;
+  inStore = p:
+    let s = if B.isAttrs p then toString (p.path or p) else toString p;
+    in B.substring 0 prefixLen s == storePrefix;
+  describe = p: if B.isAttrs p then toString (p.path or "<no path>") else toString p;
+
+  # Newer host builtins are reached through `or` so that an older Nix simply
+  # lacks them (feature detection, no version checks).
+  guard = relFile: name:
+    let f = B.${name}; in
+    if name == "path" || name == "filterSource"
+    then
+      # `path { path = ...; }` and `filterSource filter path`
+      (if name == "path"
+       then args: if inStore args then f args else hostPath relFile name (describe args)
+       else filter: p: if inStore p then f filter p else hostPath relFile name (describe p))
+    else if name == "hashFile"
+    then algo: p: if inStore p then f algo p else hostPath relFile name (describe p)
+    else p: if inStore p then f p else hostPath relFile name (describe p);
+
+  hostPath = relFile: name: p:
+    abort "atom-nix: `builtins.${name}` refused the host path `${p}` in ${relFile}: a module may read only its own files (\"\${mod}/file\" or ./file) and store paths from `from` and `get`";
+
+  message = relFile: name: hint:
+    "atom-nix: `${name}` is not available in atom modules (used in ${relFile}): ${hint}";
+in
+relFile:
+let
+  stopped = B.mapAttrs (name: hint: abort (message relFile name hint)) blocked;
+  fileGuards = B.listToAttrs (B.concatMap
+    (name: if B ? ${name} then [{ inherit name; value = guard relFile name; }] else [ ])
+    guarded);
+  filtered = B // fileGuards // stopped // {
+    getEnv = _: "";
+    builtins = filtered;
+  };
+  # Blocked builtins are shadowed under both spellings, so that a newer Nix
+  # exposing one unprefixed cannot open a hole; guarded ones and `getEnv` only
+  # under the `__` spelling Nix uses for them.
+  globals = B.listToAttrs (
+    B.concatMap
+      (name: [
+        { inherit name; value = filtered.${name}; }
+        { name = "__" + name; value = filtered.${name}; }
+      ])
+      (B.attrNames blocked)
+    ++ map (name: { name = "__" + name; value = filtered.${name}; })
+      (B.attrNames fileGuards ++ [ "getEnv" ]));
+in
+globals // { builtins = filtered; }
