@@ -40,9 +40,20 @@ let
   isDot = n: head1 n == ".";
   nixStem = n: B.match "(.*)\\.nix" n;
 
-  storeName = rel: suffix:
-    let s = (if rel == "" then "atom" else "atom." + B.replaceStrings [ "/" ] [ "." ] rel) + suffix;
-    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else "atom-module" + suffix;
+  # Store names say which module a copy holds, so that an evaluator's own
+  # errors (syntax errors, undefined variables) that print a store path are
+  # still readable: `/nix/store/<hash>-myatom.path.to/file.nix` is the file
+  # `path/to/file.nix` of the atom in the directory `myatom`.
+  atomName = rootDir:
+    let
+      base = B.baseNameOf rootDir;
+      unhashed = B.match "[0-9a-df-np-sv-z]{32}-(.*)" base;
+      name = if unhashed == null then base else B.head unhashed;
+    in
+    if B.match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" name != null then name else "atom";
+  storeName = prefix: rel: suffix:
+    let s = prefix + (if rel == "" then "" else "." + B.replaceStrings [ "/" ] [ "." ] rel) + suffix;
+    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else prefix + "-module" + suffix;
 
   fail = msg: throw "atom-nix: ${msg}";
 
@@ -52,6 +63,7 @@ let
   composeAtom = { rootDir, from, get, config, std }:
     let
       top = loadModule { dir = rootDir; rel = ""; parent = null; };
+      prefix = atomName rootDir;
       atom = top.public;
 
       loadModule = { dir, rel, parent }:
@@ -101,7 +113,7 @@ let
               (memberFiles ++ [{ entry = "mod.nix"; }]));
             code = B.path {
               path = dir;
-              name = storeName rel "";
+              name = storeName prefix rel "";
               filter = p: _: codeSet ? ${p};
             };
 
@@ -110,7 +122,7 @@ let
             subSet = B.listToAttrs (map (c: { name = "${dir}/${c.entry}"; value = true; }) subdirs);
             files = B.path {
               path = dir;
-              name = storeName rel "-files";
+              name = storeName prefix rel "-files";
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
@@ -140,9 +152,9 @@ let
 
             # Every name of the module with where it comes from, for the checks.
             origins =
-              map (n: { name = n; from = "${relFile "mod.nix"}"; }) (B.attrNames modAttrs)
-              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; }) memberFiles
-              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; }) subdirs;
+              map (n: { name = n; from = "${relFile "mod.nix"}"; public = isPublic n; }) (B.attrNames modAttrs)
+              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; public = isPublic c.name; }) memberFiles
+              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; public = true; }) subdirs;
 
             checked =
               if errors != [ ] then fail (B.head errors).msg
@@ -150,27 +162,32 @@ let
               else
                 let
                   reservedHit = B.filter (o: B.elem o.name reserved) origins;
-                  lowered = B.listToAttrs (map (o: { name = lower o.name; value = o; }) origins);
+                  # Public names are lowered; the private `parse` next to the
+                  # public `Parse = mod.parse;` is the re-export idiom, not a
+                  # clash, since only one of them is seen from outside.
+                  publicOrigins = B.filter (o: o.public) origins;
+                  firstClash = key: list: B.foldl'
+                    (acc: o:
+                      if acc.found != null then acc
+                      else if acc.seen ? ${key o} then acc // { found = [ acc.seen.${key o} o ]; }
+                      else acc // { seen = acc.seen // { ${key o} = o; }; })
+                    { seen = { }; found = null; }
+                    list;
+                  distinct = key: list:
+                    B.length (B.attrNames (B.listToAttrs (map (o: { name = key o; value = null; }) list))) == B.length list;
+                  same = o: o.name;
+                  lowered = o: lower o.name;
                 in
                 if reservedHit != [ ] then
                   let o = B.head reservedHit; in
                   fail "`${o.name}` (${o.from}) is a reserved name in an atom module"
-                else if B.length (B.attrNames lowered) == B.length origins then true
-                else
-                  let
-                    clash = B.foldl'
-                      (acc: o:
-                        if acc.found != null then acc
-                        else if acc.seen ? ${lower o.name} then acc // { found = [ acc.seen.${lower o.name} o ]; }
-                        else acc // { seen = acc.seen // { ${lower o.name} = o; }; })
-                      { seen = { }; found = null; }
-                      origins;
-                    a = B.elemAt clash.found 0;
-                    b = B.elemAt clash.found 1;
-                  in
-                  if a.name == b.name
-                  then fail "`${a.name}` is defined twice in ${where}: in ${a.from} and by ${b.from}"
-                  else fail "`${a.name}` (${a.from}) and `${b.name}` (${b.from}) collide in ${where}: public names are seen with their first letter lowered";
+                else if !(distinct same origins) then
+                  let c = (firstClash same origins).found; a = B.elemAt c 0; b = B.elemAt c 1; in
+                  fail "`${a.name}` is defined twice in ${where}: in ${a.from} and by ${b.from}"
+                else if !(distinct lowered publicOrigins) then
+                  let c = (firstClash lowered publicOrigins).found; a = B.elemAt c 0; b = B.elemAt c 1; in
+                  fail "`${a.name}` (${a.from}) and `${b.name}` (${b.from}) collide in ${where}: both are seen from outside as `${lower a.name}`"
+                else true;
 
             # The module as seen from inside (`mod`), private members included.
             full = B.seq checked (modAttrs // memberAttrs // subAttrs // { outPath = files; });
