@@ -229,10 +229,9 @@ let
 in
 atomRoot:
 { from ? { }, get ? { }, config ? { } }:
-composeAtom {
-  rootDir = rootString atomRoot;
-  from = checkArg "from" from;
-  get = checkArg "get" get;
-  config = checkArg "config" config;
-  std = stdAtom;
-}
+B.seq (checkArg "from" from) (B.seq (checkArg "get" get) (B.seq (checkArg "config" config)
+  (composeAtom {
+    rootDir = rootString atomRoot;
+    inherit from get config;
+    std = stdAtom;
+  })))
