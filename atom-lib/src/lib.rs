@@ -1,0 +1,42 @@
+//! # atom
+//!
+//! Versioned source packages ("atoms") as first-class git objects.
+//!
+//! An atom is a directory holding an `atom.toml` manifest. Publishing it creates an orphan commit
+//! whose tree is the directory's existing tree, with a fixed identity and epoch timestamps, so the
+//! commit is byte-for-byte reproducible, and headers naming the source commit, the path and the
+//! format version. The ref `refs/atoms/<label>/<version>` points at it. Each atom has an
+//! *atomic number*, a keyed BLAKE3 hash of its label under the repository's root commit.
+//!
+//! ```
+//! use atom::{Label, Root};
+//!
+//! let root = Root("4abbd2644bc3585e9be95deb277ccf48f6ed26ac".parse().unwrap());
+//! let label: Label = "nix-lock".parse().unwrap();
+//! assert_eq!(
+//!     root.atom_id(&label).to_string(),
+//!     "r3rlam6bd31t9i04ggug7avs8vf8981q7a3b6gobemk1gfs50qm0"
+//! );
+//! ```
+//!
+//! The normative format specification is `docs/format.md` in the source repository.
+
+pub mod format;
+pub mod id;
+pub mod label;
+pub mod list;
+pub mod manifest;
+pub mod oid;
+pub mod publish;
+pub mod source;
+pub mod store;
+pub mod verify;
+pub mod version;
+
+pub use format::{AtomCommit, AtomPath, AtomRef, Format};
+pub use id::{AtomId, Root};
+pub use label::{Label, LabelError};
+pub use manifest::{Manifest, ManifestError};
+pub use oid::Oid;
+pub use store::git::{GitStore, StoreError};
+pub use version::{Version, VersionError};

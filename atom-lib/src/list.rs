@@ -1,0 +1,206 @@
+//! Listing atoms from a ref listing: local refs, or a remote's over protocol v2 with
+//! server-side `ref-prefix` filtering, grouped per atom in semver precedence order.
+
+use std::collections::BTreeMap;
+
+use crate::format::{AtomRef, AtomRefError, Format, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
+use crate::store::RemoteRef;
+use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
+
+/// A label pattern: `*` matches any run of characters, `?` one character; anything else is
+/// literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern(String);
+
+impl Pattern {
+    /// A pattern; it is matched against NFKC-normalised labels.
+    pub fn new(pattern: &str) -> Self {
+        use unicode_normalization::UnicodeNormalization;
+        Pattern(pattern.nfkc().collect())
+    }
+
+    /// Whether `label` matches.
+    pub fn matches(&self, label: &str) -> bool {
+        fn go(p: &[char], s: &[char]) -> bool {
+            match p.split_first() {
+                None => s.is_empty(),
+                Some(('*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+                Some(('?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+                Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+            }
+        }
+        let p: Vec<char> = self.0.chars().collect();
+        let s: Vec<char> = label.chars().collect();
+        go(&p, &s)
+    }
+
+    /// The ref prefix under `base` that every matching ref has: the literal part before the
+    /// first wildcard, or `<label>/` for a pattern without wildcards.
+    pub fn ref_prefix(&self, base: &str) -> String {
+        match self.0.find(['*', '?']) {
+            Some(i) => format!("{base}{}", &self.0[..i]),
+            None => format!("{base}{}/", self.0),
+        }
+    }
+}
+
+/// One published version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVersion {
+    /// The version.
+    pub version: Version,
+    /// The atom commit the ref points at.
+    pub commit: Oid,
+}
+
+/// One atom with all its versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedAtom {
+    /// The label.
+    pub label: Label,
+    /// The layout its refs use.
+    pub format: Format,
+    /// The atomic number, when the repository root is known.
+    pub id: Option<AtomId>,
+    /// Versions in ascending semver precedence.
+    pub versions: Vec<ListedVersion>,
+}
+
+/// The atoms of one ref listing.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Atoms sorted by label, then format.
+    pub atoms: Vec<ListedAtom>,
+    /// The repository root, if advertised (or computable locally).
+    pub root: Option<Root>,
+    /// Refs under an atom prefix that are not valid atom refs.
+    pub malformed: Vec<AtomRefError>,
+}
+
+impl Listing {
+    /// Groups `refs` into atoms, keeping those whose label matches any of `patterns` (all when
+    /// empty). `fallback_root` is used when the listing carries no root ref.
+    pub fn from_refs(refs: &[RemoteRef], patterns: &[Pattern], fallback_root: Option<Oid>) -> Self {
+        let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
+        let root = find(ROOT_REF).or_else(|| find(EKA_ROOT_REF)).or(fallback_root).map(Root);
+        let mut grouped: BTreeMap<(Label, Format), Vec<ListedVersion>> = BTreeMap::new();
+        let mut malformed = Vec::new();
+        for r in refs {
+            match AtomRef::parse(&r.name) {
+                Ok(Some(atom)) => {
+                    if patterns.is_empty() || patterns.iter().any(|p| p.matches(atom.label.as_str())) {
+                        grouped.entry((atom.label, atom.format)).or_default().push(ListedVersion {
+                            version: atom.version,
+                            commit: r.oid,
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => malformed.push(e),
+            }
+        }
+        let atoms = grouped
+            .into_iter()
+            .map(|((label, format), mut versions)| {
+                versions.sort_by(|a, b| a.version.cmp(&b.version));
+                ListedAtom {
+                    id: root.map(|r| r.atom_id(&label)),
+                    label,
+                    format,
+                    versions,
+                }
+            })
+            .collect();
+        Listing { atoms, root, malformed }
+    }
+}
+
+/// The local repository's atoms.
+pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreError> {
+    let mut refs = Vec::new();
+    for prefix in [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX] {
+        refs.extend(store.refs_with_prefix(prefix)?);
+    }
+    if let Some(oid) = store.find_ref(EKA_ROOT_REF)? {
+        refs.push(RemoteRef {
+            name: EKA_ROOT_REF.into(),
+            oid,
+            peeled: None,
+        });
+    }
+    let fallback = match store.head_commit() {
+        Some(head) => Some(store.first_parent_root(head)?),
+        None => None,
+    };
+    Ok(Listing::from_refs(&refs, patterns, fallback))
+}
+
+/// The ref prefixes a remote listing asks for.
+pub fn remote_prefixes(patterns: &[Pattern]) -> Vec<String> {
+    let mut prefixes = vec![ROOT_REF.to_owned(), EKA_ROOT_REF.to_owned()];
+    for base in [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX] {
+        if patterns.is_empty() {
+            prefixes.push(base.to_owned());
+        } else {
+            prefixes.extend(patterns.iter().map(|p| p.ref_prefix(base)));
+        }
+    }
+    prefixes
+}
+
+/// A remote's atoms, from one ref listing filtered by the server.
+pub fn remote(store: &GitStore, remote: &str, patterns: &[Pattern]) -> Result<Listing, StoreError> {
+    let prefixes = remote_prefixes(patterns);
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    let refs = store.list_remote(remote, &prefixes)?;
+    Ok(Listing::from_refs(&refs, patterns, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(name: &str, oid: &str) -> RemoteRef {
+        RemoteRef {
+            name: name.into(),
+            oid: oid.repeat(40).parse().unwrap(),
+            peeled: None,
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        let p = Pattern::new("fo*");
+        assert!(p.matches("foo") && p.matches("fo") && !p.matches("bar"));
+        assert!(Pattern::new("f?o").matches("foo") && !Pattern::new("f?o").matches("fo"));
+        assert_eq!(p.ref_prefix("refs/atoms/"), "refs/atoms/fo");
+        assert_eq!(Pattern::new("foo").ref_prefix("refs/atoms/"), "refs/atoms/foo/");
+    }
+
+    #[test]
+    fn groups_in_precedence_order() {
+        let refs = [
+            r("refs/atoms/foo/0.1.2", "1"),
+            r("refs/atoms/foo/0.1.10", "2"),
+            r("refs/atoms/foo/1.0.0-rc.1", "3"),
+            r("refs/atoms/bar/1.0.0", "4"),
+            r("refs/eka/atoms/foo/0.0.1", "5"),
+            r("refs/atoms/_root", "6"),
+            r("refs/atoms/9bad/1.0.0", "7"),
+        ];
+        let listing = Listing::from_refs(&refs, &[], None);
+        let shown: Vec<String> = listing
+            .atoms
+            .iter()
+            .map(|a| {
+                let versions: Vec<String> = a.versions.iter().map(|v| v.version.to_string()).collect();
+                format!("{} {} {}", a.label, a.format, versions.join(" "))
+            })
+            .collect();
+        assert_eq!(shown, ["bar atom/1 1.0.0", "foo atom/1 0.1.2 0.1.10 1.0.0-rc.1", "foo eka/pre1 0.0.1"]);
+        assert_eq!(listing.root.unwrap().0.to_string(), "6".repeat(40));
+        assert_eq!(listing.malformed.len(), 1);
+        let only_bar = Listing::from_refs(&refs, &[Pattern::new("b*")], None);
+        assert_eq!(only_bar.atoms.len(), 1);
+    }
+}

@@ -1,0 +1,186 @@
+//! The atoms of a source revision: finding `atom.toml` directories in a commit's tree.
+
+use crate::format::AtomPath;
+use crate::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use crate::store::{EntryKind, TreeEntry};
+use crate::{GitStore, Oid, StoreError};
+
+/// An atom directory found in a source tree, with its manifest read.
+#[derive(Debug, Clone)]
+pub struct SourceAtom {
+    /// The directory, relative to the repository root.
+    pub path: AtomPath,
+    /// The directory's tree.
+    pub tree: Oid,
+    /// The manifest, or why it could not be read.
+    pub manifest: Result<Manifest, ManifestError>,
+}
+
+/// A problem with an atom directory that is not about its manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The repository root holds an `atom.toml`.
+    #[error("`atom.toml` at the repository root: the root cannot be an atom, move it into a directory")]
+    RootManifest,
+    /// A path given by the user does not exist in the revision.
+    #[error("`{path}` does not exist in {rev}")]
+    NoSuchPath {
+        /// The path.
+        path: String,
+        /// The revision.
+        rev: String,
+    },
+    /// A path is not a directory (a symlink, a submodule or a file).
+    #[error("`{path}` is a {what}, not a directory: an atom must be a real directory")]
+    NotADirectory {
+        /// The path.
+        path: String,
+        /// What it is.
+        what: &'static str,
+    },
+    /// A directory has no `atom.toml`, or it is not a regular file.
+    #[error("`{path}` is not an atom: {reason}")]
+    NotAnAtom {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A path inside the tree is not a valid atom path (for example not UTF-8).
+    #[error("`{path}`: {reason}")]
+    BadPath {
+        /// The path, lossily decoded.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn kind_name(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::Tree => "directory",
+        EntryKind::Blob => "file",
+        EntryKind::Link => "symbolic link",
+        EntryKind::Submodule => "submodule",
+    }
+}
+
+fn manifest_of(store: &GitStore, path: &str, entries: &[TreeEntry]) -> Result<Option<Result<Manifest, ManifestError>>, SourceError> {
+    let Some(entry) = entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) else {
+        return Ok(None);
+    };
+    if entry.kind != EntryKind::Blob {
+        return Err(SourceError::NotAnAtom {
+            path: path.to_owned(),
+            reason: "its `atom.toml` is not a regular file",
+        });
+    }
+    let bytes = store.read_blob(entry.oid)?;
+    Ok(Some(Manifest::parse(&bytes, &format!("{path}/{MANIFEST_FILE}"))))
+}
+
+/// Every atom directory in `tree` (a commit's root tree), depth first, sorted by path.
+///
+/// An `atom.toml` at the root is an error. Symbolic links and submodules are not followed.
+pub fn find_atoms(store: &GitStore, tree: Oid) -> Result<Vec<SourceAtom>, SourceError> {
+    let root_entries = store.tree_entries(tree)?;
+    if root_entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes()) {
+        return Err(SourceError::RootManifest);
+    }
+    let mut found = Vec::new();
+    let mut stack: Vec<(String, Vec<TreeEntry>)> = vec![(String::new(), root_entries)];
+    while let Some((dir, entries)) = stack.pop() {
+        for entry in entries.iter().filter(|e| e.kind == EntryKind::Tree) {
+            let name = String::from_utf8_lossy(&entry.name);
+            let path = if dir.is_empty() { name.into_owned() } else { format!("{dir}/{name}") };
+            let children = store.tree_entries(entry.oid)?;
+            if let Some(manifest) = manifest_of(store, &path, &children)? {
+                let atom_path = AtomPath::new(&path).map_err(|e| SourceError::BadPath {
+                    path: path.clone(),
+                    reason: e.reason.to_owned(),
+                })?;
+                if std::str::from_utf8(&entry.name).is_err() {
+                    return Err(SourceError::BadPath {
+                        path,
+                        reason: "not valid UTF-8".into(),
+                    });
+                }
+                found.push(SourceAtom {
+                    path: atom_path,
+                    tree: entry.oid,
+                    manifest,
+                });
+            }
+            stack.push((path, children));
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+/// The entry at `path` (relative to the root `tree`), if it exists.
+pub fn entry_at(store: &GitStore, tree: Oid, path: &str) -> Result<Option<TreeEntry>, StoreError> {
+    let mut current = TreeEntry {
+        name: Vec::new(),
+        kind: EntryKind::Tree,
+        oid: tree,
+    };
+    for component in path.split('/') {
+        if current.kind != EntryKind::Tree {
+            return Ok(None);
+        }
+        let entries = store.tree_entries(current.oid)?;
+        match entries.into_iter().find(|e| e.name == component.as_bytes()) {
+            Some(e) => current = e,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(current))
+}
+
+/// The atom at exactly `path` in the root `tree`, refusing symlinks, submodules and directories
+/// without a manifest.
+pub fn atom_at(store: &GitStore, tree: Oid, path: &AtomPath, rev: &str) -> Result<SourceAtom, SourceError> {
+    let entry = entry_at(store, tree, path.as_str())?.ok_or_else(|| SourceError::NoSuchPath {
+        path: path.to_string(),
+        rev: rev.to_owned(),
+    })?;
+    if entry.kind != EntryKind::Tree {
+        return Err(SourceError::NotADirectory {
+            path: path.to_string(),
+            what: kind_name(entry.kind),
+        });
+    }
+    let entries = store.tree_entries(entry.oid)?;
+    let manifest = manifest_of(store, path.as_str(), &entries)?.ok_or_else(|| SourceError::NotAnAtom {
+        path: path.to_string(),
+        reason: "it has no `atom.toml`",
+    })?;
+    Ok(SourceAtom {
+        path: path.clone(),
+        tree: entry.oid,
+        manifest,
+    })
+}
+
+/// Paths of every directory in `tree` whose tree id is `target` (for formats that do not record
+/// the atom's path).
+pub fn paths_of_tree(store: &GitStore, tree: Oid, target: Oid) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    let mut stack = vec![(String::new(), tree)];
+    while let Some((dir, oid)) = stack.pop() {
+        for entry in store.tree_entries(oid)?.into_iter().filter(|e| e.kind == EntryKind::Tree) {
+            let name = String::from_utf8_lossy(&entry.name);
+            let path = if dir.is_empty() { name.into_owned() } else { format!("{dir}/{name}") };
+            if entry.oid == target {
+                found.push(path.clone());
+            }
+            stack.push((path, entry.oid));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
