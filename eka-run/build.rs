@@ -1,0 +1,56 @@
+//! Embed the workspace's `atom-nix/` directory into eka-run, so that `eka-run eval` needs no
+//! installed copy of it: the files are written into the sandbox's private directory at run time.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest.join("../atom-nix");
+    println!("cargo::rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files.sort();
+    let mut out =
+        String::from("/// The files of `atom-nix/` at build time: (relative path, contents).\n");
+    out.push_str("pub(crate) static FILES: &[(&str, &[u8])] = &[\n");
+    for (rel, abs) in &files {
+        println!("cargo::rerun-if-changed={}", abs.display());
+        writeln!(
+            out,
+            "    ({rel:?}, include_bytes!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("writing to a String");
+    }
+    out.push_str("];\n");
+    let dest =
+        PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("atom_nix_files.rs");
+    std::fs::write(dest, out).expect("write atom_nix_files.rs");
+}
+
+/// Regular files below `dir`, skipping hidden entries, with paths relative to `root`.
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            println!("cargo::rerun-if-changed={}", path.display());
+            collect(root, &path, files);
+        } else if kind.is_file() {
+            if let (Ok(rel), Ok(abs)) = (path.strip_prefix(root), path.canonicalize()) {
+                if let Some(rel) = rel.to_str() {
+                    files.push((rel.to_owned(), abs));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The atom-nix module system, as built into eka-run.
+//!
+//! `build.rs` embeds every file of the workspace's `atom-nix/` directory; [`materialise`] writes
+//! them into the sandbox's private directory, so an eka-run binary needs no installed atom-nix.
+//! `--atom-nix <dir>` uses another copy instead (bound read-only into the sandbox).
+
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/atom_nix_files.rs"));
+
+/// The entry point every atom-nix copy must have: `atomRoot: { from, get, config }: <api>`.
+pub const ENTRY: &str = "compose.nix";
+
+/// A failure to provide atom-nix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// This binary was built without atom-nix.
+    #[error("this eka-run was built without atom-nix (its source tree had no `atom-nix/{ENTRY}`): pass --atom-nix <dir>")]
+    NotEmbedded,
+    /// The given directory has no entry point.
+    #[error("`{dir}` is not an atom-nix directory: it has no `{ENTRY}`")]
+    NoEntry {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Writing the embedded files failed.
+    #[error("cannot write `{path}`")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whether this binary carries atom-nix.
+pub fn is_embedded() -> bool {
+    FILES.iter().any(|(path, _)| *path == ENTRY)
+}
+
+/// Write the embedded atom-nix into `dir`.
+pub fn materialise(dir: &Path) -> Result<(), Error> {
+    if !is_embedded() {
+        return Err(Error::NotEmbedded);
+    }
+    for (rel, contents) in FILES {
+        let path = dir.join(rel);
+        let write = || -> std::io::Result<()> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, contents)
+        };
+        write().map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Check that `dir` holds an atom-nix entry point.
+pub fn check_dir(dir: &Path) -> Result<(), Error> {
+    if dir.join(ENTRY).is_file() {
+        Ok(())
+    } else {
+        Err(Error::NoEntry {
+            dir: dir.to_owned(),
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The command line: `eka-run [--store <dir>] [--] <program> [args...]`, `eka-run eval` and
+//! `eka-run sandbox`.
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory as _, Parser, Subcommand};
+
+use crate::{eval, run};
+
+/// The exit code of eka-run's own failures (as `env`, `timeout` and `docker run` use it).
+pub const FAILURE: u8 = 125;
+
+/// Run programs against a user-owned /nix/store, and evaluate atoms in a sandbox that sees
+/// nothing but the atom.
+///
+/// Without a subcommand, eka-run runs PROGRAM in a user and mount namespace where the store
+/// directory appears at /nix/store and its state directory at /nix/var/nix; the rest of the
+/// filesystem is the host's, the host's own /nix is hidden. eka-run replaces itself with the
+/// program: exit status and signals pass through. As a script interpreter
+/// (`#!/usr/bin/env eka-run`), the script's `#! eka-run [options] <interpreter> [args...]`
+/// lines name the interpreter to run it with.
+///
+/// Exit status: the program's own; 125 when eka-run itself fails, 126 when the program cannot
+/// be executed, 127 when it is not found.
+#[derive(Debug, Parser)]
+#[command(
+    name = "eka-run",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: run::Args,
+    /// More logging on stderr (repeat for more); the EKA_RUN_LOG variable takes tracing filters
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// eka-run's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate an atom with atom-nix in a sandbox that sees nothing but the atom
+    ///
+    /// Runs `nix-instantiate --eval --strict` on the atom's public API (or ATTRIBUTE-PATH of
+    /// it) in new user, mount, network, PID and IPC namespaces with Landlock rules: the evaluator
+    /// reads only the atom, the store and the Nix installation, writes only a private temporary
+    /// directory and the store, has no network, a rebuilt environment (never the caller's
+    /// NIX_CONFIG, NIX_PATH or LD_*), Nix settings owned by eka-run, no inherited descriptors,
+    /// its own session and no_new_privs. Exit status: nix-instantiate's; 125 when the sandbox
+    /// cannot be set up.
+    Eval(eval::Args),
+    /// Run a program in the evaluation sandbox instead of nix-instantiate
+    ///
+    /// For inspecting what an evaluator can reach: PROGRAM runs exactly as `eka-run eval` runs
+    /// nix-instantiate, with ATOM-DIR as the atom. PROGRAM must be visible inside (e.g. under
+    /// /usr or in the atom).
+    Sandbox(eval::ExecArgs),
+}
+
+/// The clap definition (for the man page).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parse `args` and do what they say. Returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(if e.use_stderr() { FAILURE } else { 0 });
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    match cli.command {
+        None => match run::run(cli.run)? {},
+        Some(Command::Eval(args)) => Ok(crate::eval::eval(&args)?),
+        Some(Command::Sandbox(args)) => Ok(crate::eval::exec(&args)?),
+    }
+}
+
+/// The exit code for an error returned by [`run`].
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    err.downcast_ref::<run::Error>()
+        .map_or(FAILURE, run::Error::exit_code)
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EKA_RUN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,535 @@
+//! Eval mode: evaluate an atom with atom-nix through the real `nix-instantiate`, in a sandbox
+//! that sees nothing but the atom.
+//!
+//! The evaluator runs in new user, mount, network, PID, IPC, UTS and cgroup namespaces, in a new
+//! root holding only:
+//!
+//! | path | what | access |
+//! |---|---|---|
+//! | the atom's own path | the atom directory | read |
+//! | `/usr`, `/bin`, `/lib*`, `/sbin` | the Nix installation and its libraries | read |
+//! | `/etc` | eka-run's `nix.conf`, a one-user `passwd` and `group` | read |
+//! | `/eka` | atom-nix and the entry expression | read |
+//! | `/nix/store`, `/nix/var/nix` | the user's store | read, write |
+//! | `/tmp` | a private directory, deleted afterwards | read, write |
+//! | `/dev` | `null`, `zero`, `full`, `random`, `urandom` | read (`null`: write) |
+//! | `/proc` | the sandbox's own processes | read |
+//!
+//! Landlock enforces the same list (and denies TCP bind/connect, abstract unix sockets and
+//! signals outside). The evaluator gets a rebuilt environment ([`crate::env`]), stdin from
+//! `/dev/null`, stdout and stderr through pipes eka-run copies, no other descriptor, a new
+//! session and `no_new_privs`.
+
+use std::ffi::OsString;
+use std::io::{self, Write as _};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::sandbox::{self, Enforcement, LandlockPolicy, Mode, Namespaces, NewRoot};
+use crate::{atom_nix, env, store};
+
+/// Arguments of `eka-run eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The atom's directory: the one holding its top-level mod.nix
+    #[arg(value_name = "ATOM-DIR")]
+    pub atom: PathBuf,
+    /// Attribute path to evaluate in the atom's public API, e.g. `lib.greeting` [default: all of it]
+    #[arg(value_name = "ATTRIBUTE-PATH")]
+    pub attr: Option<String>,
+    /// Print the result as JSON instead of as a Nix value
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub sandbox: SandboxOptions,
+}
+
+/// Arguments of `eka-run sandbox`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExecArgs {
+    /// The directory the sandbox exposes read-only, as eval exposes the atom
+    #[arg(value_name = "ATOM-DIR")]
+    pub atom: PathBuf,
+    /// The program to run in the sandbox (it must be visible inside), then its arguments
+    #[arg(
+        value_name = "PROGRAM",
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true,
+        last = true
+    )]
+    pub command: Vec<OsString>,
+    #[command(flatten)]
+    pub sandbox: SandboxOptions,
+}
+
+/// Options shared by `eval` and `sandbox`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SandboxOptions {
+    #[command(flatten)]
+    pub store: store::Options,
+    /// Use this atom-nix directory (holding compose.nix) instead of the one built into eka-run
+    #[arg(long, value_name = "DIR")]
+    pub atom_nix: Option<PathBuf>,
+    /// The nix-instantiate to run [default: the one on PATH]
+    #[arg(long, value_name = "FILE")]
+    pub nix_instantiate: Option<PathBuf>,
+    /// Run with what the kernel offers when user namespaces or Landlock are missing, warning
+    /// about what is not enforced, instead of failing
+    #[arg(long)]
+    pub best_effort: bool,
+}
+
+/// A failure of eval mode.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The atom directory is not usable.
+    #[error("cannot use `{path}` as the atom directory")]
+    Atom {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// nix-instantiate was not found.
+    #[error("cannot find `nix-instantiate` on PATH: install Nix (e.g. Debian's nix-bin) or pass --nix-instantiate")]
+    NoNix,
+    /// nix-instantiate lives in the host's `/nix/store`, which the sandbox replaces.
+    #[error("`{path}` lives in the host's /nix/store, which the sandbox replaces by the user's store: install Nix outside /nix/store (e.g. Debian's nix-bin) or into the user's store")]
+    NixInHostStore {
+        /// Where nix-instantiate is.
+        path: PathBuf,
+    },
+    /// The store could not be set up.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// atom-nix could not be provided.
+    #[error(transparent)]
+    AtomNix(#[from] atom_nix::Error),
+    /// The sandbox could not be set up.
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::Error),
+    /// The private directory could not be prepared.
+    #[error("cannot prepare the private directory `{path}`")]
+    Private {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The sandboxed process reported a failure before it could run the evaluator.
+    #[error("cannot start the evaluator in the sandbox: {0}")]
+    Child(String),
+}
+
+/// Where the sandbox's private pieces are, as seen by the evaluator.
+#[derive(Debug, Clone)]
+struct View {
+    etc: PathBuf,
+    eka: PathBuf,
+    tmp: PathBuf,
+}
+
+/// System directories holding the Nix installation and the libraries it links to.
+const SYSTEM_DIRS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+];
+
+/// Everything the sandbox needs, prepared on the host.
+#[derive(Debug)]
+struct Jail {
+    /// Holds `etc/`, `eka/` and `tmp/`; deleted on drop.
+    private: tempfile::TempDir,
+    layout: store::Layout,
+    atom: PathBuf,
+    /// An atom-nix directory given with --atom-nix, bound at /eka/atom-nix.
+    atom_nix: Option<PathBuf>,
+    nix: PathBuf,
+    /// A Nix installation prefix outside the system directories, if any.
+    nix_prefix: Option<PathBuf>,
+    best_effort: bool,
+}
+
+const ENTRY_NIX: &str = "# Written by eka-run: evaluate the atom at `atomRoot` with atom-nix.
+{ atomRoot }:
+let
+  compose = import ./atom-nix/compose.nix;
+in
+compose (/. + atomRoot) { }
+";
+
+impl Jail {
+    fn prepare(atom: &Path, opts: &SandboxOptions) -> Result<Self, Error> {
+        let atom = atom.canonicalize().map_err(|source| Error::Atom {
+            path: atom.to_owned(),
+            source,
+        })?;
+        if !atom.is_dir() {
+            return Err(Error::Atom {
+                path: atom,
+                source: io::Error::from(io::ErrorKind::NotADirectory),
+            });
+        }
+        let layout = opts.store.resolve(|k| std::env::var_os(k))?;
+        let nix = match &opts.nix_instantiate {
+            Some(path) => std::path::absolute(path).map_err(|_| Error::NoNix)?,
+            None => find_on_path("nix-instantiate").ok_or(Error::NoNix)?,
+        };
+        let real = nix.canonicalize().map_err(|_| Error::NoNix)?;
+        let nix_prefix = if SYSTEM_DIRS.iter().any(|d| real.starts_with(d)) {
+            None
+        } else if real.starts_with(store::STORE_DIR) {
+            return Err(Error::NixInHostStore { path: real });
+        } else {
+            real.parent().and_then(Path::parent).map(Path::to_owned)
+        };
+        let atom_nix = match &opts.atom_nix {
+            Some(dir) => {
+                let dir = dir
+                    .canonicalize()
+                    .map_err(|_| atom_nix::Error::NoEntry { dir: dir.clone() })?;
+                atom_nix::check_dir(&dir)?;
+                Some(dir)
+            }
+            None => None,
+        };
+        let private = tempfile::Builder::new()
+            .prefix("eka-run.")
+            .tempdir()
+            .map_err(|source| Error::Private {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let jail = Jail {
+            private,
+            layout,
+            atom,
+            atom_nix,
+            nix,
+            nix_prefix,
+            best_effort: opts.best_effort,
+        };
+        jail.write_files()?;
+        Ok(jail)
+    }
+
+    fn host(&self, rel: &str) -> PathBuf {
+        self.private.path().join(rel)
+    }
+
+    fn write_files(&self) -> Result<(), Error> {
+        let uid = rustix::process::getuid().as_raw();
+        let gid = rustix::process::getgid().as_raw();
+        let files = [
+            (
+                "etc/passwd",
+                format!("eka:x:{uid}:{gid}:eka-run:/tmp/home:/bin/sh\n"),
+            ),
+            ("etc/group", format!("eka:x:{gid}:\n")),
+            ("eka/eval.nix", ENTRY_NIX.to_owned()),
+        ];
+        for dir in ["etc/nix", "eka/atom-nix", "tmp/home"] {
+            let path = self.host(dir);
+            std::fs::create_dir_all(&path).map_err(|source| Error::Private { path, source })?;
+        }
+        for (rel, contents) in files {
+            let path = self.host(rel);
+            std::fs::write(&path, contents).map_err(|source| Error::Private { path, source })?;
+        }
+        if self.atom_nix.is_none() {
+            atom_nix::materialise(&self.host("eka/atom-nix"))?;
+        }
+        Ok(())
+    }
+
+    /// Run `program` with `args` in the sandbox; its exit code (128 + signal if killed).
+    fn spawn(
+        &self,
+        program: &Path,
+        args: impl FnOnce(&View) -> Vec<OsString>,
+    ) -> Result<u8, Error> {
+        if sandbox::landlock_abi() == 0 {
+            if !self.best_effort {
+                return Err(sandbox::landlock_unavailable().into());
+            }
+            tracing::warn!("landlock is not available: filesystem and TCP restrictions are not enforced by landlock");
+        }
+        let namespaced = match sandbox::enter_user_namespace(Namespaces {
+            network: true,
+            isolated: true,
+        }) {
+            Ok(()) => true,
+            Err(e @ sandbox::Error::UserNamespaces { .. }) if self.best_effort => {
+                tracing::warn!(
+                    "{:#}; not enforced: the private root, network isolation, PID/IPC isolation (landlock alone restricts files, TCP and signals)",
+                    anyhow::Error::from(e)
+                );
+                false
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let view = if namespaced {
+            View {
+                etc: "/etc".into(),
+                eka: "/eka".into(),
+                tmp: "/tmp".into(),
+            }
+        } else {
+            View {
+                etc: self.host("etc"),
+                eka: self.host("eka"),
+                tmp: self.host("tmp"),
+            }
+        };
+        let store_url = if namespaced {
+            "local".to_owned()
+        } else {
+            format!(
+                "local?real={}&state={}&log={}",
+                self.layout.store.display(),
+                self.layout.state.display(),
+                self.layout.state.join("log/nix").display()
+            )
+        };
+        let conf = self.host("etc/nix/nix.conf");
+        std::fs::write(&conf, env::nix_conf(&store_url))
+            .map_err(|source| Error::Private { path: conf, source })?;
+
+        let nix_bin = self
+            .nix
+            .parent()
+            .unwrap_or(Path::new("/usr/bin"))
+            .to_owned();
+        let environment = env::evaluator(
+            std::env::vars_os(),
+            env::Paths {
+                tmp: &view.tmp,
+                nix_conf_dir: &view.etc.join("nix"),
+                nix_bin: &nix_bin,
+            },
+        );
+        let args = args(&view);
+        let (out_r, out_w) = sandbox::pipe()?;
+        let (err_r, err_w) = sandbox::pipe()?;
+        let (status_r, status_w) = sandbox::pipe()?;
+        match sandbox::fork()? {
+            sandbox::Fork::Child => {
+                drop((out_r, err_r, status_r));
+                let err = self.child(namespaced, &view, out_w, err_w, program, &args, environment);
+                let mut status = std::fs::File::from(status_w);
+                let _ = write!(status, "{:#}", anyhow::Error::from(err));
+                sandbox::exit_now(125);
+            }
+            sandbox::Fork::Parent(pid) => {
+                drop((out_w, err_w, status_w));
+                // No threads here: after unshare(CLONE_NEWPID) the kernel refuses to create them.
+                let report = pump(status_r, out_r, err_r);
+                let code = sandbox::wait(pid)?;
+                if report.is_empty() {
+                    Ok(code)
+                } else {
+                    Err(Error::Child(report))
+                }
+            }
+        }
+    }
+
+    /// In the forked child: finish the sandbox and exec. Returns only on failure.
+    #[allow(clippy::too_many_arguments)] // reason: one call site; the pieces are distinct
+    fn child(
+        &self,
+        namespaced: bool,
+        view: &View,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+        program: &Path,
+        args: &[OsString],
+        environment: Vec<(OsString, OsString)>,
+    ) -> Error {
+        let result = (|| -> Result<Error, Error> {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+                .ok();
+            let mut read: Vec<PathBuf> =
+                vec![self.atom.clone(), view.etc.clone(), view.eka.clone()];
+            let mut write: Vec<PathBuf> = vec![view.tmp.clone()];
+            if namespaced {
+                let mut root = NewRoot::new();
+                for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
+                    root = root.mirror(dir, Mode::ReadOnly);
+                }
+                if let Some(prefix) = &self.nix_prefix {
+                    root = root.bind(prefix, prefix, Mode::ReadOnly);
+                    read.push(prefix.clone());
+                }
+                root = root
+                    .bind(self.host("etc"), "/etc", Mode::ReadOnly)
+                    .bind(self.host("eka"), "/eka", Mode::ReadOnly)
+                    .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
+                    .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
+                    .bind(&self.layout.state, store::STATE_DIR, Mode::ReadWrite)
+                    .proc()
+                    .minimal_dev();
+                if !self.atom.starts_with(store::STORE_DIR) {
+                    root = root.bind(&self.atom, &self.atom, Mode::ReadOnly);
+                }
+                if let Some(dir) = &self.atom_nix {
+                    root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
+                }
+                root.enter(&view.tmp)?;
+                read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+                read.extend(
+                    [
+                        "/proc",
+                        "/dev/zero",
+                        "/dev/full",
+                        "/dev/random",
+                        "/dev/urandom",
+                    ]
+                    .map(PathBuf::from),
+                );
+                write.extend([store::STORE_DIR, store::STATE_DIR, "/dev/null"].map(PathBuf::from));
+            } else {
+                read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+                if let Some(prefix) = &self.nix_prefix {
+                    read.push(prefix.clone());
+                }
+                if let Some(dir) = &self.atom_nix {
+                    read.push(dir.clone());
+                }
+                read.extend(["/dev/zero", "/dev/urandom"].map(PathBuf::from));
+                write.extend([
+                    self.layout.store.clone(),
+                    self.layout.state.clone(),
+                    "/dev/null".into(),
+                ]);
+                std::env::set_current_dir(&view.tmp).ok();
+            }
+            let null = std::fs::File::open("/dev/null").map_err(|source| Error::Private {
+                path: "/dev/null".into(),
+                source,
+            })?;
+            sandbox::redirect_stdio(&null, &stdout, &stderr)?;
+            drop((null, stdout, stderr));
+            sandbox::close_inherited_fds_on_exec()?;
+            sandbox::new_session()?;
+            sandbox::no_new_privs()?;
+            let policy = LandlockPolicy { read, write };
+            match sandbox::landlock_restrict(&policy, !self.best_effort)? {
+                Enforcement::Full => {}
+                Enforcement::Partial => tracing::info!(
+                    "landlock ABI {} lacks some rules (TCP or scopes); the namespaces cover them",
+                    sandbox::landlock_abi()
+                ),
+                Enforcement::None => tracing::warn!("not enforced: landlock"),
+            }
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(args).env_clear().envs(environment);
+            // The `exec` of a program in a PID namespace's first process: if the program is
+            // missing, report it like env does.
+            let source = cmd.exec();
+            Ok(Error::Child(format!(
+                "cannot run `{}`: {source}",
+                program.display()
+            )))
+        })();
+        match result {
+            Ok(e) | Err(e) => e,
+        }
+    }
+}
+
+/// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a
+/// broken pipe, silently discards the rest), and collect what it reports on `status`.
+fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> String {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut report = Vec::new();
+    let mut open = [Some(status), Some(out), Some(err)];
+    let mut stdout_ok = true;
+    let mut stderr_ok = true;
+    let mut buf = vec![0u8; 64 * 1024];
+    while open.iter().any(Option::is_some) {
+        let mut fds: Vec<(usize, PollFd<'_>)> = open
+            .iter()
+            .enumerate()
+            .filter_map(|(i, fd)| fd.as_ref().map(|fd| (i, PollFd::new(fd, PollFlags::IN))))
+            .collect();
+        let mut pollfds: Vec<PollFd<'_>> = fds.iter().map(|(_, p)| p.clone()).collect();
+        match poll(&mut pollfds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => break,
+        }
+        let ready: Vec<usize> = fds
+            .drain(..)
+            .zip(&pollfds)
+            .filter(|(_, p)| !p.revents().is_empty())
+            .map(|((i, _), _)| i)
+            .collect();
+        drop(pollfds);
+        for i in ready {
+            let Some(fd) = &open[i] else { continue };
+            let n = match rustix::io::read(fd, &mut buf) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
+                Err(_) => 0,
+            };
+            if n == 0 {
+                open[i] = None;
+                continue;
+            }
+            let data = &buf[..n];
+            match i {
+                0 => report.extend_from_slice(data),
+                1 if stdout_ok => {
+                    let mut o = io::stdout().lock();
+                    stdout_ok = o.write_all(data).and_then(|()| o.flush()).is_ok();
+                }
+                2 if stderr_ok => {
+                    let mut e = io::stderr().lock();
+                    stderr_ok = e.write_all(data).and_then(|()| e.flush()).is_ok();
+                }
+                _ => {}
+            }
+        }
+    }
+    String::from_utf8_lossy(&report).into_owned()
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `eka-run eval`: evaluate the atom; nix-instantiate's exit code.
+pub fn eval(args: &Args) -> Result<u8, Error> {
+    let jail = Jail::prepare(&args.atom, &args.sandbox)?;
+    let nix = jail.nix.clone();
+    jail.spawn(&nix, |view| {
+        let mut nix_args: Vec<OsString> = ["--eval", "--strict"].map(OsString::from).to_vec();
+        if args.json {
+            nix_args.push("--json".into());
+        }
+        nix_args.extend([
+            "--argstr".into(),
+            "atomRoot".into(),
+            jail.atom.clone().into_os_string(),
+            view.eka.join("eval.nix").into_os_string(),
+        ]);
+        if let Some(attr) = &args.attr {
+            nix_args.extend(["-A".into(), attr.into()]);
+        }
+        nix_args
+    })
+}
+
+/// `eka-run sandbox`: run a program in the evaluation sandbox; its exit code.
+pub fn exec(args: &ExecArgs) -> Result<u8, Error> {
+    let jail = Jail::prepare(&args.atom, &args.sandbox)?;
+    let (program, rest) = args.command.split_first().expect("clap requires a program");
+    jail.spawn(Path::new(program), |_| rest.to_vec())
+}

@@ -1,0 +1,19 @@
+//! eka-run: an unprivileged sandbox for evaluating atoms, and a `/nix/store` shebang wrapper.
+//!
+//! No root, no setuid helper, no daemon: Linux user and mount namespaces plus Landlock.
+//!
+//! - [`run`]: run a program where the user's store appears at `/nix/store` ([`store`] says
+//!   where that is), also as a script interpreter ([`shebang`]).
+//! - [`eval`]: evaluate an atom with atom-nix through `nix-instantiate` in a sandbox that sees
+//!   nothing but the atom, with an environment and Nix settings eka-run owns ([`env`]).
+//! - [`sandbox`]: the namespaces, mounts and Landlock rules both modes are built from.
+//! - [`cli`]: the command line.
+
+mod atom_nix;
+pub mod cli;
+pub mod env;
+pub mod eval;
+pub mod run;
+pub mod sandbox;
+pub mod shebang;
+pub mod store;

@@ -1,0 +1,222 @@
+//! Run mode: execute a program in a user + mount namespace where the user's store is
+//! `/nix/store` and its state directory is `/nix/var/nix`.
+//!
+//! The rest of the host's filesystem is visible, writable as before, except the host's own
+//! `/nix`, which is hidden. eka-run then `exec`s the program: there is no waiting parent, so the
+//! program's exit status and signals reach the caller unchanged.
+
+use std::convert::Infallible;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+
+use clap::Parser as _;
+
+use crate::sandbox::{self, Mode, Namespaces, NewRoot};
+use crate::{shebang, store};
+
+/// Arguments of run mode.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub store: store::Options,
+    /// The program to run (or an eka-run script), then its arguments
+    #[arg(
+        value_name = "PROGRAM",
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// The options a script's `#! eka-run` lines may carry.
+#[derive(Debug, clap::Parser)]
+#[command(name = "#! eka-run", no_binary_name = true, disable_help_flag = true)]
+struct Directives {
+    #[command(flatten)]
+    store: store::Options,
+    #[arg(num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    interpreter: Vec<OsString>,
+}
+
+/// A failure of run mode.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store could not be set up.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The script's `#! eka-run` lines could not be read.
+    #[error(transparent)]
+    Shebang(#[from] shebang::Error),
+    /// The script's `#! eka-run` lines do not parse.
+    #[error("invalid `#! eka-run` lines in `{script}`: {message}")]
+    Directives {
+        /// The script.
+        script: PathBuf,
+        /// clap's explanation.
+        message: String,
+    },
+    /// The namespace could not be set up.
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::Error),
+    /// The working directory is unknown.
+    #[error("cannot determine the working directory")]
+    Cwd(#[source] std::io::Error),
+    /// `exec` failed.
+    #[error("cannot run `{}`", program.to_string_lossy())]
+    Exec {
+        /// The program.
+        program: OsString,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The exit code for this failure: 127 when the program was not found, 126 when it could
+    /// not be executed (as `env` does), 125 for eka-run's own failures.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
+            Error::Exec { .. } => 126,
+            _ => 125,
+        }
+    }
+}
+
+/// What to execute, after reading a script's `#! eka-run` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Where the store is.
+    pub store: store::Options,
+    /// The program and its arguments.
+    pub command: Vec<OsString>,
+}
+
+/// Turn the command line into what to execute: an eka-run script becomes its interpreter
+/// followed by the script and its arguments; anything else is executed as given.
+pub fn invocation(args: Args, path_var: Option<&std::ffi::OsStr>) -> Result<Invocation, Error> {
+    let Some(program) = args.command.first() else {
+        unreachable!("clap requires a program");
+    };
+    let Some(script) = locate(program, path_var) else {
+        return Ok(Invocation {
+            store: args.store,
+            command: args.command,
+        });
+    };
+    let Some(words) = shebang::directives(&script)? else {
+        return Ok(Invocation {
+            store: args.store,
+            command: args.command,
+        });
+    };
+    let directives = Directives::try_parse_from(&words).map_err(|e| Error::Directives {
+        script: script.clone(),
+        message: e.render().to_string().trim().to_owned(),
+    })?;
+    // Relative paths in the script are relative to the script, as in nix-shell.
+    let base = script.parent().unwrap_or(Path::new("."));
+    let rebase = |p: Option<PathBuf>| p.map(|p| base.join(p));
+    let store = store::Options {
+        store: args.store.store.or(rebase(directives.store.store)),
+        state: args.store.state.or(rebase(directives.store.state)),
+    };
+    let mut command = directives.interpreter;
+    command.extend(args.command);
+    Ok(Invocation { store, command })
+}
+
+/// The file `program` names, as `execvp` would find it on the host (if it is there).
+fn locate(program: &OsString, path_var: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    let program = Path::new(program);
+    if program.as_os_str().as_encoded_bytes().contains(&b'/') {
+        return Some(program.to_owned());
+    }
+    std::env::split_paths(path_var?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Run mode: set up the namespace and `exec` the program. Returns only on failure.
+pub fn run(args: Args) -> Result<Infallible, Error> {
+    let invocation = invocation(args, std::env::var_os("PATH").as_deref())?;
+    let layout = invocation.store.resolve(|k| std::env::var_os(k))?;
+    let cwd = std::env::current_dir().map_err(Error::Cwd)?;
+    tracing::debug!(store = %layout.store.display(), state = %layout.state.display(), "entering namespace");
+    enter(&layout, &cwd)?;
+    let (program, args) = invocation
+        .command
+        .split_first()
+        .expect("clap requires a program");
+    let source = std::process::Command::new(program).args(args).exec();
+    Err(Error::Exec {
+        program: program.clone(),
+        source,
+    })
+}
+
+/// Enter a user + mount namespace where the host is visible as before except `/nix`, which is
+/// replaced by the user's store and state directory.
+pub fn enter(layout: &store::Layout, cwd: &Path) -> Result<(), Error> {
+    sandbox::enter_user_namespace(Namespaces::default())?;
+    NewRoot::new()
+        .host_root_except(&["nix"])
+        .bind(&layout.store, store::STORE_DIR, Mode::ReadWrite)
+        .bind(&layout.state, store::STATE_DIR, Mode::ReadWrite)
+        .enter(cwd)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Args {
+        Args {
+            store: store::Options::default(),
+            command: words.iter().map(OsString::from).collect(),
+        }
+    }
+
+    #[test]
+    fn plain_programs_run_as_given() {
+        let inv = invocation(args(&["/bin/true", "a b"]), None).unwrap();
+        assert_eq!(inv.command, ["/bin/true", "a b"]);
+    }
+
+    #[test]
+    fn scripts_run_through_their_interpreter_with_options_relative_to_the_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s");
+        std::fs::write(
+            &script,
+            "#!/usr/bin/env eka-run\n#! eka-run --store store\n#! eka-run sh -e\necho hi\n",
+        )
+        .unwrap();
+        let s = script.to_str().unwrap();
+        let inv = invocation(args(&[s, "x y", "--store"]), None).unwrap();
+        assert_eq!(inv.command, ["sh", "-e", s, "x y", "--store"]);
+        assert_eq!(inv.store.store, Some(dir.path().join("store")));
+
+        // The command line wins over the script.
+        let mut a = args(&[s]);
+        a.store.store = Some("/elsewhere".into());
+        assert_eq!(
+            invocation(a, None).unwrap().store.store,
+            Some("/elsewhere".into())
+        );
+    }
+
+    #[test]
+    fn a_script_without_interpreter_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s");
+        std::fs::write(&script, "#!/usr/bin/env eka-run\necho hi\n").unwrap();
+        let err = invocation(args(&[script.to_str().unwrap()]), None).unwrap_err();
+        assert!(matches!(err, Error::Directives { .. }), "{err}");
+    }
+}
