@@ -82,23 +82,23 @@ let
                 t = entries.${n};
                 stem = nixStem n;
               in
-              if isDot n then { kind = "ignored"; }
+              if isDot n then { kind = "ignored"; entry = n; }
               else if n == "mod.nix" then
-                (if t == "regular" then { kind = "modfile"; }
-                 else { kind = "error"; msg = "${relFile n} is a ${t}: a module file must be a regular file"; })
+                (if t == "regular" then { kind = "modfile"; entry = n; }
+                 else { kind = "error"; entry = n; msg = "${relFile n} is a ${t}: a module file must be a regular file"; })
               else if t == "directory" then
-                (if !(B.pathExists "${dir}/${n}/mod.nix") then { kind = "data"; }
-                 else if isIdent n then { kind = "submodule"; name = n; }
-                 else { kind = "error"; msg = "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"; })
+                (if !(B.pathExists "${dir}/${n}/mod.nix") then { kind = "data"; entry = n; }
+                 else if isIdent n then { kind = "submodule"; entry = n; name = n; }
+                 else { kind = "error"; entry = n; msg = "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"; })
               else if stem == null then
-                (if t == "symlink" then { kind = "ignored"; } else { kind = "data"; })
+                (if t == "symlink" then { kind = "ignored"; entry = n; } else { kind = "data"; entry = n; })
               else if t == "symlink" then
-                { kind = "error"; msg = "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"; }
-              else if t != "regular" then { kind = "data"; }
-              else if isIdent (B.head stem) then { kind = "member"; name = B.head stem; file = n; }
-              else { kind = "error"; msg = "member file ${relFile n} is not a valid name: `${B.head stem}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)"; };
+                { kind = "error"; entry = n; msg = "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"; }
+              else if t != "regular" then { kind = "data"; entry = n; }
+              else if isIdent (B.head stem) then { kind = "member"; entry = n; name = B.head stem; file = n; }
+              else { kind = "error"; entry = n; msg = "member file ${relFile n} is not a valid name: `${B.head stem}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)"; };
 
-            classified = map (n: classify n // { entry = n; }) names;
+            classified = map classify names;
             ofKind = k: B.filter (c: c.kind == k) classified;
             errors = ofKind "error";
             memberFiles = ofKind "member";
@@ -150,58 +150,62 @@ let
               subdirs);
             subAttrs = B.mapAttrs (_: m: m.public) children;
 
-            # Every name of the module with where it comes from, for the checks.
-            origins =
-              map (n: { name = n; from = "${relFile "mod.nix"}"; public = isPublic n; }) (B.attrNames modAttrs)
-              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; public = isPublic c.name; }) memberFiles
-              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; public = true; }) subdirs;
+            modNames = B.attrNames modAttrs;
+            merged = modAttrs // memberAttrs // subAttrs;
+            publicList =
+              map (n: { name = lower n; value = merged.${n}; })
+                (B.filter isPublic (modNames ++ map (c: c.name) memberFiles))
+              ++ map (c: { name = lower c.name; value = subAttrs.${c.name}; }) subdirs;
+            publicSet = B.listToAttrs publicList;
 
+            # The checks are counts in the common case; only an error pays for
+            # finding out which names clash and where they come from.
             checked =
               if errors != [ ] then fail (B.head errors).msg
               else if !hasModFile then fail "the atom root `${dir}` has no mod.nix"
-              else
-                let
-                  reservedHit = B.filter (o: B.elem o.name reserved) origins;
-                  # Public names are lowered; the private `parse` next to the
-                  # public `Parse = mod.parse;` is the re-export idiom, not a
-                  # clash, since only one of them is seen from outside.
-                  publicOrigins = B.filter (o: o.public) origins;
-                  firstClash = key: list: B.foldl'
-                    (acc: o:
-                      if acc.found != null then acc
-                      else if acc.seen ? ${key o} then acc // { found = [ acc.seen.${key o} o ]; }
-                      else acc // { seen = acc.seen // { ${key o} = o; }; })
-                    { seen = { }; found = null; }
-                    list;
-                  distinct = key: list:
-                    B.length (B.attrNames (B.listToAttrs (map (o: { name = key o; value = null; }) list))) == B.length list;
-                  same = o: o.name;
-                  lowered = o: lower o.name;
-                in
-                if reservedHit != [ ] then
-                  let o = B.head reservedHit; in
-                  fail "`${o.name}` (${o.from}) is a reserved name in an atom module"
-                else if !(distinct same origins) then
-                  let c = (firstClash same origins).found; a = B.elemAt c 0; b = B.elemAt c 1; in
-                  fail "`${a.name}` is defined twice in ${where}: in ${a.from} and by ${b.from}"
-                else if !(distinct lowered publicOrigins) then
-                  let c = (firstClash lowered publicOrigins).found; a = B.elemAt c 0; b = B.elemAt c 1; in
-                  fail "`${a.name}` (${a.from}) and `${b.name}` (${b.from}) collide in ${where}: both are seen from outside as `${lower a.name}`"
-                else true;
+              else if merged ? pre || merged ? outPath then reservedError
+              else if B.length (B.attrNames merged) != B.length modNames + B.length memberFiles + B.length subdirs then duplicateError
+              else if B.length (B.attrNames publicSet) != B.length publicList then publicClashError
+              else true;
+
+            # Every name of the module with where it comes from.
+            origins =
+              map (n: { name = n; from = "${relFile "mod.nix"}"; public = isPublic n; }) modNames
+              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; public = isPublic c.name; }) memberFiles
+              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; public = true; }) subdirs;
+            firstClash = key: list:
+              let
+                found = (B.foldl'
+                  (acc: o:
+                    if acc.found != null then acc
+                    else if acc.seen ? ${key o} then acc // { found = [ acc.seen.${key o} o ]; }
+                    else acc // { seen = acc.seen // { ${key o} = o; }; })
+                  { seen = { }; found = null; }
+                  list).found;
+              in
+              { a = B.elemAt found 0; b = B.elemAt found 1; };
+            reservedError =
+              let o = B.head (B.filter (o: B.elem o.name reserved) origins); in
+              fail "`${o.name}` (${o.from}) is a reserved name in an atom module";
+            duplicateError =
+              let c = firstClash (o: o.name) origins; in
+              fail "`${c.a.name}` is defined twice in ${where}: in ${c.a.from} and by ${c.b.from}";
+            # Public names are lowered; the private `parse` next to the public
+            # `Parse = mod.parse;` is the re-export idiom, not a clash, since
+            # only one of them is seen from outside.
+            publicClashError =
+              let c = firstClash (o: lower o.name) (B.filter (o: o.public) origins); in
+              fail "`${c.a.name}` (${c.a.from}) and `${c.b.name}` (${c.b.from}) collide in ${where}: both are seen from outside as `${lower c.a.name}`";
 
             # The module as seen from inside (`mod`), private members included.
-            full = B.seq checked (modAttrs // memberAttrs // subAttrs // { outPath = files; });
+            full = B.seq checked (merged // { outPath = files; });
 
             # The module as its parent sees it through `pre`.
             asPre = if parent == null then full else full // { pre = parent.asPre; };
 
             # The module as everyone else sees it: public members lower-cased,
             # and its submodules.
-            public = B.seq checked (B.listToAttrs (
-              map (n: { name = lower n; value = full.${n}; })
-                (B.filter isPublic (B.attrNames modAttrs ++ map (c: c.name) memberFiles))
-              ++ map (c: { name = lower c.name; value = subAttrs.${c.name}; }) subdirs
-            ));
+            public = B.seq checked publicSet;
           };
         in
         self;

@@ -73,28 +73,26 @@ let
 
   message = relFile: name: hint:
     "atom-nix: `${name}` is not available in atom modules (used in ${relFile}): ${hint}";
+
+  # Static tables, built once: guarded builtins the host has, and every
+  # global name to shadow with the builtin it stands for. Blocked builtins
+  # are shadowed under both spellings, so that a newer Nix exposing one
+  # unprefixed cannot open a hole; guarded ones and `getEnv` only under the
+  # `__` spelling Nix uses for them.
+  guardedPresent = B.listToAttrs (map (name: { inherit name; value = null; })
+    (B.filter (name: B ? ${name}) guarded));
+  globalNames = B.listToAttrs (
+    B.concatMap (name: [ { inherit name; value = name; } { name = "__" + name; value = name; } ])
+      (B.attrNames blocked)
+    ++ map (name: { name = "__" + name; value = name; }) (B.attrNames guardedPresent ++ [ "getEnv" ]));
 in
 relFile:
 let
   stopped = B.mapAttrs (name: hint: abort (message relFile name hint)) blocked;
-  fileGuards = B.listToAttrs (B.concatMap
-    (name: if B ? ${name} then [{ inherit name; value = guard relFile name; }] else [ ])
-    guarded);
+  fileGuards = B.mapAttrs (name: _: guard relFile name) guardedPresent;
   filtered = B // fileGuards // stopped // {
     getEnv = _: "";
     builtins = filtered;
   };
-  # Blocked builtins are shadowed under both spellings, so that a newer Nix
-  # exposing one unprefixed cannot open a hole; guarded ones and `getEnv` only
-  # under the `__` spelling Nix uses for them.
-  globals = B.listToAttrs (
-    B.concatMap
-      (name: [
-        { inherit name; value = filtered.${name}; }
-        { name = "__" + name; value = filtered.${name}; }
-      ])
-      (B.attrNames blocked)
-    ++ map (name: { name = "__" + name; value = filtered.${name}; })
-      (B.attrNames fileGuards ++ [ "getEnv" ]));
 in
-globals // { builtins = filtered; }
+B.mapAttrs (_: name: filtered.${name}) globalNames // { builtins = filtered; }

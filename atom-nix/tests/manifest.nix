@@ -1,17 +1,17 @@
 # The list of tests for `tests/run`, one per line, tab-separated:
-#   value   <name>
+#   value   <name>  <file>
 #   error   <name>  +|-  <text that must (+) or must not (-) be in stderr>
 #   lazy    <name>  <store path names, space-separated, sorted>
 let
   B = builtins;
-  values = import ./values.nix;
+  values = { "values.nix" = import ./values.nix; "std.nix" = import ./std.nix; };
   errors = import ./errors.nix;
   laziness = import ./laziness.nix;
   line = fields: B.concatStringsSep "\t" fields;
   sortedWords = l: B.concatStringsSep " " (B.sort B.lessThan l);
 in
 B.concatStringsSep "\n" (
-  map (n: line [ "value" n ]) (B.attrNames values)
+  B.concatMap (f: map (n: line [ "value" n f ]) (B.attrNames values.${f})) (B.attrNames values)
   ++ B.concatMap
     (n:
       let c = errors.${n}; in

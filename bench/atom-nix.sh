@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Benchmark of atom-nix's compose against plain `import` of the same files,
+# measured in the same run with the real nix-instantiate.
+#
+#   width N   a top module with N sibling submodules (N = 250 500 1000 2000),
+#             each a mod.nix and one member file; every value is read.
+#   tree      a 5,111-file tree of nested modules (10 x 10 x 10, 1,111
+#             modules; each leaf has a mod.nix and four members).
+#
+# Each evaluation runs on a fresh chroot store in a temp dir (so atom-nix's
+# store copies are included in its time), under /usr/bin/time for the wall
+# time and peak resident memory. Prints a table with the ratios ours/plain.
+# Usage: bench/atom-nix.sh [widths...]     (default: 250 500 1000 2000)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+compose="$root/atom-nix/compose.nix"
+widths=("$@")
+((${#widths[@]})) || widths=(250 500 1000 2000)
+
+command -v nix-instantiate >/dev/null || { echo "bench: nix-instantiate not found" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time (GNU time) not found" >&2; exit 2; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/atom-nix-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/state" "$tmp/log" "$tmp/conf" "$tmp/home"
+export HOME="$tmp/home" NIX_CONF_DIR="$tmp/conf" NIX_STATE_DIR="$tmp/state" NIX_LOG_DIR="$tmp/log" NIX_PATH="" LC_ALL=C
+
+# --- fixtures -------------------------------------------------------------
+make_width() {
+  local dir=$1 n=$2 i
+  mkdir -p "$dir"
+  echo '{ }' >"$dir/mod.nix"
+  for ((i = 0; i < n; i++)); do
+    mkdir "$dir/m$i"
+    echo "{ Value = $i; }" >"$dir/m$i/mod.nix"
+    echo "$i" >"$dir/m$i/Extra.nix"
+  done
+}
+
+make_tree() {
+  local dir=$1 a b c
+  mkdir -p "$dir"
+  echo '{ Value = 1; }' >"$dir/mod.nix"
+  for a in 0 1 2 3 4 5 6 7 8 9; do
+    mkdir "$dir/a$a"
+    echo "{ Value = $a; }" >"$dir/a$a/mod.nix"
+    for b in 0 1 2 3 4 5 6 7 8 9; do
+      mkdir "$dir/a$a/b$b"
+      echo "{ Value = $b; }" >"$dir/a$a/b$b/mod.nix"
+      for c in 0 1 2 3 4 5 6 7 8 9; do
+        local leaf="$dir/a$a/b$b/c$c"
+        mkdir "$leaf"
+        echo "{ Value = $c; Name = \"c$c\"; }" >"$leaf/mod.nix"
+        echo "$a" >"$leaf/One.nix"
+        echo "$b" >"$leaf/Two.nix"
+        echo "{ Value = $c; }" >"$leaf/Three.nix"
+        echo "[ $a $b $c ]" >"$leaf/Four.nix"
+      done
+    done
+  done
+}
+
+# --- the two evaluations ---------------------------------------------------
+# Both sum every integer reachable in the atom, so every file is read.
+sum='let B = builtins; sum = v: if B.isInt v then v else if B.isList v then B.foldl'"'"' (a: x: a + sum x) 0 v else if B.isAttrs v then B.foldl'"'"' (a: n: a + sum v.${n}) 0 (B.attrNames v) else 0; in sum'
+
+ours_expr() { echo "($sum) (import $compose $1 { })"; }
+
+# Plain import of the same files: walk the directories, import every .nix file.
+plain_expr() {
+  echo "let B = builtins; load = d: let e = B.readDir d; in B.listToAttrs (B.concatMap (n: if e.\${n} == \"directory\" then [ { name = n; value = load (d + \"/\${n}\"); } ] else if B.match \".*\\\\.nix\" n != null then [ { name = n; value = import (d + \"/\${n}\"); } ] else [ ]) (B.attrNames e)); in ($sum) (load $1)"
+}
+
+# run <label> <store> <expr>: prints "seconds kilobytes result"
+run() {
+  local out
+  out=$(/usr/bin/time -f '%e %M' -o "$tmp/time" \
+    nix-instantiate --store "$2" --read-write-mode --eval --strict -E "$3" 2>"$tmp/err") || {
+    echo "bench: $1 failed:" >&2
+    cat "$tmp/err" >&2
+    exit 1
+  }
+  echo "$(cat "$tmp/time") $out"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.1f", a / b }'; }
+
+echo "# atom-nix benchmark: $(nix-instantiate --version), $(nproc) cpus, $(uname -m), $(date -u +%Y-%m-%d)"
+echo "# cold: empty store, atom-nix copies every module it reads; warm: the copies already exist"
+printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "cold MB" "warm s" "warm MB" "plain s" "plainMB" "cold/p" "warm/p" "mem/p"
+
+report() {
+  local label=$1 dir=$2 store="$tmp/store-$RANDOM$RANDOM" c w p
+  c=($(run "ours (cold) $label" "$store" "$(ours_expr "$dir")"))
+  w=($(run "ours (warm) $label" "$store" "$(ours_expr "$dir")"))
+  p=($(run "plain $label" "$tmp/store-plain" "$(plain_expr "$dir")"))
+  rm -rf "$store"
+  if [[ ${c[2]} != "${p[2]}" || ${w[2]} != "${p[2]}" ]]; then
+    echo "bench: $label: results differ: ours ${c[2]}/${w[2]}, plain ${p[2]}" >&2
+    exit 1
+  fi
+  printf '%-11s %7s %7d %7s %7d %7s %7d %7s %7s %7s\n' "$label" "${c[0]}" $((c[1] / 1024)) "${w[0]}" $((w[1] / 1024)) \
+    "${p[0]}" $((p[1] / 1024)) "$(ratio "${c[0]}" "${p[0]}")" "$(ratio "${w[0]}" "${p[0]}")" "$(ratio "${c[1]}" "${p[1]}")"
+}
+
+for n in "${widths[@]}"; do
+  make_width "$tmp/width$n" "$n"
+  report "width $n" "$tmp/width$n"
+done
+
+make_tree "$tmp/tree"
+report "tree 5111" "$tmp/tree"
