@@ -65,6 +65,7 @@ in
   readHost = { expr = boundary.readHost; messages = [ "`builtins.readFile` refused the host path `/etc/passwd` in ReadHost.nix" ]; };
   pathExistsHost = { expr = boundary.pathExistsHost; messages = [ "`builtins.pathExists` refused the host path `/etc/passwd` in PathExistsHost.nix" ]; };
   readDirHost = { expr = boundary.readDirHost; messages = [ "`builtins.readDir` refused the host path `/etc` in ReadDirHost.nix" ]; };
+  readStoreDir = { expr = boundary.readStoreDir; messages = [ "`builtins.readDir` refused the host path" "in ReadStoreDir.nix" ]; };
   copyHost = { expr = boundary.copyHost; messages = [ "`builtins.path` refused the host path `/etc` in CopyHost.nix" ]; };
 
   # --- layout errors name the files -----------------------------------------
