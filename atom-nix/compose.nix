@@ -216,10 +216,14 @@ let
     if B.isAttrs v then v
     else throw "atom-nix: compose: `${what}` must be an attribute set, not a ${B.typeOf v}";
 
+  stripSlash = s:
+    let n = B.stringLength s; in
+    if n > 1 && B.substring (n - 1) 1 s == "/" then stripSlash (B.substring 0 (n - 1) s) else s;
+
   rootString = r:
     if B.isPath r then toString r
     else if B.isString r && B.substring 0 1 r == "/" then
-      (if B.hasContext r then r else toString (/. + r))
+      (if B.hasContext r then (import ./core/store.nix).realPath (stripSlash r) else toString (/. + r))
     else throw "atom-nix: compose: the atom root must be a path or an absolute path string, not ${if B.isString r then "`${r}`" else "a ${B.typeOf r}"}";
 
   # The standard library, itself an atom, composed with itself as its `std`.

@@ -43,11 +43,7 @@ let
   # `pathExists /etc/...` cannot probe the host.
   guarded = [ "readFile" "readDir" "pathExists" "hashFile" "readFileType" "path" "filterSource" ];
 
-  # Under a chroot store (`--store /root`), files imported from the store
-  # see themselves at the real location `/root/nix/store/...`; that prefix is
-  # found, only when needed, by importing a probe from the store.
-  realStoreDir = dirOf (toString
-    (import "${B.path { path = ./store-probe; name = "atom-nix-store-probe"; }}/probe.nix"));
+  inherit (import ./store.nix) realStoreDir;
   under = dir: s: B.substring 0 (B.stringLength dir + 1) s == dir + "/";
   inStore = p:
     let s = if B.isAttrs p then toString (p.path or p) else toString p;

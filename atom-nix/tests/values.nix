@@ -45,6 +45,12 @@ in
   };
   defaultsAreEmpty = { expr = (compose ./fixtures/boundary { }).ok; expected = "ok"; };
   rootAsString = { expr = (compose (toString ./fixtures/basic) { config.system = "s"; }).six; expected = 6; };
+  rootInStore = {
+    # an atom that is itself in the store, e.g. fetched by a tool
+    expr = let src = B.path { path = ./fixtures; name = "fixtures"; }; in
+      [ (compose "${src}/basic" { }).path.six (compose "${src}/basic/" { }).files.data ];
+    expected = [ 6 "some data\n" ];
+  };
   sharedStd = { expr = (compose ./fixtures/basic { }).fixed; expected = 2; };
 
   # --- local files --------------------------------------------------------
