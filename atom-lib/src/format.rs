@@ -119,7 +119,10 @@ impl AtomPath {
         if path.starts_with('/') || path.ends_with('/') {
             return Err(err("must be relative, without a trailing `/`"));
         }
-        if path.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        if path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
             return Err(err("empty, `.` and `..` components are not allowed"));
         }
         Ok(AtomPath(path.to_owned()))
@@ -193,12 +196,21 @@ impl AtomRef {
             return Err(err("label is not NFKC-normalised".into()));
         }
         let version = Version::new(version).map_err(|e| err(e.to_string()))?;
-        Ok(Some(AtomRef { format, label, version }))
+        Ok(Some(AtomRef {
+            format,
+            label,
+            version,
+        }))
     }
 
     /// The full ref name.
     pub fn name(&self) -> String {
-        format!("{}{}/{}", self.format.ref_prefix(), self.label, self.version)
+        format!(
+            "{}{}/{}",
+            self.format.ref_prefix(),
+            self.label,
+            self.version
+        )
     }
 }
 
@@ -241,7 +253,9 @@ impl AtomCommit {
             }
             Format::EkaPre1 => {
                 out.push_str(&format!("tree {}\n", self.tree));
-                out.push_str(&format!("author {EKA_IDENTITY}\ncommitter {EKA_IDENTITY}\n"));
+                out.push_str(&format!(
+                    "author {EKA_IDENTITY}\ncommitter {EKA_IDENTITY}\n"
+                ));
                 out.push_str(&format!("origin {}\nformat pre1\n", self.source));
                 out.push_str(&format!("\npublish({}): {}", self.label, self.version));
             }
@@ -284,7 +298,10 @@ impl RawCommit {
 
     /// The values of every header named `name`.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value of the only header named `name`, if there is exactly one.
@@ -346,23 +363,35 @@ mod tests {
     fn raw_commit_round_trip() {
         let raw = RawCommit::parse(&sample().to_bytes()).unwrap();
         assert_eq!(raw.one("atom-path"), Some("pkgs/foo"));
-        assert_eq!(raw.one("tree"), Some("4b825dc642cb6eb9a060e54bf8d69288fbee4904"));
+        assert_eq!(
+            raw.one("tree"),
+            Some("4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+        );
         assert_eq!(raw.all("parent").count(), 0);
         assert_eq!(raw.message, b"atom: foo@1.2.3\n");
-        let signed = RawCommit::parse(b"tree t\ngpgsig -----BEGIN\n line2\n -----END\n\nmsg").unwrap();
+        let signed =
+            RawCommit::parse(b"tree t\ngpgsig -----BEGIN\n line2\n -----END\n\nmsg").unwrap();
         assert_eq!(signed.one("gpgsig"), Some("-----BEGIN\nline2\n-----END"));
     }
 
     #[test]
     fn atom_refs() {
         let r = AtomRef::parse("refs/atoms/foo/0.1.10").unwrap().unwrap();
-        assert_eq!((r.format, r.label.as_str(), r.version.to_string().as_str()), (Format::Atom1, "foo", "0.1.10"));
+        assert_eq!(
+            (r.format, r.label.as_str(), r.version.to_string().as_str()),
+            (Format::Atom1, "foo", "0.1.10")
+        );
         assert_eq!(r.name(), "refs/atoms/foo/0.1.10");
         let e = AtomRef::parse("refs/eka/atoms/bar/1.0.0").unwrap().unwrap();
         assert_eq!(e.format, Format::EkaPre1);
         assert_eq!(AtomRef::parse("refs/heads/main").unwrap(), None);
         assert_eq!(AtomRef::parse(ROOT_REF).unwrap(), None);
-        for bad in ["refs/atoms/9x/1.0.0", "refs/atoms/foo", "refs/atoms/foo/1.0", "refs/atoms/foo/1.0.0/x"] {
+        for bad in [
+            "refs/atoms/9x/1.0.0",
+            "refs/atoms/foo",
+            "refs/atoms/foo/1.0",
+            "refs/atoms/foo/1.0.0/x",
+        ] {
             assert!(AtomRef::parse(bad).is_err(), "{bad}");
         }
     }

@@ -130,7 +130,9 @@ mod tests {
         assert!(format!("{s}0").parse::<AtomId>().is_err());
         assert!(s.to_uppercase().parse::<AtomId>().is_err());
         // The last character carries 4 bits of padding that must be zero.
-        assert!("r3rlam6bd31t9i04ggug7avs8vf8981q7a3b6gobemk1gfs50qm1".parse::<AtomId>().is_err());
+        assert!("r3rlam6bd31t9i04ggug7avs8vf8981q7a3b6gobemk1gfs50qm1"
+            .parse::<AtomId>()
+            .is_err());
     }
 
     proptest! {

@@ -122,7 +122,18 @@ mod tests {
     #[test]
     fn invalid_labels() {
         for bad in [
-            "9lives", "_x", "-x", "a b", "a/b", "a.b", "a\u{200b}b", "\u{200b}a", "♥", "", "'a", "a\n",
+            "9lives",
+            "_x",
+            "-x",
+            "a b",
+            "a/b",
+            "a.b",
+            "a\u{200b}b",
+            "\u{200b}a",
+            "♥",
+            "",
+            "'a",
+            "a\n",
         ] {
             assert!(Label::new(bad).is_err(), "{bad:?} must be rejected");
         }
@@ -133,7 +144,10 @@ mod tests {
         // U+FB01 LATIN SMALL LIGATURE FI decomposes to "fi" under NFKC.
         assert_eq!(Label::new("\u{fb01}le").unwrap().as_str(), "file");
         // A precomposed and a decomposed é are the same label.
-        assert_eq!(Label::new("caf\u{e9}").unwrap(), Label::new("cafe\u{301}").unwrap());
+        assert_eq!(
+            Label::new("caf\u{e9}").unwrap(),
+            Label::new("cafe\u{301}").unwrap()
+        );
     }
 
     #[test]

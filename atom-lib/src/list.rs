@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::format::{AtomRef, AtomRefError, Format, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
+use crate::format::{
+    AtomRef, AtomRefError, Format, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF,
+};
 use crate::store::RemoteRef;
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
 
@@ -82,17 +84,25 @@ impl Listing {
     /// empty). `fallback_root` is used when the listing carries no root ref.
     pub fn from_refs(refs: &[RemoteRef], patterns: &[Pattern], fallback_root: Option<Oid>) -> Self {
         let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
-        let root = find(ROOT_REF).or_else(|| find(EKA_ROOT_REF)).or(fallback_root).map(Root);
+        let root = find(ROOT_REF)
+            .or_else(|| find(EKA_ROOT_REF))
+            .or(fallback_root)
+            .map(Root);
         let mut grouped: BTreeMap<(Label, Format), Vec<ListedVersion>> = BTreeMap::new();
         let mut malformed = Vec::new();
         for r in refs {
             match AtomRef::parse(&r.name) {
                 Ok(Some(atom)) => {
-                    if patterns.is_empty() || patterns.iter().any(|p| p.matches(atom.label.as_str())) {
-                        grouped.entry((atom.label, atom.format)).or_default().push(ListedVersion {
-                            version: atom.version,
-                            commit: r.oid,
-                        });
+                    if patterns.is_empty()
+                        || patterns.iter().any(|p| p.matches(atom.label.as_str()))
+                    {
+                        grouped
+                            .entry((atom.label, atom.format))
+                            .or_default()
+                            .push(ListedVersion {
+                                version: atom.version,
+                                commit: r.oid,
+                            });
                     }
                 }
                 Ok(None) => {}
@@ -111,7 +121,11 @@ impl Listing {
                 }
             })
             .collect();
-        Listing { atoms, root, malformed }
+        Listing {
+            atoms,
+            root,
+            malformed,
+        }
     }
 }
 
@@ -174,7 +188,10 @@ mod tests {
         assert!(p.matches("foo") && p.matches("fo") && !p.matches("bar"));
         assert!(Pattern::new("f?o").matches("foo") && !Pattern::new("f?o").matches("fo"));
         assert_eq!(p.ref_prefix("refs/atoms/"), "refs/atoms/fo");
-        assert_eq!(Pattern::new("foo").ref_prefix("refs/atoms/"), "refs/atoms/foo/");
+        assert_eq!(
+            Pattern::new("foo").ref_prefix("refs/atoms/"),
+            "refs/atoms/foo/"
+        );
     }
 
     #[test]
@@ -193,11 +210,19 @@ mod tests {
             .atoms
             .iter()
             .map(|a| {
-                let versions: Vec<String> = a.versions.iter().map(|v| v.version.to_string()).collect();
+                let versions: Vec<String> =
+                    a.versions.iter().map(|v| v.version.to_string()).collect();
                 format!("{} {} {}", a.label, a.format, versions.join(" "))
             })
             .collect();
-        assert_eq!(shown, ["bar atom/1 1.0.0", "foo atom/1 0.1.2 0.1.10 1.0.0-rc.1", "foo eka/pre1 0.0.1"]);
+        assert_eq!(
+            shown,
+            [
+                "bar atom/1 1.0.0",
+                "foo atom/1 0.1.2 0.1.10 1.0.0-rc.1",
+                "foo eka/pre1 0.0.1"
+            ]
+        );
         assert_eq!(listing.root.unwrap().0.to_string(), "6".repeat(40));
         assert_eq!(listing.malformed.len(), 1);
         let only_bar = Listing::from_refs(&refs, &[Pattern::new("b*")], None);

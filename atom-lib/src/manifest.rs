@@ -94,9 +94,13 @@ impl Manifest {
 
     /// Parses the manifest using the given schema.
     pub fn parse_schema(bytes: &[u8], path: &str, schema: Schema) -> Result<Self, ManifestError> {
-        let text = std::str::from_utf8(bytes).map_err(|_| ManifestError::Encoding { path: path.to_owned() })?;
+        let text = std::str::from_utf8(bytes).map_err(|_| ManifestError::Encoding {
+            path: path.to_owned(),
+        })?;
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let (line, column) = e.span().map_or((1, 1), |span| line_column(text, span.start));
+            let (line, column) = e
+                .span()
+                .map_or((1, 1), |span| line_column(text, span.start));
             ManifestError::Syntax {
                 path: path.to_owned(),
                 line,
@@ -131,10 +135,11 @@ impl Manifest {
             path: path.to_owned(),
             source,
         })?;
-        let version = Version::new(string("version")?).map_err(|source| ManifestError::Version {
-            path: path.to_owned(),
-            source,
-        })?;
+        let version =
+            Version::new(string("version")?).map_err(|source| ManifestError::Version {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(Manifest { label, version })
     }
 }
@@ -169,7 +174,11 @@ mod tests {
             ManifestError::Syntax { line, column, .. } => assert_eq!((*line, *column), (3, 14)),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(err.to_string().starts_with("pkgs/foo/atom.toml:3:14: invalid TOML: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("pkgs/foo/atom.toml:3:14: invalid TOML: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -196,7 +205,15 @@ mod tests {
 
     #[test]
     fn eka_schema() {
-        let m = Manifest::parse_schema(b"[package]\nlabel = \"nix-lock\"\nversion = \"0.1.2\"\n", "a", Schema::EkaPackage).unwrap();
-        assert_eq!((m.label.as_str(), m.version.to_string().as_str()), ("nix-lock", "0.1.2"));
+        let m = Manifest::parse_schema(
+            b"[package]\nlabel = \"nix-lock\"\nversion = \"0.1.2\"\n",
+            "a",
+            Schema::EkaPackage,
+        )
+        .unwrap();
+        assert_eq!(
+            (m.label.as_str(), m.version.to_string().as_str()),
+            ("nix-lock", "0.1.2")
+        );
     }
 }

@@ -58,7 +58,11 @@ impl FromStr for Oid {
         let err = || OidError {
             input: s.escape_debug().to_string(),
         };
-        if (s.len() != 40 && s.len() != 64) || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if (s.len() != 40 && s.len() != 64)
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(err());
         }
         let raw: Vec<u8> = (0..s.len())
@@ -95,7 +99,9 @@ mod tests {
         assert_eq!(oid.as_bytes().len(), 20);
         assert_eq!(oid.to_string(), hex);
         assert_eq!(oid.short(7), "4abbd26");
-        assert!("4ABBD2644BC3585E9BE95DEB277CCF48F6ED26AC".parse::<Oid>().is_err());
+        assert!("4ABBD2644BC3585E9BE95DEB277CCF48F6ED26AC"
+            .parse::<Oid>()
+            .is_err());
         assert!("4abbd26".parse::<Oid>().is_err());
         assert!("zz".repeat(20).parse::<Oid>().is_err());
     }

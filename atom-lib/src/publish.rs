@@ -25,6 +25,8 @@ pub enum Remote {
     Default,
     /// A configured remote name or a URL.
     Named(String),
+    /// Only the local repository.
+    Local,
 }
 
 /// What to publish.
@@ -180,7 +182,9 @@ pub enum Error {
         root: Oid,
     },
     /// The remote is a different repository.
-    #[error("remote `{remote}` is a different repository: its root commit is {theirs}, ours is {ours}")]
+    #[error(
+        "remote `{remote}` is a different repository: its root commit is {theirs}, ours is {ours}"
+    )]
     DifferentRepository {
         /// The remote.
         remote: String,
@@ -229,7 +233,11 @@ struct Planned {
 }
 
 /// Publishes atoms as described by `options`.
-pub fn publish(store: &GitStore, options: &Options, progress: &mut dyn FnMut(Progress)) -> Result<Outcome, Error> {
+pub fn publish(
+    store: &GitStore,
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome, Error> {
     let source = store.resolve_commit(&options.rev)?;
     let (tree, _) = store.commit_tree_and_parents(source)?;
     let rev = &options.rev;
@@ -294,7 +302,10 @@ pub fn publish(store: &GitStore, options: &Options, progress: &mut dyn FnMut(Pro
     let mut planned = Vec::with_capacity(total);
     for (i, atom) in selected.iter().enumerate() {
         progress(Progress::Reading(i + 1, total));
-        let manifest = atom.manifest.as_ref().expect("manifest errors were reported above");
+        let manifest = atom
+            .manifest
+            .as_ref()
+            .expect("manifest errors were reported above");
         let commit = AtomCommit {
             format: Format::Atom1,
             tree: atom.tree,
@@ -339,9 +350,11 @@ pub fn publish(store: &GitStore, options: &Options, progress: &mut dyn FnMut(Pro
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
         Remote::Default => store.default_push_remote(),
+        Remote::Local => None,
     };
     let source_branch = if options.push_source {
-        let branch = branch_of(store, rev, source).ok_or_else(|| Error::NoSourceBranch { rev: rev.clone() })?;
+        let branch = branch_of(store, rev, source)
+            .ok_or_else(|| Error::NoSourceBranch { rev: rev.clone() })?;
         Some(branch)
     } else {
         None
@@ -377,7 +390,9 @@ pub fn publish(store: &GitStore, options: &Options, progress: &mut dyn FnMut(Pro
                 }
             });
         }
-        let needs_source = planned.iter().any(|p| p.atom.remote != Some(Status::UpToDate));
+        let needs_source = planned
+            .iter()
+            .any(|p| p.atom.remote != Some(Status::UpToDate));
         if needs_source && source_branch.is_none() && !source_on_remote(store, source, &listed)? {
             return Err(Error::SourceNotOnRemote {
                 remote: remote.clone(),
@@ -417,10 +432,12 @@ pub fn publish(store: &GitStore, options: &Options, progress: &mut dyn FnMut(Pro
     if let Some(remote) = &remote {
         if !updates.is_empty() {
             progress(Progress::Pushing);
-            store.push_atomic(remote, &updates).map_err(|source| Error::Push {
-                remote: remote.clone(),
-                source,
-            })?;
+            store
+                .push_atomic(remote, &updates)
+                .map_err(|source| Error::Push {
+                    remote: remote.clone(),
+                    source,
+                })?;
         }
     }
     let mut local_refs: Vec<(String, Oid)> = planned
@@ -437,7 +454,13 @@ pub fn publish(store: &GitStore, options: &Options, progress: &mut dyn FnMut(Pro
     Ok(outcome(planned, warnings))
 }
 
-fn select(store: &GitStore, tree: Oid, rev: &str, all: &[SourceAtom], paths: &[AtomPath]) -> Result<Vec<SourceAtom>, Error> {
+fn select(
+    store: &GitStore,
+    tree: Oid,
+    rev: &str,
+    all: &[SourceAtom],
+    paths: &[AtomPath],
+) -> Result<Vec<SourceAtom>, Error> {
     if paths.is_empty() {
         return Ok(all.to_vec());
     }
@@ -465,12 +488,18 @@ fn branch_of(store: &GitStore, rev: &str, source: Oid) -> Option<String> {
     if rev.starts_with("refs/heads/") && store.find_ref(rev).ok().flatten() == Some(source) {
         return Some(rev.to_owned());
     }
-    (store.head_commit() == Some(source)).then(|| store.head_branch()).flatten()
+    (store.head_commit() == Some(source))
+        .then(|| store.head_branch())
+        .flatten()
 }
 
 /// Whether the remote's branches or tags (as far as their commits are known locally) reach
 /// `source`.
-fn source_on_remote(store: &GitStore, source: Oid, listed: &[RemoteRef]) -> Result<bool, StoreError> {
+fn source_on_remote(
+    store: &GitStore,
+    source: Oid,
+    listed: &[RemoteRef],
+) -> Result<bool, StoreError> {
     let tips: Vec<Oid> = listed
         .iter()
         .filter(|r| r.name.starts_with("refs/heads/") || r.name.starts_with("refs/tags/"))

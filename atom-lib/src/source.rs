@@ -20,7 +20,9 @@ pub struct SourceAtom {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The repository root holds an `atom.toml`.
-    #[error("`atom.toml` at the repository root: the root cannot be an atom, move it into a directory")]
+    #[error(
+        "`atom.toml` at the repository root: the root cannot be an atom, move it into a directory"
+    )]
     RootManifest,
     /// A path given by the user does not exist in the revision.
     #[error("`{path}` does not exist in {rev}")]
@@ -68,7 +70,11 @@ fn kind_name(kind: EntryKind) -> &'static str {
     }
 }
 
-fn manifest_of(store: &GitStore, path: &str, entries: &[TreeEntry]) -> Result<Option<Result<Manifest, ManifestError>>, SourceError> {
+fn manifest_of(
+    store: &GitStore,
+    path: &str,
+    entries: &[TreeEntry],
+) -> Result<Option<Result<Manifest, ManifestError>>, SourceError> {
     let Some(entry) = entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) else {
         return Ok(None);
     };
@@ -79,7 +85,10 @@ fn manifest_of(store: &GitStore, path: &str, entries: &[TreeEntry]) -> Result<Op
         });
     }
     let bytes = store.read_blob(entry.oid)?;
-    Ok(Some(Manifest::parse(&bytes, &format!("{path}/{MANIFEST_FILE}"))))
+    Ok(Some(Manifest::parse(
+        &bytes,
+        &format!("{path}/{MANIFEST_FILE}"),
+    )))
 }
 
 /// Every atom directory in `tree` (a commit's root tree), depth first, sorted by path.
@@ -87,7 +96,10 @@ fn manifest_of(store: &GitStore, path: &str, entries: &[TreeEntry]) -> Result<Op
 /// An `atom.toml` at the root is an error. Symbolic links and submodules are not followed.
 pub fn find_atoms(store: &GitStore, tree: Oid) -> Result<Vec<SourceAtom>, SourceError> {
     let root_entries = store.tree_entries(tree)?;
-    if root_entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes()) {
+    if root_entries
+        .iter()
+        .any(|e| e.name == MANIFEST_FILE.as_bytes())
+    {
         return Err(SourceError::RootManifest);
     }
     let mut found = Vec::new();
@@ -95,7 +107,11 @@ pub fn find_atoms(store: &GitStore, tree: Oid) -> Result<Vec<SourceAtom>, Source
     while let Some((dir, entries)) = stack.pop() {
         for entry in entries.iter().filter(|e| e.kind == EntryKind::Tree) {
             let name = String::from_utf8_lossy(&entry.name);
-            let path = if dir.is_empty() { name.into_owned() } else { format!("{dir}/{name}") };
+            let path = if dir.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
             let children = store.tree_entries(entry.oid)?;
             if let Some(manifest) = manifest_of(store, &path, &children)? {
                 let atom_path = AtomPath::new(&path).map_err(|e| SourceError::BadPath {
@@ -143,7 +159,12 @@ pub fn entry_at(store: &GitStore, tree: Oid, path: &str) -> Result<Option<TreeEn
 
 /// The atom at exactly `path` in the root `tree`, refusing symlinks, submodules and directories
 /// without a manifest.
-pub fn atom_at(store: &GitStore, tree: Oid, path: &AtomPath, rev: &str) -> Result<SourceAtom, SourceError> {
+pub fn atom_at(
+    store: &GitStore,
+    tree: Oid,
+    path: &AtomPath,
+    rev: &str,
+) -> Result<SourceAtom, SourceError> {
     let entry = entry_at(store, tree, path.as_str())?.ok_or_else(|| SourceError::NoSuchPath {
         path: path.to_string(),
         rev: rev.to_owned(),
@@ -155,10 +176,11 @@ pub fn atom_at(store: &GitStore, tree: Oid, path: &AtomPath, rev: &str) -> Resul
         });
     }
     let entries = store.tree_entries(entry.oid)?;
-    let manifest = manifest_of(store, path.as_str(), &entries)?.ok_or_else(|| SourceError::NotAnAtom {
-        path: path.to_string(),
-        reason: "it has no `atom.toml`",
-    })?;
+    let manifest =
+        manifest_of(store, path.as_str(), &entries)?.ok_or_else(|| SourceError::NotAnAtom {
+            path: path.to_string(),
+            reason: "it has no `atom.toml`",
+        })?;
     Ok(SourceAtom {
         path: path.clone(),
         tree: entry.oid,
@@ -172,9 +194,17 @@ pub fn paths_of_tree(store: &GitStore, tree: Oid, target: Oid) -> Result<Vec<Str
     let mut found = Vec::new();
     let mut stack = vec![(String::new(), tree)];
     while let Some((dir, oid)) = stack.pop() {
-        for entry in store.tree_entries(oid)?.into_iter().filter(|e| e.kind == EntryKind::Tree) {
+        for entry in store
+            .tree_entries(oid)?
+            .into_iter()
+            .filter(|e| e.kind == EntryKind::Tree)
+        {
             let name = String::from_utf8_lossy(&entry.name);
-            let path = if dir.is_empty() { name.into_owned() } else { format!("{dir}/{name}") };
+            let path = if dir.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
             if entry.oid == target {
                 found.push(path.clone());
             }

@@ -9,8 +9,8 @@
 use std::str::FromStr;
 
 use crate::format::{
-    AtomCommit, AtomPath, AtomRef, Format, RawCommit, EKA_IDENTITY, EKA_ROOT_REF, FORMAT_VERSION, HEADER_FORMAT,
-    HEADER_PATH, HEADER_SOURCE, IDENTITY, ROOT_REF,
+    AtomCommit, AtomPath, AtomRef, Format, RawCommit, EKA_IDENTITY, EKA_ROOT_REF, FORMAT_VERSION,
+    HEADER_FORMAT, HEADER_PATH, HEADER_SOURCE, IDENTITY, ROOT_REF,
 };
 use crate::list::{self, ListedAtom};
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
@@ -95,9 +95,17 @@ pub struct Outcome {
 impl Outcome {
     /// `0` all verified, `1` any failed, `2` any could not be verified (and none failed).
     pub fn exit_code(&self) -> u8 {
-        if self.atoms.iter().any(|a| matches!(a.verdict, Verdict::Failed(_))) {
+        if self
+            .atoms
+            .iter()
+            .any(|a| matches!(a.verdict, Verdict::Failed(_)))
+        {
             1
-        } else if self.atoms.iter().any(|a| matches!(a.verdict, Verdict::Unverifiable(_))) {
+        } else if self
+            .atoms
+            .iter()
+            .any(|a| matches!(a.verdict, Verdict::Unverifiable(_)))
+        {
             2
         } else {
             0
@@ -123,18 +131,23 @@ pub enum Error {
 pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
     let listing = list::local(store, &[])?;
     let mut selected: Vec<(AtomRef, Oid)> = Vec::new();
-    let push = |selected: &mut Vec<(AtomRef, Oid)>, atom: &ListedAtom, version: Option<&Version>| {
-        for v in atom.versions.iter().filter(|v| version.is_none_or(|want| &v.version == want)) {
-            let r = AtomRef {
-                format: atom.format,
-                label: atom.label.clone(),
-                version: v.version.clone(),
-            };
-            if !selected.iter().any(|(s, _)| s == &r) {
-                selected.push((r, v.commit));
+    let push =
+        |selected: &mut Vec<(AtomRef, Oid)>, atom: &ListedAtom, version: Option<&Version>| {
+            for v in atom
+                .versions
+                .iter()
+                .filter(|v| version.is_none_or(|want| &v.version == want))
+            {
+                let r = AtomRef {
+                    format: atom.format,
+                    label: atom.label.clone(),
+                    version: v.version.clone(),
+                };
+                if !selected.iter().any(|(s, _)| s == &r) {
+                    selected.push((r, v.commit));
+                }
             }
-        }
-    };
+        };
     if options.targets.is_empty() {
         for atom in &listing.atoms {
             push(&mut selected, atom, None);
@@ -146,9 +159,10 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
                 push(&mut selected, atom, target.version.as_ref());
             }
             let found = selected.len() > before
-                || selected
-                    .iter()
-                    .any(|(r, _)| r.label == target.label && target.version.as_ref().is_none_or(|v| &r.version == v));
+                || selected.iter().any(|(r, _)| {
+                    r.label == target.label
+                        && target.version.as_ref().is_none_or(|v| &r.version == v)
+                });
             if !found {
                 return Err(Error::NoSuchAtom {
                     target: match &target.version {
@@ -166,24 +180,40 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
         atoms.push(checked);
     }
     atoms.sort_by(|a, b| {
-        (&a.atom.label, a.atom.format, &a.atom.version).cmp(&(&b.atom.label, b.atom.format, &b.atom.version))
+        (&a.atom.label, a.atom.format, &a.atom.version).cmp(&(
+            &b.atom.label,
+            b.atom.format,
+            &b.atom.version,
+        ))
     });
     Ok(Outcome { atoms })
 }
 
 /// Ensures `oid` is present, fetching `what` from `remote` if allowed. `Ok(false)` if it stays
 /// missing.
-fn ensure(store: &GitStore, oid: Oid, remote: Option<&str>, what: &str) -> Result<bool, StoreError> {
+fn ensure(
+    store: &GitStore,
+    oid: Oid,
+    remote: Option<&str>,
+    what: &str,
+) -> Result<bool, StoreError> {
     if store.has_object(oid) {
         return Ok(true);
     }
-    let Some(remote) = remote else { return Ok(false) };
+    let Some(remote) = remote else {
+        return Ok(false);
+    };
     tracing::info!(%oid, remote, "fetching missing object");
     store.fetch_objects(remote, &[what.to_owned()])?;
     Ok(store.has_object(oid))
 }
 
-fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) -> Result<Checked, StoreError> {
+fn check(
+    store: &GitStore,
+    atom: &AtomRef,
+    commit: Oid,
+    remote: Option<&str>,
+) -> Result<Checked, StoreError> {
     let mut checked = Checked {
         atom: atom.clone(),
         commit,
@@ -195,11 +225,19 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
         Ok(c)
     };
     if !ensure(store, commit, remote, &atom.name())? {
-        return unverifiable(checked, format!("atom commit {commit} is missing (try --remote)"));
+        return unverifiable(
+            checked,
+            format!("atom commit {commit} is missing (try --remote)"),
+        );
     }
     let bytes = match store.read_commit_raw(commit) {
         Ok(Some(b)) => b,
-        Ok(None) => return unverifiable(checked, format!("atom commit {commit} is missing (try --remote)")),
+        Ok(None) => {
+            return unverifiable(
+                checked,
+                format!("atom commit {commit} is missing (try --remote)"),
+            )
+        }
         Err(e) => {
             checked.verdict = Verdict::Failed(vec![e.to_string()]);
             return Ok(checked);
@@ -212,12 +250,27 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
     };
 
     let (identity, expected_headers): (&str, &[&str]) = match atom.format {
-        Format::Atom1 => (IDENTITY, &["tree", "author", "committer", HEADER_FORMAT, HEADER_SOURCE, HEADER_PATH]),
-        Format::EkaPre1 => (EKA_IDENTITY, &["tree", "author", "committer", "origin", "format"]),
+        Format::Atom1 => (
+            IDENTITY,
+            &[
+                "tree",
+                "author",
+                "committer",
+                HEADER_FORMAT,
+                HEADER_SOURCE,
+                HEADER_PATH,
+            ],
+        ),
+        Format::EkaPre1 => (
+            EKA_IDENTITY,
+            &["tree", "author", "committer", "origin", "format"],
+        ),
     };
     let parents = raw.all("parent").count();
     if parents > 0 {
-        findings.push(format!("has {parents} parent(s): an atom commit must be an orphan"));
+        findings.push(format!(
+            "has {parents} parent(s): an atom commit must be an orphan"
+        ));
     }
     for role in ["author", "committer"] {
         match raw.one(role) {
@@ -229,21 +282,35 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
                     findings.push(format!("{role} is `{who}`, expected `{want_who}`"));
                 }
                 if when != want_when {
-                    findings.push(format!("{role} timestamp is `{when}`, expected `{want_when}` (the Unix epoch)"));
+                    findings.push(format!(
+                        "{role} timestamp is `{when}`, expected `{want_when}` (the Unix epoch)"
+                    ));
                 }
             }
             None => findings.push(format!("missing or repeated `{role}` header")),
         }
     }
-    let names: Vec<&str> = raw.headers.iter().map(|(n, _)| n.as_str()).filter(|n| *n != "parent").collect();
+    let names: Vec<&str> = raw
+        .headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != "parent")
+        .collect();
     for name in &names {
         if !expected_headers.contains(name) {
             findings.push(format!("unexpected header `{name}`"));
         }
     }
-    let present: Vec<&str> = names.iter().copied().filter(|n| expected_headers.contains(n)).collect();
+    let present: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| expected_headers.contains(n))
+        .collect();
     if present != expected_headers && expected_headers.iter().all(|h| raw.one(h).is_some()) {
-        findings.push(format!("headers out of order: expected {}", expected_headers.join(", ")));
+        findings.push(format!(
+            "headers out of order: expected {}",
+            expected_headers.join(", ")
+        ));
     }
 
     let (format_header, source_header) = match atom.format {
@@ -256,7 +323,9 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
     };
     match raw.one(format_header) {
         Some(v) if v == want_format => {}
-        Some(v) => findings.push(format!("unknown format version `{v}` (this tool reads `{want_format}`)")),
+        Some(v) => findings.push(format!(
+            "unknown format version `{v}` (this tool reads `{want_format}`)"
+        )),
         None => findings.push(format!("missing `{format_header}` header")),
     }
     let tree = raw.one("tree").and_then(|t| t.parse::<Oid>().ok());
@@ -293,9 +362,17 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
     match store.tree_entries(tree) {
         Ok(entries) => match entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) {
             Some(e) if e.kind == EntryKind::Blob => {
-                let manifest = store.read_blob(e.oid).map_err(|e| e.to_string()).and_then(|b| {
-                    Manifest::parse_schema(&b, &format!("{}:{MANIFEST_FILE}", atom.name()), schema).map_err(|e| e.to_string())
-                });
+                let manifest = store
+                    .read_blob(e.oid)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        Manifest::parse_schema(
+                            &b,
+                            &format!("{}:{MANIFEST_FILE}", atom.name()),
+                            schema,
+                        )
+                        .map_err(|e| e.to_string())
+                    });
                 match manifest {
                     Ok(m) if m.label == atom.label && m.version == atom.version => {}
                     Ok(m) => findings.push(format!(
@@ -307,7 +384,9 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
             }
             _ => findings.push("the atom's tree has no regular `atom.toml`".into()),
         },
-        Err(StoreError::Missing { oid }) => return unverifiable(checked, format!("tree {oid} is missing (try --remote)")),
+        Err(StoreError::Missing { oid }) => {
+            return unverifiable(checked, format!("tree {oid} is missing (try --remote)"))
+        }
         Err(e) => findings.push(e.to_string()),
     }
 
@@ -316,7 +395,10 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
         Format::EkaPre1 => format!("publish({}): {}", atom.label, atom.version),
     };
     if raw.message != expected_message.as_bytes() {
-        findings.push(format!("message is {:?}, expected {expected_message:?}", String::from_utf8_lossy(&raw.message)));
+        findings.push(format!(
+            "message is {:?}, expected {expected_message:?}",
+            String::from_utf8_lossy(&raw.message)
+        ));
     }
 
     // Reproducibility: the commit rebuilt from its fields must be this very object.
@@ -331,7 +413,9 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
         };
         let id = store.hash_commit(&rebuilt.to_bytes());
         if id != commit {
-            findings.push(format!("not reproducible: rebuilt from its fields the commit is {id}, not {commit}"));
+            findings.push(format!(
+                "not reproducible: rebuilt from its fields the commit is {id}, not {commit}"
+            ));
         }
     }
 
@@ -340,7 +424,10 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
     if let Some(source) = source {
         if !ensure(store, source, remote, &source.to_string())? {
             if findings.is_empty() {
-                return unverifiable(checked, format!("source commit {source} is missing (try --remote)"));
+                return unverifiable(
+                    checked,
+                    format!("source commit {source} is missing (try --remote)"),
+                );
             }
         } else {
             match store.commit_tree_and_parents(source) {
@@ -352,11 +439,17 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
                             source.short(12),
                             e.oid
                         )),
-                        None => findings.push(format!("`{p}` does not exist in source commit {}", source.short(12))),
+                        None => findings.push(format!(
+                            "`{p}` does not exist in source commit {}",
+                            source.short(12)
+                        )),
                     },
                     (None, Format::EkaPre1) => {
                         if source::paths_of_tree(store, source_tree, tree)?.is_empty() {
-                            findings.push(format!("tree {tree} is not a directory of source commit {}", source.short(12)));
+                            findings.push(format!(
+                                "tree {tree} is not a directory of source commit {}",
+                                source.short(12)
+                            ));
                         }
                     }
                     (None, Format::Atom1) => {}
@@ -365,13 +458,16 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
             }
             let root = match store.find_ref(ROOT_REF)?.or(store.find_ref(EKA_ROOT_REF)?) {
                 Some(root) => Some(root),
-                None => store.head_commit().map(|h| store.first_parent_root(h)).transpose()?,
+                None => store
+                    .head_commit()
+                    .map(|h| store.first_parent_root(h))
+                    .transpose()?,
             };
             match root {
                 Some(root) => match store.commit_tree_and_parents(root) {
-                    Ok((_, parents)) if !parents.is_empty() => {
-                        findings.push(format!("the recorded repository root {root} is not a root commit"))
-                    }
+                    Ok((_, parents)) if !parents.is_empty() => findings.push(format!(
+                        "the recorded repository root {root} is not a root commit"
+                    )),
                     Ok(_) => {
                         if !store.is_ancestor(root, source)? {
                             findings.push(format!(
@@ -383,7 +479,9 @@ fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) ->
                     }
                     Err(e) => findings.push(format!("repository root: {e}")),
                 },
-                None => findings.push("the repository root is unknown (no refs/atoms/_root and no HEAD)".into()),
+                None => findings.push(
+                    "the repository root is unknown (no refs/atoms/_root and no HEAD)".into(),
+                ),
             }
         }
     }
@@ -411,7 +509,10 @@ mod tests {
     #[test]
     fn targets() {
         let t: Target = "foo@1.2.3".parse().unwrap();
-        assert_eq!((t.label.as_str(), t.version.unwrap().to_string()), ("foo", "1.2.3".to_owned()));
+        assert_eq!(
+            (t.label.as_str(), t.version.unwrap().to_string()),
+            ("foo", "1.2.3".to_owned())
+        );
         assert_eq!("foo".parse::<Target>().unwrap().version, None);
         assert!("9x".parse::<Target>().is_err());
         assert!("foo@1".parse::<Target>().is_err());

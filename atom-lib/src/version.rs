@@ -113,23 +113,58 @@ mod tests {
 
     #[test]
     fn precedence_order() {
-        let mut versions: Vec<Version> = ["0.1.10", "1.0.0", "0.1.2", "1.0.0-rc.1", "1.0.0-alpha", "0.2.0"]
-            .iter()
-            .map(|s| v(s))
-            .collect();
+        let mut versions: Vec<Version> = [
+            "0.1.10",
+            "1.0.0",
+            "0.1.2",
+            "1.0.0-rc.1",
+            "1.0.0-alpha",
+            "0.2.0",
+        ]
+        .iter()
+        .map(|s| v(s))
+        .collect();
         versions.sort();
         let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, ["0.1.2", "0.1.10", "0.2.0", "1.0.0-alpha", "1.0.0-rc.1", "1.0.0"]);
+        assert_eq!(
+            shown,
+            [
+                "0.1.2",
+                "0.1.10",
+                "0.2.0",
+                "1.0.0-alpha",
+                "1.0.0-rc.1",
+                "1.0.0"
+            ]
+        );
     }
 
     #[test]
     fn refusals() {
-        assert!(matches!(Version::new("1.0.0+x"), Err(VersionError::BuildMetadata { .. })));
-        assert!(matches!(Version::new("1.0.0-a.lock"), Err(VersionError::LockSuffix { .. })));
-        assert!(matches!(Version::new("1.0"), Err(VersionError::Syntax { .. })));
-        assert!(matches!(Version::new("v1.0.0"), Err(VersionError::Syntax { .. })));
-        assert!(matches!(Version::new("01.0.0"), Err(VersionError::Syntax { .. })));
-        assert!(matches!(Version::new("1.0.0-"), Err(VersionError::Syntax { .. })));
+        assert!(matches!(
+            Version::new("1.0.0+x"),
+            Err(VersionError::BuildMetadata { .. })
+        ));
+        assert!(matches!(
+            Version::new("1.0.0-a.lock"),
+            Err(VersionError::LockSuffix { .. })
+        ));
+        assert!(matches!(
+            Version::new("1.0"),
+            Err(VersionError::Syntax { .. })
+        ));
+        assert!(matches!(
+            Version::new("v1.0.0"),
+            Err(VersionError::Syntax { .. })
+        ));
+        assert!(matches!(
+            Version::new("01.0.0"),
+            Err(VersionError::Syntax { .. })
+        ));
+        assert!(matches!(
+            Version::new("1.0.0-"),
+            Err(VersionError::Syntax { .. })
+        ));
         assert!(Version::new("1.0.0-rc.1").unwrap().is_prerelease());
     }
 

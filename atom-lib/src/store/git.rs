@@ -187,11 +187,14 @@ impl GitStore {
 
     /// The tree and parents of a commit.
     pub fn commit_tree_and_parents(&self, oid: Oid) -> Result<(Oid, Vec<Oid>), StoreError> {
-        let commit = self.find(oid)?.try_into_commit().map_err(|e| StoreError::Object {
-            oid: oid.to_string(),
-            what: "is not a commit".into(),
-            source: Some(boxed(e)),
-        })?;
+        let commit = self
+            .find(oid)?
+            .try_into_commit()
+            .map_err(|e| StoreError::Object {
+                oid: oid.to_string(),
+                what: "is not a commit".into(),
+                source: Some(boxed(e)),
+            })?;
         let decoded = commit.decode().map_err(|e| StoreError::Object {
             oid: oid.to_string(),
             what: "is not a valid commit".into(),
@@ -216,11 +219,14 @@ impl GitStore {
 
     /// The entries of a tree.
     pub fn tree_entries(&self, oid: Oid) -> Result<Vec<TreeEntry>, StoreError> {
-        let tree = self.find(oid)?.try_into_tree().map_err(|e| StoreError::Object {
-            oid: oid.to_string(),
-            what: "is not a tree".into(),
-            source: Some(boxed(e)),
-        })?;
+        let tree = self
+            .find(oid)?
+            .try_into_tree()
+            .map_err(|e| StoreError::Object {
+                oid: oid.to_string(),
+                what: "is not a tree".into(),
+                source: Some(boxed(e)),
+            })?;
         let decoded = tree.decode().map_err(|e| StoreError::Object {
             oid: oid.to_string(),
             what: "is not a valid tree".into(),
@@ -321,11 +327,12 @@ impl GitStore {
     pub fn create_refs(&self, refs: &[(String, Oid)], message: &str) -> Result<(), StoreError> {
         let mut edits = Vec::with_capacity(refs.len());
         for (name, oid) in refs {
-            let full = gix::refs::FullName::try_from(name.as_str()).map_err(|e| StoreError::Ref {
-                name: name.clone(),
-                what: "is not a valid ref name".into(),
-                source: Some(boxed(e)),
-            })?;
+            let full =
+                gix::refs::FullName::try_from(name.as_str()).map_err(|e| StoreError::Ref {
+                    name: name.clone(),
+                    what: "is not a valid ref name".into(),
+                    source: Some(boxed(e)),
+                })?;
             edits.push(RefEdit {
                 change: Change::Update {
                     log: LogChange {
@@ -340,11 +347,13 @@ impl GitStore {
                 deref: false,
             });
         }
-        self.repo.edit_references(edits).map_err(|e| StoreError::Ref {
-            name: refs.first().map(|(n, _)| n.clone()).unwrap_or_default(),
-            what: "transaction failed, no ref was written".into(),
-            source: Some(boxed(e)),
-        })?;
+        self.repo
+            .edit_references(edits)
+            .map_err(|e| StoreError::Ref {
+                name: refs.first().map(|(n, _)| n.clone()).unwrap_or_default(),
+                what: "transaction failed, no ref was written".into(),
+                source: Some(boxed(e)),
+            })?;
         Ok(())
     }
 
@@ -362,11 +371,15 @@ impl GitStore {
 
     /// Every parentless commit reachable from `commit`, in no particular order.
     pub fn roots(&self, commit: Oid) -> Result<Vec<Oid>, StoreError> {
-        let walk = self.repo.rev_walk([to_gix(commit)]).all().map_err(|e| StoreError::Object {
-            oid: commit.to_string(),
-            what: "history could not be walked".into(),
-            source: Some(boxed(e)),
-        })?;
+        let walk = self
+            .repo
+            .rev_walk([to_gix(commit)])
+            .all()
+            .map_err(|e| StoreError::Object {
+                oid: commit.to_string(),
+                what: "history could not be walked".into(),
+                source: Some(boxed(e)),
+            })?;
         let mut roots = Vec::new();
         for info in walk {
             let info = info.map_err(|e| StoreError::Object {
@@ -387,11 +400,15 @@ impl GitStore {
             return Ok(true);
         }
         let target = to_gix(ancestor);
-        let walk = self.repo.rev_walk([to_gix(descendant)]).all().map_err(|e| StoreError::Object {
-            oid: descendant.to_string(),
-            what: "history could not be walked".into(),
-            source: Some(boxed(e)),
-        })?;
+        let walk = self
+            .repo
+            .rev_walk([to_gix(descendant)])
+            .all()
+            .map_err(|e| StoreError::Object {
+                oid: descendant.to_string(),
+                what: "history could not be walked".into(),
+                source: Some(boxed(e)),
+            })?;
         for info in walk {
             let info = info.map_err(|e| StoreError::Object {
                 oid: descendant.to_string(),
@@ -419,11 +436,15 @@ impl GitStore {
         if starts.is_empty() {
             return Ok(false);
         }
-        let walk = self.repo.rev_walk(starts).all().map_err(|e| StoreError::Object {
-            oid: commit.to_string(),
-            what: "history could not be walked".into(),
-            source: Some(boxed(e)),
-        })?;
+        let walk = self
+            .repo
+            .rev_walk(starts)
+            .all()
+            .map_err(|e| StoreError::Object {
+                oid: commit.to_string(),
+                what: "history could not be walked".into(),
+                source: Some(boxed(e)),
+            })?;
         for info in walk.flatten() {
             if info.id == target {
                 return Ok(true);
@@ -435,20 +456,32 @@ impl GitStore {
     /// The remote `git push` would use with no arguments: `branch.<name>.pushRemote`,
     /// `remote.pushDefault`, `branch.<name>.remote`, then `origin` (if configured).
     pub fn default_push_remote(&self) -> Option<String> {
-        let remote = self.repo.find_default_remote(gix::remote::Direction::Push)?.ok()?;
-        remote.name().map(|n| n.as_bstr().to_str_lossy().into_owned())
+        let remote = self
+            .repo
+            .find_default_remote(gix::remote::Direction::Push)?
+            .ok()?;
+        remote
+            .name()
+            .map(|n| n.as_bstr().to_str_lossy().into_owned())
     }
 
     /// Whether `name` is a configured remote.
     pub fn is_configured_remote(&self, name: &str) -> bool {
-        self.repo.remote_names().iter().any(|n| n.to_str_lossy() == name)
+        self.repo
+            .remote_names()
+            .iter()
+            .any(|n| n.to_str_lossy() == name)
     }
 
     /// Lists the refs of `remote` (a configured name or a URL) under the given prefixes, with one
     /// protocol v2 `ls-refs` request carrying a `ref-prefix` per prefix, so the server filters
     /// and no object data moves. Servers that only speak protocol v0/v1 advertise every ref;
     /// the result is filtered here then.
-    pub fn list_remote(&self, remote: &str, prefixes: &[&str]) -> Result<Vec<RemoteRef>, StoreError> {
+    pub fn list_remote(
+        &self,
+        remote: &str,
+        prefixes: &[&str],
+    ) -> Result<Vec<RemoteRef>, StoreError> {
         let err = |what: &str, e: Option<BoxError>| StoreError::Remote {
             remote: remote.to_owned(),
             what: what.to_owned(),
@@ -462,7 +495,10 @@ impl GitStore {
             .with_fetch_tags(gix::remote::fetch::Tags::None);
         let mut remote_handle = remote_handle;
         remote_handle
-            .replace_refspecs(specs.iter().map(String::as_str), gix::remote::Direction::Fetch)
+            .replace_refspecs(
+                specs.iter().map(String::as_str),
+                gix::remote::Direction::Fetch,
+            )
             .map_err(|e| err("invalid ref prefix", Some(boxed(e))))?;
         let connection = remote_handle
             .connect(gix::remote::Direction::Fetch)
@@ -474,14 +510,19 @@ impl GitStore {
         let mut out = Vec::new();
         for r in &ref_map.remote_refs {
             let (name, oid, peeled) = match r {
-                gix::protocol::handshake::Ref::Direct { full_ref_name, object } => (full_ref_name, *object, None),
+                gix::protocol::handshake::Ref::Direct {
+                    full_ref_name,
+                    object,
+                } => (full_ref_name, *object, None),
                 gix::protocol::handshake::Ref::Peeled {
                     full_ref_name,
                     tag,
                     object,
                 } => (full_ref_name, *tag, Some(to_oid(object))),
                 gix::protocol::handshake::Ref::Symbolic {
-                    full_ref_name, object, ..
+                    full_ref_name,
+                    object,
+                    ..
                 } => (full_ref_name, *object, None),
                 gix::protocol::handshake::Ref::Unborn { .. } => continue,
             };
@@ -509,7 +550,11 @@ impl GitStore {
     /// Pushes `updates` (object id to destination ref) to `remote` in one atomic push: every ref
     /// lands or none does. Refs are only ever created: the expected old value of each is "absent"
     /// unless it already has the pushed value, so a concurrent publisher cannot be overwritten.
-    pub fn push_atomic(&self, remote: &str, updates: &[(Oid, String)]) -> Result<Vec<PushedRef>, StoreError> {
+    pub fn push_atomic(
+        &self,
+        remote: &str,
+        updates: &[(Oid, String)],
+    ) -> Result<Vec<PushedRef>, StoreError> {
         let mut cmd = self.git();
         cmd.args(["push", "--atomic", "--porcelain", "--no-follow-tags"]);
         for (_, name) in updates {
@@ -522,10 +567,14 @@ impl GitStore {
         }
         cmd.env("GIT_ATOM_PUBLISH", "1");
         tracing::debug!(?cmd, "pushing");
-        let output = cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).output().map_err(|e| StoreError::Git {
-            command: "push".into(),
-            message: e.to_string(),
-        })?;
+        let output = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .output()
+            .map_err(|e| StoreError::Git {
+                command: "push".into(),
+                message: e.to_string(),
+            })?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let mut pushed = Vec::new();
@@ -533,10 +582,13 @@ impl GitStore {
         for line in stdout.lines() {
             // `<flag>\t<from>:<to>\t<summary>`
             let mut fields = line.splitn(3, '\t');
-            let (Some(flag), Some(spec), summary) = (fields.next(), fields.next(), fields.next()) else {
+            let (Some(flag), Some(spec), summary) = (fields.next(), fields.next(), fields.next())
+            else {
                 continue;
             };
-            let Some((_, to)) = spec.split_once(':') else { continue };
+            let Some((_, to)) = spec.split_once(':') else {
+                continue;
+            };
             match flag {
                 "*" | " " | "+" => pushed.push(PushedRef {
                     name: to.to_owned(),
@@ -567,9 +619,16 @@ impl GitStore {
     /// (destination-less refspecs only bring objects).
     pub fn fetch_objects(&self, remote: &str, refspecs: &[String]) -> Result<(), StoreError> {
         let mut cmd = self.git();
-        cmd.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--"])
-            .arg(remote)
-            .args(refspecs);
+        cmd.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--",
+        ])
+        .arg(remote)
+        .args(refspecs);
         let output = cmd.output().map_err(|e| StoreError::Git {
             command: "fetch".into(),
             message: e.to_string(),
@@ -590,7 +649,14 @@ impl GitStore {
             return Ok(Vec::new());
         }
         let mut cmd = self.git();
-        cmd.args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none", "--"]);
+        cmd.args([
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--ignore-submodules=none",
+            "--",
+        ]);
         for dir in dirs {
             cmd.arg(format!(":(top,literal){dir}"));
         }
@@ -621,11 +687,19 @@ impl GitStore {
 }
 
 fn first_error_line(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines
         .iter()
         .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
         .or(lines.first())
-        .map(|l| l.trim_start_matches("fatal: ").trim_start_matches("error: ").to_owned())
+        .map(|l| {
+            l.trim_start_matches("fatal: ")
+                .trim_start_matches("error: ")
+                .to_owned()
+        })
         .unwrap_or_else(|| "no diagnostics".to_owned())
 }

@@ -1,0 +1,66 @@
+//! The top-level command line.
+
+use clap::{Parser, Subcommand};
+
+/// Versioned source packages ("atoms") as first-class git objects.
+///
+/// An atom is a directory holding an `atom.toml` manifest. `git atom publish` turns it into a
+/// reproducible orphan commit referenced by `refs/atoms/<label>/<version>`, locally and on a
+/// remote; `git atom ls` lists atoms from one ref listing; `git atom verify` proves an atom
+/// matches its source commit.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-atom",
+    bin_name = "git atom",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Publish(crate::publish::Args),
+    Ls(crate::ls::Args),
+    Verify(crate::verify::Args),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand; the result is the exit status.
+    pub fn run(self) -> anyhow::Result<u8> {
+        let quiet = self.quiet;
+        match self.command {
+            Command::Publish(args) => crate::publish::run(args, quiet),
+            Command::Ls(args) => crate::ls::run(args),
+            Command::Verify(args) => crate::verify::run(args, quiet),
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `ATOM_LOG` (a `tracing` filter) or by `-v`/`-q`.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("ATOM_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,56 @@
+//! `git atom`: publish, list and verify atoms in git repositories.
+//!
+//! git runs this binary for `git atom ...`. Each subcommand lives in its own module with its
+//! `Args` (clap derive; the doc comments are the help text and the man pages) and its `run`.
+
+mod cli;
+mod ls;
+pub mod man;
+mod output;
+mod publish;
+mod verify;
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use cli::Cli;
+
+/// Exit status for a failure that is not a verification finding.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status for bad arguments (as clap uses it) and "could not verify".
+pub const EXIT_USAGE: u8 = 2;
+
+/// The clap definition of `git atom`, used for parsing and for the man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parses `args`, runs the subcommand and returns the exit status. Diagnostics go to stderr.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let matches = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { 0 };
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return EXIT_USAGE;
+        }
+    };
+    cli::init_logging(cli.verbose, cli.quiet);
+    match cli.run() {
+        Ok(code) => code,
+        Err(e) => {
+            if output::is_broken_pipe(&e) {
+                return 0;
+            }
+            output::error(&e);
+            EXIT_FAILURE
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `git atom ls`.
+
+use anyhow::Context;
+use atom::list::{self, Listing, Pattern};
+use atom::GitStore;
+use serde::Serialize;
+
+use crate::output;
+
+/// List atoms and their versions, locally or on a remote
+///
+/// Without <REPOSITORY>, or with `.`, lists the local repository's atoms. With a remote name or
+/// URL, lists the remote's atoms from one protocol v2 ref listing restricted to atom refs with
+/// `ref-prefix` (the server filters; no object data moves). Versions are grouped per atom in
+/// semver precedence order. Atoms published by the eka tool (`refs/eka/atoms/`) are listed too,
+/// with format `eka/pre1`.
+///
+/// Exit status: 0 listed (even if empty), 1 the repository or remote could not be read,
+/// 2 bad arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Remote name or URL (`.` for the local repository)
+    #[arg(value_name = "REPOSITORY", value_parser = crate::publish::parse_remote)]
+    repository: Option<String>,
+    /// Only atoms whose label matches one of these patterns (`*` and `?` are wildcards)
+    #[arg(value_name = "PATTERN")]
+    patterns: Vec<String>,
+    /// Print the listing as JSON on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct JsonVersion {
+    version: String,
+    commit: String,
+}
+
+#[derive(Serialize)]
+struct JsonAtom<'a> {
+    label: &'a str,
+    id: Option<String>,
+    format: &'static str,
+    versions: Vec<JsonVersion>,
+}
+
+#[derive(Serialize)]
+struct JsonListing<'a> {
+    root: Option<String>,
+    atoms: Vec<JsonAtom<'a>>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let store = GitStore::discover(&cwd)?;
+    let patterns: Vec<Pattern> = args.patterns.iter().map(|p| Pattern::new(p)).collect();
+    let listing: Listing = match args.repository.as_deref() {
+        None | Some(".") => list::local(&store, &patterns)?,
+        Some(remote) => list::remote(&store, remote, &patterns)?,
+    };
+    for bad in &listing.malformed {
+        tracing::warn!("ignoring {bad}");
+    }
+    if args.json {
+        let json = JsonListing {
+            root: listing.root.map(|r| r.to_string()),
+            atoms: listing
+                .atoms
+                .iter()
+                .map(|a| JsonAtom {
+                    label: a.label.as_str(),
+                    id: a.id.map(|id| id.to_string()),
+                    format: a.format.name(),
+                    versions: a
+                        .versions
+                        .iter()
+                        .map(|v| JsonVersion {
+                            version: v.version.to_string(),
+                            commit: v.commit.to_string(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
+        return Ok(0);
+    }
+    if listing.atoms.is_empty() {
+        return Ok(0);
+    }
+    let mut rows = vec![vec![
+        "LABEL".into(),
+        "ID".into(),
+        "FORMAT".into(),
+        "VERSIONS".into(),
+    ]];
+    for a in &listing.atoms {
+        let versions: Vec<String> = a.versions.iter().map(|v| v.version.to_string()).collect();
+        rows.push(vec![
+            a.label.to_string(),
+            a.id.map_or_else(|| "-".into(), |id| id.short(12)),
+            a.format.name().into(),
+            versions.join(" "),
+        ]);
+    }
+    output::stdout(&output::table(&rows))?;
+    Ok(0)
+}

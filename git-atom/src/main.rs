@@ -1,0 +1,5 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::from(git_atom::main(std::env::args_os()))
+}

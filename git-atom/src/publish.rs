@@ -1,0 +1,262 @@
+//! `git atom publish`.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context};
+use atom::publish::{self, Options, Progress, Remote, Status};
+use atom::{AtomPath, GitStore};
+use serde::Serialize;
+
+use crate::output;
+
+/// Publish the atoms of a committed revision, locally and to a remote
+///
+/// Every directory of the revision holding an `atom.toml` is published (or only the <PATH>s
+/// given): an orphan commit reusing the directory's tree, with a fixed identity and epoch
+/// timestamps, referenced by `refs/atoms/<label>/<version>`. All refs are pushed in one atomic
+/// push (all land or none) and then created locally in one transaction. Published atoms are
+/// immutable: an existing version with different content is refused and nothing is written.
+///
+/// Exit status: 0 published or up to date, 1 refused or failed (nothing was written), 2 bad
+/// arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Atom directories to publish (default: every atom of the revision)
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The committed revision to publish from
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    rev: String,
+    /// Remote name or URL to publish to (default: the remote `git push` would use)
+    #[arg(long, value_name = "REMOTE", value_parser = parse_remote)]
+    remote: Option<String>,
+    /// Publish only in the local repository, even if a remote is configured
+    #[arg(long, conflicts_with = "remote")]
+    local: bool,
+    /// Also push the source branch in the same atomic push, so the source commit is on the remote
+    #[arg(long)]
+    push_source: bool,
+    /// Check everything and show what would happen; write nothing anywhere
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+    /// Print the result as JSON on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+/// Refuses remote names that git would read as options.
+pub fn parse_remote(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("remote must not be empty".into());
+    }
+    if s.starts_with('-') {
+        return Err(format!("invalid remote `{s}`: must not start with `-`"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(format!(
+            "invalid remote `{}`: control characters are not allowed",
+            s.escape_debug()
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+#[derive(Serialize)]
+struct JsonAtom<'a> {
+    label: &'a str,
+    version: String,
+    id: String,
+    commit: String,
+    path: &'a str,
+    local: &'static str,
+    remote: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct JsonOutcome<'a> {
+    source: String,
+    root: String,
+    remote: Option<&'a str>,
+    dry_run: bool,
+    atoms: Vec<JsonAtom<'a>>,
+    warnings: &'a [String],
+}
+
+/// Turns a path given on the command line (relative to the current directory) into a path
+/// relative to the repository root.
+fn repo_relative(work_dir: &Path, cwd: &Path, given: &Path) -> anyhow::Result<AtomPath> {
+    let joined = if given.is_absolute() {
+        given.to_owned()
+    } else {
+        cwd.join(given)
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for component in joined.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => parts.clear(),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(s) => parts.push(
+                s.to_str()
+                    .with_context(|| format!("path `{}` is not valid UTF-8", given.display()))?
+                    .to_owned(),
+            ),
+        }
+    }
+    let mut root: Vec<String> = Vec::new();
+    for component in work_dir.components() {
+        if let Component::Normal(s) = component {
+            root.push(s.to_string_lossy().into_owned());
+        }
+    }
+    if parts.len() < root.len() || parts[..root.len()] != root[..] {
+        bail!("path `{}` is outside the repository", given.display());
+    }
+    let relative = parts[root.len()..].join("/");
+    Ok(AtomPath::new(&relative)?)
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let store = GitStore::discover(&cwd)?;
+    let mut paths = Vec::new();
+    if !args.paths.is_empty() {
+        let work_dir = store
+            .work_dir()
+            .context("paths need a working tree, but this repository is bare")?
+            .canonicalize()
+            .context("cannot resolve the working tree")?;
+        let cwd = cwd.canonicalize().unwrap_or(cwd);
+        for given in &args.paths {
+            paths.push(repo_relative(&work_dir, &cwd, given)?);
+        }
+    }
+    let options = Options {
+        rev: args.rev.clone(),
+        paths,
+        remote: match args.remote {
+            Some(name) => Remote::Named(name),
+            None if args.local => Remote::Local,
+            None => Remote::Default,
+        },
+        dry_run: args.dry_run,
+        push_source: args.push_source,
+    };
+    let show_progress = output::progress_enabled(quiet);
+    let mut progress = |p: Progress| {
+        if !show_progress {
+            return;
+        }
+        match p {
+            Progress::Reading(done, total) if total >= 20 => {
+                eprint!("\rpreparing atoms: {done}/{total}");
+                if done == total {
+                    eprintln!();
+                }
+            }
+            Progress::Reading(..) => {}
+            Progress::Pushing => eprintln!("pushing to the remote..."),
+        }
+    };
+    let outcome = publish::publish(&store, &options, &mut progress)?;
+    for w in &outcome.warnings {
+        output::warning(w);
+    }
+
+    if args.json {
+        let json = JsonOutcome {
+            source: outcome.source.to_string(),
+            root: outcome.root.to_string(),
+            remote: outcome.remote.as_deref(),
+            dry_run: args.dry_run,
+            atoms: outcome
+                .atoms
+                .iter()
+                .map(|a| JsonAtom {
+                    label: a.label.as_str(),
+                    version: a.version.to_string(),
+                    id: a.id.to_string(),
+                    commit: a.commit.to_string(),
+                    path: a.path.as_str(),
+                    local: a.local.name(),
+                    remote: a.remote.map(Status::name),
+                })
+                .collect(),
+            warnings: &outcome.warnings,
+        };
+        output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
+    } else {
+        let mut rows = vec![vec![
+            "LABEL".into(),
+            "VERSION".into(),
+            "ID".into(),
+            "STATUS".into(),
+        ]];
+        for a in &outcome.atoms {
+            let status = [Some(a.local), a.remote]
+                .into_iter()
+                .flatten()
+                .find(|s| *s != Status::UpToDate)
+                .unwrap_or(Status::UpToDate);
+            rows.push(vec![
+                a.label.to_string(),
+                a.version.to_string(),
+                a.id.short(12),
+                status.name().into(),
+            ]);
+        }
+        output::stdout(&output::table(&rows))?;
+    }
+
+    let new = outcome
+        .atoms
+        .iter()
+        .filter(|a| a.local != Status::UpToDate || a.remote.is_some_and(|r| r != Status::UpToDate))
+        .count();
+    let source = outcome.source.short(12);
+    let verb = if args.dry_run {
+        "would publish"
+    } else {
+        "published"
+    };
+    let summary = match (&outcome.remote, args.local) {
+        (Some(remote), _) => format!("{verb} {new} of {} atoms from {source} to `{remote}`", outcome.atoms.len()),
+        (None, true) => format!("{verb} {new} of {} atoms from {source} locally", outcome.atoms.len()),
+        (None, false) => format!(
+            "{verb} {new} of {} atoms from {source} locally: no remote is configured (add one, or pass --remote)",
+            outcome.atoms.len()
+        ),
+    };
+    output::note(quiet, &summary);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_relative_to_the_repository() {
+        let root = Path::new("/r");
+        let rel = |cwd: &str, p: &str| {
+            repo_relative(root, Path::new(cwd), Path::new(p)).map(|p| p.to_string())
+        };
+        assert_eq!(rel("/r", "pkgs/foo/").unwrap(), "pkgs/foo");
+        assert_eq!(rel("/r/pkgs", "foo").unwrap(), "pkgs/foo");
+        assert_eq!(rel("/r/pkgs/foo", ".").unwrap(), "pkgs/foo");
+        assert_eq!(rel("/r/pkgs", "../lib/./x").unwrap(), "lib/x");
+        assert_eq!(rel("/elsewhere", "/r/a").unwrap(), "a");
+        assert!(rel("/r", "..").is_err());
+        assert!(rel("/r", ".").is_err());
+        assert!(rel("/r2", "a").is_err());
+    }
+
+    #[test]
+    fn remotes_that_look_like_options_are_refused() {
+        assert!(parse_remote("--upload-pack=evil").is_err());
+        assert!(parse_remote("origin").is_ok());
+        assert!(parse_remote("").is_err());
+    }
+}
