@@ -10,6 +10,9 @@
 # Each evaluation runs on a fresh chroot store in a temp dir (so atom-nix's
 # store copies are included in its time), under /usr/bin/time for the wall
 # time and peak resident memory. Prints a table with the ratios ours/plain.
+# Cold runs are dominated by the file system holding the store (creating
+# store paths and the store database); ATOM_NIX_BENCH_STORES=<dir> puts the
+# stores there instead of the temp dir, e.g. /dev/shm to take the disk out.
 # Usage: bench/atom-nix.sh [widths...]     (default: 250 500 1000 2000)
 set -euo pipefail
 
@@ -22,7 +25,8 @@ command -v nix-instantiate >/dev/null || { echo "bench: nix-instantiate not foun
 [[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time (GNU time) not found" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/atom-nix-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+stores=$(mktemp -d "${ATOM_NIX_BENCH_STORES:-$tmp}/atom-nix-bench-stores.XXXXXX")
+trap 'rm -rf "$tmp" "$stores"' EXIT
 mkdir -p "$tmp/state" "$tmp/log" "$tmp/conf" "$tmp/home"
 export HOME="$tmp/home" NIX_CONF_DIR="$tmp/conf" NIX_STATE_DIR="$tmp/state" NIX_LOG_DIR="$tmp/log" NIX_PATH="" LC_ALL=C
 
@@ -87,14 +91,15 @@ run() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.1f", a / b }'; }
 
 echo "# atom-nix benchmark: $(nix-instantiate --version), $(nproc) cpus, $(uname -m), $(date -u +%Y-%m-%d)"
+echo "# stores on $(df -T "$stores" | awk 'NR == 2 { print $2 }') ($stores)"
 echo "# cold: empty store, atom-nix copies every module it reads; warm: the copies already exist"
 printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "cold MB" "warm s" "warm MB" "plain s" "plainMB" "cold/p" "warm/p" "mem/p"
 
 report() {
-  local label=$1 dir=$2 store="$tmp/store-$RANDOM$RANDOM" c w p
+  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p
   c=($(run "ours (cold) $label" "$store" "$(ours_expr "$dir")"))
   w=($(run "ours (warm) $label" "$store" "$(ours_expr "$dir")"))
-  p=($(run "plain $label" "$tmp/store-plain" "$(plain_expr "$dir")"))
+  p=($(run "plain $label" "$stores/store-plain" "$(plain_expr "$dir")"))
   rm -rf "$store"
   if [[ ${c[2]} != "${p[2]}" || ${w[2]} != "${p[2]}" ]]; then
     echo "bench: $label: results differ: ours ${c[2]}/${w[2]}, plain ${p[2]}" >&2
