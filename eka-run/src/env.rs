@@ -80,6 +80,7 @@ pub fn nix_conf(store: &str) -> String {
          max-jobs = 0\n\
          builders =\n\
          connect-timeout = 1\n\
+         download-attempts = 1\n\
          tarball-ttl = 0\n\
          show-trace = false\n"
     )

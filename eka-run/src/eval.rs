@@ -57,8 +57,7 @@ pub struct ExecArgs {
         num_args = 1..,
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        required = true,
-        last = true
+        required = true
     )]
     pub command: Vec<OsString>,
     #[command(flatten)]

@@ -25,7 +25,6 @@ pub struct Args {
         value_name = "PROGRAM",
         num_args = 1..,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         required = true
     )]
     pub command: Vec<OsString>,
@@ -37,7 +36,7 @@ pub struct Args {
 struct Directives {
     #[command(flatten)]
     store: store::Options,
-    #[arg(num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    #[arg(num_args = 1.., trailing_var_arg = true, required = true)]
     interpreter: Vec<OsString>,
 }
 
@@ -118,8 +117,9 @@ pub fn invocation(args: Args, path_var: Option<&std::ffi::OsStr>) -> Result<Invo
         script: script.clone(),
         message: e.render().to_string().trim().to_owned(),
     })?;
-    // Relative paths in the script are relative to the script, as in nix-shell.
-    let base = script.parent().unwrap_or(Path::new("."));
+    // Relative paths in the script are relative to the script (after symlinks), as in nix-shell.
+    let real = script.canonicalize().unwrap_or_else(|_| script.clone());
+    let base = real.parent().unwrap_or(Path::new("."));
     let rebase = |p: Option<PathBuf>| p.map(|p| base.join(p));
     let store = store::Options {
         store: args.store.store.or(rebase(directives.store.store)),
@@ -200,7 +200,8 @@ mod tests {
         let s = script.to_str().unwrap();
         let inv = invocation(args(&[s, "x y", "--store"]), None).unwrap();
         assert_eq!(inv.command, ["sh", "-e", s, "x y", "--store"]);
-        assert_eq!(inv.store.store, Some(dir.path().join("store")));
+        let real_dir = dir.path().canonicalize().unwrap();
+        assert_eq!(inv.store.store, Some(real_dir.join("store")));
 
         // The command line wins over the script.
         let mut a = args(&[s]);

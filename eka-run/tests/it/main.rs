@@ -1,0 +1,7 @@
+//! eka-run's integration tests: one binary, every module declared here.
+
+mod cli;
+mod escape;
+mod man;
+mod run_mode;
+mod support;

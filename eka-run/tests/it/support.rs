@@ -1,0 +1,175 @@
+//! Shared test fixtures: an unprivileged user, a sealed environment, the checks that say loudly
+//! what the machine lacks.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The uid and gid tests drop to when they run as root (CI does): `nobody`.
+pub const NOBODY: u32 = 65534;
+
+/// The eka-run binary under test.
+pub fn eka_run() -> &'static str {
+    env!("CARGO_BIN_EXE_eka-run")
+}
+
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
+/// A temporary directory the unprivileged user owns, with a home, a store and a `bin` holding
+/// eka-run (so scripts can say `#!/usr/bin/env eka-run`).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        require_userns();
+        let dir = tempfile::Builder::new()
+            .prefix("eka-run-test.")
+            .tempdir()
+            .expect("create a temporary directory");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = Sandbox { dir };
+        std::fs::create_dir_all(s.path("home")).unwrap();
+        std::fs::create_dir_all(s.path("bin")).unwrap();
+        std::os::unix::fs::symlink(eka_run(), s.path("bin/eka-run")).unwrap();
+        s
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Write `contents` to `rel` (creating directories), with `mode`.
+    pub fn write(&self, rel: &str, contents: &str, mode: u32) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    /// Hand everything written so far to the unprivileged user.
+    pub fn chown(&self) {
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+                .arg(self.dir.path())
+                .status()
+                .expect("run chown");
+            assert!(status.success());
+        }
+    }
+
+    /// `program args...` as the unprivileged user, in a sealed environment: only `PATH` (with
+    /// our `bin` first), `HOME`, `LC_ALL` and `TZ`.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+                "--",
+            ]);
+            c.arg(program);
+            c
+        } else {
+            Command::new(program)
+        };
+        let mut path = self.path("bin").into_os_string();
+        path.push(":/usr/local/bin:/usr/bin:/bin");
+        cmd.env_clear()
+            .env("PATH", path)
+            .env("HOME", self.path("home"))
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// `eka-run args...` as the unprivileged user.
+    pub fn eka_run(&self) -> Command {
+        self.command(eka_run())
+    }
+}
+
+/// Run and capture, with a readable failure if the command cannot start.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fail loudly when this machine cannot create user namespaces as an unprivileged user.
+pub fn require_userns() {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    let check = CHECK.get_or_init(|| {
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+                "--",
+                "unshare",
+            ]);
+            c
+        } else {
+            Command::new("unshare")
+        };
+        let out = cmd
+            .args(["-Urm", "true"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(stderr(&out))
+        }
+    });
+    if let Err(e) = check {
+        panic!(
+            "MISSING: this machine does not let an unprivileged user create user namespaces \
+             (`unshare -Urm true` failed: {e}); eka-run's tests need them: enable \
+             kernel.unprivileged_userns_clone / user.max_user_namespaces, or lift the \
+             AppArmor/seccomp restriction"
+        );
+    }
+}
+
+/// Fail loudly when Nix is not installed.
+pub fn require_nix() -> PathBuf {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain(["/usr/bin".into()])
+        .map(|d| d.join("nix-instantiate"))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "MISSING: nix-instantiate is not installed; eka-run's eval tests run the real Nix \
+             evaluator: install it (Debian: `apt-get install nix-bin`)"
+        )
+    })
+}
+
+/// Fail loudly when a tool the tests use is missing.
+pub fn require_tool(name: &str, package: &str) {
+    let found = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        .iter()
+        .any(|d| Path::new(d).join(name).is_file());
+    assert!(
+        found,
+        "MISSING: `{name}` is not installed; the tests need it (Debian package `{package}`)"
+    );
+}
