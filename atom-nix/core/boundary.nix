@@ -1,7 +1,7 @@
 # The boundary of an atom module: what a module file sees in place of the host
 # Nix's global scope.
 #
-# `boundary storeDir relFile` returns the attributes that shadow the host's
+# `boundary relFile` returns the attributes that shadow the host's
 # globals while `relFile` (a path relative to the atom root, used in error
 # messages) is evaluated:
 #   - `builtins`, the filtered set;
@@ -45,13 +45,17 @@ let
 
   inherit (import ./store.nix) realStoreDir;
   under = dir: s: B.substring 0 (B.stringLength dir + 1) s == dir + "/";
+  # The path a builtin would read, with `..` and `.` resolved, so that
+  # "/nix/store/../etc" is not taken for a store path.
+  canonical = p:
+    let s = B.unsafeDiscardStringContext (if B.isAttrs p then toString (p.path or p) else toString p);
+    in if B.substring 0 1 s == "/" then toString (/. + s) else s;
   inStore = p:
-    let s = if B.isAttrs p then toString (p.path or p) else toString p;
-    in under B.storeDir s || under realStoreDir s;
+    let s = canonical p; in under B.storeDir s || under realStoreDir s;
   describe = p: if B.isAttrs p then toString (p.path or "<no path>") else toString p;
 
-  # Newer host builtins are reached through `or` so that an older Nix simply
-  # lacks them (feature detection, no version checks).
+  # A guarded builtin for `relFile`; only built for the builtins the host
+  # has (see guardedPresent), so an older Nix simply lacks the newer ones.
   guard = relFile: name:
     let f = B.${name}; in
     if name == "path" || name == "filterSource"

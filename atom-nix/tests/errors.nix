@@ -65,6 +65,7 @@ in
   readHost = { expr = boundary.readHost; messages = [ "`builtins.readFile` refused the host path `/etc/passwd` in ReadHost.nix" ]; };
   pathExistsHost = { expr = boundary.pathExistsHost; messages = [ "`builtins.pathExists` refused the host path `/etc/passwd` in PathExistsHost.nix" ]; };
   readDirHost = { expr = boundary.readDirHost; messages = [ "`builtins.readDir` refused the host path `/etc` in ReadDirHost.nix" ]; };
+  readClimbingOutOfStore = { expr = boundary.readClimbing; messages = [ "`builtins.readFile` refused the host path" "in ReadClimbing.nix" ]; };
   readStoreDir = { expr = boundary.readStoreDir; messages = [ "`builtins.readDir` refused the host path" "in ReadStoreDir.nix" ]; };
   copyHost = { expr = boundary.copyHost; messages = [ "`builtins.path` refused the host path `/etc` in CopyHost.nix" ]; };
 
@@ -102,6 +103,12 @@ in
   rootNotAbsolute = { expr = compose "relative/dir" { }; messages = [ "the atom root must be a path or an absolute path string" ]; };
   fromNotAttrs = { expr = compose ./fixtures/basic { from = [ ]; }; messages = [ "`from` must be an attribute set, not a list" ]; };
   unknownArgument = { expr = compose ./fixtures/basic { pkgs = { }; }; messages = [ "called with unexpected argument 'pkgs'" ]; };
+  # --- std ------------------------------------------------------------------
+  stdLastOfEmpty = { expr = (compose ./fixtures/stdview { }).std.list.last [ ]; messages = [ "std.list.last: empty list" ]; };
+  stdParseRefusesNix = {
+    expr = let v = compose ./fixtures/stdview { }; in v.std.file.parse "${v.data}/Example.nix";
+    messages = [ "std.file.parse:" "Nix files are not data" ];
+  };
   privateNotReachable = { expr = basic.secret; messages = [ "attribute 'secret' missing" ]; };
   childPrivateNotReachable = { expr = basic.path.level; messages = [ "attribute 'level' missing" ]; };
 }

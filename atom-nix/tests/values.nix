@@ -67,6 +67,11 @@ in
   };
   relativeNixFile = { expr = basic.files.relativeNix; expected = true; };
   relativeDataAbsent = { expr = basic.files.relativeData; expected = false; };
+  modCopyOfDeepModule = {
+    # only b's own files: not a's, not the top module's
+    expr = B.attrNames (B.readDir "${(compose ./fixtures/lazy { }).a.b.files}");
+    expected = [ "data.txt" "mod.nix" ];
+  };
   modStringIsStorePath = {
     expr = B.substring 0 (B.stringLength B.storeDir) "${(compose ./fixtures/lazy { }).a.b.files}";
     expected = B.storeDir;
