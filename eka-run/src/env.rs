@@ -42,8 +42,11 @@ pub fn evaluator(
     let home = paths.tmp.join("home");
     let mut path = OsString::from(paths.nix_bin);
     path.push(":/usr/bin:/bin");
-    let ours: [(&str, OsString); 10] = [
+    let ours: [(&str, OsString); 12] = [
         ("PATH", path),
+        // Nix wants a user name; the sandbox's /etc/passwd calls the user `eka`.
+        ("USER", "eka".into()),
+        ("LOGNAME", "eka".into()),
         ("HOME", home.clone().into()),
         ("TMPDIR", paths.tmp.into()),
         ("NIX_CONF_DIR", paths.nix_conf_dir.into()),

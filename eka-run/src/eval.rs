@@ -41,6 +41,13 @@ pub struct Args {
     /// Print the result as JSON instead of as a Nix value
     #[arg(long)]
     pub json: bool,
+    /// The atom's configuration, a JSON object passed to atom-nix as `config` (`system`
+    /// defaults to the evaluator's)
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub config: String,
+    /// Show Nix's detailed trace on evaluation errors
+    #[arg(long)]
+    pub show_trace: bool,
     #[command(flatten)]
     pub sandbox: SandboxOptions,
 }
@@ -131,6 +138,7 @@ struct View {
     etc: PathBuf,
     eka: PathBuf,
     tmp: PathBuf,
+    atom_nix: PathBuf,
 }
 
 /// System directories holding the Nix installation and the libraries it links to.
@@ -153,12 +161,15 @@ struct Jail {
     best_effort: bool,
 }
 
-const ENTRY_NIX: &str = "# Written by eka-run: evaluate the atom at `atomRoot` with atom-nix.
-{ atomRoot }:
+const ENTRY_NIX: &str =
+    "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
+# passing the configuration `configJSON` (with `system` defaulting to the evaluator's).
+{ atomRoot, atomNix, configJSON }:
 let
-  compose = import ./atom-nix/compose.nix;
+  compose = import (/. + atomNix + \"/compose.nix\");
+  config = { system = builtins.currentSystem; } // builtins.fromJSON configJSON;
 in
-compose (/. + atomRoot) { }
+compose (/. + atomRoot) { inherit config; }
 ";
 
 impl Jail {
@@ -276,12 +287,17 @@ impl Jail {
                 etc: "/etc".into(),
                 eka: "/eka".into(),
                 tmp: "/tmp".into(),
+                atom_nix: "/eka/atom-nix".into(),
             }
         } else {
             View {
                 etc: self.host("etc"),
                 eka: self.host("eka"),
                 tmp: self.host("tmp"),
+                atom_nix: self
+                    .atom_nix
+                    .clone()
+                    .unwrap_or_else(|| self.host("eka/atom-nix")),
             }
         };
         let store_url = if namespaced {
@@ -399,7 +415,11 @@ impl Jail {
                 if let Some(dir) = &self.atom_nix {
                     read.push(dir.clone());
                 }
-                read.extend(["/dev/zero", "/dev/urandom"].map(PathBuf::from));
+                // `/proc/self` resolves now, to this process's own directory: the evaluator
+                // (this very process after exec) sees itself, not its neighbours.
+                read.extend(
+                    ["/dev/zero", "/dev/urandom", "/proc/self", "/proc/stat"].map(PathBuf::from),
+                );
                 write.extend([
                     self.layout.store.clone(),
                     self.layout.state.clone(),
@@ -509,14 +529,26 @@ pub fn eval(args: &Args) -> Result<u8, Error> {
     let jail = Jail::prepare(&args.atom, &args.sandbox)?;
     let nix = jail.nix.clone();
     jail.spawn(&nix, |view| {
-        let mut nix_args: Vec<OsString> = ["--eval", "--strict"].map(OsString::from).to_vec();
+        // --read-write-mode: atom-nix copies module files to the store as it evaluates them.
+        let mut nix_args: Vec<OsString> = ["--eval", "--strict", "--read-write-mode"]
+            .map(OsString::from)
+            .to_vec();
         if args.json {
             nix_args.push("--json".into());
+        }
+        if args.show_trace {
+            nix_args.push("--show-trace".into());
         }
         nix_args.extend([
             "--argstr".into(),
             "atomRoot".into(),
             jail.atom.clone().into_os_string(),
+            "--argstr".into(),
+            "atomNix".into(),
+            view.atom_nix.clone().into_os_string(),
+            "--argstr".into(),
+            "configJSON".into(),
+            args.config.clone().into(),
             view.eka.join("eval.nix").into_os_string(),
         ]);
         if let Some(attr) = &args.attr {

@@ -477,3 +477,98 @@ fn the_sandbox_reports_its_own_failures_with_125() {
         stderr(&out)
     );
 }
+
+#[test]
+fn eval_uses_the_built_in_atom_nix_and_passes_config() {
+    let f = fixture("{ Greeting = \"hello from \" + config.system; Answer = 42; }\n");
+    let out = output(f.sb.eka_run().arg("eval").arg(&f.atom).arg("greeting"));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let system = stdout(&out);
+    assert!(
+        system.starts_with("\"hello from ") && system.contains("-linux"),
+        "{system}"
+    );
+    let out = output(
+        f.sb.eka_run()
+            .args([
+                "eval",
+                "--json",
+                "--config",
+                r#"{"system":"riscv64-linux"}"#,
+            ])
+            .arg(&f.atom),
+    );
+    assert_eq!(
+        stdout(&out),
+        r#"{"answer":42,"greeting":"hello from riscv64-linux"}"#,
+        "stderr: {}",
+        stderr(&out)
+    );
+}
+
+/// `program args...` as the unprivileged user, inside a user namespace whose
+/// `user.max_user_namespaces` is 0: eka-run cannot create its own there, as on a kernel or
+/// under a policy that forbids them.
+fn without_userns(f: &Fixture, args: &[&std::ffi::OsStr]) -> Output {
+    let mut cmd = f.sb.command("unshare");
+    cmd.args([
+        "-Ur",
+        "sh",
+        "-c",
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+        "sh",
+    ])
+    .arg(eka_run())
+    .args(args);
+    output(&mut cmd)
+}
+
+#[test]
+fn missing_user_namespaces_fail_clearly_unless_best_effort() {
+    let f = fixture("");
+    let secret = f.sb.path("secret.txt");
+    std::fs::write(
+        f.atom.join("mod.nix"),
+        format!(
+            "{{ greeting = \"hello\"; secret = builtins.readFile {}; }}\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let an = f.sb.path("atom-nix");
+    let eval = |extra: &[&str], attr: &str| {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["eval".as_ref(), "--atom-nix".as_ref(), an.as_os_str()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.extend([f.atom.as_os_str(), attr.as_ref()]);
+        without_userns(&f, &args)
+    };
+    let out = eval(&[], "greeting");
+    assert_eq!(out.status.code(), Some(125), "stderr: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("user namespaces are not available")
+            && stderr(&out).contains("max_user_namespaces"),
+        "the message must say what is missing and how to enable it: {}",
+        stderr(&out)
+    );
+    let out = without_userns(&f, &["true".as_ref()]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "run mode needs user namespaces: {}",
+        stderr(&out)
+    );
+
+    // --best-effort evaluates with Landlock alone, and says what is not enforced.
+    let out = eval(&["--best-effort"], "greeting");
+    assert_eq!(stdout(&out), "\"hello\"\n", "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("not enforced"), "{}", stderr(&out));
+    let out = eval(&["--best-effort"], "secret");
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    assert!(!stdout(&out).contains("s3cret"));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "landlock denies it: {}",
+        stderr(&out)
+    );
+}
