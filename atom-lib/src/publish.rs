@@ -210,7 +210,7 @@ pub enum Error {
         rev: String,
     },
     /// The atomic push failed; nothing was written on either side.
-    #[error("push to `{remote}` failed, nothing was published: {source}")]
+    #[error("push to `{remote}` failed, nothing was published")]
     Push {
         /// The remote.
         remote: String,
@@ -228,8 +228,12 @@ pub enum Error {
 
 struct Planned {
     atom: PublishedAtom,
-    bytes: Vec<u8>,
+    /// The commit to write, unless an existing atom commit is reused.
+    bytes: Option<Vec<u8>>,
     reference: String,
+    tree: Oid,
+    /// The source commit of the atom commit that will be on the remote.
+    source: Oid,
 }
 
 /// Publishes atoms as described by `options`.
@@ -317,19 +321,26 @@ pub fn publish(
         let bytes = commit.to_bytes();
         let oid = store.hash_commit(&bytes);
         let reference = AtomRef::new(manifest.label.clone(), manifest.version.clone()).name();
-        let local = match store.find_ref(&reference)? {
-            None if options.dry_run => Status::WouldPublish,
-            None => Status::Published,
-            Some(existing) if existing == oid => Status::UpToDate,
-            Some(existing) => {
-                return Err(Error::Conflict {
-                    label: manifest.label.clone(),
-                    version: manifest.version.clone(),
-                    place: "locally".into(),
-                    existing,
-                    new: oid,
-                })
-            }
+        // An existing atom with the same tree is the same content published from an earlier
+        // source commit: it stays as it is (atoms are immutable) and counts as up to date.
+        let (local, oid, bytes, atom_source) = match store.find_ref(&reference)? {
+            None if options.dry_run => (Status::WouldPublish, oid, Some(bytes), source),
+            None => (Status::Published, oid, Some(bytes), source),
+            Some(existing) if existing == oid => (Status::UpToDate, oid, None, source),
+            Some(existing) => match published_content(store, existing)? {
+                Some((tree, earlier)) if tree == atom.tree => {
+                    (Status::UpToDate, existing, None, earlier)
+                }
+                _ => {
+                    return Err(Error::Conflict {
+                        label: manifest.label.clone(),
+                        version: manifest.version.clone(),
+                        place: "locally".into(),
+                        existing,
+                        new: oid,
+                    })
+                }
+            },
         };
         planned.push(Planned {
             atom: PublishedAtom {
@@ -343,6 +354,8 @@ pub fn publish(
             },
             bytes,
             reference,
+            tree: atom.tree,
+            source: atom_source,
         });
     }
     planned.sort_by(|a, b| (&a.atom.label, &a.atom.version).cmp(&(&b.atom.label, &b.atom.version)));
@@ -380,28 +393,44 @@ pub fn publish(
                 }
                 Some(existing) if existing == p.atom.commit => Status::UpToDate,
                 Some(existing) => {
-                    return Err(Error::Conflict {
-                        label: p.atom.label.clone(),
-                        version: p.atom.version.clone(),
-                        place: format!("on remote `{remote}`"),
-                        existing,
-                        new: p.atom.commit,
-                    })
+                    if !store.has_object(existing) {
+                        // Someone else published it: bring the (small, orphan) atom commit to compare.
+                        store.fetch_objects(remote, std::slice::from_ref(&p.reference))?;
+                    }
+                    match published_content(store, existing)? {
+                        Some((tree, _)) if tree == p.tree => Status::UpToDate,
+                        _ => {
+                            return Err(Error::Conflict {
+                                label: p.atom.label.clone(),
+                                version: p.atom.version.clone(),
+                                place: format!("on remote `{remote}`"),
+                                existing,
+                                new: p.atom.commit,
+                            })
+                        }
+                    }
                 }
             });
         }
-        let needs_source = planned
-            .iter()
-            .any(|p| p.atom.remote != Some(Status::UpToDate));
-        if needs_source && source_branch.is_none() && !source_on_remote(store, source, &listed)? {
-            return Err(Error::SourceNotOnRemote {
-                remote: remote.clone(),
-                source_commit: source,
-                branch: store
-                    .head_branch()
-                    .map(|b| b.trim_start_matches("refs/heads/").to_owned())
-                    .unwrap_or_else(|| source.to_string()),
-            });
+        if source_branch.is_none() {
+            let mut sources: Vec<Oid> = planned
+                .iter()
+                .filter(|p| p.atom.remote != Some(Status::UpToDate))
+                .map(|p| p.source)
+                .collect();
+            sources.dedup();
+            for s in sources {
+                if !source_on_remote(store, s, &listed)? {
+                    return Err(Error::SourceNotOnRemote {
+                        remote: remote.clone(),
+                        source_commit: s,
+                        branch: store
+                            .head_branch()
+                            .map(|b| b.trim_start_matches("refs/heads/").to_owned())
+                            .unwrap_or_else(|| s.to_string()),
+                    });
+                }
+            }
         }
         if !updates.is_empty() && find(ROOT_REF).is_none() {
             updates.push((root_oid, ROOT_REF.to_owned()));
@@ -426,8 +455,10 @@ pub fn publish(
     }
 
     for p in &planned {
-        let written = store.write_commit_raw(&p.bytes)?;
-        debug_assert_eq!(written, p.atom.commit);
+        if let Some(bytes) = &p.bytes {
+            let written = store.write_commit_raw(bytes)?;
+            debug_assert_eq!(written, p.atom.commit);
+        }
     }
     if let Some(remote) = &remote {
         if !updates.is_empty() {
@@ -476,6 +507,20 @@ fn select(
         }
     }
     Ok(selected)
+}
+
+/// The tree and source commit of an existing atom commit, if it can be read.
+fn published_content(store: &GitStore, commit: Oid) -> Result<Option<(Oid, Oid)>, StoreError> {
+    let Some(bytes) = store.read_commit_raw(commit)? else {
+        return Ok(None);
+    };
+    let raw = crate::format::RawCommit::parse(&bytes);
+    let field = |name| {
+        raw.as_ref()
+            .and_then(|r| r.one(name))
+            .and_then(|v| v.parse::<Oid>().ok())
+    };
+    Ok(field("tree").zip(field(crate::format::HEADER_SOURCE)))
 }
 
 /// The branch to push with `--push-source`: `rev` itself if it names a branch, else the branch

@@ -36,7 +36,7 @@ pub struct Args {
     /// Also push the source branch in the same atomic push, so the source commit is on the remote
     #[arg(long)]
     push_source: bool,
-    /// Check everything and show what would happen; write nothing anywhere
+    /// Check everything and show what would happen; no commit or ref is written anywhere
     #[arg(short = 'n', long)]
     dry_run: bool,
     /// Print the result as JSON on stdout

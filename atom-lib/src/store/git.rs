@@ -548,8 +548,9 @@ impl GitStore {
     }
 
     /// Pushes `updates` (object id to destination ref) to `remote` in one atomic push: every ref
-    /// lands or none does. Refs are only ever created: the expected old value of each is "absent"
-    /// unless it already has the pushed value, so a concurrent publisher cannot be overwritten.
+    /// lands or none does. Refs under `refs/atoms/` are only ever created (their expected old
+    /// value is "absent"), so a concurrent publisher cannot be overwritten; other refs must
+    /// fast-forward.
     pub fn push_atomic(
         &self,
         remote: &str,
@@ -557,8 +558,9 @@ impl GitStore {
     ) -> Result<Vec<PushedRef>, StoreError> {
         let mut cmd = self.git();
         cmd.args(["push", "--atomic", "--porcelain", "--no-follow-tags"]);
-        for (_, name) in updates {
-            // An empty expectation means "must not exist yet".
+        for (_, name) in updates.iter().filter(|(_, n)| n.starts_with("refs/atoms/")) {
+            // An empty expectation means "must not exist yet": atom refs are only ever created.
+            // Other refs (a source branch) are pushed plainly, so they must fast-forward.
             cmd.arg(format!("--force-with-lease={name}:"));
         }
         cmd.arg("--").arg(remote);

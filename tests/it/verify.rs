@@ -1,0 +1,309 @@
+//! `git atom verify` through the real git, including forged atoms.
+
+use std::path::{Path, PathBuf};
+
+use atom_tests::TestEnv;
+
+/// A repository with `foo` 0.1.0 published locally; returns (repo, source commit, foo's tree).
+fn setup(env: &TestEnv) -> (PathBuf, String, String) {
+    let src = env.init("src");
+    env.write(&src, "README", "the root commit holds no atom\n");
+    env.commit_all(&src, "root");
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.atom(&src, "pkgs/other", "other", "0.1.0");
+    let head = env.commit_all(&src, "init");
+    env.git(&src, ["atom", "publish", "--local"]).success();
+    let tree = env.git_ok(&src, &["rev-parse", "HEAD:pkgs/foo"]);
+    (src, head, tree)
+}
+
+/// Writes a raw commit object and points `refs/atoms/<atom>` at it.
+fn forge(env: &TestEnv, repo: &Path, atom: &str, body: &str) -> String {
+    let file = env.path("forged");
+    std::fs::write(&file, body).unwrap();
+    let oid = env.git_ok(
+        repo,
+        &[
+            "hash-object",
+            "--literally",
+            "-t",
+            "commit",
+            "-w",
+            file.to_str().unwrap(),
+        ],
+    );
+    env.git_ok(repo, &["update-ref", &format!("refs/atoms/{atom}"), &oid]);
+    oid
+}
+
+fn genuine(tree: &str, source: &str, path: &str, atom: &str) -> String {
+    format!(
+        "tree {tree}\nauthor atom <atom@invalid> 0 +0000\ncommitter atom <atom@invalid> 0 +0000\n\
+         atom-format 1\natom-source {source}\natom-path {path}\n\natom: {atom}\n"
+    )
+}
+
+#[test]
+fn genuine_atoms_verify() {
+    let env = TestEnv::new();
+    let (src, _, _) = setup(&env);
+    let run = env.git(&src, ["atom", "verify"]).success();
+    insta::assert_snapshot!(env.snapshot(&run));
+    // The genuine bytes are what the forging helper writes, so the forgeries below differ from
+    // a real atom only in what each test changes.
+    let (_, head, tree) = (
+        0,
+        env.git_ok(&src, &["rev-parse", "HEAD"]),
+        env.git_ok(&src, &["rev-parse", "HEAD:pkgs/foo"]),
+    );
+    let body = env.git_ok(&src, &["cat-file", "commit", "refs/atoms/foo/0.1.0"]) + "\n";
+    assert_eq!(body, genuine(&tree, &head, "pkgs/foo", "foo@0.1.0"));
+    let json = env
+        .git(&src, ["atom", "verify", "--json", "foo@0.1.0"])
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v[0]["status"], "verified");
+    assert_eq!(v[0]["source"], head.as_str());
+}
+
+#[test]
+fn forged_atoms_fail_with_the_reason() {
+    let env = TestEnv::new();
+    let (src, head, tree) = setup(&env);
+    let other_tree = env.git_ok(&src, &["rev-parse", "HEAD:pkgs/other"]);
+    // Each forgery is published at its own version with a manifest to match where needed.
+    struct Forgery {
+        version: &'static str,
+        body: String,
+        reason: &'static str,
+    }
+    let non_orphan = genuine(&tree, &head, "pkgs/foo", "foo@0.1.0").replacen(
+        '\n',
+        &format!("\nparent {head}\n"),
+        1,
+    );
+    let forgeries = [
+        Forgery {
+            version: "0.1.0",
+            body: non_orphan,
+            reason: "has 1 parent(s): an atom commit must be an orphan",
+        },
+        Forgery {
+            version: "0.1.0",
+            body: genuine(&tree, &head, "pkgs/foo", "foo@0.1.0")
+                .replace("<atom@invalid> 0 +0000", "<atom@invalid> 1700000000 +0000"),
+            reason: "author timestamp is `1700000000 +0000`, expected `0 +0000` (the Unix epoch)",
+        },
+        Forgery {
+            version: "0.1.0",
+            body: genuine(&other_tree, &head, "pkgs/foo", "foo@0.1.0"),
+            reason: "manifest declares other@0.1.0 but the ref names foo@0.1.0",
+        },
+        Forgery {
+            version: "0.1.0",
+            body: genuine(&tree, &head, "pkgs/foo", "foo@0.1.0")
+                .replace("atom-format 1", "atom-format 2"),
+            reason: "unknown format version `2` (this tool reads `1`)",
+        },
+        Forgery {
+            version: "0.1.0",
+            body: genuine(&tree, &head, "pkgs/foo", "foo@0.1.0")
+                .replace("atom: foo@0.1.0\n", "hello\n"),
+            reason: "message is \"hello\\n\", expected \"atom: foo@0.1.0\\n\"",
+        },
+        Forgery {
+            version: "0.1.0",
+            body: genuine(&tree, &head, "pkgs/foo", "foo@0.1.0")
+                .replace("committer atom", "encoding latin1\ncommitter atom"),
+            reason: "unexpected header `encoding`",
+        },
+    ];
+    for f in &forgeries {
+        forge(&env, &src, &format!("foo/{}", f.version), &f.body);
+        let run = env
+            .git(&src, ["atom", "verify", &format!("foo@{}", f.version)])
+            .code(1);
+        assert!(
+            run.stdout
+                .starts_with(&format!("FAILED        foo@{}: ", f.version)),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(f.reason),
+            "expected {:?} in {}",
+            f.reason,
+            run.stdout
+        );
+    }
+    // The other atom is untouched and still verifies; a run over everything fails overall.
+    env.git(&src, ["atom", "verify", "other"]).success();
+    let all = env.git(&src, ["atom", "verify"]).code(1);
+    assert!(
+        all.stdout.contains("ok            other@0.1.0"),
+        "{}",
+        all.stdout
+    );
+}
+
+#[test]
+fn a_tree_swapped_for_another_fails_provenance() {
+    let env = TestEnv::new();
+    let (src, head, _) = setup(&env);
+    // A tree with foo's manifest but other content: reproducible bytes, wrong provenance.
+    let mut swapped = env.path("swapped");
+    swapped.push("x");
+    std::fs::create_dir_all(&swapped).unwrap();
+    let index = env.path("swap-index");
+    let write_tree = |files: &[(&str, &str)]| {
+        for (name, contents) in files {
+            let f = env.path(name);
+            std::fs::write(&f, contents).unwrap();
+            let blob = env.git_ok(&src, &["hash-object", "-w", f.to_str().unwrap()]);
+            let out = env
+                .command(&src, "git")
+                .args([
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    &format!("100644,{blob},{name}"),
+                ])
+                .env("GIT_INDEX_FILE", &index)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        }
+        let out = env
+            .command(&src, "git")
+            .args(["write-tree"])
+            .env("GIT_INDEX_FILE", &index)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let evil = write_tree(&[
+        ("atom.toml", "[atom]\nid = \"foo\"\nversion = \"0.1.0\"\n"),
+        ("mod.nix", "{ Evil = true; }\n"),
+    ]);
+    forge(
+        &env,
+        &src,
+        "foo/0.1.0",
+        &genuine(&evil, &head, "pkgs/foo", "foo@0.1.0"),
+    );
+    let run = env.git(&src, ["atom", "verify", "foo@0.1.0"]).code(1);
+    let expected = format!(
+        "FAILED        foo@0.1.0: tree {evil} differs from `pkgs/foo` in source commit {}",
+        &head[..12]
+    );
+    assert!(run.stdout.starts_with(&expected), "{}", run.stdout);
+}
+
+#[test]
+fn a_source_outside_the_history_fails() {
+    let env = TestEnv::new();
+    let (src, _, tree) = setup(&env);
+    // An unrelated root commit holding the same tree at the same path.
+    let orphan_tree = env.git_ok(&src, &["rev-parse", "HEAD^{tree}"]);
+    let orphan = env.git_ok(&src, &["commit-tree", &orphan_tree, "-m", "unrelated"]);
+    forge(
+        &env,
+        &src,
+        "foo/0.1.0",
+        &genuine(&tree, &orphan, "pkgs/foo", "foo@0.1.0"),
+    );
+    let run = env.git(&src, ["atom", "verify", "foo"]).code(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "source commit {} does not descend from the repository root",
+            &orphan[..12]
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn missing_objects_are_unverifiable_unless_fetched() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("remote.git");
+    let (src, _, _) = setup(&env);
+    env.git_ok(&src, &["push", "-q", remote.to_str().unwrap(), "main"]);
+    env.git(
+        &src,
+        ["atom", "publish", "--remote", remote.to_str().unwrap()],
+    )
+    .success();
+    // A repository that fetched the atom refs (small, orphan commits) but not the source history.
+    let fresh = env.init("fresh");
+    env.git_ok(
+        &fresh,
+        &[
+            "fetch",
+            "-q",
+            remote.to_str().unwrap(),
+            "refs/atoms/*:refs/atoms/*",
+        ],
+    );
+    assert_eq!(env.refs(&fresh, "refs/atoms/").len(), 3);
+    let head = env.git_ok(&src, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        env.git(&fresh, ["cat-file", "-e", &head]).code,
+        1,
+        "the source commit is not here"
+    );
+    let run = env.git(&fresh, ["atom", "verify", "foo"]).code(2);
+    assert_eq!(
+        run.stdout,
+        format!("UNVERIFIABLE  foo@0.1.0: source commit {head} is missing (try --remote)\n")
+    );
+    // With --remote the missing objects are fetched and everything verifies.
+    let fetched = env
+        .git(
+            &fresh,
+            ["atom", "verify", "--remote", remote.to_str().unwrap()],
+        )
+        .success();
+    assert_eq!(
+        fetched.stdout,
+        "ok            foo@0.1.0\nok            other@0.1.0\n"
+    );
+    assert_eq!(
+        env.git(&fresh, ["cat-file", "-e", &head]).code,
+        0,
+        "the source commit was fetched"
+    );
+    assert!(
+        env.refs(&fresh, "refs/heads/").is_empty(),
+        "fetching for verification creates no branch"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let env = TestEnv::new();
+    let (src, _, _) = setup(&env);
+    let unknown = env.git(&src, ["atom", "verify", "nope"]).code(2);
+    assert_eq!(
+        unknown.stderr,
+        "error: no atom `nope` in this repository (see `git atom ls`)\n"
+    );
+    let invalid = env.git(&src, ["atom", "verify", "9lives"]).code(2);
+    assert!(
+        invalid.stderr.contains("invalid atom label `9lives`"),
+        "{}",
+        invalid.stderr
+    );
+    let version = env.git(&src, ["atom", "verify", "foo@1"]).code(2);
+    assert!(
+        version.stderr.contains("invalid atom version `1`"),
+        "{}",
+        version.stderr
+    );
+    let outside = env.run(env.root(), "git-atom", ["verify"]).code(2);
+    assert!(
+        outside.stderr.starts_with("error: not a git repository"),
+        "{}",
+        outside.stderr
+    );
+}

@@ -1,0 +1,327 @@
+//! The end-to-end test harness shared by the suite's tests.
+//!
+//! Every test gets a [`TestEnv`]: a temporary directory with its own `HOME`, a global git config
+//! of its own, no system config, fixed author and committer dates, `LC_ALL=C`, `TZ=UTC`, and our
+//! freshly built binaries first on `PATH`, so tests run the real `git`, which runs our
+//! `git-atom` and `git-remote-atom`. The environment is set on each [`Command`], never on the
+//! test process.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The directory holding our built binaries (`target/<profile>`), checked to contain them.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps")
+        .to_owned();
+    for bin in ["git-atom", "git-remote-atom", "eka-run"] {
+        assert!(
+            dir.join(bin).is_file(),
+            "{bin} is not built in {}: run `cargo build --workspace --bins` (or `cargo test --workspace`) first",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// The result of running a command.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The exit code (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from_output(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with everything the command said unless it exited 0.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "command failed:\n--- stdout\n{}--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the command exited with `code`.
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code:\n--- stdout\n{}--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A sealed environment for one test.
+#[derive(Debug)]
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+/// The fixed date every commit made by a test carries.
+pub const FIXED_DATE: &str = "2024-01-01T00:00:00Z";
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    /// A fresh environment with an empty home and a minimal global git config.
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("atom-test-")
+            .tempdir()
+            .expect("a temporary directory");
+        let env = TestEnv {
+            dir,
+            bin: bin_dir(),
+        };
+        std::fs::create_dir_all(env.home()).unwrap();
+        std::fs::write(
+            env.home().join(".gitconfig"),
+            "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n\
+             [protocol \"file\"]\n\tallow = always\n[advice]\n\tdetachedHead = false\n",
+        )
+        .unwrap();
+        env
+    }
+
+    /// The temporary directory.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The test's `HOME`.
+    pub fn home(&self) -> PathBuf {
+        self.root().join("home")
+    }
+
+    /// A path inside the temporary directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    /// A command with the sealed environment, run in `cwd`.
+    pub fn command(&self, cwd: &Path, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![self.bin.clone()];
+        paths.extend(std::env::split_paths(&path));
+        cmd.current_dir(cwd)
+            .env_clear()
+            .env("PATH", std::env::join_paths(paths).unwrap())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", self.home().join(".gitconfig"))
+            .env("GIT_AUTHOR_DATE", FIXED_DATE)
+            .env("GIT_COMMITTER_DATE", FIXED_DATE)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `program args...` in `cwd` and captures everything.
+    pub fn run<I, S>(&self, cwd: &Path, program: &str, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self
+            .command(cwd, program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        Run::from_output(out)
+    }
+
+    /// Runs `git args...` in `cwd`.
+    pub fn git<I, S>(&self, cwd: &Path, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.run(cwd, "git", args)
+    }
+
+    /// Runs `git args...` in `cwd`, requires success and returns trimmed stdout.
+    #[track_caller]
+    pub fn git_ok(&self, cwd: &Path, args: &[&str]) -> String {
+        self.git(cwd, args).success().stdout.trim_end().to_owned()
+    }
+
+    /// A new non-bare repository at `rel`.
+    pub fn init(&self, rel: &str) -> PathBuf {
+        let path = self.path(rel);
+        self.git_ok(self.root(), &["init", "-q", path.to_str().unwrap()]);
+        path
+    }
+
+    /// A new bare repository at `rel`.
+    pub fn init_bare(&self, rel: &str) -> PathBuf {
+        let path = self.path(rel);
+        self.git_ok(
+            self.root(),
+            &["init", "-q", "--bare", path.to_str().unwrap()],
+        );
+        path
+    }
+
+    /// Writes `contents` to `repo/rel`, creating directories.
+    pub fn write(&self, repo: &Path, rel: &str, contents: &str) {
+        let path = repo.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+
+    /// Writes a minimal `atom.toml` for `label` at `version` into `repo/dir`, plus a file.
+    pub fn atom(&self, repo: &Path, dir: &str, label: &str, version: &str) {
+        self.write(
+            repo,
+            &format!("{dir}/atom.toml"),
+            &format!("[atom]\nid = \"{label}\"\nversion = \"{version}\"\n"),
+        );
+        self.write(
+            repo,
+            &format!("{dir}/mod.nix"),
+            &format!("{{ Name = \"{label}\"; }}\n"),
+        );
+    }
+
+    /// Stages everything and commits; returns the commit id.
+    pub fn commit_all(&self, repo: &Path, message: &str) -> String {
+        self.git_ok(repo, &["add", "-A"]);
+        self.git_ok(repo, &["commit", "-q", "--allow-empty", "-m", message]);
+        self.git_ok(repo, &["rev-parse", "HEAD"])
+    }
+
+    /// `refname oid` lines of every ref under `prefix` in `repo` (sorted).
+    pub fn refs(&self, repo: &Path, prefix: &str) -> Vec<String> {
+        let out = self.git_ok(
+            repo,
+            &["for-each-ref", "--format=%(refname) %(objectname)", prefix],
+        );
+        out.lines().map(str::to_owned).collect()
+    }
+
+    /// Replaces the temporary directory with `[TMP]` and 40/64-digit hex ids with `[OID]`.
+    pub fn normalise(&self, text: &str) -> String {
+        let text = text.replace(self.root().to_str().unwrap(), "[TMP]");
+        let canonical = self.root().canonicalize().unwrap();
+        let text = text.replace(canonical.to_str().unwrap(), "[TMP]");
+        let hex = regex::Regex::new(r"\b([0-9a-f]{64}|[0-9a-f]{40})\b").unwrap();
+        hex.replace_all(&text, "[OID]").into_owned()
+    }
+
+    /// What a user sees: exit status, stdout and stderr, normalised.
+    pub fn snapshot(&self, run: &Run) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            run.code,
+            self.normalise(&run.stdout),
+            self.normalise(&run.stderr)
+        )
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real `git daemon` serving a directory on loopback, with push enabled; stopped on drop.
+#[derive(Debug)]
+pub struct GitDaemon {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl GitDaemon {
+    /// Starts `git daemon --base-path=<base> --export-all --enable=receive-pack` on a free port
+    /// and waits until it accepts connections.
+    pub fn start(env: &TestEnv, base: &Path) -> Self {
+        let port = free_port();
+        let mut child = env
+            .command(base, "git")
+            .args([
+                "daemon",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                &format!("--base-path={}", base.display()),
+                "--export-all",
+                "--enable=receive-pack",
+                "--informative-errors",
+                "--verbose",
+            ])
+            .arg(base)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("git daemon starts (is git-daemon installed?)");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("Ready to rumble") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while rx.recv_timeout(Duration::from_millis(100)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "git daemon did not start on port {port}"
+            );
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("git daemon exited early: {status}");
+            }
+        }
+        GitDaemon { child, port }
+    }
+
+    /// The `git://` URL of a repository under the base path.
+    pub fn url(&self, rel: &str) -> String {
+        format!("git://127.0.0.1:{}/{rel}", self.port)
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
