@@ -307,7 +307,7 @@ impl Jail {
                 "local?real={}&state={}&log={}",
                 self.layout.store.display(),
                 self.layout.state.display(),
-                self.layout.state.join("log/nix").display()
+                self.layout.log.display()
             )
         };
         let conf = self.host("etc/nix/nix.conf");
@@ -386,6 +386,7 @@ impl Jail {
                     .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
                     .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
                     .bind(&self.layout.state, store::STATE_DIR, Mode::ReadWrite)
+                    .bind(&self.layout.log, store::LOG_DIR, Mode::ReadWrite)
                     .proc()
                     .minimal_dev();
                 if !self.atom.starts_with(store::STORE_DIR) {
@@ -406,7 +407,15 @@ impl Jail {
                     ]
                     .map(PathBuf::from),
                 );
-                write.extend([store::STORE_DIR, store::STATE_DIR, "/dev/null"].map(PathBuf::from));
+                write.extend(
+                    [
+                        store::STORE_DIR,
+                        store::STATE_DIR,
+                        store::LOG_DIR,
+                        "/dev/null",
+                    ]
+                    .map(PathBuf::from),
+                );
             } else {
                 read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
                 if let Some(prefix) = &self.nix_prefix {

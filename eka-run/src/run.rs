@@ -167,6 +167,7 @@ pub fn enter(layout: &store::Layout, cwd: &Path) -> Result<(), Error> {
         .host_root_except(&["nix"])
         .bind(&layout.store, store::STORE_DIR, Mode::ReadWrite)
         .bind(&layout.state, store::STATE_DIR, Mode::ReadWrite)
+        .bind(&layout.log, store::LOG_DIR, Mode::ReadWrite)
         .enter(cwd)?;
     Ok(())
 }

@@ -49,12 +49,16 @@ pub struct Layout {
     pub store: PathBuf,
     /// Appears at `/nix/var/nix`.
     pub state: PathBuf,
+    /// Appears at `/nix/var/log/nix` (build logs): `log` in the state directory.
+    pub log: PathBuf,
 }
 
 /// The path at which the store appears inside the sandbox.
 pub const STORE_DIR: &str = "/nix/store";
 /// The path at which the state directory appears inside the sandbox.
 pub const STATE_DIR: &str = "/nix/var/nix";
+/// The path at which the log directory appears inside the sandbox.
+pub const LOG_DIR: &str = "/nix/var/log/nix";
 
 impl Options {
     /// Resolve against the environment (`XDG_DATA_HOME`, `HOME`) and create what is missing.
@@ -74,9 +78,11 @@ impl Options {
                     store: store.clone(),
                 })?,
         };
+        let state = create(&state)?;
         Ok(Layout {
             store: create(&store)?,
-            state: create(&state)?,
+            log: create(&state.join("log"))?,
+            state,
         })
     }
 }

@@ -373,7 +373,7 @@ fn tiocsti_on_the_callers_terminal_is_denied() {
     assert_allowed(&out, "TIOCSTI on the controlling terminal");
     let out = output(&mut in_pty(format!(
         "{} sandbox {} -- perl {} tiocsti",
-        eka_run(),
+        eka_run().display(),
         f.atom.display(),
         probe.display()
     )));

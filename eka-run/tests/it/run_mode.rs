@@ -162,3 +162,27 @@ fn eka_run_failures_are_125_126_127() {
     assert_eq!(out.status.code(), Some(125), "stderr: {}", stderr(&out));
     assert!(stderr(&out).contains("unterminated"), "{}", stderr(&out));
 }
+
+#[test]
+fn nix_itself_uses_the_user_store() {
+    require_nix();
+    let sb = fixture();
+    sb.write("work/f.txt", "added\n", 0o644);
+    sb.chown();
+    let script = r#"
+        set -e
+        p=$(nix-store --add work/f.txt)
+        cat "$p"
+        nix-build --no-out-link -E 'derivation { name = "d"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }' 2>/dev/null | xargs cat
+    "#;
+    let out = output(sb.eka_run().args(["sh", "-c", script]));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert_eq!(stdout(&out), "added\nbuilt\n");
+    let store = sb.path("home/.local/share/eka-run/nix/store");
+    let names: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("-f.txt")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with("-d")), "{names:?}");
+}

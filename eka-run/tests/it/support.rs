@@ -10,9 +10,32 @@ use std::sync::OnceLock;
 /// The uid and gid tests drop to when they run as root (CI does): `nobody`.
 pub const NOBODY: u32 = 65534;
 
-/// The eka-run binary under test.
-pub fn eka_run() -> &'static str {
-    env!("CARGO_BIN_EXE_eka-run")
+/// The eka-run binary under test, at a path the unprivileged user can execute: when the build
+/// directory is not reachable for others (a checkout under `/root`, say), a hard link (or copy)
+/// in the temporary directory. That one file is left behind.
+pub fn eka_run() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let built = PathBuf::from(env!("CARGO_BIN_EXE_eka-run"));
+        let reachable = built
+            .ancestors()
+            .skip(1)
+            .all(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+        if !is_root() || reachable {
+            return built;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("eka-run-test-bin.")
+            .tempdir()
+            .expect("create a directory for the test binary")
+            .keep();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("eka-run");
+        if std::fs::hard_link(&built, &bin).is_err() {
+            std::fs::copy(&built, &bin).expect("copy eka-run where nobody can run it");
+        }
+        bin
+    })
 }
 
 pub fn is_root() -> bool {
