@@ -158,12 +158,10 @@ pub enum Error {
         paths: Vec<String>,
     },
     /// The version is already published with different content.
-    #[error("{label}@{version} is already published {place} as {existing}, which differs from {new} (published atoms are immutable: bump the version)")]
+    #[error("{atom} is already published {place} as {existing}, which differs from {new} (published atoms are immutable: bump the version)")]
     Conflict {
-        /// The label.
-        label: Label,
-        /// The version.
-        version: Version,
+        /// The atom, as `label@version`.
+        atom: String,
         /// `locally` or `on remote <name>`.
         place: String,
         /// The published commit.
@@ -333,8 +331,7 @@ pub fn publish(
                 }
                 _ => {
                     return Err(Error::Conflict {
-                        label: manifest.label.clone(),
-                        version: manifest.version.clone(),
+                        atom: format!("{}@{}", manifest.label, manifest.version),
                         place: "locally".into(),
                         existing,
                         new: oid,
@@ -401,8 +398,7 @@ pub fn publish(
                         Some((tree, _)) if tree == p.tree => Status::UpToDate,
                         _ => {
                             return Err(Error::Conflict {
-                                label: p.atom.label.clone(),
-                                version: p.atom.version.clone(),
+                                atom: format!("{}@{}", p.atom.label, p.atom.version),
                                 place: format!("on remote `{remote}`"),
                                 existing,
                                 new: p.atom.commit,
