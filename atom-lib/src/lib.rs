@@ -28,8 +28,10 @@ pub mod list;
 pub mod manifest;
 pub mod oid;
 pub mod publish;
+pub mod resolve;
 pub mod source;
 pub mod store;
+pub mod uri;
 pub mod verify;
 pub mod version;
 

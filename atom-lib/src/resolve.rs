@@ -1,0 +1,266 @@
+//! Resolving an atom URI against a repository's ref listing, and checking what was fetched.
+//!
+//! [`resolve`] picks, from the `refs/atoms/<label>/` refs of one listing, the versions a
+//! [`Requirement`] accepts and the highest of them. [`check_structure`] is the part of
+//! verification that needs only the atom commit and its tree (section 8, checks 1 to 6 of
+//! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
+
+use crate::format::{
+    AtomCommit, AtomPath, AtomRef, Format, RawCommit, FORMAT_VERSION, HEADER_FORMAT, HEADER_PATH,
+    HEADER_SOURCE, IDENTITY,
+};
+use crate::list::{ListedVersion, Listing};
+use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::store::{EntryKind, RemoteRef};
+use crate::uri::Requirement;
+use crate::{GitStore, Label, Oid, Version};
+
+/// The versions of one atom that a requirement accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The atom.
+    pub label: Label,
+    /// Every accepted version, in ascending precedence.
+    pub matching: Vec<ListedVersion>,
+    /// The highest accepted version (the last of `matching`).
+    pub selected: ListedVersion,
+}
+
+impl Resolution {
+    /// The format-1 ref of the selected version.
+    pub fn selected_ref(&self) -> AtomRef {
+        AtomRef::new(self.label.clone(), self.selected.version.clone())
+    }
+}
+
+/// Why no version could be selected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// The repository has no version of the atom at all.
+    #[error("no atom `{label}` at {location}")]
+    NoSuchAtom {
+        /// The atom.
+        label: Label,
+        /// Where it was looked for.
+        location: String,
+    },
+    /// Versions exist, but none is accepted.
+    #[error(
+        "no version of `{label}` at {location} matches `{requirement}` (available: {})",
+        list(available)
+    )]
+    NoMatch {
+        /// The atom.
+        label: Label,
+        /// Where it was looked for.
+        location: String,
+        /// The requirement, or `*` when none was given.
+        requirement: String,
+        /// Every published version.
+        available: Vec<Version>,
+    },
+}
+
+fn list(versions: &[Version]) -> String {
+    let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
+    shown.join(", ")
+}
+
+/// Picks the versions of `label` in `refs` (a listing of `refs/atoms/<label>/`) that
+/// `requirement` accepts; with no requirement, released versions only. Malformed refs are
+/// ignored.
+pub fn resolve(
+    refs: &[RemoteRef],
+    label: &Label,
+    requirement: Option<&Requirement>,
+    location: &str,
+) -> Result<Resolution, ResolveError> {
+    let listing = Listing::from_refs(refs, &[], None);
+    let versions: Vec<ListedVersion> = listing
+        .atoms
+        .into_iter()
+        .filter(|a| a.format == Format::Atom1 && &a.label == label)
+        .flat_map(|a| a.versions)
+        .collect();
+    if versions.is_empty() {
+        return Err(ResolveError::NoSuchAtom {
+            label: label.clone(),
+            location: location.to_owned(),
+        });
+    }
+    let matching: Vec<ListedVersion> = versions
+        .iter()
+        .filter(|v| Requirement::accepts(requirement, &v.version))
+        .cloned()
+        .collect();
+    match matching.last() {
+        Some(selected) => Ok(Resolution {
+            label: label.clone(),
+            selected: selected.clone(),
+            matching,
+        }),
+        None => Err(ResolveError::NoMatch {
+            label: label.clone(),
+            location: location.to_owned(),
+            requirement: requirement.map_or_else(|| "*".to_owned(), ToString::to_string),
+            available: versions.into_iter().map(|v| v.version).collect(),
+        }),
+    }
+}
+
+/// Checks that `commit` is a well-formed format-1 atom commit for `atom`, using only the commit
+/// and its tree: an orphan with the fixed identity, exactly the format's headers in order,
+/// format `1`, a valid path, the right message, a manifest declaring the label and version the
+/// ref names, and bytes that re-serialise to the same id. Returns the findings; empty means the
+/// atom is well-formed. Provenance (the source history) is not checked: a client that fetched
+/// only the atom does not have it.
+pub fn check_structure(store: &GitStore, atom: &AtomRef, commit: Oid) -> Vec<String> {
+    let mut findings = Vec::new();
+    if atom.format != Format::Atom1 {
+        return vec![format!("`{}` is not a format-1 atom ref", atom.name())];
+    }
+    let bytes = match store.read_commit_raw(commit) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return vec![format!("atom commit {commit} is missing")],
+        Err(e) => return vec![e.to_string()],
+    };
+    let Some(raw) = RawCommit::parse(&bytes) else {
+        return vec![format!("{commit} is not a well-formed commit object")];
+    };
+    let expected = [
+        "tree",
+        "author",
+        "committer",
+        HEADER_FORMAT,
+        HEADER_SOURCE,
+        HEADER_PATH,
+    ];
+    let names: Vec<&str> = raw.headers.iter().map(|(n, _)| n.as_str()).collect();
+    if names.contains(&"parent") {
+        findings.push("has parents: an atom commit must be an orphan".to_owned());
+    }
+    if names != expected {
+        findings.push(format!(
+            "headers are `{}`, expected `{}`",
+            names.join(" "),
+            expected.join(" ")
+        ));
+    }
+    for role in ["author", "committer"] {
+        if raw.one(role) != Some(IDENTITY) {
+            findings.push(format!("{role} is not `{IDENTITY}`"));
+        }
+    }
+    if raw.one(HEADER_FORMAT) != Some(FORMAT_VERSION) {
+        findings.push(format!("`{HEADER_FORMAT}` is not `{FORMAT_VERSION}`"));
+    }
+    let expected_message = format!("atom: {atom}\n");
+    if raw.message != expected_message.as_bytes() {
+        findings.push(format!(
+            "message is {:?}, expected {expected_message:?}",
+            String::from_utf8_lossy(&raw.message)
+        ));
+    }
+    let tree = raw.one("tree").and_then(|t| t.parse::<Oid>().ok());
+    let source = raw.one(HEADER_SOURCE).and_then(|s| s.parse::<Oid>().ok());
+    let path = raw.one(HEADER_PATH).map(AtomPath::new);
+    match (&path, source) {
+        (Some(Err(e)), _) => findings.push(e.to_string()),
+        (None, _) => findings.push(format!("missing `{HEADER_PATH}` header")),
+        (_, None) => findings.push(format!("missing or invalid `{HEADER_SOURCE}` header")),
+        _ => {}
+    }
+    let Some(tree) = tree else {
+        findings.push("missing or invalid `tree` header".to_owned());
+        return findings;
+    };
+    match store.tree_entries(tree) {
+        Ok(entries) => match entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) {
+            Some(e) if e.kind == EntryKind::Blob => {
+                let manifest = store
+                    .read_blob(e.oid)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        Manifest::parse(&b, &format!("{}:{MANIFEST_FILE}", atom.name()))
+                            .map_err(|e| e.to_string())
+                    });
+                match manifest {
+                    Ok(m) if m.label == atom.label && m.version == atom.version => {}
+                    Ok(m) => findings.push(format!(
+                        "manifest declares {}@{} but the ref names {atom}",
+                        m.label, m.version
+                    )),
+                    Err(e) => findings.push(e),
+                }
+            }
+            _ => findings.push("the atom's tree has no regular `atom.toml`".to_owned()),
+        },
+        Err(e) => findings.push(e.to_string()),
+    }
+    if let (Some(source), Some(Ok(path))) = (source, path) {
+        let rebuilt = AtomCommit {
+            format: Format::Atom1,
+            tree,
+            source,
+            path: Some(path),
+            label: atom.label.clone(),
+            version: atom.version.clone(),
+        };
+        let id = store.hash_commit(&rebuilt.to_bytes());
+        if id != commit {
+            findings.push(format!(
+                "not reproducible: rebuilt from its fields the commit is {id}, not {commit}"
+            ));
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(name: &str, fill: &str) -> RemoteRef {
+        RemoteRef {
+            name: name.into(),
+            oid: fill.repeat(40).parse().unwrap(),
+            peeled: None,
+        }
+    }
+
+    #[test]
+    fn picks_the_highest_match() {
+        let refs = [
+            r("refs/atoms/foo/0.1.2", "1"),
+            r("refs/atoms/foo/0.1.10", "2"),
+            r("refs/atoms/foo/1.0.0-rc.1", "3"),
+            r("refs/atoms/foo/0.2.0", "4"),
+            r("refs/atoms/bar/9.0.0", "5"),
+        ];
+        let foo: Label = "foo".parse().unwrap();
+        let pick = |req: Option<&str>| {
+            let req = req.map(|r| r.parse::<Requirement>().unwrap());
+            resolve(&refs, &foo, req.as_ref(), "there").map(|r| {
+                let m: Vec<String> = r.matching.iter().map(|v| v.version.to_string()).collect();
+                (r.selected.version.to_string(), m.join(" "))
+            })
+        };
+        assert_eq!(
+            pick(None).unwrap(),
+            ("0.2.0".into(), "0.1.2 0.1.10 0.2.0".into())
+        );
+        assert_eq!(pick(Some("0.1")).unwrap().0, "0.1.10");
+        assert_eq!(pick(Some("=1.0.0-rc.1")).unwrap().0, "1.0.0-rc.1");
+        assert_eq!(
+            pick(Some("^2")).unwrap_err().to_string(),
+            "no version of `foo` at there matches `^2` (available: 0.1.2, 0.1.10, 0.2.0, 1.0.0-rc.1)"
+        );
+        let nope: Label = "nope".parse().unwrap();
+        assert_eq!(
+            resolve(&refs, &nope, None, "there")
+                .unwrap_err()
+                .to_string(),
+            "no atom `nope` at there"
+        );
+    }
+}
