@@ -52,11 +52,22 @@ struct JsonListing<'a> {
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let store = GitStore::discover(&cwd)?;
     let patterns: Vec<Pattern> = args.patterns.iter().map(|p| Pattern::new(p)).collect();
     let listing: Listing = match args.repository.as_deref() {
-        None | Some(".") => list::local(&store, &patterns)?,
-        Some(remote) => list::remote(&store, remote, &patterns)?,
+        None | Some(".") => list::local(&GitStore::discover(&cwd)?, &patterns)?,
+        Some(remote) => match GitStore::discover(&cwd) {
+            Ok(store) => list::remote(&store, remote, &patterns)?,
+            // Like `git ls-remote <url>`, listing a URL needs no repository: talk to it from an
+            // empty scratch repository, removed afterwards.
+            Err(_) => {
+                let scratch = tempfile::Builder::new()
+                    .prefix("git-atom-ls-")
+                    .tempdir()
+                    .context("cannot create a scratch directory")?;
+                let store = GitStore::init_bare(scratch.path())?;
+                list::remote(&store, remote, &patterns)?
+            }
+        },
     };
     for bad in &listing.malformed {
         tracing::warn!("ignoring {bad}");

@@ -117,6 +117,19 @@ fn lists_a_remote_over_git_daemon_by_url() {
         .git(&src, ["atom", "ls", &daemon.url("r.git")])
         .success();
     assert_eq!(run.stdout, env.git(&src, ["atom", "ls"]).success().stdout);
+    // Like `git ls-remote <url>`, it works outside any repository.
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let anywhere = env
+        .git(&outside, ["atom", "ls", &daemon.url("r.git")])
+        .success();
+    assert_eq!(anywhere.stdout, run.stdout);
+    let local = env.git(&outside, ["atom", "ls"]).code(1);
+    assert!(
+        local.stderr.starts_with("error: not a git repository"),
+        "{}",
+        local.stderr
+    );
 }
 
 #[test]
@@ -210,4 +223,42 @@ fn an_unreachable_remote_is_one_clear_error() {
         "{}",
         dash.stderr
     );
+}
+
+#[test]
+fn urls_that_would_run_commands_are_refused() {
+    let env = TestEnv::new();
+    let src = env.init("src");
+    env.atom(&src, "a", "alpha", "0.1.0");
+    env.commit_all(&src, "init");
+    let marker = env.path("pwned");
+    // The same command does run when handed to a shell, so the marker would appear if it ran.
+    env.run(&src, "sh", ["-c", &format!("touch {}", marker.display())])
+        .success();
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    let ssh = format!("ssh://-oProxyCommand=touch${{IFS}}{}/x", marker.display());
+    let run = env.git(&src, ["atom", "ls", &ssh]).code(1);
+    assert!(
+        run.stderr
+            .contains("could be mistaken for a command-line argument"),
+        "{}",
+        run.stderr
+    );
+    let ext = format!("ext::sh -c touch% {}", marker.display());
+    let run = env.git(&src, ["atom", "ls", &ext]).code(1);
+    assert!(
+        run.stderr.contains("Protocol Ext is denied"),
+        "{}",
+        run.stderr
+    );
+    let run = env.git(&src, ["atom", "publish", "--remote", &ext]).code(1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains("Protocol Ext is denied"),
+        "{}",
+        run.stderr
+    );
+    assert!(env.refs(&src, "refs/atoms/").is_empty());
+    assert!(!marker.exists(), "a command ran");
 }

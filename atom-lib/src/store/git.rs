@@ -114,6 +114,16 @@ impl GitStore {
         Ok(GitStore { repo })
     }
 
+    /// Creates an empty bare repository at `dir`, for talking to remotes from outside any
+    /// repository (its configuration is the user's global one).
+    pub fn init_bare(dir: &Path) -> Result<Self, StoreError> {
+        let repo = gix::init_bare(dir).map_err(|e| StoreError::Open {
+            path: dir.to_owned(),
+            source: boxed(e),
+        })?;
+        Ok(GitStore { repo })
+    }
+
     /// Opens the repository at exactly `git_dir` (bare or `.git`).
     pub fn open(git_dir: &Path) -> Result<Self, StoreError> {
         let repo = gix::open(git_dir).map_err(|e| StoreError::Open {
