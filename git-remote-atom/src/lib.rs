@@ -1,0 +1,71 @@
+//! `git-remote-atom`: the remote helper behind `git clone atom::<uri>`.
+//!
+//! git runs `git-remote-atom <remote> <uri>` for any `atom::<uri>` URL and talks to it over
+//! stdin/stdout (see `gitremote-helpers(7)`). The helper offers `list`, `fetch`, `push` and
+//! `option`:
+//!
+//! - `list` asks the real remote for `refs/atoms/<label>/` with one protocol v2 `ls-refs`
+//!   (`ref-prefix`), and answers with the versions the URI's requirement accepts, plus
+//!   `refs/heads/<label>` and `HEAD` pointing at the highest of them, so a clone gets a branch;
+//! - `fetch` fetches just those atom commits (and their trees) from the real remote with `git
+//!   fetch` into a quarantine repository, checks each one's structure, and only then moves the
+//!   objects into the repository git is working on; git writes the refs afterwards;
+//! - `push` only ever creates `refs/atoms/<label>/<version>` refs holding valid atom commits,
+//!   with `git push` and create-only leases.
+//!
+//! stdout carries the protocol only and is flushed after every reply; everything for people
+//! goes to stderr and obeys `option verbosity` and `option progress`.
+
+mod git;
+mod helper;
+mod policy;
+
+use std::ffi::OsString;
+use std::io;
+
+/// Exit status of a fatal error, as git uses it.
+pub const EXIT_FATAL: u8 = 128;
+
+/// Runs the helper with `args` (`git-remote-atom <remote> [<url>]`); returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    init_logging();
+    let args: Vec<OsString> = args.into_iter().collect();
+    let url = match (args.get(1), args.get(2)) {
+        (_, Some(url)) | (Some(url), None) => url.to_string_lossy().into_owned(),
+        _ => {
+            eprintln!(
+                "usage: git-remote-atom <remote> [<url>] (git runs this for atom::<uri> URLs)"
+            );
+            return EXIT_FATAL;
+        }
+    };
+    let url = url.strip_prefix("atom::").unwrap_or(&url).to_owned();
+    match helper::run(&url) {
+        Ok(()) => 0,
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            let text = format!("{e:#}").replace('\n', " ");
+            eprintln!("fatal: {text}");
+            EXIT_FATAL
+        }
+    }
+}
+
+/// A closed stdout or stdin means git went away: not an error worth a word.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ATOM_LOG").unwrap_or_else(|_| EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,89 @@
+//! git's transport policy (`GIT_ALLOW_PROTOCOL`, `protocol.<name>.allow`, `protocol.allow`),
+//! applied to the transport underneath an `atom::` URL before the helper connects to it.
+//!
+//! git applies the policy to the `atom` helper itself; the helper's own ref listing connects
+//! without git, so it must apply the same rules to `file`, `git`, `http(s)` or `ssh` itself.
+//! (The `git fetch` and `git push` it runs check again.)
+
+use anyhow::bail;
+
+use crate::git;
+
+/// Fails with git's own message unless `protocol` may be used.
+pub fn check(protocol: &str) -> anyhow::Result<()> {
+    if allowed(
+        protocol,
+        |key| git::config_get(key),
+        |name| std::env::var(name).ok(),
+    ) {
+        Ok(())
+    } else {
+        bail!("transport '{protocol}' not allowed")
+    }
+}
+
+/// The decision, with config and environment look-ups passed in.
+fn allowed(
+    protocol: &str,
+    config: impl Fn(&str) -> Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> bool {
+    if let Some(list) = env("GIT_ALLOW_PROTOCOL") {
+        return list.split(':').any(|p| p == protocol);
+    }
+    let setting = config(&format!("protocol.{protocol}.allow"))
+        .or_else(|| config("protocol.allow"))
+        .unwrap_or_else(|| {
+            match protocol {
+                "http" | "https" | "git" | "ssh" => "always",
+                "ext" => "never",
+                _ => "user",
+            }
+            .to_owned()
+        });
+    match setting.as_str() {
+        "always" => true,
+        "user" => env("GIT_PROTOCOL_FROM_USER")
+            .is_none_or(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decide(protocol: &str, config: &[(&str, &str)], env: &[(&str, &str)]) -> bool {
+        let lookup = |pairs: &[(&str, &str)], key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        allowed(protocol, |k| lookup(config, k), |k| lookup(env, k))
+    }
+
+    #[test]
+    fn follows_git() {
+        assert!(decide("https", &[], &[]));
+        assert!(decide("file", &[], &[]));
+        assert!(!decide("file", &[], &[("GIT_PROTOCOL_FROM_USER", "0")]));
+        assert!(!decide("ext", &[], &[]));
+        assert!(!decide("ssh", &[("protocol.ssh.allow", "never")], &[]));
+        assert!(!decide("git", &[("protocol.allow", "never")], &[]));
+        assert!(decide(
+            "git",
+            &[
+                ("protocol.allow", "never"),
+                ("protocol.git.allow", "always")
+            ],
+            &[]
+        ));
+        assert!(!decide("ssh", &[], &[("GIT_ALLOW_PROTOCOL", "file:https")]));
+        assert!(decide(
+            "https",
+            &[],
+            &[("GIT_ALLOW_PROTOCOL", "file:https")]
+        ));
+    }
+}
