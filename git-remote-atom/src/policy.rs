@@ -11,11 +11,7 @@ use crate::git;
 
 /// Fails with git's own message unless `protocol` may be used.
 pub fn check(protocol: &str) -> anyhow::Result<()> {
-    if allowed(
-        protocol,
-        |key| git::config_get(key),
-        |name| std::env::var(name).ok(),
-    ) {
+    if allowed(protocol, git::config_get, |name| std::env::var(name).ok()) {
         Ok(())
     } else {
         bail!("transport '{protocol}' not allowed")
