@@ -6,3 +6,4 @@ mod ls;
 mod man;
 mod publish;
 mod verify;
+mod remote_transport;

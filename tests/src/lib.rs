@@ -325,3 +325,179 @@ impl Drop for GitDaemon {
         let _ = self.child.wait();
     }
 }
+
+/// Waits until something accepts TCP connections on `127.0.0.1:port`, or panics naming `what`.
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{what} exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Finds a program on `PATH` or in the sbin directories, or panics saying which package to
+/// install: a test that needs a missing server says so loudly instead of skipping.
+pub fn require_program(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is needed by this test: install the Debian package `{package}`"))
+}
+
+/// A real web server (lighttpd) on loopback running git's smart HTTP backend
+/// (`git http-backend` as a CGI program) for the repositories under a directory, with pushes
+/// enabled; stopped on drop.
+#[derive(Debug)]
+pub struct HttpServer {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl HttpServer {
+    /// Starts lighttpd serving `base` at `http://127.0.0.1:<port>/git/`.
+    pub fn start(env: &TestEnv, base: &Path) -> Self {
+        let lighttpd = require_program("lighttpd", "lighttpd");
+        let exec_path = env.git_ok(env.root(), &["--exec-path"]);
+        let backend = Path::new(&exec_path).join("git-http-backend");
+        assert!(backend.is_file(), "git http-backend is missing at {}", backend.display());
+        let port = free_port();
+        let dir = env.path(&format!("lighttpd-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("lighttpd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                r#"server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+server.bind = "127.0.0.1"
+server.port = {port}
+server.document-root = "{dir}"
+server.errorlog = "{dir}/error.log"
+server.pid-file = "{dir}/lighttpd.pid"
+server.upload-dirs = ("{dir}")
+alias.url = ("/git/" => "{backend}/")
+$HTTP["url"] =~ "^/git/" {{
+    cgi.assign = ("" => "")
+    setenv.set-environment = (
+        "GIT_PROJECT_ROOT" => "{base}",
+        "GIT_HTTP_EXPORT_ALL" => "1",
+        "REMOTE_USER" => "atom-test",
+        "PATH" => "/usr/bin:/bin",
+    )
+}}
+"#,
+                dir = dir.display(),
+                backend = backend.display(),
+                base = base.display(),
+            ),
+        )
+        .unwrap();
+        let mut child = env
+            .command(&dir, lighttpd)
+            .args(["-D", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("lighttpd starts");
+        wait_for_port(port, "lighttpd", &mut child);
+        HttpServer { child, port }
+    }
+
+    /// The `http://` URL of a repository under the base path.
+    pub fn url(&self, rel: &str) -> String {
+        format!("http://127.0.0.1:{}/git/{rel}", self.port)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// OpenSSH's `sshd` on loopback with a generated host key, accepting a generated client key for
+/// the current user; the test's global git config gets a `core.sshCommand` using that key.
+/// Stopped on drop.
+#[derive(Debug)]
+pub struct SshServer {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    user: String,
+    ssh_command: String,
+}
+
+impl SshServer {
+    /// Generates the keys, starts `sshd -D` and configures the test's git to use the key.
+    pub fn start(env: &TestEnv) -> Self {
+        let sshd = require_program("sshd", "openssh-server");
+        require_program("ssh", "openssh-client");
+        let port = free_port();
+        let dir = env.path(&format!("sshd-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for key in ["host_key", "client_key"] {
+            env.run(&dir, "ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]).success();
+        }
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+        // sshd needs its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let conf = dir.join("sshd_config");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\n\
+                 AuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\n\
+                 StrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                 PermitRootLogin prohibit-password\nAcceptEnv GIT_PROTOCOL\n",
+                dir = dir.display()
+            ),
+        )
+        .unwrap();
+        let mut child = env
+            .command(&dir, &sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        wait_for_port(port, "sshd", &mut child);
+        let user = env.run(&dir, "id", ["-un"]).success().stdout.trim().to_owned();
+        let ssh_command = format!(
+            "ssh -i {}/client_key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+             -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            dir.display()
+        );
+        let config = env.home().join(".gitconfig");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!("[core]\n\tsshCommand = {ssh_command}\n"));
+        std::fs::write(&config, text).unwrap();
+        SshServer { child, port, user, ssh_command }
+    }
+
+    /// The `ssh://` URL of the repository at the absolute path `path`.
+    pub fn url(&self, path: &Path) -> String {
+        format!("ssh://{}@127.0.0.1:{}{}", self.user, self.port, path.display())
+    }
+
+    /// The ssh command line that logs in with the generated key (also set as `core.sshCommand`).
+    pub fn ssh_command(&self) -> &str {
+        &self.ssh_command
+    }
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,176 @@
+//! `git clone/fetch/ls-remote/push atom::<uri>` through the real git, over every real transport
+//! on loopback: plain paths, `file://`, `git://` (git daemon), smart HTTP (lighttpd running
+//! git http-backend) and `ssh://` (OpenSSH sshd).
+
+use std::path::{Path, PathBuf};
+
+use atom_tests::{GitDaemon, HttpServer, SshServer, TestEnv};
+
+/// A source repository whose atoms are published to a bare repository `srv/remote.git`:
+/// `foo` 0.1.0, 1.0.0, 1.1.0 and 2.0.0-rc.1, and `bar` 0.1.0, with unrelated history around them.
+pub struct Fixture {
+    pub env: TestEnv,
+    pub src: PathBuf,
+    pub remote: PathBuf,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let env = TestEnv::new();
+        let remote = env.init_bare("srv/remote.git");
+        let src = env.init("src");
+        env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+        env.write(&src, "README", "not part of any atom\n");
+        env.write(&src, "big/history.txt", &"source history\n".repeat(100));
+        env.commit_all(&src, "unrelated history");
+        let fixture = Fixture { env, src, remote };
+        fixture.publish("pkgs/bar", "bar", "0.1.0");
+        for v in ["0.1.0", "1.0.0", "1.1.0", "2.0.0-rc.1"] {
+            fixture.publish("pkgs/foo", "foo", v);
+        }
+        fixture
+    }
+
+    /// Commits `label` at `version` in `dir` and publishes it to the bare remote.
+    pub fn publish(&self, dir: &str, label: &str, version: &str) {
+        let env = &self.env;
+        env.atom(&self.src, dir, label, version);
+        env.write(&self.src, "big/history.txt", &format!("history before {label} {version}\n"));
+        env.commit_all(&self.src, &format!("{label} {version}"));
+        env.git_ok(&self.src, &["push", "-q", "origin", "main"]);
+        env.git(&self.src, ["atom", "publish", dir]).success();
+    }
+
+    /// Commits `label` at `version` and publishes it only in the source repository.
+    pub fn publish_locally(&self, dir: &str, label: &str, version: &str) {
+        let env = &self.env;
+        env.atom(&self.src, dir, label, version);
+        env.commit_all(&self.src, &format!("{label} {version}"));
+        env.git(&self.src, ["atom", "publish", "--local", dir]).success();
+    }
+
+    /// The commit `ref` names in the source repository.
+    pub fn src_ref(&self, name: &str) -> String {
+        self.env.git_ok(&self.src, &["rev-parse", name])
+    }
+
+    /// The commit `ref` names on the bare remote, if it exists.
+    pub fn remote_ref(&self, name: &str) -> Option<String> {
+        let run = self.env.git(&self.remote, ["rev-parse", "--verify", "-q", name]);
+        (run.code == 0).then(|| run.stdout.trim().to_owned())
+    }
+}
+
+/// Files in a working tree, without `.git`, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if e.file_name() == ".git" {
+                continue;
+            }
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Clone, ls-remote, fetch and push through `atom::<url>::foo`, where `url` reaches the
+/// fixture's bare remote.
+fn exercise(f: &Fixture, url: &str, name: &str) {
+    let env = &f.env;
+    let work = env.path(&format!("clones-{name}"));
+    std::fs::create_dir_all(&work).unwrap();
+
+    // Clone: exactly the atom's files, on a branch named after the atom, at the highest release.
+    let clone = env.git(&work, ["clone", &format!("atom::{url}::foo")]).success();
+    assert!(clone.stderr.contains("Cloning into 'foo'"), "{}", clone.stderr);
+    let dir = work.join("foo");
+    assert_eq!(files(&dir), ["atom.toml", "mod.nix"]);
+    assert_eq!(env.git_ok(&dir, &["symbolic-ref", "HEAD"]), "refs/heads/foo");
+    assert_eq!(env.git_ok(&dir, &["rev-parse", "HEAD"]), f.src_ref("refs/atoms/foo/1.1.0"));
+    // Only the atom commit and its tree came: no source history.
+    let objects = env.git_ok(&dir, &["rev-list", "--objects", "--all"]);
+    assert_eq!(objects.lines().count(), 4, "{objects}");
+    let source = env.git_ok(&dir, &["show", "-s", "--format=%(trailers)%B", "HEAD"]);
+    assert!(source.starts_with("atom: foo@1.1.0"), "{source}");
+    let main = f.src_ref("main");
+    assert_ne!(env.git(&dir, ["cat-file", "-e", &main]).code, 0, "source history was fetched");
+
+    // ls-remote lists the versions the requirement accepts.
+    let ls = env.git(&work, ["ls-remote", &format!("atom::{url}::foo@^1")]).success();
+    let names: Vec<&str> = ls.stdout.lines().filter_map(|l| l.split('\t').nth(1)).collect();
+    assert_eq!(names, ["refs/atoms/foo/1.0.0", "refs/atoms/foo/1.1.0", "refs/heads/foo", "HEAD"], "{}", ls.stdout);
+    let pre = env.git(&work, ["ls-remote", &format!("atom::{url}::foo@>=2.0.0-rc.1")]).success();
+    assert!(pre.stdout.contains("refs/atoms/foo/2.0.0-rc.1"), "{}", pre.stdout);
+
+    // A new release: fetch moves the remote-tracking branch, as a forced update.
+    f.publish("pkgs/foo", "foo", &format!("1.2.{}", name.len()));
+    let newest = f.src_ref(&format!("refs/atoms/foo/1.2.{}", name.len()));
+    let fetch = env.git(&dir, ["fetch"]).success();
+    assert!(fetch.stderr.contains("(forced update)"), "{}", fetch.stderr);
+    assert_eq!(env.git_ok(&dir, &["rev-parse", "refs/remotes/origin/foo"]), newest);
+
+    // Push adds a new atom...
+    let version = format!("1.3.{}", name.len());
+    f.publish_locally("pkgs/foo", "foo", &version);
+    let new_ref = format!("refs/atoms/foo/{version}");
+    assert_eq!(f.remote_ref(&new_ref), None);
+    env.git(&f.src, ["push", &format!("atom::{url}::foo"), &new_ref]).success();
+    assert_eq!(f.remote_ref(&new_ref), Some(f.src_ref(&new_ref)));
+    // ...and never replaces one, even with --force.
+    let before = f.remote_ref("refs/atoms/foo/1.0.0");
+    let push = env.git(&f.src, ["push", "--force", &format!("atom::{url}::foo"), &format!("{new_ref}:refs/atoms/foo/1.0.0")]);
+    assert_ne!(push.code, 0, "{}", push.stderr);
+    assert!(push.stderr.contains("already exists"), "{}", push.stderr);
+    assert_eq!(f.remote_ref("refs/atoms/foo/1.0.0"), before);
+}
+
+#[test]
+fn over_plain_paths() {
+    let f = Fixture::new();
+    exercise(&f, f.remote.to_str().unwrap(), "path");
+}
+
+#[test]
+fn over_relative_paths() {
+    let f = Fixture::new();
+    // git runs the helper in the directory the command was run in.
+    let clone = f.env.git(f.env.root(), ["clone", "-q", "atom::./srv/remote.git::foo@^1.0", "rel"]).success();
+    assert_eq!(clone.stderr, "");
+    assert_eq!(files(&f.env.path("rel")), ["atom.toml", "mod.nix"]);
+}
+
+#[test]
+fn over_file_urls() {
+    let f = Fixture::new();
+    exercise(&f, &format!("file://{}", f.remote.display()), "file");
+}
+
+#[test]
+fn over_git_daemon() {
+    let f = Fixture::new();
+    let daemon = GitDaemon::start(&f.env, &f.env.path("srv"));
+    exercise(&f, &daemon.url("remote.git"), "git");
+}
+
+#[test]
+fn over_smart_http() {
+    let f = Fixture::new();
+    let server = HttpServer::start(&f.env, &f.env.path("srv"));
+    exercise(&f, &server.url("remote.git"), "http");
+}
+
+#[test]
+fn over_ssh() {
+    let f = Fixture::new();
+    let server = SshServer::start(&f.env);
+    exercise(&f, &server.url(&f.remote), "ssh");
+}
