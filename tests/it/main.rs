@@ -7,3 +7,4 @@ mod man;
 mod publish;
 mod verify;
 mod remote_transport;
+mod remote_uri;
