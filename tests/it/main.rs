@@ -8,3 +8,4 @@ mod publish;
 mod verify;
 mod remote_transport;
 mod remote_uri;
+mod remote_helper;
