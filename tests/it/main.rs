@@ -9,3 +9,4 @@ mod verify;
 mod remote_transport;
 mod remote_uri;
 mod remote_helper;
+mod remote_nix;
