@@ -36,7 +36,10 @@ fn answers_the_protocol_exactly() {
             child.wait_with_output()
         })
         .unwrap();
-    let (v100, v110) = (f.src_ref("refs/atoms/foo/1.0.0"), f.src_ref("refs/atoms/foo/1.1.0"));
+    let (v100, v110) = (
+        f.src_ref("refs/atoms/foo/1.0.0"),
+        f.src_ref("refs/atoms/foo/1.1.0"),
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
@@ -98,7 +101,12 @@ fn a_closed_pipe_is_not_a_crash() {
     let _ = stdin.write_all(b"capabilities\nlist\nlist\n\n");
     drop(stdin);
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert_eq!(stderr, "");
@@ -108,10 +116,20 @@ fn a_closed_pipe_is_not_a_crash() {
 fn human_output_obeys_quiet_and_verbose() {
     let f = Fixture::new();
     let uri = format!("atom::{}::foo", url(&f));
-    let quiet = f.env.git(f.env.root(), ["clone", "-q", &uri, "q"]).success();
+    let quiet = f
+        .env
+        .git(f.env.root(), ["clone", "-q", &uri, "q"])
+        .success();
     assert_eq!(quiet.stderr, "");
-    let verbose = f.env.git(f.env.root(), ["clone", "-v", &uri, "v"]).success();
-    assert!(verbose.stderr.contains("atom: foo@1.1.0"), "{}", verbose.stderr);
+    let verbose = f
+        .env
+        .git(f.env.root(), ["clone", "-v", &uri, "v"])
+        .success();
+    assert!(
+        verbose.stderr.contains("atom: foo@1.1.0"),
+        "{}",
+        verbose.stderr
+    );
     let normal = f.env.git(f.env.root(), ["clone", &uri, "n"]).success();
     assert!(!normal.stderr.contains("atom: foo@"), "{}", normal.stderr);
 }
@@ -126,18 +144,29 @@ fn aliases_come_from_git_config() {
             f.env.path("srv").display()
         ),
     );
-    f.env.git(f.env.root(), ["clone", "-q", "atom::r::foo@=1.0.0", "aliased"]).success();
+    f.env
+        .git(
+            f.env.root(),
+            ["clone", "-q", "atom::r::foo@=1.0.0", "aliased"],
+        )
+        .success();
     assert_eq!(files(&f.env.path("aliased")), ["atom.toml", "mod.nix"]);
     let cycle = f.env.git(f.env.root(), ["ls-remote", "atom::x::foo"]);
     assert_eq!(cycle.code, 128);
-    assert_eq!(cycle.stderr, "fatal: alias cycle in atom URI `x::foo`: x -> y -> x\n");
+    assert_eq!(
+        cycle.stderr,
+        "fatal: alias cycle in atom URI `x::foo`: x -> y -> x\n"
+    );
 }
 
 #[test]
 fn refuses_option_injection_and_bad_names() {
     let f = Fixture::new();
     let marker = f.env.path("pwned");
-    let inject = format!("atom::ssh://-oProxyCommand=touch%20{}/repo::foo", marker.display());
+    let inject = format!(
+        "atom::ssh://-oProxyCommand=touch%20{}/repo::foo",
+        marker.display()
+    );
     let run = f.env.git(f.env.root(), ["ls-remote", &inject]);
     assert_eq!(run.code, 128);
     assert!(run.stderr.contains("starts with `-`"), "{}", run.stderr);
@@ -145,9 +174,18 @@ fn refuses_option_injection_and_bad_names() {
     for (uri, says) in [
         (format!("atom::{}::foo..bar", url(&f)), "invalid atom URI"),
         (format!("atom::{}::-foo", url(&f)), "invalid atom URI"),
-        (format!("atom::{}::foo@1..2", url(&f)), "invalid version requirement"),
-        ("atom::ext::sh -c touch% /tmp/x::foo".to_owned(), "other remote helpers"),
-        ("atom::git://127.0.0.1/../etc::foo".to_owned(), "`..` is not allowed"),
+        (
+            format!("atom::{}::foo@1..2", url(&f)),
+            "invalid version requirement",
+        ),
+        (
+            "atom::ext::sh -c touch% /tmp/x::foo".to_owned(),
+            "other remote helpers",
+        ),
+        (
+            "atom::git://127.0.0.1/../etc::foo".to_owned(),
+            "`..` is not allowed",
+        ),
     ] {
         let run = f.env.git(f.env.root(), ["ls-remote", &uri]);
         assert_eq!(run.code, 128, "{uri}");
@@ -155,7 +193,12 @@ fn refuses_option_injection_and_bad_names() {
         assert!(run.stderr.contains(says), "{uri}: {}", run.stderr);
     }
     // The same remote with a valid name works.
-    f.env.git(f.env.root(), ["ls-remote", &format!("atom::{}::foo", url(&f))]).success();
+    f.env
+        .git(
+            f.env.root(),
+            ["ls-remote", &format!("atom::{}::foo", url(&f))],
+        )
+        .success();
 }
 
 #[test]
@@ -169,7 +212,10 @@ fn follows_the_transport_policy() {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();
-        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     assert_eq!(ls(&[("GIT_ALLOW_PROTOCOL", "atom:file")], &[]).0, 0);
     assert_eq!(
@@ -191,9 +237,17 @@ fn follows_the_transport_policy() {
 fn clone_fails(f: &Fixture, uri: &str, dir: &str, says: &str) {
     let run = f.env.git(f.env.root(), ["clone", &format!("atom::{uri}")]);
     assert_ne!(run.code, 0, "{uri}");
-    let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.starts_with("Cloning into")).collect();
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("Cloning into"))
+        .collect();
     assert_eq!(lines.len(), 1, "{uri}: {}", run.stderr);
-    assert!(lines[0].starts_with("fatal: ") && lines[0].contains(says), "{uri}: {}", run.stderr);
+    assert!(
+        lines[0].starts_with("fatal: ") && lines[0].contains(says),
+        "{uri}: {}",
+        run.stderr
+    );
     assert!(!f.env.path(dir).exists(), "{uri} left {dir} behind");
 }
 
@@ -202,11 +256,23 @@ fn failures_are_one_line_and_leave_nothing() {
     let f = Fixture::new();
     let u = url(&f);
     clone_fails(&f, &format!("{u}::nope"), "nope", "no atom `nope` at");
-    clone_fails(&f, &format!("{u}::foo@^7"), "foo@^7", "no version of `foo` at");
+    clone_fails(
+        &f,
+        &format!("{u}::foo@^7"),
+        "foo@^7",
+        "no version of `foo` at",
+    );
     let port = atom_tests::free_port();
-    clone_fails(&f, &format!("git://127.0.0.1:{port}/remote.git::foo"), "foo", "cannot list atoms at");
+    clone_fails(
+        &f,
+        &format!("git://127.0.0.1:{port}/remote.git::foo"),
+        "foo",
+        "cannot list atoms at",
+    );
     // The positive case.
-    f.env.git(f.env.root(), ["clone", "-q", &format!("atom::{u}::foo@^1")]).success();
+    f.env
+        .git(f.env.root(), ["clone", "-q", &format!("atom::{u}::foo@^1")])
+        .success();
     assert!(f.env.path("foo@^1").is_dir());
 }
 
@@ -214,28 +280,58 @@ fn failures_are_one_line_and_leave_nothing() {
 fn a_forged_atom_is_refused_before_anything_is_written() {
     let f = Fixture::new();
     let u = url(&f);
-    f.env.git(f.env.root(), ["clone", "-q", &format!("atom::{u}::foo@^1"), "c"]).success();
+    f.env
+        .git(
+            f.env.root(),
+            ["clone", "-q", &format!("atom::{u}::foo@^1"), "c"],
+        )
+        .success();
     let clone = f.env.path("c");
-    let before = f.env.git_ok(&clone, &["rev-parse", "refs/remotes/origin/foo"]);
+    let before = f
+        .env
+        .git_ok(&clone, &["rev-parse", "refs/remotes/origin/foo"]);
     // A newer "version" that is really a commit of the source history.
     let main = f.src_ref("main");
-    f.env.git_ok(&f.remote, &["update-ref", "refs/atoms/foo/1.9.0", &main]);
+    f.env
+        .git_ok(&f.remote, &["update-ref", "refs/atoms/foo/1.9.0", &main]);
     let fetch = f.env.git(&clone, ["fetch"]);
     assert_eq!(fetch.code, 128, "{}", fetch.stderr);
     assert_eq!(fetch.stderr.lines().count(), 1, "{}", fetch.stderr);
-    assert!(fetch.stderr.starts_with("fatal: refusing atom foo@1.9.0"), "{}", fetch.stderr);
-    assert!(fetch.stderr.contains("must be an orphan"), "{}", fetch.stderr);
-    assert_eq!(f.env.git_ok(&clone, &["rev-parse", "refs/remotes/origin/foo"]), before);
+    assert!(
+        fetch.stderr.starts_with("fatal: refusing atom foo@1.9.0"),
+        "{}",
+        fetch.stderr
+    );
+    assert!(
+        fetch.stderr.contains("must be an orphan"),
+        "{}",
+        fetch.stderr
+    );
+    assert_eq!(
+        f.env
+            .git_ok(&clone, &["rev-parse", "refs/remotes/origin/foo"]),
+        before
+    );
     // Not even the objects were kept.
     assert_ne!(f.env.git(&clone, ["cat-file", "-e", &main]).code, 0);
-    clone_fails(&f, &format!("{u}::foo@=1.9.0"), "foo@=1.9.0", "refusing atom foo@1.9.0");
+    clone_fails(
+        &f,
+        &format!("{u}::foo@=1.9.0"),
+        "foo@=1.9.0",
+        "refusing atom foo@1.9.0",
+    );
 }
 
 #[test]
 fn a_helper_killed_mid_fetch_leaves_nothing() {
     let f = Fixture::new();
     let u = url(&f);
-    f.env.git(f.env.root(), ["clone", "-q", &format!("atom::{u}::foo@^1"), "c"]).success();
+    f.env
+        .git(
+            f.env.root(),
+            ["clone", "-q", &format!("atom::{u}::foo@^1"), "c"],
+        )
+        .success();
     let clone = f.env.path("c");
     f.publish("pkgs/foo", "foo", "1.5.0");
     // git upload-pack runs this instead of pack-objects: it kills the helper that asked, while
@@ -251,15 +347,22 @@ fn a_helper_killed_mid_fetch_leaves_nothing() {
         ),
     )
     .unwrap();
-    f.env.run(f.env.root(), "chmod", ["+x", hook.to_str().unwrap()]).success();
-    global_config(&f, &format!("[uploadpack]\n\tpackObjectsHook = {}\n", hook.display()));
+    f.env
+        .run(f.env.root(), "chmod", ["+x", hook.to_str().unwrap()])
+        .success();
+    global_config(
+        &f,
+        &format!("[uploadpack]\n\tpackObjectsHook = {}\n", hook.display()),
+    );
     let before = f.env.refs(&clone, "refs/");
     let fetch = f.env.git(&clone, ["fetch"]);
     assert_ne!(fetch.code, 0, "{}", fetch.stderr);
     assert_eq!(f.env.refs(&clone, "refs/"), before);
     assert!(fetch.stderr.contains("signal 9"), "{}", fetch.stderr);
     assert_eq!(std::fs::read_to_string(&killed).unwrap().lines().count(), 1);
-    let run = f.env.git(f.env.root(), ["clone", &format!("atom::{u}::foo")]);
+    let run = f
+        .env
+        .git(f.env.root(), ["clone", &format!("atom::{u}::foo")]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("signal 9"), "{}", run.stderr);
     assert!(!f.env.path("foo").exists());
@@ -281,11 +384,19 @@ fn push_only_adds_valid_atoms() {
     // A commit that is not an atom is refused.
     let run = push(&[&remote, invalid]);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("not a valid atom commit"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a valid atom commit"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(f.remote_ref("refs/atoms/foo/9.0.0"), None);
     // So is another atom's ref, and deleting a published version.
     let run = push(&[&remote, "refs/atoms/bar/0.1.0"]);
-    assert!(run.stderr.contains("not an atom ref of `foo`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not an atom ref of `foo`"),
+        "{}",
+        run.stderr
+    );
     let run = push(&[&remote, ":refs/atoms/foo/1.0.0"]);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("already exists"), "{}", run.stderr);

@@ -19,7 +19,13 @@ fn fetch_git(f: &Fixture, url: &str, name: &str) -> serde_json::Value {
     let out = f
         .env
         .command(f.env.root(), nix)
-        .args(["--eval", "--strict", "--json", "--read-write-mode", "--store"])
+        .args([
+            "--eval",
+            "--strict",
+            "--json",
+            "--read-write-mode",
+            "--store",
+        ])
         .arg(state.join("store"))
         .args(["-E", &expr])
         .env("NIX_STATE_DIR", state.join("state"))
@@ -29,7 +35,11 @@ fn fetch_git(f: &Fixture, url: &str, name: &str) -> serde_json::Value {
         .env("NIX_PATH", "")
         .output()
         .unwrap();
-    assert!(out.status.success(), "nix-instantiate failed for {url}:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nix-instantiate failed for {url}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -37,9 +47,19 @@ fn check(f: &Fixture, url: &str) {
     let name = "refs/atoms/foo/1.1.0";
     let got = fetch_git(f, url, name);
     assert_eq!(got["rev"], f.src_ref(name).as_str(), "{url}");
-    assert_eq!(got["files"], serde_json::json!(["atom.toml", "mod.nix"]), "{url}");
-    let manifest = f.env.git_ok(&f.src, &["show", &format!("{name}:atom.toml")]);
-    assert_eq!(got["manifest"].as_str().unwrap().trim_end(), manifest, "{url}");
+    assert_eq!(
+        got["files"],
+        serde_json::json!(["atom.toml", "mod.nix"]),
+        "{url}"
+    );
+    let manifest = f
+        .env
+        .git_ok(&f.src, &["show", &format!("{name}:atom.toml")]);
+    assert_eq!(
+        got["manifest"].as_str().unwrap().trim_end(),
+        manifest,
+        "{url}"
+    );
 }
 
 #[test]

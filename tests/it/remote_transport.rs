@@ -35,7 +35,11 @@ impl Fixture {
     pub fn publish(&self, dir: &str, label: &str, version: &str) {
         let env = &self.env;
         env.atom(&self.src, dir, label, version);
-        env.write(&self.src, "big/history.txt", &format!("history before {label} {version}\n"));
+        env.write(
+            &self.src,
+            "big/history.txt",
+            &format!("history before {label} {version}\n"),
+        );
         env.commit_all(&self.src, &format!("{label} {version}"));
         env.git_ok(&self.src, &["push", "-q", "origin", "main"]);
         env.git(&self.src, ["atom", "publish", dir]).success();
@@ -46,7 +50,8 @@ impl Fixture {
         let env = &self.env;
         env.atom(&self.src, dir, label, version);
         env.commit_all(&self.src, &format!("{label} {version}"));
-        env.git(&self.src, ["atom", "publish", "--local", dir]).success();
+        env.git(&self.src, ["atom", "publish", "--local", dir])
+            .success();
     }
 
     /// The commit `ref` names in the source repository.
@@ -56,7 +61,9 @@ impl Fixture {
 
     /// The commit `ref` names on the bare remote, if it exists.
     pub fn remote_ref(&self, name: &str) -> Option<String> {
-        let run = self.env.git(&self.remote, ["rev-parse", "--verify", "-q", name]);
+        let run = self
+            .env
+            .git(&self.remote, ["rev-parse", "--verify", "-q", name]);
         (run.code == 0).then(|| run.stdout.trim().to_owned())
     }
 }
@@ -90,44 +97,97 @@ fn exercise(f: &Fixture, url: &str, name: &str) {
     std::fs::create_dir_all(&work).unwrap();
 
     // Clone: exactly the atom's files, on a branch named after the atom, at the highest release.
-    let clone = env.git(&work, ["clone", &format!("atom::{url}::foo")]).success();
-    assert!(clone.stderr.contains("Cloning into 'foo'"), "{}", clone.stderr);
+    let clone = env
+        .git(&work, ["clone", &format!("atom::{url}::foo")])
+        .success();
+    assert!(
+        clone.stderr.contains("Cloning into 'foo'"),
+        "{}",
+        clone.stderr
+    );
     let dir = work.join("foo");
     assert_eq!(files(&dir), ["atom.toml", "mod.nix"]);
-    assert_eq!(env.git_ok(&dir, &["symbolic-ref", "HEAD"]), "refs/heads/foo");
-    assert_eq!(env.git_ok(&dir, &["rev-parse", "HEAD"]), f.src_ref("refs/atoms/foo/1.1.0"));
+    assert_eq!(
+        env.git_ok(&dir, &["symbolic-ref", "HEAD"]),
+        "refs/heads/foo"
+    );
+    assert_eq!(
+        env.git_ok(&dir, &["rev-parse", "HEAD"]),
+        f.src_ref("refs/atoms/foo/1.1.0")
+    );
     // Only the atom commit and its tree came: no source history.
     let objects = env.git_ok(&dir, &["rev-list", "--objects", "--all"]);
     assert_eq!(objects.lines().count(), 4, "{objects}");
     let source = env.git_ok(&dir, &["show", "-s", "--format=%(trailers)%B", "HEAD"]);
     assert!(source.starts_with("atom: foo@1.1.0"), "{source}");
     let main = f.src_ref("main");
-    assert_ne!(env.git(&dir, ["cat-file", "-e", &main]).code, 0, "source history was fetched");
+    assert_ne!(
+        env.git(&dir, ["cat-file", "-e", &main]).code,
+        0,
+        "source history was fetched"
+    );
 
     // ls-remote lists the versions the requirement accepts.
-    let ls = env.git(&work, ["ls-remote", &format!("atom::{url}::foo@^1")]).success();
-    let names: Vec<&str> = ls.stdout.lines().filter_map(|l| l.split('\t').nth(1)).collect();
-    assert_eq!(names, ["refs/atoms/foo/1.0.0", "refs/atoms/foo/1.1.0", "refs/heads/foo", "HEAD"], "{}", ls.stdout);
-    let pre = env.git(&work, ["ls-remote", &format!("atom::{url}::foo@>=2.0.0-rc.1")]).success();
-    assert!(pre.stdout.contains("refs/atoms/foo/2.0.0-rc.1"), "{}", pre.stdout);
+    let ls = env
+        .git(&work, ["ls-remote", &format!("atom::{url}::foo@^1")])
+        .success();
+    let names: Vec<&str> = ls
+        .stdout
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "refs/atoms/foo/1.0.0",
+            "refs/atoms/foo/1.1.0",
+            "refs/heads/foo",
+            "HEAD"
+        ],
+        "{}",
+        ls.stdout
+    );
+    let pre = env
+        .git(
+            &work,
+            ["ls-remote", &format!("atom::{url}::foo@>=2.0.0-rc.1")],
+        )
+        .success();
+    assert!(
+        pre.stdout.contains("refs/atoms/foo/2.0.0-rc.1"),
+        "{}",
+        pre.stdout
+    );
 
     // A new release: fetch moves the remote-tracking branch, as a forced update.
     f.publish("pkgs/foo", "foo", &format!("1.2.{}", name.len()));
     let newest = f.src_ref(&format!("refs/atoms/foo/1.2.{}", name.len()));
     let fetch = env.git(&dir, ["fetch"]).success();
     assert!(fetch.stderr.contains("(forced update)"), "{}", fetch.stderr);
-    assert_eq!(env.git_ok(&dir, &["rev-parse", "refs/remotes/origin/foo"]), newest);
+    assert_eq!(
+        env.git_ok(&dir, &["rev-parse", "refs/remotes/origin/foo"]),
+        newest
+    );
 
     // Push adds a new atom...
     let version = format!("1.3.{}", name.len());
     f.publish_locally("pkgs/foo", "foo", &version);
     let new_ref = format!("refs/atoms/foo/{version}");
     assert_eq!(f.remote_ref(&new_ref), None);
-    env.git(&f.src, ["push", &format!("atom::{url}::foo"), &new_ref]).success();
+    env.git(&f.src, ["push", &format!("atom::{url}::foo"), &new_ref])
+        .success();
     assert_eq!(f.remote_ref(&new_ref), Some(f.src_ref(&new_ref)));
     // ...and never replaces one, even with --force.
     let before = f.remote_ref("refs/atoms/foo/1.0.0");
-    let push = env.git(&f.src, ["push", "--force", &format!("atom::{url}::foo"), &format!("{new_ref}:refs/atoms/foo/1.0.0")]);
+    let push = env.git(
+        &f.src,
+        [
+            "push",
+            "--force",
+            &format!("atom::{url}::foo"),
+            &format!("{new_ref}:refs/atoms/foo/1.0.0"),
+        ],
+    );
     assert_ne!(push.code, 0, "{}", push.stderr);
     assert!(push.stderr.contains("already exists"), "{}", push.stderr);
     assert_eq!(f.remote_ref("refs/atoms/foo/1.0.0"), before);
@@ -143,7 +203,13 @@ fn over_plain_paths() {
 fn over_relative_paths() {
     let f = Fixture::new();
     // git runs the helper in the directory the command was run in.
-    let clone = f.env.git(f.env.root(), ["clone", "-q", "atom::./srv/remote.git::foo@^1.0", "rel"]).success();
+    let clone = f
+        .env
+        .git(
+            f.env.root(),
+            ["clone", "-q", "atom::./srv/remote.git::foo@^1.0", "rel"],
+        )
+        .success();
     assert_eq!(clone.stderr, "");
     assert_eq!(files(&f.env.path("rel")), ["atom.toml", "mod.nix"]);
 }

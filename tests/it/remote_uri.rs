@@ -11,7 +11,8 @@ fn unquote(cell: &str) -> &str {
 
 #[test]
 fn docs_examples_table() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/uri.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/uri.md")).unwrap();
     let mut aliases = Aliases::default();
     for line in doc.lines() {
         if let Some(rest) = line.strip_prefix("git config --global atom.alias.") {
@@ -19,12 +20,23 @@ fn docs_examples_table() {
             aliases.insert(name, value).unwrap();
         }
     }
-    assert!(aliases.get("cool").is_some(), "the document defines its aliases");
-    let examples = doc.split("## Examples").nth(1).expect("an Examples section");
+    assert!(
+        aliases.get("cool").is_some(),
+        "the document defines its aliases"
+    );
+    let examples = doc
+        .split("## Examples")
+        .nth(1)
+        .expect("an Examples section");
     let mut checked = 0;
     for line in examples.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
-        let (input, address, label, requirement) = (unquote(cells[0]), cells[1].trim(), unquote(cells[2]), unquote(cells[3]));
+        let (input, address, label, requirement) = (
+            unquote(cells[0]),
+            cells[1].trim(),
+            unquote(cells[2]),
+            unquote(cells[3]),
+        );
         let parsed = Uri::parse(input, &aliases);
         if let Some(expected) = address.strip_prefix("error:") {
             let err = parsed.expect_err(input);
@@ -35,16 +47,29 @@ fn docs_examples_table() {
                 source = s.source();
             }
             let expected = expected.trim().replace('`', "");
-            assert!(message.replace('`', "").contains(&expected), "{input}: `{message}` does not say `{expected}`");
+            assert!(
+                message.replace('`', "").contains(&expected),
+                "{input}: `{message}` does not say `{expected}`"
+            );
         } else {
             let uri = parsed.unwrap_or_else(|e| panic!("{input}: {e}"));
-            let shown = uri.address.as_ref().map_or_else(|| "(local repository)".to_owned(), |a| format!("`{a}`"));
+            let shown = uri
+                .address
+                .as_ref()
+                .map_or_else(|| "(local repository)".to_owned(), |a| format!("`{a}`"));
             assert_eq!(shown, address, "{input}");
             assert_eq!(uri.label.as_str(), label, "{input}");
-            let req = uri.requirement.as_ref().map_or_else(|| "(highest release)".to_owned(), ToString::to_string);
+            let req = uri
+                .requirement
+                .as_ref()
+                .map_or_else(|| "(highest release)".to_owned(), ToString::to_string);
             assert_eq!(req, requirement, "{input}");
             // What is displayed parses back to the same URI.
-            assert_eq!(Uri::parse(&uri.to_string(), &aliases), Ok(uri.clone()), "{input}");
+            assert_eq!(
+                Uri::parse(&uri.to_string(), &aliases),
+                Ok(uri.clone()),
+                "{input}"
+            );
         }
         checked += 1;
     }

@@ -330,7 +330,10 @@ impl Drop for GitDaemon {
 fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
         if let Some(status) = child.try_wait().unwrap() {
             panic!("{what} exited early: {status}");
         }
@@ -347,7 +350,9 @@ pub fn require_program(name: &str, package: &str) -> PathBuf {
     dirs.into_iter()
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is needed by this test: install the Debian package `{package}`"))
+        .unwrap_or_else(|| {
+            panic!("`{name}` is needed by this test: install the Debian package `{package}`")
+        })
 }
 
 /// A real web server (lighttpd) on loopback running git's smart HTTP backend
@@ -366,7 +371,11 @@ impl HttpServer {
         let lighttpd = require_program("lighttpd", "lighttpd");
         let exec_path = env.git_ok(env.root(), &["--exec-path"]);
         let backend = Path::new(&exec_path).join("git-http-backend");
-        assert!(backend.is_file(), "git http-backend is missing at {}", backend.display());
+        assert!(
+            backend.is_file(),
+            "git http-backend is missing at {}",
+            backend.display()
+        );
         let port = free_port();
         let dir = env.path(&format!("lighttpd-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -444,7 +453,12 @@ impl SshServer {
         let dir = env.path(&format!("sshd-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
         for key in ["host_key", "client_key"] {
-            env.run(&dir, "ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]).success();
+            env.run(
+                &dir,
+                "ssh-keygen",
+                ["-q", "-t", "ed25519", "-N", "", "-f", key],
+            )
+            .success();
         }
         std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
         // sshd needs its privilege separation directory.
@@ -471,7 +485,12 @@ impl SshServer {
             .spawn()
             .expect("sshd starts");
         wait_for_port(port, "sshd", &mut child);
-        let user = env.run(&dir, "id", ["-un"]).success().stdout.trim().to_owned();
+        let user = env
+            .run(&dir, "id", ["-un"])
+            .success()
+            .stdout
+            .trim()
+            .to_owned();
         let ssh_command = format!(
             "ssh -i {}/client_key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
              -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
@@ -481,12 +500,22 @@ impl SshServer {
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!("[core]\n\tsshCommand = {ssh_command}\n"));
         std::fs::write(&config, text).unwrap();
-        SshServer { child, port, user, ssh_command }
+        SshServer {
+            child,
+            port,
+            user,
+            ssh_command,
+        }
     }
 
     /// The `ssh://` URL of the repository at the absolute path `path`.
     pub fn url(&self, path: &Path) -> String {
-        format!("ssh://{}@127.0.0.1:{}{}", self.user, self.port, path.display())
+        format!(
+            "ssh://{}@127.0.0.1:{}{}",
+            self.user,
+            self.port,
+            path.display()
+        )
     }
 
     /// The ssh command line that logs in with the generated key (also set as `core.sshCommand`).
