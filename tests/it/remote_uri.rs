@@ -75,3 +75,40 @@ fn docs_examples_table() {
     }
     assert!(checked >= 30, "only {checked} examples found");
 }
+
+#[test]
+fn man_page_explains_url_forms_and_aliases() {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../man/git-remote-atom.1"
+    ))
+    .unwrap();
+    for section in [
+        ".SH ATOM URIS",
+        ".SH ALIASES",
+        ".SS Version requirements",
+        ".SS Addresses",
+        ".SH SECURITY",
+    ] {
+        assert!(page.contains(section), "git-remote-atom.1 lacks {section}");
+    }
+    for (name, value) in atom::uri::BUILTIN_ALIASES {
+        assert!(
+            page.contains(&format!("\\fB{name}\\fR {value}")),
+            "git-remote-atom.1 does not list alias {name}"
+        );
+    }
+    for scheme in [
+        "file://",
+        "git://",
+        "http://",
+        "https://",
+        "ssh://",
+        "atom.alias.",
+    ] {
+        assert!(
+            page.contains(scheme),
+            "git-remote-atom.1 does not mention {scheme}"
+        );
+    }
+}
