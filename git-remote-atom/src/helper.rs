@@ -151,14 +151,14 @@ impl Helper {
 
     /// One ref listing of `refs/atoms/<label>/` on the real remote.
     fn remote_refs(&mut self) -> anyhow::Result<Vec<RemoteRef>> {
-        let store = match &self.git_dir {
-            Some(dir) => GitStore::open(dir)?,
-            None => {
-                if self.scratch.is_none() {
-                    self.scratch = Some(git::scratch_repository()?);
-                }
-                let scratch = self.scratch.as_ref().map(|s| s.path().to_owned());
-                GitStore::open(&scratch.unwrap_or_default())?
+        let store = match (&self.git_dir, &self.scratch) {
+            (Some(dir), _) => GitStore::open(dir)?,
+            (None, Some(scratch)) => GitStore::open(scratch.path())?,
+            (None, None) => {
+                let scratch = git::scratch_repository()?;
+                let store = GitStore::open(scratch.path())?;
+                self.scratch = Some(scratch);
+                store
             }
         };
         let prefix = self.prefix();

@@ -414,3 +414,59 @@ fn push_only_adds_valid_atoms() {
     assert_ne!(run.code, 0);
     assert_eq!(f.remote_ref(new), Some(f.src_ref(new)));
 }
+
+#[test]
+fn lists_with_one_prefixed_ls_refs_and_fetches_no_history() {
+    let f = Fixture::new();
+    for i in 0..20 {
+        f.env
+            .git_ok(&f.remote, &["branch", &format!("unrelated-{i}"), "main"]);
+    }
+    let uri = format!("atom::file://{}::foo", f.remote.display());
+    let traced = |args: &[&str]| {
+        let trace = f.env.path("packets");
+        let _ = std::fs::remove_file(&trace);
+        let out = f
+            .env
+            .command(f.env.root(), "git")
+            .args(args)
+            .env("GIT_TRACE_PACKET", &trace)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(&trace).unwrap()
+    };
+    let packets = traced(&["ls-remote", &uri]);
+    // The real remote (git upload-pack) got exactly one ls-refs, with the atom's prefix.
+    assert_eq!(packets.matches("command=ls-refs").count(), 1, "{packets}");
+    assert!(packets.contains("ref-prefix refs/atoms/foo/"), "{packets}");
+    let sent: Vec<&str> = packets
+        .lines()
+        .filter(|l| l.contains("upload-pack> "))
+        .collect();
+    assert!(
+        sent.iter().any(|l| l.contains("refs/atoms/foo/1.1.0")),
+        "{packets}"
+    );
+    for unwanted in ["refs/heads/", "refs/atoms/bar/", "refs/atoms/_root"] {
+        assert!(
+            !sent.iter().any(|l| l.contains(unwanted)),
+            "{unwanted} was sent:\n{packets}"
+        );
+    }
+    // A clone's fetch asks for the one atom ref and gets no branch either.
+    let packets = traced(&["clone", "-q", &uri, "traced"]);
+    let sent: Vec<&str> = packets
+        .lines()
+        .filter(|l| l.contains("upload-pack> "))
+        .collect();
+    assert!(!sent.iter().any(|l| l.contains("refs/heads/")), "{packets}");
+    assert_eq!(
+        f.env.git_ok(&f.env.path("traced"), &["rev-list", "--all"]),
+        f.src_ref("refs/atoms/foo/1.1.0")
+    );
+}
