@@ -191,11 +191,11 @@ impl Helper {
             .uri
             .requirement
             .as_ref()
-            .map_or_else(|| "the highest release".to_owned(), |r| format!("`{r}`"));
+            .map_or_else(|| "released".to_owned(), |r| format!("matching `{r}`"));
         self.say(
             2,
             &format!(
-                "atom: {label}@{} ({}) is {wanted} of {} at {}",
+                "atom: selected {label}@{} ({}), the highest of {} {wanted} at {}",
                 resolution.selected.version,
                 resolution.selected.commit.short(12),
                 resolution.matching.len(),

@@ -126,7 +126,7 @@ fn human_output_obeys_quiet_and_verbose() {
         .git(f.env.root(), ["clone", "-v", &uri, "v"])
         .success();
     assert!(
-        verbose.stderr.contains("atom: foo@1.1.0"),
+        verbose.stderr.contains("atom: selected foo@1.1.0"),
         "{}",
         verbose.stderr
     );
