@@ -35,5 +35,9 @@ step git atom ls origin
 step git ls-remote origin 'refs/atoms/*'
 step git atom verify
 step git cat-file commit refs/atoms/hello/0.1.10
+cd "$demo"
+step git clone -q "atom::$demo/remote.git::hello@^0.1" hello
+step ls -A hello
+step git -C hello log --oneline --all
 echo
-echo "demo: published, listed and verified; everything above ran in $demo (removed on exit)"
+echo "demo: published, listed, verified and cloned one atom; everything above ran in $demo (removed on exit)"
