@@ -5,13 +5,9 @@
 //! verification that needs only the atom commit and its tree (section 8, checks 1 to 6 of
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
-use crate::format::{
-    AtomCommit, AtomPath, AtomRef, Format, RawCommit, FORMAT_VERSION, HEADER_FORMAT, HEADER_PATH,
-    HEADER_SOURCE, IDENTITY,
-};
+use crate::format::{AtomRef, Format};
 use crate::list::{ListedVersion, Listing};
-use crate::manifest::{Manifest, MANIFEST_FILE};
-use crate::store::{EntryKind, RemoteRef};
+use crate::store::RemoteRef;
 use crate::uri::Requirement;
 use crate::{GitStore, Label, Oid, Version};
 
@@ -115,105 +111,13 @@ pub fn resolve(
 /// atom is well-formed. Provenance (the source history) is not checked: a client that fetched
 /// only the atom does not have it.
 pub fn check_structure(store: &GitStore, atom: &AtomRef, commit: Oid) -> Vec<String> {
-    let mut findings = Vec::new();
     if atom.format != Format::Atom1 {
         return vec![format!("`{}` is not a format-1 atom ref", atom.name())];
     }
-    let bytes = match store.read_commit_raw(commit) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return vec![format!("atom commit {commit} is missing")],
-        Err(e) => return vec![e.to_string()],
-    };
-    let Some(raw) = RawCommit::parse(&bytes) else {
-        return vec![format!("{commit} is not a well-formed commit object")];
-    };
-    let expected = [
-        "tree",
-        "author",
-        "committer",
-        HEADER_FORMAT,
-        HEADER_SOURCE,
-        HEADER_PATH,
-    ];
-    let names: Vec<&str> = raw.headers.iter().map(|(n, _)| n.as_str()).collect();
-    if names.contains(&"parent") {
-        findings.push("has parents: an atom commit must be an orphan".to_owned());
+    match crate::verify::check_structure(store, atom, commit) {
+        Ok(structure) => structure.findings,
+        Err(missing) => vec![missing.to_string()],
     }
-    if names != expected {
-        findings.push(format!(
-            "headers are `{}`, expected `{}`",
-            names.join(" "),
-            expected.join(" ")
-        ));
-    }
-    for role in ["author", "committer"] {
-        if raw.one(role) != Some(IDENTITY) {
-            findings.push(format!("{role} is not `{IDENTITY}`"));
-        }
-    }
-    if raw.one(HEADER_FORMAT) != Some(FORMAT_VERSION) {
-        findings.push(format!("`{HEADER_FORMAT}` is not `{FORMAT_VERSION}`"));
-    }
-    let expected_message = format!("atom: {atom}\n");
-    if raw.message != expected_message.as_bytes() {
-        findings.push(format!(
-            "message is {:?}, expected {expected_message:?}",
-            String::from_utf8_lossy(&raw.message)
-        ));
-    }
-    let tree = raw.one("tree").and_then(|t| t.parse::<Oid>().ok());
-    let source = raw.one(HEADER_SOURCE).and_then(|s| s.parse::<Oid>().ok());
-    let path = raw.one(HEADER_PATH).map(AtomPath::new);
-    match (&path, source) {
-        (Some(Err(e)), _) => findings.push(e.to_string()),
-        (None, _) => findings.push(format!("missing `{HEADER_PATH}` header")),
-        (_, None) => findings.push(format!("missing or invalid `{HEADER_SOURCE}` header")),
-        _ => {}
-    }
-    let Some(tree) = tree else {
-        findings.push("missing or invalid `tree` header".to_owned());
-        return findings;
-    };
-    match store.tree_entries(tree) {
-        Ok(entries) => match entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) {
-            Some(e) if e.kind == EntryKind::Blob => {
-                let manifest = store
-                    .read_blob(e.oid)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| {
-                        Manifest::parse(&b, &format!("{}:{MANIFEST_FILE}", atom.name()))
-                            .map_err(|e| e.to_string())
-                    });
-                match manifest {
-                    Ok(m) if m.label == atom.label && m.version == atom.version => {}
-                    Ok(m) => findings.push(format!(
-                        "manifest declares {}@{} but the ref names {atom}",
-                        m.label, m.version
-                    )),
-                    Err(e) => findings.push(e),
-                }
-            }
-            _ => findings.push("the atom's tree has no regular `atom.toml`".to_owned()),
-        },
-        Err(e) => findings.push(e.to_string()),
-    }
-    if let (Some(source), Some(Ok(path))) = (source, path) {
-        let rebuilt = AtomCommit {
-            format: Format::Atom1,
-            tree,
-            source,
-            path: Some(path),
-            label: atom.label.clone(),
-            version: atom.version.clone(),
-        };
-        let id = store.hash_commit(&rebuilt.to_bytes());
-        if id != commit {
-            findings.push(format!(
-                "not reproducible: rebuilt from its fields the commit is {id}, not {commit}"
-            ));
-        }
-    }
-    findings
 }
 
 #[cfg(test)]

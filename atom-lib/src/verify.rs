@@ -208,45 +208,57 @@ fn ensure(
     Ok(store.has_object(oid))
 }
 
-fn check(
+/// What the structural checks found out about an atom commit.
+#[derive(Debug, Clone, Default)]
+pub struct Structure {
+    /// Every violated rule, one line each; empty means well-formed.
+    pub findings: Vec<String>,
+    /// The atom's tree, if the `tree` header is valid.
+    pub tree: Option<Oid>,
+    /// The source commit named by the commit, if valid.
+    pub source: Option<Oid>,
+    /// The recorded path (format 1), if valid.
+    pub path: Option<AtomPath>,
+}
+
+/// An object the structural checks need is not in the repository.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {oid} is missing")]
+pub struct Missing {
+    /// `atom commit` or `tree`.
+    pub what: &'static str,
+    /// The missing object.
+    pub oid: Oid,
+}
+
+/// The checks that need only the atom commit and its tree (format.md, section 8, items 1-6):
+/// an orphan with the fixed identity, exactly the format's headers in order, a known format
+/// version, the right message, a manifest naming the atom the ref names, and bytes that
+/// re-serialise to the same id. Provenance (the source history) is not looked at, so a client
+/// that fetched only the atom can run them before accepting it.
+pub fn check_structure(
     store: &GitStore,
     atom: &AtomRef,
     commit: Oid,
-    remote: Option<&str>,
-) -> Result<Checked, StoreError> {
-    let mut checked = Checked {
-        atom: atom.clone(),
-        commit,
-        source: None,
-        verdict: Verdict::Verified,
-    };
-    let unverifiable = |mut c: Checked, why: String| {
-        c.verdict = Verdict::Unverifiable(why);
-        Ok(c)
-    };
-    if !ensure(store, commit, remote, &atom.name())? {
-        return unverifiable(
-            checked,
-            format!("atom commit {commit} is missing (try --remote)"),
-        );
-    }
+) -> Result<Structure, Missing> {
+    let mut structure = Structure::default();
     let bytes = match store.read_commit_raw(commit) {
         Ok(Some(b)) => b,
         Ok(None) => {
-            return unverifiable(
-                checked,
-                format!("atom commit {commit} is missing (try --remote)"),
-            )
+            return Err(Missing {
+                what: "atom commit",
+                oid: commit,
+            })
         }
         Err(e) => {
-            checked.verdict = Verdict::Failed(vec![e.to_string()]);
-            return Ok(checked);
+            structure.findings.push(e.to_string());
+            return Ok(structure);
         }
     };
-    let mut findings = Vec::new();
+    let findings = &mut structure.findings;
     let Some(raw) = RawCommit::parse(&bytes) else {
-        checked.verdict = Verdict::Failed(vec!["not a well-formed commit object".into()]);
-        return Ok(checked);
+        findings.push("not a well-formed commit object".into());
+        return Ok(structure);
     };
 
     let (identity, expected_headers): (&str, &[&str]) = match atom.format {
@@ -313,13 +325,9 @@ fn check(
         ));
     }
 
-    let (format_header, source_header) = match atom.format {
-        Format::Atom1 => (HEADER_FORMAT, HEADER_SOURCE),
-        Format::EkaPre1 => ("format", "origin"),
-    };
-    let want_format = match atom.format {
-        Format::Atom1 => FORMAT_VERSION,
-        Format::EkaPre1 => "pre1",
+    let (format_header, source_header, want_format) = match atom.format {
+        Format::Atom1 => (HEADER_FORMAT, HEADER_SOURCE, FORMAT_VERSION),
+        Format::EkaPre1 => ("format", "origin", "pre1"),
     };
     match raw.one(format_header) {
         Some(v) if v == want_format => {}
@@ -328,31 +336,32 @@ fn check(
         )),
         None => findings.push(format!("missing `{format_header}` header")),
     }
-    let tree = raw.one("tree").and_then(|t| t.parse::<Oid>().ok());
-    let source = raw.one(source_header).and_then(|s| s.parse::<Oid>().ok());
-    if source.is_none() {
+    structure.source = raw.one(source_header).and_then(|s| s.parse::<Oid>().ok());
+    if structure.source.is_none() {
         findings.push(format!("missing or invalid `{source_header}` header"));
     }
-    checked.source = source;
-    let path = match atom.format {
-        Format::Atom1 => match raw.one(HEADER_PATH).map(AtomPath::new) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => {
-                findings.push(e.to_string());
-                None
-            }
-            None => {
-                findings.push(format!("missing `{HEADER_PATH}` header"));
-                None
-            }
-        },
-        Format::EkaPre1 => None,
+    if atom.format == Format::Atom1 {
+        match raw.one(HEADER_PATH).map(AtomPath::new) {
+            Some(Ok(p)) => structure.path = Some(p),
+            Some(Err(e)) => findings.push(e.to_string()),
+            None => findings.push(format!("missing `{HEADER_PATH}` header")),
+        }
+    }
+    let expected_message = match atom.format {
+        Format::Atom1 => format!("atom: {atom}\n"),
+        Format::EkaPre1 => format!("publish({}): {}", atom.label, atom.version),
     };
-    let Some(tree) = tree else {
+    if raw.message != expected_message.as_bytes() {
+        findings.push(format!(
+            "message is {:?}, expected {expected_message:?}",
+            String::from_utf8_lossy(&raw.message)
+        ));
+    }
+    let Some(tree) = raw.one("tree").and_then(|t| t.parse::<Oid>().ok()) else {
         findings.push("missing or invalid `tree` header".into());
-        checked.verdict = Verdict::Failed(findings);
-        return Ok(checked);
+        return Ok(structure);
     };
+    structure.tree = Some(tree);
 
     // The manifest inside the atom must name the atom the ref names.
     let schema = match atom.format {
@@ -384,44 +393,66 @@ fn check(
             }
             _ => findings.push("the atom's tree has no regular `atom.toml`".into()),
         },
-        Err(StoreError::Missing { oid }) => {
-            return unverifiable(checked, format!("tree {oid} is missing (try --remote)"))
-        }
+        Err(StoreError::Missing { oid }) => return Err(Missing { what: "tree", oid }),
         Err(e) => findings.push(e.to_string()),
     }
 
-    let expected_message = match atom.format {
-        Format::Atom1 => format!("atom: {atom}\n"),
-        Format::EkaPre1 => format!("publish({}): {}", atom.label, atom.version),
-    };
-    if raw.message != expected_message.as_bytes() {
-        findings.push(format!(
-            "message is {:?}, expected {expected_message:?}",
-            String::from_utf8_lossy(&raw.message)
-        ));
-    }
-
     // Reproducibility: the commit rebuilt from its fields must be this very object.
-    if let Some(source) = source {
+    if let Some(source) = structure.source {
         let rebuilt = AtomCommit {
             format: atom.format,
             tree,
             source,
-            path: path.clone(),
+            path: structure.path.clone(),
             label: atom.label.clone(),
             version: atom.version.clone(),
         };
         let id = store.hash_commit(&rebuilt.to_bytes());
         if id != commit {
-            findings.push(format!(
+            structure.findings.push(format!(
                 "not reproducible: rebuilt from its fields the commit is {id}, not {commit}"
             ));
         }
     }
+    Ok(structure)
+}
+
+fn check(
+    store: &GitStore,
+    atom: &AtomRef,
+    commit: Oid,
+    remote: Option<&str>,
+) -> Result<Checked, StoreError> {
+    let mut checked = Checked {
+        atom: atom.clone(),
+        commit,
+        source: None,
+        verdict: Verdict::Verified,
+    };
+    let unverifiable = |mut c: Checked, why: String| {
+        c.verdict = Verdict::Unverifiable(why);
+        Ok(c)
+    };
+    if !ensure(store, commit, remote, &atom.name())? {
+        return unverifiable(
+            checked,
+            format!("atom commit {commit} is missing (try --remote)"),
+        );
+    }
+    let Structure {
+        mut findings,
+        tree,
+        source,
+        path,
+    } = match check_structure(store, atom, commit) {
+        Ok(s) => s,
+        Err(missing) => return unverifiable(checked, format!("{missing} (try --remote)")),
+    };
+    checked.source = source;
 
     // Provenance: the tree is the source commit's tree at the path, and the source descends from
     // the repository root.
-    if let Some(source) = source {
+    if let (Some(source), Some(tree)) = (source, tree) {
         if !ensure(store, source, remote, &source.to_string())? {
             if findings.is_empty() {
                 return unverifiable(
@@ -456,14 +487,7 @@ fn check(
                 },
                 Err(e) => findings.push(format!("source {source}: {e}")),
             }
-            let root = match store.find_ref(ROOT_REF)?.or(store.find_ref(EKA_ROOT_REF)?) {
-                Some(root) => Some(root),
-                None => store
-                    .head_commit()
-                    .map(|h| store.first_parent_root(h))
-                    .transpose()?,
-            };
-            match root {
+            match repository_root(store)? {
                 Some(root) => match store.commit_tree_and_parents(root) {
                     Ok((_, parents)) if !parents.is_empty() => findings.push(format!(
                         "the recorded repository root {root} is not a root commit"
@@ -492,6 +516,18 @@ fn check(
         Verdict::Failed(findings)
     };
     Ok(checked)
+}
+
+/// The recorded repository root (`refs/atoms/_root`, else the eka tool's `refs/ekala/init`),
+/// or the first-parent root of `HEAD`.
+fn repository_root(store: &GitStore) -> Result<Option<Oid>, StoreError> {
+    match store.find_ref(ROOT_REF)?.or(store.find_ref(EKA_ROOT_REF)?) {
+        Some(root) => Ok(Some(root)),
+        None => store
+            .head_commit()
+            .map(|h| store.first_parent_root(h))
+            .transpose(),
+    }
 }
 
 /// Splits `name <email> time tz` into (`name <email>`, `time tz`).
