@@ -601,3 +601,22 @@ fn several_root_commits_warn_and_use_the_first_parent_root() {
         "warning: the history of HEAD has 2 root commits; the repository's identity is [OID], the root reached by following first parents"
     );
 }
+
+#[test]
+fn the_default_remote_is_the_one_git_push_would_use() {
+    let env = TestEnv::new();
+    let (src, origin) = setup(&env);
+    let mirror = env.init_bare("mirror.git");
+    env.git_ok(&src, &["remote", "add", "mirror", mirror.to_str().unwrap()]);
+    env.git_ok(&src, &["push", "-q", "mirror", "main"]);
+    // `git push` with no arguments would use `remote.pushDefault` over `origin`.
+    env.git_ok(&src, &["config", "remote.pushDefault", "mirror"]);
+    let run = env.git(&src, ["atom", "publish"]).success();
+    assert!(run.stderr.ends_with("to `mirror`\n"), "{}", run.stderr);
+    assert_eq!(atom_refs(&env, &mirror), atom_refs(&env, &src));
+    assert!(atom_refs(&env, &origin).is_empty());
+    // `branch.<name>.pushRemote` wins over `remote.pushDefault`, as in git.
+    env.git_ok(&src, &["config", "branch.main.pushRemote", "origin"]);
+    env.git(&src, ["atom", "publish"]).success();
+    assert_eq!(atom_refs(&env, &origin), atom_refs(&env, &src));
+}

@@ -463,16 +463,34 @@ impl GitStore {
         Ok(false)
     }
 
-    /// The remote `git push` would use with no arguments: `branch.<name>.pushRemote`,
-    /// `remote.pushDefault`, `branch.<name>.remote`, then `origin` (if configured).
+    /// The remote `git push` would use with no arguments: `branch.<name>.pushRemote`, then
+    /// `remote.pushDefault`, then `branch.<name>.remote`, then `origin` if it is configured.
+    /// `None` when there is none (or it is `.`, the repository itself).
     pub fn default_push_remote(&self) -> Option<String> {
-        let remote = self
-            .repo
-            .find_default_remote(gix::remote::Direction::Push)?
-            .ok()?;
-        remote
-            .name()
-            .map(|n| n.as_bstr().to_str_lossy().into_owned())
+        let config = self.repo.config_snapshot();
+        let get = |key: &str| {
+            config
+                .string(key)
+                .map(|v| v.to_str_lossy().into_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let branch = self
+            .head_branch()
+            .and_then(|b| b.strip_prefix("refs/heads/").map(str::to_owned));
+        let chosen = branch
+            .as_ref()
+            .and_then(|b| get(&format!("branch.{b}.pushRemote")))
+            .or_else(|| get("remote.pushDefault"))
+            .or_else(|| {
+                branch
+                    .as_ref()
+                    .and_then(|b| get(&format!("branch.{b}.remote")))
+            })
+            .or_else(|| {
+                self.is_configured_remote("origin")
+                    .then(|| "origin".to_owned())
+            });
+        chosen.filter(|r| r != ".")
     }
 
     /// Whether `name` is a configured remote.
