@@ -123,14 +123,26 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let store = GitStore::discover(&cwd)?;
     let mut paths = Vec::new();
     if !args.paths.is_empty() {
-        let work_dir = store
-            .work_dir()
-            .context("paths need a working tree, but this repository is bare")?
-            .canonicalize()
-            .context("cannot resolve the working tree")?;
-        let cwd = cwd.canonicalize().unwrap_or(cwd);
-        for given in &args.paths {
-            paths.push(repo_relative(&work_dir, &cwd, given)?);
+        match store.work_dir() {
+            Some(work_dir) => {
+                let work_dir = work_dir
+                    .canonicalize()
+                    .context("cannot resolve the working tree")?;
+                let cwd = cwd.canonicalize().unwrap_or(cwd);
+                for given in &args.paths {
+                    paths.push(repo_relative(&work_dir, &cwd, given)?);
+                }
+            }
+            // A bare repository has no current directory inside it: paths are relative to the
+            // root of the revision's tree.
+            None => {
+                for given in &args.paths {
+                    let given = given.to_str().with_context(|| {
+                        format!("path `{}` is not valid UTF-8", given.display())
+                    })?;
+                    paths.push(AtomPath::new(given.trim_end_matches('/'))?);
+                }
+            }
         }
     }
     let options = Options {

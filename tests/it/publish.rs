@@ -620,3 +620,25 @@ fn the_default_remote_is_the_one_git_push_would_use() {
     env.git(&src, ["atom", "publish"]).success();
     assert_eq!(atom_refs(&env, &origin), atom_refs(&env, &src));
 }
+
+#[test]
+fn publishes_from_a_bare_repository() {
+    let env = TestEnv::new();
+    let (_src, remote) = setup(&env);
+    // A bare repository (a server-side mirror) has no working tree: nothing can be uncommitted,
+    // and paths are relative to the root of the revision.
+    let run = env.git(&remote, ["atom", "publish", "lib/bar/"]).success();
+    assert!(run.stdout.contains("bar    1.0.0"), "{}", run.stdout);
+    let names: Vec<String> = atom_refs(&env, &remote)
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["refs/atoms/_root", "refs/atoms/bar/1.0.0"]);
+    env.git(&remote, ["atom", "verify"]).success();
+    let bad = env.git(&remote, ["atom", "publish", "../x"]).code(1);
+    assert!(
+        bad.stderr.starts_with("error: invalid atom path `../x`"),
+        "{}",
+        bad.stderr
+    );
+}
