@@ -74,25 +74,7 @@ fn run(mut cmd: Command, what: &str) -> anyhow::Result<Output> {
         .with_context(|| format!("cannot run `git {what}` (is git on PATH?)"))
 }
 
-/// The first `fatal:`/`error:` line of a git process's stderr, without the prefix.
-pub fn first_error_line(stderr: &[u8]) -> String {
-    let stderr = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines
-        .iter()
-        .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
-        .or(lines.last())
-        .map(|l| {
-            l.trim_start_matches("fatal: ")
-                .trim_start_matches("error: ")
-                .to_owned()
-        })
-        .unwrap_or_else(|| "no diagnostics".to_owned())
-}
+pub use atom::store::git::first_error_line;
 
 /// The value of a config key, as `git config --get` sees it (repository, global, `-c`).
 pub fn config_get(key: &str) -> Option<String> {

@@ -633,7 +633,7 @@ impl GitStore {
         }
         if !output.status.success() {
             let message = if rejected.is_empty() {
-                first_error_line(&stderr)
+                first_error_line(stderr.as_bytes())
             } else {
                 format!("rejected: {}", rejected.join(", "))
             };
@@ -666,7 +666,7 @@ impl GitStore {
         if !output.status.success() {
             return Err(StoreError::Git {
                 command: "fetch".into(),
-                message: first_error_line(&String::from_utf8_lossy(&output.stderr)),
+                message: first_error_line(&output.stderr),
             });
         }
         Ok(())
@@ -697,7 +697,7 @@ impl GitStore {
         if !output.status.success() {
             return Err(StoreError::Git {
                 command: "status".into(),
-                message: first_error_line(&String::from_utf8_lossy(&output.stderr)),
+                message: first_error_line(&output.stderr),
             });
         }
         let mut paths = Vec::new();
@@ -716,7 +716,10 @@ impl GitStore {
     }
 }
 
-fn first_error_line(stderr: &str) -> String {
+/// The line of a git process's stderr that says what went wrong: the first `fatal:` or `error:`
+/// line without its prefix, else the last line.
+pub fn first_error_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
@@ -725,7 +728,7 @@ fn first_error_line(stderr: &str) -> String {
     lines
         .iter()
         .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
-        .or(lines.first())
+        .or(lines.last())
         .map(|l| {
             l.trim_start_matches("fatal: ")
                 .trim_start_matches("error: ")
