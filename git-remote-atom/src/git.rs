@@ -199,6 +199,36 @@ fn move_file(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+const QUARANTINE_PREFIX: &str = "atom-quarantine-";
+
+/// A quarantine older than this was left by a helper that was killed (a live fetch removes its
+/// own when it ends), so it is removed.
+const STALE_QUARANTINE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes quarantines that killed helpers left behind. They hold no ref and only objects that
+/// were never admitted, so removing them loses nothing; failures are ignored (another helper may
+/// be removing the same directory).
+fn remove_stale_quarantines(git_dir: &Path) {
+    let Ok(entries) = fs::read_dir(git_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(QUARANTINE_PREFIX) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|age| age > STALE_QUARANTINE) {
+            tracing::debug!(dir = %entry.path().display(), "removing a stale quarantine");
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Fetches `refs` (ref names on the remote) from `url` into a new quarantine next to `git_dir`,
 /// with objects only: no ref, no `FETCH_HEAD`, no tags.
 pub fn fetch_quarantined(
@@ -208,8 +238,9 @@ pub fn fetch_quarantined(
     flags: Flags,
 ) -> anyhow::Result<Quarantine> {
     let objects = git_dir.join("objects");
+    remove_stale_quarantines(git_dir);
     let dir = tempfile::Builder::new()
-        .prefix("atom-quarantine-")
+        .prefix(QUARANTINE_PREFIX)
         .tempdir_in(git_dir)
         .with_context(|| format!("cannot create a quarantine in {}", git_dir.display()))?;
     init_bare(dir.path())?;

@@ -367,6 +367,38 @@ fn a_helper_killed_mid_fetch_leaves_nothing() {
     assert!(run.stderr.contains("signal 9"), "{}", run.stderr);
     assert!(!f.env.path("foo").exists());
     assert_eq!(std::fs::read_to_string(&killed).unwrap().lines().count(), 2);
+
+    // What a killed helper leaves (an empty quarantine, never admitted) is removed by a later
+    // fetch once it is stale; a recent one may belong to a running fetch and is kept.
+    let config = f.env.home().join(".gitconfig");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, &text[..text.find("[uploadpack]").unwrap()]).unwrap();
+    let git_dir = clone.join(".git");
+    let quarantines = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&git_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("atom-quarantine-"))
+            .collect();
+        names.sort();
+        names
+    };
+    let left = quarantines();
+    let stale = git_dir.join("atom-quarantine-stale");
+    let fresh = git_dir.join("atom-quarantine-fresh");
+    std::fs::create_dir_all(stale.join("objects")).unwrap();
+    std::fs::create_dir_all(&fresh).unwrap();
+    let mut aged = vec!["-d", "2 hours ago"];
+    let paths: Vec<String> = left
+        .iter()
+        .map(|n| git_dir.join(n).display().to_string())
+        .chain([stale.display().to_string()])
+        .collect();
+    aged.extend(paths.iter().map(String::as_str));
+    f.env.run(f.env.root(), "touch", aged).success();
+    f.env.git(&clone, ["fetch", "-q"]).success();
+    assert_eq!(quarantines(), ["atom-quarantine-fresh"]);
 }
 
 #[test]
