@@ -935,7 +935,8 @@ mod tests {
         let address = prop_oneof![
             Just(String::new()),
             "(gh|gl|bb|cb|sh|work|cool):[a-z0-9-]{1,8}(/[a-z0-9._-]{1,8}){0,2}::",
-            "(git@)?[a-z]{1,8}\\.(org|com):[a-z0-9/]{1,12}::",
+            // scp-like `host:path`; a path starting with `//` would make `host://` a scheme.
+            "(git@)?[a-z]{1,8}\\.(org|com):[a-z0-9][a-z0-9/]{0,11}::",
             "(https?|git|ssh)://([a-z]{1,5}@)?([a-z]{1,8}(\\.[a-z]{2,3})?|\\[::1\\]|127\\.0\\.0\\.1)(:[1-9][0-9]{0,3})?/[a-z0-9._/-]{1,16}::",
             "file:///[a-z0-9/._ -]{1,16}::",
             "(\\.{1,2}/|/)?[a-z0-9_][a-z0-9/_-]{0,15}::",
