@@ -311,21 +311,11 @@ pub fn push(
         cmd.arg(format!("{oid}:{name}"));
     }
     let out = run(cmd, "push")?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let mut results = Vec::new();
-    for line in stdout.lines() {
-        // `<flag>\t<from>:<to>\t<summary>`
-        let mut fields = line.splitn(3, '\t');
-        let (Some(flag), Some(spec), summary) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let Some((_, to)) = spec.split_once(':') else {
-            continue;
-        };
-        let summary = summary.unwrap_or_default().trim();
-        let result = match flag {
-            "*" | " " | "+" | "=" => Ok(()),
+    for line in atom::store::git::parse_push_porcelain(&out.stdout) {
+        let summary = line.summary.as_str();
+        let result = match line.flag {
+            '*' | ' ' | '+' | '=' => Ok(()),
             _ if summary.contains("stale info") || summary.contains("already exists") => {
                 Err("already exists".to_owned())
             }
@@ -335,7 +325,7 @@ pub fn push(
                 .trim_matches(|c| c == '(' || c == ')')
                 .to_owned()),
         };
-        results.push((to.to_owned(), result));
+        results.push((line.to, result));
     }
     if results.is_empty() && !out.status.success() {
         bail!("cannot push to {url}: {}", first_error_line(&out.stderr));

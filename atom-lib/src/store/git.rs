@@ -88,6 +88,19 @@ fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {
     Box::new(e)
 }
 
+/// Maps a git library error about object `oid` to [`StoreError::Object`].
+fn object_error<E>(oid: impl std::fmt::Display, what: &str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let (oid, what) = (oid.to_string(), what.to_owned());
+    move |e| StoreError::Object {
+        oid,
+        what,
+        source: Some(boxed(e)),
+    }
+}
+
 fn to_oid(id: impl AsRef<gix::oid>) -> Oid {
     Oid::from_bytes(id.as_ref().as_bytes()).expect("git object ids are 20 or 32 bytes")
 }
@@ -177,21 +190,16 @@ impl GitStore {
         self.repo.has_object(to_gix(oid))
     }
 
-    /// The raw bytes of a commit object, or `None` if it is missing or not a commit.
+    /// The raw bytes of a commit object, or `None` if it is missing.
     pub fn read_commit_raw(&self, oid: Oid) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.repo.try_find_object(to_gix(oid)) {
-            Ok(Some(obj)) if obj.kind == gix::object::Kind::Commit => Ok(Some(obj.data.clone())),
-            Ok(Some(obj)) => Err(StoreError::Object {
+        match self.try_find(oid)? {
+            Some(obj) if obj.kind == gix::object::Kind::Commit => Ok(Some(obj.data.clone())),
+            Some(obj) => Err(StoreError::Object {
                 oid: oid.to_string(),
                 what: format!("is a {}, not a commit", obj.kind),
                 source: None,
             }),
-            Ok(None) => Ok(None),
-            Err(e) => Err(StoreError::Object {
-                oid: oid.to_string(),
-                what: "could not be read".into(),
-                source: Some(boxed(e)),
-            }),
+            None => Ok(None),
         }
     }
 
@@ -200,31 +208,23 @@ impl GitStore {
         let commit = self
             .find(oid)?
             .try_into_commit()
-            .map_err(|e| StoreError::Object {
-                oid: oid.to_string(),
-                what: "is not a commit".into(),
-                source: Some(boxed(e)),
-            })?;
-        let decoded = commit.decode().map_err(|e| StoreError::Object {
-            oid: oid.to_string(),
-            what: "is not a valid commit".into(),
-            source: Some(boxed(e)),
-        })?;
+            .map_err(object_error(oid, "is not a commit"))?;
+        let decoded = commit
+            .decode()
+            .map_err(object_error(oid, "is not a valid commit"))?;
         let tree = to_oid(decoded.tree());
         let parents = decoded.parents().map(to_oid).collect();
         Ok((tree, parents))
     }
 
+    fn try_find(&self, oid: Oid) -> Result<Option<gix::Object<'_>>, StoreError> {
+        self.repo
+            .try_find_object(to_gix(oid))
+            .map_err(object_error(oid, "could not be read"))
+    }
+
     fn find(&self, oid: Oid) -> Result<gix::Object<'_>, StoreError> {
-        match self.repo.try_find_object(to_gix(oid)) {
-            Ok(Some(obj)) => Ok(obj),
-            Ok(None) => Err(StoreError::Missing { oid }),
-            Err(e) => Err(StoreError::Object {
-                oid: oid.to_string(),
-                what: "could not be read".into(),
-                source: Some(boxed(e)),
-            }),
-        }
+        self.try_find(oid)?.ok_or(StoreError::Missing { oid })
     }
 
     /// The entries of a tree.
@@ -232,16 +232,10 @@ impl GitStore {
         let tree = self
             .find(oid)?
             .try_into_tree()
-            .map_err(|e| StoreError::Object {
-                oid: oid.to_string(),
-                what: "is not a tree".into(),
-                source: Some(boxed(e)),
-            })?;
-        let decoded = tree.decode().map_err(|e| StoreError::Object {
-            oid: oid.to_string(),
-            what: "is not a valid tree".into(),
-            source: Some(boxed(e)),
-        })?;
+            .map_err(object_error(oid, "is not a tree"))?;
+        let decoded = tree
+            .decode()
+            .map_err(object_error(oid, "is not a valid tree"))?;
         Ok(decoded
             .entries
             .iter()
@@ -379,88 +373,60 @@ impl GitStore {
         }
     }
 
-    /// Every parentless commit reachable from `commit`, in no particular order.
-    pub fn roots(&self, commit: Oid) -> Result<Vec<Oid>, StoreError> {
+    /// Walks the history reachable from `starts` until `visit(commit, is_root)` returns `true`;
+    /// returns whether it did.
+    fn walk_history(
+        &self,
+        starts: &[Oid],
+        mut visit: impl FnMut(Oid, bool) -> bool,
+    ) -> Result<bool, StoreError> {
+        let what = "history could not be walked";
+        let first = starts.first().map(Oid::to_string).unwrap_or_default();
         let walk = self
             .repo
-            .rev_walk([to_gix(commit)])
+            .rev_walk(starts.iter().map(|s| to_gix(*s)))
             .all()
-            .map_err(|e| StoreError::Object {
-                oid: commit.to_string(),
-                what: "history could not be walked".into(),
-                source: Some(boxed(e)),
-            })?;
-        let mut roots = Vec::new();
+            .map_err(object_error(&first, what))?;
         for info in walk {
-            let info = info.map_err(|e| StoreError::Object {
-                oid: commit.to_string(),
-                what: "history could not be walked".into(),
-                source: Some(boxed(e)),
-            })?;
-            if info.parent_ids.is_empty() {
-                roots.push(to_oid(info.id));
+            let info = info.map_err(object_error(&first, what))?;
+            if visit(to_oid(info.id), info.parent_ids.is_empty()) {
+                return Ok(true);
             }
         }
+        Ok(false)
+    }
+
+    /// Every parentless commit reachable from `commit`, in no particular order.
+    pub fn roots(&self, commit: Oid) -> Result<Vec<Oid>, StoreError> {
+        let mut roots = Vec::new();
+        self.walk_history(&[commit], |id, is_root| {
+            if is_root {
+                roots.push(id);
+            }
+            false
+        })?;
         Ok(roots)
     }
 
     /// Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor).
     pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool, StoreError> {
-        if ancestor == descendant {
-            return Ok(true);
-        }
-        let target = to_gix(ancestor);
-        let walk = self
-            .repo
-            .rev_walk([to_gix(descendant)])
-            .all()
-            .map_err(|e| StoreError::Object {
-                oid: descendant.to_string(),
-                what: "history could not be walked".into(),
-                source: Some(boxed(e)),
-            })?;
-        for info in walk {
-            let info = info.map_err(|e| StoreError::Object {
-                oid: descendant.to_string(),
-                what: "history could not be walked".into(),
-                source: Some(boxed(e)),
-            })?;
-            if info.id == target {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        self.reachable_from_any(ancestor, &[descendant])
     }
 
     /// Whether `commit` is reachable from any of `tips` that exist locally.
     pub fn reachable_from_any(&self, commit: Oid, tips: &[Oid]) -> Result<bool, StoreError> {
-        let target = to_gix(commit);
-        let starts: Vec<gix::ObjectId> = tips
+        let starts: Vec<Oid> = tips
             .iter()
-            .filter(|t| self.has_object(**t))
-            .map(|t| to_gix(*t))
+            .copied()
+            .filter(|t| self.has_object(*t))
             .collect();
-        if starts.contains(&target) {
+        if starts.contains(&commit) {
             return Ok(true);
         }
         if starts.is_empty() {
             return Ok(false);
         }
-        let walk = self
-            .repo
-            .rev_walk(starts)
-            .all()
-            .map_err(|e| StoreError::Object {
-                oid: commit.to_string(),
-                what: "history could not be walked".into(),
-                source: Some(boxed(e)),
-            })?;
-        for info in walk.flatten() {
-            if info.id == target {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        self.walk_history(&starts, |id, _| id == commit)
     }
 
     /// The remote `git push` would use with no arguments: `branch.<name>.pushRemote`, then
@@ -605,30 +571,27 @@ impl GitStore {
                 command: "push".into(),
                 message: e.to_string(),
             })?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let mut pushed = Vec::new();
         let mut rejected = Vec::new();
-        for line in stdout.lines() {
-            // `<flag>\t<from>:<to>\t<summary>`
-            let mut fields = line.splitn(3, '\t');
-            let (Some(flag), Some(spec), summary) = (fields.next(), fields.next(), fields.next())
-            else {
-                continue;
-            };
-            let Some((_, to)) = spec.split_once(':') else {
-                continue;
-            };
-            match flag {
-                "*" | " " | "+" => pushed.push(PushedRef {
-                    name: to.to_owned(),
+        for line in parse_push_porcelain(&output.stdout) {
+            match line.flag {
+                '*' | ' ' | '+' => pushed.push(PushedRef {
+                    name: line.to,
                     created: true,
                 }),
-                "=" => pushed.push(PushedRef {
-                    name: to.to_owned(),
+                '=' => pushed.push(PushedRef {
+                    name: line.to,
                     created: false,
                 }),
-                _ => rejected.push(format!("{to} {}", summary.unwrap_or("rejected").trim())),
+                _ => {
+                    let summary = if line.summary.is_empty() {
+                        "rejected"
+                    } else {
+                        &line.summary
+                    };
+                    rejected.push(format!("{} {summary}", line.to));
+                }
             }
         }
         if !output.status.success() {
@@ -716,6 +679,36 @@ impl GitStore {
     }
 }
 
+/// One ref's line of `git push --porcelain` output: `<flag>\t<from>:<to>\t<summary>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushLine {
+    /// `*` new, ` ` fast-forward, `+` forced, `=` up to date, `-` deleted, `!` rejected.
+    pub flag: char,
+    /// The destination ref.
+    pub to: String,
+    /// The summary, trimmed (empty if absent).
+    pub summary: String,
+}
+
+/// The ref lines of `git push --porcelain` output; other lines are skipped.
+pub fn parse_push_porcelain(stdout: &[u8]) -> Vec<PushLine> {
+    let stdout = String::from_utf8_lossy(stdout);
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let (flag, spec, summary) = (fields.next()?, fields.next()?, fields.next());
+            let flag = flag.chars().next().filter(|_| flag.chars().count() == 1)?;
+            let (_, to) = spec.split_once(':')?;
+            Some(PushLine {
+                flag,
+                to: to.to_owned(),
+                summary: summary.unwrap_or_default().trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// The line of a git process's stderr that says what went wrong: the first `fatal:` or `error:`
 /// line without its prefix, else the last line.
 pub fn first_error_line(stderr: &[u8]) -> String {
@@ -735,4 +728,41 @@ pub fn first_error_line(stderr: &[u8]) -> String {
                 .to_owned()
         })
         .unwrap_or_else(|| "no diagnostics".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_porcelain_lines() {
+        let out = b"To /tmp/remote.git\n\
+            *\tabc:refs/atoms/foo/1.0.0\t[new reference]\n\
+            =\tdef:refs/atoms/_root\t[up to date]\n\
+            !\t123:refs/heads/main\t[rejected] (stale info)\n\
+            Done\n";
+        let lines = parse_push_porcelain(out);
+        let shown: Vec<(char, &str, &str)> = lines
+            .iter()
+            .map(|l| (l.flag, l.to.as_str(), l.summary.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ('*', "refs/atoms/foo/1.0.0", "[new reference]"),
+                ('=', "refs/atoms/_root", "[up to date]"),
+                ('!', "refs/heads/main", "[rejected] (stale info)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn error_lines() {
+        assert_eq!(
+            first_error_line(b"hint: x\nfatal: no such remote\n"),
+            "no such remote"
+        );
+        assert_eq!(first_error_line(b"one\ntwo\n"), "two");
+        assert_eq!(first_error_line(b""), "no diagnostics");
+    }
 }
