@@ -9,7 +9,7 @@
 //! *atomic number*, a keyed BLAKE3 hash of its label under the repository's root commit.
 //!
 //! ```
-//! use atom::{Label, Root};
+//! use atom_lib::{Label, Root};
 //!
 //! let root = Root("4abbd2644bc3585e9be95deb277ccf48f6ed26ac".parse().unwrap());
 //! let label: Label = "nix-lock".parse().unwrap();
@@ -21,21 +21,23 @@
 //!
 //! The normative format specification is `docs/format.md` in the source repository.
 
-pub mod format;
+pub mod commit;
 pub mod id;
 pub mod label;
 pub mod list;
 pub mod manifest;
 pub mod oid;
 pub mod publish;
+pub mod refs;
 pub mod resolve;
-pub mod source;
+pub mod scan;
 pub mod store;
 pub mod uri;
 pub mod verify;
 pub mod version;
 
-pub use format::{AtomCommit, AtomPath, AtomRef, Format};
+pub use commit::{AtomCommit, AtomPath, Format};
+pub use refs::{AtomRef, RefName};
 pub use id::{AtomId, Root};
 pub use label::{Label, LabelError};
 pub use manifest::{Manifest, ManifestError};

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::format::{
-    AtomRef, AtomRefError, Format, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF,
+use crate::commit::Format;
+use crate::refs::{
+    AtomRef, AtomRefError, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF,
 };
 use crate::store::RemoteRef;
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
@@ -83,7 +84,7 @@ impl Listing {
     /// Groups `refs` into atoms, keeping those whose label matches any of `patterns` (all when
     /// empty). `fallback_root` is used when the listing carries no root ref.
     pub fn from_refs(refs: &[RemoteRef], patterns: &[Pattern], fallback_root: Option<Oid>) -> Self {
-        let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
+        let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
         let root = find(ROOT_REF)
             .or_else(|| find(EKA_ROOT_REF))
             .or(fallback_root)
@@ -101,7 +102,7 @@ impl Listing {
                             .or_default()
                             .push(ListedVersion {
                                 version: atom.version,
-                                commit: r.oid,
+                                commit: r.target(),
                             });
                     }
                 }
@@ -204,6 +205,8 @@ mod tests {
             r("refs/eka/atoms/foo/0.0.1", "5"),
             r("refs/atoms/_root", "6"),
             r("refs/atoms/9bad/1.0.0", "7"),
+            // A reserved name this version does not know is skipped, not malformed.
+            r("refs/atoms/_sig/foo/1.0.0", "8"),
         ];
         let listing = Listing::from_refs(&refs, &[], None);
         let shown: Vec<String> = listing

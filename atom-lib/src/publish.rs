@@ -1,20 +1,24 @@
 //! Publishing: turning atom directories of a committed revision into atom commits and refs,
 //! locally and on a remote, all or nothing.
 //!
-//! The order of work guarantees that nothing is half-written:
-//! 1. everything is validated and every conflict is looked for, locally and on the remote (one
-//!    ref listing), before anything is written;
-//! 2. the atom commits are written to the object database (unreferenced objects are inert);
-//! 3. the refs are pushed in one atomic push, each only created, never updated;
-//! 4. the local refs are created in one ref transaction.
+//! Publishing is decided, then done: [`plan`] validates everything and looks for every conflict,
+//! locally and on the remote (one ref listing), and returns a [`Plan`]: what will be written
+//! where, or every problem it found (a user with five unbumped atoms gets five lines, not five
+//! runs). A dry run prints the plan. [`apply`] then
+//! 1. writes the atom commits to the object database (unreferenced objects are inert);
+//! 2. pushes the refs in one atomic push, each atom ref only created, never updated;
+//! 3. creates the local refs in one ref transaction.
 //!
-//! If the push fails nothing local changes; if the process dies between 3 and 4, publishing
+//! If the push fails nothing local changes; if the process dies between 2 and 3, publishing
 //! again finds the remote up to date and creates the local refs.
 
 use std::collections::BTreeMap;
 
-use crate::format::{AtomCommit, AtomPath, AtomRef, Format, ROOT_REF};
-use crate::source::{self, SourceAtom, SourceError};
+use crate::commit::{AtomCommit, AtomPath, Format, HEADER_SOURCE};
+use crate::manifest::ManifestError;
+use crate::refs::{AtomRef, RefName, ROOT_REF};
+use crate::scan::{self, SourceAtom, SourceError};
+use crate::store::git::{PushOptions, PushOutcome, RefUpdate};
 use crate::store::RemoteRef;
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
 
@@ -38,8 +42,6 @@ pub struct Options {
     pub paths: Vec<AtomPath>,
     /// The remote.
     pub remote: Remote,
-    /// Validate and report, but write nothing anywhere.
-    pub dry_run: bool,
     /// Also push the source branch in the same atomic push, so the source commit is on the
     /// remote.
     pub push_source: bool,
@@ -51,20 +53,19 @@ impl Default for Options {
             rev: "HEAD".into(),
             paths: Vec::new(),
             remote: Remote::Default,
-            dry_run: false,
             push_source: false,
         }
     }
 }
 
-/// What happened to one atom in one place.
+/// What happens, or happened, to one atom in one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Newly created.
     Published,
     /// Already there with identical content.
     UpToDate,
-    /// Would be created (dry run).
+    /// Will be created when the plan is applied.
     WouldPublish,
 }
 
@@ -77,9 +78,16 @@ impl Status {
             Status::WouldPublish => "would-publish",
         }
     }
+
+    fn applied(self) -> Self {
+        match self {
+            Status::WouldPublish => Status::Published,
+            other => other,
+        }
+    }
 }
 
-/// One atom of the outcome.
+/// One atom of a plan or an outcome.
 #[derive(Debug, Clone)]
 pub struct PublishedAtom {
     /// The label.
@@ -98,47 +106,30 @@ pub struct PublishedAtom {
     pub remote: Option<Status>,
 }
 
-/// The result of a publish.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The source commit.
-    pub source: Oid,
-    /// The repository's identity.
-    pub root: Root,
-    /// The remote published to, if any.
-    pub remote: Option<String>,
-    /// The source branch pushed along, if requested.
-    pub pushed_source: Option<String>,
-    /// Every selected atom, sorted by label.
-    pub atoms: Vec<PublishedAtom>,
-    /// Things the user should know that did not stop the publish.
-    pub warnings: Vec<String>,
+/// Where a conflicting atom is already published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the local repository.
+    Local,
+    /// On this remote.
+    Remote(String),
 }
 
-/// Progress of a long publish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// Reading manifests: done of total.
-    Reading(usize, usize),
-    /// Pushing to the remote.
-    Pushing,
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Local => f.write_str("locally"),
+            Place::Remote(r) => write!(f, "on remote `{r}`"),
+        }
+    }
 }
 
-/// Why nothing was published.
+/// One reason the plan cannot be applied.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Problems with atoms of the revision; each is one line.
-    #[error("{}", .problems.join("\n"))]
-    Invalid {
-        /// One message per problem.
-        problems: Vec<String>,
-    },
-    /// The revision has no atoms.
-    #[error("no atoms found in {rev}: an atom is a directory holding an `atom.toml`")]
-    NoAtoms {
-        /// The revision.
-        rev: String,
-    },
+pub enum Problem {
+    /// An atom's manifest is invalid.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
     /// The same label in two directories of one revision.
     #[error("atom label `{label}` is used twice in {rev}: `{first}` and `{second}`")]
     DuplicateLabel {
@@ -160,10 +151,10 @@ pub enum Error {
     /// The version is already published with different content.
     #[error("{atom} is already published {place} as {existing}, which differs from {new} (published atoms are immutable: bump the version)")]
     Conflict {
-        /// The atom, as `label@version`.
-        atom: String,
-        /// `locally` or `on remote <name>`.
-        place: String,
+        /// The atom.
+        atom: AtomRef,
+        /// Where.
+        place: Place,
         /// The published commit.
         existing: Oid,
         /// What this publish would have written.
@@ -192,20 +183,102 @@ pub enum Error {
         ours: Oid,
     },
     /// The source commit is not reachable from the remote's branches or tags.
-    #[error("source commit {source_commit} is not on remote `{remote}`, so nobody could verify the atoms: push it first (`git push {remote} {branch}`) or pass --push-source")]
+    #[error("source commit {source_commit} is not on remote `{remote}`, so nobody could verify the atoms")]
     SourceNotOnRemote {
         /// The remote.
         remote: String,
         /// The source commit.
         source_commit: Oid,
-        /// A branch to suggest.
+        /// The branch that would bring it there.
         branch: String,
     },
-    /// `--push-source` without a branch to push.
-    #[error("--push-source needs a branch, but {rev} is not on one (HEAD is detached)")]
+}
+
+/// What publishing will do: decided, not yet done.
+#[derive(Debug)]
+pub struct Plan {
+    /// The source commit.
+    pub source: Oid,
+    /// The repository's identity.
+    pub root: Root,
+    /// The remote to publish to, if any.
+    pub remote: Option<String>,
+    /// The source branch pushed along, if requested.
+    pub pushed_source: Option<String>,
+    /// Every selected atom, sorted by label and version, with what will happen to it.
+    pub atoms: Vec<PublishedAtom>,
+    /// Things the user should know that do not stop the publish.
+    pub warnings: Vec<Warning>,
+    /// Atom commits to write (their exact bytes).
+    commits: Vec<Vec<u8>>,
+    /// Refs to push, in one atomic push.
+    remote_updates: Vec<RefUpdate>,
+    /// Refs to create locally, in one transaction.
+    local_updates: Vec<RefUpdate>,
+}
+
+impl Plan {
+    /// The refs the plan pushes and creates locally: `(remote, local)`.
+    pub fn updates(&self) -> (&[RefUpdate], &[RefUpdate]) {
+        (&self.remote_updates, &self.local_updates)
+    }
+}
+
+/// Something the user should know that did not stop the publish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// The history has several roots; the identity is the first-parent one.
+    #[error("the history of {rev} has {count} root commits; the repository's identity is {root}, the root reached by following first parents")]
+    SeveralRoots {
+        /// The revision.
+        rev: String,
+        /// How many roots.
+        count: usize,
+        /// The identity chosen.
+        root: Oid,
+    },
+}
+
+/// The result of applying a plan.
+pub type Outcome = Plan;
+
+/// Progress of a long publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Reading manifests: done of total.
+    Reading(usize, usize),
+    /// Pushing to the remote.
+    Pushing,
+}
+
+/// Why nothing was published.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Every problem found with the atoms of the revision; one line each.
+    #[error("{}", lines(.problems))]
+    Refused {
+        /// The problems, in the order found.
+        problems: Vec<Problem>,
+    },
+    /// The revision has no atoms.
+    #[error("no atoms found in {rev}: an atom is a directory holding an `atom.toml`")]
+    NoAtoms {
+        /// The revision.
+        rev: String,
+    },
+    /// Pushing the source along needs a branch.
+    #[error("{rev} is not on a branch (HEAD is detached), so there is no source branch to push")]
     NoSourceBranch {
         /// The revision.
         rev: String,
+    },
+    /// The remote refused refs of the atomic push; nothing was written on either side.
+    #[error("push to `{remote}` failed, nothing was published: rejected: {}", .rejected.join(", "))]
+    Rejected {
+        /// The remote.
+        remote: String,
+        /// `ref reason` for each refused ref.
+        rejected: Vec<String>,
     },
     /// The atomic push failed; nothing was written on either side.
     #[error("push to `{remote}` failed, nothing was published")]
@@ -224,39 +297,46 @@ pub enum Error {
     Store(#[from] StoreError),
 }
 
+fn lines(problems: &[Problem]) -> String {
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    shown.join("\n")
+}
+
 struct Planned {
     atom: PublishedAtom,
     /// The commit to write, unless an existing atom commit is reused.
     bytes: Option<Vec<u8>>,
-    reference: String,
+    reference: AtomRef,
     tree: Oid,
     /// The source commit of the atom commit that will be on the remote.
     source: Oid,
 }
 
-/// Publishes atoms as described by `options`.
-pub fn publish(
+/// Decides what publishing `options` would do, finding every problem; writes nothing (it may
+/// fetch another publisher's atom commit to compare its content).
+pub fn plan(
     store: &GitStore,
     options: &Options,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Outcome, Error> {
+) -> Result<Plan, Error> {
     let source = store.resolve_commit(&options.rev)?;
     let (tree, _) = store.commit_tree_and_parents(source)?;
     let rev = &options.rev;
     let _span = tracing::info_span!("publish", %source).entered();
 
-    let all = source::find_atoms(store, tree)?;
+    let all = scan::find_atoms(store, tree)?;
     let selected = select(store, tree, rev, &all, &options.paths)?;
     if selected.is_empty() {
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
+    let mut problems: Vec<Problem> = Vec::new();
 
     // Labels are unique across the whole revision, not just the selection.
     let mut by_label: BTreeMap<&Label, &AtomPath> = BTreeMap::new();
     for atom in &all {
         if let Ok(m) = &atom.manifest {
             if let Some(first) = by_label.insert(&m.label, &atom.path) {
-                return Err(Error::DuplicateLabel {
+                problems.push(Problem::DuplicateLabel {
                     label: m.label.clone(),
                     rev: rev.clone(),
                     first: first.clone(),
@@ -265,19 +345,17 @@ pub fn publish(
             }
         }
     }
-    let problems: Vec<String> = selected
-        .iter()
-        .filter_map(|a| a.manifest.as_ref().err().map(ToString::to_string))
-        .collect();
-    if !problems.is_empty() {
-        return Err(Error::Invalid { problems });
+    for atom in &selected {
+        if let Err(e) = &atom.manifest {
+            problems.push(Problem::Manifest(e.clone()));
+        }
     }
 
     if store.head_commit() == Some(source) {
         let dirs: Vec<&str> = selected.iter().map(|a| a.path.as_str()).collect();
         let paths = store.uncommitted_paths(&dirs)?;
         if !paths.is_empty() {
-            return Err(Error::Uncommitted { paths });
+            problems.push(Problem::Uncommitted { paths });
         }
     }
 
@@ -285,29 +363,30 @@ pub fn publish(
     let root_oid = store.first_parent_root(source)?;
     let roots = store.roots(source)?;
     if roots.len() > 1 {
-        warnings.push(format!(
-            "the history of {rev} has {} root commits; the repository's identity is {root_oid}, the root reached by following first parents",
-            roots.len()
-        ));
+        warnings.push(Warning::SeveralRoots {
+            rev: rev.clone(),
+            count: roots.len(),
+            root: root_oid,
+        });
     }
     let root = Root(root_oid);
     let local_root = store.find_ref(ROOT_REF)?;
     if let Some(recorded) = local_root.filter(|r| *r != root_oid) {
-        return Err(Error::LocalRoot {
+        problems.push(Problem::LocalRoot {
             rev: rev.clone(),
             recorded,
             root: root_oid,
         });
     }
 
-    let total = selected.len();
+    let valid: Vec<(&SourceAtom, &crate::Manifest)> = selected
+        .iter()
+        .filter_map(|a| a.manifest.as_ref().ok().map(|m| (a, m)))
+        .collect();
+    let total = valid.len();
     let mut planned = Vec::with_capacity(total);
-    for (i, atom) in selected.iter().enumerate() {
+    for (i, (atom, manifest)) in valid.into_iter().enumerate() {
         progress(Progress::Reading(i + 1, total));
-        let manifest = atom
-            .manifest
-            .as_ref()
-            .expect("manifest errors were reported above");
         let commit = AtomCommit {
             format: Format::Atom1,
             tree: atom.tree,
@@ -318,24 +397,24 @@ pub fn publish(
         };
         let bytes = commit.to_bytes();
         let oid = store.hash_commit(&bytes);
-        let reference = AtomRef::new(manifest.label.clone(), manifest.version.clone()).name();
+        let reference = AtomRef::new(manifest.label.clone(), manifest.version.clone());
         // An existing atom with the same tree is the same content published from an earlier
         // source commit: it stays as it is (atoms are immutable) and counts as up to date.
-        let (local, oid, bytes, atom_source) = match store.find_ref(&reference)? {
-            None if options.dry_run => (Status::WouldPublish, oid, Some(bytes), source),
-            None => (Status::Published, oid, Some(bytes), source),
+        let (local, oid, bytes, atom_source) = match store.find_ref(&reference.name())? {
+            None => (Status::WouldPublish, oid, Some(bytes), source),
             Some(existing) if existing == oid => (Status::UpToDate, oid, None, source),
             Some(existing) => match published_content(store, existing)? {
                 Some((tree, earlier)) if tree == atom.tree => {
                     (Status::UpToDate, existing, None, earlier)
                 }
                 _ => {
-                    return Err(Error::Conflict {
-                        atom: format!("{}@{}", manifest.label, manifest.version),
-                        place: "locally".into(),
+                    problems.push(Problem::Conflict {
+                        atom: reference.clone(),
+                        place: Place::Local,
                         existing,
                         new: oid,
-                    })
+                    });
+                    (Status::UpToDate, existing, None, source)
                 }
             },
         };
@@ -359,7 +438,7 @@ pub fn publish(
 
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
-        Remote::Default => store.default_push_remote(),
+        Remote::Default => store.default_push_remote()?,
         Remote::Local => None,
     };
     let source_branch = if options.push_source {
@@ -370,39 +449,43 @@ pub fn publish(
         None
     };
 
-    let mut updates: Vec<(Oid, String)> = Vec::new();
+    let mut remote_updates: Vec<RefUpdate> = Vec::new();
     if let Some(remote) = &remote {
         let listed = store.list_remote(remote, &["refs/atoms/", "refs/heads/", "refs/tags/"])?;
         let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
-        if let Some(theirs) = find(ROOT_REF).filter(|t| *t != root_oid) {
-            return Err(Error::DifferentRepository {
+        let theirs_root = find(ROOT_REF);
+        if let Some(theirs) = theirs_root.filter(|t| *t != root_oid) {
+            problems.push(Problem::DifferentRepository {
                 remote: remote.clone(),
                 theirs,
                 ours: root_oid,
             });
+            return Err(Error::Refused { problems });
         }
         for p in &mut planned {
-            p.atom.remote = Some(match find(&p.reference) {
-                None if options.dry_run => Status::WouldPublish,
+            let name = p.reference.name();
+            p.atom.remote = Some(match find(&name) {
                 None => {
-                    updates.push((p.atom.commit, p.reference.clone()));
-                    Status::Published
+                    remote_updates.push(RefUpdate::create(p.reference.ref_name(), p.atom.commit));
+                    Status::WouldPublish
                 }
                 Some(existing) if existing == p.atom.commit => Status::UpToDate,
                 Some(existing) => {
                     if !store.has_object(existing) {
-                        // Someone else published it: bring the (small, orphan) atom commit to compare.
-                        store.fetch_objects(remote, std::slice::from_ref(&p.reference))?;
+                        // Someone else published it: bring the (small, orphan) atom commit to
+                        // compare.
+                        store.fetch_objects(remote, std::slice::from_ref(&name))?;
                     }
                     match published_content(store, existing)? {
                         Some((tree, _)) if tree == p.tree => Status::UpToDate,
                         _ => {
-                            return Err(Error::Conflict {
-                                atom: format!("{}@{}", p.atom.label, p.atom.version),
-                                place: format!("on remote `{remote}`"),
+                            problems.push(Problem::Conflict {
+                                atom: p.reference.clone(),
+                                place: Place::Remote(remote.clone()),
                                 existing,
                                 new: p.atom.commit,
-                            })
+                            });
+                            Status::UpToDate
                         }
                     }
                 }
@@ -411,13 +494,14 @@ pub fn publish(
         if source_branch.is_none() {
             let mut sources: Vec<Oid> = planned
                 .iter()
-                .filter(|p| p.atom.remote != Some(Status::UpToDate))
+                .filter(|p| p.atom.remote == Some(Status::WouldPublish))
                 .map(|p| p.source)
                 .collect();
+            sources.sort();
             sources.dedup();
             for s in sources {
                 if !source_on_remote(store, s, &listed)? {
-                    return Err(Error::SourceNotOnRemote {
+                    problems.push(Problem::SourceNotOnRemote {
                         remote: remote.clone(),
                         source_commit: s,
                         branch: store
@@ -428,57 +512,95 @@ pub fn publish(
                 }
             }
         }
-        if !updates.is_empty() && find(ROOT_REF).is_none() {
-            updates.push((root_oid, ROOT_REF.to_owned()));
+        if !remote_updates.is_empty() && theirs_root.is_none() {
+            remote_updates.push(RefUpdate::create(RefName::root(), root_oid));
         }
         if let Some(branch) = &source_branch {
-            if !updates.is_empty() && find(branch) != Some(source) {
-                updates.push((source, branch.clone()));
+            if !remote_updates.is_empty() && find(branch) != Some(source) {
+                let name = RefName::new(branch).expect("branch names from the repository are valid");
+                remote_updates.push(RefUpdate {
+                    name,
+                    new: source,
+                    expect: crate::store::git::Expect::FastForward,
+                });
             }
         }
     }
+    if !problems.is_empty() {
+        return Err(Error::Refused { problems });
+    }
 
-    let outcome = |planned: Vec<Planned>, warnings| Outcome {
+    let mut local_updates: Vec<RefUpdate> = planned
+        .iter()
+        .filter(|p| p.atom.local == Status::WouldPublish)
+        .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
+        .collect();
+    if !local_updates.is_empty() && local_root.is_none() {
+        local_updates.push(RefUpdate::create(RefName::root(), root_oid));
+    }
+    let commits = planned.iter().filter_map(|p| p.bytes.clone()).collect();
+    Ok(Plan {
         source,
         root,
-        remote: remote.clone(),
-        pushed_source: source_branch.clone(),
+        remote,
+        pushed_source: source_branch,
         atoms: planned.into_iter().map(|p| p.atom).collect(),
         warnings,
-    };
-    if options.dry_run {
-        return Ok(outcome(planned, warnings));
-    }
+        commits,
+        remote_updates,
+        local_updates,
+    })
+}
 
-    for p in &planned {
-        if let Some(bytes) = &p.bytes {
-            let written = store.write_commit_raw(bytes)?;
-            debug_assert_eq!(written, p.atom.commit);
-        }
+/// Carries out a plan: writes the atom commits, pushes the remote refs in one atomic push
+/// (`GIT_ATOM_PUBLISH=1` in its environment, so a `pre-push` hook knows an atom publish is
+/// pushing), then creates the local refs in one transaction.
+pub fn apply(
+    store: &GitStore,
+    mut plan: Plan,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome, Error> {
+    for bytes in &plan.commits {
+        store.write_commit_raw(bytes)?;
     }
-    if let Some(remote) = &remote {
-        if !updates.is_empty() {
+    if let Some(remote) = &plan.remote {
+        if !plan.remote_updates.is_empty() {
             progress(Progress::Pushing);
-            store
-                .push_atomic(remote, &updates)
+            let options = PushOptions {
+                atomic: true,
+                run_hooks: true,
+                env: vec![("GIT_ATOM_PUBLISH".into(), "1".into())],
+                ..PushOptions::default()
+            };
+            let pushed = store
+                .push(remote, &plan.remote_updates, &options)
                 .map_err(|source| Error::Push {
                     remote: remote.clone(),
                     source,
                 })?;
+            let rejected: Vec<String> = pushed
+                .iter()
+                .filter_map(|p| match &p.outcome {
+                    PushOutcome::Rejected(why) => Some(format!("{} {why}", p.name)),
+                    _ => None,
+                })
+                .collect();
+            if !rejected.is_empty() {
+                return Err(Error::Rejected {
+                    remote: remote.clone(),
+                    rejected,
+                });
+            }
         }
     }
-    let mut local_refs: Vec<(String, Oid)> = planned
-        .iter()
-        .filter(|p| p.atom.local == Status::Published)
-        .map(|p| (p.reference.clone(), p.atom.commit))
-        .collect();
-    if !local_refs.is_empty() && local_root.is_none() {
-        local_refs.push((ROOT_REF.to_owned(), root_oid));
+    if !plan.local_updates.is_empty() {
+        store.update_refs(&plan.local_updates, "atom: publish")?;
     }
-    if !local_refs.is_empty() {
-        store.create_refs(&local_refs, "atom: publish")?;
+    for atom in &mut plan.atoms {
+        atom.local = atom.local.applied();
+        atom.remote = atom.remote.map(Status::applied);
     }
-    Ok(outcome(planned, warnings))
+    Ok(plan)
 }
 
 fn select(
@@ -499,7 +621,7 @@ fn select(
         match all.iter().find(|a| &a.path == path) {
             Some(atom) => selected.push(atom.clone()),
             // Not found by the scan: ask for the precise reason (missing, symlink, submodule...).
-            None => selected.push(source::atom_at(store, tree, path, rev)?),
+            None => selected.push(scan::atom_at(store, tree, path, rev)?),
         }
     }
     Ok(selected)
@@ -510,13 +632,13 @@ fn published_content(store: &GitStore, commit: Oid) -> Result<Option<(Oid, Oid)>
     let Some(bytes) = store.read_commit_raw(commit)? else {
         return Ok(None);
     };
-    let raw = crate::format::RawCommit::parse(&bytes);
+    let raw = crate::commit::RawCommit::parse(&bytes);
     let field = |name| {
         raw.as_ref()
             .and_then(|r| r.one(name))
             .and_then(|v| v.parse::<Oid>().ok())
     };
-    Ok(field("tree").zip(field(crate::format::HEADER_SOURCE)))
+    Ok(field("tree").zip(field(HEADER_SOURCE)))
 }
 
 /// The branch to push with `--push-source`: `rev` itself if it names a branch, else the branch
@@ -544,7 +666,7 @@ fn source_on_remote(
     let tips: Vec<Oid> = listed
         .iter()
         .filter(|r| r.name.starts_with("refs/heads/") || r.name.starts_with("refs/tags/"))
-        .map(|r| r.peeled.unwrap_or(r.oid))
+        .map(RemoteRef::target)
         .collect();
     store.reachable_from_any(source, &tips)
 }

@@ -5,7 +5,8 @@
 //! verification that needs only the atom commit and its tree (section 8, checks 1 to 6 of
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
-use crate::format::{AtomRef, Format};
+use crate::commit::Format;
+use crate::refs::AtomRef;
 use crate::list::{ListedVersion, Listing};
 use crate::store::RemoteRef;
 use crate::uri::Requirement;
@@ -115,7 +116,7 @@ pub fn check_structure(store: &GitStore, atom: &AtomRef, commit: Oid) -> Vec<Str
         return vec![format!("`{}` is not a format-1 atom ref", atom.name())];
     }
     match crate::verify::check_structure(store, atom, commit) {
-        Ok(structure) => structure.findings,
+        Ok(structure) => structure.findings.iter().map(ToString::to_string).collect(),
         Err(missing) => vec![missing.to_string()],
     }
 }

@@ -29,22 +29,22 @@ pub struct TreeEntry {
     pub oid: Oid,
 }
 
-/// A ref and the object it points at (peeled for annotated tags).
+/// A ref and the object it points at (peeled for annotated tags), from a local or a remote
+/// listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRef {
     /// The full ref name.
     pub name: String,
     /// The object id the ref points at.
     pub oid: Oid,
-    /// For an annotated tag, the commit it points to.
+    /// For an annotated tag, the object it points to.
     pub peeled: Option<Oid>,
 }
 
-/// The result of a push, per ref.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushedRef {
-    /// The destination ref.
-    pub name: String,
-    /// Whether it was created (`true`) or already had this value (`false`).
-    pub created: bool,
+impl RemoteRef {
+    /// The object the ref stands for: the tag's target for an annotated tag, else the ref's
+    /// own value.
+    pub fn target(&self) -> Oid {
+        self.peeled.unwrap_or(self.oid)
+    }
 }

@@ -25,7 +25,7 @@
 //! components in a network URL's path are refused.
 //!
 //! ```
-//! use atom::uri::{Aliases, Uri};
+//! use atom_lib::uri::{Aliases, Uri};
 //!
 //! let uri = Uri::parse("gh:ekala-project/atom::nix-lock@^0.1", &Aliases::default()).unwrap();
 //! assert_eq!(uri.address.unwrap().to_string(), "https://github.com/ekala-project/atom");
@@ -178,7 +178,7 @@ impl fmt::Display for Uri {
 /// `major.minor.patch` (`>=1.0.0-rc.1` matches `1.0.0-rc.2` but not `1.1.0-rc.1`), as in Cargo.
 ///
 /// ```
-/// use atom::uri::Requirement;
+/// use atom_lib::uri::Requirement;
 /// let req: Requirement = "1.2".parse().unwrap();
 /// assert_eq!(req.to_string(), "^1.2");
 /// assert!(req.matches(&"1.9.0".parse().unwrap()));
@@ -701,22 +701,13 @@ impl Aliases {
         Ok(())
     }
 
-    /// Adds the `atom.alias.<name>` entries of `git config -z --get-regexp` output (records
-    /// `key\nvalue\0`); other keys are ignored. Later entries win, as in git.
-    pub fn extend_from_git_config(&mut self, output: &[u8]) -> Result<(), AliasError> {
-        for record in output.split(|b| *b == 0) {
-            let record = String::from_utf8_lossy(record);
-            let (key, value) = record.split_once('\n').unwrap_or((&record, ""));
-            let Some(name) = key
-                .get(..ALIAS_CONFIG_PREFIX.len())
-                .filter(|p| p.eq_ignore_ascii_case(ALIAS_CONFIG_PREFIX))
-                .map(|_| &key[ALIAS_CONFIG_PREFIX.len()..])
-            else {
-                continue;
-            };
-            self.insert(name, value)?;
+    /// The built-in aliases, overridden and extended by `atom.alias.<name>` in git config.
+    pub fn from_config(config: &crate::store::git::Config) -> Result<Self, AliasError> {
+        let mut aliases = Aliases::default();
+        for (name, value) in config.with_prefix(ALIAS_CONFIG_PREFIX) {
+            aliases.insert(name, value)?;
         }
-        Ok(())
+        Ok(aliases)
     }
 
     /// The value of `name`, if defined.
@@ -921,11 +912,12 @@ mod tests {
 
     #[test]
     fn git_config_aliases() {
-        let mut a = Aliases::default();
-        a.extend_from_git_config(
-            b"atom.alias.work\ngh:my-org\0atom.alias.gh\nexample.org\0other.key\nx\0",
-        )
-        .unwrap();
+        let config = crate::store::git::Config::from_entries([
+            ("atom.alias.work", "gh:my-org"),
+            ("atom.alias.gh", "example.org"),
+            ("other.key", "x"),
+        ]);
+        let mut a = Aliases::from_config(&config).unwrap();
         assert_eq!(a.get("gh"), Some("example.org"));
         assert_eq!(a.get("WORK"), Some("gh:my-org"));
         assert!(a.insert("9x", "y").is_err());

@@ -3,18 +3,20 @@
 //! For each atom: the commit is re-serialised from its fields and must hash to the same id; its
 //! parents, identity, timestamps, headers, format version and message are checked; its manifest
 //! must declare the label and version its ref names; its tree must equal the tree at the recorded
-//! path in the recorded source commit; and the source commit must descend from the repository's
-//! root.
+//! path in the recorded source commit; and the source commit's first parents must lead to the
+//! repository's root (its identity), the same rule publishing applies. Findings are data
+//! ([`Finding`]); the command line turns them into words.
 
 use std::str::FromStr;
 
-use crate::format::{
-    AtomCommit, AtomPath, AtomRef, Format, RawCommit, EKA_IDENTITY, EKA_ROOT_REF, FORMAT_VERSION,
-    HEADER_FORMAT, HEADER_PATH, HEADER_SOURCE, IDENTITY, ROOT_REF,
+use crate::commit::{
+    AtomCommit, AtomPath, AtomPathError, Format, RawCommit, EKA_IDENTITY, FORMAT_VERSION,
+    HEADER_FORMAT, HEADER_PATH, HEADER_SOURCE, IDENTITY,
 };
+use crate::refs::{AtomRef, EKA_ROOT_REF, ROOT_REF};
 use crate::list::{self, ListedAtom};
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
-use crate::source;
+use crate::scan;
 use crate::store::EntryKind;
 use crate::{GitStore, Label, LabelError, Oid, StoreError, Version, VersionError};
 
@@ -61,15 +63,200 @@ pub struct Options {
     pub remote: Option<String>,
 }
 
+/// Why an atom is not what the format says it is. The CLI renders these; each carries the data
+/// it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Finding {
+    /// The atom commit has parents.
+    #[error("has {count} parent(s): an atom commit must be an orphan")]
+    Parents {
+        /// How many.
+        count: usize,
+    },
+    /// The author or committer is not the fixed identity.
+    #[error("{role} is `{found}`, expected `{expected}`")]
+    Identity {
+        /// `author` or `committer`.
+        role: &'static str,
+        /// What the commit says.
+        found: String,
+        /// What the format requires.
+        expected: &'static str,
+    },
+    /// The author or committer time is not the epoch.
+    #[error("{role} timestamp is `{found}`, expected `{expected}` (the Unix epoch)")]
+    Timestamp {
+        /// `author` or `committer`.
+        role: &'static str,
+        /// What the commit says.
+        found: String,
+        /// What the format requires.
+        expected: &'static str,
+    },
+    /// A header that must appear exactly once is missing or repeated.
+    #[error("missing or repeated `{name}` header")]
+    MissingOrRepeated {
+        /// The header.
+        name: &'static str,
+    },
+    /// A header the format does not define.
+    #[error("unexpected header `{name}`")]
+    UnexpectedHeader {
+        /// The header.
+        name: String,
+    },
+    /// The headers are not in the format's order.
+    #[error("headers out of order: expected {}", .expected.join(", "))]
+    HeadersOutOfOrder {
+        /// The order required.
+        expected: Vec<&'static str>,
+    },
+    /// A header is missing.
+    #[error("missing `{name}` header")]
+    MissingHeader {
+        /// The header.
+        name: &'static str,
+    },
+    /// A header is missing or its value is not an object id.
+    #[error("missing or invalid `{name}` header")]
+    InvalidHeader {
+        /// The header.
+        name: &'static str,
+    },
+    /// The format version is not the one the ref's layout uses.
+    #[error("unknown format version `{found}` (this tool reads `{expected}`)")]
+    UnknownFormat {
+        /// What the commit says.
+        found: String,
+        /// What this tool reads.
+        expected: &'static str,
+    },
+    /// The recorded path is not a valid atom path.
+    #[error(transparent)]
+    Path(#[from] AtomPathError),
+    /// The commit message is not the format's.
+    #[error("message is {found:?}, expected {expected:?}")]
+    Message {
+        /// What the commit says.
+        found: String,
+        /// What the format requires.
+        expected: String,
+    },
+    /// The atom's tree has no manifest.
+    #[error("the atom's tree has no regular `atom.toml`")]
+    NoManifest,
+    /// The manifest cannot be read.
+    #[error("{0}")]
+    InvalidManifest(String),
+    /// The manifest names another atom than the ref.
+    #[error("manifest declares {label}@{version} but the ref names {atom}")]
+    ManifestMismatch {
+        /// The declared label.
+        label: Label,
+        /// The declared version.
+        version: Version,
+        /// The atom the ref names.
+        atom: AtomRef,
+    },
+    /// The commit's bytes are not what its fields produce.
+    #[error("not reproducible: rebuilt from its fields the commit is {rebuilt}, not {commit}")]
+    NotReproducible {
+        /// The id of the rebuilt commit.
+        rebuilt: Oid,
+        /// The atom commit.
+        commit: Oid,
+    },
+    /// The tree differs from the source's tree at the recorded path.
+    #[error("tree {tree} differs from `{path}` in source commit {} ({found})", .source_commit.short(12))]
+    TreeDiffers {
+        /// The atom's tree.
+        tree: Oid,
+        /// The recorded path.
+        path: AtomPath,
+        /// The source commit.
+        source_commit: Oid,
+        /// What the source has there.
+        found: Oid,
+    },
+    /// The recorded path does not exist in the source.
+    #[error("`{path}` does not exist in source commit {}", .source_commit.short(12))]
+    PathMissing {
+        /// The recorded path.
+        path: AtomPath,
+        /// The source commit.
+        source_commit: Oid,
+    },
+    /// (pre1) The tree is no directory of the source.
+    #[error("tree {tree} is not a directory of source commit {}", .source_commit.short(12))]
+    NotInSource {
+        /// The atom's tree.
+        tree: Oid,
+        /// The source commit.
+        source_commit: Oid,
+    },
+    /// The source commit cannot be read as a commit.
+    #[error("source {source_commit}: {error}")]
+    BadSource {
+        /// The source commit.
+        source_commit: Oid,
+        /// What is wrong.
+        error: String,
+    },
+    /// The recorded repository root has parents.
+    #[error("the recorded repository root {root} is not a root commit")]
+    RootNotRoot {
+        /// The recorded root.
+        root: Oid,
+    },
+    /// The repository root cannot be read.
+    #[error("repository root: {error}")]
+    BadRoot {
+        /// What is wrong.
+        error: String,
+    },
+    /// The source's first-parent root is not the repository's identity.
+    #[error("source commit {} does not descend from the repository root {} by first parents (its first-parent root is {})", .source_commit.short(12), .root.short(12), .found.short(12))]
+    NotDescended {
+        /// The source commit.
+        source_commit: Oid,
+        /// The repository's identity.
+        root: Oid,
+        /// The root its first parents lead to.
+        found: Oid,
+    },
+    /// Neither an identity ref nor `HEAD` says what the repository root is.
+    #[error("the repository root is unknown (no refs/atoms/_root and no HEAD)")]
+    RootUnknown,
+    /// An object could not be read.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Why an atom could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unverifiable {
+    /// An object the checks need is not in the repository.
+    #[error("{what} {oid} is missing")]
+    Missing {
+        /// `atom commit`, `tree` or `source commit`.
+        what: &'static str,
+        /// The object.
+        oid: Oid,
+    },
+    /// The repository could not be read.
+    #[error("{0}")]
+    Store(String),
+}
+
 /// The verdict on one atom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Every check passed.
     Verified,
-    /// Checks failed; each finding is one line.
-    Failed(Vec<String>),
-    /// The atom could not be checked (missing objects); the reason.
-    Unverifiable(String),
+    /// Checks failed.
+    Failed(Vec<Finding>),
+    /// The atom could not be checked.
+    Unverifiable(Unverifiable),
 }
 
 /// One verified atom.
@@ -117,7 +304,7 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A requested atom has no local ref.
-    #[error("no atom `{target}` in this repository (see `git atom ls`)")]
+    #[error("no atom `{target}` in this repository")]
     NoSuchAtom {
         /// The target as given.
         target: String,
@@ -176,8 +363,7 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
     let mut atoms = Vec::with_capacity(selected.len());
     for (atom, commit) in selected {
         let _span = tracing::info_span!("verify", %atom).entered();
-        let checked = check(store, &atom, commit, options.remote.as_deref())?;
-        atoms.push(checked);
+        atoms.push(check(store, &atom, commit, options.remote.as_deref()));
     }
     atoms.sort_by(|a, b| {
         (&a.atom.label, a.atom.format, &a.atom.version).cmp(&(
@@ -211,24 +397,14 @@ fn ensure(
 /// What the structural checks found out about an atom commit.
 #[derive(Debug, Clone, Default)]
 pub struct Structure {
-    /// Every violated rule, one line each; empty means well-formed.
-    pub findings: Vec<String>,
+    /// Every violated rule; empty means well-formed.
+    pub findings: Vec<Finding>,
     /// The atom's tree, if the `tree` header is valid.
     pub tree: Option<Oid>,
     /// The source commit named by the commit, if valid.
     pub source: Option<Oid>,
     /// The recorded path (format 1), if valid.
     pub path: Option<AtomPath>,
-}
-
-/// An object the structural checks need is not in the repository.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} {oid} is missing")]
-pub struct Missing {
-    /// `atom commit` or `tree`.
-    pub what: &'static str,
-    /// The missing object.
-    pub oid: Oid,
 }
 
 /// The checks that need only the atom commit and its tree (format.md, section 8, items 1-6):
@@ -240,28 +416,28 @@ pub fn check_structure(
     store: &GitStore,
     atom: &AtomRef,
     commit: Oid,
-) -> Result<Structure, Missing> {
+) -> Result<Structure, Unverifiable> {
     let mut structure = Structure::default();
     let bytes = match store.read_commit_raw(commit) {
         Ok(Some(b)) => b,
         Ok(None) => {
-            return Err(Missing {
+            return Err(Unverifiable::Missing {
                 what: "atom commit",
                 oid: commit,
             })
         }
         Err(e) => {
-            structure.findings.push(e.to_string());
+            structure.findings.push(Finding::Store(e.to_string()));
             return Ok(structure);
         }
     };
     let findings = &mut structure.findings;
     let Some(raw) = RawCommit::parse(&bytes) else {
-        findings.push("not a well-formed commit object".into());
+        findings.push(Finding::Store("not a well-formed commit object".into()));
         return Ok(structure);
     };
 
-    let (identity, expected_headers): (&str, &[&str]) = match atom.format {
+    let (identity, expected_headers): (&'static str, &[&'static str]) = match atom.format {
         Format::Atom1 => (
             IDENTITY,
             &[
@@ -280,9 +456,7 @@ pub fn check_structure(
     };
     let parents = raw.all("parent").count();
     if parents > 0 {
-        findings.push(format!(
-            "has {parents} parent(s): an atom commit must be an orphan"
-        ));
+        findings.push(Finding::Parents { count: parents });
     }
     for role in ["author", "committer"] {
         match raw.one(role) {
@@ -291,15 +465,21 @@ pub fn check_structure(
                 let (who, when) = split_ident(v);
                 let (want_who, want_when) = split_ident(identity);
                 if who != want_who {
-                    findings.push(format!("{role} is `{who}`, expected `{want_who}`"));
+                    findings.push(Finding::Identity {
+                        role,
+                        found: who.to_owned(),
+                        expected: want_who,
+                    });
                 }
                 if when != want_when {
-                    findings.push(format!(
-                        "{role} timestamp is `{when}`, expected `{want_when}` (the Unix epoch)"
-                    ));
+                    findings.push(Finding::Timestamp {
+                        role,
+                        found: when.to_owned(),
+                        expected: want_when,
+                    });
                 }
             }
-            None => findings.push(format!("missing or repeated `{role}` header")),
+            None => findings.push(Finding::MissingOrRepeated { name: role }),
         }
     }
     let names: Vec<&str> = raw
@@ -310,7 +490,9 @@ pub fn check_structure(
         .collect();
     for name in &names {
         if !expected_headers.contains(name) {
-            findings.push(format!("unexpected header `{name}`"));
+            findings.push(Finding::UnexpectedHeader {
+                name: (*name).to_owned(),
+            });
         }
     }
     let present: Vec<&str> = names
@@ -319,10 +501,9 @@ pub fn check_structure(
         .filter(|n| expected_headers.contains(n))
         .collect();
     if present != expected_headers && expected_headers.iter().all(|h| raw.one(h).is_some()) {
-        findings.push(format!(
-            "headers out of order: expected {}",
-            expected_headers.join(", ")
-        ));
+        findings.push(Finding::HeadersOutOfOrder {
+            expected: expected_headers.to_vec(),
+        });
     }
 
     let (format_header, source_header, want_format) = match atom.format {
@@ -331,20 +512,25 @@ pub fn check_structure(
     };
     match raw.one(format_header) {
         Some(v) if v == want_format => {}
-        Some(v) => findings.push(format!(
-            "unknown format version `{v}` (this tool reads `{want_format}`)"
-        )),
-        None => findings.push(format!("missing `{format_header}` header")),
+        Some(v) => findings.push(Finding::UnknownFormat {
+            found: v.to_owned(),
+            expected: want_format,
+        }),
+        None => findings.push(Finding::MissingHeader {
+            name: format_header,
+        }),
     }
     structure.source = raw.one(source_header).and_then(|s| s.parse::<Oid>().ok());
     if structure.source.is_none() {
-        findings.push(format!("missing or invalid `{source_header}` header"));
+        findings.push(Finding::InvalidHeader {
+            name: source_header,
+        });
     }
     if atom.format == Format::Atom1 {
         match raw.one(HEADER_PATH).map(AtomPath::new) {
             Some(Ok(p)) => structure.path = Some(p),
-            Some(Err(e)) => findings.push(e.to_string()),
-            None => findings.push(format!("missing `{HEADER_PATH}` header")),
+            Some(Err(e)) => findings.push(Finding::Path(e)),
+            None => findings.push(Finding::MissingHeader { name: HEADER_PATH }),
         }
     }
     let expected_message = match atom.format {
@@ -352,13 +538,13 @@ pub fn check_structure(
         Format::EkaPre1 => format!("publish({}): {}", atom.label, atom.version),
     };
     if raw.message != expected_message.as_bytes() {
-        findings.push(format!(
-            "message is {:?}, expected {expected_message:?}",
-            String::from_utf8_lossy(&raw.message)
-        ));
+        findings.push(Finding::Message {
+            found: String::from_utf8_lossy(&raw.message).into_owned(),
+            expected: expected_message,
+        });
     }
     let Some(tree) = raw.one("tree").and_then(|t| t.parse::<Oid>().ok()) else {
-        findings.push("missing or invalid `tree` header".into());
+        findings.push(Finding::InvalidHeader { name: "tree" });
         return Ok(structure);
     };
     structure.tree = Some(tree);
@@ -384,17 +570,18 @@ pub fn check_structure(
                     });
                 match manifest {
                     Ok(m) if m.label == atom.label && m.version == atom.version => {}
-                    Ok(m) => findings.push(format!(
-                        "manifest declares {}@{} but the ref names {atom}",
-                        m.label, m.version
-                    )),
-                    Err(e) => findings.push(e),
+                    Ok(m) => findings.push(Finding::ManifestMismatch {
+                        label: m.label,
+                        version: m.version,
+                        atom: atom.clone(),
+                    }),
+                    Err(e) => findings.push(Finding::InvalidManifest(e)),
                 }
             }
-            _ => findings.push("the atom's tree has no regular `atom.toml`".into()),
+            _ => findings.push(Finding::NoManifest),
         },
-        Err(StoreError::Missing { oid }) => return Err(Missing { what: "tree", oid }),
-        Err(e) => findings.push(e.to_string()),
+        Err(StoreError::Missing { oid }) => return Err(Unverifiable::Missing { what: "tree", oid }),
+        Err(e) => findings.push(Finding::Store(e.to_string())),
     }
 
     // Reproducibility: the commit rebuilt from its fields must be this very object.
@@ -409,35 +596,40 @@ pub fn check_structure(
         };
         let id = store.hash_commit(&rebuilt.to_bytes());
         if id != commit {
-            structure.findings.push(format!(
-                "not reproducible: rebuilt from its fields the commit is {id}, not {commit}"
-            ));
+            structure.findings.push(Finding::NotReproducible {
+                rebuilt: id,
+                commit,
+            });
         }
     }
     Ok(structure)
 }
 
-fn check(
-    store: &GitStore,
-    atom: &AtomRef,
-    commit: Oid,
-    remote: Option<&str>,
-) -> Result<Checked, StoreError> {
+/// Verifies one atom; every failure becomes its verdict, so one bad atom never stops the rest.
+fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) -> Checked {
     let mut checked = Checked {
         atom: atom.clone(),
         commit,
         source: None,
         verdict: Verdict::Verified,
     };
-    let unverifiable = |mut c: Checked, why: String| {
-        c.verdict = Verdict::Unverifiable(why);
-        Ok(c)
+    checked.verdict = match verdict(store, atom, commit, remote, &mut checked.source) {
+        Ok(v) => v,
+        Err(e) => Verdict::Unverifiable(Unverifiable::Store(e.to_string())),
     };
+    checked
+}
+
+fn verdict(
+    store: &GitStore,
+    atom: &AtomRef,
+    commit: Oid,
+    remote: Option<&str>,
+    source_out: &mut Option<Oid>,
+) -> Result<Verdict, StoreError> {
+    let missing = |what, oid| Verdict::Unverifiable(Unverifiable::Missing { what, oid });
     if !ensure(store, commit, remote, &atom.name())? {
-        return unverifiable(
-            checked,
-            format!("atom commit {commit} is missing (try --remote)"),
-        );
+        return Ok(missing("atom commit", commit));
     }
     let Structure {
         mut findings,
@@ -446,76 +638,93 @@ fn check(
         path,
     } = match check_structure(store, atom, commit) {
         Ok(s) => s,
-        Err(missing) => return unverifiable(checked, format!("{missing} (try --remote)")),
+        Err(why) => return Ok(Verdict::Unverifiable(why)),
     };
-    checked.source = source;
+    *source_out = source;
 
-    // Provenance: the tree is the source commit's tree at the path, and the source descends from
-    // the repository root.
+    // Provenance: the tree is the source commit's tree at the path, and the source's first
+    // parents lead to the repository's identity (the rule publishing applies).
     if let (Some(source), Some(tree)) = (source, tree) {
         if !ensure(store, source, remote, &source.to_string())? {
             if findings.is_empty() {
-                return unverifiable(
-                    checked,
-                    format!("source commit {source} is missing (try --remote)"),
-                );
+                return Ok(missing("source commit", source));
             }
         } else {
-            match store.commit_tree_and_parents(source) {
-                Ok((source_tree, _)) => match (&path, atom.format) {
-                    (Some(p), _) => match source::entry_at(store, source_tree, p.as_str())? {
-                        Some(e) if e.oid == tree && e.kind == EntryKind::Tree => {}
-                        Some(e) => findings.push(format!(
-                            "tree {tree} differs from `{p}` in source commit {} ({})",
-                            source.short(12),
-                            e.oid
-                        )),
-                        None => findings.push(format!(
-                            "`{p}` does not exist in source commit {}",
-                            source.short(12)
-                        )),
-                    },
-                    (None, Format::EkaPre1) => {
-                        if source::paths_of_tree(store, source_tree, tree)?.is_empty() {
-                            findings.push(format!(
-                                "tree {tree} is not a directory of source commit {}",
-                                source.short(12)
-                            ));
-                        }
-                    }
-                    (None, Format::Atom1) => {}
-                },
-                Err(e) => findings.push(format!("source {source}: {e}")),
-            }
-            match repository_root(store)? {
-                Some(root) => match store.commit_tree_and_parents(root) {
-                    Ok((_, parents)) if !parents.is_empty() => findings.push(format!(
-                        "the recorded repository root {root} is not a root commit"
-                    )),
-                    Ok(_) => {
-                        if !store.is_ancestor(root, source)? {
-                            findings.push(format!(
-                                "source commit {} does not descend from the repository root {}",
-                                source.short(12),
-                                root.short(12)
-                            ));
-                        }
-                    }
-                    Err(e) => findings.push(format!("repository root: {e}")),
-                },
-                None => findings.push(
-                    "the repository root is unknown (no refs/atoms/_root and no HEAD)".into(),
-                ),
-            }
+            findings.extend(provenance(store, atom, source, tree, path.as_ref())?);
         }
     }
 
-    checked.verdict = if findings.is_empty() {
+    Ok(if findings.is_empty() {
         Verdict::Verified
     } else {
         Verdict::Failed(findings)
+    })
+}
+
+fn provenance(
+    store: &GitStore,
+    atom: &AtomRef,
+    source: Oid,
+    tree: Oid,
+    path: Option<&AtomPath>,
+) -> Result<Vec<Finding>, StoreError> {
+    let mut findings = Vec::new();
+    let source_tree = match store.commit_tree_and_parents(source) {
+        Ok((source_tree, _)) => source_tree,
+        Err(e) => {
+            findings.push(Finding::BadSource {
+                source_commit: source,
+                error: e.to_string(),
+            });
+            return Ok(findings);
+        }
     };
-    Ok(checked)
+    match (path, atom.format) {
+        (Some(p), _) => match scan::entry_at(store, source_tree, p.as_str())? {
+            Some(e) if e.oid == tree && e.kind == EntryKind::Tree => {}
+            Some(e) => findings.push(Finding::TreeDiffers {
+                tree,
+                path: p.clone(),
+                source_commit: source,
+                found: e.oid,
+            }),
+            None => findings.push(Finding::PathMissing {
+                path: p.clone(),
+                source_commit: source,
+            }),
+        },
+        (None, Format::EkaPre1) => {
+            if scan::paths_of_tree(store, source_tree, tree)?.is_empty() {
+                findings.push(Finding::NotInSource {
+                    tree,
+                    source_commit: source,
+                });
+            }
+        }
+        (None, Format::Atom1) => {}
+    }
+    match repository_root(store)? {
+        Some(root) => match store.commit_tree_and_parents(root) {
+            Ok((_, parents)) if !parents.is_empty() => findings.push(Finding::RootNotRoot { root }),
+            Ok(_) => match store.first_parent_root(source) {
+                Ok(found) if found == root => {}
+                Ok(found) => findings.push(Finding::NotDescended {
+                    source_commit: source,
+                    root,
+                    found,
+                }),
+                Err(e) => findings.push(Finding::BadSource {
+                    source_commit: source,
+                    error: e.to_string(),
+                }),
+            },
+            Err(e) => findings.push(Finding::BadRoot {
+                error: e.to_string(),
+            }),
+        },
+        None => findings.push(Finding::RootUnknown),
+    }
+    Ok(findings)
 }
 
 /// The recorded repository root (`refs/atoms/_root`, else the eka tool's `refs/ekala/init`),

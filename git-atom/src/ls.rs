@@ -1,8 +1,8 @@
 //! `git atom ls`.
 
 use anyhow::Context;
-use atom::list::{self, Listing, Pattern};
-use atom::GitStore;
+use atom_lib::list::{self, Listing, Pattern};
+use atom_lib::GitStore;
 use serde::Serialize;
 
 use crate::output;
@@ -59,14 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Ok(store) => list::remote(&store, remote, &patterns)?,
             // Like `git ls-remote <url>`, listing a URL needs no repository: talk to it from an
             // empty scratch repository, removed afterwards.
-            Err(_) => {
-                let scratch = tempfile::Builder::new()
-                    .prefix("git-atom-ls-")
-                    .tempdir()
-                    .context("cannot create a scratch directory")?;
-                let store = GitStore::init_bare(scratch.path())?;
-                list::remote(&store, remote, &patterns)?
-            }
+            Err(_) => list::remote(&GitStore::scratch()?, remote, &patterns)?,
         },
     };
     for bad in &listing.malformed {

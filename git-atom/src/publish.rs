@@ -3,8 +3,8 @@
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context};
-use atom::publish::{self, Options, Progress, Remote, Status};
-use atom::{AtomPath, GitStore};
+use atom_lib::publish::{self, Options, Progress, Remote, Status};
+use atom_lib::{AtomPath, GitStore};
 use serde::Serialize;
 
 use crate::output;
@@ -118,6 +118,29 @@ fn repo_relative(work_dir: &Path, cwd: &Path, given: &Path) -> anyhow::Result<At
     Ok(AtomPath::new(&relative)?)
 }
 
+/// The library's error in the user's words: what to do next, with the flags of this command.
+fn explain(e: publish::Error) -> anyhow::Error {
+    use publish::{Error, Problem};
+    match e {
+        Error::Refused { problems } => {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| match p {
+                    Problem::SourceNotOnRemote { remote, branch, .. } => format!(
+                        "{p}: push it first (`git push {remote} {branch}`) or pass --push-source"
+                    ),
+                    other => other.to_string(),
+                })
+                .collect();
+            anyhow::anyhow!("{}", lines.join("\n"))
+        }
+        Error::NoSourceBranch { rev } => {
+            anyhow::anyhow!("--push-source needs a branch, but {rev} is not on one (HEAD is detached)")
+        }
+        other => other.into(),
+    }
+}
+
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let store = GitStore::discover(&cwd)?;
@@ -153,7 +176,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             None if args.local => Remote::Local,
             None => Remote::Default,
         },
-        dry_run: args.dry_run,
         push_source: args.push_source,
     };
     let show_progress = output::progress_enabled(quiet);
@@ -172,8 +194,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             Progress::Pushing => eprintln!("pushing to the remote..."),
         }
     };
-    let outcome = publish::publish(&store, &options, &mut progress)?;
-    for w in &outcome.warnings {
+    let plan = publish::plan(&store, &options, &mut progress).map_err(explain)?;
+    let outcome = if args.dry_run {
+        plan
+    } else {
+        publish::apply(&store, plan, &mut progress).map_err(explain)?
+    };
+    let warnings: Vec<String> = outcome.warnings.iter().map(ToString::to_string).collect();
+    for w in &warnings {
         output::warning(w);
     }
 
@@ -196,7 +224,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                     remote: a.remote.map(Status::name),
                 })
                 .collect(),
-            warnings: &outcome.warnings,
+            warnings: &warnings,
         };
         output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
     } else {

@@ -1,8 +1,8 @@
 //! `git atom verify`.
 
 use anyhow::Context;
-use atom::verify::{self, Options, Target, Verdict};
-use atom::GitStore;
+use atom_lib::verify::{self, Options, Target, Unverifiable, Verdict};
+use atom_lib::GitStore;
 use serde::Serialize;
 
 use crate::{output, EXIT_USAGE};
@@ -42,6 +42,14 @@ struct JsonVerdict {
     findings: Vec<String>,
 }
 
+/// Why an atom could not be verified, with what to do about it.
+fn unverifiable(why: &Unverifiable, hint: bool) -> String {
+    match why {
+        Unverifiable::Missing { .. } if hint => format!("{why} (try --remote)"),
+        other => other.to_string(),
+    }
+}
+
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let store = match GitStore::discover(&cwd) {
@@ -51,12 +59,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
+    // Missing objects can be fetched with --remote, unless it was given already.
+    let hint = args.remote.is_none();
     let options = Options {
         targets: args.atoms,
         remote: args.remote,
     };
     let outcome = match verify::verify(&store, &options) {
         Ok(o) => o,
+        Err(verify::Error::NoSuchAtom { target }) => {
+            output::error(&anyhow::anyhow!(
+                "no atom `{target}` in this repository (see `git atom ls`)"
+            ));
+            return Ok(EXIT_USAGE);
+        }
         Err(e) => {
             output::error(&e.into());
             return Ok(EXIT_USAGE);
@@ -69,8 +85,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             .map(|c| {
                 let (status, findings) = match &c.verdict {
                     Verdict::Verified => ("verified", Vec::new()),
-                    Verdict::Failed(f) => ("failed", f.clone()),
-                    Verdict::Unverifiable(why) => ("unverifiable", vec![why.clone()]),
+                    Verdict::Failed(f) => ("failed", f.iter().map(ToString::to_string).collect()),
+                    Verdict::Unverifiable(why) => ("unverifiable", vec![unverifiable(why, hint)]),
                 };
                 JsonVerdict {
                     label: c.atom.label.to_string(),
@@ -88,17 +104,19 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         let mut text = String::new();
         for c in &outcome.atoms {
             let name = match c.atom.format {
-                atom::Format::Atom1 => c.atom.to_string(),
+                atom_lib::Format::Atom1 => c.atom.to_string(),
                 other => format!("{} ({other})", c.atom),
             };
             match &c.verdict {
                 Verdict::Verified => text.push_str(&format!("ok            {name}\n")),
                 Verdict::Failed(findings) => {
-                    text.push_str(&format!("FAILED        {name}: {}\n", findings.join("; ")))
+                    let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
+                    text.push_str(&format!("FAILED        {name}: {}\n", shown.join("; ")))
                 }
-                Verdict::Unverifiable(why) => {
-                    text.push_str(&format!("UNVERIFIABLE  {name}: {why}\n"))
-                }
+                Verdict::Unverifiable(why) => text.push_str(&format!(
+                    "UNVERIFIABLE  {name}: {}\n",
+                    unverifiable(why, hint)
+                )),
             }
         }
         output::stdout(&text)?;

@@ -4,21 +4,26 @@
 //! stdin/stdout (see `gitremote-helpers(7)`). The helper offers `list`, `fetch`, `push` and
 //! `option`:
 //!
-//! - `list` asks the real remote for `refs/atoms/<label>/` with one protocol v2 `ls-refs`
-//!   (`ref-prefix`), and answers with the versions the URI's requirement accepts, plus
+//! - [`list`](crate::list) asks the real remote for `refs/atoms/<label>/` with one protocol v2
+//!   `ls-refs` (`ref-prefix`), and answers with the versions the URI's requirement accepts, plus
 //!   `refs/heads/<label>` and `HEAD` pointing at the highest of them, so a clone gets a branch;
-//! - `fetch` fetches just those atom commits (and their trees) from the real remote with `git
-//!   fetch` into a quarantine repository, checks each one's structure, and only then moves the
+//! - [`fetch`](crate::fetch) fetches just those atom commits (and their trees) from the real
+//!   remote into the store's quarantine, checks each one's structure, and only then admits the
 //!   objects into the repository git is working on; git writes the refs afterwards;
-//! - `push` only ever creates `refs/atoms/<label>/<version>` refs holding valid atom commits,
-//!   with `git push` and create-only leases.
+//! - [`push`](crate::push) only ever creates `refs/atoms/<label>/<version>` refs holding valid
+//!   atom commits, with create-only leases.
 //!
-//! stdout carries the protocol only and is flushed after every reply; everything for people
-//! goes to stderr and obeys `option verbosity` and `option progress`.
+//! The [`protocol`] module reads git's commands and writes the replies; it takes its streams as
+//! parameters, so it runs the same over a process's stdin/stdout and in tests. stdout carries
+//! the protocol only and is flushed after every reply; everything for people goes to stderr and
+//! obeys `option verbosity` and `option progress`.
 
-mod git;
-mod helper;
+mod fetch;
+mod list;
 mod policy;
+pub mod protocol;
+mod push;
+mod remote;
 
 use std::ffi::OsString;
 use std::io;
@@ -26,7 +31,8 @@ use std::io;
 /// Exit status of a fatal error, as git uses it.
 pub const EXIT_FATAL: u8 = 128;
 
-/// Runs the helper with `args` (`git-remote-atom <remote> [<url>]`); returns the exit status.
+/// Runs the helper with `args` (`git-remote-atom <remote> [<url>]`) on this process's stdin and
+/// stdout; returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     init_logging();
     let args: Vec<OsString> = args.into_iter().collect();
@@ -40,23 +46,32 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let url = url.strip_prefix("atom::").unwrap_or(&url).to_owned();
-    match helper::run(&url) {
+    let stdin = io::stdin();
+    let stdout = io::stdout();
+    match protocol::serve(&url, stdin.lock(), stdout.lock()) {
         Ok(()) => 0,
-        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            let text = format!("{e:#}").replace('\n', " ");
+            let text = error_chain(&e).replace('\n', " ");
             eprintln!("fatal: {text}");
             EXIT_FATAL
         }
     }
 }
 
-/// A closed stdout or stdin means git went away: not an error worth a word.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+/// An error and its causes, `: `-separated, as anyhow's `{:#}` prints them.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn init_logging() {

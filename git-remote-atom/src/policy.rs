@@ -5,25 +5,11 @@
 //! without git, so it must apply the same rules to `file`, `git`, `http(s)` or `ssh` itself.
 //! (The `git fetch` and `git push` it runs check again.)
 
-use anyhow::bail;
+use atom_lib::store::git::Config;
 
-use crate::git;
-
-/// Fails with git's own message unless `protocol` may be used.
-pub fn check(protocol: &str) -> anyhow::Result<()> {
-    if allowed(protocol, git::config_get, |name| std::env::var(name).ok()) {
-        Ok(())
-    } else {
-        bail!("transport '{protocol}' not allowed")
-    }
-}
-
-/// The decision, with config and environment look-ups passed in.
-fn allowed(
-    protocol: &str,
-    config: impl Fn(&str) -> Option<String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> bool {
+/// Whether `protocol` may be used, by git's rules, with the environment look-up passed in.
+pub fn allowed(protocol: &str, config: &Config, env: impl Fn(&str) -> Option<String>) -> bool {
+    let config = |key: &str| config.string(key);
     if let Some(list) = env("GIT_ALLOW_PROTOCOL") {
         return list.split(':').any(|p| p == protocol);
     }
@@ -56,7 +42,8 @@ mod tests {
                 .find(|(k, _)| *k == key)
                 .map(|(_, v)| (*v).to_owned())
         };
-        allowed(protocol, |k| lookup(config, k), |k| lookup(env, k))
+        let config = Config::from_entries(config.iter().copied());
+        allowed(protocol, &config, |k| lookup(env, k))
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use atom::{AtomCommit, AtomPath, Format, Root};
+use atom_lib::{AtomCommit, AtomPath, Format, Root};
 
 fn spec() -> String {
     std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/format.md"))

@@ -168,7 +168,7 @@ fn recognises_atoms_of_the_eka_tool() {
     let json = env.git(&src, ["atom", "ls", "--json"]).success();
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["atoms"][0]["format"], "eka/pre1");
-    let expected = atom::Root(head.parse().unwrap()).atom_id(&"nix-lock".parse().unwrap());
+    let expected = atom_lib::Root(head.parse().unwrap()).atom_id(&"nix-lock".parse().unwrap());
     assert_eq!(v["atoms"][0]["id"], expected.to_string().as_str());
     // And it verifies by the same rules.
     let verified = env.git(&src, ["atom", "verify"]).success();

@@ -167,7 +167,7 @@ fn json_output_describes_every_atom() {
     assert_eq!(atoms[0]["local"], "published");
     assert_eq!(atoms[0]["remote"], "published");
     // The id is the documented derivation of the label under the root commit.
-    let expected = atom::Root(root.parse().unwrap()).atom_id(&"bar".parse().unwrap());
+    let expected = atom_lib::Root(root.parse().unwrap()).atom_id(&"bar".parse().unwrap());
     assert_eq!(atoms[0]["id"], expected.to_string().as_str());
     assert_eq!(
         atoms[0]["commit"],

@@ -3,7 +3,7 @@
 
 use std::error::Error as _;
 
-use atom::uri::{Aliases, Uri};
+use atom_lib::uri::{Aliases, Uri};
 
 fn unquote(cell: &str) -> &str {
     cell.trim().trim_start_matches('`').trim_end_matches('`')
@@ -92,7 +92,7 @@ fn man_page_explains_url_forms_and_aliases() {
     ] {
         assert!(page.contains(section), "git-remote-atom.1 lacks {section}");
     }
-    for (name, value) in atom::uri::BUILTIN_ALIASES {
+    for (name, value) in atom_lib::uri::BUILTIN_ALIASES {
         assert!(
             page.contains(&format!("\\fB{name}\\fR {value}")),
             "git-remote-atom.1 does not list alias {name}"

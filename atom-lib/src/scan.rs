@@ -1,6 +1,6 @@
 //! The atoms of a source revision: finding `atom.toml` directories in a commit's tree.
 
-use crate::format::AtomPath;
+use crate::commit::AtomPath;
 use crate::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::store::{EntryKind, TreeEntry};
 use crate::{GitStore, Oid, StoreError};

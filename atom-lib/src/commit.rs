@@ -1,4 +1,5 @@
-//! The atom commit and ref layout: the normative byte format (see `docs/format.md`).
+//! The atom commit: its normative byte format (see `docs/format.md`), the formats this crate
+//! knows, and the atom directory's path.
 //!
 //! An atom is an orphan commit whose tree is the atom directory's tree in the source commit:
 //!
@@ -14,27 +15,18 @@
 //! ```
 //!
 //! Every byte is determined by (tree, source, path, label, version), so the same atom published
-//! from the same source commit has the same id in every clone. The ref
-//! `refs/atoms/<label>/<version>` points at it; `refs/atoms/_root` points at the repository's
-//! root commit, so a client can compute atomic numbers from one ref listing.
+//! from the same source commit has the same id in every clone. Where it is referenced from is
+//! the business of [`crate::refs`].
 //!
 //! The existing `eka` tool's format `pre1` (refs under `refs/eka/atoms/`) is recognised too.
 
 use std::fmt;
 
+use crate::refs::{ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
 use crate::{Label, Oid, Version};
 
 /// The format version this crate writes.
 pub const FORMAT_VERSION: &str = "1";
-/// Where atom refs live.
-pub const ATOM_REF_PREFIX: &str = "refs/atoms/";
-/// The ref naming the repository's root commit (its identity), next to the atoms.
-pub const ROOT_REF: &str = "refs/atoms/_root";
-/// Where the eka tool's atom refs live.
-pub const EKA_ATOM_REF_PREFIX: &str = "refs/eka/atoms/";
-/// The eka tool's root ref.
-pub const EKA_ROOT_REF: &str = "refs/ekala/init";
-
 /// The fixed author and committer line of a format-1 atom (after `author `/`committer `).
 pub const IDENTITY: &str = "atom <atom@invalid> 0 +0000";
 /// The fixed identity of an eka `pre1` atom: empty name and email.
@@ -137,86 +129,6 @@ impl AtomPath {
 impl fmt::Display for AtomPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A parsed atom ref name: `refs/atoms/<label>/<version>` or `refs/eka/atoms/<label>/<version>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AtomRef {
-    /// Which layout the ref belongs to.
-    pub format: Format,
-    /// The label component.
-    pub label: Label,
-    /// The version component.
-    pub version: Version,
-}
-
-/// Why a ref under an atom prefix is not a valid atom ref.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed atom ref `{name}`: {reason}")]
-pub struct AtomRefError {
-    /// The ref name.
-    pub name: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl AtomRef {
-    /// A format-1 ref.
-    pub fn new(label: Label, version: Version) -> Self {
-        AtomRef {
-            format: Format::Atom1,
-            label,
-            version,
-        }
-    }
-
-    /// Parses a full ref name; `Ok(None)` when the ref is not under an atom prefix at all (or is
-    /// the root ref).
-    pub fn parse(name: &str) -> Result<Option<Self>, AtomRefError> {
-        let (format, rest) = if let Some(rest) = name.strip_prefix(ATOM_REF_PREFIX) {
-            (Format::Atom1, rest)
-        } else if let Some(rest) = name.strip_prefix(EKA_ATOM_REF_PREFIX) {
-            (Format::EkaPre1, rest)
-        } else {
-            return Ok(None);
-        };
-        if name == ROOT_REF {
-            return Ok(None);
-        }
-        let err = |reason: String| AtomRefError {
-            name: name.escape_debug().to_string(),
-            reason,
-        };
-        let (label, version) = rest
-            .split_once('/')
-            .ok_or_else(|| err("expected `<label>/<version>`".into()))?;
-        let label = Label::new(label).map_err(|e| err(e.to_string()))?;
-        if label.as_str() != rest.split('/').next().unwrap_or_default() {
-            return Err(err("label is not NFKC-normalised".into()));
-        }
-        let version = Version::new(version).map_err(|e| err(e.to_string()))?;
-        Ok(Some(AtomRef {
-            format,
-            label,
-            version,
-        }))
-    }
-
-    /// The full ref name.
-    pub fn name(&self) -> String {
-        format!(
-            "{}{}/{}",
-            self.format.ref_prefix(),
-            self.label,
-            self.version
-        )
-    }
-}
-
-impl fmt::Display for AtomRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.label, self.version)
     }
 }
 
@@ -372,28 +284,6 @@ mod tests {
         let signed =
             RawCommit::parse(b"tree t\ngpgsig -----BEGIN\n line2\n -----END\n\nmsg").unwrap();
         assert_eq!(signed.one("gpgsig"), Some("-----BEGIN\nline2\n-----END"));
-    }
-
-    #[test]
-    fn atom_refs() {
-        let r = AtomRef::parse("refs/atoms/foo/0.1.10").unwrap().unwrap();
-        assert_eq!(
-            (r.format, r.label.as_str(), r.version.to_string().as_str()),
-            (Format::Atom1, "foo", "0.1.10")
-        );
-        assert_eq!(r.name(), "refs/atoms/foo/0.1.10");
-        let e = AtomRef::parse("refs/eka/atoms/bar/1.0.0").unwrap().unwrap();
-        assert_eq!(e.format, Format::EkaPre1);
-        assert_eq!(AtomRef::parse("refs/heads/main").unwrap(), None);
-        assert_eq!(AtomRef::parse(ROOT_REF).unwrap(), None);
-        for bad in [
-            "refs/atoms/9x/1.0.0",
-            "refs/atoms/foo",
-            "refs/atoms/foo/1.0",
-            "refs/atoms/foo/1.0.0/x",
-        ] {
-            assert!(AtomRef::parse(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -1,0 +1,319 @@
+//! The one place that builds a `git` process: its environment, its arguments, and the parsing of
+//! its output into typed results and typed errors. Callers never see a [`Command`].
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use super::StoreError;
+
+/// Environment variables that tie a `git` process to the repository its parent works on. They
+/// are removed from every child, which is told its repository explicitly (`GIT_DIR`), so a
+/// helper run by git inside a repository can safely work on another one (a quarantine).
+const LOCAL_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_INDEX_FILE",
+    "GIT_GRAFT_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_SHALLOW_FILE",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_PREFIX",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_QUARANTINE_PATH",
+];
+
+/// How chatty a transfer (`fetch`, `push`) may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verbosity {
+    /// git's verbosity: 0 quiet, 1 normal, 2 and more verbose.
+    pub level: u32,
+    /// Whether to show progress; `None` lets git decide (a terminal or not).
+    pub progress: Option<bool>,
+}
+
+impl Default for Verbosity {
+    fn default() -> Self {
+        Verbosity {
+            level: 0,
+            progress: Some(false),
+        }
+    }
+}
+
+impl Verbosity {
+    /// Whether git's own diagnostics should reach the user's terminal as they happen.
+    pub(crate) fn live(&self) -> bool {
+        self.progress == Some(true) || self.level > 1
+    }
+}
+
+/// A `git` invocation being built: `git [-c key=value]... <subcommand> [args]...`.
+#[derive(Debug)]
+pub(crate) struct Git {
+    cmd: Command,
+    subcommand: &'static str,
+    config: Vec<String>,
+    args: Vec<OsString>,
+    live_stderr: bool,
+}
+
+impl Git {
+    /// `git <subcommand>` working on the repository at `git_dir`, with a clean environment and
+    /// no standard input. It runs in this process's directory, so relative URLs given by the
+    /// user mean what they meant to the user.
+    pub(crate) fn new(subcommand: &'static str, git_dir: &Path) -> Self {
+        let mut cmd = Command::new("git");
+        for var in LOCAL_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.env("GIT_DIR", git_dir).stdin(Stdio::null());
+        Git {
+            cmd,
+            subcommand,
+            config: Vec::new(),
+            args: Vec::new(),
+            live_stderr: false,
+        }
+    }
+
+    /// Works in `work_dir` as the working tree and current directory, as git does when it runs
+    /// inside a repository (a configured remote's relative URL is relative to it).
+    pub(crate) fn work_tree(mut self, work_dir: &Path) -> Self {
+        self.cmd.current_dir(work_dir).env("GIT_WORK_TREE", work_dir);
+        self
+    }
+
+    /// Runs in `dir`.
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Adds `-c key=value` for this invocation.
+    pub(crate) fn config(mut self, key: &str, value: &str) -> Self {
+        self.config.push(format!("{key}={value}"));
+        self
+    }
+
+    /// Appends arguments.
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Appends one argument.
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Applies a transfer's verbosity: `--quiet`/`--verbose`, `--progress`/`--no-progress`,
+    /// and lets stderr through to the user when it is wanted live.
+    pub(crate) fn verbosity(mut self, v: Verbosity) -> Self {
+        match v.level {
+            0 => self.args.push("--quiet".into()),
+            1 => {}
+            _ => self.args.push("--verbose".into()),
+        }
+        match v.progress {
+            Some(true) => self.args.push("--progress".into()),
+            Some(false) => self.args.push("--no-progress".into()),
+            None => {}
+        }
+        self.live_stderr = v.live();
+        self
+    }
+
+    /// Runs the command to completion; its stdout and (unless live) stderr are captured.
+    pub(crate) fn output(mut self) -> Result<Output, StoreError> {
+        for c in &self.config {
+            self.cmd.arg("-c").arg(c);
+        }
+        self.cmd.arg(self.subcommand).args(&self.args);
+        if self.live_stderr {
+            self.cmd.stderr(Stdio::inherit());
+        } else {
+            self.cmd.stderr(Stdio::piped());
+        }
+        self.cmd.stdout(Stdio::piped());
+        tracing::debug!(cmd = ?self.cmd, "running git");
+        self.cmd.output().map_err(|e| StoreError::Spawn {
+            command: self.subcommand,
+            source: e,
+        })
+    }
+
+    /// Runs the command and requires success; returns its stdout.
+    pub(crate) fn run(self) -> Result<Vec<u8>, StoreError> {
+        let subcommand = self.subcommand;
+        let out = self.output()?;
+        if !out.status.success() {
+            return Err(failure(subcommand, &out));
+        }
+        Ok(out.stdout)
+    }
+}
+
+/// The error for a git process that exited unsuccessfully.
+pub(crate) fn failure(command: &'static str, out: &Output) -> StoreError {
+    StoreError::Git {
+        command,
+        message: first_error_line(&out.stderr),
+    }
+}
+
+/// One ref's line of `git push --porcelain` output: `<flag>\t<from>:<to>\t<summary>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PushLine {
+    /// `*` new, ` ` fast-forward, `+` forced, `=` up to date, `-` deleted, `!` rejected.
+    pub flag: char,
+    /// The destination ref.
+    pub to: String,
+    /// The summary, trimmed (empty if absent).
+    pub summary: String,
+}
+
+/// The ref lines of `git push --porcelain` output; other lines are skipped.
+pub(crate) fn parse_push_porcelain(stdout: &[u8]) -> Vec<PushLine> {
+    let stdout = String::from_utf8_lossy(stdout);
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let (flag, spec, summary) = (fields.next()?, fields.next()?, fields.next());
+            let flag = flag.chars().next().filter(|_| flag.chars().count() == 1)?;
+            let (_, to) = spec.split_once(':')?;
+            Some(PushLine {
+                flag,
+                to: to.to_owned(),
+                summary: summary.unwrap_or_default().trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The paths of `git status --porcelain=v1 -z` output.
+pub(crate) fn parse_status_z(stdout: &[u8]) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut records = stdout.split(|b| *b == 0);
+    while let Some(rec) = records.next() {
+        if rec.len() < 4 {
+            continue;
+        }
+        paths.push(String::from_utf8_lossy(&rec[3..]).into_owned());
+        // Renames and copies carry the original path as a second record.
+        if matches!(rec[0], b'R' | b'C') {
+            records.next();
+        }
+    }
+    paths
+}
+
+/// The `(key, value)` pairs of `git config -z --get-regexp` output.
+pub(crate) fn parse_config_z(stdout: &[u8]) -> Vec<(String, Vec<u8>)> {
+    stdout
+        .split(|b| *b == 0)
+        .filter(|r| !r.is_empty())
+        .map(|record| match record.iter().position(|b| *b == b'\n') {
+            Some(i) => (
+                String::from_utf8_lossy(&record[..i]).into_owned(),
+                record[i + 1..].to_vec(),
+            ),
+            // A key without `=` in the config file: a boolean `true` with no value.
+            None => (String::from_utf8_lossy(record).into_owned(), Vec::new()),
+        })
+        .collect()
+}
+
+/// The line of a git process's stderr that says what went wrong: the first `fatal:` or `error:`
+/// line without its prefix, else the last line.
+pub fn first_error_line(stderr: &[u8]) -> String {
+    let stderr = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+        .or(lines.last())
+        .map(|l| {
+            l.trim_start_matches("fatal: ")
+                .trim_start_matches("error: ")
+                .to_owned()
+        })
+        .unwrap_or_else(|| "no diagnostics".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_porcelain_lines() {
+        let out = b"To /tmp/remote.git\n\
+            *\tabc:refs/atoms/foo/1.0.0\t[new reference]\n\
+            =\tdef:refs/atoms/_root\t[up to date]\n\
+            !\t123:refs/heads/main\t[rejected] (stale info)\n\
+            Done\n";
+        let lines = parse_push_porcelain(out);
+        let shown: Vec<(char, &str, &str)> = lines
+            .iter()
+            .map(|l| (l.flag, l.to.as_str(), l.summary.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ('*', "refs/atoms/foo/1.0.0", "[new reference]"),
+                ('=', "refs/atoms/_root", "[up to date]"),
+                ('!', "refs/heads/main", "[rejected] (stale info)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn status_records() {
+        let out = b" M a/b\0?? a/new file\0R  a/to\0a/from\0";
+        assert_eq!(parse_status_z(out), ["a/b", "a/new file", "a/to"]);
+    }
+
+    #[test]
+    fn config_records() {
+        let out = b"atom.alias.gh\ngithub.com\0atom.flag\0";
+        assert_eq!(
+            parse_config_z(out),
+            [
+                ("atom.alias.gh".to_owned(), b"github.com".to_vec()),
+                ("atom.flag".to_owned(), Vec::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn error_lines() {
+        assert_eq!(
+            first_error_line(b"hint: x\nfatal: no such remote\n"),
+            "no such remote"
+        );
+        assert_eq!(first_error_line(b"one\ntwo\n"), "two");
+        assert_eq!(first_error_line(b""), "no diagnostics");
+    }
+}

@@ -1,0 +1,130 @@
+//! git configuration as git itself sees it: system, global, repository, `include`s and the `-c`
+//! settings git passes to the programs it runs (`GIT_CONFIG_PARAMETERS`). Read with one
+//! `git config --list` per snapshot, so every reader agrees with git.
+
+use super::{command, GitStore, StoreError};
+
+/// A snapshot of every configuration entry, in the order git reports them (later wins).
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// `(key, value)`; the section and variable names of the key are lowercase, the subsection
+    /// as written.
+    entries: Vec<(String, String)>,
+}
+
+/// Lowercases the section and variable name of `key`, keeping the subsection as it is.
+fn normalise(key: &str) -> String {
+    match (key.find('.'), key.rfind('.')) {
+        (Some(first), Some(last)) if first != last => format!(
+            "{}{}{}",
+            key[..first].to_ascii_lowercase(),
+            &key[first..last],
+            key[last..].to_ascii_lowercase()
+        ),
+        _ => key.to_ascii_lowercase(),
+    }
+}
+
+impl Config {
+    /// A snapshot made of these entries (for tests and callers that have them already).
+    pub fn from_entries<I, K, V>(entries: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        Config {
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| (normalise(k.as_ref()), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The last value of `key`, as `git config --get` gives it.
+    pub fn string(&self, key: &str) -> Option<String> {
+        let key = normalise(key);
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Every value of `key`, in order.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        let key = normalise(key);
+        self.entries
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The boolean value of `key` as git reads booleans; `None` when unset or not a boolean.
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        match self.string(key)?.to_ascii_lowercase().as_str() {
+            "" | "true" | "yes" | "on" | "1" => Some(true),
+            "false" | "no" | "off" | "0" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// `(rest of the key, value)` for every key starting with `prefix` (compared without case),
+    /// in order.
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.entries.iter().filter_map(move |(k, v)| {
+            k.get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(prefix))
+                .map(|_| (&k[prefix.len()..], v.as_str()))
+        })
+    }
+}
+
+impl GitStore {
+    /// A snapshot of the configuration git sees in this repository.
+    pub fn config(&self) -> Result<Config, StoreError> {
+        let out = self.git("config").args(["-z", "--list"]).output()?;
+        // Exit status 1 with no output: there is no configuration at all.
+        if !out.status.success() && !out.stdout.is_empty() {
+            return Err(command::failure("config", &out));
+        }
+        Ok(Config {
+            entries: command::parse_config_z(&out.stdout)
+                .into_iter()
+                .map(|(k, v)| (normalise(&k), String::from_utf8_lossy(&v).into_owned()))
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_compare_like_git() {
+        let config = Config::from_entries([
+            ("Branch.Main.pushRemote", "a"),
+            ("remote.pushdefault", "b"),
+            ("branch.main.pushremote", "c"),
+            ("atom.alias.gh", "github.com"),
+            ("atom.alias.GL", "gitlab.com"),
+        ]);
+        assert_eq!(config.string("branch.Main.PushRemote").as_deref(), Some("a"));
+        assert_eq!(config.string("branch.main.pushRemote").as_deref(), Some("c"));
+        assert_eq!(config.string("REMOTE.pushDefault").as_deref(), Some("b"));
+        assert_eq!(config.string("nothing.here"), None);
+        let aliases: Vec<(&str, &str)> = config.with_prefix("atom.alias.").collect();
+        assert_eq!(aliases, [("gh", "github.com"), ("gl", "gitlab.com")]);
+    }
+
+    #[test]
+    fn booleans() {
+        let config = Config::from_entries([("a.b", "yes"), ("a.c", "off"), ("a.d", "maybe"), ("a.e", "")]);
+        assert_eq!(
+            ["a.b", "a.c", "a.d", "a.e", "a.f"].map(|k| config.bool(k)),
+            [Some(true), Some(false), None, Some(true), None]
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! Reading and writing objects, and walking history.
+
+use super::{boxed, object_error, to_gix, to_oid, BoxError, GitStore, StoreError};
+use crate::store::{EntryKind, TreeEntry};
+use crate::Oid;
+
+impl GitStore {
+    /// The commit a revision names (tags are peeled).
+    pub fn resolve_commit(&self, rev: &str) -> Result<Oid, StoreError> {
+        let err = |e: BoxError| StoreError::Revision {
+            rev: rev.to_owned(),
+            source: e,
+        };
+        let id = self.repo.rev_parse_single(rev).map_err(|e| err(boxed(e)))?;
+        let commit = id
+            .object()
+            .map_err(|e| err(boxed(e)))?
+            .peel_to_commit()
+            .map_err(|e| err(boxed(e)))?;
+        Ok(to_oid(commit.id))
+    }
+
+    /// Whether the object database has `oid`.
+    pub fn has_object(&self, oid: Oid) -> bool {
+        self.repo.has_object(to_gix(oid))
+    }
+
+    /// The raw bytes of a commit object, or `None` if it is missing.
+    pub fn read_commit_raw(&self, oid: Oid) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.try_find(oid)? {
+            Some(obj) if obj.kind == gix::object::Kind::Commit => Ok(Some(obj.data.clone())),
+            Some(obj) => Err(StoreError::Object {
+                oid: oid.to_string(),
+                what: format!("is a {}, not a commit", obj.kind),
+                source: None,
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// The tree and parents of a commit.
+    pub fn commit_tree_and_parents(&self, oid: Oid) -> Result<(Oid, Vec<Oid>), StoreError> {
+        let commit = self
+            .find(oid)?
+            .try_into_commit()
+            .map_err(object_error(oid, "is not a commit"))?;
+        let decoded = commit
+            .decode()
+            .map_err(object_error(oid, "is not a valid commit"))?;
+        let tree = to_oid(decoded.tree());
+        let parents = decoded.parents().map(to_oid).collect();
+        Ok((tree, parents))
+    }
+
+    fn try_find(&self, oid: Oid) -> Result<Option<gix::Object<'_>>, StoreError> {
+        self.repo
+            .try_find_object(to_gix(oid))
+            .map_err(object_error(oid, "could not be read"))
+    }
+
+    fn find(&self, oid: Oid) -> Result<gix::Object<'_>, StoreError> {
+        self.try_find(oid)?.ok_or(StoreError::Missing { oid })
+    }
+
+    /// The entries of a tree.
+    pub fn tree_entries(&self, oid: Oid) -> Result<Vec<TreeEntry>, StoreError> {
+        let tree = self
+            .find(oid)?
+            .try_into_tree()
+            .map_err(object_error(oid, "is not a tree"))?;
+        let decoded = tree
+            .decode()
+            .map_err(object_error(oid, "is not a valid tree"))?;
+        Ok(decoded
+            .entries
+            .iter()
+            .map(|e| TreeEntry {
+                name: e.filename.to_vec(),
+                kind: if e.mode.is_tree() {
+                    EntryKind::Tree
+                } else if e.mode.is_link() {
+                    EntryKind::Link
+                } else if e.mode.is_commit() {
+                    EntryKind::Submodule
+                } else {
+                    EntryKind::Blob
+                },
+                oid: to_oid(e.oid),
+            })
+            .collect())
+    }
+
+    /// The contents of a blob.
+    pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>, StoreError> {
+        let obj = self.find(oid)?;
+        if obj.kind != gix::object::Kind::Blob {
+            return Err(StoreError::Object {
+                oid: oid.to_string(),
+                what: format!("is a {}, not a blob", obj.kind),
+                source: None,
+            });
+        }
+        Ok(obj.data.clone())
+    }
+
+    /// The object an annotated tag points to, following tags of tags; `None` if `oid` is not a
+    /// tag (or cannot be read).
+    pub(crate) fn peel_tag(&self, oid: Oid) -> Option<Oid> {
+        let mut current = self.try_find(oid).ok()??;
+        if current.kind != gix::object::Kind::Tag {
+            return None;
+        }
+        for _ in 0..64 {
+            let target = current.to_tag_ref_iter().target_id().ok()?;
+            let next = self.repo.try_find_object(target).ok()??;
+            if next.kind != gix::object::Kind::Tag {
+                return Some(to_oid(target));
+            }
+            current = next;
+        }
+        None
+    }
+
+    /// The id a commit with these bytes has, without writing it.
+    pub fn hash_commit(&self, bytes: &[u8]) -> Oid {
+        let id = gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Commit, bytes)
+            .expect("hashing in memory does not fail");
+        to_oid(id)
+    }
+
+    /// Writes a commit object from its exact bytes.
+    pub fn write_commit_raw(&self, bytes: &[u8]) -> Result<Oid, StoreError> {
+        use gix::objs::Write as _;
+        self.repo
+            .objects
+            .write_buf(gix::object::Kind::Commit, bytes)
+            .map(to_oid)
+            .map_err(|e| StoreError::Object {
+                oid: self.hash_commit(bytes).to_string(),
+                what: "could not be written".into(),
+                source: Some(boxed(e)),
+            })
+    }
+
+    /// The root reached by following first parents from `commit`.
+    pub fn first_parent_root(&self, commit: Oid) -> Result<Oid, StoreError> {
+        let mut current = commit;
+        loop {
+            let (_, parents) = self.commit_tree_and_parents(current)?;
+            match parents.first() {
+                Some(p) => current = *p,
+                None => return Ok(current),
+            }
+        }
+    }
+
+    /// Walks the history reachable from `starts` until `visit(commit, is_root)` returns `true`;
+    /// returns whether it did.
+    fn walk_history(
+        &self,
+        starts: &[Oid],
+        mut visit: impl FnMut(Oid, bool) -> bool,
+    ) -> Result<bool, StoreError> {
+        let what = "history could not be walked";
+        let first = starts.first().map(Oid::to_string).unwrap_or_default();
+        let walk = self
+            .repo
+            .rev_walk(starts.iter().map(|s| to_gix(*s)))
+            .all()
+            .map_err(object_error(&first, what))?;
+        for info in walk {
+            let info = info.map_err(object_error(&first, what))?;
+            if visit(to_oid(info.id), info.parent_ids.is_empty()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every parentless commit reachable from `commit`, in no particular order.
+    pub fn roots(&self, commit: Oid) -> Result<Vec<Oid>, StoreError> {
+        let mut roots = Vec::new();
+        self.walk_history(&[commit], |id, is_root| {
+            if is_root {
+                roots.push(id);
+            }
+            false
+        })?;
+        Ok(roots)
+    }
+
+    /// Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor).
+    pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool, StoreError> {
+        self.reachable_from_any(ancestor, &[descendant])
+    }
+
+    /// Whether `commit` is reachable from any of `tips` that exist locally.
+    pub fn reachable_from_any(&self, commit: Oid, tips: &[Oid]) -> Result<bool, StoreError> {
+        let starts: Vec<Oid> = tips
+            .iter()
+            .copied()
+            .filter(|t| self.has_object(*t))
+            .collect();
+        if starts.contains(&commit) {
+            return Ok(true);
+        }
+        if starts.is_empty() {
+            return Ok(false);
+        }
+        self.walk_history(&starts, |id, _| id == commit)
+    }
+}

@@ -1,0 +1,166 @@
+//! The quarantine: objects fetched from a remote land in a private repository beside the real
+//! one, which borrows the real repository's objects (`objects/info/alternates`, so negotiation
+//! can use them and checks can see both). Nothing reaches the real repository until the caller
+//! has checked what arrived and calls [`Quarantine::admit`]; dropping the quarantine throws
+//! everything away.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::command::{self, Verbosity};
+use super::{GitStore, StoreError};
+
+const QUARANTINE_PREFIX: &str = "atom-quarantine-";
+
+/// A quarantine older than this was left by a process that was killed (a live fetch removes its
+/// own when it ends), so it is removed.
+const STALE_QUARANTINE: Duration = Duration::from_secs(3600);
+
+/// Fetched objects waiting to be checked.
+#[derive(Debug)]
+pub struct Quarantine {
+    dir: tempfile::TempDir,
+    /// The real repository's object directory.
+    objects: PathBuf,
+}
+
+impl GitStore {
+    /// Fetches `refs` (ref names or refspecs on the remote) from `url` into a new quarantine
+    /// next to this repository, with objects only: no ref, no `FETCH_HEAD`, no tags. A relative
+    /// `url` is relative to this process's current directory.
+    pub fn fetch_quarantined(
+        &self,
+        url: &str,
+        refs: &[String],
+        verbosity: Verbosity,
+    ) -> Result<Quarantine, StoreError> {
+        let git_dir = self.git_dir();
+        let objects = self.repo.common_dir().join("objects");
+        remove_stale_quarantines(git_dir);
+        let dir = tempfile::Builder::new()
+            .prefix(QUARANTINE_PREFIX)
+            .tempdir_in(git_dir)
+            .map_err(|source| StoreError::Scratch { source })?;
+        super::init_bare(dir.path())?;
+        let info = dir.path().join("objects/info");
+        fs::create_dir_all(&info)
+            .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
+            .map_err(|source| StoreError::Scratch { source })?;
+        let out = command::Git::new("fetch", dir.path())
+            .config("gc.auto", "0")
+            .config("maintenance.auto", "false")
+            .config("fetch.unpackLimit", "1")
+            .config("transfer.unpackLimit", "1")
+            .args([
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--no-auto-gc",
+            ])
+            .verbosity(verbosity)
+            .arg("--")
+            .arg(url)
+            .args(refs)
+            .output()?;
+        if !out.status.success() {
+            return Err(StoreError::Remote {
+                remote: url.to_owned(),
+                what: format!("cannot fetch: {}", command::first_error_line(&out.stderr)),
+                source: None,
+            });
+        }
+        Ok(Quarantine { dir, objects })
+    }
+}
+
+impl Quarantine {
+    /// The quarantine repository, to check what arrived: it sees the fetched objects and,
+    /// through its alternates, the real repository's.
+    pub fn store(&self) -> Result<GitStore, StoreError> {
+        GitStore::open(self.dir.path())
+    }
+
+    /// Moves the quarantined objects into the real repository: packs (the `.idx` last, so a
+    /// reader never sees an index without its pack) and loose objects.
+    pub fn admit(self) -> Result<(), StoreError> {
+        let err = |source| StoreError::Admit {
+            path: self.objects.clone(),
+            source,
+        };
+        let from = self.dir.path().join("objects");
+        let pack_from = from.join("pack");
+        let pack_to = self.objects.join("pack");
+        fs::create_dir_all(&pack_to).map_err(err)?;
+        let mut packs: Vec<PathBuf> = fs::read_dir(&pack_from)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        let rank = |p: &PathBuf| match p.extension().and_then(|e| e.to_str()) {
+            Some("pack") => 0,
+            Some("idx") => 2,
+            _ => 1,
+        };
+        packs.sort_by_key(rank);
+        for path in packs {
+            let Some(name) = path.file_name() else {
+                continue;
+            };
+            if name.to_string_lossy().ends_with(".keep") {
+                continue;
+            }
+            let target = pack_to.join(name);
+            if !target.exists() {
+                move_file(&path, &target).map_err(err)?;
+            }
+        }
+        for entry in fs::read_dir(&from).map_err(err)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.len() != 2 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
+                continue;
+            }
+            let target_dir = self.objects.join(&*name);
+            fs::create_dir_all(&target_dir).map_err(err)?;
+            for object in fs::read_dir(entry.path()).map_err(err)?.flatten() {
+                let target = target_dir.join(object.file_name());
+                if !target.exists() {
+                    move_file(&object.path(), &target).map_err(err)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if fs::rename(from, to).is_err() {
+        // Another file system: copy to a temporary name, then rename into place.
+        let tmp = to.with_extension("atom-tmp");
+        fs::copy(from, &tmp).and_then(|_| fs::rename(&tmp, to))?;
+    }
+    Ok(())
+}
+
+/// Removes quarantines that killed processes left behind. They hold no ref and only objects
+/// that were never admitted, so removing them loses nothing; failures are ignored (another
+/// process may be removing the same directory).
+fn remove_stale_quarantines(git_dir: &Path) {
+    let Ok(entries) = fs::read_dir(git_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(QUARANTINE_PREFIX) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|age| age > STALE_QUARANTINE) {
+            tracing::debug!(dir = %entry.path().display(), "removing a stale quarantine");
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}

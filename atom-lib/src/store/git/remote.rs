@@ -1,0 +1,259 @@
+//! Remotes: which one `git push` would use, ref listings over protocol v2 (`ls-refs` with
+//! `ref-prefix`, so the server filters and no object data moves), and fetching and pushing with
+//! the `git` command line, which honours the user's credentials, ssh config and `insteadOf`.
+
+use std::collections::HashSet;
+
+use gix::bstr::ByteSlice;
+
+use super::command::{self, Verbosity};
+use super::{boxed, to_oid, BoxError, Expect, GitStore, RefUpdate, StoreError};
+use crate::store::RemoteRef;
+
+/// How to push.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// All refs land or none does (`--atomic`).
+    pub atomic: bool,
+    /// Ask the remote what would happen, change nothing (`--dry-run`).
+    pub dry_run: bool,
+    /// Run the repository's `pre-push` hook (`false` passes `--no-verify`).
+    pub run_hooks: bool,
+    /// Environment for the push and its hooks, set by a caller that means it (for example
+    /// `GIT_ATOM_PUBLISH=1`, which tells a hook that an atom publish is pushing).
+    pub env: Vec<(String, String)>,
+    /// How chatty git may be.
+    pub verbosity: Verbosity,
+}
+
+/// Why the remote refused a ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The ref exists on the remote (a create-only update met an existing ref).
+    AlreadyExists,
+    /// Another reason, as git reported it.
+    Other(String),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::AlreadyExists => f.write_str("already exists"),
+            Rejection::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What happened to one pushed ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// Created or moved.
+    Updated,
+    /// Already had this value.
+    UpToDate,
+    /// Refused (with `--atomic`, every ref of a failed push is refused).
+    Rejected(Rejection),
+}
+
+/// The result of a push, per ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRef {
+    /// The destination ref.
+    pub name: String,
+    /// What happened.
+    pub outcome: PushOutcome,
+}
+
+impl GitStore {
+    /// The remote `git push` would use with no arguments: `branch.<name>.pushRemote`, then
+    /// `remote.pushDefault`, then `branch.<name>.remote`, then `origin` if it is configured.
+    /// `None` when there is none (or it is `.`, the repository itself).
+    pub fn default_push_remote(&self) -> Result<Option<String>, StoreError> {
+        let config = self.config()?;
+        let get = |key: &str| config.string(key).filter(|v| !v.is_empty());
+        let branch = self
+            .head_branch()
+            .and_then(|b| b.strip_prefix("refs/heads/").map(str::to_owned));
+        let chosen = branch
+            .as_ref()
+            .and_then(|b| get(&format!("branch.{b}.pushRemote")))
+            .or_else(|| get("remote.pushDefault"))
+            .or_else(|| {
+                branch
+                    .as_ref()
+                    .and_then(|b| get(&format!("branch.{b}.remote")))
+            })
+            .or_else(|| {
+                self.is_configured_remote("origin")
+                    .then(|| "origin".to_owned())
+            });
+        Ok(chosen.filter(|r| r != "."))
+    }
+
+    /// The configured remotes' names, sorted.
+    pub fn remote_names(&self) -> Vec<String> {
+        self.repo
+            .remote_names()
+            .iter()
+            .map(|n| n.to_str_lossy().into_owned())
+            .collect()
+    }
+
+    /// Whether `name` is a configured remote.
+    pub fn is_configured_remote(&self, name: &str) -> bool {
+        self.remote_names().iter().any(|n| n == name)
+    }
+
+    /// Lists the refs of `remote` (a configured name or a URL) under the given prefixes, with one
+    /// protocol v2 `ls-refs` request carrying a `ref-prefix` per prefix, so the server filters
+    /// and no object data moves. Servers that only speak protocol v0/v1 advertise every ref;
+    /// the result is filtered here then.
+    pub fn list_remote(
+        &self,
+        remote: &str,
+        prefixes: &[&str],
+    ) -> Result<Vec<RemoteRef>, StoreError> {
+        let err = |what: &str, e: Option<BoxError>| StoreError::Remote {
+            remote: remote.to_owned(),
+            what: what.to_owned(),
+            source: e,
+        };
+        let specs: Vec<String> = prefixes.iter().map(|p| format!("{p}*:{p}*")).collect();
+        let mut remote_handle = self
+            .repo
+            .find_fetch_remote(Some(remote.as_bytes().as_bstr()))
+            .map_err(|e| err("not a configured remote or a valid URL", Some(boxed(e))))?
+            .with_fetch_tags(gix::remote::fetch::Tags::None);
+        remote_handle
+            .replace_refspecs(
+                specs.iter().map(String::as_str),
+                gix::remote::Direction::Fetch,
+            )
+            .map_err(|e| err("invalid ref prefix", Some(boxed(e))))?;
+        let connection = remote_handle
+            .connect(gix::remote::Direction::Fetch)
+            .map_err(|e| err("could not connect", Some(boxed(e))))?;
+        let (ref_map, _handshake) = connection
+            .ref_map(gix::progress::Discard, Default::default())
+            .map_err(|e| err("could not list refs", Some(boxed(e))))?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for r in &ref_map.remote_refs {
+            let (name, oid, peeled) = match r {
+                gix::protocol::handshake::Ref::Direct {
+                    full_ref_name,
+                    object,
+                } => (full_ref_name, *object, None),
+                gix::protocol::handshake::Ref::Peeled {
+                    full_ref_name,
+                    tag,
+                    object,
+                } => (full_ref_name, *tag, Some(to_oid(object))),
+                gix::protocol::handshake::Ref::Symbolic {
+                    full_ref_name,
+                    object,
+                    ..
+                } => (full_ref_name, *object, None),
+                gix::protocol::handshake::Ref::Unborn { .. } => continue,
+            };
+            let name = name.to_str_lossy().into_owned();
+            if prefixes.iter().any(|p| name.starts_with(p)) && seen.insert(name.clone()) {
+                out.push(RemoteRef {
+                    name,
+                    oid: to_oid(oid),
+                    peeled,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Fetches `refspecs` from `remote` into this repository's object database without touching
+    /// `FETCH_HEAD`, tags or other refs (destination-less refspecs only bring objects).
+    pub fn fetch_objects(&self, remote: &str, refspecs: &[String]) -> Result<(), StoreError> {
+        self.git("fetch")
+            .args([
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--",
+            ])
+            .arg(remote)
+            .args(refspecs)
+            .run()?;
+        Ok(())
+    }
+
+    /// Pushes `updates` to `remote`, each with its expectation: [`Expect::Absent`] becomes a
+    /// create-only lease (`--force-with-lease=<ref>:`), [`Expect::Equal`] a lease on that value,
+    /// and [`Expect::FastForward`] a plain update, which must fast-forward. Returns what
+    /// happened to each ref; fails only when git did not get as far as reporting refs.
+    pub fn push(
+        &self,
+        remote: &str,
+        updates: &[RefUpdate],
+        options: &PushOptions,
+    ) -> Result<Vec<PushedRef>, StoreError> {
+        let mut git = self
+            .git("push")
+            .args(["--porcelain", "--no-follow-tags"])
+            .verbosity(options.verbosity);
+        if options.atomic {
+            git = git.arg("--atomic");
+        }
+        if options.dry_run {
+            git = git.arg("--dry-run");
+        }
+        if !options.run_hooks {
+            git = git.arg("--no-verify");
+        }
+        for (key, value) in &options.env {
+            git = git.env(key, value);
+        }
+        for update in updates {
+            match update.expect {
+                Expect::Absent => git = git.arg(format!("--force-with-lease={}:", update.name)),
+                Expect::Equal(oid) => {
+                    git = git.arg(format!("--force-with-lease={}:{oid}", update.name))
+                }
+                Expect::FastForward => {}
+            }
+        }
+        git = git.arg("--").arg(remote);
+        for update in updates {
+            git = git.arg(format!("{}:{}", update.new, update.name));
+        }
+        let out = git.output()?;
+        let mut pushed = Vec::new();
+        for line in command::parse_push_porcelain(&out.stdout) {
+            let summary = line.summary.as_str();
+            let outcome = match line.flag {
+                '*' | ' ' | '+' => PushOutcome::Updated,
+                '=' => PushOutcome::UpToDate,
+                _ if summary.contains("stale info") || summary.contains("already exists") => {
+                    PushOutcome::Rejected(Rejection::AlreadyExists)
+                }
+                _ => PushOutcome::Rejected(Rejection::Other(
+                    summary
+                        .trim_start_matches("[rejected] ")
+                        .trim_start_matches("[remote rejected] ")
+                        .trim_matches(|c| c == '(' || c == ')')
+                        .to_owned(),
+                )),
+            };
+            pushed.push(PushedRef {
+                name: line.to,
+                outcome,
+            });
+        }
+        let rejected = pushed
+            .iter()
+            .any(|p| matches!(p.outcome, PushOutcome::Rejected(_)));
+        if !out.status.success() && !rejected {
+            return Err(command::failure("push", &out));
+        }
+        Ok(pushed)
+    }
+}

@@ -1,0 +1,119 @@
+//! `fetch`: the wanted atom commits come into the store's quarantine, each is checked, and only
+//! then are the objects admitted into the repository git works on.
+
+use atom_lib::resolve;
+use atom_lib::{AtomRef, Format, Oid, StoreError};
+
+use crate::remote::Remote;
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// git is not fetching into a repository.
+    #[error("git did not say which repository to fetch into (GIT_DIR)")]
+    NoRepository,
+    /// git asked to fetch before listing.
+    #[error("git asked to fetch `{0}` before listing")]
+    NotListed(String),
+    /// A line of the batch is malformed.
+    #[error("malformed fetch command `{0}`")]
+    Malformed(String),
+    /// git asked for a ref this remote does not offer.
+    #[error("`{0}` is not offered by this atom remote")]
+    NotOffered(String),
+    /// The objects could not be fetched or admitted.
+    #[error("cannot fetch atom `{label}`")]
+    Transfer {
+        /// The atom.
+        label: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// What arrived is not a valid atom.
+    #[error("refusing atom {atom} ({}) from {location}: {}", .commit.short(12), .findings.join("; "))]
+    Refused {
+        /// The atom.
+        atom: AtomRef,
+        /// Its commit.
+        commit: Oid,
+        /// The remote, credentials removed.
+        location: String,
+        /// What is wrong with it.
+        findings: Vec<String>,
+    },
+}
+
+impl Remote {
+    /// The atom ref a name from git's `fetch` command stands for.
+    fn atom_for(&self, name: &str) -> Result<(AtomRef, Oid), Error> {
+        let resolution = self
+            .resolution
+            .as_ref()
+            .ok_or_else(|| Error::NotListed(name.escape_debug().to_string()))?;
+        let label = &self.uri.label;
+        if name == "HEAD" || name == format!("refs/heads/{label}") {
+            return Ok((resolution.selected_ref(), resolution.selected.commit));
+        }
+        if let Ok(Some(atom)) = AtomRef::parse(name) {
+            if atom.format == Format::Atom1 && &atom.label == label {
+                if let Some(v) = resolution
+                    .matching
+                    .iter()
+                    .find(|v| v.version == atom.version)
+                {
+                    return Ok((atom, v.commit));
+                }
+            }
+        }
+        Err(Error::NotOffered(name.escape_debug().to_string()))
+    }
+
+    /// Answers a batch of `fetch <oid> <name>` lines.
+    pub fn fetch(&mut self, batch: &[String]) -> Result<(), Error> {
+        if self.git_dir.is_none() {
+            return Err(Error::NoRepository);
+        }
+        let mut wanted: Vec<(AtomRef, Oid)> = Vec::new();
+        for line in batch {
+            let mut fields = line.split(' ');
+            let (Some("fetch"), Some(_oid), Some(name)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(Error::Malformed(line.escape_debug().to_string()));
+            };
+            let atom = self.atom_for(name)?;
+            if !wanted.contains(&atom) {
+                wanted.push(atom);
+            }
+        }
+        let names: Vec<String> = wanted.iter().map(|(a, _)| a.name()).collect();
+        for (atom, commit) in &wanted {
+            self.say(2, &format!("atom: fetching {atom} ({})", commit.short(12)));
+        }
+        let transfer = |source| Error::Transfer {
+            label: self.uri.label.to_string(),
+            source,
+        };
+        let quarantine = self
+            .store
+            .fetch_quarantined(&self.url(), &names, self.verbosity)
+            .map_err(transfer)?;
+        {
+            let checked = quarantine.store().map_err(transfer)?;
+            for (atom, commit) in &wanted {
+                let findings = resolve::check_structure(&checked, atom, *commit);
+                if !findings.is_empty() {
+                    return Err(Error::Refused {
+                        atom: atom.clone(),
+                        commit: *commit,
+                        location: self.address.redacted(),
+                        findings,
+                    });
+                }
+            }
+        }
+        quarantine.admit().map_err(transfer)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! The helper's state across commands: the atom URI, the real remote behind it, the repository
+//! git works on (or a scratch one), and what git asked for with `option`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use atom_lib::resolve::Resolution;
+use atom_lib::store::git::Verbosity;
+use atom_lib::uri::{Address, AliasError, Aliases, Uri, UriError};
+use atom_lib::{GitStore, Oid, StoreError};
+
+use crate::policy;
+
+/// Why the helper cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The repository or the configuration cannot be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An alias in git config is invalid.
+    #[error("in git config `atom.alias.*`")]
+    Alias(#[source] AliasError),
+    /// The URI is invalid.
+    #[error(transparent)]
+    Uri(#[from] UriError),
+    /// The URI names no repository.
+    #[error("`atom::{url}` names no repository: write `atom::<repository>::{label}`")]
+    NoRepository {
+        /// The URL as given.
+        url: String,
+        /// Its label.
+        label: String,
+    },
+    /// git's transport policy forbids the transport underneath.
+    #[error("transport '{0}' not allowed")]
+    Transport(&'static str),
+}
+
+/// One `atom::` remote, as git talks to it.
+#[derive(Debug)]
+pub struct Remote {
+    pub(crate) uri: Uri,
+    pub(crate) address: Address,
+    pub(crate) verbosity: Verbosity,
+    pub(crate) dry_run: bool,
+    pub(crate) atomic: bool,
+    /// The repository git is working on, when there is one.
+    pub(crate) git_dir: Option<PathBuf>,
+    /// The repository the helper talks to remotes from: git's, or a scratch one.
+    pub(crate) store: GitStore,
+    /// The last `list`'s result: the selected version and every accepted one.
+    pub(crate) resolution: Option<Resolution>,
+    /// The last `list for-push`'s refs: what exists on the remote.
+    pub(crate) existing: BTreeMap<String, Oid>,
+}
+
+impl Remote {
+    /// Parses `url` with the aliases of git config and applies git's transport policy.
+    pub fn start(url: &str) -> Result<Remote, StartError> {
+        let git_dir = std::env::var_os("GIT_DIR")
+            .map(PathBuf::from)
+            .map(|p| p.canonicalize().unwrap_or(p));
+        let store = match &git_dir {
+            Some(dir) => GitStore::open(dir)?,
+            None => GitStore::scratch()?,
+        };
+        let config = store.config()?;
+        let aliases = Aliases::from_config(&config).map_err(StartError::Alias)?;
+        let uri = Uri::parse(url, &aliases)?;
+        let address = uri
+            .address
+            .clone()
+            .ok_or_else(|| StartError::NoRepository {
+                url: url.to_owned(),
+                label: uri.label.to_string(),
+            })?;
+        let protocol = address.scheme().protocol();
+        if !policy::allowed(protocol, &config, |name| std::env::var(name).ok()) {
+            return Err(StartError::Transport(protocol));
+        }
+        Ok(Remote {
+            uri,
+            address,
+            verbosity: Verbosity {
+                level: 1,
+                progress: None,
+            },
+            dry_run: false,
+            atomic: false,
+            git_dir,
+            store,
+            resolution: None,
+            existing: BTreeMap::new(),
+        })
+    }
+
+    /// Says `message` on stderr when git's verbosity is at least `level`.
+    pub(crate) fn say(&self, level: u32, message: &str) {
+        if self.verbosity.level >= level {
+            let _ = writeln!(std::io::stderr().lock(), "{message}");
+        }
+    }
+
+    /// The real remote's URL, for git.
+    pub(crate) fn url(&self) -> String {
+        self.address.git_url()
+    }
+
+    /// Answers `option <name> <value>`.
+    pub fn option(&mut self, rest: &str) -> &'static str {
+        let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+        let boolean = match value {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        match (name, boolean) {
+            ("verbosity", _) => match value.parse() {
+                Ok(v) => {
+                    self.verbosity.level = v;
+                    "ok"
+                }
+                Err(_) => "error invalid verbosity",
+            },
+            ("progress", Some(b)) => {
+                self.verbosity.progress = Some(b);
+                "ok"
+            }
+            ("dry-run", Some(b)) => {
+                self.dry_run = b;
+                "ok"
+            }
+            ("atomic", Some(b)) => {
+                self.atomic = b;
+                "ok"
+            }
+            // Nothing to do: a clone and a fetch are the same to this helper.
+            ("cloning", Some(_)) => "ok",
+            _ => "unsupported",
+        }
+    }
+}
