@@ -112,6 +112,14 @@ pub enum Error {
     /// The store could not be set up.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// The store has no state directory and none can be created.
+    #[error("cannot evaluate with the store `{store}`: its state directory `{state}` does not exist and cannot be created (pass --state <dir>, or a store you can write)")]
+    NoState {
+        /// The store directory.
+        store: PathBuf,
+        /// Where the state directory was looked for.
+        state: PathBuf,
+    },
     /// atom-nix could not be provided.
     #[error(transparent)]
     AtomNix(#[from] atom_nix::Error),
@@ -152,6 +160,8 @@ struct Jail {
     /// Holds `etc/`, `eka/` and `tmp/`; deleted on drop.
     private: tempfile::TempDir,
     layout: store::Layout,
+    /// The store's state directory (evaluation writes the store).
+    state: store::State,
     atom: PathBuf,
     /// An atom-nix directory given with --atom-nix, bound at /eka/atom-nix.
     atom_nix: Option<PathBuf>,
@@ -185,6 +195,10 @@ impl Jail {
             });
         }
         let layout = opts.store.resolve(|k| std::env::var_os(k))?;
+        let state = layout.state.clone().ok_or_else(|| Error::NoState {
+            store: layout.store.clone(),
+            state: layout.state_wanted.clone(),
+        })?;
         let nix = match &opts.nix_instantiate {
             Some(path) => std::path::absolute(path).map_err(|_| Error::NoNix)?,
             None => find_on_path("nix-instantiate").ok_or(Error::NoNix)?,
@@ -217,6 +231,7 @@ impl Jail {
         let jail = Jail {
             private,
             layout,
+            state,
             atom,
             atom_nix,
             nix,
@@ -306,8 +321,8 @@ impl Jail {
             format!(
                 "local?real={}&state={}&log={}",
                 self.layout.store.display(),
-                self.layout.state.display(),
-                self.layout.log.display()
+                self.state.dir.display(),
+                self.state.log.display()
             )
         };
         let conf = self.host("etc/nix/nix.conf");
@@ -385,8 +400,8 @@ impl Jail {
                     .bind(self.host("eka"), "/eka", Mode::ReadOnly)
                     .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
                     .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
-                    .bind(&self.layout.state, store::STATE_DIR, Mode::ReadWrite)
-                    .bind(&self.layout.log, store::LOG_DIR, Mode::ReadWrite)
+                    .bind(&self.state.dir, store::STATE_DIR, Mode::ReadWrite)
+                    .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
                     .proc()
                     .minimal_dev();
                 if !self.atom.starts_with(store::STORE_DIR) {
@@ -431,7 +446,7 @@ impl Jail {
                 );
                 write.extend([
                     self.layout.store.clone(),
-                    self.layout.state.clone(),
+                    self.state.dir.clone(),
                     "/dev/null".into(),
                 ]);
                 std::env::set_current_dir(&view.tmp).ok();

@@ -129,6 +129,25 @@ pub struct Namespaces {
     pub isolated: bool,
 }
 
+/// For a caller that may already mount (root): a mount namespace alone, no user namespace.
+/// Returns `false`, changing nothing, when the kernel refuses (root without `CAP_SYS_ADMIN`).
+///
+/// Root gains nothing from a user namespace, which would only take away what root-owned
+/// programs expect: Nix, as root, calls `setgroups(2)` to set up its build sandbox, which a
+/// user namespace created by its own process must deny.
+pub fn enter_mount_namespace() -> Result<bool, Error> {
+    ensure_single_threaded()?;
+    // SAFETY: as in `enter_user_namespace`: no `UnshareFlags::FILES`, single-threaded.
+    match unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) } {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::PERM) => Ok(false),
+        Err(e) => Err(Error::Process {
+            what: "create a mount namespace",
+            source: e.into(),
+        }),
+    }
+}
+
 /// Create a user namespace (mapping the caller's uid and gid to themselves) and a mount
 /// namespace, plus the ones `extra` asks for.
 ///
@@ -227,6 +246,9 @@ enum Entry {
     Proc,
     /// A minimal `/dev`: null, zero, full, random, urandom, and fd links.
     MinimalDev,
+    /// A file at `dst` on the new root's own tmpfs (nothing on the host), read-only like the
+    /// rest of that tmpfs.
+    File { dst: PathBuf, contents: Vec<u8> },
 }
 
 /// A description of a new root filesystem, built from the host's by bind mounts.
@@ -281,6 +303,16 @@ impl NewRoot {
     /// Mount a fresh `/proc` (only valid in a new PID namespace).
     pub fn proc(mut self) -> Self {
         self.entries.push(Entry::Proc);
+        self
+    }
+
+    /// Write a file at `dst` on the new root's tmpfs: it exists only in this mount namespace
+    /// and vanishes with it. `dst` must not be below a bind mount.
+    pub fn file(mut self, dst: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Self {
+        self.entries.push(Entry::File {
+            dst: dst.into(),
+            contents: contents.into(),
+        });
         self
     }
 
@@ -369,6 +401,16 @@ impl NewRoot {
                 }
             }
             Entry::Symlink { target, dst } => make_symlink(target, &inside(NEW_ROOT, dst))?,
+            Entry::File { dst, contents } => {
+                let to = inside(NEW_ROOT, dst);
+                if let Some(parent) = to.parent() {
+                    create_dir(parent)?;
+                }
+                fs::write(&to, contents).map_err(|source| Error::Create {
+                    path: dst.clone(),
+                    source,
+                })?;
+            }
             Entry::Proc => {
                 let to = inside(NEW_ROOT, Path::new("/proc"));
                 create_dir(&to)?;

@@ -508,14 +508,15 @@ fn eval_uses_the_built_in_atom_nix_and_passes_config() {
 
 /// `program args...` as the unprivileged user, inside a user namespace whose
 /// `user.max_user_namespaces` is 0: eka-run cannot create its own there, as on a kernel or
-/// under a policy that forbids them.
+/// under a policy that forbids them. It runs as that namespace's uid 0 without capabilities
+/// (an empty bounding set), so it cannot mount without a user namespace of its own either.
 fn without_userns(f: &Fixture, args: &[&std::ffi::OsStr]) -> Output {
     let mut cmd = f.sb.command("unshare");
     cmd.args([
         "-Ur",
         "sh",
         "-c",
-        "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --bounding-set=-all \"$@\"",
         "sh",
     ])
     .arg(eka_run())
@@ -556,6 +557,11 @@ fn missing_user_namespaces_fail_clearly_unless_best_effort() {
         out.status.code(),
         Some(125),
         "run mode needs user namespaces: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("user namespaces are not available"),
+        "{}",
         stderr(&out)
     );
 
