@@ -23,6 +23,7 @@
 use std::ffi::OsString;
 use std::io::{self, Write as _};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
@@ -221,8 +222,10 @@ impl Jail {
             }
             None => None,
         };
+        // Mode 0700: the directory holds the evaluation's /tmp.
         let private = tempfile::Builder::new()
             .prefix("eka-run.")
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()
             .map_err(|source| Error::Private {
                 path: std::env::temp_dir(),
@@ -346,19 +349,27 @@ impl Jail {
         let (out_r, out_w) = sandbox::pipe()?;
         let (err_r, err_w) = sandbox::pipe()?;
         let (status_r, status_w) = sandbox::pipe()?;
+        // SIGINT, SIGTERM and SIGHUP reach the evaluator through the sandbox's init, and this
+        // process stays to remove the private directory.
+        sandbox::catch_signals()?;
         match sandbox::fork()? {
             sandbox::Fork::Child => {
                 drop((out_r, err_r, status_r));
-                let err = self.child(namespaced, &view, out_w, err_w, program, &args, environment);
-                let mut status = std::fs::File::from(status_w);
-                let _ = write!(status, "{:#}", anyhow::Error::from(err));
-                sandbox::exit_now(125);
+                let pipes = Pipes {
+                    stdout: out_w,
+                    stderr: err_w,
+                    status: status_w,
+                };
+                self.init(namespaced, &view, pipes, program, &args, environment)
             }
             sandbox::Fork::Parent(pid) => {
                 drop((out_w, err_w, status_w));
+                sandbox::forward_signals_to(pid);
                 // No threads here: after unshare(CLONE_NEWPID) the kernel refuses to create them.
                 let report = pump(status_r, out_r, err_r);
-                let code = sandbox::wait(pid)?;
+                let code = sandbox::wait(pid);
+                sandbox::stop_forwarding();
+                let code = code?;
                 if report.is_empty() {
                     Ok(code)
                 } else {
@@ -368,14 +379,120 @@ impl Jail {
         }
     }
 
-    /// In the forked child: finish the sandbox and exec. Returns only on failure.
-    #[allow(clippy::too_many_arguments)] // reason: one call site; the pieces are distinct
-    fn child(
+    /// In the forked child, the sandbox's init (PID 1 when namespaced): finish the sandbox,
+    /// start the evaluator as its only child, pass SIGINT, SIGTERM and SIGHUP on to it (a PID
+    /// namespace's init gets only the signals it handles), and exit with its status.
+    fn init(
         &self,
         namespaced: bool,
         view: &View,
-        stdout: OwnedFd,
-        stderr: OwnedFd,
+        pipes: Pipes,
+        program: &Path,
+        args: &[OsString],
+        environment: Vec<(OsString, OsString)>,
+    ) -> ! {
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).ok();
+        let started = self.enter(namespaced, view).and_then(|policy| {
+            sandbox::new_session()?;
+            match sandbox::fork()? {
+                sandbox::Fork::Child => {
+                    Err(self.evaluator(&policy, &pipes, program, args, environment))
+                }
+                sandbox::Fork::Parent(pid) => Ok(pid),
+            }
+        });
+        match started {
+            Ok(pid) => {
+                drop(pipes);
+                sandbox::forward_signals_to(pid);
+                let code = sandbox::wait(pid).unwrap_or(125);
+                sandbox::exit_now(code.into())
+            }
+            Err(err) => {
+                let mut status = std::fs::File::from(pipes.status);
+                let _ = write!(status, "{:#}", anyhow::Error::from(err));
+                sandbox::exit_now(125)
+            }
+        }
+    }
+
+    /// Build the sandbox's root (when namespaced) and say what Landlock must allow in it.
+    fn enter(&self, namespaced: bool, view: &View) -> Result<LandlockPolicy, Error> {
+        let mut read: Vec<PathBuf> = vec![self.atom.clone(), view.etc.clone(), view.eka.clone()];
+        let mut write: Vec<PathBuf> = vec![view.tmp.clone()];
+        if namespaced {
+            // A mount namespace of the init's own: `pivot_root` moves every process of the
+            // namespace it runs in, and eka-run's must keep the host's view to clean up.
+            sandbox::new_mount_namespace()?;
+            let mut root = NewRoot::new();
+            for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
+                root = root.mirror(dir, Mode::ReadOnly);
+            }
+            if let Some(prefix) = &self.nix_prefix {
+                root = root.bind(prefix, prefix, Mode::ReadOnly);
+                read.push(prefix.clone());
+            }
+            root = root
+                .bind(self.host("etc"), "/etc", Mode::ReadOnly)
+                .bind(self.host("eka"), "/eka", Mode::ReadOnly)
+                .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
+                .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
+                .bind(&self.state.dir, store::STATE_DIR, Mode::ReadWrite)
+                .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
+                .proc()
+                .minimal_dev();
+            if !self.atom.starts_with(store::STORE_DIR) {
+                root = root.bind(&self.atom, &self.atom, Mode::ReadOnly);
+            }
+            if let Some(dir) = &self.atom_nix {
+                root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
+            }
+            root.enter(&view.tmp)?;
+            read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+            read.extend(
+                [
+                    "/proc",
+                    "/dev/zero",
+                    "/dev/full",
+                    "/dev/random",
+                    "/dev/urandom",
+                ]
+                .map(PathBuf::from),
+            );
+            write.extend(
+                [
+                    store::STORE_DIR,
+                    store::STATE_DIR,
+                    store::LOG_DIR,
+                    "/dev/null",
+                ]
+                .map(PathBuf::from),
+            );
+        } else {
+            read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+            if let Some(prefix) = &self.nix_prefix {
+                read.push(prefix.clone());
+            }
+            if let Some(dir) = &self.atom_nix {
+                read.push(dir.clone());
+            }
+            read.extend(["/dev/zero", "/dev/urandom", "/proc/stat"].map(PathBuf::from));
+            write.extend([
+                self.layout.store.clone(),
+                self.state.dir.clone(),
+                "/dev/null".into(),
+            ]);
+            std::env::set_current_dir(&view.tmp).ok();
+        }
+        Ok(LandlockPolicy { read, write })
+    }
+
+    /// In the init's child: restrict this process and exec the evaluator. Returns only on
+    /// failure.
+    fn evaluator(
+        &self,
+        policy: &LandlockPolicy,
+        pipes: &Pipes,
         program: &Path,
         args: &[OsString],
         environment: Vec<(OsString, OsString)>,
@@ -383,84 +500,18 @@ impl Jail {
         let result = (|| -> Result<Error, Error> {
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
                 .ok();
-            let mut read: Vec<PathBuf> =
-                vec![self.atom.clone(), view.etc.clone(), view.eka.clone()];
-            let mut write: Vec<PathBuf> = vec![view.tmp.clone()];
-            if namespaced {
-                let mut root = NewRoot::new();
-                for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
-                    root = root.mirror(dir, Mode::ReadOnly);
-                }
-                if let Some(prefix) = &self.nix_prefix {
-                    root = root.bind(prefix, prefix, Mode::ReadOnly);
-                    read.push(prefix.clone());
-                }
-                root = root
-                    .bind(self.host("etc"), "/etc", Mode::ReadOnly)
-                    .bind(self.host("eka"), "/eka", Mode::ReadOnly)
-                    .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
-                    .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
-                    .bind(&self.state.dir, store::STATE_DIR, Mode::ReadWrite)
-                    .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
-                    .proc()
-                    .minimal_dev();
-                if !self.atom.starts_with(store::STORE_DIR) {
-                    root = root.bind(&self.atom, &self.atom, Mode::ReadOnly);
-                }
-                if let Some(dir) = &self.atom_nix {
-                    root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
-                }
-                root.enter(&view.tmp)?;
-                read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
-                read.extend(
-                    [
-                        "/proc",
-                        "/dev/zero",
-                        "/dev/full",
-                        "/dev/random",
-                        "/dev/urandom",
-                    ]
-                    .map(PathBuf::from),
-                );
-                write.extend(
-                    [
-                        store::STORE_DIR,
-                        store::STATE_DIR,
-                        store::LOG_DIR,
-                        "/dev/null",
-                    ]
-                    .map(PathBuf::from),
-                );
-            } else {
-                read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
-                if let Some(prefix) = &self.nix_prefix {
-                    read.push(prefix.clone());
-                }
-                if let Some(dir) = &self.atom_nix {
-                    read.push(dir.clone());
-                }
-                // `/proc/self` resolves now, to this process's own directory: the evaluator
-                // (this very process after exec) sees itself, not its neighbours.
-                read.extend(
-                    ["/dev/zero", "/dev/urandom", "/proc/self", "/proc/stat"].map(PathBuf::from),
-                );
-                write.extend([
-                    self.layout.store.clone(),
-                    self.state.dir.clone(),
-                    "/dev/null".into(),
-                ]);
-                std::env::set_current_dir(&view.tmp).ok();
-            }
             let null = std::fs::File::open("/dev/null").map_err(|source| Error::Private {
                 path: "/dev/null".into(),
                 source,
             })?;
-            sandbox::redirect_stdio(&null, &stdout, &stderr)?;
-            drop((null, stdout, stderr));
+            sandbox::redirect_stdio(&null, &pipes.stdout, &pipes.stderr)?;
+            drop(null);
             sandbox::close_inherited_fds_on_exec()?;
-            sandbox::new_session()?;
             sandbox::no_new_privs()?;
-            let policy = LandlockPolicy { read, write };
+            // `/proc/self` resolves now, to this process's own directory: the evaluator (this
+            // very process after exec) sees itself, not its neighbours.
+            let mut policy = policy.clone();
+            policy.read.push("/proc/self".into());
             match sandbox::landlock_restrict(&policy, !self.best_effort)? {
                 Enforcement::Full => {}
                 Enforcement::Partial => tracing::info!(
@@ -471,8 +522,6 @@ impl Jail {
             }
             let mut cmd = std::process::Command::new(program);
             cmd.args(args).env_clear().envs(environment);
-            // The `exec` of a program in a PID namespace's first process: if the program is
-            // missing, report it like env does.
             let source = cmd.exec();
             Ok(Error::Child(format!(
                 "cannot run `{}`: {source}",
@@ -483,6 +532,14 @@ impl Jail {
             Ok(e) | Err(e) => e,
         }
     }
+}
+
+/// The write ends of the pipes the evaluator's stdout, stderr and set-up failures go through.
+#[derive(Debug)]
+struct Pipes {
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    status: OwnedFd,
 }
 
 /// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a

@@ -11,6 +11,7 @@ use std::io::{self, Write as _};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::symlink;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use landlock::{
     path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
@@ -127,6 +128,15 @@ pub struct Namespaces {
     pub network: bool,
     /// PID, IPC, UTS and cgroup namespaces: no view of, or signals to, processes outside.
     pub isolated: bool,
+}
+
+/// Move the calling process into a mount namespace of its own, a copy of its current one (it
+/// must already be in a user namespace it owns, or be privileged).
+pub fn new_mount_namespace() -> Result<(), Error> {
+    ensure_single_threaded()?;
+    // SAFETY: as in `enter_user_namespace`: no `UnshareFlags::FILES`, single-threaded.
+    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
+        .map_err(process_error("create a mount namespace"))
 }
 
 /// For a caller that may already mount (root): a mount namespace alone, no user namespace.
@@ -673,6 +683,61 @@ pub fn redirect_stdio(stdin: impl AsFd, stdout: impl AsFd, stderr: impl AsFd) ->
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
     rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(process_error("create a pipe"))
+}
+
+/// Where caught signals go: a child's pid; 0 until there is one (signals are kept in
+/// [`PENDING`]); -1 once it is gone (signals are dropped).
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+/// A signal caught before there was a child to forward it to.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The signals [`catch_signals`] forwards.
+const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let pid = FORWARD_TO.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; `pid` is our own child.
+        unsafe { libc::kill(pid, sig) };
+    } else if pid == 0 {
+        PENDING.store(sig, Ordering::SeqCst);
+    }
+}
+
+/// Catch SIGINT, SIGTERM and SIGHUP and forward them to the child named by
+/// [`forward_signals_to`] (the ones that arrive before are kept and forwarded then), instead of
+/// dying with the child still running and nothing cleaned up. `exec` resets the handlers.
+pub fn catch_signals() -> Result<(), Error> {
+    for sig in FORWARDED {
+        // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags) to fill in.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = forward_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        // SAFETY: `action` is a valid sigaction whose handler only calls async-signal-safe
+        // functions (an atomic load or store and kill); the old action is not asked for.
+        if unsafe { libc::sigaction(sig, &action, std::ptr::null_mut()) } != 0 {
+            return Err(Error::Process {
+                what: "install a signal handler",
+                source: io::Error::last_os_error(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Forward the signals [`catch_signals`] catches to `pid` from now on, starting with one that
+/// arrived before.
+pub fn forward_signals_to(pid: Pid) {
+    FORWARD_TO.store(pid.as_raw_nonzero().get(), Ordering::SeqCst);
+    let pending = PENDING.swap(0, Ordering::SeqCst);
+    if pending != 0 {
+        // SAFETY: kill(2) on our own child; no memory is involved.
+        unsafe { libc::kill(pid.as_raw_nonzero().get(), pending) };
+    }
+}
+
+/// Stop forwarding signals (the child is gone and its pid may be reused): they are dropped.
+pub fn stop_forwarding() {
+    FORWARD_TO.store(-1, Ordering::SeqCst);
 }
 
 /// The result of [`fork`].
