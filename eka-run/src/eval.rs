@@ -28,7 +28,7 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::sandbox::{self, Enforcement, LandlockPolicy, Mode, Namespaces, NewRoot};
-use crate::{atom_nix, env, store};
+use crate::{atom_nix, env, limits, store};
 
 /// Arguments of `eka-run eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -73,7 +73,7 @@ pub struct ExecArgs {
 }
 
 /// Options shared by `eval` and `sandbox`.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SandboxOptions {
     #[command(flatten)]
     pub store: store::Options,
@@ -87,6 +87,13 @@ pub struct SandboxOptions {
     /// about what is not enforced, instead of failing
     #[arg(long)]
     pub best_effort: bool,
+    /// The most memory (address space) the evaluator may use: bytes, with an optional K, M, G
+    /// or T suffix (powers of 1024), or `unlimited`
+    #[arg(long, value_name = "SIZE", default_value = limits::DEFAULT_MEMORY)]
+    pub memory: limits::Memory,
+    /// The most CPU time the evaluator may use, in seconds, or `unlimited`
+    #[arg(long, value_name = "SECONDS", default_value = limits::DEFAULT_CPU_TIME)]
+    pub cpu_time: limits::CpuTime,
 }
 
 /// A failure of eval mode.
@@ -136,6 +143,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A resource limit could not be set.
+    #[error(transparent)]
+    Limits(limits::SetError),
     /// The sandboxed process reported a failure before it could run the evaluator.
     #[error("cannot start the evaluator in the sandbox: {0}")]
     Child(String),
@@ -149,6 +159,13 @@ struct View {
     tmp: PathBuf,
     atom_nix: PathBuf,
 }
+
+/// The files of `/proc` the evaluator may read: what the Boehm GC and Nix read at start-up.
+const PROC_FILES: &[&str] = &["/proc/stat", "/proc/meminfo", "/proc/cpuinfo"];
+
+/// The files of its own `/proc/<pid>` the evaluator may read (the C library and the Boehm GC
+/// read `maps` to find the main thread's stack; Nix opens `ns/mnt`).
+const PROC_SELF_FILES: &[&str] = &["maps", "stat", "statm", "status", "limits", "fd", "ns"];
 
 /// System directories holding the Nix installation and the libraries it links to.
 const SYSTEM_DIRS: &[&str] = &[
@@ -170,6 +187,7 @@ struct Jail {
     /// A Nix installation prefix outside the system directories, if any.
     nix_prefix: Option<PathBuf>,
     best_effort: bool,
+    limits: limits::Limits,
 }
 
 const ENTRY_NIX: &str =
@@ -240,6 +258,10 @@ impl Jail {
             nix,
             nix_prefix,
             best_effort: opts.best_effort,
+            limits: limits::Limits {
+                memory: opts.memory,
+                cpu_time: opts.cpu_time,
+            },
         };
         jail.write_files()?;
         Ok(jail)
@@ -366,15 +388,18 @@ impl Jail {
                 drop((out_w, err_w, status_w));
                 sandbox::forward_signals_to(pid);
                 // No threads here: after unshare(CLONE_NEWPID) the kernel refuses to create them.
-                let report = pump(status_r, out_r, err_r);
+                let pumped = pump(status_r, out_r, err_r);
                 let code = sandbox::wait(pid);
                 sandbox::stop_forwarding();
                 let code = code?;
-                if report.is_empty() {
-                    Ok(code)
-                } else {
-                    Err(Error::Child(report))
+                if !pumped.report.is_empty() {
+                    return Err(Error::Child(pumped.report));
                 }
+                let cpu = sandbox::children_cpu_time();
+                if let Some(exceeded) = self.limits.exceeded(code, cpu, pumped.out_of_memory) {
+                    eprintln!("eka-run: {exceeded}");
+                }
+                Ok(code)
             }
         }
     }
@@ -448,16 +473,14 @@ impl Jail {
                 root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
             }
             root.enter(&view.tmp)?;
+            if let Err(e) = sandbox::forbid_nested_user_namespaces() {
+                // The seccomp filter denies them all the same.
+                tracing::debug!("{:#}", anyhow::Error::from(e));
+            }
             read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+            read.extend(PROC_FILES.iter().map(PathBuf::from));
             read.extend(
-                [
-                    "/proc",
-                    "/dev/zero",
-                    "/dev/full",
-                    "/dev/random",
-                    "/dev/urandom",
-                ]
-                .map(PathBuf::from),
+                ["/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"].map(PathBuf::from),
             );
             write.extend(
                 [
@@ -476,7 +499,8 @@ impl Jail {
             if let Some(dir) = &self.atom_nix {
                 read.push(dir.clone());
             }
-            read.extend(["/dev/zero", "/dev/urandom", "/proc/stat"].map(PathBuf::from));
+            read.extend(PROC_FILES.iter().map(PathBuf::from));
+            read.extend(["/dev/zero", "/dev/urandom"].map(PathBuf::from));
             write.extend([
                 self.layout.store.clone(),
                 self.state.dir.clone(),
@@ -509,9 +533,14 @@ impl Jail {
             sandbox::close_inherited_fds_on_exec()?;
             sandbox::no_new_privs()?;
             // `/proc/self` resolves now, to this process's own directory: the evaluator (this
-            // very process after exec) sees itself, not its neighbours.
+            // very process after exec) reads these files of its own, not its neighbours', and
+            // not its mount table (`mountinfo`, `mounts`), which names host paths.
             let mut policy = policy.clone();
-            policy.read.push("/proc/self".into());
+            policy.read.extend(
+                PROC_SELF_FILES
+                    .iter()
+                    .map(|f| Path::new("/proc/self").join(f)),
+            );
             match sandbox::landlock_restrict(&policy, !self.best_effort)? {
                 Enforcement::Full => {}
                 Enforcement::Partial => tracing::info!(
@@ -520,6 +549,8 @@ impl Jail {
                 ),
                 Enforcement::None => tracing::warn!("not enforced: landlock"),
             }
+            self.limits.apply().map_err(Error::Limits)?;
+            sandbox::deny_syscalls()?;
             let mut cmd = std::process::Command::new(program);
             cmd.args(args).env_clear().envs(environment);
             let source = cmd.exec();
@@ -542,15 +573,27 @@ struct Pipes {
     status: OwnedFd,
 }
 
+/// What [`pump`] saw.
+#[derive(Debug, Default)]
+struct Pumped {
+    /// What the sandbox reported on its status pipe (empty: the program started).
+    report: String,
+    /// Whether the program said on stderr that it ran out of memory.
+    out_of_memory: bool,
+}
+
 /// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a
 /// broken pipe, silently discards the rest), and collect what it reports on `status`.
-fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> String {
+fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> Pumped {
     use rustix::event::{poll, PollFd, PollFlags};
     let mut report = Vec::new();
     let mut open = [Some(status), Some(out), Some(err)];
     let mut stdout_ok = true;
     let mut stderr_ok = true;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut out_of_memory = false;
+    // The end of stderr so far, so that a message split across reads is still recognised.
+    let mut stderr_tail: Vec<u8> = Vec::new();
     while open.iter().any(Option::is_some) {
         let mut fds: Vec<(usize, PollFd<'_>)> = open
             .iter()
@@ -588,15 +631,24 @@ fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> String {
                     let mut o = io::stdout().lock();
                     stdout_ok = o.write_all(data).and_then(|()| o.flush()).is_ok();
                 }
-                2 if stderr_ok => {
-                    let mut e = io::stderr().lock();
-                    stderr_ok = e.write_all(data).and_then(|()| e.flush()).is_ok();
+                2 => {
+                    stderr_tail.extend_from_slice(data);
+                    out_of_memory |= limits::says_out_of_memory(&stderr_tail);
+                    let keep = stderr_tail.len().saturating_sub(16);
+                    stderr_tail.drain(..keep);
+                    if stderr_ok {
+                        let mut e = io::stderr().lock();
+                        stderr_ok = e.write_all(data).and_then(|()| e.flush()).is_ok();
+                    }
                 }
                 _ => {}
             }
         }
     }
-    String::from_utf8_lossy(&report).into_owned()
+    Pumped {
+        report: String::from_utf8_lossy(&report).into_owned(),
+        out_of_memory,
+    }
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
