@@ -240,6 +240,9 @@ impl Jail {
             }
             None => None,
         };
+        // From before the private directory exists: SIGINT, SIGTERM and SIGHUP reach the
+        // evaluator through the sandbox's init, and this process stays to remove the directory.
+        sandbox::catch_signals()?;
         // Mode 0700: the directory holds the evaluation's /tmp.
         let private = tempfile::Builder::new()
             .prefix("eka-run.")
@@ -371,9 +374,6 @@ impl Jail {
         let (out_r, out_w) = sandbox::pipe()?;
         let (err_r, err_w) = sandbox::pipe()?;
         let (status_r, status_w) = sandbox::pipe()?;
-        // SIGINT, SIGTERM and SIGHUP reach the evaluator through the sandbox's init, and this
-        // process stays to remove the private directory.
-        sandbox::catch_signals()?;
         match sandbox::fork()? {
             sandbox::Fork::Child => {
                 drop((out_r, err_r, status_r));
