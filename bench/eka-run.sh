@@ -62,6 +62,11 @@ compose (/. + atomRoot) { inherit config; }
 EOF
 
 export XDG_DATA_HOME=$tmp/xdg
+# Nix reads the benchmark's own (empty) configuration, never the host's.
+mkdir -p "$tmp/nix-conf"
+: >"$tmp/nix-conf/nix.conf"
+: >"$tmp/nix-conf/user.conf"
+export NIX_CONF_DIR=$tmp/nix-conf NIX_USER_CONF_FILES=$tmp/nix-conf/user.conf
 plain_store=$tmp/plain-store
 plain=(nix-instantiate --eval --strict --read-write-mode --store "$plain_store"
   --argstr atomRoot "$atom" --argstr atomNix "$root/atom-nix" --argstr configJSON '{}'

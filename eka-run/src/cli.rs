@@ -20,6 +20,12 @@ pub const FAILURE: u8 = 125;
 /// (`#!/usr/bin/env eka-run`), the script's `#! eka-run [options] <interpreter> [args...]`
 /// lines name the interpreter to run it with.
 ///
+/// Nix inside works as a single-user install on that store, as root and as anyone else:
+/// eka-run points NIX_CONF_DIR at a nix.conf of its own (build-users-group empty, Nix's build
+/// sandbox on, no substituters) that ends by including the caller's $NIX_CONF_DIR/nix.conf;
+/// the user's nix.conf files and NIX_CONFIG override it too. A store the user cannot write
+/// runs its programs all the same.
+///
 /// Exit status: the program's own; 125 when eka-run itself fails, 126 when the program cannot
 /// be executed, 127 when it is not found.
 #[derive(Debug, Parser)]

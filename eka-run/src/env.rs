@@ -89,6 +89,34 @@ pub fn nix_conf(store: &str) -> String {
     )
 }
 
+/// Where run mode's `nix.conf` appears inside the namespace: on the new root's own tmpfs, so
+/// it exists nowhere on the host. Run mode points `NIX_CONF_DIR` here.
+pub const RUN_NIX_CONF_DIR: &str = "/nix/etc/nix";
+
+/// Run mode's `nix.conf`: what makes Nix inside work as a single-user install on the user's
+/// store, for root and for anyone else. `include` is the caller's own `NIX_CONF_DIR`, whose
+/// `nix.conf` is read after these settings and so overrides them (as the user's
+/// `nix.conf` files and `NIX_CONFIG` do, which Nix reads after this file anyway).
+pub fn run_nix_conf(include: Option<&Path>) -> String {
+    let mut conf = String::from(
+        "# Written by eka-run: Nix in this namespace is a single-user install on your store.\n\
+         # Override any of it in $NIX_CONF_DIR/nix.conf (included below when you set\n\
+         # NIX_CONF_DIR), in ~/.config/nix/nix.conf (or NIX_USER_CONF_FILES), or in NIX_CONFIG.\n\
+         # The host's /etc/nix/nix.conf describes the host's store and is not read.\n\
+         #\n\
+         # No nixbld group exists here: builds run as you (as root too).\n\
+         build-users-group =\n\
+         # Nix's build sandbox works unprivileged: it nests its own user namespace in eka-run's.\n\
+         sandbox = true\n\
+         # Your store is not the host's: no binary cache unless you configure one.\n\
+         substituters =\n",
+    );
+    if let Some(dir) = include.filter(|d| *d != Path::new(RUN_NIX_CONF_DIR)) {
+        conf.push_str(&format!("!include {}\n", dir.join("nix.conf").display()));
+    }
+    conf
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +151,20 @@ mod tests {
         assert_eq!(get("PATH"), Some("/usr/bin:/usr/bin:/bin".into()));
         assert_eq!(get("NIX_CONF_DIR"), Some("/etc/nix".into()));
         assert_eq!(get("HOME"), Some("/tmp/home".into()));
+    }
+
+    #[test]
+    fn run_mode_nix_conf_includes_the_callers_last() {
+        let conf = run_nix_conf(Some(Path::new("/home/u/nix")));
+        assert!(conf.contains("\nbuild-users-group =\n"));
+        assert!(conf.contains("\nsubstituters =\n"));
+        assert!(
+            conf.ends_with("\n!include /home/u/nix/nix.conf\n"),
+            "{conf}"
+        );
+        assert!(!run_nix_conf(None).contains("!include"));
+        // A nested eka-run does not include its own file.
+        assert!(!run_nix_conf(Some(Path::new(RUN_NIX_CONF_DIR))).contains("!include"));
     }
 
     #[test]

@@ -23,11 +23,12 @@
 use std::ffi::OsString;
 use std::io::{self, Write as _};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::sandbox::{self, Enforcement, LandlockPolicy, Mode, Namespaces, NewRoot};
-use crate::{atom_nix, env, store};
+use crate::{atom_nix, env, limits, store};
 
 /// Arguments of `eka-run eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -72,7 +73,7 @@ pub struct ExecArgs {
 }
 
 /// Options shared by `eval` and `sandbox`.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SandboxOptions {
     #[command(flatten)]
     pub store: store::Options,
@@ -86,6 +87,13 @@ pub struct SandboxOptions {
     /// about what is not enforced, instead of failing
     #[arg(long)]
     pub best_effort: bool,
+    /// The most memory (address space) the evaluator may use: bytes, with an optional K, M, G
+    /// or T suffix (powers of 1024), or `unlimited`
+    #[arg(long, value_name = "SIZE", default_value = limits::DEFAULT_MEMORY)]
+    pub memory: limits::Memory,
+    /// The most CPU time the evaluator may use, in seconds, or `unlimited`
+    #[arg(long, value_name = "SECONDS", default_value = limits::DEFAULT_CPU_TIME)]
+    pub cpu_time: limits::CpuTime,
 }
 
 /// A failure of eval mode.
@@ -112,6 +120,14 @@ pub enum Error {
     /// The store could not be set up.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// The store has no state directory and none can be created.
+    #[error("cannot evaluate with the store `{store}`: its state directory `{state}` does not exist and cannot be created (pass --state <dir>, or a store you can write)")]
+    NoState {
+        /// The store directory.
+        store: PathBuf,
+        /// Where the state directory was looked for.
+        state: PathBuf,
+    },
     /// atom-nix could not be provided.
     #[error(transparent)]
     AtomNix(#[from] atom_nix::Error),
@@ -127,6 +143,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A resource limit could not be set.
+    #[error(transparent)]
+    Limits(limits::SetError),
     /// The sandboxed process reported a failure before it could run the evaluator.
     #[error("cannot start the evaluator in the sandbox: {0}")]
     Child(String),
@@ -141,6 +160,13 @@ struct View {
     atom_nix: PathBuf,
 }
 
+/// The files of `/proc` the evaluator may read: what the Boehm GC and Nix read at start-up.
+const PROC_FILES: &[&str] = &["/proc/stat", "/proc/meminfo", "/proc/cpuinfo"];
+
+/// The files of its own `/proc/<pid>` the evaluator may read (the C library and the Boehm GC
+/// read `maps` to find the main thread's stack; Nix opens `ns/mnt`).
+const PROC_SELF_FILES: &[&str] = &["maps", "stat", "statm", "status", "limits", "fd", "ns"];
+
 /// System directories holding the Nix installation and the libraries it links to.
 const SYSTEM_DIRS: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
@@ -152,6 +178,8 @@ struct Jail {
     /// Holds `etc/`, `eka/` and `tmp/`; deleted on drop.
     private: tempfile::TempDir,
     layout: store::Layout,
+    /// The store's state directory (evaluation writes the store).
+    state: store::State,
     atom: PathBuf,
     /// An atom-nix directory given with --atom-nix, bound at /eka/atom-nix.
     atom_nix: Option<PathBuf>,
@@ -159,6 +187,7 @@ struct Jail {
     /// A Nix installation prefix outside the system directories, if any.
     nix_prefix: Option<PathBuf>,
     best_effort: bool,
+    limits: limits::Limits,
 }
 
 const ENTRY_NIX: &str =
@@ -185,6 +214,10 @@ impl Jail {
             });
         }
         let layout = opts.store.resolve(|k| std::env::var_os(k))?;
+        let state = layout.state.clone().ok_or_else(|| Error::NoState {
+            store: layout.store.clone(),
+            state: layout.state_wanted.clone(),
+        })?;
         let nix = match &opts.nix_instantiate {
             Some(path) => std::path::absolute(path).map_err(|_| Error::NoNix)?,
             None => find_on_path("nix-instantiate").ok_or(Error::NoNix)?,
@@ -207,8 +240,13 @@ impl Jail {
             }
             None => None,
         };
+        // From before the private directory exists: SIGINT, SIGTERM and SIGHUP reach the
+        // evaluator through the sandbox's init, and this process stays to remove the directory.
+        sandbox::catch_signals()?;
+        // Mode 0700: the directory holds the evaluation's /tmp.
         let private = tempfile::Builder::new()
             .prefix("eka-run.")
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()
             .map_err(|source| Error::Private {
                 path: std::env::temp_dir(),
@@ -217,11 +255,16 @@ impl Jail {
         let jail = Jail {
             private,
             layout,
+            state,
             atom,
             atom_nix,
             nix,
             nix_prefix,
             best_effort: opts.best_effort,
+            limits: limits::Limits {
+                memory: opts.memory,
+                cpu_time: opts.cpu_time,
+            },
         };
         jail.write_files()?;
         Ok(jail)
@@ -306,8 +349,8 @@ impl Jail {
             format!(
                 "local?real={}&state={}&log={}",
                 self.layout.store.display(),
-                self.layout.state.display(),
-                self.layout.log.display()
+                self.state.dir.display(),
+                self.state.log.display()
             )
         };
         let conf = self.host("etc/nix/nix.conf");
@@ -334,33 +377,146 @@ impl Jail {
         match sandbox::fork()? {
             sandbox::Fork::Child => {
                 drop((out_r, err_r, status_r));
-                let err = self.child(namespaced, &view, out_w, err_w, program, &args, environment);
-                let mut status = std::fs::File::from(status_w);
-                let _ = write!(status, "{:#}", anyhow::Error::from(err));
-                sandbox::exit_now(125);
+                let pipes = Pipes {
+                    stdout: out_w,
+                    stderr: err_w,
+                    status: status_w,
+                };
+                self.init(namespaced, &view, pipes, program, &args, environment)
             }
             sandbox::Fork::Parent(pid) => {
                 drop((out_w, err_w, status_w));
+                sandbox::forward_signals_to(pid);
                 // No threads here: after unshare(CLONE_NEWPID) the kernel refuses to create them.
-                let report = pump(status_r, out_r, err_r);
-                let code = sandbox::wait(pid)?;
-                if report.is_empty() {
-                    Ok(code)
-                } else {
-                    Err(Error::Child(report))
+                let pumped = pump(status_r, out_r, err_r);
+                let code = sandbox::wait(pid);
+                sandbox::stop_forwarding();
+                let code = code?;
+                if !pumped.report.is_empty() {
+                    return Err(Error::Child(pumped.report));
                 }
+                let cpu = sandbox::children_cpu_time();
+                if let Some(exceeded) = self.limits.exceeded(code, cpu, pumped.out_of_memory) {
+                    eprintln!("eka-run: {exceeded}");
+                }
+                Ok(code)
             }
         }
     }
 
-    /// In the forked child: finish the sandbox and exec. Returns only on failure.
-    #[allow(clippy::too_many_arguments)] // reason: one call site; the pieces are distinct
-    fn child(
+    /// In the forked child, the sandbox's init (PID 1 when namespaced): finish the sandbox,
+    /// start the evaluator as its only child, pass SIGINT, SIGTERM and SIGHUP on to it (a PID
+    /// namespace's init gets only the signals it handles), and exit with its status.
+    fn init(
         &self,
         namespaced: bool,
         view: &View,
-        stdout: OwnedFd,
-        stderr: OwnedFd,
+        pipes: Pipes,
+        program: &Path,
+        args: &[OsString],
+        environment: Vec<(OsString, OsString)>,
+    ) -> ! {
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).ok();
+        let started = self.enter(namespaced, view).and_then(|policy| {
+            sandbox::new_session()?;
+            match sandbox::fork()? {
+                sandbox::Fork::Child => {
+                    Err(self.evaluator(&policy, &pipes, program, args, environment))
+                }
+                sandbox::Fork::Parent(pid) => Ok(pid),
+            }
+        });
+        match started {
+            Ok(pid) => {
+                drop(pipes);
+                sandbox::forward_signals_to(pid);
+                let code = sandbox::wait(pid).unwrap_or(125);
+                sandbox::exit_now(code.into())
+            }
+            Err(err) => {
+                let mut status = std::fs::File::from(pipes.status);
+                let _ = write!(status, "{:#}", anyhow::Error::from(err));
+                sandbox::exit_now(125)
+            }
+        }
+    }
+
+    /// Build the sandbox's root (when namespaced) and say what Landlock must allow in it.
+    fn enter(&self, namespaced: bool, view: &View) -> Result<LandlockPolicy, Error> {
+        let mut read: Vec<PathBuf> = vec![self.atom.clone(), view.etc.clone(), view.eka.clone()];
+        let mut write: Vec<PathBuf> = vec![view.tmp.clone()];
+        if namespaced {
+            // A mount namespace of the init's own: `pivot_root` moves every process of the
+            // namespace it runs in, and eka-run's must keep the host's view to clean up.
+            sandbox::new_mount_namespace()?;
+            let mut root = NewRoot::new();
+            for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
+                root = root.mirror(dir, Mode::ReadOnly);
+            }
+            if let Some(prefix) = &self.nix_prefix {
+                root = root.bind(prefix, prefix, Mode::ReadOnly);
+                read.push(prefix.clone());
+            }
+            root = root
+                .bind(self.host("etc"), "/etc", Mode::ReadOnly)
+                .bind(self.host("eka"), "/eka", Mode::ReadOnly)
+                .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
+                .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
+                .bind(&self.state.dir, store::STATE_DIR, Mode::ReadWrite)
+                .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
+                .proc()
+                .minimal_dev();
+            if !self.atom.starts_with(store::STORE_DIR) {
+                root = root.bind(&self.atom, &self.atom, Mode::ReadOnly);
+            }
+            if let Some(dir) = &self.atom_nix {
+                root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
+            }
+            root.enter(&view.tmp)?;
+            if let Err(e) = sandbox::forbid_nested_user_namespaces() {
+                // The seccomp filter denies them all the same.
+                tracing::debug!("{:#}", anyhow::Error::from(e));
+            }
+            read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+            read.extend(PROC_FILES.iter().map(PathBuf::from));
+            read.extend(
+                ["/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"].map(PathBuf::from),
+            );
+            write.extend(
+                [
+                    store::STORE_DIR,
+                    store::STATE_DIR,
+                    store::LOG_DIR,
+                    "/dev/null",
+                ]
+                .map(PathBuf::from),
+            );
+        } else {
+            read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+            if let Some(prefix) = &self.nix_prefix {
+                read.push(prefix.clone());
+            }
+            if let Some(dir) = &self.atom_nix {
+                read.push(dir.clone());
+            }
+            read.extend(PROC_FILES.iter().map(PathBuf::from));
+            read.extend(["/dev/zero", "/dev/urandom"].map(PathBuf::from));
+            write.extend([
+                self.layout.store.clone(),
+                self.state.dir.clone(),
+                "/dev/null".into(),
+            ]);
+            std::env::set_current_dir(&view.tmp).ok();
+        }
+        Ok(LandlockPolicy { read, write })
+    }
+
+    /// In the init's child: restrict this process and exec the evaluator. Returns only on
+    /// failure.
+    fn evaluator(
+        &self,
+        policy: &LandlockPolicy,
+        pipes: &Pipes,
         program: &Path,
         args: &[OsString],
         environment: Vec<(OsString, OsString)>,
@@ -368,84 +524,23 @@ impl Jail {
         let result = (|| -> Result<Error, Error> {
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
                 .ok();
-            let mut read: Vec<PathBuf> =
-                vec![self.atom.clone(), view.etc.clone(), view.eka.clone()];
-            let mut write: Vec<PathBuf> = vec![view.tmp.clone()];
-            if namespaced {
-                let mut root = NewRoot::new();
-                for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
-                    root = root.mirror(dir, Mode::ReadOnly);
-                }
-                if let Some(prefix) = &self.nix_prefix {
-                    root = root.bind(prefix, prefix, Mode::ReadOnly);
-                    read.push(prefix.clone());
-                }
-                root = root
-                    .bind(self.host("etc"), "/etc", Mode::ReadOnly)
-                    .bind(self.host("eka"), "/eka", Mode::ReadOnly)
-                    .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
-                    .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
-                    .bind(&self.layout.state, store::STATE_DIR, Mode::ReadWrite)
-                    .bind(&self.layout.log, store::LOG_DIR, Mode::ReadWrite)
-                    .proc()
-                    .minimal_dev();
-                if !self.atom.starts_with(store::STORE_DIR) {
-                    root = root.bind(&self.atom, &self.atom, Mode::ReadOnly);
-                }
-                if let Some(dir) = &self.atom_nix {
-                    root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
-                }
-                root.enter(&view.tmp)?;
-                read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
-                read.extend(
-                    [
-                        "/proc",
-                        "/dev/zero",
-                        "/dev/full",
-                        "/dev/random",
-                        "/dev/urandom",
-                    ]
-                    .map(PathBuf::from),
-                );
-                write.extend(
-                    [
-                        store::STORE_DIR,
-                        store::STATE_DIR,
-                        store::LOG_DIR,
-                        "/dev/null",
-                    ]
-                    .map(PathBuf::from),
-                );
-            } else {
-                read.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
-                if let Some(prefix) = &self.nix_prefix {
-                    read.push(prefix.clone());
-                }
-                if let Some(dir) = &self.atom_nix {
-                    read.push(dir.clone());
-                }
-                // `/proc/self` resolves now, to this process's own directory: the evaluator
-                // (this very process after exec) sees itself, not its neighbours.
-                read.extend(
-                    ["/dev/zero", "/dev/urandom", "/proc/self", "/proc/stat"].map(PathBuf::from),
-                );
-                write.extend([
-                    self.layout.store.clone(),
-                    self.layout.state.clone(),
-                    "/dev/null".into(),
-                ]);
-                std::env::set_current_dir(&view.tmp).ok();
-            }
             let null = std::fs::File::open("/dev/null").map_err(|source| Error::Private {
                 path: "/dev/null".into(),
                 source,
             })?;
-            sandbox::redirect_stdio(&null, &stdout, &stderr)?;
-            drop((null, stdout, stderr));
+            sandbox::redirect_stdio(&null, &pipes.stdout, &pipes.stderr)?;
+            drop(null);
             sandbox::close_inherited_fds_on_exec()?;
-            sandbox::new_session()?;
             sandbox::no_new_privs()?;
-            let policy = LandlockPolicy { read, write };
+            // `/proc/self` resolves now, to this process's own directory: the evaluator (this
+            // very process after exec) reads these files of its own, not its neighbours', and
+            // not its mount table (`mountinfo`, `mounts`), which names host paths.
+            let mut policy = policy.clone();
+            policy.read.extend(
+                PROC_SELF_FILES
+                    .iter()
+                    .map(|f| Path::new("/proc/self").join(f)),
+            );
             match sandbox::landlock_restrict(&policy, !self.best_effort)? {
                 Enforcement::Full => {}
                 Enforcement::Partial => tracing::info!(
@@ -454,10 +549,10 @@ impl Jail {
                 ),
                 Enforcement::None => tracing::warn!("not enforced: landlock"),
             }
+            self.limits.apply().map_err(Error::Limits)?;
+            sandbox::deny_syscalls()?;
             let mut cmd = std::process::Command::new(program);
             cmd.args(args).env_clear().envs(environment);
-            // The `exec` of a program in a PID namespace's first process: if the program is
-            // missing, report it like env does.
             let source = cmd.exec();
             Ok(Error::Child(format!(
                 "cannot run `{}`: {source}",
@@ -470,15 +565,35 @@ impl Jail {
     }
 }
 
+/// The write ends of the pipes the evaluator's stdout, stderr and set-up failures go through.
+#[derive(Debug)]
+struct Pipes {
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    status: OwnedFd,
+}
+
+/// What [`pump`] saw.
+#[derive(Debug, Default)]
+struct Pumped {
+    /// What the sandbox reported on its status pipe (empty: the program started).
+    report: String,
+    /// Whether the program said on stderr that it ran out of memory.
+    out_of_memory: bool,
+}
+
 /// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a
 /// broken pipe, silently discards the rest), and collect what it reports on `status`.
-fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> String {
+fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> Pumped {
     use rustix::event::{poll, PollFd, PollFlags};
     let mut report = Vec::new();
     let mut open = [Some(status), Some(out), Some(err)];
     let mut stdout_ok = true;
     let mut stderr_ok = true;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut out_of_memory = false;
+    // The end of stderr so far, so that a message split across reads is still recognised.
+    let mut stderr_tail: Vec<u8> = Vec::new();
     while open.iter().any(Option::is_some) {
         let mut fds: Vec<(usize, PollFd<'_>)> = open
             .iter()
@@ -516,15 +631,24 @@ fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> String {
                     let mut o = io::stdout().lock();
                     stdout_ok = o.write_all(data).and_then(|()| o.flush()).is_ok();
                 }
-                2 if stderr_ok => {
-                    let mut e = io::stderr().lock();
-                    stderr_ok = e.write_all(data).and_then(|()| e.flush()).is_ok();
+                2 => {
+                    stderr_tail.extend_from_slice(data);
+                    out_of_memory |= limits::says_out_of_memory(&stderr_tail);
+                    let keep = stderr_tail.len().saturating_sub(16);
+                    stderr_tail.drain(..keep);
+                    if stderr_ok {
+                        let mut e = io::stderr().lock();
+                        stderr_ok = e.write_all(data).and_then(|()| e.flush()).is_ok();
+                    }
                 }
                 _ => {}
             }
         }
     }
-    String::from_utf8_lossy(&report).into_owned()
+    Pumped {
+        report: String::from_utf8_lossy(&report).into_owned(),
+        out_of_memory,
+    }
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

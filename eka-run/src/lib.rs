@@ -13,6 +13,7 @@ mod atom_nix;
 pub mod cli;
 pub mod env;
 pub mod eval;
+pub mod limits;
 pub mod run;
 pub mod sandbox;
 pub mod shebang;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser as _;
 
 use crate::sandbox::{self, Mode, Namespaces, NewRoot};
-use crate::{shebang, store};
+use crate::{env, shebang, store};
 
 /// Arguments of run mode.
 #[derive(Debug, Clone, clap::Args)]
@@ -146,13 +146,17 @@ pub fn run(args: Args) -> Result<Infallible, Error> {
     let invocation = invocation(args, std::env::var_os("PATH").as_deref())?;
     let layout = invocation.store.resolve(|k| std::env::var_os(k))?;
     let cwd = std::env::current_dir().map_err(Error::Cwd)?;
-    tracing::debug!(store = %layout.store.display(), state = %layout.state.display(), "entering namespace");
-    enter(&layout, &cwd)?;
+    tracing::debug!(store = %layout.store.display(), state = ?layout.state, "entering namespace");
+    let nix_conf = env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new));
+    enter(&layout, &cwd, &nix_conf)?;
     let (program, args) = invocation
         .command
         .split_first()
         .expect("clap requires a program");
-    let source = std::process::Command::new(program).args(args).exec();
+    let source = std::process::Command::new(program)
+        .args(args)
+        .env("NIX_CONF_DIR", env::RUN_NIX_CONF_DIR)
+        .exec();
     Err(Error::Exec {
         program: program.clone(),
         source,
@@ -160,15 +164,24 @@ pub fn run(args: Args) -> Result<Infallible, Error> {
 }
 
 /// Enter a user + mount namespace where the host is visible as before except `/nix`, which is
-/// replaced by the user's store and state directory.
-pub fn enter(layout: &store::Layout, cwd: &Path) -> Result<(), Error> {
-    sandbox::enter_user_namespace(Namespaces::default())?;
-    NewRoot::new()
+/// replaced by the user's store and state directory, and `nix_conf` at
+/// [`env::RUN_NIX_CONF_DIR`]`/nix.conf`.
+pub fn enter(layout: &store::Layout, cwd: &Path, nix_conf: &str) -> Result<(), Error> {
+    // Root needs no user namespace to mount; one would stop Nix from sandboxing root's builds.
+    let mounted = rustix::process::geteuid().is_root() && sandbox::enter_mount_namespace()?;
+    if !mounted {
+        sandbox::enter_user_namespace(Namespaces::default())?;
+    }
+    let mut root = NewRoot::new()
         .host_root_except(&["nix"])
         .bind(&layout.store, store::STORE_DIR, Mode::ReadWrite)
-        .bind(&layout.state, store::STATE_DIR, Mode::ReadWrite)
-        .bind(&layout.log, store::LOG_DIR, Mode::ReadWrite)
-        .enter(cwd)?;
+        .file(Path::new(env::RUN_NIX_CONF_DIR).join("nix.conf"), nix_conf);
+    if let Some(state) = &layout.state {
+        root = root
+            .bind(&state.dir, store::STATE_DIR, Mode::ReadWrite)
+            .bind(&state.log, store::LOG_DIR, Mode::ReadWrite);
+    }
+    root.enter(cwd)?;
     Ok(())
 }
 

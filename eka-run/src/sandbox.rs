@@ -11,6 +11,7 @@ use std::io::{self, Write as _};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::symlink;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use landlock::{
     path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
@@ -129,6 +130,34 @@ pub struct Namespaces {
     pub isolated: bool,
 }
 
+/// Move the calling process into a mount namespace of its own, a copy of its current one (it
+/// must already be in a user namespace it owns, or be privileged).
+pub fn new_mount_namespace() -> Result<(), Error> {
+    ensure_single_threaded()?;
+    // SAFETY: as in `enter_user_namespace`: no `UnshareFlags::FILES`, single-threaded.
+    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
+        .map_err(process_error("create a mount namespace"))
+}
+
+/// For a caller that may already mount (root): a mount namespace alone, no user namespace.
+/// Returns `false`, changing nothing, when the kernel refuses (root without `CAP_SYS_ADMIN`).
+///
+/// Root gains nothing from a user namespace, which would only take away what root-owned
+/// programs expect: Nix, as root, calls `setgroups(2)` to set up its build sandbox, which a
+/// user namespace created by its own process must deny.
+pub fn enter_mount_namespace() -> Result<bool, Error> {
+    ensure_single_threaded()?;
+    // SAFETY: as in `enter_user_namespace`: no `UnshareFlags::FILES`, single-threaded.
+    match unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) } {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::PERM) => Ok(false),
+        Err(e) => Err(Error::Process {
+            what: "create a mount namespace",
+            source: e.into(),
+        }),
+    }
+}
+
 /// Create a user namespace (mapping the caller's uid and gid to themselves) and a mount
 /// namespace, plus the ones `extra` asks for.
 ///
@@ -227,6 +256,9 @@ enum Entry {
     Proc,
     /// A minimal `/dev`: null, zero, full, random, urandom, and fd links.
     MinimalDev,
+    /// A file at `dst` on the new root's own tmpfs (nothing on the host), read-only like the
+    /// rest of that tmpfs.
+    File { dst: PathBuf, contents: Vec<u8> },
 }
 
 /// A description of a new root filesystem, built from the host's by bind mounts.
@@ -281,6 +313,16 @@ impl NewRoot {
     /// Mount a fresh `/proc` (only valid in a new PID namespace).
     pub fn proc(mut self) -> Self {
         self.entries.push(Entry::Proc);
+        self
+    }
+
+    /// Write a file at `dst` on the new root's tmpfs: it exists only in this mount namespace
+    /// and vanishes with it. `dst` must not be below a bind mount.
+    pub fn file(mut self, dst: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Self {
+        self.entries.push(Entry::File {
+            dst: dst.into(),
+            contents: contents.into(),
+        });
         self
     }
 
@@ -369,6 +411,16 @@ impl NewRoot {
                 }
             }
             Entry::Symlink { target, dst } => make_symlink(target, &inside(NEW_ROOT, dst))?,
+            Entry::File { dst, contents } => {
+                let to = inside(NEW_ROOT, dst);
+                if let Some(parent) = to.parent() {
+                    create_dir(parent)?;
+                }
+                fs::write(&to, contents).map_err(|source| Error::Create {
+                    path: dst.clone(),
+                    source,
+                })?;
+            }
             Entry::Proc => {
                 let to = inside(NEW_ROOT, Path::new("/proc"));
                 create_dir(&to)?;
@@ -585,6 +637,111 @@ pub fn landlock_unavailable() -> Error {
     Error::LandlockUnavailable { status, hint }
 }
 
+/// The audit architecture of the syscalls [`deny_syscalls`] filters (others are refused).
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xc000_003e; // AUDIT_ARCH_X86_64
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xc000_00b7; // AUDIT_ARCH_AARCH64
+
+/// A seccomp filter for what Landlock and the namespaces leave open:
+///
+/// - `socket(AF_UNIX, ...)` fails with `EACCES`: no connection to a unix socket that is
+///   reachable by path (a socket file in the atom is the host's listener), nor an abstract one;
+/// - `unshare` and `clone` with `CLONE_NEWUSER` fail with `EPERM`: no nested user namespace
+///   (and the kernel attack surface that comes with one); `clone3`, whose flags a filter cannot
+///   read, fails with `ENOSYS`, so the C library falls back to `clone`;
+/// - `io_uring_setup` fails with `ENOSYS`: io_uring would run these operations without the
+///   syscalls the filter sees;
+/// - syscalls of another architecture (32-bit compatibility, x32) fail with `ENOSYS`.
+///
+/// Needs `no_new_privs`; inherited by everything the process executes.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub fn deny_syscalls() -> Result<(), Error> {
+    use libc::{sock_filter, sock_fprog};
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    // Offsets in `struct seccomp_data`: nr, arch, then the arguments (the low half of the
+    // first, little-endian).
+    const NR: u32 = 0;
+    const ARCH: u32 = 4;
+    const ARG0: u32 = 16;
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    let stmt = |code: u16, k: u32| sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump = |code: u16, k: u32, jt: u8, jf: u8| sock_filter { code, jt, jf, k };
+    let errno = |e: i32| stmt(RET, libc::SECCOMP_RET_ERRNO | (e as u32 & 0xffff));
+    let nr = |n: libc::c_long| n as u32;
+
+    let mut filter = vec![
+        stmt(LD_W_ABS, ARCH),
+        jump(JEQ, AUDIT_ARCH, 1, 0),
+        errno(libc::ENOSYS),
+        stmt(LD_W_ABS, NR),
+        jump(JGE, X32_SYSCALL_BIT, 0, 1),
+        errno(libc::ENOSYS),
+        // socket(AF_UNIX, ...)
+        jump(JEQ, nr(libc::SYS_socket), 0, 3),
+        stmt(LD_W_ABS, ARG0),
+        jump(JEQ, libc::AF_UNIX as u32, 0, 1),
+        errno(libc::EACCES),
+    ];
+    for call in [libc::SYS_unshare, libc::SYS_clone] {
+        filter.extend([
+            stmt(LD_W_ABS, NR),
+            jump(JEQ, nr(call), 0, 3),
+            stmt(LD_W_ABS, ARG0),
+            jump(JSET, libc::CLONE_NEWUSER as u32, 0, 1),
+            errno(libc::EPERM),
+        ]);
+    }
+    for call in [libc::SYS_clone3, libc::SYS_io_uring_setup] {
+        filter.extend([
+            stmt(LD_W_ABS, NR),
+            jump(JEQ, nr(call), 0, 1),
+            errno(libc::ENOSYS),
+        ]);
+    }
+    filter.push(stmt(RET, libc::SECCOMP_RET_ALLOW));
+    let program = sock_fprog {
+        len: u16::try_from(filter.len()).expect("a short filter"),
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: `program` points to `filter`, which outlives the call; the kernel copies it.
+    // The process has set no_new_privs, as an unprivileged seccomp filter requires.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0u32,
+            &program as *const sock_fprog,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Error::Process {
+            what: "install the seccomp filter",
+            source: io::Error::last_os_error(),
+        })
+    }
+}
+
+/// Stop the calling process's user namespace (which it must own) from holding nested ones:
+/// `user.max_user_namespaces` is per user namespace.
+pub fn forbid_nested_user_namespaces() -> Result<(), Error> {
+    fs::write("/proc/sys/user/max_user_namespaces", "0").map_err(|source| Error::Process {
+        what: "set user.max_user_namespaces to 0 in the sandbox",
+        source,
+    })
+}
+
 /// Mark every descriptor from 3 up close-on-exec, so the executed program inherits only
 /// stdin, stdout and stderr.
 pub fn close_inherited_fds_on_exec() -> Result<(), Error> {
@@ -633,6 +790,61 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
         .map_err(process_error("create a pipe"))
 }
 
+/// Where caught signals go: a child's pid; 0 until there is one (signals are kept in
+/// [`PENDING`]); -1 once it is gone (signals are dropped).
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+/// A signal caught before there was a child to forward it to.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The signals [`catch_signals`] forwards.
+const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let pid = FORWARD_TO.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; `pid` is our own child.
+        unsafe { libc::kill(pid, sig) };
+    } else if pid == 0 {
+        PENDING.store(sig, Ordering::SeqCst);
+    }
+}
+
+/// Catch SIGINT, SIGTERM and SIGHUP and forward them to the child named by
+/// [`forward_signals_to`] (the ones that arrive before are kept and forwarded then), instead of
+/// dying with the child still running and nothing cleaned up. `exec` resets the handlers.
+pub fn catch_signals() -> Result<(), Error> {
+    for sig in FORWARDED {
+        // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags) to fill in.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = forward_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        // SAFETY: `action` is a valid sigaction whose handler only calls async-signal-safe
+        // functions (an atomic load or store and kill); the old action is not asked for.
+        if unsafe { libc::sigaction(sig, &action, std::ptr::null_mut()) } != 0 {
+            return Err(Error::Process {
+                what: "install a signal handler",
+                source: io::Error::last_os_error(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Forward the signals [`catch_signals`] catches to `pid` from now on, starting with one that
+/// arrived before.
+pub fn forward_signals_to(pid: Pid) {
+    FORWARD_TO.store(pid.as_raw_nonzero().get(), Ordering::SeqCst);
+    let pending = PENDING.swap(0, Ordering::SeqCst);
+    if pending != 0 {
+        // SAFETY: kill(2) on our own child; no memory is involved.
+        unsafe { libc::kill(pid.as_raw_nonzero().get(), pending) };
+    }
+}
+
+/// Stop forwarding signals (the child is gone and its pid may be reused): they are dropped.
+pub fn stop_forwarding() {
+    FORWARD_TO.store(-1, Ordering::SeqCst);
+}
+
 /// The result of [`fork`].
 #[derive(Debug)]
 pub enum Fork {
@@ -677,6 +889,21 @@ pub fn wait(pid: Pid) -> Result<u8, Error> {
             Err(e) => return Err(process_error("wait for the sandboxed process")(e)),
         }
     }
+}
+
+/// The CPU time (user + system) used by the children this process has waited for, and theirs.
+pub fn children_cpu_time() -> std::time::Duration {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage; RUSAGE_CHILDREN needs nothing else.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return std::time::Duration::ZERO;
+    }
+    let time = |t: libc::timeval| {
+        std::time::Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + std::time::Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 /// Leave the current (forked) process at once with `code`, running no destructors or atexit

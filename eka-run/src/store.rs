@@ -4,6 +4,10 @@
 //! `$XDG_DATA_HOME/eka-run/nix/store` and `$XDG_DATA_HOME/eka-run/nix/var/nix`
 //! (`$XDG_DATA_HOME` defaults to `~/.local/share`). With `--store <dir>` the state directory
 //! defaults to `var/nix` beside it: `--store ~/nix/store` uses `~/nix/var/nix`.
+//!
+//! A store the user may read but not write (someone else's, or on a read-only filesystem) is
+//! fine for running programs: when the state directory neither exists nor can be created, the
+//! store appears at `/nix/store` without one, and only Nix itself cannot use it.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -47,8 +51,18 @@ pub struct Options {
 pub struct Layout {
     /// Appears at `/nix/store`.
     pub store: PathBuf,
+    /// Appears at `/nix/var/nix`, with its `log` at `/nix/var/log/nix`; `None` when the state
+    /// directory neither exists nor can be created (a store the user cannot write).
+    pub state: Option<State>,
+    /// Where the state directory was looked for (for messages when it is missing).
+    pub state_wanted: PathBuf,
+}
+
+/// Nix's state directory for the store, and its build log directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
     /// Appears at `/nix/var/nix`.
-    pub state: PathBuf,
+    pub dir: PathBuf,
     /// Appears at `/nix/var/log/nix` (build logs): `log` in the state directory.
     pub log: PathBuf,
 }
@@ -78,11 +92,25 @@ impl Options {
                     store: store.clone(),
                 })?,
         };
-        let state = create(&state)?;
+        let store = create(&store)?;
+        let available = create(&state).and_then(|dir| {
+            let log = create(&dir.join("log"))?;
+            Ok(State { dir, log })
+        });
+        let available = match available {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::info!(
+                    "{:#}: running without a Nix state directory (programs from the store run; Nix cannot use it)",
+                    anyhow::Error::from(e)
+                );
+                None
+            }
+        };
         Ok(Layout {
-            store: create(&store)?,
-            log: create(&state.join("log"))?,
-            state,
+            store,
+            state: available,
+            state_wanted: state,
         })
     }
 }
@@ -129,7 +157,7 @@ mod tests {
             .unwrap()
             .join(".local/share/eka-run/nix");
         assert_eq!(layout.store, root.join("store"));
-        assert_eq!(layout.state, root.join("var/nix"));
+        assert_eq!(layout.state.unwrap().dir, root.join("var/nix"));
 
         let xdg = tmp.path().join("xdg");
         let env = |k: &str| (k == "XDG_DATA_HOME").then(|| xdg.clone().into_os_string());
@@ -149,9 +177,30 @@ mod tests {
         };
         let layout = opts.resolve(|_| None).unwrap();
         assert_eq!(
-            layout.state,
+            layout.state.unwrap().dir,
             tmp.path().canonicalize().unwrap().join("n/var/nix")
         );
+    }
+
+    #[test]
+    fn a_store_without_a_creatable_state_directory_still_resolves() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("ro");
+        std::fs::create_dir_all(parent.join("store")).unwrap();
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let opts = Options {
+            store: Some(parent.join("store")),
+            state: None,
+        };
+        let layout = opts.resolve(|_| None);
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let layout = layout.unwrap();
+        assert_eq!(layout.store, parent.canonicalize().unwrap().join("store"));
+        // Root may write anyway; anyone else gets no state directory.
+        let root = rustix::process::geteuid().is_root();
+        assert_eq!(layout.state.is_some(), root);
+        assert_eq!(layout.state_wanted, parent.join("var/nix"));
     }
 
     #[test]

@@ -37,8 +37,13 @@ if ($what eq "read") {
     socket(my $s, PF_INET, SOCK_DGRAM, 0) or denied($!);
     defined(send($s, "ping", 0, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1")))) or denied($!); allowed();
 } elsif ($what eq "unix") {
+    (my $path = $ARGV[0]) =~ s/^@/\0/;   # @name: the abstract socket `name`
     socket(my $s, PF_UNIX, SOCK_STREAM, 0) or denied($!);
-    connect($s, pack_sockaddr_un($ARGV[0])) or denied($!); allowed();
+    connect($s, pack_sockaddr_un($path)) or denied($!); allowed();
+} elsif ($what eq "userns") {
+    my $unshare = `uname -m` =~ /aarch64/ ? 97 : 272;
+    syscall($unshare, 0x10000000) == 0 or denied($!);   # unshare(CLONE_NEWUSER)
+    allowed();
 } elsif ($what eq "fd") {
     open(my $f, "<&=", 3) or denied($!); my $l = <$f>; defined $l or denied("nothing to read"); allowed($l);
 } elsif ($what eq "env") {
@@ -508,14 +513,15 @@ fn eval_uses_the_built_in_atom_nix_and_passes_config() {
 
 /// `program args...` as the unprivileged user, inside a user namespace whose
 /// `user.max_user_namespaces` is 0: eka-run cannot create its own there, as on a kernel or
-/// under a policy that forbids them.
+/// under a policy that forbids them. It runs as that namespace's uid 0 without capabilities
+/// (an empty bounding set), so it cannot mount without a user namespace of its own either.
 fn without_userns(f: &Fixture, args: &[&std::ffi::OsStr]) -> Output {
     let mut cmd = f.sb.command("unshare");
     cmd.args([
         "-Ur",
         "sh",
         "-c",
-        "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\"",
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --bounding-set=-all \"$@\"",
         "sh",
     ])
     .arg(eka_run())
@@ -558,6 +564,11 @@ fn missing_user_namespaces_fail_clearly_unless_best_effort() {
         "run mode needs user namespaces: {}",
         stderr(&out)
     );
+    assert!(
+        stderr(&out).contains("user namespaces are not available"),
+        "{}",
+        stderr(&out)
+    );
 
     // --best-effort evaluates with Landlock alone, and says what is not enforced.
     let out = eval(&["--best-effort"], "greeting");
@@ -569,6 +580,147 @@ fn missing_user_namespaces_fail_clearly_unless_best_effort() {
     assert!(
         stderr(&out).contains("Permission denied"),
         "landlock denies it: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_unix_socket_inside_the_atom_does_not_reach_its_listener() {
+    let f = fixture("{}");
+    let path = f.atom.join("daemon.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let p = path.to_str().unwrap();
+    assert_allowed(&output(&mut f.probe_outside(&["unix", p])), "unix connect");
+    listener
+        .accept()
+        .expect("the connection from outside is queued");
+    assert_denied(&output(&mut f.probe_inside(&["unix", p])), "unix connect");
+    // connect(2) returns once the connection is queued: none is.
+    assert_eq!(
+        listener.accept().map(drop).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
+
+#[test]
+fn an_abstract_unix_socket_on_the_host_is_unreachable() {
+    use std::os::linux::net::SocketAddrExt as _;
+    let f = fixture("{}");
+    let name = format!("eka-run-test-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+    let listener = UnixListener::bind_addr(&addr).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let at = format!("@{name}");
+    assert_allowed(
+        &output(&mut f.probe_outside(&["unix", &at])),
+        "abstract connect",
+    );
+    listener
+        .accept()
+        .expect("the connection from outside is queued");
+    assert_denied(
+        &output(&mut f.probe_inside(&["unix", &at])),
+        "abstract connect",
+    );
+    assert_eq!(
+        listener.accept().map(drop).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock
+    );
+}
+
+#[test]
+fn nested_user_namespaces_cannot_be_created_inside() {
+    let f = fixture("{}");
+    assert_allowed(
+        &output(&mut f.probe_outside(&["userns"])),
+        "unshare(CLONE_NEWUSER)",
+    );
+    assert_denied(
+        &output(&mut f.probe_inside(&["userns"])),
+        "unshare(CLONE_NEWUSER)",
+    );
+}
+
+#[test]
+fn the_mount_table_which_names_host_paths_is_hidden() {
+    let f = fixture("{}");
+    for file in [
+        "/proc/self/mountinfo",
+        "/proc/self/mounts",
+        "/proc/1/cmdline",
+    ] {
+        let outside = if file == "/proc/1/cmdline" {
+            "/proc/self/cmdline"
+        } else {
+            file
+        };
+        assert_allowed(
+            &output(&mut f.probe_outside(&["read", outside])),
+            &format!("reading {outside}"),
+        );
+        assert_denied(
+            &output(&mut f.probe_inside(&["read", file])),
+            &format!("reading {file}"),
+        );
+    }
+    // The evaluator's own files that Nix needs stay readable.
+    assert_allowed(
+        &output(&mut f.probe_inside(&["read", "/proc/self/maps"])),
+        "reading /proc/self/maps",
+    );
+}
+
+const HUNGRY: &str = "{
+  big = builtins.length (builtins.genList (x: x) 200000000);
+  small = builtins.length (builtins.genList (x: x) 1000);
+  slow = let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib 40;
+  quick = let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib 15;
+}
+";
+
+#[test]
+fn an_evaluation_stops_at_the_memory_limit() {
+    let f = fixture(HUNGRY);
+    let out = output(f.nix_inside("small").args(["--memory", "256M"]));
+    assert_eq!(stdout(&out), "1000\n", "stderr: {}", stderr(&out));
+    let out = output(f.nix_inside("big").args(["--memory", "256M"]));
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    assert!(
+        stderr(&out).ends_with(
+            "eka-run: the evaluation exceeded the memory limit of 256 MiB; raise it with --memory\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = output(f.nix_inside("small").args(["--memory", "lots"]));
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("invalid memory limit `lots`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_evaluation_stops_at_the_cpu_time_limit() {
+    let f = fixture(HUNGRY);
+    let out = output(f.nix_inside("quick").args(["--cpu-time", "1"]));
+    assert_eq!(stdout(&out), "610\n", "stderr: {}", stderr(&out));
+    let out = output(f.nix_inside("slow").args(["--cpu-time", "1"]));
+    assert!(
+        matches!(out.status.code(), Some(c) if c > 128),
+        "killed by the kernel: {:?}; stderr: {}",
+        out.status,
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).ends_with(
+            "eka-run: the evaluation exceeded the CPU time limit of 1 s; raise it with --cpu-time\n"
+        ),
+        "status {:?}, stderr: {}",
+        out.status,
         stderr(&out)
     );
 }

@@ -3,5 +3,6 @@
 mod cli;
 mod escape;
 mod man;
+mod private_dir;
 mod run_mode;
 mod support;

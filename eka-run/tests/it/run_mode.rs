@@ -163,21 +163,45 @@ fn eka_run_failures_are_125_126_127() {
     assert!(stderr(&out).contains("unterminated"), "{}", stderr(&out));
 }
 
-#[test]
-fn nix_itself_uses_the_user_store() {
+/// Inside run mode, Nix adds a file to the user store and builds a derivation whose builder is
+/// a static busybox copied into that store, so Nix can build it in its own sandbox. The builder
+/// reports whether it sees the host's `/usr` (it must not: the sandbox is on).
+const NIX_SCRIPT: &str = r#"
+set -e
+cat "$(nix-store --add f.txt)"
+bb=$(nix-store --add busybox)
+out=$(nix-build --no-out-link -E "derivation {
+  name = \"d\"; system = builtins.currentSystem;
+  builder = \"\${builtins.storePath \"$bb\"}/bin/busybox\";
+  args = [ \"sh\" \"-c\" \"if test -e /usr; then echo unsandboxed; else echo sandboxed; fi > \$out\" ];
+}")
+cat "$out"
+"#;
+
+fn nix_fixture() -> Sandbox {
     require_nix();
+    let busybox = require_static_busybox();
     let sb = fixture();
-    sb.write("work/f.txt", "added\n", 0o644);
+    sb.write("f.txt", "added\n", 0o644);
+    std::fs::create_dir_all(sb.path("busybox/bin")).unwrap();
+    std::fs::copy(&busybox, sb.path("busybox/bin/busybox")).unwrap();
     sb.chown();
-    let script = r#"
-        set -e
-        p=$(nix-store --add work/f.txt)
-        cat "$p"
-        nix-build --no-out-link -E 'derivation { name = "d"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo built > $out" ]; }' 2>/dev/null | xargs cat
-    "#;
-    let out = output(sb.eka_run().args(["sh", "-c", script]));
-    assert!(out.status.success(), "stderr: {}", stderr(&out));
-    assert_eq!(stdout(&out), "added\nbuilt\n");
+    sb
+}
+
+fn assert_nix_builds_in_the_user_store(sb: &Sandbox, out: &std::process::Output, who: &str) {
+    assert!(out.status.success(), "{who}: stderr: {}", stderr(out));
+    assert_eq!(
+        stdout(out),
+        "added\nsandboxed\n",
+        "{who}: stderr: {}",
+        stderr(out)
+    );
+    assert!(
+        !stderr(out).contains("cache.nixos.org"),
+        "{who}: no substituter unless configured: {}",
+        stderr(out)
+    );
     let store = sb.path("home/.local/share/eka-run/nix/store");
     let names: Vec<String> = std::fs::read_dir(&store)
         .unwrap()
@@ -185,4 +209,144 @@ fn nix_itself_uses_the_user_store() {
         .collect();
     assert!(names.iter().any(|n| n.ends_with("-f.txt")), "{names:?}");
     assert!(names.iter().any(|n| n.ends_with("-d")), "{names:?}");
+}
+
+#[test]
+fn nix_builds_in_its_sandbox_in_the_user_store_as_a_user() {
+    let sb = nix_fixture();
+    let out = output(sb.eka_run().args(["sh", "-c", NIX_SCRIPT]));
+    assert_nix_builds_in_the_user_store(&sb, &out, "as a user");
+}
+
+#[test]
+fn nix_builds_in_its_sandbox_in_the_user_store_as_root() {
+    if !is_root() {
+        eprintln!(
+            "note: not root: the root half of this test runs when the tests run as root (CI)"
+        );
+        return;
+    }
+    let sb = nix_fixture();
+    let out = output(
+        sb.command_as_caller(eka_run())
+            .args(["sh", "-c", NIX_SCRIPT]),
+    );
+    assert_nix_builds_in_the_user_store(&sb, &out, "as root");
+}
+
+/// Nix's settings inside, as `nix show-config` prints them.
+fn nix_settings(cmd: &mut std::process::Command) -> String {
+    let out = output(cmd.args([
+        "nix",
+        "--extra-experimental-features",
+        "nix-command",
+        "show-config",
+    ]));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn eka_runs_nix_settings_apply_and_the_users_override_them() {
+    require_nix();
+    let sb = fixture();
+    let settings = nix_settings(&mut sb.eka_run());
+    for line in [
+        "build-users-group = \n",
+        "sandbox = true\n",
+        "substituters = \n",
+    ] {
+        assert!(settings.contains(line), "missing `{line}` in:\n{settings}");
+    }
+    // Outside, with the same (empty) configuration, Nix's defaults differ: eka-run's own
+    // settings are what the lines above show.
+    let outside = nix_settings(&mut sb.command("env"));
+    assert!(
+        outside.contains("substituters = https://cache.nixos.org/\n"),
+        "{outside}"
+    );
+    if is_root() {
+        let outside = nix_settings(&mut sb.command_as_caller("env"));
+        assert!(
+            outside.contains("build-users-group = nixbld\n"),
+            "{outside}"
+        );
+        let inside = nix_settings(&mut sb.command_as_caller(eka_run()));
+        assert!(inside.contains("build-users-group = \n"), "{inside}");
+    }
+
+    // The caller's NIX_CONF_DIR, user configuration and NIX_CONFIG, in that order, win.
+    sb.write(
+        "nix-conf/nix.conf",
+        "substituters = file:///from-nix-conf-dir\nbuild-users-group = from-nix-conf-dir\n",
+        0o644,
+    );
+    sb.write(
+        "nix-conf/user.conf",
+        "substituters = file:///from-user-conf\n",
+        0o644,
+    );
+    sb.chown();
+    let settings = nix_settings(&mut sb.eka_run());
+    assert!(
+        settings.contains("build-users-group = from-nix-conf-dir\n")
+            && settings.contains("substituters = file:///from-user-conf\n"),
+        "{settings}"
+    );
+    let settings = nix_settings(
+        sb.eka_run()
+            .env("NIX_CONFIG", "substituters = file:///from-env"),
+    );
+    assert!(
+        settings.contains("substituters = file:///from-env\n"),
+        "{settings}"
+    );
+}
+
+#[test]
+fn a_program_runs_from_a_store_the_user_cannot_write() {
+    let sb = fixture();
+    // A copy of the fixture's store, then read-only (and, as root, someone else's: root's).
+    let rel = format!("ro/nix{}/bin/greet", STORE_PATH.trim_start_matches("/nix"));
+    sb.write(&rel, GREET, 0o755);
+    sb.chown();
+    let ro = sb.path("ro");
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "a-w"])
+        .arg(&ro)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    if is_root() {
+        let status = std::process::Command::new("chown")
+            .args(["-R", "0:0"])
+            .arg(&ro)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let store = ro.join("nix/store");
+    // The same program runs from a writable store (the fixture's) ...
+    let out = output(
+        sb.eka_run()
+            .arg("--store")
+            .arg(sb.path("nix/store"))
+            .arg(format!("{STORE_PATH}/bin/greet")),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    // ... and from the read-only one, whose state directory cannot be created.
+    let out = output(
+        sb.eka_run()
+            .arg("--store")
+            .arg(&store)
+            .arg(format!("{STORE_PATH}/bin/greet"))
+            .arg("ro"),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert!(stdout(&out).starts_with(&format!("greet:{STORE_PATH}/bin/greet\n[ro]\n")));
+    assert!(!ro.join("nix/var").exists());
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&ro)
+        .status();
 }

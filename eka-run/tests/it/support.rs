@@ -58,6 +58,17 @@ impl Sandbox {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let s = Sandbox { dir };
         std::fs::create_dir_all(s.path("home")).unwrap();
+        // Nix's configuration is the test's, never the host's (see `command`).
+        s.write(
+            "nix-conf/nix.conf",
+            "# The test's own Nix configuration (NIX_CONF_DIR): empty.\n",
+            0o644,
+        );
+        s.write(
+            "nix-conf/user.conf",
+            "# The test's own user configuration (NIX_USER_CONF_FILES): empty.\n",
+            0o644,
+        );
         std::fs::create_dir_all(s.path("bin")).unwrap();
         std::os::unix::fs::symlink(eka_run(), s.path("bin/eka-run")).unwrap();
         s
@@ -89,9 +100,20 @@ impl Sandbox {
     }
 
     /// `program args...` as the unprivileged user, in a sealed environment: only `PATH` (with
-    /// our `bin` first), `HOME`, `LC_ALL` and `TZ`.
+    /// our `bin` first), `HOME`, `LC_ALL`, `TZ`, and a test-owned `NIX_CONF_DIR` and
+    /// `NIX_USER_CONF_FILES` (so no Nix call reads the host's configuration).
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = if is_root() {
+        self.command_as(program, is_root())
+    }
+
+    /// `program args...` as the user running the tests (root in CI), in the same sealed
+    /// environment as [`Sandbox::command`].
+    pub fn command_as_caller(&self, program: impl AsRef<OsStr>) -> Command {
+        self.command_as(program, false)
+    }
+
+    fn command_as(&self, program: impl AsRef<OsStr>, drop: bool) -> Command {
+        let mut cmd = if drop {
             let mut c = Command::new("setpriv");
             c.args([
                 &format!("--reuid={NOBODY}"),
@@ -111,6 +133,8 @@ impl Sandbox {
             .env("HOME", self.path("home"))
             .env("LC_ALL", "C")
             .env("TZ", "UTC")
+            .env("NIX_CONF_DIR", self.path("nix-conf"))
+            .env("NIX_USER_CONF_FILES", self.path("nix-conf/user.conf"))
             .current_dir(self.dir.path());
         cmd
     }
@@ -195,4 +219,34 @@ pub fn require_tool(name: &str, package: &str) {
         found,
         "MISSING: `{name}` is not installed; the tests need it (Debian package `{package}`)"
     );
+}
+
+/// A statically linked busybox (Debian `busybox-static`), to copy into a store as a builder
+/// that needs nothing else from the store. Fails loudly when it is missing or dynamic.
+pub fn require_static_busybox() -> PathBuf {
+    let path = PathBuf::from("/bin/busybox");
+    let elf = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("MISSING: {} ({e}): the Nix build tests need a static busybox (Debian package `busybox-static`)", path.display())
+    });
+    assert!(
+        !has_interpreter(&elf),
+        "MISSING: {} is dynamically linked: the Nix build tests need a static busybox (Debian package `busybox-static`, not `busybox`)",
+        path.display()
+    );
+    path
+}
+
+/// Whether a 64-bit little-endian ELF file has a `PT_INTERP` program header (is dynamic).
+fn has_interpreter(elf: &[u8]) -> bool {
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap()) as usize;
+    assert!(
+        elf.starts_with(b"\x7fELF\x02\x01"),
+        "not a 64-bit little-endian ELF file"
+    );
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36), u16_at(0x38));
+    (0..phnum).any(|i| {
+        let at = phoff + i * phentsize;
+        u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) == 3 // PT_INTERP
+    })
 }
