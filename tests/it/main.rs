@@ -10,3 +10,23 @@ mod remote_nix;
 mod remote_transport;
 mod remote_uri;
 mod verify;
+
+#[test]
+fn every_test_file_is_declared() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("it");
+    atom_tests::assert_no_forgotten_test_files(&dir);
+}
+
+#[test]
+fn a_forgotten_test_file_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.rs"), "mod one;\npub mod two;\n").unwrap();
+    for name in ["one.rs", "two.rs", "three.rs"] {
+        std::fs::write(dir.path().join(name), "").unwrap();
+    }
+    let caught = std::panic::catch_unwind(|| atom_tests::assert_no_forgotten_test_files(dir.path()));
+    let message = *caught.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.ends_with(r#"never run: ["three.rs"]"#), "{message}");
+    std::fs::remove_file(dir.path().join("three.rs")).unwrap();
+    atom_tests::assert_no_forgotten_test_files(dir.path());
+}

@@ -63,28 +63,40 @@ fn every_flag_is_documented() {
 
 #[test]
 fn git_atom_help_opens_the_man_page_once_installed() {
-    // `git atom --help` makes git run `man git-atom`; with MANPATH pointing at man/ the page is
-    // found. We check that git resolves the page name by asking it to print what it would run.
+    // `git atom --help` makes git run `man git-atom`. Install the pages as the README does
+    // (`<prefix>/man1/`) and give git a man viewer that prints the page it was asked for from
+    // there: the page's own text comes back only if git asked for the right name and the page
+    // is installed.
     let env = atom_tests::TestEnv::new();
-    let run = env
-        .command(env.root(), "git")
-        .args([
-            "-c",
-            "help.format=man",
-            "-c",
-            "man.viewer=cat-page",
-            "-c",
-            "man.cat-page.cmd=cat",
-            "help",
-            "atom",
-        ])
-        .env("MANPATH", man_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        stdout.contains("git-atom") || stderr.contains("git-atom"),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
+    let man1 = env.path("share/man/man1");
+    std::fs::create_dir_all(&man1).unwrap();
+    for entry in std::fs::read_dir(man_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), man1.join(entry.file_name())).unwrap();
+    }
+    let help = |topic: &str| {
+        let run = env
+            .command(env.root(), "git")
+            .args([
+                "-c",
+                "help.format=man",
+                "-c",
+                "man.viewer=print-page",
+                "-c",
+                &format!(
+                    "man.print-page.cmd=sh -c 'cat \"{}/$1.1\"' sh",
+                    man1.display()
+                ),
+                "help",
+                topic,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let page = help("atom");
+    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{page}");
+    assert!(page.contains(".TH GIT-ATOM 1"), "{page}");
+    // The same viewer shows nothing for a page that is not installed.
+    std::fs::remove_file(man1.join("git-atom.1")).unwrap();
+    assert_eq!(help("atom"), "");
 }

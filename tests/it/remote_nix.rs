@@ -16,6 +16,14 @@ fn fetch_git(f: &Fixture, url: &str, name: &str) -> serde_json::Value {
            in {{ rev = t.rev; files = builtins.attrNames (builtins.readDir t);
                  manifest = builtins.readFile (t + "/atom.toml"); }}"#
     );
+    // A Nix configuration of the test's own: nothing from the host's.
+    let conf = state.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("nix.conf"),
+        "build-users-group =\nsubstituters =\nsandbox = false\n",
+    )
+    .unwrap();
     let out = f
         .env
         .command(f.env.root(), nix)
@@ -30,7 +38,8 @@ fn fetch_git(f: &Fixture, url: &str, name: &str) -> serde_json::Value {
         .args(["-E", &expr])
         .env("NIX_STATE_DIR", state.join("state"))
         .env("NIX_LOG_DIR", state.join("log"))
-        .env("NIX_CONF_DIR", state.join("conf"))
+        .env("NIX_CONF_DIR", &conf)
+        .env("NIX_USER_CONF_FILES", conf.join("nix.conf"))
         .env("XDG_CACHE_HOME", state.join("cache"))
         .env("NIX_PATH", "")
         .output()

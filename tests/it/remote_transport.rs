@@ -3,6 +3,7 @@
 //! git http-backend) and `ssh://` (OpenSSH sshd).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use atom_tests::{GitDaemon, HttpServer, SshServer, TestEnv};
 
@@ -15,7 +16,27 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// A copy of the fixture, which is built once per test process (under the target
+    /// directory) and copied for each test.
     pub fn new() -> Self {
+        static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+        let template = TEMPLATE.get_or_init(|| {
+            let built = Fixture::build();
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("remote-fixture");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            atom_tests::copy_tree(built.env.root(), &dir);
+            dir
+        });
+        let env = TestEnv::new();
+        atom_tests::copy_tree(template, env.root());
+        let remote = env.path("srv/remote.git");
+        let src = env.path("src");
+        env.git_ok(&src, &["remote", "set-url", "origin", remote.to_str().unwrap()]);
+        Fixture { env, src, remote }
+    }
+
+    fn build() -> Self {
         let env = TestEnv::new();
         let remote = env.init_bare("srv/remote.git");
         let src = env.init("src");

@@ -11,24 +11,156 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The directory holding our built binaries (`target/<profile>`), checked to contain them.
+/// The binaries the end-to-end tests run.
+const BINARIES: [&str; 3] = ["git-atom", "git-remote-atom", "eka-run"];
+
+/// The directory holding our built binaries (`target/<profile>`), built fresh once per test
+/// process: the tests drive the binaries through git, so a test run must never use binaries
+/// older than the sources. Under `cargo test` the workspace's binaries are rebuilt (cargo has
+/// released its lock by the time tests run, and an up-to-date build takes a moment); a test
+/// binary run by hand checks that the binaries are newer than every source file instead.
 pub fn bin_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(build_binaries).clone()
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the workspace")
+        .to_owned()
+}
+
+fn build_binaries() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test binaries live in target/<profile>/deps")
         .to_owned();
-    for bin in ["git-atom", "git-remote-atom", "eka-run"] {
+    let root = workspace_root();
+    match std::env::var_os("CARGO") {
+        Some(cargo) => {
+            let profile = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("target/<profile>")
+                .to_owned();
+            let target_dir = dir.parent().expect("target/<profile>");
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "--quiet", "--workspace", "--bins", "--manifest-path"])
+                .arg(root.join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(target_dir);
+            match profile.as_str() {
+                "debug" => {}
+                "release" => {
+                    cmd.arg("--release");
+                }
+                other => {
+                    cmd.args(["--profile", other]);
+                }
+            }
+            let out = cmd.output().expect("cargo runs");
+            assert!(
+                out.status.success(),
+                "building the binaries the tests run failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        None => {
+            if let Some(stale) = stale_binary(&dir, &root) {
+                panic!("{stale}: run `cargo build --workspace --bins` (or the tests through `cargo test`)");
+            }
+        }
+    }
+    for bin in BINARIES {
         assert!(
             dir.join(bin).is_file(),
-            "{bin} is not built in {}: run `cargo build --workspace --bins` (or `cargo test --workspace`) first",
+            "{bin} is not built in {}",
             dir.display()
         );
     }
     dir
+}
+
+/// A binary older than a source file it is built from, described; `None` if all are fresh.
+fn stale_binary(dir: &Path, root: &Path) -> Option<String> {
+    fn newest(path: &Path, best: &mut Option<(std::time::SystemTime, PathBuf)>) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                newest(&entry.path(), best);
+            }
+        } else if let Ok(modified) = meta.modified() {
+            if best.as_ref().is_none_or(|(t, _)| modified > *t) {
+                *best = Some((modified, path.to_owned()));
+            }
+        }
+    }
+    let mut source = None;
+    for part in ["atom-lib", "git-atom", "git-remote-atom", "eka-run", "Cargo.lock"] {
+        newest(&root.join(part), &mut source);
+    }
+    let (source_time, source_path) = source?;
+    BINARIES.iter().find_map(|bin| {
+        let built = std::fs::metadata(dir.join(bin)).and_then(|m| m.modified());
+        match built {
+            Ok(t) if t >= source_time => None,
+            Ok(_) => Some(format!(
+                "{bin} is older than {}",
+                source_path.display()
+            )),
+            Err(_) => Some(format!("{bin} is not built in {}", dir.display())),
+        }
+    })
+}
+
+/// Fails naming every `*.rs` file in `dir` that `main.rs` there does not declare as a module:
+/// a test file nobody declares would never run.
+pub fn assert_no_forgotten_test_files(dir: &Path) {
+    let main = std::fs::read_to_string(dir.join("main.rs")).expect("main.rs of the test binary");
+    let declared: Vec<String> = main
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("mod ")
+                .or_else(|| l.strip_prefix("pub mod "))
+                .and_then(|rest| rest.strip_suffix(';'))
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut forgotten: Vec<String> = std::fs::read_dir(dir)
+        .expect("the test directory")
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let module = name.strip_suffix(".rs")?.to_owned();
+            (module != "main" && !declared.contains(&module)).then_some(name)
+        })
+        .collect();
+    forgotten.sort();
+    assert!(
+        forgotten.is_empty(),
+        "test files not declared in {}/main.rs, so they never run: {forgotten:?}",
+        dir.display()
+    );
+}
+
+/// Copies the directory `from` into `to` (which must exist), keeping modes and links.
+pub fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from.join("."))
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "cannot copy {} to {}", from.display(), to.display());
 }
 
 /// The result of running a command.
