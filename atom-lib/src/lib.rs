@@ -37,10 +37,10 @@ pub mod verify;
 pub mod version;
 
 pub use commit::{AtomCommit, AtomPath, Format};
-pub use refs::{AtomRef, RefName};
 pub use id::{AtomId, Root};
 pub use label::{Label, LabelError};
 pub use manifest::{Manifest, ManifestError};
 pub use oid::Oid;
+pub use refs::{AtomRef, RefName};
 pub use store::git::{GitStore, StoreError};
 pub use version::{Version, VersionError};

@@ -517,7 +517,8 @@ pub fn plan(
         }
         if let Some(branch) = &source_branch {
             if !remote_updates.is_empty() && find(branch) != Some(source) {
-                let name = RefName::new(branch).expect("branch names from the repository are valid");
+                let name =
+                    RefName::new(branch).expect("branch names from the repository are valid");
                 remote_updates.push(RefUpdate {
                     name,
                     new: source,

@@ -158,10 +158,13 @@ impl Known {
             return Ok(Known::Reserved(name.to_owned()));
         }
         if let Some(tree) = name.strip_prefix(SUBS_REF_PREFIX) {
-            return tree.parse().map(Known::Subatomic).map_err(|_| AtomRefError {
-                name: name.escape_debug().to_string(),
-                reason: "expected `refs/subs/<tree id>`".into(),
-            });
+            return tree
+                .parse()
+                .map(Known::Subatomic)
+                .map_err(|_| AtomRefError {
+                    name: name.escape_debug().to_string(),
+                    reason: "expected `refs/subs/<tree id>`".into(),
+                });
         }
         if let Some(rest) = name.strip_prefix(EKA_META_PREFIX) {
             let err = |reason: &str| AtomRefError {
@@ -169,9 +172,12 @@ impl Known {
                 reason: reason.into(),
             };
             let mut parts = rest.splitn(3, '/');
-            let (Some(label), Some(version), Some(kind)) = (parts.next(), parts.next(), parts.next())
+            let (Some(label), Some(version), Some(kind)) =
+                (parts.next(), parts.next(), parts.next())
             else {
-                return Err(err("expected `refs/eka/meta/<label>/<version>/<manifest|origin>`"));
+                return Err(err(
+                    "expected `refs/eka/meta/<label>/<version>/<manifest|origin>`",
+                ));
             };
             let kind = match kind {
                 "manifest" => EkaMeta::Manifest,
@@ -324,7 +330,10 @@ mod tests {
         assert!(Known::classify("refs/subs/xyz").is_err());
         assert!(matches!(
             known("refs/eka/meta/foo/1.0.0/origin"),
-            Known::EkaMeta { kind: EkaMeta::Origin, .. }
+            Known::EkaMeta {
+                kind: EkaMeta::Origin,
+                ..
+            }
         ));
         assert!(matches!(known("refs/atoms/foo/1.0.0"), Known::Atom(_)));
         assert_eq!(known("refs/heads/main"), Known::Other);
@@ -333,13 +342,31 @@ mod tests {
 
     #[test]
     fn ref_names_follow_git() {
-        for good in ["refs/atoms/foo/1.0.0", "refs/atoms/ひらがな/1.0.0-rc.1+b.2", "refs/heads/a-b"] {
+        for good in [
+            "refs/atoms/foo/1.0.0",
+            "refs/atoms/ひらがな/1.0.0-rc.1+b.2",
+            "refs/heads/a-b",
+        ] {
             assert!(RefName::new(good).is_ok(), "{good}");
         }
         for bad in [
-            "HEAD", "refs/heads/", "refs/a..b", "refs/a b", "refs/a~1", "refs/a^", "refs/a:b",
-            "refs/a?", "refs/a*", "refs/a[", "refs/a\\b", "refs/.hidden", "refs/a.lock",
-            "refs/a.", "refs/a@{1}", "refs//a", "refs/a\u{7}",
+            "HEAD",
+            "refs/heads/",
+            "refs/a..b",
+            "refs/a b",
+            "refs/a~1",
+            "refs/a^",
+            "refs/a:b",
+            "refs/a?",
+            "refs/a*",
+            "refs/a[",
+            "refs/a\\b",
+            "refs/.hidden",
+            "refs/a.lock",
+            "refs/a.",
+            "refs/a@{1}",
+            "refs//a",
+            "refs/a\u{7}",
         ] {
             assert!(RefName::new(bad).is_err(), "{bad:?}");
         }

@@ -6,8 +6,8 @@
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
 use crate::commit::Format;
-use crate::refs::AtomRef;
 use crate::list::{ListedVersion, Listing};
+use crate::refs::AtomRef;
 use crate::store::RemoteRef;
 use crate::uri::Requirement;
 use crate::{GitStore, Label, Oid, Version};

@@ -13,9 +13,9 @@ use crate::commit::{
     AtomCommit, AtomPath, AtomPathError, Format, RawCommit, EKA_IDENTITY, FORMAT_VERSION,
     HEADER_FORMAT, HEADER_PATH, HEADER_SOURCE, IDENTITY,
 };
-use crate::refs::{AtomRef, EKA_ROOT_REF, ROOT_REF};
 use crate::list::{self, ListedAtom};
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
+use crate::refs::{AtomRef, EKA_ROOT_REF, ROOT_REF};
 use crate::scan;
 use crate::store::EntryKind;
 use crate::{GitStore, Label, LabelError, Oid, StoreError, Version, VersionError};
@@ -580,7 +580,9 @@ pub fn check_structure(
             }
             _ => findings.push(Finding::NoManifest),
         },
-        Err(StoreError::Missing { oid }) => return Err(Unverifiable::Missing { what: "tree", oid }),
+        Err(StoreError::Missing { oid }) => {
+            return Err(Unverifiable::Missing { what: "tree", oid })
+        }
         Err(e) => findings.push(Finding::Store(e.to_string())),
     }
 

@@ -135,7 +135,9 @@ fn explain(e: publish::Error) -> anyhow::Error {
             anyhow::anyhow!("{}", lines.join("\n"))
         }
         Error::NoSourceBranch { rev } => {
-            anyhow::anyhow!("--push-source needs a branch, but {rev} is not on one (HEAD is detached)")
+            anyhow::anyhow!(
+                "--push-source needs a branch, but {rev} is not on one (HEAD is detached)"
+            )
         }
         other => other.into(),
     }

@@ -31,17 +31,21 @@ pub enum Error {
         source: StoreError,
     },
     /// What arrived is not a valid atom.
-    #[error("refusing atom {atom} ({}) from {location}: {}", .commit.short(12), .findings.join("; "))]
-    Refused {
-        /// The atom.
-        atom: AtomRef,
-        /// Its commit.
-        commit: Oid,
-        /// The remote, credentials removed.
-        location: String,
-        /// What is wrong with it.
-        findings: Vec<String>,
-    },
+    #[error("refusing atom {} ({}) from {}: {}", .0.atom, .0.commit.short(12), .0.location, .0.findings.join("; "))]
+    Refused(Box<Refusal>),
+}
+
+/// An atom refused before admission, and why.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The atom.
+    pub atom: AtomRef,
+    /// Its commit.
+    pub commit: Oid,
+    /// The remote, credentials removed.
+    pub location: String,
+    /// What is wrong with it.
+    pub findings: Vec<String>,
 }
 
 impl Remote {
@@ -104,12 +108,12 @@ impl Remote {
             for (atom, commit) in &wanted {
                 let findings = resolve::check_structure(&checked, atom, *commit);
                 if !findings.is_empty() {
-                    return Err(Error::Refused {
+                    return Err(Error::Refused(Box::new(Refusal {
                         atom: atom.clone(),
                         commit: *commit,
                         location: self.address.redacted(),
                         findings,
-                    });
+                    })));
                 }
             }
         }

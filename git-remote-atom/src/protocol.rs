@@ -149,7 +149,10 @@ mod tests {
             "capabilities\noption verbosity 2\noption progress maybe\noption dry-run true\noption depth 1\n\n",
         );
         result.unwrap();
-        assert_eq!(out, format!("{CAPABILITIES}ok\nunsupported\nok\nunsupported\n"));
+        assert_eq!(
+            out,
+            format!("{CAPABILITIES}ok\nunsupported\nok\nunsupported\n")
+        );
     }
 
     #[test]

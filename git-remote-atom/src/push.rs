@@ -49,7 +49,10 @@ impl Remote {
         }
         if self.atomic && !results.is_empty() {
             for update in updates.drain(..) {
-                results.push((update.name.to_string(), Err("atomic push failed".to_owned())));
+                results.push((
+                    update.name.to_string(),
+                    Err("atomic push failed".to_owned()),
+                ));
             }
         }
         if !updates.is_empty() {

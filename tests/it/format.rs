@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use atom_lib::{AtomCommit, AtomPath, Format, Root};
 
@@ -30,7 +30,9 @@ fn blocks(text: &str, tag: &str) -> Vec<String> {
 }
 
 fn git_hash(bytes: &[u8]) -> String {
-    let mut child = Command::new("git")
+    let env = atom_tests::TestEnv::new();
+    let mut child = env
+        .command(env.root(), "git")
         .args(["hash-object", "-t", "commit", "--stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -262,3 +262,27 @@ fn urls_that_would_run_commands_are_refused() {
     assert!(env.refs(&src, "refs/atoms/").is_empty());
     assert!(!marker.exists(), "a command ran");
 }
+
+#[test]
+fn reserved_refs_are_skipped_and_tags_are_peeled() {
+    let env = TestEnv::new();
+    let src = env.init("src");
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.commit_all(&src, "init");
+    env.git(&src, ["atom", "publish", "--local"]).success();
+    let commit = env.git_ok(&src, &["rev-parse", "refs/atoms/foo/0.1.0"]);
+    // A reserved name of a later format version, and an annotated tag standing for the atom.
+    env.git_ok(&src, &["update-ref", "refs/atoms/_future/x", &commit]);
+    env.git_ok(&src, &["tag", "-a", "-m", "signed", "t", &commit]);
+    let tag = env.git_ok(&src, &["rev-parse", "refs/tags/t"]);
+    env.git_ok(&src, &["update-ref", "-d", "refs/atoms/foo/0.1.0"]);
+    env.git_ok(&src, &["update-ref", "refs/atoms/foo/0.1.0", &tag]);
+    let run = env.git(&src, ["atom", "ls", "--json"]).success();
+    assert_eq!(run.stderr, "", "a reserved name is not malformed");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["atoms"][0]["versions"][0]["commit"], commit.as_str());
+    // A malformed name is still reported.
+    env.git_ok(&src, &["update-ref", "refs/atoms/9bad/1.0.0", &commit]);
+    let run = env.git(&src, ["atom", "ls"]).success();
+    assert!(run.stderr.contains("malformed atom ref"), "{}", run.stderr);
+}

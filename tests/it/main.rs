@@ -24,7 +24,8 @@ fn a_forgotten_test_file_is_found() {
     for name in ["one.rs", "two.rs", "three.rs"] {
         std::fs::write(dir.path().join(name), "").unwrap();
     }
-    let caught = std::panic::catch_unwind(|| atom_tests::assert_no_forgotten_test_files(dir.path()));
+    let caught =
+        std::panic::catch_unwind(|| atom_tests::assert_no_forgotten_test_files(dir.path()));
     let message = *caught.unwrap_err().downcast::<String>().unwrap();
     assert!(message.ends_with(r#"never run: ["three.rs"]"#), "{message}");
     std::fs::remove_file(dir.path().join("three.rs")).unwrap();

@@ -642,3 +642,42 @@ fn publishes_from_a_bare_repository() {
         bad.stderr
     );
 }
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let env = TestEnv::new();
+    let (src, remote) = setup(&env);
+    env.git(&src, ["atom", "publish"]).success();
+    let before_local = atom_refs(&env, &src);
+    let before_remote = atom_refs(&env, &remote);
+    // Both atoms change without a version bump, and a third has a broken manifest.
+    env.write(&src, "pkgs/foo/extra.nix", "{ }\n");
+    env.write(&src, "lib/bar/extra.nix", "{ }\n");
+    env.write(&src, "pkgs/baz/atom.toml", "[atom]\nid = \"baz\"\n");
+    env.commit_all(&src, "change both");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    let run = env.git(&src, ["atom", "publish"]).code(1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("error: atom.toml of `pkgs/baz`")
+            || lines[0].contains("pkgs/baz/atom.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[1].starts_with("error: bar@1.0.0 is already published locally as "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[2].starts_with("error: foo@0.1.0 is already published locally as "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(atom_refs(&env, &src), before_local);
+    assert_eq!(atom_refs(&env, &remote), before_remote);
+    // A dry run reports the same problems and exits the same way.
+    let dry = env.git(&src, ["atom", "publish", "--dry-run"]).code(1);
+    assert_eq!(dry.stderr, run.stderr);
+}

@@ -130,7 +130,11 @@ fn human_output_obeys_quiet_and_verbose() {
         assert!(verbose.stderr.contains(line), "{}", verbose.stderr);
     }
     let normal = f.env.git(f.env.root(), ["clone", &uri, "n"]).success();
-    assert!(normal.stderr.contains("Cloning into 'n'"), "{}", normal.stderr);
+    assert!(
+        normal.stderr.contains("Cloning into 'n'"),
+        "{}",
+        normal.stderr
+    );
     assert!(!normal.stderr.contains("atom: "), "{}", normal.stderr);
 }
 

@@ -32,7 +32,10 @@ impl Fixture {
         atom_tests::copy_tree(template, env.root());
         let remote = env.path("srv/remote.git");
         let src = env.path("src");
-        env.git_ok(&src, &["remote", "set-url", "origin", remote.to_str().unwrap()]);
+        env.git_ok(
+            &src,
+            &["remote", "set-url", "origin", remote.to_str().unwrap()],
+        );
         Fixture { env, src, remote }
     }
 

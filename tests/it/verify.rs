@@ -307,3 +307,85 @@ fn bad_arguments_exit_2() {
         outside.stderr
     );
 }
+
+#[test]
+fn a_source_reaching_the_root_only_through_a_second_parent_fails_as_publish_refuses_it() {
+    let env = TestEnv::new();
+    let (src, _, tree) = setup(&env);
+    // A side history with its own root, merged so that the repository's root is only its
+    // second parent.
+    env.git_ok(&src, &["checkout", "-q", "--orphan", "side"]);
+    env.git_ok(&src, &["rm", "-rfq", "."]);
+    env.write(&src, "side.txt", "another line of history\n");
+    env.git_ok(&src, &["add", "side.txt"]);
+    env.git_ok(&src, &["commit", "-qm", "side root"]);
+    env.git_ok(
+        &src,
+        &[
+            "merge",
+            "-q",
+            "--allow-unrelated-histories",
+            "-m",
+            "merge main",
+            "main",
+        ],
+    );
+    let merge = env.git_ok(&src, &["rev-parse", "HEAD"]);
+    let side_tree = env.git_ok(&src, &["rev-parse", "HEAD:pkgs/foo"]);
+    assert_eq!(side_tree, tree);
+    forge(
+        &env,
+        &src,
+        "foo/0.2.0",
+        &genuine(&tree, &merge, "pkgs/foo", "foo@0.2.0"),
+    );
+    let run = env.git(&src, ["atom", "verify", "foo@0.2.0"]).code(1);
+    // (The manifest says 0.1.0; only the provenance finding matters here.)
+    assert!(
+        run.stdout.contains(&format!(
+            "source commit {} does not descend from the repository root",
+            &merge[..12]
+        )),
+        "{}",
+        run.stdout
+    );
+    // Publishing from that commit is refused by the same rule.
+    let publish = env.git(&src, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        publish.stderr.contains("refs/atoms/_root is "),
+        "{}",
+        publish.stderr
+    );
+    // The genuine atom still verifies.
+    env.git(&src, ["atom", "verify", "foo@0.1.0"]).success();
+}
+
+#[test]
+fn one_bad_atom_does_not_stop_the_others() {
+    let env = TestEnv::new();
+    let (src, _, tree) = setup(&env);
+    // An atom whose recorded source is a tree, not a commit.
+    forge(
+        &env,
+        &src,
+        "foo/0.3.0",
+        &genuine(&tree, &tree, "pkgs/foo", "foo@0.3.0"),
+    );
+    let run = env.git(&src, ["atom", "verify"]).code(1);
+    assert!(
+        run.stdout.contains("ok            foo@0.1.0\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ok            other@0.1.0\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("source {tree}: object {tree}: is not a commit")),
+        "{}",
+        run.stdout
+    );
+}

@@ -51,10 +51,16 @@ fn build_binaries() -> PathBuf {
                 .to_owned();
             let target_dir = dir.parent().expect("target/<profile>");
             let mut cmd = Command::new(cargo);
-            cmd.args(["build", "--quiet", "--workspace", "--bins", "--manifest-path"])
-                .arg(root.join("Cargo.toml"))
-                .arg("--target-dir")
-                .arg(target_dir);
+            cmd.args([
+                "build",
+                "--quiet",
+                "--workspace",
+                "--bins",
+                "--manifest-path",
+            ])
+            .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
             match profile.as_str() {
                 "debug" => {}
                 "release" => {
@@ -104,7 +110,13 @@ fn stale_binary(dir: &Path, root: &Path) -> Option<String> {
         }
     }
     let mut source = None;
-    for part in ["atom-lib", "git-atom", "git-remote-atom", "eka-run", "Cargo.lock"] {
+    for part in [
+        "atom-lib",
+        "git-atom",
+        "git-remote-atom",
+        "eka-run",
+        "Cargo.lock",
+    ] {
         newest(&root.join(part), &mut source);
     }
     let (source_time, source_path) = source?;
@@ -112,10 +124,7 @@ fn stale_binary(dir: &Path, root: &Path) -> Option<String> {
         let built = std::fs::metadata(dir.join(bin)).and_then(|m| m.modified());
         match built {
             Ok(t) if t >= source_time => None,
-            Ok(_) => Some(format!(
-                "{bin} is older than {}",
-                source_path.display()
-            )),
+            Ok(_) => Some(format!("{bin} is older than {}", source_path.display())),
             Err(_) => Some(format!("{bin} is not built in {}", dir.display())),
         }
     })
@@ -160,7 +169,12 @@ pub fn copy_tree(from: &Path, to: &Path) {
         .arg(to)
         .status()
         .expect("cp runs");
-    assert!(status.success(), "cannot copy {} to {}", from.display(), to.display());
+    assert!(
+        status.success(),
+        "cannot copy {} to {}",
+        from.display(),
+        to.display()
+    );
 }
 
 /// The result of running a command.

@@ -23,5 +23,8 @@ fn every_test_file_is_declared() {
         })
         .collect();
     forgotten.sort();
-    assert!(forgotten.is_empty(), "not declared in main.rs: {forgotten:?}");
+    assert!(
+        forgotten.is_empty(),
+        "not declared in main.rs: {forgotten:?}"
+    );
 }

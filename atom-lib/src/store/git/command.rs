@@ -85,7 +85,9 @@ impl Git {
     /// Works in `work_dir` as the working tree and current directory, as git does when it runs
     /// inside a repository (a configured remote's relative URL is relative to it).
     pub(crate) fn work_tree(mut self, work_dir: &Path) -> Self {
-        self.cmd.current_dir(work_dir).env("GIT_WORK_TREE", work_dir);
+        self.cmd
+            .current_dir(work_dir)
+            .env("GIT_WORK_TREE", work_dir);
         self
     }
 

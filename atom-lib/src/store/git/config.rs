@@ -111,8 +111,14 @@ mod tests {
             ("atom.alias.gh", "github.com"),
             ("atom.alias.GL", "gitlab.com"),
         ]);
-        assert_eq!(config.string("branch.Main.PushRemote").as_deref(), Some("a"));
-        assert_eq!(config.string("branch.main.pushRemote").as_deref(), Some("c"));
+        assert_eq!(
+            config.string("branch.Main.PushRemote").as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            config.string("branch.main.pushRemote").as_deref(),
+            Some("c")
+        );
         assert_eq!(config.string("REMOTE.pushDefault").as_deref(), Some("b"));
         assert_eq!(config.string("nothing.here"), None);
         let aliases: Vec<(&str, &str)> = config.with_prefix("atom.alias.").collect();
@@ -121,7 +127,12 @@ mod tests {
 
     #[test]
     fn booleans() {
-        let config = Config::from_entries([("a.b", "yes"), ("a.c", "off"), ("a.d", "maybe"), ("a.e", "")]);
+        let config = Config::from_entries([
+            ("a.b", "yes"),
+            ("a.c", "off"),
+            ("a.d", "maybe"),
+            ("a.e", ""),
+        ]);
         assert_eq!(
             ["a.b", "a.c", "a.d", "a.e", "a.f"].map(|k| config.bool(k)),
             [Some(true), Some(false), None, Some(true), None]

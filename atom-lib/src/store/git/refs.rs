@@ -97,9 +97,9 @@ impl GitStore {
             })?;
             let expected = match update.expect {
                 Expect::Absent => PreviousValue::MustNotExist,
-                Expect::Equal(oid) => PreviousValue::MustExistAndMatch(gix::refs::Target::Object(
-                    to_gix(oid),
-                )),
+                Expect::Equal(oid) => {
+                    PreviousValue::MustExistAndMatch(gix::refs::Target::Object(to_gix(oid)))
+                }
                 Expect::FastForward => match self.find_ref(name)? {
                     None => PreviousValue::MustNotExist,
                     Some(old) if self.is_ancestor(old, update.new)? => {
