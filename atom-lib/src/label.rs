@@ -15,9 +15,9 @@ pub const MAX_LABEL_BYTES: usize = 128;
 /// a ref path component, so it never holds `/`, `.`, whitespace or control characters.
 ///
 /// ```
-/// let label: atom::Label = "Café_au_lait-123".parse().unwrap();
+/// let label: atom_lib::Label = "Café_au_lait-123".parse().unwrap();
 /// assert_eq!(label.as_str(), "Café_au_lait-123");
-/// assert!("9lives".parse::<atom::Label>().is_err());
+/// assert!("9lives".parse::<atom_lib::Label>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Label(String);

@@ -11,9 +11,9 @@ use std::str::FromStr;
 /// `0.1.10` sorts after `0.1.2` and `1.0.0-rc.1` before `1.0.0`.
 ///
 /// ```
-/// let v: atom::Version = "0.1.10".parse().unwrap();
+/// let v: atom_lib::Version = "0.1.10".parse().unwrap();
 /// assert!(v > "0.1.2".parse().unwrap());
-/// assert!("1.0.0+build".parse::<atom::Version>().is_err());
+/// assert!("1.0.0+build".parse::<atom_lib::Version>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Version(semver::Version);
