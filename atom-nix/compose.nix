@@ -6,16 +6,19 @@
 #
 # `atomRoot` is the directory holding the atom's top `mod.nix` (a path, or an
 # absolute path string). The result is the atom's public API: an attribute set
-# of its top module's public members (lower-cased) and submodules.
+# of its top module's public members, first letter lowered (a submodule
+# directory is public when its name is capitalised or when the parent
+# re-exports it: `File = mod.file;`).
 #
 # Every module file is evaluated with these names in scope:
 #   atom    the atom's public API
 #   mod     the current module, private members included; "${mod}" is a store
 #           copy of the module's own files
-#   pre     the parent module (pre.pre the grandparent, ...); absent at the top
+#   pre     the parent module's `mod` (pre.pre the grandparent's, ...); absent
+#           at the top
 #   from    evaluation-time dependencies (the caller's `from`)
 #   get     build-time sources (the caller's `get`)
-#   std     the standard library (atom-nix/std)
+#   std     the standard library (atom-nix/std) over the pure builtins
 #   config  the caller's configuration (`config.system` is the system)
 #   builtins, import, <...>, fetchers: the boundary (core/boundary.nix)
 #
@@ -23,8 +26,6 @@
 let
   B = builtins;
   boundary = import ./core/boundary.nix;
-
-  reserved = [ "pre" "outPath" ];
 
   # Upper-case ASCII letters to their lower case.
   upper = B.listToAttrs (B.genList
@@ -53,7 +54,7 @@ let
     if B.match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" name != null then name else "atom";
   storeName = prefix: rel: suffix:
     let s = prefix + (if rel == "" then "" else "." + B.replaceStrings [ "/" ] [ "." ] rel) + suffix;
-    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else prefix + "-module" + suffix;
+    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else prefix + "-module";
 
   fail = msg: throw "atom-nix: ${msg}";
 
@@ -74,137 +75,108 @@ let
             relDir = n: if rel == "" then n else "${rel}/${n}";
 
             entries = B.readDir dir;
-            names = B.attrNames entries;
 
-            # Classify the directory's entries (see docs/atom-nix.md).
-            classify = n:
-              let
-                t = entries.${n};
-                stem = nixStem n;
-              in
-              if isDot n then { kind = "ignored"; entry = n; }
-              else if n == "mod.nix" then
-                (if t == "regular" then { kind = "modfile"; entry = n; }
-                 else { kind = "error"; entry = n; msg = "${relFile n} is a ${t}: a module file must be a regular file"; })
+            # Classify the directory's entries (see docs/atom-nix.md) in one
+            # pass: one kind per entry.
+            kindOf = n:
+              let t = entries.${n}; in
+              if n == "mod.nix" then (if t == "regular" then "modFile" else "badModFile")
+              else if isDot n then "ignored"
               else if t == "directory" then
-                (if !(B.pathExists "${dir}/${n}/mod.nix") then { kind = "data"; entry = n; }
-                 else if isIdent n then { kind = "submodule"; entry = n; name = n; }
-                 else { kind = "error"; entry = n; msg = "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"; })
-              else if stem == null then
-                (if t == "symlink" then { kind = "ignored"; entry = n; } else { kind = "data"; entry = n; })
-              else if t == "symlink" then
-                { kind = "error"; entry = n; msg = "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"; }
-              else if t != "regular" then { kind = "data"; entry = n; }
-              else if isIdent (B.head stem) then { kind = "member"; entry = n; name = B.head stem; file = n; }
-              else { kind = "error"; entry = n; msg = "member file ${relFile n} is not a valid name: `${B.head stem}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)"; };
-
-            classified = map classify names;
-            ofKind = k: B.filter (c: c.kind == k) classified;
-            errors = ofKind "error";
-            memberFiles = ofKind "member";
-            subdirs = ofKind "submodule";
-            hasModFile = (entries."mod.nix" or null) == "regular";
-
-            # The module's Nix files, copied to the store only when a member is
-            # read. Only the module's own `.nix` files: no data, no parent, no
-            # child directory. `./.` in a module file is this copy.
-            codeSet = B.listToAttrs (map
-              (c: { name = "${dir}/${c.entry}"; value = true; })
-              (memberFiles ++ [{ entry = "mod.nix"; }]));
-            code = B.path {
-              path = dir;
-              name = storeName prefix rel "";
-              filter = p: _: codeSet ? ${p};
-            };
+                (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
+                 else if isIdent n then "submodule" else "badSubmodule")
+              else
+                let stem = nixStem n; in
+                if stem == null then "data"
+                else if t == "symlink" then "symlinkMember"
+                else if t != "regular" then "data"
+                else if isIdent (B.head stem) then "member"
+                else "badMember";
+            kinds = B.groupBy kindOf (B.attrNames entries);
+            memberFiles = kinds.member or [ ];
+            subdirs = kinds.submodule or [ ];
+            badEntries = B.sort B.lessThan ((kinds.badSubmodule or [ ]) ++ (kinds.badModFile or [ ]) ++ (kinds.symlinkMember or [ ]) ++ (kinds.badMember or [ ]));
+            entryError = n:
+              let k = kindOf n; t = entries.${n}; in
+              if k == "badModFile" then "${relFile n} is a ${t}: a module file must be a regular file"
+              else if k == "badSubmodule" then "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"
+              else if k == "symlinkMember" then "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"
+              else "member file ${relFile n} is not a valid name: `${B.head (nixStem n)}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)";
 
             # "${mod}": every file of the module's own directory, including data
             # directories, but no submodule, dot-entry or symlink.
-            subSet = B.listToAttrs (map (c: { name = "${dir}/${c.entry}"; value = true; }) subdirs);
+            subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = true; }) subdirs);
             files = B.path {
               path = dir;
               name = storeName prefix rel "-files";
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
-            scopeBase = {
+            # The scope of the module's files; `pre` is the parent's `mod`.
+            scope = {
               inherit atom from get std config;
               mod = full;
             } // (if parent == null then { } else { pre = parent.asPre; });
+            table = if parent == null then boundary.scopeTable else boundary.scopeTableNested;
 
+            # Each file is copied to the store on its own, when it is first
+            # needed, directly into the store directory: a relative path
+            # literal in it (`./.`, `./data.txt`) names the store directory,
+            # never the atom's source tree.
             importFile = f:
               let r = relFile f; in
               B.addErrorContext "while evaluating the atom file ${r}"
-                (B.scopedImport (boundary r // scopeBase) "${code}/${f}");
+                (B.scopedImport (B.mapAttrs (_: v: v scope r) table)
+                  (B.toFile (storeName prefix rel "-${f}") (B.readFile "${dir}/${f}")));
 
             modAttrs =
               let v = importFile "mod.nix"; in
               if B.isAttrs v then v
               else fail "${relFile "mod.nix"} must evaluate to an attribute set, not a ${B.typeOf v}";
 
-            memberAttrs = B.listToAttrs (map (c: { inherit (c) name; value = importFile c.file; }) memberFiles);
-            children = B.listToAttrs (map
-              (c: {
-                inherit (c) name;
-                value = loadModule { dir = "${dir}/${c.entry}"; rel = relDir c.entry; parent = self; };
+            stemOf = f: B.substring 0 (B.stringLength f - 4) f;
+            memberAttrs = B.listToAttrs (map (f: { name = stemOf f; value = importFile f; }) memberFiles);
+            # A submodule is seen by its parent as its public API.
+            subAttrs = B.listToAttrs (map
+              (n: {
+                name = n;
+                value = (loadModule { dir = "${dir}/${n}"; rel = relDir n; parent = self; }).public;
               })
               subdirs);
-            subAttrs = B.mapAttrs (_: m: m.public) children;
+            fileAttrs = memberAttrs // subAttrs;
 
-            modNames = B.attrNames modAttrs;
-            merged = modAttrs // memberAttrs // subAttrs;
-            publicList =
-              map (n: { name = lower n; value = merged.${n}; })
-                (B.filter isPublic (modNames ++ map (c: c.name) memberFiles))
-              ++ map (c: { name = lower c.name; value = subAttrs.${c.name}; }) subdirs;
-            publicSet = B.listToAttrs publicList;
+            # `mod`: member files and submodules under their own names, with
+            # the attributes of mod.nix layered over them.
+            merged = fileAttrs // modAttrs;
+            publicNames = B.filter isPublic (B.attrNames merged);
+            # Public: capitalised names, first letter lowered. A submodule
+            # `file/` is private until re-exported (`File = mod.file;`);
+            # a submodule `File/` is public as `file`.
+            publicSet = B.listToAttrs (map (n: { name = lower n; value = merged.${n}; }) publicNames);
 
             # The checks are counts in the common case; only an error pays for
             # finding out which names clash and where they come from.
             checked =
-              if errors != [ ] then fail (B.head errors).msg
-              else if !hasModFile then fail "the atom root `${dir}` has no mod.nix"
-              else if merged ? pre || merged ? outPath then reservedError
-              else if B.length (B.attrNames merged) != B.length modNames + B.length memberFiles + B.length subdirs then duplicateError
-              else if B.length (B.attrNames publicSet) != B.length publicList then publicClashError
+              if badEntries != [ ] then fail (entryError (B.head badEntries))
+              else if !(kinds ? modFile) then fail "the atom root `${dir}` has no mod.nix"
+              else if modAttrs ? pre || modAttrs ? outPath then reservedError "${relFile "mod.nix"}" (if modAttrs ? pre then "pre" else "outPath")
+              else if fileAttrs ? pre || fileAttrs ? outPath then reservedError (if memberAttrs ? pre || memberAttrs ? outPath then "file ${relFile "${if memberAttrs ? pre then "pre" else "outPath"}.nix"}" else "submodule ${relFile (if subAttrs ? pre then "pre" else "outPath")}/") (if fileAttrs ? pre then "pre" else "outPath")
+              else if B.length (B.attrNames fileAttrs) != B.length memberFiles + B.length subdirs then duplicateError
               else true;
 
-            # Every name of the module with where it comes from.
-            origins =
-              map (n: { name = n; from = "${relFile "mod.nix"}"; public = isPublic n; }) modNames
-              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; public = isPublic c.name; }) memberFiles
-              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; public = true; }) subdirs;
-            firstClash = key: list:
-              let
-                found = (B.foldl'
-                  (acc: o:
-                    if acc.found != null then acc
-                    else if acc.seen ? ${key o} then acc // { found = [ acc.seen.${key o} o ]; }
-                    else acc // { seen = acc.seen // { ${key o} = o; }; })
-                  { seen = { }; found = null; }
-                  list).found;
-              in
-              { a = B.elemAt found 0; b = B.elemAt found 1; };
-            reservedError =
-              let o = B.head (B.filter (o: B.elem o.name reserved) origins); in
-              fail "`${o.name}` (${o.from}) is a reserved name in an atom module";
+            reservedError = origin: n:
+              fail "`${n}` (${origin}) is a reserved name in an atom module";
             duplicateError =
-              let c = firstClash (o: o.name) origins; in
-              fail "`${c.a.name}` is defined twice in ${where}: in ${c.a.from} and by ${c.b.from}";
-            # Public names are lowered; the private `parse` next to the public
-            # `Parse = mod.parse;` is the re-export idiom, not a clash, since
-            # only one of them is seen from outside.
-            publicClashError =
-              let c = firstClash (o: lower o.name) (B.filter (o: o.public) origins); in
-              fail "`${c.a.name}` (${c.a.from}) and `${c.b.name}` (${c.b.from}) collide in ${where}: both are seen from outside as `${lower c.a.name}`";
+              let n = B.head (B.filter (n: memberAttrs ? ${n}) subdirs); in
+              fail "`${n}` is defined twice in ${where}: by file ${relFile "${n}.nix"} and by submodule ${relFile n}/";
 
             # The module as seen from inside (`mod`), private members included.
             full = B.seq checked (merged // { outPath = files; });
 
-            # The module as its parent sees it through `pre`.
+            # The module as its children see it through `pre`.
             asPre = if parent == null then full else full // { pre = parent.asPre; };
 
-            # The module as everyone else sees it: public members lower-cased,
-            # and its submodules.
+            # The module as everyone else sees it: public members lower-cased.
             public = B.seq checked publicSet;
           };
         in
@@ -227,13 +199,17 @@ let
     else throw "atom-nix: compose: the atom root must be a path or an absolute path string, not ${if B.isString r then "`${r}`" else "a ${B.typeOf r}"}";
 
   # The standard library, itself an atom, composed with itself as its `std`.
+  # `std` is its public API over the pure builtins (std's own members win
+  # where the names meet: `std.path` is the std module, `builtins.path` the
+  # builtin).
   stdAtom = composeAtom {
     rootDir = toString ./std;
     from = { };
     get = { };
     config = { };
-    std = stdAtom;
+    std = stdScope;
   };
+  stdScope = boundary.stdBuiltins // stdAtom;
 in
 atomRoot:
 { from ? { }, get ? { }, config ? { } }:
@@ -241,5 +217,5 @@ B.seq (checkArg "from" from) (B.seq (checkArg "get" get) (B.seq (checkArg "confi
   (composeAtom {
     rootDir = rootString atomRoot;
     inherit from get config;
-    std = stdAtom;
+    std = stdScope;
   })))

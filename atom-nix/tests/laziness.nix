@@ -8,15 +8,16 @@ let
 in
 {
   # The API's names need the top module's mod.nix, and nothing else.
-  apiOnly = { expr = B.isAttrs (compose ./fixtures/lazy { }); paths = [ "lazy" ]; };
+  apiOnly = { expr = B.isAttrs (compose ./fixtures/lazy { }); paths = [ "lazy-mod.nix" ]; };
   entryPointAlone = { expr = B.isFunction compose; paths = [ ]; };
-  topNames = { expr = B.attrNames lazy; paths = [ "lazy" ]; };
-  topValue = { expr = lazy.top; paths = [ "lazy" ]; };
-  oneMember = { expr = lazy.member; paths = [ "lazy" ]; };
-  submoduleValue = { expr = lazy.a.x; paths = [ "lazy" "lazy.a" ]; };
-  siblingNotCopied = { expr = lazy.c.z; paths = [ "lazy" "lazy.c" ]; };
-  deepValue = { expr = lazy.a.b.y; paths = [ "lazy" "lazy.a" "lazy.a.b" ]; };
-  submoduleListedNotCopied = { expr = lazy.a ? b; paths = [ "lazy" "lazy.a" ]; };
-  dataOnlyWhenAsked = { expr = lazy.a.b.files; paths = [ "lazy" "lazy.a" "lazy.a.b" "lazy.a.b-files" ]; };
-  stdOnlyWhatIsUsed = { expr = lazy.a.b.usesStd; paths = [ "lazy" "lazy.a" "lazy.a.b" "std" ]; };
+  topNames = { expr = B.attrNames lazy; paths = [ "lazy-mod.nix" ]; };
+  topValue = { expr = lazy.top; paths = [ "lazy-mod.nix" ]; };
+  # Each file is copied when it is first needed, on its own.
+  oneMember = { expr = lazy.member; paths = [ "lazy-mod.nix" "lazy-Member.nix" ]; };
+  submoduleValue = { expr = lazy.a.x; paths = [ "lazy-mod.nix" "lazy.a-mod.nix" ]; };
+  siblingNotCopied = { expr = lazy.c.z; paths = [ "lazy-mod.nix" "lazy.C-mod.nix" ]; };
+  deepValue = { expr = lazy.a.b.y; paths = [ "lazy-mod.nix" "lazy.a-mod.nix" "lazy.a.b-mod.nix" ]; };
+  submoduleListedNotCopied = { expr = lazy.a ? b; paths = [ "lazy-mod.nix" "lazy.a-mod.nix" ]; };
+  dataOnlyWhenAsked = { expr = lazy.a.b.files; paths = [ "lazy-mod.nix" "lazy.a-mod.nix" "lazy.a.b-mod.nix" "lazy.a.b-files" ]; };
+  stdOnlyWhatIsUsed = { expr = lazy.a.b.usesStd; paths = [ "lazy-mod.nix" "lazy.a-mod.nix" "lazy.a.b-mod.nix" "std-mod.nix" "std-fix.nix" ]; };
 }
