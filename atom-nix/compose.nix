@@ -26,6 +26,7 @@
 let
   B = builtins;
   boundary = import ./core/boundary.nix;
+  inherit (import ./core/store.nix) realStoreDir;
 
   # Upper-case ASCII letters to their lower case.
   upper = B.listToAttrs (B.genList
@@ -41,10 +42,10 @@ let
   isDot = n: head1 n == ".";
   nixStem = n: B.match "(.*)\\.nix" n;
 
-  # Store names say which module a copy holds, so that an evaluator's own
+  # Store names say which file a copy holds, so that an evaluator's own
   # errors (syntax errors, undefined variables) that print a store path are
-  # still readable: `/nix/store/<hash>-myatom.path.to/file.nix` is the file
-  # `path/to/file.nix` of the atom in the directory `myatom`.
+  # still readable: `/nix/store/<hash>-myatom.path.to-File.nix` is the file
+  # `path/to/File.nix` of the atom in the directory `myatom`.
   atomName = rootDir:
     let
       base = B.baseNameOf rootDir;
@@ -52,135 +53,154 @@ let
       name = if unhashed == null then base else B.head unhashed;
     in
     if B.match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" name != null then name else "atom";
-  storeName = prefix: rel: suffix:
-    let s = prefix + (if rel == "" then "" else "." + B.replaceStrings [ "/" ] [ "." ] rel) + suffix;
-    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else prefix + "-module";
+  # Module paths are identifiers joined by `/`: only `'` is not allowed in a
+  # store name. Long paths are cut from the front (store names have at most
+  # 211 characters; a file name of up to 50 follows).
+  moduleStoreName = prefix: rel:
+    let
+      s = prefix + (if rel == "" then "" else "." + B.replaceStrings [ "/" "'" ] [ "." "_" ] rel);
+      n = B.stringLength s;
+    in
+    if n < 160 then s else "${prefix}..." + B.substring (n - 150) 150 s;
+  fileStoreName = modName: f:
+    if B.stringLength f < 50 then modName + "-" + B.replaceStrings [ "'" ] [ "_" ] f else modName + "-file.nix";
 
   fail = msg: throw "atom-nix: ${msg}";
+
+  # The kind of the entry `n` of the module directory `dir`. The common
+  # cases first: a member file costs one regular expression.
+  kindOf = dir: entries: n:
+    let t = entries.${n}; in
+    if n == "mod.nix" then (if t == "regular" then "modFile" else "badModFile")
+    else if t == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
+    else if isDot n then "ignored"
+    else if t == "directory" then
+      (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
+       else if isIdent n then "submodule" else "badSubmodule")
+    else if nixStem n == null then "data"
+    else if t == "symlink" then "symlinkMember"
+    else if t != "regular" then "data"
+    else "badMember";
+
+  entryError = kind: relFile: t: n:
+    if kind == "badModFile" then "${relFile n} is a ${t}: a module file must be a regular file"
+    else if kind == "badSubmodule" then "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"
+    else if kind == "symlinkMember" then "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"
+    else "member file ${relFile n} is not a valid name: `${B.head (nixStem n)}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)";
+
+  badKinds = [ "badModFile" "badSubmodule" "symlinkMember" "badMember" ];
+
+  # Why a module that failed the counts in `loadModule` failed.
+  layoutError = { dir, rel, kinds, modAttrs }:
+    let
+      relFile = f: if rel == "" then f else "${rel}/${f}";
+      where = if rel == "" then "the top module" else "module `${rel}`";
+      entries = B.readDir dir;
+      bad = B.sort B.lessThan (B.concatMap (k: kinds.${k} or [ ]) badKinds);
+      first = B.head bad;
+      members = map (f: B.substring 0 (B.stringLength f - 4) f) (kinds.member or [ ]);
+      isMember = n: B.elem n members;
+      subs = kinds.submodule or [ ];
+      reserved = B.filter (n: modAttrs ? ${n} || isMember n || B.elem n subs) [ "pre" "outPath" ];
+      r = B.head reserved;
+      origin =
+        if modAttrs ? ${r} then relFile "mod.nix"
+        else if isMember r then "file ${relFile "${r}.nix"}"
+        else "submodule ${relFile r}/";
+      dup = B.head (B.filter isMember subs);
+    in
+    if bad != [ ] then fail (entryError (kindOf dir entries first) relFile entries.${first} first)
+    else if !(kinds ? modFile) then fail "the atom root `${dir}` has no mod.nix"
+    else if reserved != [ ] then fail "`${r}` (${origin}) is a reserved name in an atom module"
+    else fail "`${dup}` is defined twice in ${where}: by file ${relFile "${dup}.nix"} and by submodule ${relFile dup}/";
+
+  # Can the text of a Nix file name a path relative to itself? Every
+  # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
+  hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
 
   # Compose the atom whose top module is in `rootDir` (a string), giving its
   # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
   # public API.
   composeAtom = { rootDir, from, get, config, std }:
     let
-      top = loadModule { dir = rootDir; rel = ""; parent = null; };
       prefix = atomName rootDir;
-      atom = top.public;
+      atom = loadModule rootDir "" null;
 
-      loadModule = { dir, rel, parent }:
+      # A module's public API (what others see). `parentPre` is what its
+      # parent's files see as `mod`, with the parent's `pre` (null at the
+      # top). Everything is lazy: reading a member reads the directory, the
+      # mod.nix and the member's file, nothing else.
+      loadModule = dir: rel: parentPre:
         let
-          self = rec {
-            where = if rel == "" then "the top module" else "module `${rel}`";
-            relFile = f: if rel == "" then f else "${rel}/${f}";
-            relDir = n: if rel == "" then n else "${rel}/${n}";
+          entries = B.readDir dir;
+          # One pass over the directory: entry names by kind.
+          kinds = B.groupBy (kindOf dir entries) (B.attrNames entries);
+          memberFiles = kinds.member or [ ];
+          subdirs = kinds.submodule or [ ];
 
-            entries = B.readDir dir;
-
-            # Classify the directory's entries (see docs/atom-nix.md) in one
-            # pass: one kind per entry.
-            kindOf = n:
-              let t = entries.${n}; in
-              if n == "mod.nix" then (if t == "regular" then "modFile" else "badModFile")
-              else if isDot n then "ignored"
-              else if t == "directory" then
-                (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
-                 else if isIdent n then "submodule" else "badSubmodule")
-              else
-                let stem = nixStem n; in
-                if stem == null then "data"
-                else if t == "symlink" then "symlinkMember"
-                else if t != "regular" then "data"
-                else if isIdent (B.head stem) then "member"
-                else "badMember";
-            kinds = B.groupBy kindOf (B.attrNames entries);
-            memberFiles = kinds.member or [ ];
-            subdirs = kinds.submodule or [ ];
-            badEntries = B.sort B.lessThan ((kinds.badSubmodule or [ ]) ++ (kinds.badModFile or [ ]) ++ (kinds.symlinkMember or [ ]) ++ (kinds.badMember or [ ]));
-            entryError = n:
-              let k = kindOf n; t = entries.${n}; in
-              if k == "badModFile" then "${relFile n} is a ${t}: a module file must be a regular file"
-              else if k == "badSubmodule" then "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"
-              else if k == "symlinkMember" then "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"
-              else "member file ${relFile n} is not a valid name: `${B.head (nixStem n)}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)";
-
-            # "${mod}": every file of the module's own directory, including data
-            # directories, but no submodule, dot-entry or symlink.
-            subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = true; }) subdirs);
-            files = B.path {
+          # "${mod}": every file of the module's own directory, including data
+          # directories, but no submodule, dot-entry or symlink.
+          files =
+            let subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = null; }) subdirs); in
+            B.path {
               path = dir;
-              name = storeName prefix rel "-files";
+              name = moduleStoreName prefix rel + "-files";
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
-            # The scope of the module's files; `pre` is the parent's `mod`.
-            scope = {
-              inherit atom from get std config;
-              mod = full;
-            } // (if parent == null then { } else { pre = parent.asPre; });
-            table = if parent == null then boundary.scopeTable else boundary.scopeTableNested;
+          scopeOf = boundary.fileScope atom full parentPre from get std config;
 
-            # Each file is copied to the store on its own, when it is first
-            # needed, directly into the store directory: a relative path
-            # literal in it (`./.`, `./data.txt`) names the store directory,
-            # never the atom's source tree.
-            importFile = f:
-              let r = relFile f; in
-              B.addErrorContext "while evaluating the atom file ${r}"
-                (B.scopedImport (B.mapAttrs (_: v: v scope r) table)
-                  (B.toFile (storeName prefix rel "-${f}") (B.readFile "${dir}/${f}")));
+          # A file that could name a path relative to itself is copied to the
+          # store on its own, when it is first needed, directly into the
+          # store directory, and imported from there: its relative path
+          # literals (`./.`, `./data.txt`) name the store directory, never
+          # the atom's source tree. It is imported from its real location
+          # (not /nix/store under a chroot store), which the evaluator need
+          # not look up in the store's database. A file without a `/` has no
+          # path literal that the copy would change, and is imported where
+          # it is.
+          importFile = f:
+            let
+              source = "${dir}/${f}";
+              text = B.readFile source;
+            in
+            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}"))
+              (if hasSlash text
+               then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
+                 (B.toFile (fileStoreName (moduleStoreName prefix rel) f) text))
+               else source);
 
-            modAttrs =
-              let v = importFile "mod.nix"; in
-              if B.isAttrs v then v
-              else fail "${relFile "mod.nix"} must evaluate to an attribute set, not a ${B.typeOf v}";
+          modAttrs =
+            let v = importFile "mod.nix"; in
+            if B.isAttrs v then v
+            else fail "${if rel == "" then "" else "${rel}/"}mod.nix must evaluate to an attribute set, not a ${B.typeOf v}";
 
-            stemOf = f: B.substring 0 (B.stringLength f - 4) f;
-            memberAttrs = B.listToAttrs (map (f: { name = stemOf f; value = importFile f; }) memberFiles);
-            # A submodule is seen by its parent as its public API.
-            subAttrs = B.listToAttrs (map
-              (n: {
-                name = n;
-                value = (loadModule { dir = "${dir}/${n}"; rel = relDir n; parent = self; }).public;
-              })
-              subdirs);
-            fileAttrs = memberAttrs // subAttrs;
+          # Member files and submodules under their own names (a submodule as
+          # its public API), and `outPath`, in one set; the attributes of
+          # mod.nix are layered over them: that is `mod`.
+          fileAttrs = B.listToAttrs (
+            map (f: { name = B.substring 0 (B.stringLength f - 4) f; value = importFile f; }) memberFiles
+            ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
+            ++ [{ name = "outPath"; value = files; }]);
+          full = B.seq checked (fileAttrs // modAttrs);
 
-            # `mod`: member files and submodules under their own names, with
-            # the attributes of mod.nix layered over them.
-            merged = fileAttrs // modAttrs;
-            publicNames = B.filter isPublic (B.attrNames merged);
-            # Public: capitalised names, first letter lowered. A submodule
-            # `file/` is private until re-exported (`File = mod.file;`);
-            # a submodule `File/` is public as `file`.
-            publicSet = B.listToAttrs (map (n: { name = lower n; value = merged.${n}; }) publicNames);
+          # What this module's children see as `pre`.
+          asPre = if parentPre == null then full else full // { pre = parentPre; };
 
-            # The checks are counts in the common case; only an error pays for
-            # finding out which names clash and where they come from.
-            checked =
-              if badEntries != [ ] then fail (entryError (B.head badEntries))
-              else if !(kinds ? modFile) then fail "the atom root `${dir}` has no mod.nix"
-              else if modAttrs ? pre || modAttrs ? outPath then reservedError "${relFile "mod.nix"}" (if modAttrs ? pre then "pre" else "outPath")
-              else if fileAttrs ? pre || fileAttrs ? outPath then reservedError (if memberAttrs ? pre || memberAttrs ? outPath then "file ${relFile "${if memberAttrs ? pre then "pre" else "outPath"}.nix"}" else "submodule ${relFile (if subAttrs ? pre then "pre" else "outPath")}/") (if fileAttrs ? pre then "pre" else "outPath")
-              else if B.length (B.attrNames fileAttrs) != B.length memberFiles + B.length subdirs then duplicateError
-              else true;
+          # The checks are counts and lookups; only an error pays for
+          # finding out what is wrong and where.
+          checked =
+            if kinds ? modFile && !(kinds ? badModFile || kinds ? badSubmodule || kinds ? symlinkMember || kinds ? badMember)
+              && !(modAttrs ? pre || modAttrs ? outPath || fileAttrs ? pre)
+              && B.length (B.attrValues fileAttrs) == B.length memberFiles + B.length subdirs + 1
+            then true
+            else layoutError { inherit dir rel kinds modAttrs; };
 
-            reservedError = origin: n:
-              fail "`${n}` (${origin}) is a reserved name in an atom module";
-            duplicateError =
-              let n = B.head (B.filter (n: memberAttrs ? ${n}) subdirs); in
-              fail "`${n}` is defined twice in ${where}: by file ${relFile "${n}.nix"} and by submodule ${relFile n}/";
-
-            # The module as seen from inside (`mod`), private members included.
-            full = B.seq checked (merged // { outPath = files; });
-
-            # The module as its children see it through `pre`.
-            asPre = if parent == null then full else full // { pre = parent.asPre; };
-
-            # The module as everyone else sees it: public members lower-cased.
-            public = B.seq checked publicSet;
-          };
+          # Public: capitalised names, first letter lowered. A submodule
+          # `file/` is private until re-exported (`File = mod.file;`); a
+          # submodule `File/` is public as `file`.
         in
-        self;
+        B.listToAttrs (map (n: { name = lower n; value = full.${n}; }) (B.filter isPublic (B.attrNames full)));
     in
     atom;
 

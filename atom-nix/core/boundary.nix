@@ -1,9 +1,8 @@
 # The boundary of an atom module: what a module file sees in place of the host
 # Nix's global scope, and the builtins that `std` carries.
 #
-#   scopeTable      attribute name -> (moduleScope -> relFile -> value): every
-#                   name a module file sees, for compose.nix to apply per file
-#                   with one `mapAttrs` (the values stay lazy);
+#   fileScope       moduleScope -> relFile -> every name a module file sees
+#                   (one attribute set literal per file; the values stay lazy);
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -102,42 +101,109 @@ let
   guardedPresent = B.filter (name: B ? ${name}) guarded;
   guardsFor = who: where: B.listToAttrs (map (name: { inherit name; value = guard who where name; }) guardedPresent);
 
-  # The `builtins` a module file sees.
+  # The `builtins` a module file sees: the host's, with the per-file
+  # entries (blocked, guarded, `derivation`, `getEnv`) laid over them in one
+  # update. Computed only for the files that use `builtins` or a guarded
+  # global.
+  perFileNames = B.attrNames blocked ++ guarded ++ [ "getEnv" "derivation" "derivationStrict" "builtins" ];
+  hostBase = B.removeAttrs B perFileNames;
+  hostHas = B.listToAttrs (map (name: { inherit name; value = true; }) guardedPresent);
+  # A builtin the host lacks stays absent from `builtins`.
+  present = name: attrs: if hostHas ? ${name} then attrs else { };
   filteredFor = relFile:
     let
       where = " in ${relFile}";
-      self = B // guardsFor "builtins." where
-        // B.mapAttrs (name: hint: abort (message relFile name hint)) blocked
-        // drvWrappers "builtins." where
-        // { getEnv = _: ""; builtins = self; };
+      stop = name: abort (message relFile name blocked.${name});
+      guarded' = name: guard "builtins." where name;
+      drv = drvWrappers "builtins." where;
+      self = hostBase // {
+        import = stop "import";
+        scopedImport = stop "scopedImport";
+        findFile = stop "findFile";
+        nixPath = stop "nixPath";
+        fetchGit = stop "fetchGit";
+        fetchTarball = stop "fetchTarball";
+        fetchurl = stop "fetchurl";
+        fetchTree = stop "fetchTree";
+        fetchMercurial = stop "fetchMercurial";
+        fetchClosure = stop "fetchClosure";
+        getFlake = stop "getFlake";
+        storePath = stop "storePath";
+        currentSystem = stop "currentSystem";
+        currentTime = stop "currentTime";
+        exec = stop "exec";
+        importNative = stop "importNative";
+        readFile = guarded' "readFile";
+        readDir = guarded' "readDir";
+        pathExists = guarded' "pathExists";
+        hashFile = guarded' "hashFile";
+        path = guarded' "path";
+        filterSource = guarded' "filterSource";
+        getEnv = _: "";
+        inherit (drv) derivation derivationStrict;
+        builtins = self;
+      } // present "readFileType" { readFileType = guarded' "readFileType"; };
     in
     self;
 
-  # Every global name a module file sees, as a function of the module's
-  # scope (`atom`, `mod`, `pre`, ...) and the file. Blocked builtins are
-  # shadowed under both spellings, so that a newer Nix exposing one
-  # unprefixed cannot open a hole; guarded ones and `getEnv` under the `__`
-  # spelling Nix uses for them.
-  blockedGlobal = name: hint: _: relFile: abort (message relFile name hint);
-  fileGlobal = name: _: relFile: (filteredFor relFile).${name};
-  scopeTable =
-    B.listToAttrs (B.concatMap
-      (name: [
-        { inherit name; value = blockedGlobal name blocked.${name}; }
-        { name = "__" + name; value = blockedGlobal name blocked.${name}; }
-      ])
-      (B.attrNames blocked))
-    // B.listToAttrs (map (name: { name = "__" + name; value = fileGlobal name; }) (guardedPresent ++ [ "getEnv" ]))
-    // {
-      builtins = _: filteredFor;
-      derivation = _: relFile: (drvWrappers "" " in ${relFile}").derivation;
-      derivationStrict = _: relFile: (drvWrappers "" " in ${relFile}").derivationStrict;
-      atom = m: _: m.atom;
-      mod = m: _: m.mod;
-      from = m: _: m.from;
-      get = m: _: m.get;
-      std = m: _: m.std;
-      config = m: _: m.config;
+  # Every global name a module file sees, as one attribute set literal per
+  # file (its values are thunks: nothing is computed unless used). Blocked
+  # builtins are shadowed under both spellings, so that a Nix that exposes
+  # one under the other spelling cannot open a hole, and so that a builtin
+  # the host lacks gives the same error; guarded ones and `getEnv` under the
+  # `__` spelling Nix uses for them. `pre` at the top is an error too.
+  # Curried so that compose.nix applies the module's scopes once per module
+  # and the file once per file; the scopes are then plain variables of the
+  # literal, which costs no thunk. `pre` is null at the top.
+  fileScope = atom: mod: pre: from: get: std: config: relFile:
+    let
+      stop = name: abort (message relFile name blocked.${name});
+      builtins = filteredFor relFile;
+    in
+    {
+      inherit atom mod from get std config builtins;
+      pre = if pre != null then pre else abort "atom-nix: `pre` is not available in the top module (used in ${relFile}): it has no parent module";
+      inherit (builtins) derivation derivationStrict;
+      import = stop "import";
+      __import = stop "import";
+      scopedImport = stop "scopedImport";
+      __scopedImport = stop "scopedImport";
+      findFile = stop "findFile";
+      __findFile = stop "findFile";
+      nixPath = stop "nixPath";
+      __nixPath = stop "nixPath";
+      fetchGit = stop "fetchGit";
+      __fetchGit = stop "fetchGit";
+      fetchTarball = stop "fetchTarball";
+      __fetchTarball = stop "fetchTarball";
+      fetchurl = stop "fetchurl";
+      __fetchurl = stop "fetchurl";
+      fetchTree = stop "fetchTree";
+      __fetchTree = stop "fetchTree";
+      fetchMercurial = stop "fetchMercurial";
+      __fetchMercurial = stop "fetchMercurial";
+      fetchClosure = stop "fetchClosure";
+      __fetchClosure = stop "fetchClosure";
+      getFlake = stop "getFlake";
+      __getFlake = stop "getFlake";
+      storePath = stop "storePath";
+      __storePath = stop "storePath";
+      currentSystem = stop "currentSystem";
+      __currentSystem = stop "currentSystem";
+      currentTime = stop "currentTime";
+      __currentTime = stop "currentTime";
+      exec = stop "exec";
+      __exec = stop "exec";
+      importNative = stop "importNative";
+      __importNative = stop "importNative";
+      __readFile = builtins.readFile;
+      __readDir = builtins.readDir;
+      __pathExists = builtins.pathExists;
+      __hashFile = builtins.hashFile;
+      __path = builtins.path;
+      __filterSource = builtins.filterSource;
+      __readFileType = builtins.readFileType or (abort "atom-nix: `readFileType` is not available in this Nix (used in ${relFile})");
+      __getEnv = builtins.getEnv;
     };
 
   # `std` holds every pure builtin: all but those that import code, name
@@ -151,6 +217,5 @@ let
     (B.filter impure (B.attrNames B));
 in
 {
-  inherit scopeTable filteredFor stdBuiltins;
-  scopeTableNested = scopeTable // { pre = m: _: m.pre; };
+  inherit fileScope filteredFor stdBuiltins;
 }

@@ -82,11 +82,13 @@ in
   modNixNotAttrs = { expr = edge.sub.notAttrs; messages = [ "notAttrs/mod.nix must evaluate to an attribute set, not a int" ]; };
   badSubmoduleName = { expr = edge.sub.badSub; messages = [ "submodule directory badSub/my.mod/ is not a valid name" ]; };
   modNixDirectory = { expr = edge.sub.modDir; messages = [ "modDir/mod.nix is a directory" ]; };
-  # Errors of the evaluator itself print the store copy; its name carries
-  # the atom and module path (`edge.syntax`), the file name is kept.
-  syntaxErrorWhenUsed = { expr = edge.sub.syntax.broken; messages = [ "syntax error" "-edge.syntax-Broken.nix" ]; };
-  brokenSubmoduleWhenUsed = { expr = edge.sub.brokenSub; messages = [ "syntax error" "-edge.brokenSub-mod.nix" ]; };
-  preAbsentAtTop = { expr = edge.topPre; messages = [ "undefined variable 'pre'" "-edge-TopPre.nix" ]; };
+  # Errors of the evaluator itself print the store copy of a copied file;
+  # its name carries the atom and module path (`edge.syntax`) and the file.
+  # A file without a `/` is imported where it is: its errors name the source.
+  syntaxErrorWhenUsed = { expr = edge.sub.syntax.broken; messages = [ "syntax error" "tests/fixtures/edge/syntax/Broken.nix:" ]; };
+  syntaxErrorCopiedWhenUsed = { expr = edge.sub.syntax.brokenCopied; messages = [ "syntax error" "-edge.syntax-BrokenCopied.nix:" ]; };
+  brokenSubmoduleWhenUsed = { expr = edge.sub.brokenSub; messages = [ "syntax error" "tests/fixtures/edge/brokenSub/mod.nix:" ]; };
+  preAbsentAtTop = { expr = edge.topPre; messages = [ "`pre` is not available in the top module (used in TopPre.nix): it has no parent module" ]; };
   missingRoot = { expr = compose ./fixtures/basic/notes { }; messages = [ "has no mod.nix" ]; };
   rootNotAbsolute = { expr = compose "relative/dir" { }; messages = [ "the atom root must be a path or an absolute path string" ]; };
   fromNotAttrs = { expr = compose ./fixtures/basic { from = [ ]; }; messages = [ "`from` must be an attribute set, not a list" ]; };
