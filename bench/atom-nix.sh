@@ -22,7 +22,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-compose="$root/atom-nix/compose.nix"
+compose=${ATOM_NIX_COMPOSE:-$root/atom-nix/compose.nix}   # another atom-nix to compare
 widths=("$@")
 ((${#widths[@]})) || widths=(1000 8000)
 runs=${ATOM_NIX_BENCH_RUNS:-5}
