@@ -53,10 +53,13 @@ let
     in if B.substring 0 1 s == "/" then toString (/. + s) else s;
   inStore = s: under B.storeDir s || under realStoreDir s;
   isStoreDir = s: s == B.storeDir || s == realStoreDir;
-  # A module file is imported from a store path of its own, directly in the
-  # store directory, so a relative path literal (`./data.txt`, `./.`) names
-  # the store directory or a non-existent entry of it.
-  isRelative = s: isStoreDir s || (isStoreDir (dirOf s) && B.match "[0-9a-df-np-sv-z]{32}-.+" (baseNameOf s) == null);
+  # A module file with a `/` is imported from a store path of its own,
+  # directly in the store directory, so a relative path literal in it
+  # (`./data.txt`, `./.`, `assets/logo.png`) names the store directory or
+  # something under an entry of it that is no store path.
+  storeEntry = d: s: if under d s then B.head (B.match "([^/]*).*" (B.substring (B.stringLength d + 1) (B.stringLength s) s)) else null;
+  notStorePath = e: e != null && B.match "[0-9a-df-np-sv-z]{32}-.+" e == null;
+  isRelative = s: isStoreDir s || notStorePath (storeEntry B.storeDir s) || notStorePath (storeEntry realStoreDir s);
   # Does the argument carry a derivation output in its string context?
   builds = p:
     let a = argPath p; in

@@ -104,6 +104,7 @@ in
 
   # --- relative path literals fail --------------------------------------------
   relativeRead = { expr = boundary.relativeRead; messages = [ "`builtins.readFile` refused `" "/data.txt` in RelativeRead.nix: relative path literals do not work in atom modules" ]; };
+  relativeBare = { expr = boundary.relativeBare; messages = [ "`builtins.readFile` refused `" "/assets/logo.txt` in RelativeBare.nix: relative path literals do not work in atom modules" ]; };
   relativeDir = { expr = boundary.relativeDir; messages = [ "`builtins.readDir` refused `" "in RelativeDir.nix: relative path literals do not work" ]; };
   tryRelativeExists = { expr = boundary.tryRelativeExists; messages = [ "`builtins.pathExists` refused `" "/mod.nix` in TryRelativeExists.nix: relative path literals" ]; };
   stdReadHost = { expr = boundary.stdReadHost; messages = [ "`std.readFile` refused the host path `/etc/passwd`: a module may read only" ]; };
