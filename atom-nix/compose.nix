@@ -6,16 +6,19 @@
 #
 # `atomRoot` is the directory holding the atom's top `mod.nix` (a path, or an
 # absolute path string). The result is the atom's public API: an attribute set
-# of its top module's public members (lower-cased) and submodules.
+# of its top module's public members, first letter lowered (a submodule
+# directory is public when its name is capitalised or when the parent
+# re-exports it: `File = mod.file;`).
 #
 # Every module file is evaluated with these names in scope:
 #   atom    the atom's public API
 #   mod     the current module, private members included; "${mod}" is a store
 #           copy of the module's own files
-#   pre     the parent module (pre.pre the grandparent, ...); absent at the top
+#   pre     the parent module's `mod` (pre.pre the grandparent's, ...); absent
+#           at the top
 #   from    evaluation-time dependencies (the caller's `from`)
 #   get     build-time sources (the caller's `get`)
-#   std     the standard library (atom-nix/std)
+#   std     the standard library (atom-nix/std) over the pure builtins
 #   config  the caller's configuration (`config.system` is the system)
 #   builtins, import, <...>, fetchers: the boundary (core/boundary.nix)
 #
@@ -23,8 +26,7 @@
 let
   B = builtins;
   boundary = import ./core/boundary.nix;
-
-  reserved = [ "pre" "outPath" ];
+  inherit (import ./core/store.nix) realStoreDir;
 
   # Upper-case ASCII letters to their lower case.
   upper = B.listToAttrs (B.genList
@@ -40,10 +42,10 @@ let
   isDot = n: head1 n == ".";
   nixStem = n: B.match "(.*)\\.nix" n;
 
-  # Store names say which module a copy holds, so that an evaluator's own
+  # Store names say which file a copy holds, so that an evaluator's own
   # errors (syntax errors, undefined variables) that print a store path are
-  # still readable: `/nix/store/<hash>-myatom.path.to/file.nix` is the file
-  # `path/to/file.nix` of the atom in the directory `myatom`.
+  # still readable: `/nix/store/<hash>-myatom.path.to-File.nix` is the file
+  # `path/to/File.nix` of the atom in the directory `myatom`.
   atomName = rootDir:
     let
       base = B.baseNameOf rootDir;
@@ -51,164 +53,154 @@ let
       name = if unhashed == null then base else B.head unhashed;
     in
     if B.match "[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*" name != null then name else "atom";
-  storeName = prefix: rel: suffix:
-    let s = prefix + (if rel == "" then "" else "." + B.replaceStrings [ "/" ] [ "." ] rel) + suffix;
-    in if B.match "[A-Za-z0-9+._?=-]+" s != null && B.stringLength s < 200 then s else prefix + "-module" + suffix;
+  # Module paths are identifiers joined by `/`: only `'` is not allowed in a
+  # store name. Long paths are cut from the front (store names have at most
+  # 211 characters; a file name of up to 50 follows).
+  moduleStoreName = prefix: rel:
+    let
+      s = prefix + (if rel == "" then "" else "." + B.replaceStrings [ "/" "'" ] [ "." "_" ] rel);
+      n = B.stringLength s;
+    in
+    if n < 160 then s else "${prefix}..." + B.substring (n - 150) 150 s;
+  fileStoreName = modName: f:
+    if B.stringLength f < 50 then modName + "-" + B.replaceStrings [ "'" ] [ "_" ] f else modName + "-file.nix";
 
   fail = msg: throw "atom-nix: ${msg}";
+
+  # The kind of the entry `n` of the module directory `dir`. The common
+  # cases first: a member file costs one regular expression.
+  kindOf = dir: entries: n:
+    let t = entries.${n}; in
+    if n == "mod.nix" then (if t == "regular" then "modFile" else "badModFile")
+    else if t == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
+    else if isDot n then "ignored"
+    else if t == "directory" then
+      (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
+       else if isIdent n then "submodule" else "badSubmodule")
+    else if nixStem n == null then "data"
+    else if t == "symlink" then "symlinkMember"
+    else if t != "regular" then "data"
+    else "badMember";
+
+  entryError = kind: relFile: t: n:
+    if kind == "badModFile" then "${relFile n} is a ${t}: a module file must be a regular file"
+    else if kind == "badSubmodule" then "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"
+    else if kind == "symlinkMember" then "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"
+    else "member file ${relFile n} is not a valid name: `${B.head (nixStem n)}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)";
+
+  badKinds = [ "badModFile" "badSubmodule" "symlinkMember" "badMember" ];
+
+  # Why a module that failed the counts in `loadModule` failed.
+  layoutError = { dir, rel, kinds, modAttrs }:
+    let
+      relFile = f: if rel == "" then f else "${rel}/${f}";
+      where = if rel == "" then "the top module" else "module `${rel}`";
+      entries = B.readDir dir;
+      bad = B.sort B.lessThan (B.concatMap (k: kinds.${k} or [ ]) badKinds);
+      first = B.head bad;
+      members = map (f: B.substring 0 (B.stringLength f - 4) f) (kinds.member or [ ]);
+      isMember = n: B.elem n members;
+      subs = kinds.submodule or [ ];
+      reserved = B.filter (n: modAttrs ? ${n} || isMember n || B.elem n subs) [ "pre" "outPath" ];
+      r = B.head reserved;
+      origin =
+        if modAttrs ? ${r} then relFile "mod.nix"
+        else if isMember r then "file ${relFile "${r}.nix"}"
+        else "submodule ${relFile r}/";
+      dup = B.head (B.filter isMember subs);
+    in
+    if bad != [ ] then fail (entryError (kindOf dir entries first) relFile entries.${first} first)
+    else if !(kinds ? modFile) then fail "the atom root `${dir}` has no mod.nix"
+    else if reserved != [ ] then fail "`${r}` (${origin}) is a reserved name in an atom module"
+    else fail "`${dup}` is defined twice in ${where}: by file ${relFile "${dup}.nix"} and by submodule ${relFile dup}/";
+
+  # Can the text of a Nix file name a path relative to itself? Every
+  # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
+  hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
 
   # Compose the atom whose top module is in `rootDir` (a string), giving its
   # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
   # public API.
   composeAtom = { rootDir, from, get, config, std }:
     let
-      top = loadModule { dir = rootDir; rel = ""; parent = null; };
       prefix = atomName rootDir;
-      atom = top.public;
+      atom = loadModule rootDir "" null;
 
-      loadModule = { dir, rel, parent }:
+      # A module's public API (what others see). `parentPre` is what its
+      # parent's files see as `mod`, with the parent's `pre` (null at the
+      # top). Everything is lazy: reading a member reads the directory, the
+      # mod.nix and the member's file, nothing else.
+      loadModule = dir: rel: parentPre:
         let
-          self = rec {
-            where = if rel == "" then "the top module" else "module `${rel}`";
-            relFile = f: if rel == "" then f else "${rel}/${f}";
-            relDir = n: if rel == "" then n else "${rel}/${n}";
+          entries = B.readDir dir;
+          # One pass over the directory: entry names by kind.
+          kinds = B.groupBy (kindOf dir entries) (B.attrNames entries);
+          memberFiles = kinds.member or [ ];
+          subdirs = kinds.submodule or [ ];
 
-            entries = B.readDir dir;
-            names = B.attrNames entries;
-
-            # Classify the directory's entries (see docs/atom-nix.md).
-            classify = n:
-              let
-                t = entries.${n};
-                stem = nixStem n;
-              in
-              if isDot n then { kind = "ignored"; entry = n; }
-              else if n == "mod.nix" then
-                (if t == "regular" then { kind = "modfile"; entry = n; }
-                 else { kind = "error"; entry = n; msg = "${relFile n} is a ${t}: a module file must be a regular file"; })
-              else if t == "directory" then
-                (if !(B.pathExists "${dir}/${n}/mod.nix") then { kind = "data"; entry = n; }
-                 else if isIdent n then { kind = "submodule"; entry = n; name = n; }
-                 else { kind = "error"; entry = n; msg = "submodule directory ${relFile n}/ is not a valid name: names start with a letter or `_` and contain only letters, digits, `_`, `'` and `-`"; })
-              else if stem == null then
-                (if t == "symlink" then { kind = "ignored"; entry = n; } else { kind = "data"; entry = n; })
-              else if t == "symlink" then
-                { kind = "error"; entry = n; msg = "${relFile n} is a symlink: members must be regular files inside the module, symlinks are never followed"; }
-              else if t != "regular" then { kind = "data"; entry = n; }
-              else if isIdent (B.head stem) then { kind = "member"; entry = n; name = B.head stem; file = n; }
-              else { kind = "error"; entry = n; msg = "member file ${relFile n} is not a valid name: `${B.head stem}` must start with a letter or `_` and contain only letters, digits, `_`, `'` and `-` (use a submodule for nesting)"; };
-
-            classified = map classify names;
-            ofKind = k: B.filter (c: c.kind == k) classified;
-            errors = ofKind "error";
-            memberFiles = ofKind "member";
-            subdirs = ofKind "submodule";
-            hasModFile = (entries."mod.nix" or null) == "regular";
-
-            # The module's Nix files, copied to the store only when a member is
-            # read. Only the module's own `.nix` files: no data, no parent, no
-            # child directory. `./.` in a module file is this copy.
-            codeSet = B.listToAttrs (map
-              (c: { name = "${dir}/${c.entry}"; value = true; })
-              (memberFiles ++ [{ entry = "mod.nix"; }]));
-            code = B.path {
+          # "${mod}": every file of the module's own directory, including data
+          # directories, but no submodule, dot-entry or symlink.
+          files =
+            let subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = null; }) subdirs); in
+            B.path {
               path = dir;
-              name = storeName prefix rel "";
-              filter = p: _: codeSet ? ${p};
-            };
-
-            # "${mod}": every file of the module's own directory, including data
-            # directories, but no submodule, dot-entry or symlink.
-            subSet = B.listToAttrs (map (c: { name = "${dir}/${c.entry}"; value = true; }) subdirs);
-            files = B.path {
-              path = dir;
-              name = storeName prefix rel "-files";
+              name = moduleStoreName prefix rel + "-files";
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
-            scopeBase = {
-              inherit atom from get std config;
-              mod = full;
-            } // (if parent == null then { } else { pre = parent.asPre; });
+          scopeOf = boundary.fileScope atom full parentPre from get std config;
 
-            importFile = f:
-              let r = relFile f; in
-              B.addErrorContext "while evaluating the atom file ${r}"
-                (B.scopedImport (boundary r // scopeBase) "${code}/${f}");
+          # A file that could name a path relative to itself is copied to the
+          # store on its own, when it is first needed, directly into the
+          # store directory, and imported from there: its relative path
+          # literals (`./.`, `./data.txt`) name the store directory, never
+          # the atom's source tree. It is imported from its real location
+          # (not /nix/store under a chroot store), which the evaluator need
+          # not look up in the store's database. A file without a `/` has no
+          # path literal that the copy would change, and is imported where
+          # it is.
+          importFile = f:
+            let
+              source = "${dir}/${f}";
+              text = B.readFile source;
+            in
+            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}"))
+              (if hasSlash text
+               then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
+                 (B.toFile (fileStoreName (moduleStoreName prefix rel) f) text))
+               else source);
 
-            modAttrs =
-              let v = importFile "mod.nix"; in
-              if B.isAttrs v then v
-              else fail "${relFile "mod.nix"} must evaluate to an attribute set, not a ${B.typeOf v}";
+          modAttrs =
+            let v = importFile "mod.nix"; in
+            if B.isAttrs v then v
+            else fail "${if rel == "" then "" else "${rel}/"}mod.nix must evaluate to an attribute set, not a ${B.typeOf v}";
 
-            memberAttrs = B.listToAttrs (map (c: { inherit (c) name; value = importFile c.file; }) memberFiles);
-            children = B.listToAttrs (map
-              (c: {
-                inherit (c) name;
-                value = loadModule { dir = "${dir}/${c.entry}"; rel = relDir c.entry; parent = self; };
-              })
-              subdirs);
-            subAttrs = B.mapAttrs (_: m: m.public) children;
+          # Member files and submodules under their own names (a submodule as
+          # its public API), and `outPath`, in one set; the attributes of
+          # mod.nix are layered over them: that is `mod`.
+          fileAttrs = B.listToAttrs (
+            map (f: { name = B.substring 0 (B.stringLength f - 4) f; value = importFile f; }) memberFiles
+            ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
+            ++ [{ name = "outPath"; value = files; }]);
+          full = B.seq checked (fileAttrs // modAttrs);
 
-            modNames = B.attrNames modAttrs;
-            merged = modAttrs // memberAttrs // subAttrs;
-            publicList =
-              map (n: { name = lower n; value = merged.${n}; })
-                (B.filter isPublic (modNames ++ map (c: c.name) memberFiles))
-              ++ map (c: { name = lower c.name; value = subAttrs.${c.name}; }) subdirs;
-            publicSet = B.listToAttrs publicList;
+          # What this module's children see as `pre`.
+          asPre = if parentPre == null then full else full // { pre = parentPre; };
 
-            # The checks are counts in the common case; only an error pays for
-            # finding out which names clash and where they come from.
-            checked =
-              if errors != [ ] then fail (B.head errors).msg
-              else if !hasModFile then fail "the atom root `${dir}` has no mod.nix"
-              else if merged ? pre || merged ? outPath then reservedError
-              else if B.length (B.attrNames merged) != B.length modNames + B.length memberFiles + B.length subdirs then duplicateError
-              else if B.length (B.attrNames publicSet) != B.length publicList then publicClashError
-              else true;
+          # The checks are counts and lookups; only an error pays for
+          # finding out what is wrong and where.
+          checked =
+            if kinds ? modFile && !(kinds ? badModFile || kinds ? badSubmodule || kinds ? symlinkMember || kinds ? badMember)
+              && !(modAttrs ? pre || modAttrs ? outPath || fileAttrs ? pre)
+              && B.length (B.attrValues fileAttrs) == B.length memberFiles + B.length subdirs + 1
+            then true
+            else layoutError { inherit dir rel kinds modAttrs; };
 
-            # Every name of the module with where it comes from.
-            origins =
-              map (n: { name = n; from = "${relFile "mod.nix"}"; public = isPublic n; }) modNames
-              ++ map (c: { inherit (c) name; from = "file ${relFile c.file}"; public = isPublic c.name; }) memberFiles
-              ++ map (c: { inherit (c) name; from = "submodule ${relFile c.entry}/"; public = true; }) subdirs;
-            firstClash = key: list:
-              let
-                found = (B.foldl'
-                  (acc: o:
-                    if acc.found != null then acc
-                    else if acc.seen ? ${key o} then acc // { found = [ acc.seen.${key o} o ]; }
-                    else acc // { seen = acc.seen // { ${key o} = o; }; })
-                  { seen = { }; found = null; }
-                  list).found;
-              in
-              { a = B.elemAt found 0; b = B.elemAt found 1; };
-            reservedError =
-              let o = B.head (B.filter (o: B.elem o.name reserved) origins); in
-              fail "`${o.name}` (${o.from}) is a reserved name in an atom module";
-            duplicateError =
-              let c = firstClash (o: o.name) origins; in
-              fail "`${c.a.name}` is defined twice in ${where}: in ${c.a.from} and by ${c.b.from}";
-            # Public names are lowered; the private `parse` next to the public
-            # `Parse = mod.parse;` is the re-export idiom, not a clash, since
-            # only one of them is seen from outside.
-            publicClashError =
-              let c = firstClash (o: lower o.name) (B.filter (o: o.public) origins); in
-              fail "`${c.a.name}` (${c.a.from}) and `${c.b.name}` (${c.b.from}) collide in ${where}: both are seen from outside as `${lower c.a.name}`";
-
-            # The module as seen from inside (`mod`), private members included.
-            full = B.seq checked (merged // { outPath = files; });
-
-            # The module as its parent sees it through `pre`.
-            asPre = if parent == null then full else full // { pre = parent.asPre; };
-
-            # The module as everyone else sees it: public members lower-cased,
-            # and its submodules.
-            public = B.seq checked publicSet;
-          };
+          # Public: capitalised names, first letter lowered. A submodule
+          # `file/` is private until re-exported (`File = mod.file;`); a
+          # submodule `File/` is public as `file`.
         in
-        self;
+        B.listToAttrs (map (n: { name = lower n; value = full.${n}; }) (B.filter isPublic (B.attrNames full)));
     in
     atom;
 
@@ -227,13 +219,17 @@ let
     else throw "atom-nix: compose: the atom root must be a path or an absolute path string, not ${if B.isString r then "`${r}`" else "a ${B.typeOf r}"}";
 
   # The standard library, itself an atom, composed with itself as its `std`.
+  # `std` is its public API over the pure builtins (std's own members win
+  # where the names meet: `std.path` is the std module, `builtins.path` the
+  # builtin).
   stdAtom = composeAtom {
     rootDir = toString ./std;
     from = { };
     get = { };
     config = { };
-    std = stdAtom;
+    std = stdScope;
   };
+  stdScope = boundary.stdBuiltins // stdAtom;
 in
 atomRoot:
 { from ? { }, get ? { }, config ? { } }:
@@ -241,5 +237,5 @@ B.seq (checkArg "from" from) (B.seq (checkArg "get" get) (B.seq (checkArg "confi
   (composeAtom {
     rootDir = rootString atomRoot;
     inherit from get config;
-    std = stdAtom;
+    std = stdScope;
   })))

@@ -2,24 +2,30 @@
 # Benchmark of atom-nix's compose against plain `import` of the same files,
 # measured in the same run with the real nix-instantiate.
 #
-#   width N   a top module with N sibling submodules (N = 250 500 1000 2000),
-#             each a mod.nix and one member file; every value is read.
+#   width N   a top module with N sibling submodules (N = 1000 8000 by
+#             default), each a mod.nix and one member file; every value is
+#             read. No file has a `/`, so no file needs a store copy.
+#   width N/  the same, but every file has a comment with a `/` in it, so
+#             atom-nix copies every file to the store (see docs/atom-nix.md).
 #   tree      a 5,111-file tree of nested modules (10 x 10 x 10, 1,111
 #             modules; each leaf has a mod.nix and four members).
 #
-# Each evaluation runs on a fresh chroot store in a temp dir (so atom-nix's
-# store copies are included in its time), under /usr/bin/time for the wall
-# time and peak resident memory. Prints a table with the ratios ours/plain.
-# Cold runs are dominated by the file system holding the store (creating
-# store paths and the store database); ATOM_NIX_BENCH_STORES=<dir> puts the
-# stores there instead of the temp dir, e.g. /dev/shm to take the disk out.
-# Usage: bench/atom-nix.sh [widths...]     (default: 250 500 1000 2000)
+# Each evaluation runs on a chroot store in a temp dir (so atom-nix's store
+# copies are included in its time), under /usr/bin/time for the wall time,
+# CPU time (user + system) and peak resident memory. The first (cold) run of
+# a case starts from an empty store; then atom-nix (warm) and plain import
+# run alternately ATOM_NIX_BENCH_RUNS times (default 5), and the table shows
+# the fastest of each, which is the least disturbed by other load on the
+# machine. ATOM_NIX_BENCH_STORES=<dir> puts the stores there instead of the
+# temp dir, e.g. /dev/shm to take the disk out of the cold runs.
+# Usage: bench/atom-nix.sh [widths...]     (default: 1000 8000)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-compose="$root/atom-nix/compose.nix"
+compose=${ATOM_NIX_COMPOSE:-$root/atom-nix/compose.nix}   # another atom-nix to compare
 widths=("$@")
-((${#widths[@]})) || widths=(250 500 1000 2000)
+((${#widths[@]})) || widths=(1000 8000)
+runs=${ATOM_NIX_BENCH_RUNS:-5}
 
 command -v nix-instantiate >/dev/null || { echo "bench: nix-instantiate not found" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time (GNU time) not found" >&2; exit 2; }
@@ -31,14 +37,15 @@ mkdir -p "$tmp/state" "$tmp/log" "$tmp/conf" "$tmp/home"
 export HOME="$tmp/home" NIX_CONF_DIR="$tmp/conf" NIX_STATE_DIR="$tmp/state" NIX_LOG_DIR="$tmp/log" NIX_PATH="" LC_ALL=C
 
 # --- fixtures -------------------------------------------------------------
+# make_width <dir> <n> [<comment>]: the comment is appended to every file.
 make_width() {
-  local dir=$1 n=$2 i
+  local dir=$1 n=$2 c=${3:-} i
   mkdir -p "$dir"
-  echo '{ }' >"$dir/mod.nix"
+  echo "{ }$c" >"$dir/mod.nix"
   for ((i = 0; i < n; i++)); do
-    mkdir "$dir/m$i"
-    echo "{ Value = $i; }" >"$dir/m$i/mod.nix"
-    echo "$i" >"$dir/m$i/Extra.nix"
+    mkdir "$dir/M$i"
+    echo "{ Value = $i; }$c" >"$dir/M$i/mod.nix"
+    echo "$i$c" >"$dir/M$i/Extra.nix"
   done
 }
 
@@ -47,13 +54,13 @@ make_tree() {
   mkdir -p "$dir"
   echo '{ Value = 1; }' >"$dir/mod.nix"
   for a in 0 1 2 3 4 5 6 7 8 9; do
-    mkdir "$dir/a$a"
-    echo "{ Value = $a; }" >"$dir/a$a/mod.nix"
+    mkdir "$dir/A$a"
+    echo "{ Value = $a; }" >"$dir/A$a/mod.nix"
     for b in 0 1 2 3 4 5 6 7 8 9; do
-      mkdir "$dir/a$a/b$b"
-      echo "{ Value = $b; }" >"$dir/a$a/b$b/mod.nix"
+      mkdir "$dir/A$a/B$b"
+      echo "{ Value = $b; }" >"$dir/A$a/B$b/mod.nix"
       for c in 0 1 2 3 4 5 6 7 8 9; do
-        local leaf="$dir/a$a/b$b/c$c"
+        local leaf="$dir/A$a/B$b/C$c"
         mkdir "$leaf"
         echo "{ Value = $c; Name = \"c$c\"; }" >"$leaf/mod.nix"
         echo "$a" >"$leaf/One.nix"
@@ -76,42 +83,53 @@ plain_expr() {
   echo "let B = builtins; load = d: let e = B.readDir d; in B.listToAttrs (B.concatMap (n: if e.\${n} == \"directory\" then [ { name = n; value = load (d + \"/\${n}\"); } ] else if B.match \".*\\\\.nix\" n != null then [ { name = n; value = import (d + \"/\${n}\"); } ] else [ ]) (B.attrNames e)); in ($sum) (load $1)"
 }
 
-# run <label> <store> <expr>: prints "seconds kilobytes result"
+# run <label> <store> <expr>: prints "seconds kilobytes cpu-seconds result"
 run() {
   local out
-  out=$(/usr/bin/time -f '%e %M' -o "$tmp/time" \
+  out=$(/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" \
     nix-instantiate --store "$2" --read-write-mode --eval --strict -E "$3" 2>"$tmp/err") || {
     echo "bench: $1 failed:" >&2
     cat "$tmp/err" >&2
     exit 1
   }
-  echo "$(cat "$tmp/time") $out"
+  awk -v out="$out" '{ printf "%s %s %.2f %s\n", $1, $2, $3 + $4, out }' "$tmp/time"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.1f", a / b }'; }
+# best <run output>...: the fastest run (by wall time), its CPU time its own.
+best() {
+  printf '%s\n' "$@" | sort -n -k1,1 | head -1
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 0.01; printf "%.2f", a / b }'; }
 
 echo "# atom-nix benchmark: $(nix-instantiate --version), $(nproc) cpus, $(uname -m), $(date -u +%Y-%m-%d)"
 echo "# stores on $(df -T "$stores" | awk 'NR == 2 { print $2 }') ($stores)"
-echo "# cold: empty store, atom-nix copies every module it reads; warm: the copies already exist"
-printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "cold MB" "warm s" "warm MB" "plain s" "plainMB" "cold/p" "warm/p" "mem/p"
+echo "# cold: empty store; warm: atom-nix's copies already exist (fastest of $runs runs, as for plain)"
+printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "warm s" "plain s" "warmCPU" "plnCPU" "warm/p" "cpu/p" "warm MB" "plainMB" "mem/p"
 
 report() {
-  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p
+  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p ws=() ps=() i
   c=($(run "ours (cold) $label" "$store" "$(ours_expr "$dir")"))
-  w=($(run "ours (warm) $label" "$store" "$(ours_expr "$dir")"))
-  p=($(run "plain $label" "$stores/store-plain" "$(plain_expr "$dir")"))
+  for ((i = 0; i < runs; i++)); do
+    ws+=("$(run "ours (warm) $label" "$store" "$(ours_expr "$dir")")")
+    ps+=("$(run "plain $label" "$stores/store-plain" "$(plain_expr "$dir")")")
+  done
+  w=($(best "${ws[@]}"))
+  p=($(best "${ps[@]}"))
   rm -rf "$store"
-  if [[ ${c[2]} != "${p[2]}" || ${w[2]} != "${p[2]}" ]]; then
-    echo "bench: $label: results differ: ours ${c[2]}/${w[2]}, plain ${p[2]}" >&2
+  if [[ ${c[3]} != "${p[3]}" || ${w[3]} != "${p[3]}" ]]; then
+    echo "bench: $label: results differ: ours ${c[3]}/${w[3]}, plain ${p[3]}" >&2
     exit 1
   fi
-  printf '%-11s %7s %7d %7s %7d %7s %7d %7s %7s %7s\n' "$label" "${c[0]}" $((c[1] / 1024)) "${w[0]}" $((w[1] / 1024)) \
-    "${p[0]}" $((p[1] / 1024)) "$(ratio "${c[0]}" "${p[0]}")" "$(ratio "${w[0]}" "${p[0]}")" "$(ratio "${c[1]}" "${p[1]}")"
+  printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7d %7d %7s\n' "$label" "${c[0]}" "${w[0]}" "${p[0]}" "${w[2]}" "${p[2]}" \
+    "$(ratio "${w[0]}" "${p[0]}")" "$(ratio "${w[2]}" "${p[2]}")" $((w[1] / 1024)) $((p[1] / 1024)) "$(ratio "${w[1]}" "${p[1]}")"
 }
 
 for n in "${widths[@]}"; do
   make_width "$tmp/width$n" "$n"
   report "width $n" "$tmp/width$n"
+  make_width "$tmp/width$n-slash" "$n" " # a/b"
+  report "width $n/" "$tmp/width$n-slash"
 done
 
 make_tree "$tmp/tree"

@@ -1,11 +1,10 @@
 # The boundary of an atom module: what a module file sees in place of the host
-# Nix's global scope.
+# Nix's global scope, and the builtins that `std` carries.
 #
-# `boundary relFile` returns the attributes that shadow the host's
-# globals while `relFile` (a path relative to the atom root, used in error
-# messages) is evaluated:
-#   - `builtins`, the filtered set;
-#   - every blocked builtin under its global names (`import`, `__findFile`, ...).
+#   fileScope       moduleScope -> relFile -> every name a module file sees
+#                   (one attribute set literal per file; the values stay lazy);
+#   filteredFor     relFile -> the filtered `builtins` of that file;
+#   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
 # Blocked builtins `abort` rather than `throw`: `builtins.tryEval` catches
 # `throw`, so a thrown error would let a module probe the host (is there a
@@ -38,61 +37,205 @@ let
   };
 
   # File builtins accept only paths inside the Nix store: a module's own files
-  # are in the store (`./file`, "${mod}/file"), and so is anything reached
-  # through `from` and `get` once interpolated. Host paths are refused so that
-  # `pathExists /etc/...` cannot probe the host.
+  # are in the store ("${mod}/file"), and so is anything reached through
+  # `from` and `get` once interpolated. Host paths are refused so that
+  # `pathExists /etc/...` cannot probe the host, and so are derivation
+  # outputs, whose reading would build them during evaluation.
   guarded = [ "readFile" "readDir" "pathExists" "hashFile" "readFileType" "path" "filterSource" ];
 
   inherit (import ./store.nix) realStoreDir;
   under = dir: s: B.substring 0 (B.stringLength dir + 1) s == dir + "/";
   # The path a builtin would read, with `..` and `.` resolved, so that
   # "/nix/store/../etc" is not taken for a store path.
+  argPath = p: if B.isAttrs p then p.path or p else p;
   canonical = p:
-    let s = B.unsafeDiscardStringContext (if B.isAttrs p then toString (p.path or p) else toString p);
+    let s = B.unsafeDiscardStringContext (toString (argPath p));
     in if B.substring 0 1 s == "/" then toString (/. + s) else s;
-  inStore = p:
-    let s = canonical p; in under B.storeDir s || under realStoreDir s;
-  describe = p: if B.isAttrs p then toString (p.path or "<no path>") else toString p;
+  inStore = s: under B.storeDir s || under realStoreDir s;
+  isStoreDir = s: s == B.storeDir || s == realStoreDir;
+  # A module file with a `/` is imported from a store path of its own,
+  # directly in the store directory, so a relative path literal in it
+  # (`./data.txt`, `./.`, `assets/logo.png`) names the store directory or
+  # something under an entry of it that is no store path.
+  storeEntry = d: s: if under d s then B.head (B.match "([^/]*).*" (B.substring (B.stringLength d + 1) (B.stringLength s) s)) else null;
+  notStorePath = e: e != null && B.match "[0-9a-df-np-sv-z]{32}-.+" e == null;
+  isRelative = s: isStoreDir s || notStorePath (storeEntry B.storeDir s) || notStorePath (storeEntry realStoreDir s);
+  # Does the argument carry a derivation output in its string context?
+  builds = p:
+    let a = argPath p; in
+    B.isString a && B.any (c: c ? outputs) (B.attrValues (B.getContext a));
+  describe = p: toString (argPath p);
 
-  # A guarded builtin for `relFile`; only built for the builtins the host
-  # has (see guardedPresent), so an older Nix simply lacks the newer ones.
-  guard = relFile: name:
-    let f = B.${name}; in
-    if name == "path" || name == "filterSource"
-    then
-      # `path { path = ...; }` and `filterSource filter path`
-      (if name == "path"
-       then args: if inStore args then f args else hostPath relFile name (describe args)
-       else filter: p: if inStore p then f filter p else hostPath relFile name (describe p))
-    else if name == "hashFile"
-    then algo: p: if inStore p then f algo p else hostPath relFile name (describe p)
-    else p: if inStore p then f p else hostPath relFile name (describe p);
+  # `who` is how the builtin is named in messages (`builtins.readFile`,
+  # `std.readFile`), `where` the file it was used in ("" for std).
+  check = who: where: p: ok:
+    if builds p then
+      abort "atom-nix: `${who}` refused `${describe p}`${where}: it is the output of a derivation, and reading it would build that derivation during evaluation (import from derivation, which can reach the network); atom modules may not import from derivations: sources come from `get`, and what a build produces is for other builds"
+    else
+      let s = canonical p; in
+      if isRelative s then
+        abort "atom-nix: `${who}` refused `${describe p}`${where}: relative path literals do not work in atom modules (a module file is imported from the store, so `./.` is the store directory); use \"\${mod}/file\" for the module's own files"
+      else if inStore s then ok
+      else abort "atom-nix: `${who}` refused the host path `${describe p}`${where}: a module may read only its own files (\"\${mod}/file\") and store paths from `from` and `get`";
 
-  hostPath = relFile: name: p:
-    abort "atom-nix: `builtins.${name}` refused the host path `${p}` in ${relFile}: a module may read only its own files (\"\${mod}/file\" or ./file) and store paths from `from` and `get`";
+  guard = who: where: name:
+    let f = B.${name}; c = check "${who}${name}" where; in
+    if name == "path" then args: c args (f args)
+    else if name == "filterSource" then filter: p: c p (f filter p)
+    else if name == "hashFile" then algo: p: c p (f algo p)
+    else p: c p (f p);
+
+  # `derivation` and `derivationStrict` refuse builtin builders: Nix runs
+  # `builtin:fetchurl` outside any build sandbox and fetches from the network,
+  # and a module could import its output (above) or hand it to a build.
+  checkDrv = who: where: attrs:
+    let b = attrs.builder or null; in
+    if B.isString b && B.substring 0 8 (B.unsafeDiscardStringContext b) == "builtin:" then
+      abort "atom-nix: `${who}` refused the builder `${b}`${where}: builtin builders such as `builtin:fetchurl` fetch from the network, and a module may not create fetching derivations: sources come from `get` (declare them in the manifest)"
+    else attrs;
+  drvWrappers = who: where: {
+    derivation = attrs: B.derivation (checkDrv "${who}derivation" where attrs);
+    derivationStrict = attrs: B.derivationStrict (checkDrv "${who}derivationStrict" where attrs);
+  };
 
   message = relFile: name: hint:
     "atom-nix: `${name}` is not available in atom modules (used in ${relFile}): ${hint}";
 
-  # Static tables, built once: guarded builtins the host has, and every
-  # global name to shadow with the builtin it stands for. Blocked builtins
-  # are shadowed under both spellings, so that a newer Nix exposing one
-  # unprefixed cannot open a hole; guarded ones and `getEnv` only under the
-  # `__` spelling Nix uses for them.
-  guardedPresent = B.listToAttrs (map (name: { inherit name; value = null; })
-    (B.filter (name: B ? ${name}) guarded));
-  globalNames = B.listToAttrs (
-    B.concatMap (name: [ { inherit name; value = name; } { name = "__" + name; value = name; } ])
-      (B.attrNames blocked)
-    ++ map (name: { name = "__" + name; value = name; }) (B.attrNames guardedPresent ++ [ "getEnv" ]));
+  guardedPresent = B.filter (name: B ? ${name}) guarded;
+  guardsFor = who: where: B.listToAttrs (map (name: { inherit name; value = guard who where name; }) guardedPresent);
+
+  # The `builtins` a module file sees: the host's, with the per-file
+  # entries (blocked, guarded, `derivation`, `getEnv`) laid over them in one
+  # update. Computed only for the files that use `builtins` or a guarded
+  # global.
+  perFileNames = B.attrNames blocked ++ guarded ++ [ "getEnv" "derivation" "derivationStrict" "builtins" ];
+  hostBase = B.removeAttrs B perFileNames;
+  hostHas = B.listToAttrs (map (name: { inherit name; value = true; }) guardedPresent);
+  # A builtin the host lacks stays absent from `builtins`.
+  present = name: attrs: if hostHas ? ${name} then attrs else { };
+  filteredFor = relFile:
+    let
+      where = " in ${relFile}";
+      stop = name: abort (message relFile name blocked.${name});
+      guarded' = name: guard "builtins." where name;
+      drv = drvWrappers "builtins." where;
+      self = hostBase // {
+        import = stop "import";
+        scopedImport = stop "scopedImport";
+        findFile = stop "findFile";
+        nixPath = stop "nixPath";
+        fetchGit = stop "fetchGit";
+        fetchTarball = stop "fetchTarball";
+        fetchurl = stop "fetchurl";
+        fetchTree = stop "fetchTree";
+        fetchMercurial = stop "fetchMercurial";
+        fetchClosure = stop "fetchClosure";
+        getFlake = stop "getFlake";
+        storePath = stop "storePath";
+        currentSystem = stop "currentSystem";
+        currentTime = stop "currentTime";
+        exec = stop "exec";
+        importNative = stop "importNative";
+        readFile = guarded' "readFile";
+        readDir = guarded' "readDir";
+        pathExists = guarded' "pathExists";
+        hashFile = guarded' "hashFile";
+        path = guarded' "path";
+        filterSource = guarded' "filterSource";
+        getEnv = _: "";
+        inherit (drv) derivation derivationStrict;
+        builtins = self;
+      } // present "readFileType" { readFileType = guarded' "readFileType"; };
+    in
+    self;
+
+  # Every global name a module file sees, as one attribute set literal per
+  # file (its values are thunks: nothing is computed unless used). Blocked
+  # builtins are shadowed under both spellings, so that a Nix that exposes
+  # one under the other spelling cannot open a hole, and so that a builtin
+  # the host lacks gives the same error; guarded ones and `getEnv` under the
+  # `__` spelling Nix uses for them. `pre` at the top is an error too.
+  # Curried so that compose.nix applies the module's scopes once per module
+  # and the file once per file; the scopes are then plain variables of the
+  # literal, which costs no thunk. `pre` is null at the top.
+  fileScope = atom: mod: pre: from: get: std: config: relFile:
+    let
+      stop = name: abort (message relFile name blocked.${name});
+      builtins = filteredFor relFile;
+      # One thunk per blocked builtin, shared by its two spellings.
+      s_import = stop "import";
+      s_scopedImport = stop "scopedImport";
+      s_findFile = stop "findFile";
+      s_nixPath = stop "nixPath";
+      s_fetchGit = stop "fetchGit";
+      s_fetchTarball = stop "fetchTarball";
+      s_fetchurl = stop "fetchurl";
+      s_fetchTree = stop "fetchTree";
+      s_fetchMercurial = stop "fetchMercurial";
+      s_fetchClosure = stop "fetchClosure";
+      s_getFlake = stop "getFlake";
+      s_storePath = stop "storePath";
+      s_currentSystem = stop "currentSystem";
+      s_currentTime = stop "currentTime";
+      s_exec = stop "exec";
+      s_importNative = stop "importNative";
+    in
+    {
+      inherit atom mod from get std config builtins;
+      pre = if pre != null then pre else abort "atom-nix: `pre` is not available in the top module (used in ${relFile}): it has no parent module";
+      inherit (builtins) derivation derivationStrict;
+      import = s_import;
+      __import = s_import;
+      scopedImport = s_scopedImport;
+      __scopedImport = s_scopedImport;
+      findFile = s_findFile;
+      __findFile = s_findFile;
+      nixPath = s_nixPath;
+      __nixPath = s_nixPath;
+      fetchGit = s_fetchGit;
+      __fetchGit = s_fetchGit;
+      fetchTarball = s_fetchTarball;
+      __fetchTarball = s_fetchTarball;
+      fetchurl = s_fetchurl;
+      __fetchurl = s_fetchurl;
+      fetchTree = s_fetchTree;
+      __fetchTree = s_fetchTree;
+      fetchMercurial = s_fetchMercurial;
+      __fetchMercurial = s_fetchMercurial;
+      fetchClosure = s_fetchClosure;
+      __fetchClosure = s_fetchClosure;
+      getFlake = s_getFlake;
+      __getFlake = s_getFlake;
+      storePath = s_storePath;
+      __storePath = s_storePath;
+      currentSystem = s_currentSystem;
+      __currentSystem = s_currentSystem;
+      currentTime = s_currentTime;
+      __currentTime = s_currentTime;
+      exec = s_exec;
+      __exec = s_exec;
+      importNative = s_importNative;
+      __importNative = s_importNative;
+      __readFile = builtins.readFile;
+      __readDir = builtins.readDir;
+      __pathExists = builtins.pathExists;
+      __hashFile = builtins.hashFile;
+      __path = builtins.path;
+      __filterSource = builtins.filterSource;
+      __readFileType = builtins.readFileType or (abort "atom-nix: `readFileType` is not available in this Nix (used in ${relFile})");
+      __getEnv = builtins.getEnv;
+    };
+
+  # `std` holds every pure builtin: all but those that import code, name
+  # host or lookup paths, fetch, or read the clock, the system or the
+  # environment. File builtins are guarded as in modules.
+  impure = n:
+    B.elem n [ "import" "scopedImport" "builtins" "nixPath" "storePath" "getEnv" "getFlake" "findFile" "exec" "importNative" ]
+    || B.substring 0 5 n == "fetch" || B.substring 0 7 n == "current";
+  stdBuiltins = B.removeAttrs
+    (B // guardsFor "std." "" // drvWrappers "std." "")
+    (B.filter impure (B.attrNames B));
 in
-relFile:
-let
-  stopped = B.mapAttrs (name: hint: abort (message relFile name hint)) blocked;
-  fileGuards = B.mapAttrs (name: _: guard relFile name) guardedPresent;
-  filtered = B // fileGuards // stopped // {
-    getEnv = _: "";
-    builtins = filtered;
-  };
-in
-B.mapAttrs (_: name: filtered.${name}) globalNames // { builtins = filtered; }
+{
+  inherit fileScope filteredFor stdBuiltins;
+}

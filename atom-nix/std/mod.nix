@@ -9,6 +9,14 @@
 #   std.path                  path strings (std/path)
 #   std.file                  reading and parsing files (std/file)
 {
+  # The submodules are private members until re-exported, as in the seed's
+  # std: `file/` is `mod.file` here and `std.file` outside.
+  File = mod.file;
+  List = mod.list;
+  Path = mod.path;
+  Set = mod.set;
+  String = mod.string;
+
   # fix :: (a -> a) -> a
   Fix = mod.fix;
 

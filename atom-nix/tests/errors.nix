@@ -70,35 +70,25 @@ in
   copyHost = { expr = boundary.copyHost; messages = [ "`builtins.path` refused the host path `/etc` in CopyHost.nix" ]; };
 
   # --- layout errors name the files -----------------------------------------
-  memberInModNixAndFile = {
-    expr = edge.collideFile;
-    messages = [ "`x` is defined twice in module `collideFile`: in collideFile/mod.nix and by file collideFile/x.nix" ];
+  fileAndSubmoduleSameName = {
+    expr = edge.sub.fileAndSub;
+    messages = [ "`x` is defined twice in module `fileAndSub`: by file fileAndSub/x.nix and by submodule fileAndSub/x/" ];
     absent = noStorePath;
   };
-  memberInModNixAndSubmodule = {
-    expr = edge.collideSub.sub;
-    messages = [ "`sub` is defined twice in module `collideSub`: in collideSub/mod.nix and by submodule collideSub/sub/" ];
-  };
-  submodulesCollideLowered = {
-    expr = B.attrNames edge.collideLower;
-    messages = [ "`Foo` (submodule collideLower/Foo/) and `foo` (submodule collideLower/foo/) collide in module `collideLower`: both are seen from outside as `foo`" ];
-  };
-  publicFileCollidesWithSubmodule = {
-    expr = edge.collidePublic;
-    messages = [ "`Thing` (file collidePublic/Thing.nix) and `thing` (submodule collidePublic/thing/) collide" ];
-  };
-  dottedMemberFile = { expr = edge.dotted; messages = [ "member file dotted/a.b.nix is not a valid name" ]; };
-  symlinkMember = { expr = edge.symlinked; messages = [ "symlinked/x.nix is a symlink" ]; };
-  reservedPre = { expr = edge.reserved; messages = [ "`pre` (reserved/mod.nix) is a reserved name" ]; };
-  reservedOutPath = { expr = edge.reservedOut; messages = [ "`outPath` (file reservedOut/outPath.nix) is a reserved name" ]; };
-  modNixNotAttrs = { expr = edge.notAttrs; messages = [ "notAttrs/mod.nix must evaluate to an attribute set, not a int" ]; };
-  badSubmoduleName = { expr = edge.badSub; messages = [ "submodule directory badSub/my.mod/ is not a valid name" ]; };
-  modNixDirectory = { expr = edge.modDir; messages = [ "modDir/mod.nix is a directory" ]; };
-  # Errors of the evaluator itself print the store copy; its name carries
-  # the atom and module path (`edge.syntax`), the file name is kept.
-  syntaxErrorWhenUsed = { expr = edge.syntax.broken; messages = [ "syntax error" "-edge.syntax/Broken.nix" ]; };
-  brokenSubmoduleWhenUsed = { expr = edge.brokenSub; messages = [ "syntax error" "-edge.brokenSub/mod.nix" ]; };
-  preAbsentAtTop = { expr = edge.topPre; messages = [ "undefined variable 'pre'" "-edge/TopPre.nix" ]; };
+  dottedMemberFile = { expr = edge.sub.dotted; messages = [ "member file dotted/a.b.nix is not a valid name" ]; };
+  symlinkMember = { expr = edge.sub.symlinked; messages = [ "symlinked/x.nix is a symlink" ]; };
+  reservedPre = { expr = edge.sub.reserved; messages = [ "`pre` (reserved/mod.nix) is a reserved name" ]; };
+  reservedOutPath = { expr = edge.sub.reservedOut; messages = [ "`outPath` (file reservedOut/outPath.nix) is a reserved name" ]; };
+  modNixNotAttrs = { expr = edge.sub.notAttrs; messages = [ "notAttrs/mod.nix must evaluate to an attribute set, not a int" ]; };
+  badSubmoduleName = { expr = edge.sub.badSub; messages = [ "submodule directory badSub/my.mod/ is not a valid name" ]; };
+  modNixDirectory = { expr = edge.sub.modDir; messages = [ "modDir/mod.nix is a directory" ]; };
+  # Errors of the evaluator itself print the store copy of a copied file;
+  # its name carries the atom and module path (`edge.syntax`) and the file.
+  # A file without a `/` is imported where it is: its errors name the source.
+  syntaxErrorWhenUsed = { expr = edge.sub.syntax.broken; messages = [ "syntax error" "tests/fixtures/edge/syntax/Broken.nix:" ]; };
+  syntaxErrorCopiedWhenUsed = { expr = edge.sub.syntax.brokenCopied; messages = [ "syntax error" "-edge.syntax-BrokenCopied.nix:" ]; };
+  brokenSubmoduleWhenUsed = { expr = edge.sub.brokenSub; messages = [ "syntax error" "tests/fixtures/edge/brokenSub/mod.nix:" ]; };
+  preAbsentAtTop = { expr = edge.topPre; messages = [ "`pre` is not available in the top module (used in TopPre.nix): it has no parent module" ]; };
   missingRoot = { expr = compose ./fixtures/basic/notes { }; messages = [ "has no mod.nix" ]; };
   rootNotAbsolute = { expr = compose "relative/dir" { }; messages = [ "the atom root must be a path or an absolute path string" ]; };
   fromNotAttrs = { expr = compose ./fixtures/basic { from = [ ]; }; messages = [ "`from` must be an attribute set, not a list" ]; };
@@ -110,5 +100,32 @@ in
     messages = [ "std.file.parse:" "Nix files are not data" ];
   };
   privateNotReachable = { expr = basic.secret; messages = [ "attribute 'secret' missing" ]; };
+  privateSubmoduleNotReachable = { expr = basic.hidden; messages = [ "attribute 'hidden' missing" ]; };
+
+  # --- relative path literals fail --------------------------------------------
+  relativeRead = { expr = boundary.relativeRead; messages = [ "`builtins.readFile` refused `" "/data.txt` in RelativeRead.nix: relative path literals do not work in atom modules" ]; };
+  relativeBare = { expr = boundary.relativeBare; messages = [ "`builtins.readFile` refused `" "/assets/logo.txt` in RelativeBare.nix: relative path literals do not work in atom modules" ]; };
+  relativeDir = { expr = boundary.relativeDir; messages = [ "`builtins.readDir` refused `" "in RelativeDir.nix: relative path literals do not work" ]; };
+  tryRelativeExists = { expr = boundary.tryRelativeExists; messages = [ "`builtins.pathExists` refused `" "/mod.nix` in TryRelativeExists.nix: relative path literals" ]; };
+  stdReadHost = { expr = boundary.stdReadHost; messages = [ "`std.readFile` refused the host path `/etc/passwd`: a module may read only" ]; };
+
+  # --- no fetching derivations, no import from derivation -----------------------
+  derivationFetchurl = {
+    expr = boundary.drvFetchurl;
+    messages = [ "derivation` refused the builder `builtin:fetchurl` in DrvFetchurl.nix" "a module may not create fetching derivations: sources come from `get`" ];
+    absent = [ "example.invalid" ];
+  };
+  derivationStrictFetchurl = {
+    expr = boundary.builtinsDrvStrictFetchurl;
+    messages = [ "`builtins.derivationStrict` refused the builder `builtin:fetchurl` in BuiltinsDrvStrictFetchurl.nix" ];
+  };
+  stdDerivationFetchurl = { expr = boundary.stdDrvFetchurl; messages = [ "`std.derivation` refused the builder `builtin:fetchurl`:" ]; };
+  tryDerivationFetchurl = { expr = boundary.tryDrvStrictFetchurl; messages = [ "derivationStrict` refused the builder `builtin:fetchurl` in TryDrvStrictFetchurl.nix" ]; };
+  importFromDerivation = {
+    expr = boundary.ifd;
+    messages = [ "`builtins.readFile` refused `" "-out` in Ifd.nix: it is the output of a derivation" "atom modules may not import from derivations" ];
+    absent = [ "building" ];
+  };
+  tryImportFromDerivation = { expr = boundary.tryIfdPathExists; messages = [ "`builtins.pathExists` refused `" "in TryIfdPathExists.nix: it is the output of a derivation" ]; };
   childPrivateNotReachable = { expr = basic.path.level; messages = [ "attribute 'level' missing" ]; };
 }

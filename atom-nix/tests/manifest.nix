@@ -1,5 +1,5 @@
 # The list of tests for `tests/run`, one per line, tab-separated:
-#   value   <name>  <file>
+#   value   <name>  <file>   (run on its own when batch.nix cannot)
 #   error   <name>  +|-  <text that must (+) or must not (-) be in stderr>
 #   lazy    <name>  <store path names, space-separated, sorted>
 let

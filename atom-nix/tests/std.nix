@@ -19,8 +19,25 @@ in
   pipe = { expr = std.pipe 2 [ (x: x + 1) (x: x * 10) ]; expected = 30; };
   compose = { expr = std.compose [ (x: x + 1) (x: x * 10) ] 2; expected = 21; };
   publicApi = {
-    expr = builtins.attrNames std;
-    expected = [ "compose" "const" "extends" "file" "fix" "flip" "id" "list" "path" "pipe" "set" "string" ];
+    expr = builtins.attrNames (removeAttrs std (builtins.attrNames builtins));
+    expected = [ "compose" "const" "extends" "file" "fix" "flip" "id" "list" "pipe" "set" "string" ];
+  };
+  # std's own members win over builtins of the same name.
+  pathIsTheModule = { expr = std.path ? make; expected = true; };
+
+  # --- the pure builtins, as in atoms written for the existing atom-nix --------
+  builtinAttrNames = { expr = std.attrNames { b = 1; a = 2; }; expected = [ "a" "b" ]; };
+  builtinFoldl = { expr = std.foldl' builtins.add 0 [ 1 2 3 ]; expected = 6; };
+  builtinReadFile = { expr = std.readFile "${data}/lines.txt"; expected = "one\ntwo\n"; };
+  builtinMapAttrs = { expr = std.mapAttrs (n: v: v + 1) { a = 1; }; expected = { a = 2; }; };
+  builtinsAreTheHosts = { expr = std.toJSON [ 1 ] == builtins.toJSON [ 1 ] && std.true && std.storeDir == builtins.storeDir; expected = true; };
+  impureBuiltinsAbsent = {
+    expr = builtins.filter (n: std ? ${n}) [ "import" "scopedImport" "builtins" "fetchGit" "fetchTarball" "fetchurl" "fetchTree" "fetchMercurial" "fetchClosure" "currentSystem" "currentTime" "nixPath" "storePath" "getEnv" "getFlake" "findFile" "exec" "importNative" ];
+    expected = [ ];
+  };
+  pureBuiltinsPresent = {
+    expr = builtins.filter (n: !(std ? ${n})) [ "readFile" "readDir" "pathExists" "hashFile" "filterSource" "toFile" "derivation" "derivationStrict" "abort" "throw" "tryEval" "trace" "toJSON" "fromTOML" "foldl'" "genList" "storeDir" "placeholder" "nixVersion" "langVersion" ];
+    expected = [ ];
   };
 
   # --- list -----------------------------------------------------------------

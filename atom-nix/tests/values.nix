@@ -11,7 +11,7 @@ in
   privateHidden = { expr = [ (basic ? privateFunc) (basic ? secret) (basic ? helper) (basic ? level) ]; expected = [ false false false false ]; };
   publicNames = {
     expr = B.attrNames basic;
-    expected = [ "childNames" "double" "file" "files" "fixed" "fromDep" "modNames" "path" "purity" "scopes" "six" "src" "system" "viaHelper" ];
+    expected = [ "cap" "childNames" "double" "file" "files" "fixed" "fromDep" "hiddenNames" "modNames" "path" "purity" "scopes" "six" "src" "system" "viaHelper" "viaHidden" ];
   };
   publicMemberFile = { expr = basic.double; expected = 12; };
   privateMemberFile = { expr = basic.viaHelper; expected = 300; };
@@ -21,8 +21,51 @@ in
   childPrivatesHidden = { expr = [ (basic.path ? level) (basic.path ? secret) ]; expected = [ false false ]; };
   modSeesEverything = {
     expr = basic.modNames;
-    expected = [ "ChildNames" "Double" "Files" "Fixed" "FromDep" "ModNames" "Purity" "Scopes" "Six" "Src" "System" "ViaHelper" "file" "helper" "level" "outPath" "path" "privateFunc" "secret" ];
+    expected = [ "Cap" "ChildNames" "Double" "File" "Files" "Fixed" "FromDep" "HiddenNames" "ModNames" "Path" "Purity" "Scopes" "Six" "Src" "System" "ViaHelper" "ViaHidden" "file" "helper" "hidden" "level" "outPath" "path" "privateFunc" "secret" ];
   };
+
+  # --- submodules: private until re-exported or capitalised -----------------
+  submoduleReexported = { expr = [ basic.path.six basic.path.to.label ]; expected = [ 6 "to" ]; };
+  submodulePrivate = { expr = basic ? hidden; expected = false; };
+  privateSubmoduleThroughMod = { expr = basic.viaHidden; expected = "hidden-value"; };
+  modSeesSubmodulePublicOnly = { expr = basic.hiddenNames; expected = [ "value" ]; };
+  capitalisedSubmodulePublic = { expr = basic.cap.value; expected = "cap-value"; };
+  capitalisedSubmodulePre = { expr = basic.cap.fromPre; expected = "top-secret"; };
+  reexportIsTheSubmodule = { expr = basic.file == basic.file; expected = true; };
+  # The seed's std example composes: std/mod.nix re-exports its submodules.
+  seedStd = {
+    expr = let s = compose ./fixtures/seedstd { }; in {
+      names = B.attrNames s;
+      fileNames = B.attrNames s.file;
+      parse = s.file.parse "x";
+      imap = s.list.imap (i: x: i + x) [ 10 20 ];
+      sub = s.list.sublist 1 1 [ 1 2 3 ];
+      make = s.path.make [ "a" "b" ];
+      set = [ (s.set.merge { a = 1; } { b = 2; }) (s.set.when false { a = 1; }) (s.set.inject "k" 1 { }) ];
+      lower = s.string.toLowerCase "ABC";
+      fix = (s.fix (self: { a = 1; b = self.a + 1; })).b;
+    };
+    expected = {
+      names = [ "file" "fix" "list" "path" "set" "string" ];
+      fileNames = [ "parse" ];
+      parse = "parsed:x";
+      imap = [ 10 21 ];
+      sub = [ 2 ];
+      make = "a/b";
+      set = [ { a = 1; b = 2; } { } { k = 1; } ];
+      lower = "abc";
+      fix = 2;
+    };
+  };
+
+  # --- mod.nix shadows member files and submodules of the same name ----------
+  modNixShadowsFile = { expr = edge.sub.shadowFile; expected = { x = "from mod.nix"; y = "from mod.nix"; }; };
+  modNixShadowsSubmodule = { expr = edge.sub.shadowSub; expected = { pub = "from mod.nix"; sub = "from mod.nix"; }; };
+  capitalisedAndPrivateSubmodules = {
+    expr = [ edge.sub.collideLower.foo.value edge.sub.collideLower.private edge.sub.collideLower.names ];
+    expected = [ "Foo" "foo" [ "Foo" "Names" "Private" "foo" "outPath" ] ];
+  };
+  publicFileAndPrivateSubmodule = { expr = edge.sub.collidePublic; expected = { sub = "thing/"; thing = 1; }; };
 
   # --- pre chains and atom from deep modules --------------------------------
   preOneLevel = { expr = basic.path.fromPre; expected = "top-secret"; };
@@ -31,6 +74,8 @@ in
   prePrivateMiddle = { expr = basic.path.to.this.module.pathSecret; expected = "path-secret"; };
   preEndsAtTop = { expr = basic.path.to.this.module.topHasPre; expected = false; };
   preHasPreBelowTop = { expr = basic.path.to.this.module.preHasPre; expected = true; };
+  prePrivateSubmodule = { expr = basic.path.to.this.module.topHidden; expected = "hidden-value"; };
+  preIsParentMod = { expr = basic.path.to.this.module.preIsParentMod; expected = [ "Module" "level" "module" "outPath" "pre" ]; };
   atomFromDeep = { expr = basic.path.to.this.module.fromAtom; expected = 24; };
   atomSiblingFromDeep = { expr = basic.path.to.this.module.sibling; expected = "to"; };
 
@@ -61,12 +106,6 @@ in
     expr = basic.files.modFiles;
     expected = [ "Double.nix" "Files.nix" "Purity.nix" "assets" "data.txt" "helper.nix" "mod.nix" "notes" ];
   };
-  dotIsModuleNixFiles = {
-    expr = basic.files.codeFiles;
-    expected = [ "Double.nix" "Files.nix" "Purity.nix" "helper.nix" "mod.nix" ];
-  };
-  relativeNixFile = { expr = basic.files.relativeNix; expected = true; };
-  relativeDataAbsent = { expr = basic.files.relativeData; expected = false; };
   modCopyOfDeepModule = {
     # only b's own files: not a's, not the top module's
     expr = B.attrNames (B.readDir "${(compose ./fixtures/lazy { }).a.b.files}");
@@ -80,16 +119,20 @@ in
   # --- edge cases of the layout ---------------------------------------------
   edgeTopNames = {
     expr = B.attrNames edge;
-    expected = [ "badSub" "brokenSub" "collideFile" "collideLower" "collidePublic" "collideSub" "dotted" "modDir" "modNames" "notAttrs" "ok" "reserved" "reservedOut" "symlinkData" "symlinked" "syntax" "topPre" ];
+    expected = [ "modNames" "ok" "sub" "topPre" ];
+  };
+  edgeSubmodules = {
+    expr = B.attrNames edge.sub;
+    expected = [ "ModNames" "Ok" "Sub" "TopPre" "badSub" "brokenSub" "collideLower" "collidePublic" "dotted" "fileAndSub" "modDir" "notAttrs" "outPath" "reserved" "reservedOut" "shadowFile" "shadowSub" "symlinkData" "symlinked" "syntax" ];
   };
   dotFilesNotMembers = { expr = B.elem "hidden" edge.modNames || B.elem ".hidden" edge.modNames; expected = false; };
-  dotDirNotSubmodule = { expr = edge ? dotmod || edge ? ".dotmod"; expected = false; };
-  dirWithoutModNixNotSubmodule = { expr = edge ? plain || edge ? inner; expected = false; };
-  symlinkedDirNotSubmodule = { expr = edge ? alias; expected = false; };
-  symlinkNotCopied = { expr = edge.symlinkData.files; expected = [ "mod.nix" "real.txt" ]; };
-  syntaxErrorMemberHarmless = { expr = edge.syntax.fine; expected = 1; };
+  dotDirNotSubmodule = { expr = edge.sub ? dotmod || edge.sub ? ".dotmod"; expected = false; };
+  dirWithoutModNixNotSubmodule = { expr = edge.sub ? plain || edge.sub ? inner; expected = false; };
+  symlinkedDirNotSubmodule = { expr = edge.sub ? alias; expected = false; };
+  symlinkNotCopied = { expr = edge.sub.symlinkData.files; expected = [ "mod.nix" "real.txt" ]; };
+  syntaxErrorMemberHarmless = { expr = edge.sub.syntax.fine; expected = 1; };
   brokenSubmoduleHarmless = { expr = edge.ok; expected = "ok"; };
-  brokenSubmoduleListed = { expr = edge ? brokenSub; expected = true; };
+  brokenSubmoduleListed = { expr = edge.sub ? brokenSub; expected = true; };
 
   # --- purity: what still works inside a module (controls) ----------------
   getEnvIsEmpty = { expr = boundary.getEnv; expected = { builtins = ""; global = ""; }; };
@@ -106,4 +149,16 @@ in
   hostProbeControlCurrentSystem = { expr = B.isString B.currentSystem; expected = true; };
   hostProbeControlLookupCaught = { expr = (B.tryEval (B.findFile [ ] "surely-not-on-the-path")).success; expected = false; };
   pathOkInsideModule = { expr = boundary.deep.ok; expected = "ok"; };
+  # --- derivations: ordinary ones work (the twin of the fetcher errors) -------
+  ordinaryDerivation = {
+    expr = let d = boundary.drv; in {
+      drvPath = B.match "${B.storeDir}/[a-z0-9]{32}-ordinary.drv" d.drvPath != null;
+      strict = B.match ".*-strict.drv" d.strict != null;
+      viaBuiltins = B.match ".*-b.drv" d.viaBuiltins != null;
+      viaStd = B.match ".*-s.drv" d.viaStd != null;
+      inherit (d) drvFileHasBuilder;
+      fixedOutput = B.match ".*-fixed.drv" d.fixedOutput != null;
+    };
+    expected = { drvPath = true; strict = true; viaBuiltins = true; viaStd = true; drvFileHasBuilder = true; fixedOutput = true; };
+  };
 }
