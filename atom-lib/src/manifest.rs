@@ -577,7 +577,7 @@ pub enum ManifestError {
         /// 1-based column (in characters).
         column: usize,
         /// What is wrong.
-        problem: Problem,
+        problem: Box<Problem>,
     },
     /// [`Identity`]: `[atom]` or one of its keys is missing or has the wrong type.
     #[error("{path}: {what}")]
@@ -764,6 +764,21 @@ pub(crate) fn suggest<'a>(
             return Some(c.to_owned());
         }
     }
+    // A long shared beginning (`dependencies` for `deps`).
+    let common = |c: &str| {
+        c.chars()
+            .zip(input.chars())
+            .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+            .count()
+    };
+    if let Some(c) = candidates
+        .clone()
+        .into_iter()
+        .filter(|c| common(c) >= 3)
+        .max_by_key(|c| common(c))
+    {
+        return Some(c.to_owned());
+    }
     let limit = (input.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -782,8 +797,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -840,7 +855,7 @@ impl Ctx<'_> {
             path: self.path.to_owned(),
             line,
             column,
-            problem,
+            problem: Box::new(problem),
         }
     }
 }
@@ -1584,4 +1599,266 @@ fn read_src(ctx: &Ctx<'_>, table: &Table<'_>) -> Result<Src, ManifestError> {
         url: template,
         version,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(text.as_bytes(), "atom.toml")
+    }
+
+    /// The fenced blocks of a document, with their info strings, in order.
+    pub(crate) fn fenced_blocks(text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut current: Option<(String, String)> = None;
+        for line in text.split_inclusive('\n') {
+            match &mut current {
+                None => {
+                    if let Some(info) = line.trim_end().strip_prefix("```") {
+                        current = Some((info.to_owned(), String::new()));
+                    }
+                }
+                Some((_, body)) if line.trim_end() == "```" => {
+                    let _ = body;
+                    out.push(current.take().expect("in a block"));
+                }
+                Some((_, body)) => body.push_str(line),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn spec_examples() {
+        let spec = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/manifest.md"),
+        )
+        .unwrap();
+        let blocks = fenced_blocks(&spec);
+        let (mut valid, mut invalid) = (0, 0);
+        let mut failures = Vec::new();
+        for (i, (info, body)) in blocks.iter().enumerate() {
+            if info != "toml" {
+                continue;
+            }
+            let expected = blocks
+                .get(i + 1)
+                .filter(|(info, _)| info == "error")
+                .map(|(_, e)| e.trim_end());
+            match (parse(body), expected) {
+                (Ok(_), None) => valid += 1,
+                (Err(e), Some(expected)) if e.to_string() == expected => invalid += 1,
+                (got, expected) => failures.push(format!(
+                    "example:\n{body}expected: {expected:?}\ngot: {:?}\n",
+                    got.map(|_| "ok").map_err(|e| e.to_string())
+                )),
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(
+            valid >= 8 && invalid >= 20,
+            "{valid} valid, {invalid} invalid"
+        );
+    }
+
+    #[test]
+    fn the_seed_sketch_in_full() {
+        let spec = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/manifest.md"),
+        )
+        .unwrap();
+        let full = fenced_blocks(&spec)
+            .into_iter()
+            .find(|(info, body)| info == "toml" && body.starts_with("# Package identity"))
+            .unwrap()
+            .1;
+        let m = parse(&full).unwrap();
+        assert_eq!(m.label.as_str(), "mine");
+        assert_eq!(m.kind, AtomType::NixPackage);
+        assert_eq!(m.meta.license.as_ref().unwrap().to_string(), "MIT");
+        assert_eq!(m.meta.maintainers.len(), 2);
+        assert_eq!(m.platform.supported.len(), 9);
+        assert_eq!(m.deps.len(), 9);
+        let local = &m.deps[&"local".parse().unwrap()];
+        assert_eq!(
+            *local,
+            Dep::Path(RelPath::new("../../path/to/other/atom").unwrap())
+        );
+        let Pin::Git {
+            git,
+            reference,
+            entry,
+        } = &m.pins[&"pkgs".parse().unwrap()]
+        else {
+            panic!("a git pin")
+        };
+        assert_eq!(git.to_string(), "https://github.com/NixOS/nixpkgs");
+        assert_eq!(reference.as_str(), "nixos-25.05");
+        assert_eq!(
+            entry.as_ref().unwrap().as_str(),
+            "pkgs/top-level/impure.nix"
+        );
+        let src = &m.srcs[&"src".parse().unwrap()];
+        assert_eq!(
+            src.url_for(&m.version).unwrap(),
+            "https://example.com/v0/0.1.0/pkg.src.tar.xz"
+        );
+        assert_eq!(
+            m.srcs[&"cargo".parse().unwrap()],
+            Src::Path(RelPath::new("../Cargo.lock").unwrap())
+        );
+        let cc: Vec<&str> = m.provide[&"cc".parse().unwrap()]
+            .iter()
+            .map(Name::as_str)
+            .collect();
+        assert_eq!(cc, ["gcc", "clang"]);
+        assert_eq!(
+            m.support[&"static".parse().unwrap()],
+            Support::Toggle(false)
+        );
+        assert_eq!(
+            m.support[&"my-feature-flag".parse().unwrap()],
+            Support::Flags(vec!["MY_FEATURE=1".into()])
+        );
+        assert_eq!(m.dist.formats, ["deb", "oci"]);
+        assert_eq!(m.from_names().count(), 10);
+        // The identity reader agrees.
+        let id = Manifest::parse_schema(full.as_bytes(), "atom.toml", Schema::Atom).unwrap();
+        assert_eq!(id, m.identity());
+    }
+
+    #[test]
+    fn minimal_manifest_has_defaults() {
+        let m = parse("[atom]\nid = \"a\"\nversion = \"1.0.0\"\n").unwrap();
+        assert_eq!(m.kind, AtomType::NixPackage);
+        assert_eq!(m.meta, Meta::default());
+        assert!(m.deps.is_empty() && m.pins.is_empty() && m.srcs.is_empty());
+        assert!(m.platform.supported.is_empty());
+    }
+
+    #[test]
+    fn inline_tables_and_dotted_keys_work_too() {
+        let m = parse(
+            "[atom]\nid = \"a\"\nversion = \"1.0.0\"\nmeta.license = \"ISC\"\n[deps]\nx = { path = \"../x\" }\n",
+        )
+        .unwrap();
+        assert_eq!(m.deps.len(), 1);
+        assert!(m.meta.license.is_some());
+    }
+
+    #[test]
+    fn more_errors() {
+        let base = "[atom]\nid = \"a\"\nversion = \"1.0.0\"\n";
+        let err = |extra: &str| parse(&format!("{base}{extra}")).unwrap_err().to_string();
+        assert_eq!(
+            err("[deps.x]\nurl = \"./relative\"\nversion = \"1\"\n"),
+            "atom.toml:5:7: `deps.x.url`: invalid value `./relative`: a local path is not a URL; write `file://` and an absolute path, or use `path` for an atom of this repository"
+        );
+        assert_eq!(
+            err("[deps.x]\nurl = \"https://a.org/x\"\nversion = \"1\"\nmirrors = [\"https://a.org/x\"]\n"),
+            "atom.toml:7:12: `deps.x.mirrors[0]`: invalid value `https://a.org/x`: listed twice"
+        );
+        assert_eq!(
+            err("[deps.x]\npath = \"/abs\"\n"),
+            "atom.toml:5:8: `deps.x.path`: invalid value `/abs`: must be relative"
+        );
+        assert_eq!(
+            err("[deps.if]\npath = \"../x\"\n"),
+            "atom.toml:4:7: `deps.if`: invalid name `if`: a Nix keyword"
+        );
+        assert_eq!(
+            err("[pins.p]\nurl = \"ftp://x.org/a.tgz\"\n"),
+            "atom.toml:5:7: `pins.p.url`: invalid value `ftp://x.org/a.tgz`: unsupported scheme `ftp` (use `https`, `http` or `file`)"
+        );
+        assert_eq!(
+            err("[pins.p]\ngit = \"https://x.org/p\"\nref = \"a..b\"\n"),
+            "atom.toml:6:7: `pins.p.ref`: invalid value `a..b`: must not contain `..`, `//` or `@{`"
+        );
+        assert_eq!(
+            err("[pins.p]\ngit = \"https://x.org/p\"\nurl = \"https://x.org/p.tgz\"\n"),
+            "atom.toml:6:7: `pins.p`: `git` and `url` cannot be used together"
+        );
+        assert_eq!(
+            err("[srcs.s]\nref = \"v1\"\n"),
+            "atom.toml:4:1: `srcs.s` needs one of `url`, `git` and `ref`, or `path`"
+        );
+        assert_eq!(
+            err("[provide]\ncc = []\n"),
+            "atom.toml:5:6: `provide.cc` needs at least one candidate dependency"
+        );
+        assert_eq!(
+            err("[deps.g]\npath = \"../g\"\n[provide]\ncc = [\"g\", \"g\"]\n"),
+            "atom.toml:7:12: `provide.cc[1]`: `g` is already declared as `provide.cc[0]`"
+        );
+        assert_eq!(
+            err("[deps.g]\npath = \"../g\"\n[provide]\ng = [\"g\"]\n[support]\ng = true\n"),
+            "atom.toml:9:5: `support.g`: `g` is already declared as `provide.g`"
+        );
+        assert_eq!(
+            err("[dist]\nformats = [\"OCI\"]\n"),
+            "atom.toml:5:12: `dist.formats[0]`: invalid value `OCI`: a format is a lowercase name (letters, digits and `-`)"
+        );
+        assert_eq!(
+            err("[atom.meta]\nhomepage = \"example.org\"\n"),
+            "atom.toml:5:12: `atom.meta.homepage`: invalid value `example.org`: must be an `https://` or `http://` URL"
+        );
+        assert_eq!(
+            err("[atom.meta]\nmaintainers = \"alice\"\n"),
+            "atom.toml:5:15: `atom.meta.maintainers` must be an array of strings, found string"
+        );
+        assert_eq!(
+            err("[atom.meta]\nmaintainers = [1]\n"),
+            "atom.toml:5:16: `atom.meta.maintainers[0]` must be a string, found integer"
+        );
+        assert_eq!(
+            parse(&format!("deps = 3\n{base}")).unwrap_err().to_string(),
+            "atom.toml:1:8: `deps` must be a table, found integer"
+        );
+        assert_eq!(
+            parse("id = \"a\"\n").unwrap_err().to_string(),
+            "atom.toml:1:1: unknown key `id`"
+        );
+        assert_eq!(
+            parse("[deps.a]\npath = \"../a\"\n")
+                .unwrap_err()
+                .to_string(),
+            "atom.toml:1:1: missing key `atom`"
+        );
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["a", "_a", "my-lib", "x'", "A9_b-c"] {
+            Name::new(ok).unwrap();
+        }
+        for bad in ["", "9a", "-a", "'a", "a.b", "a b", "é", "let", "or"] {
+            assert!(Name::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_templates() {
+        let t = UrlTemplate("https://x/v${major}.${minor}/${version}-${patch}".into());
+        assert_eq!(t.placeholders(), ["major", "minor", "version", "patch"]);
+        assert_eq!(
+            t.interpolate("1.2.3-rc.1").unwrap(),
+            "https://x/v1.2/1.2.3-rc.1-3"
+        );
+        assert_eq!(t.interpolate("1.2"), None);
+        assert_eq!(
+            UrlTemplate("https://x".into()).interpolate("1"),
+            Some("https://x".into())
+        );
+    }
+
+    #[test]
+    fn suggestions() {
+        let keys = ["url", "version", "label", "mirrors", "path"];
+        assert_eq!(suggest("verison", keys).as_deref(), Some("version"));
+        assert_eq!(suggest("URL", keys).as_deref(), Some("url"));
+        assert_eq!(suggest("mirror", keys).as_deref(), Some("mirrors"));
+        assert_eq!(suggest("zzzzzz", keys), None);
+    }
 }

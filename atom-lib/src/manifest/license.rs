@@ -414,7 +414,7 @@ mod tests {
             ("MIT", "MIT"),
             ("MIT OR Apache-2.0", "MIT OR Apache-2.0"),
             ("  (MIT)  ", "MIT"),
-            ("GPL-2.0+", "GPL-2.0+"),
+            ("MPL-1.1+", "MPL-1.1+"),
             ("LicenseRef-my-own.1", "LicenseRef-my-own.1"),
             (
                 "MIT AND (Apache-2.0 OR BSD-3-Clause)",
