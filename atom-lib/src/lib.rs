@@ -25,6 +25,7 @@ pub mod format;
 pub mod id;
 pub mod label;
 pub mod list;
+pub mod lock;
 
 pub mod manifest;
 pub mod oid;

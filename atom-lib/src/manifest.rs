@@ -1602,7 +1602,7 @@ fn read_src(ctx: &Ctx<'_>, table: &Table<'_>) -> Result<Src, ManifestError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Manifest, ManifestError> {
