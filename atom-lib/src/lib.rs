@@ -19,7 +19,9 @@
 //! );
 //! ```
 //!
-//! The normative format specification is `docs/format.md` in the source repository.
+//! The normative specifications are in the source repository: `docs/format.md` (the store
+//! format), `docs/manifest.md` (`atom.toml`, see [`manifest`]) and `docs/lock.md` (`atom.lock`,
+//! see [`lock`]).
 
 pub mod format;
 pub mod id;
@@ -40,7 +42,8 @@ pub mod version;
 pub use format::{AtomCommit, AtomPath, AtomRef, Format};
 pub use id::{AtomId, Root};
 pub use label::{Label, LabelError};
-pub use manifest::{Manifest, ManifestError};
+pub use lock::{Lock, LockError};
+pub use manifest::{Identity, Manifest, ManifestError};
 pub use oid::Oid;
 pub use store::git::{GitStore, StoreError};
 pub use version::{Version, VersionError};
