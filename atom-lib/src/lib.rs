@@ -19,12 +19,16 @@
 //! );
 //! ```
 //!
-//! The normative format specification is `docs/format.md` in the source repository.
+//! The normative specifications are in the source repository: `docs/format.md` (the store
+//! format), `docs/manifest.md` (`atom.toml`, see [`manifest`]) and `docs/lock.md` (`atom.lock`,
+//! see [`lock`]).
 
 pub mod commit;
 pub mod id;
 pub mod label;
 pub mod list;
+pub mod lock;
+
 pub mod manifest;
 pub mod oid;
 pub mod publish;
@@ -39,7 +43,8 @@ pub mod version;
 pub use commit::{AtomCommit, AtomPath, Format};
 pub use id::{AtomId, Root};
 pub use label::{Label, LabelError};
-pub use manifest::{Manifest, ManifestError};
+pub use lock::{Lock, LockError};
+pub use manifest::{Identity, Manifest, ManifestError};
 pub use oid::Oid;
 pub use refs::{AtomRef, RefName};
 pub use store::git::{GitStore, StoreError};

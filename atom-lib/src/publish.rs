@@ -379,7 +379,7 @@ pub fn plan(
         });
     }
 
-    let valid: Vec<(&SourceAtom, &crate::Manifest)> = selected
+    let valid: Vec<(&SourceAtom, &crate::manifest::Identity)> = selected
         .iter()
         .filter_map(|a| a.manifest.as_ref().ok().map(|m| (a, m)))
         .collect();

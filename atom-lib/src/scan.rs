@@ -1,7 +1,7 @@
 //! The atoms of a source revision: finding `atom.toml` directories in a commit's tree.
 
 use crate::commit::AtomPath;
-use crate::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use crate::manifest::{Identity, ManifestError, MANIFEST_FILE};
 use crate::store::{EntryKind, TreeEntry};
 use crate::{GitStore, Oid, StoreError};
 
@@ -13,7 +13,7 @@ pub struct SourceAtom {
     /// The directory's tree.
     pub tree: Oid,
     /// The manifest, or why it could not be read.
-    pub manifest: Result<Manifest, ManifestError>,
+    pub manifest: Result<Identity, ManifestError>,
 }
 
 /// A problem with an atom directory that is not about its manifest.
@@ -74,7 +74,7 @@ fn manifest_of(
     store: &GitStore,
     path: &str,
     entries: &[TreeEntry],
-) -> Result<Option<Result<Manifest, ManifestError>>, SourceError> {
+) -> Result<Option<Result<Identity, ManifestError>>, SourceError> {
     let Some(entry) = entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) else {
         return Ok(None);
     };
@@ -85,7 +85,7 @@ fn manifest_of(
         });
     }
     let bytes = store.read_blob(entry.oid)?;
-    Ok(Some(Manifest::parse(
+    Ok(Some(Identity::parse(
         &bytes,
         &format!("{path}/{MANIFEST_FILE}"),
     )))
