@@ -10,9 +10,13 @@
 //! - [`cli`]: the command line.
 
 mod atom_nix;
+pub mod cache;
+pub mod canonical;
 pub mod cli;
+pub mod config;
 pub mod env;
 pub mod eval;
+pub mod identity;
 pub mod limits;
 pub mod run;
 pub mod sandbox;
