@@ -112,13 +112,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
         }
     };
     init_logging(cli.verbose, cli.quiet);
-    match cli.command {
+    let result = match cli.command {
         None => match run::run(cli.run)? {},
         Some(Command::Eval(args)) => crate::eval::eval(&args),
         Some(Command::Build(args)) => crate::build::build(&args),
         Some(Command::Run(args)) => crate::build::run(&args),
         Some(Command::Plan(args)) => crate::plan::plan(&args),
         Some(Command::Sandbox(args)) => Ok(crate::eval::exec(&args)?),
+    };
+    match result {
+        // nix-instantiate or nix-store said why on stderr: their status is the answer.
+        Err(e) => match e.downcast_ref::<backend::Error>() {
+            Some(backend::Error::Failed { status, .. }) => Ok(*status),
+            _ => Err(e),
+        },
+        ok => ok,
     }
 }
 

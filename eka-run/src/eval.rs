@@ -551,14 +551,16 @@ impl Jail {
             for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
                 root = root.mirror(dir, Mode::ReadOnly);
             }
+            root = root
+                .bind(self.host("etc"), "/etc", Mode::ReadOnly)
+                .bind(self.host("eka"), "/eka", Mode::ReadOnly)
+                .bind(self.host("tmp"), "/tmp", Mode::ReadWrite);
+            // After /tmp: a Nix installed under /tmp stays visible.
             if let Some(prefix) = &self.nix_prefix {
                 root = root.bind(prefix, prefix, Mode::ReadOnly);
                 read.push(prefix.clone());
             }
             root = root
-                .bind(self.host("etc"), "/etc", Mode::ReadOnly)
-                .bind(self.host("eka"), "/eka", Mode::ReadOnly)
-                .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
                 .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
                 .bind(&self.state.dir, store::STATE_DIR, Mode::ReadWrite)
                 .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
