@@ -10,8 +10,8 @@ use crate::{backend, build, eval, plan, run};
 /// The exit code of eka-run's own failures (as `env`, `timeout` and `docker run` use it).
 pub const FAILURE: u8 = 125;
 
-/// Run programs against a user-owned /nix/store, and evaluate atoms in a sandbox that sees
-/// nothing but the atom.
+/// Run programs against a user-owned /nix/store, evaluate atoms in a sandbox that sees nothing
+/// but the atom, and build and run their derivations in that store.
 ///
 /// Without a subcommand, eka-run runs PROGRAM in a user and mount namespace where the store
 /// directory appears at /nix/store and its state directory at /nix/var/nix; the rest of the
@@ -25,6 +25,10 @@ pub const FAILURE: u8 = 125;
 /// sandbox on, no substituters) that ends by including the caller's $NIX_CONF_DIR/nix.conf;
 /// the user's nix.conf files and NIX_CONFIG override it too. A store the user cannot write
 /// runs its programs all the same.
+///
+/// `eka-run eval`, `build`, `run` and `plan` evaluate an atom (never the same evaluation twice:
+/// repeated ones come from $XDG_CACHE_HOME/atom/eval) and build its derivations in the user's
+/// store. A program named like a subcommand runs after `--`: `eka-run -- run`.
 ///
 /// Exit status: the program's own; 125 when eka-run itself fails, 126 when the program cannot
 /// be executed, 127 when it is not found.
