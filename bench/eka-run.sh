@@ -4,8 +4,11 @@
 #   run mode   start-up cost of `eka-run --store S -- P` over running P directly, against
 #              `bwrap` doing the same (host root, /nix replaced, S bound at /nix/store), where
 #              P is a copy of /bin/true in the store S (directly: /bin/true itself).
-#   eval mode  `eka-run eval` of a generated atom against plain `nix-instantiate --eval` of the
-#              same atom, same atom-nix, same entry expression, a warm store of the same kind.
+#   eval mode  `eka-run eval --no-cache` of a generated atom against plain `nix-instantiate
+#              --eval` of the same atom, same atom-nix, same entry expression, a warm store of
+#              the same kind.
+#   eval cache `eka-run eval` answered from the evaluation cache against the same evaluation
+#              uncached (`--no-cache`); goal: cached < 5% of uncached.
 #
 # Builds eka-run (release) unless EKA_RUN=<binary> is given. Needs hyperfine, bwrap
 # (Debian: hyperfine, bubblewrap), nix-instantiate (nix-bin) and perl.
@@ -71,12 +74,18 @@ plain_store=$tmp/plain-store
 plain=(nix-instantiate --eval --strict --read-write-mode --store "$plain_store"
   --argstr atomRoot "$atom" --argstr atomNix "$root/atom-nix" --argstr configJSON '{}'
   "$tmp/eval.nix" -A total)
-ours=("$EKA_RUN" eval --atom-nix "$root/atom-nix" "$atom" total)
+ours=("$EKA_RUN" eval --no-cache --atom-nix "$root/atom-nix" "$atom" total)
+cached=("$EKA_RUN" eval --atom-nix "$root/atom-nix" "$atom" total)
+export XDG_CACHE_HOME=$tmp/cache
 
 # The two evaluations must agree before they are timed.
 expected=$("${plain[@]}" 2>/dev/null)
 got=$("${ours[@]}")
 [[ $expected == "$got" ]] || { echo "bench: plain gave $expected, eka-run gave $got" >&2; exit 1; }
+# The cached evaluation: filled by this first run, then it must agree too.
+got=$("${cached[@]}")
+[[ $expected == "$got" ]] || { echo "bench: plain gave $expected, cached eka-run gave $got" >&2; exit 1; }
+[[ $(ls "$tmp/cache/atom/eval" | wc -l) == 1 ]] || { echo "bench: no cache entry" >&2; exit 1; }
 
 q() { printf '%q ' "$@"; }
 median() { # median of the hyperfine JSON's result $2 (0-based), in milliseconds
@@ -94,8 +103,14 @@ hyperfine -N --style basic --warmup 5 --runs "$eval_runs" --export-json "$tmp/ev
   --command-name nix-instantiate "$(q "${plain[@]}")" \
   --command-name eka-run-eval "$(q "${ours[@]}")" >&2
 
+echo "== eval cache ($eval_runs runs each)" >&2
+hyperfine -N --style basic --warmup 5 --runs "$eval_runs" --export-json "$tmp/cache.json" \
+  --command-name uncached "$(q "${ours[@]}")" \
+  --command-name cached "$(q "${cached[@]}")" >&2
+
 d=$(median "$tmp/run.json" 0) e=$(median "$tmp/run.json" 1) b=$(median "$tmp/run.json" 2)
 n=$(median "$tmp/eval.json" 0) v=$(median "$tmp/eval.json" 1)
+u=$(median "$tmp/cache.json" 0) c=$(median "$tmp/cache.json" 1)
 printf '\n%-34s %10s %10s\n' "median" "ms" "ratio"
 printf '%-34s %10s %10s\n' "direct /bin/true" "$d" "1.00"
 printf '%-34s %10s %10s\n' "eka-run --store S -- P" "$e" "$(perl -e "printf '%.2f', $e/$d")"
@@ -104,3 +119,8 @@ printf '%-34s %10s %10s\n' "  eka-run start-up cost" "$(perl -e "printf '%.3f', 
 printf '%-34s %10s %10s\n' "  bwrap start-up cost" "$(perl -e "printf '%.3f', $b-$d")" ""
 printf '%-34s %10s %10s\n' "nix-instantiate --eval (plain)" "$n" "1.00"
 printf '%-34s %10s %10s\n' "eka-run eval" "$v" "$(perl -e "printf '%.2f', $v/$n")"
+printf '%-34s %10s %10s\n' "eka-run eval --no-cache" "$u" "1.00"
+printf '%-34s %10s %10s\n' "eka-run eval (cached)" "$c" "$(perl -e "printf '%.3f', $c/$u")"
+perl -e 'exit($ARGV[0] / $ARGV[1] < 0.05 ? 0 : 1)' "$c" "$u" \
+  && echo "cached evaluation: $(perl -e "printf '%.1f', 100*$c/$u")% of uncached (goal: < 5%)" \
+  || echo "cached evaluation: $(perl -e "printf '%.1f', 100*$c/$u")% of uncached: MISSES the goal (< 5%)"

@@ -24,6 +24,21 @@ fn main() {
         .expect("writing to a String");
     }
     out.push_str("];\n");
+    // What the evaluation cache keys on for the embedded copy: every path and its contents.
+    let mut hasher = blake3::Hasher::new();
+    for (rel, abs) in &files {
+        let contents = std::fs::read(abs).expect("read an atom-nix file");
+        hasher.update(&(rel.len() as u64).to_le_bytes());
+        hasher.update(rel.as_bytes());
+        hasher.update(&(contents.len() as u64).to_le_bytes());
+        hasher.update(&contents);
+    }
+    writeln!(
+        out,
+        "/// BLAKE3 of `FILES` (paths and contents).\npub(crate) const DIGEST: &str = {:?};",
+        hasher.finalize().to_hex().to_string()
+    )
+    .expect("writing to a String");
     let dest =
         PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("atom_nix_files.rs");
     std::fs::write(dest, out).expect("write atom_nix_files.rs");

@@ -34,6 +34,15 @@ pub enum Error {
     },
 }
 
+/// What identifies the atom-nix an evaluation uses: BLAKE3 of the embedded files, or the
+/// content digest of `dir` (as [`crate::identity::atom_digest`] computes it).
+pub fn digest(dir: Option<&Path>) -> Result<String, crate::identity::Error> {
+    match dir {
+        None => Ok(DIGEST.to_owned()),
+        Some(dir) => crate::identity::atom_digest(dir),
+    }
+}
+
 /// Whether this binary carries atom-nix.
 pub fn is_embedded() -> bool {
     FILES.iter().any(|(path, _)| *path == ENTRY)

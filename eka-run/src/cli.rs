@@ -1,17 +1,17 @@
-//! The command line: `eka-run [--store <dir>] [--] <program> [args...]`, `eka-run eval` and
-//! `eka-run sandbox`.
+//! The command line: `eka-run [--store <dir>] [--] <program> [args...]`, `eka-run eval`,
+//! `build`, `run`, `plan` and `sandbox`.
 
 use std::ffi::OsString;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 
-use crate::{eval, run};
+use crate::{backend, build, eval, plan, run};
 
 /// The exit code of eka-run's own failures (as `env`, `timeout` and `docker run` use it).
 pub const FAILURE: u8 = 125;
 
-/// Run programs against a user-owned /nix/store, and evaluate atoms in a sandbox that sees
-/// nothing but the atom.
+/// Run programs against a user-owned /nix/store, evaluate atoms in a sandbox that sees nothing
+/// but the atom, and build and run their derivations in that store.
 ///
 /// Without a subcommand, eka-run runs PROGRAM in a user and mount namespace where the store
 /// directory appears at /nix/store and its state directory at /nix/var/nix; the rest of the
@@ -25,6 +25,10 @@ pub const FAILURE: u8 = 125;
 /// sandbox on, no substituters) that ends by including the caller's $NIX_CONF_DIR/nix.conf;
 /// the user's nix.conf files and NIX_CONFIG override it too. A store the user cannot write
 /// runs its programs all the same.
+///
+/// `eka-run eval`, `build`, `run` and `plan` evaluate an atom (never the same evaluation twice:
+/// repeated ones come from $XDG_CACHE_HOME/atom/eval) and build its derivations in the user's
+/// store. A program named like a subcommand runs after `--`: `eka-run -- run`.
 ///
 /// Exit status: the program's own; 125 when eka-run itself fails, 126 when the program cannot
 /// be executed, 127 when it is not found.
@@ -62,6 +66,33 @@ pub enum Command {
     /// its own session and no_new_privs. Exit status: nix-instantiate's; 125 when the sandbox
     /// cannot be set up.
     Eval(eval::Args),
+    /// Build an atom's derivation in the user's store and print its output paths
+    ///
+    /// Evaluates ATTRIBUTE-PATH of the atom (default: the API if it is a derivation, else its
+    /// `default`) in the evaluation sandbox to a derivation, then realises it with `nix-store
+    /// --realise` in run mode: the user's store at /nix/store, unprivileged, eka-run's Nix
+    /// configuration (no substituters unless the user configured some), Nix's build sandbox.
+    /// Prints the output paths, one a line, by output name. A repeated evaluation comes from
+    /// the evaluation cache. Exit status: 0 built; nix-instantiate's or nix-store's when they
+    /// fail; 125 when eka-run itself fails.
+    Build(build::Args),
+    /// Build an atom's derivation, then run its main program
+    ///
+    /// Builds as `eka-run build` does, then executes the output's bin/<main program> in run
+    /// mode (the user's store at /nix/store) with ARGS, replacing eka-run. The main program is
+    /// chosen as `nix run` chooses it: meta.mainProgram, else pname, else the name without its
+    /// version. Exit status: the program's; nix-instantiate's or nix-store's when they fail;
+    /// 125 when eka-run itself fails, 126 when the program cannot be executed, 127 when it is
+    /// not found.
+    Run(build::RunArgs),
+    /// Say what `build` would build, without building
+    ///
+    /// Prints the parts of the evaluation's identity (atom: the content digest of ATOM-DIR as
+    /// it is on disk; lock: BLAKE3 of atom.lock, or 64 zeros without one; config: BLAKE3 of the
+    /// canonical JSON of --config without `system`; system; attribute), the identity (BLAKE3 of
+    /// the canonical JSON of those five), and the derivation with its outputs. Evaluates (or
+    /// reads the evaluation cache), which writes the derivation to the store; builds nothing.
+    Plan(plan::Args),
     /// Run a program in the evaluation sandbox instead of nix-instantiate
     ///
     /// For inspecting what an evaluator can reach: PROGRAM runs exactly as `eka-run eval` runs
@@ -85,17 +116,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
         }
     };
     init_logging(cli.verbose, cli.quiet);
-    match cli.command {
+    let result = match cli.command {
         None => match run::run(cli.run)? {},
-        Some(Command::Eval(args)) => Ok(crate::eval::eval(&args)?),
+        Some(Command::Eval(args)) => crate::eval::eval(&args),
+        Some(Command::Build(args)) => crate::build::build(&args),
+        Some(Command::Run(args)) => crate::build::run(&args),
+        Some(Command::Plan(args)) => crate::plan::plan(&args),
         Some(Command::Sandbox(args)) => Ok(crate::eval::exec(&args)?),
+    };
+    match result {
+        // nix-instantiate or nix-store said why on stderr: their status is the answer.
+        Err(e) => match e.downcast_ref::<backend::Error>() {
+            Some(backend::Error::Failed { status, .. }) => Ok(*status),
+            _ => Err(e),
+        },
+        ok => ok,
     }
 }
 
 /// The exit code for an error returned by [`run`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    err.downcast_ref::<run::Error>()
-        .map_or(FAILURE, run::Error::exit_code)
+    if let Some(e) = err.downcast_ref::<run::Error>() {
+        return e.exit_code();
+    }
+    err.downcast_ref::<backend::Error>()
+        .map_or(FAILURE, backend::Error::exit_code)
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -27,30 +27,49 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
+use crate::backend::{self, nix::NixEvaluator, Cached, Evaluator as _};
+use crate::cache::Cache;
+use crate::config::Config;
 use crate::sandbox::{self, Enforcement, LandlockPolicy, Mode, Namespaces, NewRoot};
 use crate::{atom_nix, env, limits, store};
 
 /// Arguments of `eka-run eval`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The atom's directory: the one holding its top-level mod.nix
-    #[arg(value_name = "ATOM-DIR")]
-    pub atom: PathBuf,
-    /// Attribute path to evaluate in the atom's public API, e.g. `lib.greeting` [default: all of it]
-    #[arg(value_name = "ATTRIBUTE-PATH")]
-    pub attr: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     /// Print the result as JSON instead of as a Nix value
     #[arg(long)]
     pub json: bool,
-    /// The atom's configuration, a JSON object passed to atom-nix as `config` (`system`
-    /// defaults to the evaluator's)
+    #[command(flatten)]
+    pub sandbox: SandboxOptions,
+}
+
+/// What to evaluate, as `eval`, `build`, `run` and `plan` take it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// The atom's directory: the one holding its top-level mod.nix
+    #[arg(value_name = "ATOM-DIR")]
+    pub atom: PathBuf,
+    /// Attribute path in the atom's public API, e.g. `lib.greeting` [default: eval: all of it;
+    /// build, run, plan: the API if it is a derivation, else its `default`]
+    #[arg(value_name = "ATTRIBUTE-PATH")]
+    pub attr: Option<String>,
+    /// The atom's configuration, a JSON object passed to atom-nix as `config`; normalised to
+    /// canonical JSON (RFC 8785), which is also what atom-nix gets
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub config: String,
+    /// The system to evaluate for, passed as `config.system` [default: the configuration's
+    /// `system`, else this machine's, e.g. x86_64-linux]
+    #[arg(long, value_name = "SYSTEM")]
+    pub system: Option<String>,
+    /// Evaluate even when the evaluation cache ($XDG_CACHE_HOME/atom/eval) has the result, and
+    /// do not store it
+    #[arg(long)]
+    pub no_cache: bool,
     /// Show Nix's detailed trace on evaluation errors
     #[arg(long)]
     pub show_trace: bool,
-    #[command(flatten)]
-    pub sandbox: SandboxOptions,
 }
 
 /// Arguments of `eka-run sandbox`.
@@ -94,6 +113,18 @@ pub struct SandboxOptions {
     /// The most CPU time the evaluator may use, in seconds, or `unlimited`
     #[arg(long, value_name = "SECONDS", default_value = limits::DEFAULT_CPU_TIME)]
     pub cpu_time: limits::CpuTime,
+}
+
+impl SandboxOptions {
+    /// The nix-instantiate to run, and where it really is (after symlinks).
+    pub(crate) fn nix(&self) -> Result<(PathBuf, PathBuf), Error> {
+        let nix = match &self.nix_instantiate {
+            Some(path) => std::path::absolute(path).map_err(|_| Error::NoNix)?,
+            None => find_on_path("nix-instantiate").ok_or(Error::NoNix)?,
+        };
+        let real = nix.canonicalize().map_err(|_| Error::NoNix)?;
+        Ok((nix, real))
+    }
 }
 
 /// A failure of eval mode.
@@ -153,11 +184,11 @@ pub enum Error {
 
 /// Where the sandbox's private pieces are, as seen by the evaluator.
 #[derive(Debug, Clone)]
-struct View {
-    etc: PathBuf,
-    eka: PathBuf,
-    tmp: PathBuf,
-    atom_nix: PathBuf,
+pub(crate) struct View {
+    pub(crate) etc: PathBuf,
+    pub(crate) eka: PathBuf,
+    pub(crate) tmp: PathBuf,
+    pub(crate) atom_nix: PathBuf,
 }
 
 /// The files of `/proc` the evaluator may read: what the Boehm GC and Nix read at start-up.
@@ -174,35 +205,70 @@ const SYSTEM_DIRS: &[&str] = &[
 
 /// Everything the sandbox needs, prepared on the host.
 #[derive(Debug)]
-struct Jail {
+pub(crate) struct Jail {
     /// Holds `etc/`, `eka/` and `tmp/`; deleted on drop.
     private: tempfile::TempDir,
     layout: store::Layout,
     /// The store's state directory (evaluation writes the store).
     state: store::State,
-    atom: PathBuf,
+    pub(crate) atom: PathBuf,
     /// An atom-nix directory given with --atom-nix, bound at /eka/atom-nix.
-    atom_nix: Option<PathBuf>,
-    nix: PathBuf,
+    pub(crate) atom_nix: Option<PathBuf>,
+    pub(crate) nix: PathBuf,
     /// A Nix installation prefix outside the system directories, if any.
     nix_prefix: Option<PathBuf>,
     best_effort: bool,
     limits: limits::Limits,
 }
 
-const ENTRY_NIX: &str =
+/// The entry expression: the atom's public API. The configuration always carries `system`.
+pub(crate) const ENTRY_NIX: &str =
     "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
-# passing the configuration `configJSON` (with `system` defaulting to the evaluator's).
+# passing the configuration `configJSON` (canonical JSON, `system` included).
 { atomRoot, atomNix, configJSON }:
 let
   compose = import (/. + atomNix + \"/compose.nix\");
-  config = { system = builtins.currentSystem; } // builtins.fromJSON configJSON;
 in
-compose (/. + atomRoot) { inherit config; }
+compose (/. + atomRoot) { config = builtins.fromJSON configJSON; }
+";
+
+/// The derivation expression: what `build`, `run` and `plan` need of the derivation at the
+/// attribute path `attrJSON` (a JSON list of names): evaluating `drvPath` writes the
+/// derivation to the store.
+pub(crate) const DRV_NIX: &str = "# Written by eka-run: the derivation at the attribute path `attrJSON` of the atom's API.
+{ atomRoot, atomNix, configJSON, attrJSON }:
+let
+  B = builtins;
+  api = import ./eval.nix { inherit atomRoot atomNix configJSON; };
+  path = B.fromJSON attrJSON;
+  show = p: B.concatStringsSep \".\" p;
+  step = acc: name:
+    if B.isAttrs acc.value && acc.value ? ${name}
+    then { value = acc.value.${name}; at = acc.at ++ [ name ]; }
+    else throw \"eka-run: the atom has no attribute `${show (acc.at ++ [ name ])}`\";
+  selected = (B.foldl' step { value = api; at = [ ]; } path).value;
+  isDrv = v: B.isAttrs v && (v.type or null) == \"derivation\";
+  value =
+    if path != [ ] || isDrv selected then selected
+    else if selected ? default then selected.default
+    else throw \"eka-run: the atom is not a derivation and has no `default`: name an attribute path\";
+  what = if path == [ ] then \"the atom's `default`\" else \"`${show path}`\";
+  outputs = value.outputs or [ \"out\" ];
+in
+if !(isDrv value) then throw \"eka-run: ${what} is not a derivation (it is ${B.typeOf value})\"
+else {
+  drvPath = value.drvPath;
+  # Not `outPath`: Nix prints an attribute set with an `outPath` as that string.
+  defaultOutput = value.outPath;
+  outputs = B.listToAttrs (map (o: { name = o; value = value.${o}.outPath; }) outputs);
+  mainProgram = (value.meta or { }).mainProgram or null;
+  pname = value.pname or null;
+  name = value.name;
+}
 ";
 
 impl Jail {
-    fn prepare(atom: &Path, opts: &SandboxOptions) -> Result<Self, Error> {
+    pub(crate) fn prepare(atom: &Path, opts: &SandboxOptions) -> Result<Self, Error> {
         let atom = atom.canonicalize().map_err(|source| Error::Atom {
             path: atom.to_owned(),
             source,
@@ -218,11 +284,7 @@ impl Jail {
             store: layout.store.clone(),
             state: layout.state_wanted.clone(),
         })?;
-        let nix = match &opts.nix_instantiate {
-            Some(path) => std::path::absolute(path).map_err(|_| Error::NoNix)?,
-            None => find_on_path("nix-instantiate").ok_or(Error::NoNix)?,
-        };
-        let real = nix.canonicalize().map_err(|_| Error::NoNix)?;
+        let (nix, real) = opts.nix()?;
         let nix_prefix = if SYSTEM_DIRS.iter().any(|d| real.starts_with(d)) {
             None
         } else if real.starts_with(store::STORE_DIR) {
@@ -284,6 +346,7 @@ impl Jail {
             ),
             ("etc/group", format!("eka:x:{gid}:\n")),
             ("eka/eval.nix", ENTRY_NIX.to_owned()),
+            ("eka/drv.nix", DRV_NIX.to_owned()),
         ];
         for dir in ["etc/nix", "eka/atom-nix", "tmp/home"] {
             let path = self.host(dir);
@@ -299,18 +362,69 @@ impl Jail {
         Ok(())
     }
 
-    /// Run `program` with `args` in the sandbox; its exit code (128 + signal if killed).
-    fn spawn(
+    /// Run `program` with `args` in the sandbox: its exit code (128 + signal if killed) and,
+    /// when `capture` is set, its stdout (otherwise copied to ours as it comes).
+    ///
+    /// eka-run's own process stays where it is (the host's namespaces): a child enters the
+    /// namespaces and starts the sandbox's init, so eka-run can go on after the evaluation
+    /// (build, run) and removes the private directory from the host's view.
+    pub(crate) fn spawn(
         &self,
         program: &Path,
         args: impl FnOnce(&View) -> Vec<OsString>,
-    ) -> Result<u8, Error> {
+        capture: bool,
+    ) -> Result<Spawned, Error> {
         if sandbox::landlock_abi() == 0 {
             if !self.best_effort {
                 return Err(sandbox::landlock_unavailable().into());
             }
             tracing::warn!("landlock is not available: filesystem and TCP restrictions are not enforced by landlock");
         }
+        let (out_r, out_w) = sandbox::pipe()?;
+        let (err_r, err_w) = sandbox::pipe()?;
+        let (status_r, status_w) = sandbox::pipe()?;
+        match sandbox::fork()? {
+            sandbox::Fork::Child => {
+                drop((out_r, err_r, status_r));
+                let pipes = Pipes {
+                    stdout: out_w,
+                    stderr: err_w,
+                    status: status_w,
+                };
+                self.outer(pipes, program, args)
+            }
+            sandbox::Fork::Parent(pid) => {
+                drop((out_w, err_w, status_w));
+                sandbox::forward_signals_to(pid);
+                let pumped = pump(status_r, out_r, err_r, capture);
+                let code = sandbox::wait(pid);
+                sandbox::stop_forwarding();
+                let code = code?;
+                if !pumped.report.is_empty() {
+                    return Err(Error::Child(pumped.report));
+                }
+                let cpu = sandbox::children_cpu_time();
+                if let Some(exceeded) = self.limits.exceeded(code, cpu, pumped.out_of_memory) {
+                    eprintln!("eka-run: {exceeded}");
+                }
+                Ok(Spawned {
+                    code,
+                    stdout: pumped.stdout,
+                })
+            }
+        }
+    }
+
+    /// In the first child: enter the namespaces, write the Nix configuration that depends on
+    /// them, and start the sandbox's init (PID 1 of the new PID namespace); exit with its
+    /// status. Without namespaces (best effort) this process is the init.
+    fn outer(&self, pipes: Pipes, program: &Path, args: impl FnOnce(&View) -> Vec<OsString>) -> ! {
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).ok();
+        let fail = |pipes: Pipes, err: Error| -> ! {
+            let mut status = std::fs::File::from(pipes.status);
+            let _ = write!(status, "{:#}", anyhow::Error::from(err));
+            sandbox::exit_now(125)
+        };
         let namespaced = match sandbox::enter_user_namespace(Namespaces {
             network: true,
             isolated: true,
@@ -323,7 +437,7 @@ impl Jail {
                 );
                 false
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => fail(pipes, e.into()),
         };
         let view = if namespaced {
             View {
@@ -354,9 +468,9 @@ impl Jail {
             )
         };
         let conf = self.host("etc/nix/nix.conf");
-        std::fs::write(&conf, env::nix_conf(&store_url))
-            .map_err(|source| Error::Private { path: conf, source })?;
-
+        if let Err(source) = std::fs::write(&conf, env::nix_conf(&store_url)) {
+            fail(pipes, Error::Private { path: conf, source })
+        }
         let nix_bin = self
             .nix
             .parent()
@@ -371,36 +485,20 @@ impl Jail {
             },
         );
         let args = args(&view);
-        let (out_r, out_w) = sandbox::pipe()?;
-        let (err_r, err_w) = sandbox::pipe()?;
-        let (status_r, status_w) = sandbox::pipe()?;
-        match sandbox::fork()? {
-            sandbox::Fork::Child => {
-                drop((out_r, err_r, status_r));
-                let pipes = Pipes {
-                    stdout: out_w,
-                    stderr: err_w,
-                    status: status_w,
-                };
+        if !namespaced {
+            self.init(namespaced, &view, pipes, program, &args, environment)
+        }
+        match sandbox::fork() {
+            Ok(sandbox::Fork::Child) => {
                 self.init(namespaced, &view, pipes, program, &args, environment)
             }
-            sandbox::Fork::Parent(pid) => {
-                drop((out_w, err_w, status_w));
+            Ok(sandbox::Fork::Parent(pid)) => {
+                drop(pipes);
                 sandbox::forward_signals_to(pid);
-                // No threads here: after unshare(CLONE_NEWPID) the kernel refuses to create them.
-                let pumped = pump(status_r, out_r, err_r);
-                let code = sandbox::wait(pid);
-                sandbox::stop_forwarding();
-                let code = code?;
-                if !pumped.report.is_empty() {
-                    return Err(Error::Child(pumped.report));
-                }
-                let cpu = sandbox::children_cpu_time();
-                if let Some(exceeded) = self.limits.exceeded(code, cpu, pumped.out_of_memory) {
-                    eprintln!("eka-run: {exceeded}");
-                }
-                Ok(code)
+                let code = sandbox::wait(pid).unwrap_or(125);
+                sandbox::exit_now(code.into())
             }
+            Err(e) => fail(pipes, e.into()),
         }
     }
 
@@ -453,14 +551,16 @@ impl Jail {
             for dir in SYSTEM_DIRS.iter().map(Path::new).filter(|d| d.exists()) {
                 root = root.mirror(dir, Mode::ReadOnly);
             }
+            root = root
+                .bind(self.host("etc"), "/etc", Mode::ReadOnly)
+                .bind(self.host("eka"), "/eka", Mode::ReadOnly)
+                .bind(self.host("tmp"), "/tmp", Mode::ReadWrite);
+            // After /tmp: a Nix installed under /tmp stays visible.
             if let Some(prefix) = &self.nix_prefix {
                 root = root.bind(prefix, prefix, Mode::ReadOnly);
                 read.push(prefix.clone());
             }
             root = root
-                .bind(self.host("etc"), "/etc", Mode::ReadOnly)
-                .bind(self.host("eka"), "/eka", Mode::ReadOnly)
-                .bind(self.host("tmp"), "/tmp", Mode::ReadWrite)
                 .bind(&self.layout.store, store::STORE_DIR, Mode::ReadWrite)
                 .bind(&self.state.dir, store::STATE_DIR, Mode::ReadWrite)
                 .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
@@ -573,9 +673,20 @@ struct Pipes {
     status: OwnedFd,
 }
 
+/// What [`Jail::spawn`] returns.
+#[derive(Debug)]
+pub(crate) struct Spawned {
+    /// The exit code.
+    pub(crate) code: u8,
+    /// The captured stdout (empty unless captured).
+    pub(crate) stdout: Vec<u8>,
+}
+
 /// What [`pump`] saw.
 #[derive(Debug, Default)]
 struct Pumped {
+    /// The child's stdout, when captured.
+    stdout: Vec<u8>,
     /// What the sandbox reported on its status pipe (empty: the program started).
     report: String,
     /// Whether the program said on stderr that it ran out of memory.
@@ -583,8 +694,10 @@ struct Pumped {
 }
 
 /// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a
-/// broken pipe, silently discards the rest), and collect what it reports on `status`.
-fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> Pumped {
+/// broken pipe, silently discards the rest) or, with `capture`, keep its stdout; and collect
+/// what it reports on `status`.
+fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd, capture: bool) -> Pumped {
+    let mut captured = Vec::new();
     use rustix::event::{poll, PollFd, PollFlags};
     let mut report = Vec::new();
     let mut open = [Some(status), Some(out), Some(err)];
@@ -627,6 +740,7 @@ fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> Pumped {
             let data = &buf[..n];
             match i {
                 0 => report.extend_from_slice(data),
+                1 if capture => captured.extend_from_slice(data),
                 1 if stdout_ok => {
                     let mut o = io::stdout().lock();
                     stdout_ok = o.write_all(data).and_then(|()| o.flush()).is_ok();
@@ -646,54 +760,76 @@ fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd) -> Pumped {
         }
     }
     Pumped {
+        stdout: captured,
         report: String::from_utf8_lossy(&report).into_owned(),
         out_of_memory,
     }
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 
-/// `eka-run eval`: evaluate the atom; nix-instantiate's exit code.
-pub fn eval(args: &Args) -> Result<u8, Error> {
-    let jail = Jail::prepare(&args.atom, &args.sandbox)?;
-    let nix = jail.nix.clone();
-    jail.spawn(&nix, |view| {
-        // --read-write-mode: atom-nix copies module files to the store as it evaluates them.
-        let mut nix_args: Vec<OsString> = ["--eval", "--strict", "--read-write-mode"]
-            .map(OsString::from)
-            .to_vec();
-        if args.json {
-            nix_args.push("--json".into());
-        }
-        if args.show_trace {
-            nix_args.push("--show-trace".into());
-        }
-        nix_args.extend([
-            "--argstr".into(),
-            "atomRoot".into(),
-            jail.atom.clone().into_os_string(),
-            "--argstr".into(),
-            "atomNix".into(),
-            view.atom_nix.clone().into_os_string(),
-            "--argstr".into(),
-            "configJSON".into(),
-            args.config.clone().into(),
-            view.eka.join("eval.nix").into_os_string(),
-        ]);
-        if let Some(attr) = &args.attr {
-            nix_args.extend(["-A".into(), attr.into()]);
-        }
-        nix_args
-    })
+impl Target {
+    /// The request this names: the configuration normalised, the identity read from the atom.
+    pub fn request(&self) -> anyhow::Result<backend::Request> {
+        let config = Config::new(&self.config, self.system.as_deref())?;
+        Ok(backend::Request::new(
+            &self.atom,
+            self.attr.as_deref(),
+            config,
+        )?)
+    }
+
+    /// The Nix evaluator in `sandbox`, behind the evaluation cache unless `--no-cache` (or
+    /// there is no cache directory).
+    pub fn evaluator(&self, sandbox: &SandboxOptions) -> Cached<NixEvaluator> {
+        let cache = if self.no_cache {
+            None
+        } else {
+            match Cache::from_env(|k| std::env::var_os(k)) {
+                Ok(cache) => Some(cache),
+                Err(e) => {
+                    tracing::warn!("{:#}; evaluating without the cache", anyhow::Error::from(e));
+                    None
+                }
+            }
+        };
+        Cached::new(
+            NixEvaluator {
+                sandbox: sandbox.clone(),
+                show_trace: self.show_trace,
+            },
+            cache,
+        )
+    }
+}
+
+/// `eka-run eval`: evaluate the atom and print the value.
+pub fn eval(args: &Args) -> anyhow::Result<u8> {
+    let request = args.target.request()?;
+    let format = if args.json {
+        backend::Format::Json
+    } else {
+        backend::Format::Nix
+    };
+    let value = args
+        .target
+        .evaluator(&args.sandbox)
+        .evaluate(&request, format)?;
+    let mut out = io::stdout().lock();
+    // A closed stdout (`| head`) is not an error.
+    let _ = out.write_all(&value).and_then(|()| out.flush());
+    Ok(0)
 }
 
 /// `eka-run sandbox`: run a program in the evaluation sandbox; its exit code.
 pub fn exec(args: &ExecArgs) -> Result<u8, Error> {
     let jail = Jail::prepare(&args.atom, &args.sandbox)?;
     let (program, rest) = args.command.split_first().expect("clap requires a program");
-    jail.spawn(Path::new(program), |_| rest.to_vec())
+    Ok(jail
+        .spawn(Path::new(program), |_| rest.to_vec(), false)?
+        .code)
 }

@@ -6,14 +6,24 @@
 //!   where that is), also as a script interpreter ([`shebang`]).
 //! - [`eval`]: evaluate an atom with atom-nix through `nix-instantiate` in a sandbox that sees
 //!   nothing but the atom, with an environment and Nix settings eka-run owns ([`env`]).
+//! - [`build`], [`plan`]: build an atom's derivation and run its main program, or say what would
+//!   be built; through the [`backend`] traits (Nix first), the [`config`] normalised to
+//!   [`canonical`] JSON, the evaluation's [`identity`] and the evaluation [`cache`].
 //! - [`sandbox`]: the namespaces, mounts and Landlock rules both modes are built from.
 //! - [`cli`]: the command line.
 
 mod atom_nix;
+pub mod backend;
+pub mod build;
+pub mod cache;
+pub mod canonical;
 pub mod cli;
+pub mod config;
 pub mod env;
 pub mod eval;
+pub mod identity;
 pub mod limits;
+pub mod plan;
 pub mod run;
 pub mod sandbox;
 pub mod shebang;

@@ -163,6 +163,27 @@ pub fn run(args: Args) -> Result<Infallible, Error> {
     })
 }
 
+/// Execute `program` (a path in the store, as seen at `/nix/store`) with `args` in run mode on
+/// the store `store`. Returns only on failure.
+pub fn exec_in_store(
+    store: &store::Options,
+    program: &Path,
+    args: &[OsString],
+) -> Result<Infallible, Error> {
+    let layout = store.resolve(|k| std::env::var_os(k))?;
+    let cwd = std::env::current_dir().map_err(Error::Cwd)?;
+    let nix_conf = env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new));
+    enter(&layout, &cwd, &nix_conf)?;
+    let source = std::process::Command::new(program)
+        .args(args)
+        .env("NIX_CONF_DIR", env::RUN_NIX_CONF_DIR)
+        .exec();
+    Err(Error::Exec {
+        program: program.into(),
+        source,
+    })
+}
+
 /// Enter a user + mount namespace where the host is visible as before except `/nix`, which is
 /// replaced by the user's store and state directory, and `nix_conf` at
 /// [`env::RUN_NIX_CONF_DIR`]`/nix.conf`.

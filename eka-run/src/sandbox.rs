@@ -811,7 +811,9 @@ extern "C" fn forward_signal(sig: libc::c_int) {
 /// Catch SIGINT, SIGTERM and SIGHUP and forward them to the child named by
 /// [`forward_signals_to`] (the ones that arrive before are kept and forwarded then), instead of
 /// dying with the child still running and nothing cleaned up. `exec` resets the handlers.
+/// Each call starts over: signals are kept until [`forward_signals_to`] names the next child.
 pub fn catch_signals() -> Result<(), Error> {
+    FORWARD_TO.store(0, Ordering::SeqCst);
     for sig in FORWARDED {
         // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags) to fill in.
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };

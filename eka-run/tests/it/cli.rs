@@ -34,8 +34,8 @@ fn eval_takes_an_atom_and_an_attribute_path() {
     let Some(Command::Eval(args)) = cli.command else {
         panic!("expected eval");
     };
-    assert_eq!(args.atom, std::path::Path::new("./atom"));
-    assert_eq!(args.attr.as_deref(), Some("lib.greeting"));
+    assert_eq!(args.target.atom, std::path::Path::new("./atom"));
+    assert_eq!(args.target.attr.as_deref(), Some("lib.greeting"));
     assert!(args.json);
 }
 

@@ -1,5 +1,7 @@
 //! eka-run's integration tests: one binary, every module declared here.
 
+mod build;
+mod cache;
 mod cli;
 mod escape;
 mod man;
