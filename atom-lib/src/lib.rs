@@ -27,6 +27,7 @@ pub mod commit;
 pub mod id;
 pub mod label;
 pub mod list;
+pub mod local;
 pub mod lock;
 
 pub mod manifest;

@@ -182,6 +182,20 @@ pub enum Problem {
         /// Ours.
         ours: Oid,
     },
+    /// An atom with dependencies has no lock.
+    #[error("`{path}` has dependencies but no `atom.lock` (run `git atom resolve` in it and commit the lock)")]
+    LockMissing {
+        /// The atom directory.
+        path: AtomPath,
+    },
+    /// An atom's lock is unreadable or not current for its manifest.
+    #[error("`{path}/atom.lock` is not current: {} (run `git atom resolve` in it and commit the lock)", .reasons.join("; "))]
+    LockStale {
+        /// The atom directory.
+        path: AtomPath,
+        /// Why, one reason each.
+        reasons: Vec<String>,
+    },
     /// The source commit is not reachable from the remote's branches or tags.
     #[error("source commit {source_commit} is not on remote `{remote}`, so nobody could verify the atoms")]
     SourceNotOnRemote {
@@ -346,8 +360,9 @@ pub fn plan(
         }
     }
     for atom in &selected {
-        if let Err(e) = &atom.manifest {
-            problems.push(Problem::Manifest(e.clone()));
+        match &atom.manifest {
+            Err(e) => problems.push(Problem::Manifest(e.clone())),
+            Ok(_) => problems.extend(lock_problems(store, atom)?),
         }
     }
 
@@ -626,6 +641,51 @@ fn select(
         }
     }
     Ok(selected)
+}
+
+/// What is wrong with an atom's full manifest and its lock: the manifest must be valid, and an
+/// atom with dependencies must carry a lock that is current for it (seed 001: "Before
+/// publishing, the publish logic double-checks the lock's accuracy").
+fn lock_problems(store: &GitStore, atom: &SourceAtom) -> Result<Vec<Problem>, StoreError> {
+    let entries = store.tree_entries(atom.tree)?;
+    let blob = |name: &str| -> Result<Option<Vec<u8>>, StoreError> {
+        entries
+            .iter()
+            .find(|e| e.name == name.as_bytes() && e.kind == crate::store::EntryKind::Blob)
+            .map(|e| store.read_blob(e.oid))
+            .transpose()
+    };
+    let path = &atom.path;
+    let Some(bytes) = blob(crate::manifest::MANIFEST_FILE)? else {
+        return Ok(Vec::new());
+    };
+    let manifest = match crate::Manifest::parse(&bytes, &format!("{path}/atom.toml")) {
+        Ok(m) => m,
+        Err(e) => return Ok(vec![Problem::Manifest(e)]),
+    };
+    let needs_lock =
+        !(manifest.deps.is_empty() && manifest.pins.is_empty() && manifest.srcs.is_empty());
+    let lock = match blob(crate::lock::LOCK_FILE)? {
+        None if needs_lock => return Ok(vec![Problem::LockMissing { path: path.clone() }]),
+        None => return Ok(Vec::new()),
+        Some(bytes) => crate::Lock::parse(&bytes, &format!("{path}/atom.lock")),
+    };
+    let reasons: Vec<String> = match lock {
+        Err(e) => vec![e.to_string()],
+        Ok(lock) => lock
+            .check(&manifest, path.as_str())
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    };
+    Ok(if reasons.is_empty() {
+        Vec::new()
+    } else {
+        vec![Problem::LockStale {
+            path: path.clone(),
+            reasons,
+        }]
+    })
 }
 
 /// The tree and source commit of an existing atom commit, if it can be read.

@@ -5,6 +5,8 @@
 //! verification that needs only the atom commit and its tree (section 8, checks 1 to 6 of
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
+pub mod graph;
+
 use crate::commit::Format;
 use crate::list::{ListedVersion, Listing};
 use crate::refs::AtomRef;

@@ -32,6 +32,10 @@ enum Command {
     Publish(crate::publish::Args),
     Ls(crate::ls::Args),
     Verify(crate::verify::Args),
+    Add(crate::add::AddArgs),
+    Remove(crate::add::RemoveArgs),
+    Resolve(crate::resolve::Args),
+    Show(crate::show::Args),
 }
 
 impl Cli {
@@ -42,6 +46,10 @@ impl Cli {
             Command::Publish(args) => crate::publish::run(args, quiet),
             Command::Ls(args) => crate::ls::run(args),
             Command::Verify(args) => crate::verify::run(args, quiet),
+            Command::Add(args) => crate::add::add(args, quiet),
+            Command::Remove(args) => crate::add::remove(args, quiet),
+            Command::Resolve(args) => crate::resolve::run(args, quiet),
+            Command::Show(args) => crate::show::run(args),
         }
     }
 }

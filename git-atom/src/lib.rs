@@ -3,11 +3,15 @@
 //! git runs this binary for `git atom ...`. Each subcommand lives in its own module with its
 //! `Args` (clap derive; the doc comments are the help text and the man pages) and its `run`.
 
+mod add;
 mod cli;
+mod deps;
 mod ls;
 pub mod man;
 mod output;
 mod publish;
+mod resolve;
+mod show;
 mod verify;
 
 use std::ffi::OsString;

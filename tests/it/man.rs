@@ -17,7 +17,11 @@ fn git_atom_man_pages_match_the_clap_definitions() {
             "git-atom.1",
             "git-atom-publish.1",
             "git-atom-ls.1",
-            "git-atom-verify.1"
+            "git-atom-verify.1",
+            "git-atom-add.1",
+            "git-atom-remove.1",
+            "git-atom-resolve.1",
+            "git-atom-show.1"
         ]
     );
     let mut drifted = Vec::new();

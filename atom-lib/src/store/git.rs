@@ -246,3 +246,15 @@ fn init_bare(dir: &Path) -> Result<gix::Repository, StoreError> {
         source: boxed(e),
     })
 }
+
+impl GitStore {
+    /// Opens the bare repository at `dir`, creating it (and its parents) first if it does not
+    /// exist: the per-user cache of fetched atoms.
+    pub fn open_or_init_bare(dir: &Path) -> Result<Self, StoreError> {
+        if dir.join("HEAD").is_file() {
+            return GitStore::open(dir);
+        }
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Scratch { source })?;
+        Ok(GitStore::new(init_bare(dir)?))
+    }
+}

@@ -70,6 +70,11 @@ impl Config {
         }
     }
 
+    /// Every `(key, value)`, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// `(rest of the key, value)` for every key starting with `prefix` (compared without case),
     /// in order.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {

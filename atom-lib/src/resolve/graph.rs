@@ -1,0 +1,757 @@
+//! Resolving a manifest's whole dependency graph into a lock.
+//!
+//! Each repository is listed once (one protocol v2 `ls-refs` of `refs/atoms/` per address),
+//! every address of a repository (its URL and its mirrors) must agree on the root and on the
+//! commit of every version they both have, and the chosen atoms of a repository are fetched in
+//! one fetch per level of the graph, through the cache's quarantine and the structural check
+//! before they are admitted. Requirements on one atom (one atomic number) whose highest matches
+//! are semver-compatible are unified to the highest version that satisfies them all;
+//! incompatible ones (other majors) coexist, since Nix holds several versions at once.
+
+// Resolution errors are rare, end the command, and carry their ids and URLs in full; boxing them
+// would only add noise to every `?`.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
+use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
+use crate::refs::{AtomRef, ROOT_REF};
+use crate::store::git::Verbosity;
+use crate::store::EntryKind;
+use crate::uri::{Address, Requirement};
+use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
+
+/// How to resolve.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Which locked versions may move to the newest matching ones.
+    pub update: Update,
+    /// Extra addresses for repositories, by the address written in manifests
+    /// (`git config atom.mirror.<url> <other-url>`).
+    pub mirrors: BTreeMap<String, Vec<Address>>,
+}
+
+/// Which dependencies may move away from their locked versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Update {
+    /// None: a locked version that still matches stays.
+    #[default]
+    Nothing,
+    /// Every dependency moves to the newest matching version.
+    All,
+    /// Only these direct dependencies (and what they alone bring) move.
+    Names(BTreeSet<Name>),
+}
+
+/// Something the user should know that did not stop the resolution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// One address of a repository did not answer; another did.
+    #[error("mirror {url} did not answer ({error}); used {used}")]
+    MirrorDown {
+        /// The silent address.
+        url: String,
+        /// What went wrong.
+        error: String,
+        /// The address that answered.
+        used: String,
+    },
+}
+
+/// The resolved graph.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The lock for the manifest.
+    pub lock: Lock,
+    /// What did not stop the resolution.
+    pub warnings: Vec<Warning>,
+    /// Repositories listed and fetches made, for people who count connections.
+    pub listings: usize,
+    /// Fetches made (one per repository and level of the graph that needed new atoms).
+    pub fetches: usize,
+}
+
+/// One requirement in the graph, and how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Demand {
+    /// Who requires it: the manifest's atom, then each `deps.<name>` on the way.
+    pub chain: Vec<String>,
+    /// The requirement.
+    pub requirement: Requirement,
+    /// Whether the requirement may move away from a locked version (`--update`).
+    pub update: bool,
+}
+
+impl fmt::Display for Demand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requires `{}`",
+            self.chain.join(" -> "),
+            self.requirement
+        )
+    }
+}
+
+/// Why no lock could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No address of a repository answered.
+    #[error("no address of {url} answered: {}", .errors.join("; "))]
+    Unreachable {
+        /// The repository's address as written.
+        url: String,
+        /// Each address's failure.
+        errors: Vec<String>,
+    },
+    /// Two addresses of one repository disagree: one of them is lying.
+    #[error("{first} and {second} disagree on {what}: {first_id} vs {second_id} (atom commits are reproducible, so one of them was tampered with)")]
+    Tampering {
+        /// One address.
+        first: String,
+        /// The other.
+        second: String,
+        /// The root, or `label@version`.
+        what: String,
+        /// What the first says.
+        first_id: Oid,
+        /// What the second says.
+        second_id: Oid,
+    },
+    /// A repository does not advertise its identity.
+    #[error("{url} has no {ROOT_REF}, so its atoms have no atomic numbers (publish to it with `git atom publish`)")]
+    NoRoot {
+        /// The repository.
+        url: String,
+    },
+    /// The repository has no such atom.
+    #[error("no atom `{label}` at {url} (needed by {})", .chain.join(" -> "))]
+    NoSuchAtom {
+        /// The atom.
+        label: Label,
+        /// The repository.
+        url: String,
+        /// Who needs it.
+        chain: Vec<String>,
+    },
+    /// No version matches a requirement.
+    #[error("no version of `{label}` at {url} matches `{requirement}` (needed by {}; available: {})", .chain.join(" -> "), list(.available))]
+    NoMatch {
+        /// The atom.
+        label: Label,
+        /// The repository.
+        url: String,
+        /// The requirement.
+        requirement: Requirement,
+        /// Who needs it.
+        chain: Vec<String>,
+        /// Every published version.
+        available: Vec<Version>,
+    },
+    /// Compatible requirements on one atom that no single version satisfies.
+    #[error("no version of `{label}` satisfies every requirement on it:\n{}", lines(.demands))]
+    Unsatisfiable {
+        /// The atom.
+        label: Label,
+        /// Each requirement and its chain.
+        demands: Vec<Demand>,
+    },
+    /// A dependency kind this version cannot resolve yet.
+    #[error("{what} is not resolved by this version of atom yet")]
+    Unsupported {
+        /// What, e.g. ``deps.x` (a path dependency of a remote atom)`.
+        what: String,
+    },
+    /// A fetched atom is not well-formed.
+    #[error("refusing atom {atom} ({commit}) from {url}: {}", .findings.join("; "))]
+    Refused {
+        /// The atom.
+        atom: String,
+        /// Its commit.
+        commit: Oid,
+        /// Where it came from.
+        url: String,
+        /// What is wrong.
+        findings: Vec<String>,
+    },
+    /// A fetched atom's manifest is invalid.
+    #[error("the manifest of {atom} from {url} is invalid: {message}")]
+    Manifest {
+        /// The atom.
+        atom: String,
+        /// Where it came from.
+        url: String,
+        /// The problem.
+        message: String,
+    },
+    /// The graph did not settle (a bug, or a pathological graph).
+    #[error("the dependency graph did not settle after {0} rounds of unification")]
+    NoFixpoint(usize),
+    /// The cache failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(versions: &[Version]) -> String {
+    let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
+    shown.join(", ")
+}
+
+fn lines(demands: &[Demand]) -> String {
+    let shown: Vec<String> = demands.iter().map(|d| format!("  {d}")).collect();
+    shown.join("\n")
+}
+
+/// The versions that are semver-compatible share a class: the major version from 1 on, the
+/// minor for 0.x, the patch for 0.0.x (as Cargo's caret does).
+fn class(v: &Version) -> (u64, u64, u64) {
+    let s = v.semver();
+    match (s.major, s.minor) {
+        (0, 0) => (0, 0, s.patch),
+        (0, minor) => (0, minor, 0),
+        (major, _) => (major, 0, 0),
+    }
+}
+
+type Class = (AtomId, (u64, u64, u64));
+
+/// The requirements of one round, per class of compatible versions of one atom.
+type Demands = BTreeMap<Class, (Label, Vec<Demand>)>;
+
+/// One repository, as its answering addresses list it.
+#[derive(Debug)]
+struct Repository {
+    root: Oid,
+    /// `label -> version -> (commit, index of an address that has it)`.
+    atoms: BTreeMap<Label, BTreeMap<Version, (Oid, usize)>>,
+    /// The addresses, the written one first.
+    addresses: Vec<Address>,
+}
+
+struct Node {
+    label: Label,
+    root: Oid,
+    commit: Oid,
+    tree: Oid,
+    url: Address,
+    mirrors: Vec<Address>,
+    requires: BTreeMap<Name, AtomKey>,
+}
+
+struct Request {
+    name: Name,
+    owner: Option<AtomKey>,
+    label: Label,
+    url: Address,
+    mirrors: Vec<Address>,
+    requirement: Requirement,
+    chain: Vec<String>,
+    /// Whether its locked version may move.
+    update: bool,
+}
+
+/// The resolver's state across rounds: listings and fetched atoms are kept.
+struct Resolver<'a> {
+    cache: &'a GitStore,
+    options: &'a Options,
+    existing: Option<&'a Lock>,
+    repositories: BTreeMap<String, Repository>,
+    manifests: BTreeMap<Oid, (Oid, Manifest)>,
+    warnings: Vec<Warning>,
+    fetches: usize,
+}
+
+/// Resolves `manifest`'s dependencies (the manifest of the atom `label`) into a lock, fetching
+/// what it needs into `cache`. A version locked in `existing` that still matches stays, unless
+/// `options.update` lets it move.
+pub fn resolve(
+    cache: &GitStore,
+    manifest: &Manifest,
+    existing: Option<&Lock>,
+    options: &Options,
+) -> Result<Outcome, Error> {
+    for (name, dep) in &manifest.deps {
+        if let Dep::Path(path) = dep {
+            return Err(Error::Unsupported {
+                what: format!("`deps.{name}` (a path dependency, `{path}`)"),
+            });
+        }
+    }
+    if let Some(name) = manifest.pins.keys().next() {
+        return Err(Error::Unsupported {
+            what: format!("`pins.{name}`"),
+        });
+    }
+    if let Some(name) = manifest.srcs.keys().next() {
+        return Err(Error::Unsupported {
+            what: format!("`srcs.{name}`"),
+        });
+    }
+    let mut resolver = Resolver {
+        cache,
+        options,
+        existing,
+        repositories: BTreeMap::new(),
+        manifests: BTreeMap::new(),
+        warnings: Vec::new(),
+        fetches: 0,
+    };
+    let mut choices: BTreeMap<Class, Version> = BTreeMap::new();
+    const ROUNDS: usize = 16;
+    for _ in 0..ROUNDS {
+        let (lock, demands) = resolver.round(manifest, &choices)?;
+        let unified = resolver.unify(&demands)?;
+        if unified == choices {
+            return Ok(Outcome {
+                lock,
+                warnings: resolver.warnings,
+                listings: resolver.repositories.len(),
+                fetches: resolver.fetches,
+            });
+        }
+        choices = unified;
+    }
+    Err(Error::NoFixpoint(ROUNDS))
+}
+
+impl Resolver<'_> {
+    /// One pass over the graph, level by level, picking for each requirement the unified
+    /// choice of its class, else its locked version, else the highest match.
+    fn round(
+        &mut self,
+        manifest: &Manifest,
+        choices: &BTreeMap<Class, Version>,
+    ) -> Result<(Lock, Demands), Error> {
+        let top = format!("{}@{}", manifest.label, manifest.version);
+        let mut level: Vec<Request> = self.requests(manifest, None, &[top], true)?;
+        let mut nodes: BTreeMap<AtomKey, Node> = BTreeMap::new();
+        let mut top_requires = BTreeMap::new();
+        let mut demands: Demands = BTreeMap::new();
+        while !level.is_empty() {
+            let mut picked: Vec<(Request, AtomKey, Oid, String)> = Vec::new();
+            for request in level {
+                let key = self.repository_key(&request)?;
+                let repo = &self.repositories[&key];
+                let root = Root(repo.root);
+                let id = root.atom_id(&request.label);
+                let versions = repo
+                    .atoms
+                    .get(&request.label)
+                    .ok_or_else(|| Error::NoSuchAtom {
+                        label: request.label.clone(),
+                        url: request.url.redacted(),
+                        chain: request.chain.clone(),
+                    })?;
+                let highest = versions
+                    .keys()
+                    .filter(|v| request.requirement.matches(v))
+                    .max()
+                    .ok_or_else(|| Error::NoMatch {
+                        label: request.label.clone(),
+                        url: request.url.redacted(),
+                        requirement: request.requirement.clone(),
+                        chain: request.chain.clone(),
+                        available: versions.keys().cloned().collect(),
+                    })?;
+                let class_key = (id, class(highest));
+                let locked = self
+                    .locked_version(id, &request)
+                    .filter(|v| request.requirement.matches(v) && versions.contains_key(v));
+                let version = choices
+                    .get(&class_key)
+                    .filter(|v| request.requirement.matches(v))
+                    .or(locked.as_ref())
+                    .unwrap_or(highest)
+                    .clone();
+                demands
+                    .entry(class_key)
+                    .or_insert_with(|| (request.label.clone(), Vec::new()))
+                    .1
+                    .push(Demand {
+                        chain: request.chain.clone(),
+                        requirement: request.requirement.clone(),
+                        update: request.update,
+                    });
+                let commit = versions[&version].0;
+                let key_ = AtomKey { id, version };
+                match &request.owner {
+                    None => {
+                        top_requires.insert(request.name.clone(), key_.clone());
+                    }
+                    Some(owner) => {
+                        if let Some(node) = nodes.get_mut(owner) {
+                            node.requires.insert(request.name.clone(), key_.clone());
+                        }
+                    }
+                }
+                picked.push((request, key_, commit, key));
+            }
+            // Fetch what is new, one fetch per repository.
+            let mut wanted: BTreeMap<String, Vec<(AtomRef, Oid)>> = BTreeMap::new();
+            for (request, key, commit, repo) in &picked {
+                if nodes.contains_key(key) || self.manifests.contains_key(commit) {
+                    continue;
+                }
+                let atom = AtomRef::new(request.label.clone(), key.version.clone());
+                let list = wanted.entry(repo.clone()).or_default();
+                if !list.iter().any(|(a, _)| a == &atom) {
+                    list.push((atom, *commit));
+                }
+            }
+            for (repo, atoms) in wanted {
+                self.fetch(&repo, &atoms)?;
+            }
+            let mut next = Vec::new();
+            for (request, key, commit, repo) in picked {
+                if nodes.contains_key(&key) {
+                    continue;
+                }
+                let (tree, dep_manifest) = self.manifests[&commit].clone();
+                let chain = {
+                    let mut c = request.chain.clone();
+                    c.push(format!("{}@{}", request.label, key.version));
+                    c
+                };
+                let update = request.update;
+                next.extend(self.requests(&dep_manifest, Some(&key), &chain, update)?);
+                let repository = &self.repositories[&repo];
+                nodes.insert(
+                    key,
+                    Node {
+                        label: request.label,
+                        root: repository.root,
+                        commit,
+                        tree,
+                        url: request.url,
+                        mirrors: request.mirrors,
+                        requires: BTreeMap::new(),
+                    },
+                );
+            }
+            level = next;
+        }
+        let atoms = nodes
+            .into_iter()
+            .map(|(key, node)| LockedAtom {
+                label: node.label,
+                version: key.version,
+                id: key.id,
+                root: node.root,
+                commit: node.commit,
+                tree: node.tree,
+                origin: Origin::Url {
+                    url: node.url,
+                    mirrors: node.mirrors,
+                },
+                requires: node.requires,
+            })
+            .collect();
+        let mut lock = Lock {
+            requires: top_requires,
+            atoms,
+            pins: Vec::new(),
+            srcs: Vec::new(),
+        };
+        lock.sort();
+        Ok((lock, demands))
+    }
+
+    /// The requests for `manifest`'s atom dependencies.
+    fn requests(
+        &self,
+        manifest: &Manifest,
+        owner: Option<&AtomKey>,
+        chain: &[String],
+        update_parent: bool,
+    ) -> Result<Vec<Request>, Error> {
+        let mut out = Vec::new();
+        for (name, dep) in &manifest.deps {
+            let Dep::Atom(dep) = dep else {
+                return Err(Error::Unsupported {
+                    what: format!(
+                        "`deps.{name}` of {} (a path dependency of a fetched atom)",
+                        chain.join(" -> ")
+                    ),
+                });
+            };
+            let label = dep.label_for(name).map_err(|e| Error::Manifest {
+                atom: chain.join(" -> "),
+                url: dep.url.redacted(),
+                message: e.to_string(),
+            })?;
+            let update = match (&self.options.update, owner) {
+                (Update::All, _) => true,
+                (Update::Names(names), None) => names.contains(name),
+                (_, Some(_)) => update_parent,
+                (Update::Nothing, None) => false,
+            };
+            let mut mirrors = dep.mirrors.clone();
+            if let Some(extra) = self.options.mirrors.get(&dep.url.to_string()) {
+                for m in extra {
+                    if !mirrors.contains(m) {
+                        mirrors.push(m.clone());
+                    }
+                }
+            }
+            let mut c = chain.to_vec();
+            c.push(format!("deps.{name}"));
+            out.push(Request {
+                name: name.clone(),
+                owner: owner.cloned(),
+                label,
+                url: dep.url.clone(),
+                mirrors,
+                requirement: dep.version.clone(),
+                chain: c,
+                update,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The version the existing lock has for this atom, unless the request may move.
+    fn locked_version(&self, id: AtomId, request: &Request) -> Option<Version> {
+        if request.update {
+            return None;
+        }
+        let lock = self.existing?;
+        lock.atoms
+            .iter()
+            .filter(|a| a.id == id && request.requirement.matches(&a.version))
+            .map(|a| a.version.clone())
+            .max()
+    }
+
+    /// Lists the request's repository at every address (once per repository), checking that
+    /// they agree; returns the key of its entry in `self.repositories`.
+    fn repository_key(&mut self, request: &Request) -> Result<String, Error> {
+        let key = request.url.to_string();
+        if self.repositories.contains_key(&key) {
+            return Ok(key);
+        }
+        let mut addresses = vec![request.url.clone()];
+        for m in &request.mirrors {
+            if !addresses.contains(m) {
+                addresses.push(m.clone());
+            }
+        }
+        let mut answers: Vec<(usize, Vec<crate::store::RemoteRef>)> = Vec::new();
+        let mut failures: Vec<(usize, String)> = Vec::new();
+        for (i, address) in addresses.iter().enumerate() {
+            let _span = tracing::info_span!("list", url = %address.redacted()).entered();
+            match self.cache.list_remote(&address.git_url(), &["refs/atoms/"]) {
+                Ok(refs) => answers.push((i, refs)),
+                Err(e) => failures.push((
+                    i,
+                    crate::store::git::first_error_line(error_chain(&e).as_bytes()),
+                )),
+            }
+        }
+        let Some((first, _)) = answers.first() else {
+            return Err(Error::Unreachable {
+                url: request.url.redacted(),
+                errors: failures
+                    .iter()
+                    .map(|(i, e)| format!("{}: {e}", addresses[*i].redacted()))
+                    .collect(),
+            });
+        };
+        let used = addresses[*first].redacted();
+        for (i, error) in &failures {
+            self.warnings.push(Warning::MirrorDown {
+                url: addresses[*i].redacted(),
+                error: error.clone(),
+                used: used.clone(),
+            });
+        }
+        let mut root: Option<(Oid, usize)> = None;
+        let mut atoms: BTreeMap<Label, BTreeMap<Version, (Oid, usize)>> = BTreeMap::new();
+        for (i, refs) in &answers {
+            for r in refs {
+                if r.name == ROOT_REF {
+                    match root {
+                        Some((theirs, j)) if theirs != r.target() => {
+                            return Err(Error::Tampering {
+                                first: addresses[j].redacted(),
+                                second: addresses[*i].redacted(),
+                                what: "the repository root".into(),
+                                first_id: theirs,
+                                second_id: r.target(),
+                            })
+                        }
+                        Some(_) => {}
+                        None => root = Some((r.target(), *i)),
+                    }
+                    continue;
+                }
+                let Ok(Some(atom)) = AtomRef::parse(&r.name) else {
+                    continue;
+                };
+                let versions = atoms.entry(atom.label.clone()).or_default();
+                match versions.get(&atom.version) {
+                    Some((theirs, j)) if *theirs != r.target() => {
+                        return Err(Error::Tampering {
+                            first: addresses[*j].redacted(),
+                            second: addresses[*i].redacted(),
+                            what: atom.to_string(),
+                            first_id: *theirs,
+                            second_id: r.target(),
+                        })
+                    }
+                    Some(_) => {}
+                    None => {
+                        versions.insert(atom.version, (r.target(), *i));
+                    }
+                }
+            }
+        }
+        let Some((root, _)) = root else {
+            return Err(Error::NoRoot {
+                url: request.url.redacted(),
+            });
+        };
+        self.repositories.insert(
+            key.clone(),
+            Repository {
+                root,
+                atoms,
+                addresses,
+            },
+        );
+        Ok(key)
+    }
+
+    /// Fetches `atoms` of one repository in one fetch through the quarantine, checks each, and
+    /// reads their manifests.
+    fn fetch(&mut self, repo: &str, atoms: &[(AtomRef, Oid)]) -> Result<(), Error> {
+        let repository = &self.repositories[repo];
+        let missing: Vec<&(AtomRef, Oid)> = atoms
+            .iter()
+            .filter(|(_, commit)| !self.cache.has_object(*commit))
+            .collect();
+        if !missing.is_empty() {
+            // From the address that listed them (each atom's own), grouped.
+            let mut by_address: BTreeMap<usize, Vec<&(AtomRef, Oid)>> = BTreeMap::new();
+            for item in missing {
+                let at = repository.atoms[&item.0.label][&item.0.version].1;
+                by_address.entry(at).or_default().push(item);
+            }
+            for (at, items) in by_address {
+                let address = &repository.addresses[at];
+                let names: Vec<String> = items.iter().map(|(a, _)| a.name()).collect();
+                let quarantine = self.cache.fetch_quarantined(
+                    &address.git_url(),
+                    &names,
+                    Verbosity::default(),
+                )?;
+                self.fetches += 1;
+                {
+                    let checked = quarantine.store()?;
+                    for (atom, commit) in items {
+                        let findings = super::check_structure(&checked, atom, *commit);
+                        if !findings.is_empty() {
+                            return Err(Error::Refused {
+                                atom: atom.to_string(),
+                                commit: *commit,
+                                url: address.redacted(),
+                                findings,
+                            });
+                        }
+                    }
+                }
+                quarantine.admit()?;
+            }
+        }
+        for (atom, commit) in atoms {
+            if self.manifests.contains_key(commit) {
+                continue;
+            }
+            let url = repository.addresses[0].redacted();
+            let (tree, _) = self.cache.commit_tree_and_parents(*commit)?;
+            let entry = self
+                .cache
+                .tree_entries(tree)?
+                .into_iter()
+                .find(|e| e.name == MANIFEST_FILE.as_bytes() && e.kind == EntryKind::Blob)
+                .ok_or_else(|| Error::Manifest {
+                    atom: atom.to_string(),
+                    url: url.clone(),
+                    message: "it has no `atom.toml`".into(),
+                })?;
+            let bytes = self.cache.read_blob(entry.oid)?;
+            let manifest = Manifest::parse(&bytes, &format!("{}:{MANIFEST_FILE}", atom.name()))
+                .map_err(|e| Error::Manifest {
+                    atom: atom.to_string(),
+                    url,
+                    message: e.to_string(),
+                })?;
+            self.manifests.insert(*commit, (tree, manifest));
+        }
+        Ok(())
+    }
+
+    /// For each class of compatible requirements on one atom, the highest version that
+    /// satisfies all of them (the locked one if it does and may stay).
+    fn unify(&self, demands: &Demands) -> Result<BTreeMap<Class, Version>, Error> {
+        let mut choices = BTreeMap::new();
+        for ((id, class_key), (label, list)) in demands {
+            let versions: Vec<&Version> = self
+                .repositories
+                .values()
+                .filter(|r| Root(r.root).atom_id(label) == *id)
+                .flat_map(|r| r.atoms.get(label).into_iter().flat_map(|v| v.keys()))
+                .filter(|v| class(v) == *class_key)
+                .filter(|v| list.iter().all(|d| d.requirement.matches(v)))
+                .collect();
+            let Some(best) = versions.iter().max() else {
+                return Err(Error::Unsatisfiable {
+                    label: label.clone(),
+                    demands: list.clone(),
+                });
+            };
+            let stays = self.existing.and_then(|lock| {
+                lock.atoms
+                    .iter()
+                    .filter(|a| a.id == *id && versions.contains(&&a.version))
+                    .map(|a| a.version.clone())
+                    .max()
+            });
+            let update = list.iter().any(|d| d.update);
+            let chosen = match stays {
+                Some(v) if !update => v,
+                _ => (*best).clone(),
+            };
+            choices.insert((*id, *class_key), chosen);
+        }
+        Ok(choices)
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compatibility_classes_follow_caret() {
+        let c = |v: &str| class(&v.parse().unwrap());
+        assert_eq!(c("1.2.3"), c("1.9.0"));
+        assert_ne!(c("1.2.3"), c("2.0.0"));
+        assert_eq!(c("0.3.1"), c("0.3.9"));
+        assert_ne!(c("0.3.1"), c("0.4.0"));
+        assert_ne!(c("0.0.1"), c("0.0.2"));
+    }
+}

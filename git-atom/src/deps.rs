@@ -1,0 +1,117 @@
+//! What `add`, `remove`, `resolve` and `show` share: finding the atom to work on, the user's
+//! aliases and mirrors, resolving into a lock, and telling the user what changed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use atom_lib::local::{self, LocalAtom};
+use atom_lib::lock::Lock;
+use atom_lib::manifest::Manifest;
+use atom_lib::resolve::graph::{self, Options, Update};
+use atom_lib::store::git::Config;
+use atom_lib::uri::Aliases;
+use atom_lib::GitStore;
+
+use crate::output;
+
+/// The repository around the current directory (if any) and its configuration (the user's
+/// global one outside a repository).
+pub struct Session {
+    pub store: Option<GitStore>,
+    pub config: Config,
+    pub aliases: Aliases,
+}
+
+pub fn context() -> anyhow::Result<Session> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let store = GitStore::discover(&cwd).ok();
+    let config = match &store {
+        Some(s) => s.config()?,
+        None => GitStore::scratch()?.config()?,
+    };
+    let aliases = Aliases::from_config(&config).context("in git config `atom.alias.*`")?;
+    Ok(Session {
+        store,
+        config,
+        aliases,
+    })
+}
+
+/// The atom `--atom` names, or the one whose directory holds the current directory.
+pub fn open_atom(ctx: &Session, atom: Option<&Path>) -> anyhow::Result<LocalAtom> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let top = ctx
+        .store
+        .as_ref()
+        .and_then(|s| s.work_dir())
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.to_owned()));
+    let local = match atom {
+        Some(dir) => {
+            let dir: PathBuf = cwd.join(dir);
+            let dir = dir.canonicalize().unwrap_or(dir);
+            LocalAtom::at(&dir, top.as_deref())?
+        }
+        None => {
+            let cwd = cwd.canonicalize().unwrap_or(cwd);
+            LocalAtom::find(&cwd, top.as_deref())?
+        }
+    };
+    Ok(local)
+}
+
+/// Resolves `manifest` against the atom's current lock.
+pub fn resolve(
+    ctx: &Session,
+    local: &LocalAtom,
+    manifest: &Manifest,
+    update: Update,
+) -> anyhow::Result<Lock> {
+    let cache = local::cache().context("cannot open the atom cache")?;
+    let options = Options {
+        update,
+        mirrors: local::mirrors(&ctx.config, &ctx.aliases),
+    };
+    let outcome = graph::resolve(&cache, manifest, local.lock.as_ref(), &options)?;
+    for w in &outcome.warnings {
+        output::warning(&w.to_string());
+    }
+    tracing::info!(
+        listings = outcome.listings,
+        fetches = outcome.fetches,
+        "resolved"
+    );
+    Ok(outcome.lock)
+}
+
+/// One line per atom that appears, moves or goes, for people.
+pub fn changes(old: Option<&Lock>, new: &Lock) -> Vec<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let empty = Lock::default();
+    let old = old.unwrap_or(&empty);
+    let mut by_atom: BTreeMap<(String, String), (BTreeSet<_>, BTreeSet<_>)> = BTreeMap::new();
+    for (lock, side) in [(old, 0), (new, 1)] {
+        for atom in &lock.atoms {
+            let entry = by_atom
+                .entry((atom.label.to_string(), atom.id.to_string()))
+                .or_default();
+            let set = if side == 0 {
+                &mut entry.0
+            } else {
+                &mut entry.1
+            };
+            set.insert(atom.version.clone());
+        }
+    }
+    let mut lines = Vec::new();
+    for ((label, _), (before, after)) in by_atom {
+        let added: Vec<_> = after.difference(&before).collect();
+        let removed: Vec<_> = before.difference(&after).collect();
+        if let ([a], [r]) = (added.as_slice(), removed.as_slice()) {
+            lines.push(format!("updated {label} {r} -> {a}"));
+            continue;
+        }
+        lines.extend(added.iter().map(|v| format!("locked {label} {v}")));
+        lines.extend(removed.iter().map(|v| format!("removed {label} {v}")));
+    }
+    lines
+}

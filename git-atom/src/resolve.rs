@@ -1,0 +1,110 @@
+//! `git atom resolve`.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use atom_lib::manifest::Name;
+use atom_lib::resolve::graph::Update;
+
+use crate::{deps, output};
+
+/// Bring the atom's lock in line with its manifest
+///
+/// Resolves every dependency of the atom (the one whose directory holds the current directory,
+/// or --atom) into `atom.lock`: the whole closure, each atom's commit and tree, its repository
+/// root and where it was found. Each repository is listed once (one protocol v2 ls-refs over
+/// its URL and every mirror), and only the chosen atoms are fetched, into the per-user cache
+/// (`$XDG_CACHE_HOME/atom/atoms.git`), each checked before it is admitted. Only what must
+/// change changes: a locked version that still matches its requirement stays. Compatible
+/// requirements on one atom are unified to one version; other majors coexist. Mirrors of a
+/// repository come from the manifest's `mirrors` and `git config atom.<url>.mirror`; one that
+/// does not answer is a warning, two that disagree are an error.
+///
+/// Exit status: 0 the lock is current (written if it changed), 1 resolution failed or (with
+/// --locked/--offline) the lock is not current, 2 bad arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The atom directory (default: the atom whose directory holds the current directory)
+    #[arg(long, value_name = "DIR")]
+    atom: Option<PathBuf>,
+    /// Change nothing; fail if the lock is not current (for CI)
+    #[arg(long, conflicts_with_all = ["update", "offline"])]
+    locked: bool,
+    /// Use no network: succeed only if the lock is already current
+    #[arg(long)]
+    offline: bool,
+    /// Move dependencies to their newest matching versions: all, or only the NAMEs given
+    #[arg(long, value_name = "NAME", num_args = 0.., value_parser = parse_name)]
+    update: Option<Vec<Name>>,
+}
+
+pub fn parse_name(s: &str) -> Result<Name, String> {
+    Name::new(s).map_err(|e| e.to_string())
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
+    let ctx = deps::context()?;
+    let local = deps::open_atom(&ctx, args.atom.as_deref())?;
+    let atom_dir = local.repo_path.clone().unwrap_or_default();
+    if args.locked || args.offline {
+        let nothing_to_lock = local.manifest.deps.is_empty()
+            && local.manifest.pins.is_empty()
+            && local.manifest.srcs.is_empty();
+        let stale = match &local.lock {
+            None if nothing_to_lock => Vec::new(),
+            None => vec![format!("{} does not exist", local.lock_path().display())],
+            Some(lock) => lock
+                .check(&local.manifest, &atom_dir)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        };
+        if stale.is_empty() {
+            output::note(quiet, "atom.lock is current");
+            return Ok(0);
+        }
+        let why = if args.offline {
+            "cannot resolve offline"
+        } else {
+            "atom.lock is not current"
+        };
+        for line in &stale {
+            output::error(&anyhow::anyhow!("{why}: {line}"));
+        }
+        output::note(
+            quiet,
+            "run `git atom resolve` to bring the lock in line with the manifest",
+        );
+        return Ok(1);
+    }
+    let update = match args.update {
+        None => Update::Nothing,
+        Some(names) if names.is_empty() => Update::All,
+        Some(names) => {
+            for name in &names {
+                if !local.manifest.deps.contains_key(name) {
+                    bail!("`{name}` is not a dependency of this atom (see `git atom show`)");
+                }
+            }
+            Update::Names(names.into_iter().collect())
+        }
+    };
+    let lock = deps::resolve(&ctx, &local, &local.manifest, update)?;
+    if local.lock.as_ref() == Some(&lock) {
+        output::note(quiet, "atom.lock is up to date");
+        return Ok(0);
+    }
+    local.write(None, &lock)?;
+    for line in deps::changes(local.lock.as_ref(), &lock) {
+        output::note(quiet, &line);
+    }
+    output::note(
+        quiet,
+        &format!(
+            "wrote {} ({} atoms)",
+            local.lock_path().display(),
+            lock.atoms.len()
+        ),
+    );
+    Ok(0)
+}

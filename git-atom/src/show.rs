@@ -1,0 +1,291 @@
+//! `git atom show`.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context};
+use atom_lib::lock::Lock;
+use atom_lib::manifest::{Dep, Manifest, Pin, Src, Support, MANIFEST_FILE};
+use atom_lib::refs::ATOM_REF_PREFIX;
+use atom_lib::store::git::Verbosity;
+use atom_lib::store::EntryKind;
+use atom_lib::uri::Uri;
+use atom_lib::{local, AtomRef, Root};
+use serde::Serialize;
+
+use crate::{deps, output};
+
+/// Show everything static about an atom, without Nix
+///
+/// With no argument, the atom whose directory holds the current directory; with a directory,
+/// that atom; with an atom URI (`<repository>::<label>[@<requirement>]`, aliases expanded), the
+/// highest matching published version, fetched into the per-user cache after its structure is
+/// checked. Shows its identity, meta data, dependencies (with the versions locked in
+/// `atom.lock`), pins and sources, the expanded platform triples, variations and formats.
+///
+/// Exit status: 0 shown, 1 the atom could not be read, 2 bad arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An atom directory or an atom URI
+    #[arg(value_name = "ATOM")]
+    atom: Option<String>,
+    /// Print as JSON on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct JsonDep {
+    name: String,
+    kind: &'static str,
+    source: String,
+    requirement: Option<String>,
+    locked: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonShow {
+    label: String,
+    version: String,
+    id: Option<String>,
+    r#type: &'static str,
+    description: Option<String>,
+    license: Option<String>,
+    maintainers: Vec<String>,
+    homepage: Option<String>,
+    deps: Vec<JsonDep>,
+    platforms: Vec<String>,
+    support: Vec<String>,
+    formats: Vec<String>,
+    lock: Option<&'static str>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let ctx = deps::context()?;
+    let is_dir = args
+        .atom
+        .as_deref()
+        .is_none_or(|a| PathBuf::from(a).join(MANIFEST_FILE).is_file());
+    let (manifest, lock, root, lock_state) = if is_dir {
+        let local = deps::open_atom(&ctx, args.atom.as_deref().map(std::path::Path::new))?;
+        let root = ctx
+            .store
+            .as_ref()
+            .and_then(|s| s.head_commit().and_then(|h| s.first_parent_root(h).ok()));
+        let state = match &local.lock {
+            None => "missing",
+            Some(l) if l.is_current(&local.manifest, local.repo_path.as_deref().unwrap_or("")) => {
+                "current"
+            }
+            Some(_) => "stale",
+        };
+        (
+            local.manifest.clone(),
+            local.lock.clone(),
+            root,
+            Some(state),
+        )
+    } else {
+        let text = args.atom.clone().unwrap_or_default();
+        let (manifest, lock, root) = remote(&ctx, &text)?;
+        (manifest, lock, Some(root), None)
+    };
+    let id = root.map(|r| Root(r).atom_id(&manifest.label).to_string());
+    let locked = |name: &atom_lib::manifest::Name| {
+        lock.as_ref()
+            .and_then(|l| l.requires.get(name))
+            .map(|k| k.version.to_string())
+    };
+    let mut dep_rows = Vec::new();
+    for (name, dep) in &manifest.deps {
+        let (source, requirement) = match dep {
+            Dep::Atom(a) => (
+                format!(
+                    "{}::{}",
+                    a.url,
+                    a.label_for(name).map(|l| l.to_string()).unwrap_or_default()
+                ),
+                Some(a.version.to_string()),
+            ),
+            Dep::Path(p) => (format!("path {p}"), None),
+        };
+        dep_rows.push(JsonDep {
+            name: name.to_string(),
+            kind: "atom",
+            source,
+            requirement,
+            locked: locked(name),
+        });
+    }
+    for (name, pin) in &manifest.pins {
+        let source = match pin {
+            Pin::Git { git, reference, .. } => format!("{git} {reference}"),
+            Pin::Tarball { url, .. } => url.to_string(),
+        };
+        dep_rows.push(JsonDep {
+            name: name.to_string(),
+            kind: "pin",
+            source,
+            requirement: None,
+            locked: None,
+        });
+    }
+    for (name, src) in &manifest.srcs {
+        let source = match src {
+            Src::Url { url, .. } => src
+                .url_for(&manifest.version)
+                .unwrap_or_else(|| url.as_str().to_owned()),
+            Src::Git { git, reference } => format!("{git} {reference}"),
+            Src::Path(p) => format!("path {p}"),
+        };
+        dep_rows.push(JsonDep {
+            name: name.to_string(),
+            kind: "src",
+            source,
+            requirement: None,
+            locked: None,
+        });
+    }
+    let show = JsonShow {
+        label: manifest.label.to_string(),
+        version: manifest.version.to_string(),
+        id,
+        r#type: manifest.kind.as_str(),
+        description: manifest.meta.description.clone(),
+        license: manifest.meta.license.as_ref().map(ToString::to_string),
+        maintainers: manifest.meta.maintainers.clone(),
+        homepage: manifest.meta.homepage.clone(),
+        deps: dep_rows,
+        platforms: manifest
+            .platform
+            .supported
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        support: manifest
+            .support
+            .iter()
+            .map(|(name, s)| match s {
+                Support::Toggle(default) => format!("{name} (default {default})"),
+                Support::Flags(flags) => format!("{name} = [{}]", flags.join(", ")),
+            })
+            .collect(),
+        formats: manifest.dist.formats.clone(),
+        lock: lock_state,
+    };
+    if args.json {
+        output::stdout(&(serde_json::to_string_pretty(&show)? + "\n"))?;
+        return Ok(0);
+    }
+    let mut text = format!("{} {}\n", show.label, show.version);
+    let mut field = |k: &str, v: &str| text.push_str(&format!("{k:<12} {v}\n"));
+    field("type", show.r#type);
+    if let Some(id) = &show.id {
+        field("id", id);
+    }
+    for (k, v) in [
+        ("description", &show.description),
+        ("license", &show.license),
+        ("homepage", &show.homepage),
+    ] {
+        if let Some(v) = v {
+            field(k, v);
+        }
+    }
+    if !show.maintainers.is_empty() {
+        field("maintainers", &show.maintainers.join(", "));
+    }
+    if !show.platforms.is_empty() {
+        field("platforms", &show.platforms.join(" "));
+    }
+    if !show.support.is_empty() {
+        field("support", &show.support.join("; "));
+    }
+    if !show.formats.is_empty() {
+        field("formats", &show.formats.join(" "));
+    }
+    if let Some(state) = show.lock {
+        field("lock", state);
+    }
+    if !show.deps.is_empty() {
+        text.push('\n');
+        let mut rows = vec![vec![
+            "NAME".to_owned(),
+            "KIND".to_owned(),
+            "SOURCE".to_owned(),
+            "REQUIRES".to_owned(),
+            "LOCKED".to_owned(),
+        ]];
+        for d in &show.deps {
+            rows.push(vec![
+                d.name.clone(),
+                d.kind.to_owned(),
+                d.source.clone(),
+                d.requirement.clone().unwrap_or_else(|| "-".into()),
+                d.locked.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        text.push_str(&output::table(&rows));
+    }
+    output::stdout(&text)?;
+    Ok(0)
+}
+
+/// The manifest and lock of a published atom named by a URI, fetched into the cache.
+fn remote(
+    ctx: &deps::Session,
+    text: &str,
+) -> anyhow::Result<(Manifest, Option<Lock>, atom_lib::Oid)> {
+    let uri = Uri::parse(text, &ctx.aliases)?;
+    let address = uri.address.clone().ok_or_else(|| {
+        anyhow!("`{text}` is neither an atom directory nor an atom URI with a repository")
+    })?;
+    let cache = local::cache().context("cannot open the atom cache")?;
+    let prefix = format!("{ATOM_REF_PREFIX}{}/", uri.label);
+    let refs = cache
+        .list_remote(&address.git_url(), &[&prefix, atom_lib::refs::ROOT_REF])
+        .with_context(|| format!("cannot list atoms at {}", address.redacted()))?;
+    let root = refs
+        .iter()
+        .find(|r| r.name == atom_lib::refs::ROOT_REF)
+        .map(|r| r.target())
+        .ok_or_else(|| anyhow!("{} has no {}", address.redacted(), atom_lib::refs::ROOT_REF))?;
+    let resolution = atom_lib::resolve::resolve(
+        &refs,
+        &uri.label,
+        uri.requirement.as_ref(),
+        &address.redacted(),
+    )?;
+    let atom: AtomRef = resolution.selected_ref();
+    let commit = resolution.selected.commit;
+    if !cache.has_object(commit) {
+        let quarantine =
+            cache.fetch_quarantined(&address.git_url(), &[atom.name()], Verbosity::default())?;
+        let findings = atom_lib::resolve::check_structure(&quarantine.store()?, &atom, commit);
+        if !findings.is_empty() {
+            anyhow::bail!(
+                "refusing atom {atom} ({}) from {}: {}",
+                commit.short(12),
+                address.redacted(),
+                findings.join("; ")
+            );
+        }
+        quarantine.admit()?;
+    }
+    let (tree, _) = cache.commit_tree_and_parents(commit)?;
+    let entries = cache.tree_entries(tree)?;
+    let blob = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
+            .map(|e| cache.read_blob(e.oid))
+            .transpose()
+    };
+    let manifest_bytes =
+        blob(MANIFEST_FILE)?.ok_or_else(|| anyhow!("{atom} has no {MANIFEST_FILE}"))?;
+    let manifest = Manifest::parse(&manifest_bytes, &format!("{}:{MANIFEST_FILE}", atom.name()))?;
+    let lock = match blob(atom_lib::lock::LOCK_FILE)? {
+        Some(bytes) => Some(Lock::parse(&bytes, &format!("{}:atom.lock", atom.name()))?),
+        None => None,
+    };
+    Ok((manifest, lock, root))
+}

@@ -1,0 +1,541 @@
+//! Dependencies: `git atom add | remove | resolve | show`, the lock, and resolution over mirrors,
+//! against real repositories served by `git daemon` and smart HTTP on loopback.
+
+use std::path::PathBuf;
+
+use atom_tests::{GitDaemon, HttpServer, TestEnv};
+
+/// Three repositories under `srv/` served by one `git daemon`:
+/// - `core.git`: `base` 1.0.0, 1.1.0, 1.2.0 and 2.0.0, and `util` 0.1.0;
+/// - `mid.git`: `mid` 1.0.0 (needs `base` ^1.0) and `mid2` 1.0.0 (needs `base` ^1.1), each
+///   published with its lock;
+/// - `app`: a working tree whose atom `app` depends on `mid`, `mid2` and `base` ^2.
+struct Graph {
+    env: TestEnv,
+    daemon: GitDaemon,
+    core: PathBuf,
+    mid: PathBuf,
+    app: PathBuf,
+}
+
+fn manifest(label: &str, version: &str, deps: &[(&str, &str, &str)]) -> String {
+    let mut text = format!("[atom]\nid = \"{label}\"\nversion = \"{version}\"\n");
+    for (name, url, req) in deps {
+        text.push_str(&format!(
+            "\n[deps.{name}]\nurl = \"{url}\"\nversion = \"{req}\"\n"
+        ));
+    }
+    text
+}
+
+impl Graph {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        std::fs::create_dir_all(env.path("srv")).unwrap();
+        let daemon = GitDaemon::start(&env, &env.path("srv"));
+        let core = env.init("core");
+        env.git_ok(
+            &core,
+            &[
+                "remote",
+                "add",
+                "origin",
+                env.path("srv/core.git").to_str().unwrap(),
+            ],
+        );
+        env.init_bare("srv/core.git");
+        env.write(&core, "README", "core\n");
+        env.commit_all(&core, "root");
+        env.git_ok(&core, &["push", "-q", "origin", "main"]);
+        let graph = Graph {
+            core,
+            mid: env.init("mid"),
+            app: env.init("app"),
+            env,
+            daemon,
+        };
+        for v in ["1.0.0", "1.1.0", "1.2.0", "2.0.0"] {
+            graph.publish_core("base", v);
+        }
+        graph.publish_core("util", "0.1.0");
+
+        let (env, mid) = (&graph.env, &graph.mid);
+        env.init_bare("srv/mid.git");
+        env.git_ok(
+            mid,
+            &[
+                "remote",
+                "add",
+                "origin",
+                env.path("srv/mid.git").to_str().unwrap(),
+            ],
+        );
+        let core_url = graph.url("core.git");
+        env.write(
+            mid,
+            "mid/atom.toml",
+            &manifest("mid", "1.0.0", &[("base", &core_url, "1.0")]),
+        );
+        env.write(
+            mid,
+            "mid2/atom.toml",
+            &manifest("mid2", "1.0.0", &[("base", &core_url, "1.1")]),
+        );
+        for dir in ["mid", "mid2"] {
+            env.git(&mid.join(dir), ["atom", "resolve"]).success();
+        }
+        env.commit_all(mid, "mid atoms");
+        env.git_ok(mid, &["push", "-q", "origin", "main"]);
+        env.git(mid, ["atom", "publish"]).success();
+
+        let mid_url = graph.url("mid.git");
+        env.write(
+            &graph.app,
+            "app/atom.toml",
+            &manifest(
+                "app",
+                "0.1.0",
+                &[
+                    ("mid", &mid_url, "1"),
+                    ("mid2", &mid_url, "1"),
+                    ("base", &core_url, "2"),
+                ],
+            ),
+        );
+        env.commit_all(&graph.app, "app");
+        graph
+    }
+
+    fn url(&self, repo: &str) -> String {
+        self.daemon.url(repo)
+    }
+
+    /// Publishes `label` at `version` from the core repository.
+    fn publish_core(&self, label: &str, version: &str) {
+        let env = &self.env;
+        env.atom(&self.core, label, label, version);
+        env.commit_all(&self.core, &format!("{label} {version}"));
+        env.git_ok(&self.core, &["push", "-q", "origin", "main"]);
+        env.git(&self.core, ["atom", "publish", label]).success();
+    }
+
+    fn app_dir(&self) -> PathBuf {
+        self.app.join("app")
+    }
+
+    fn lock(&self) -> String {
+        std::fs::read_to_string(self.app_dir().join("atom.lock")).unwrap()
+    }
+
+    fn resolve(&self, args: &[&str]) -> atom_tests::Run {
+        let mut all = vec!["atom", "resolve"];
+        all.extend_from_slice(args);
+        self.env.git(&self.app_dir(), all)
+    }
+}
+
+/// `(label, version)` of every atom entry of a lock, sorted.
+fn locked(lock: &str) -> Vec<(String, String)> {
+    let parsed = atom_lib::Lock::parse(lock.as_bytes(), "atom.lock").unwrap();
+    let mut out: Vec<(String, String)> = parsed
+        .atoms
+        .iter()
+        .map(|a| (a.label.to_string(), a.version.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(l, v)| ((*l).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn resolves_a_three_level_graph_with_a_diamond_and_two_majors() {
+    let g = Graph::new();
+    let run = g.resolve(&[]).success();
+    assert!(run.stderr.contains("locked base 1.2.0"), "{}", run.stderr);
+    let lock = g.lock();
+    // The diamond (mid ^1.0 and mid2 ^1.1 on base) unifies to one 1.x; the app's own ^2 is a
+    // second major that coexists.
+    assert_eq!(
+        locked(&lock),
+        pairs(&[
+            ("base", "1.2.0"),
+            ("base", "2.0.0"),
+            ("mid", "1.0.0"),
+            ("mid2", "1.0.0")
+        ])
+    );
+    let parsed = atom_lib::Lock::parse(lock.as_bytes(), "atom.lock").unwrap();
+    assert!(parsed.validate().is_empty(), "{:?}", parsed.validate());
+    let base1 = parsed
+        .atoms
+        .iter()
+        .find(|a| a.label.as_str() == "base" && a.version.to_string() == "1.2.0")
+        .unwrap();
+    for owner in ["mid", "mid2"] {
+        let atom = parsed
+            .atoms
+            .iter()
+            .find(|a| a.label.as_str() == owner)
+            .unwrap();
+        assert_eq!(atom.requires.values().next(), Some(&base1.key()), "{owner}");
+    }
+    // The locked commit is the one published, and the tree is its tree.
+    let published = g
+        .env
+        .git_ok(&g.core, &["rev-parse", "refs/atoms/base/1.2.0"]);
+    assert_eq!(base1.commit.to_string(), published);
+    let tree = g
+        .env
+        .git_ok(&g.core, &["rev-parse", "refs/atoms/base/1.2.0^{tree}"]);
+    assert_eq!(base1.tree.to_string(), tree);
+    // A second resolution changes nothing, byte for byte.
+    let again = g.resolve(&[]).success();
+    assert!(
+        again.stderr.contains("atom.lock is up to date"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(g.lock(), lock);
+    // The lock is current for CI.
+    g.resolve(&["--locked"]).success();
+    g.resolve(&["--offline"]).success();
+}
+
+#[test]
+fn locked_fails_on_drift_and_writes_nothing() {
+    let g = Graph::new();
+    g.resolve(&[]).success();
+    let lock = g.lock();
+    let path = g.app_dir().join("atom.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("version = \"2\"", "version = \"1.1\"")).unwrap();
+    let run = g.resolve(&["--locked"]).code(1);
+    assert!(
+        run.stderr.contains(
+            "error: atom.lock is not current: `deps.base` requires `^1.1`, the lock has 2.0.0"
+        ),
+        "{}",
+        run.stderr
+    );
+    let offline = g.resolve(&["--offline"]).code(1);
+    assert!(
+        offline.stderr.contains("cannot resolve offline"),
+        "{}",
+        offline.stderr
+    );
+    assert_eq!(g.lock(), lock);
+    // Resolving moves only what must move: base ^1.1 is now satisfied by the 1.2.0 the
+    // diamond already uses, and 2.0.0 goes.
+    let run = g.resolve(&[]).success();
+    assert!(run.stderr.contains("removed base 2.0.0"), "{}", run.stderr);
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[("base", "1.2.0"), ("mid", "1.0.0"), ("mid2", "1.0.0")])
+    );
+}
+
+#[test]
+fn update_moves_only_the_named_dependency() {
+    let g = Graph::new();
+    g.resolve(&[]).success();
+    g.publish_core("base", "1.3.0");
+    g.publish_core("base", "2.1.0");
+    // Nothing moves without --update: the locked versions still match.
+    g.resolve(&[]).success();
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[
+            ("base", "1.2.0"),
+            ("base", "2.0.0"),
+            ("mid", "1.0.0"),
+            ("mid2", "1.0.0")
+        ])
+    );
+    // --update base moves the app's own base (^2) only; mid's base stays.
+    let run = g.resolve(&["--update", "base"]).success();
+    assert!(
+        run.stderr.contains("updated base 2.0.0 -> 2.1.0"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[
+            ("base", "1.2.0"),
+            ("base", "2.1.0"),
+            ("mid", "1.0.0"),
+            ("mid2", "1.0.0")
+        ])
+    );
+    // --update moves everything.
+    g.resolve(&["--update"]).success();
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[
+            ("base", "1.3.0"),
+            ("base", "2.1.0"),
+            ("mid", "1.0.0"),
+            ("mid2", "1.0.0")
+        ])
+    );
+    let bad = g.resolve(&["--update", "nope"]).code(1);
+    assert!(
+        bad.stderr.contains("`nope` is not a dependency"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn an_unsatisfiable_graph_names_each_requirement() {
+    let g = Graph::new();
+    let path = g.app_dir().join("atom.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // base =1.0.0 beside mid2's ^1.1: the same major, no common version.
+    std::fs::write(
+        &path,
+        text.replace("version = \"2\"", "version = \"=1.0.0\""),
+    )
+    .unwrap();
+    let run = g.resolve(&[]).code(1);
+    assert!(
+        run.stderr
+            .contains("error: no version of `base` satisfies every requirement on it:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("app@0.1.0 -> deps.mid2 -> mid2@1.0.0 -> deps.base requires `^1.1`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("app@0.1.0 -> deps.base requires `=1.0.0`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!g.app_dir().join("atom.lock").exists());
+}
+
+/// Adds `mirrors = [...]` to the app's `deps.base`.
+fn with_mirrors(g: &Graph, mirrors: &[String]) {
+    let path = g.app_dir().join("atom.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let list: Vec<String> = mirrors.iter().map(|m| format!("\"{m}\"")).collect();
+    let core = g.url("core.git");
+    std::fs::write(
+        &path,
+        text.replace(
+            &format!("url = \"{core}\"\nversion = \"2\"\n"),
+            &format!(
+                "url = \"{core}\"\nversion = \"2\"\nmirrors = [{}]\n",
+                list.join(", ")
+            ),
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_dead_mirror_is_a_warning_and_smart_http_serves_as_well() {
+    let g = Graph::new();
+    let http = HttpServer::start(&g.env, &g.env.path("srv"));
+    let dead = format!("git://127.0.0.1:{}/core.git", atom_tests::free_port());
+    with_mirrors(&g, &[dead.clone(), http.url("core.git")]);
+    let run = g.resolve(&[]).success();
+    assert!(
+        run.stderr
+            .contains(&format!("warning: mirror {dead} did not answer")),
+        "{}",
+        run.stderr
+    );
+    assert!(locked(&g.lock()).contains(&("base".to_owned(), "2.0.0".to_owned())));
+    // Only a dead address: resolution fails naming it.
+    std::fs::write(
+        g.app_dir().join("atom.toml"),
+        manifest("app", "0.1.0", &[("base", &dead, "2")]),
+    )
+    .unwrap();
+    std::fs::remove_file(g.app_dir().join("atom.lock")).unwrap();
+    let run = g.resolve(&[]).code(1);
+    assert!(
+        run.stderr
+            .contains(&format!("no address of {dead} answered")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_mirror_that_disagrees_is_tampering() {
+    let g = Graph::new();
+    let env = &g.env;
+    // A mirror with the same history whose base@2.0.0 was published from another commit.
+    let evil_src = env.path("evil-src");
+    env.git_ok(
+        env.root(),
+        &[
+            "clone",
+            "-q",
+            g.core.to_str().unwrap(),
+            evil_src.to_str().unwrap(),
+        ],
+    );
+    env.init_bare("srv/evil.git");
+    env.git_ok(
+        &evil_src,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            env.path("srv/evil.git").to_str().unwrap(),
+        ],
+    );
+    env.write(&evil_src, "README", "changed elsewhere\n");
+    env.commit_all(&evil_src, "another source commit");
+    env.git_ok(&evil_src, &["push", "-q", "origin", "main"]);
+    env.git(&evil_src, ["atom", "publish"]).success();
+    let evil = g.url("evil.git");
+    with_mirrors(&g, std::slice::from_ref(&evil));
+    let run = g.resolve(&[]).code(1);
+    let core = g.url("core.git");
+    assert!(
+        run.stderr
+            .contains(&format!("{core} and {evil} disagree on base@2.0.0")),
+        "{}",
+        run.stderr
+    );
+    assert!(!g.app_dir().join("atom.lock").exists());
+}
+
+#[test]
+fn add_remove_and_show() {
+    let g = Graph::new();
+    let env = &g.env;
+    let app = g.app_dir();
+    env.git(&app, ["atom", "resolve"]).success();
+    // An alias expands, and the manifest records the full URL and `^<highest>`.
+    let config = env.home().join(".gitconfig");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[atom \"alias\"]\n\tsrv = git://127.0.0.1:{}\n",
+        g.daemon.port
+    ));
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(
+        app.join("atom.toml"),
+        std::fs::read_to_string(app.join("atom.toml")).unwrap() + "\n# keep this comment\n",
+    )
+    .unwrap();
+    let run = env
+        .git(&app, ["atom", "add", "srv:core.git::util"])
+        .success();
+    assert!(
+        run.stderr.contains("added deps.util (util@^0.1.0)"),
+        "{}",
+        run.stderr
+    );
+    let manifest = std::fs::read_to_string(app.join("atom.toml")).unwrap();
+    assert!(manifest.contains("# keep this comment"), "{manifest}");
+    assert!(
+        manifest.contains(&format!(
+            "[deps.util]\nurl = \"{}\"\nversion = \"^0.1.0\"\n",
+            g.url("core.git")
+        )),
+        "{manifest}"
+    );
+    assert!(locked(&g.lock()).contains(&("util".to_owned(), "0.1.0".to_owned())));
+    env.git(&app, ["atom", "resolve", "--locked"]).success();
+
+    // show, locally and as JSON.
+    let shown = env.git(&app, ["atom", "show", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(v["label"], "app");
+    assert_eq!(v["lock"], "current");
+    let util = v["deps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "util")
+        .unwrap();
+    assert_eq!(util["requirement"], "^0.1.0");
+    assert_eq!(util["locked"], "0.1.0");
+
+    // remove needs no network and drops what only it reached.
+    let run = env.git(&app, ["atom", "remove", "util"]).success();
+    assert!(run.stderr.contains("removed util 0.1.0"), "{}", run.stderr);
+    assert!(!std::fs::read_to_string(app.join("atom.toml"))
+        .unwrap()
+        .contains("deps.util"));
+    assert!(!locked(&g.lock()).contains(&("util".to_owned(), "0.1.0".to_owned())));
+    env.git(&app, ["atom", "resolve", "--locked"]).success();
+    let missing = env.git(&app, ["atom", "remove", "util"]).code(1);
+    assert!(
+        missing.stderr.contains("`util` is not a dependency"),
+        "{}",
+        missing.stderr
+    );
+
+    // A remote atom, from its URI: its manifest and lock, no local repository needed.
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let remote = env
+        .git(&outside, ["atom", "show", "srv:mid.git::mid2"])
+        .success();
+    assert!(
+        remote.stdout.starts_with("mid2 1.0.0\n"),
+        "{}",
+        remote.stdout
+    );
+    assert!(remote.stdout.contains("base  atom"), "{}", remote.stdout);
+    assert!(remote.stdout.contains("^1.1"), "{}", remote.stdout);
+}
+
+#[test]
+fn publish_refuses_an_atom_whose_lock_is_missing_or_stale() {
+    let g = Graph::new();
+    let env = &g.env;
+    env.init_bare("srv/app.git");
+    env.git_ok(
+        &g.app,
+        &[
+            "remote",
+            "add",
+            "origin",
+            env.path("srv/app.git").to_str().unwrap(),
+        ],
+    );
+    let run = env.git(&g.app, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        run.stderr
+            .contains("error: `app` has dependencies but no `atom.lock` (run `git atom resolve` in it and commit the lock)"),
+        "{}",
+        run.stderr
+    );
+    env.git(&g.app_dir(), ["atom", "resolve"]).success();
+    env.commit_all(&g.app, "lock");
+    env.git(&g.app, ["atom", "publish", "--local"]).success();
+    // The manifest moves on, the lock does not.
+    let path = g.app_dir().join("atom.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
+            .replace("version = \"2\"", "version = \"1.2\""),
+    )
+    .unwrap();
+    env.commit_all(&g.app, "drift");
+    let run = env.git(&g.app, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        run.stderr.contains("error: `app/atom.lock` is not current: `deps.base` requires `^1.2`, the lock has 2.0.0"),
+        "{}",
+        run.stderr
+    );
+}
