@@ -539,3 +539,75 @@ fn publish_refuses_an_atom_whose_lock_is_missing_or_stale() {
         run.stderr
     );
 }
+
+#[test]
+fn path_dependencies_lock_the_tree_and_publish_checks_it() {
+    let g = Graph::new();
+    let env = &g.env;
+    // `lib` beside `app` in the same repository, itself depending on base ^1.
+    let core = g.url("core.git");
+    env.write(
+        &g.app,
+        "lib/atom.toml",
+        &manifest("lib", "0.3.0", &[("base", &core, "1")]),
+    );
+    env.write(
+        &g.app,
+        "app/atom.toml",
+        &(manifest("app", "0.1.0", &[]) + "\n[deps.lib]\npath = \"../lib\"\n"),
+    );
+    env.commit_all(&g.app, "lib");
+    // Both locks are made before committing: a path dependency is locked as its working tree
+    // has it (lib's new lock included), which is what the next commit holds.
+    env.git(&g.app.join("lib"), ["atom", "resolve"]).success();
+    env.git(&g.app_dir(), ["atom", "resolve"]).success();
+    env.commit_all(&g.app, "locks");
+    let lock = atom_lib::Lock::parse(g.lock().as_bytes(), "atom.lock").unwrap();
+    let lib = lock
+        .atoms
+        .iter()
+        .find(|a| a.label.as_str() == "lib")
+        .unwrap();
+    assert_eq!(
+        lib.origin,
+        atom_lib::lock::Origin::Path { path: "lib".into() }
+    );
+    assert_eq!(
+        lib.tree.to_string(),
+        env.git_ok(&g.app, &["rev-parse", "HEAD:lib"])
+    );
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[("base", "1.2.0"), ("lib", "0.3.0")])
+    );
+    env.git(&g.app, ["atom", "publish", "--local"]).success();
+
+    // lib changes after the app's lock was made: publishing the app is refused until it is
+    // resolved again.
+    env.write(&g.app, "lib/mod.nix", "{ Changed = true; }\n");
+    env.write(
+        &g.app,
+        "lib/atom.toml",
+        &manifest("lib", "0.3.1", &[("base", &core, "1")]),
+    );
+    env.write(
+        &g.app,
+        "app/atom.toml",
+        &(manifest("app", "0.1.1", &[]) + "\n[deps.lib]\npath = \"../lib\"\n"),
+    );
+    env.commit_all(&g.app, "change lib");
+    let run = env.git(&g.app, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        run.stderr.contains("`lib` (path `lib`) is locked at tree "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    env.git(&g.app_dir(), ["atom", "resolve"]).success();
+    env.commit_all(&g.app, "relock");
+    env.git(&g.app, ["atom", "publish", "--local"]).success();
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[("base", "1.2.0"), ("lib", "0.3.1")])
+    );
+}

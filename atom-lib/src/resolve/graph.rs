@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::commit::{AtomCommit, AtomPath, Format};
 use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, ROOT_REF};
@@ -186,6 +187,17 @@ pub enum Error {
         /// The problem.
         message: String,
     },
+    /// A path dependency leaves the repository.
+    #[error("`deps.{name}` = `{path}` leaves the repository")]
+    PathOutside {
+        /// The dependency.
+        name: Name,
+        /// The path as written.
+        path: String,
+    },
+    /// Path dependencies are published from `HEAD`, and there is none.
+    #[error("the repository has no commit yet: path dependencies are published from a commit, make one first")]
+    NoCommit,
     /// The graph did not settle (a bug, or a pathological graph).
     #[error("the dependency graph did not settle after {0} rounds of unification")]
     NoFixpoint(usize),
@@ -235,8 +247,7 @@ struct Node {
     root: Oid,
     commit: Oid,
     tree: Oid,
-    url: Address,
-    mirrors: Vec<Address>,
+    origin: Origin,
     requires: BTreeMap<Name, AtomKey>,
 }
 
@@ -252,9 +263,20 @@ struct Request {
     update: bool,
 }
 
+/// A path dependency: another atom of the local repository, by its directory.
+struct PathRequest {
+    name: Name,
+    owner: Option<AtomKey>,
+    /// The directory, relative to the repository's root.
+    dir: String,
+    chain: Vec<String>,
+    update: bool,
+}
+
 /// The resolver's state across rounds: listings and fetched atoms are kept.
 struct Resolver<'a> {
     cache: &'a GitStore,
+    local: Option<Local<'a>>,
     options: &'a Options,
     existing: Option<&'a Lock>,
     repositories: BTreeMap<String, Repository>,
@@ -263,22 +285,26 @@ struct Resolver<'a> {
     fetches: usize,
 }
 
-/// Resolves `manifest`'s dependencies (the manifest of the atom `label`) into a lock, fetching
-/// what it needs into `cache`. A version locked in `existing` that still matches stays, unless
-/// `options.update` lets it move.
+/// The repository the resolved atom lives in, for its path dependencies: they are read from its
+/// working tree, as they will be committed.
+#[derive(Debug, Clone, Copy)]
+pub struct Local<'a> {
+    /// The repository.
+    pub store: &'a GitStore,
+    /// The atom's directory, relative to the repository's root.
+    pub atom_dir: &'a str,
+}
+
+/// Resolves `manifest`'s dependencies into a lock, fetching what it needs into `cache`; path
+/// dependencies are read from `local`'s working tree. A version locked in `existing` that still
+/// matches stays, unless `options.update` lets it move.
 pub fn resolve(
     cache: &GitStore,
+    local: Option<Local<'_>>,
     manifest: &Manifest,
     existing: Option<&Lock>,
     options: &Options,
 ) -> Result<Outcome, Error> {
-    for (name, dep) in &manifest.deps {
-        if let Dep::Path(path) = dep {
-            return Err(Error::Unsupported {
-                what: format!("`deps.{name}` (a path dependency, `{path}`)"),
-            });
-        }
-    }
     if let Some(name) = manifest.pins.keys().next() {
         return Err(Error::Unsupported {
             what: format!("`pins.{name}`"),
@@ -291,6 +317,7 @@ pub fn resolve(
     }
     let mut resolver = Resolver {
         cache,
+        local,
         options,
         existing,
         repositories: BTreeMap::new(),
@@ -325,11 +352,43 @@ impl Resolver<'_> {
         choices: &BTreeMap<Class, Version>,
     ) -> Result<(Lock, Demands), Error> {
         let top = format!("{}@{}", manifest.label, manifest.version);
-        let mut level: Vec<Request> = self.requests(manifest, None, &[top], true)?;
+        let atom_dir = self.local.map(|l| l.atom_dir.to_owned());
+        let (mut level, mut paths) =
+            self.requests(manifest, None, atom_dir.as_deref(), &[top], true)?;
         let mut nodes: BTreeMap<AtomKey, Node> = BTreeMap::new();
         let mut top_requires = BTreeMap::new();
         let mut demands: Demands = BTreeMap::new();
-        while !level.is_empty() {
+        while !level.is_empty() || !paths.is_empty() {
+            let mut next: Vec<Request> = Vec::new();
+            let mut next_paths: Vec<PathRequest> = Vec::new();
+            for request in std::mem::take(&mut paths) {
+                let (key, node, manifest) = self.path_atom(&request)?;
+                match &request.owner {
+                    None => {
+                        top_requires.insert(request.name.clone(), key.clone());
+                    }
+                    Some(owner) => {
+                        if let Some(n) = nodes.get_mut(owner) {
+                            n.requires.insert(request.name.clone(), key.clone());
+                        }
+                    }
+                }
+                if nodes.contains_key(&key) {
+                    continue;
+                }
+                let mut chain = request.chain.clone();
+                chain.push(format!("{}@{}", node.label, key.version));
+                let (more, more_paths) = self.requests(
+                    &manifest,
+                    Some(&key),
+                    Some(&request.dir),
+                    &chain,
+                    request.update,
+                )?;
+                next.extend(more);
+                next_paths.extend(more_paths);
+                nodes.insert(key, node);
+            }
             let mut picked: Vec<(Request, AtomKey, Oid, String)> = Vec::new();
             for request in level {
                 let key = self.repository_key(&request)?;
@@ -403,7 +462,6 @@ impl Resolver<'_> {
             for (repo, atoms) in wanted {
                 self.fetch(&repo, &atoms)?;
             }
-            let mut next = Vec::new();
             for (request, key, commit, repo) in picked {
                 if nodes.contains_key(&key) {
                     continue;
@@ -415,7 +473,10 @@ impl Resolver<'_> {
                     c
                 };
                 let update = request.update;
-                next.extend(self.requests(&dep_manifest, Some(&key), &chain, update)?);
+                let (more, more_paths) =
+                    self.requests(&dep_manifest, Some(&key), None, &chain, update)?;
+                next.extend(more);
+                next_paths.extend(more_paths);
                 let repository = &self.repositories[&repo];
                 nodes.insert(
                     key,
@@ -424,13 +485,16 @@ impl Resolver<'_> {
                         root: repository.root,
                         commit,
                         tree,
-                        url: request.url,
-                        mirrors: request.mirrors,
+                        origin: Origin::Url {
+                            url: request.url,
+                            mirrors: request.mirrors,
+                        },
                         requires: BTreeMap::new(),
                     },
                 );
             }
             level = next;
+            paths = next_paths;
         }
         let atoms = nodes
             .into_iter()
@@ -441,10 +505,7 @@ impl Resolver<'_> {
                 root: node.root,
                 commit: node.commit,
                 tree: node.tree,
-                origin: Origin::Url {
-                    url: node.url,
-                    mirrors: node.mirrors,
-                },
+                origin: node.origin,
                 requires: node.requires,
             })
             .collect();
@@ -458,35 +519,57 @@ impl Resolver<'_> {
         Ok((lock, demands))
     }
 
-    /// The requests for `manifest`'s atom dependencies.
+    /// The requests for `manifest`'s dependencies: by URL, and by path when the atom's
+    /// directory in the local repository (`dir`) is known.
     fn requests(
         &self,
         manifest: &Manifest,
         owner: Option<&AtomKey>,
+        dir: Option<&str>,
         chain: &[String],
         update_parent: bool,
-    ) -> Result<Vec<Request>, Error> {
+    ) -> Result<(Vec<Request>, Vec<PathRequest>), Error> {
         let mut out = Vec::new();
+        let mut paths = Vec::new();
         for (name, dep) in &manifest.deps {
-            let Dep::Atom(dep) = dep else {
-                return Err(Error::Unsupported {
-                    what: format!(
-                        "`deps.{name}` of {} (a path dependency of a fetched atom)",
-                        chain.join(" -> ")
-                    ),
-                });
-            };
-            let label = dep.label_for(name).map_err(|e| Error::Manifest {
-                atom: chain.join(" -> "),
-                url: dep.url.redacted(),
-                message: e.to_string(),
-            })?;
             let update = match (&self.options.update, owner) {
                 (Update::All, _) => true,
                 (Update::Names(names), None) => names.contains(name),
                 (_, Some(_)) => update_parent,
                 (Update::Nothing, None) => false,
             };
+            let mut c = chain.to_vec();
+            c.push(format!("deps.{name}"));
+            let dep = match dep {
+                Dep::Atom(dep) => dep,
+                Dep::Path(path) => {
+                    let (Some(dir), Some(_)) = (dir, self.local) else {
+                        return Err(Error::Unsupported {
+                            what: format!(
+                                "`deps.{name}` of {} (a path dependency of a fetched atom)",
+                                chain.join(" -> ")
+                            ),
+                        });
+                    };
+                    let target = path.resolve(dir).ok_or_else(|| Error::PathOutside {
+                        name: name.clone(),
+                        path: path.to_string(),
+                    })?;
+                    paths.push(PathRequest {
+                        name: name.clone(),
+                        owner: owner.cloned(),
+                        dir: target,
+                        chain: c,
+                        update,
+                    });
+                    continue;
+                }
+            };
+            let label = dep.label_for(name).map_err(|e| Error::Manifest {
+                atom: chain.join(" -> "),
+                url: dep.url.redacted(),
+                message: e.to_string(),
+            })?;
             let mut mirrors = dep.mirrors.clone();
             if let Some(extra) = self.options.mirrors.get(&dep.url.to_string()) {
                 for m in extra {
@@ -495,8 +578,6 @@ impl Resolver<'_> {
                     }
                 }
             }
-            let mut c = chain.to_vec();
-            c.push(format!("deps.{name}"));
             out.push(Request {
                 name: name.clone(),
                 owner: owner.cloned(),
@@ -508,7 +589,79 @@ impl Resolver<'_> {
                 update,
             });
         }
-        Ok(out)
+        Ok((out, paths))
+    }
+
+    /// The atom of the local repository a path request names, as its working tree has it
+    /// (uncommitted changes included, as they will be committed): its tree, and the
+    /// reproducible atom commit publishing that tree from `HEAD` would write.
+    fn path_atom(&self, request: &PathRequest) -> Result<(AtomKey, Node, Manifest), Error> {
+        let local = self
+            .local
+            .expect("path requests exist only with a local repository");
+        let store = local.store;
+        let head = store.head_commit().ok_or(Error::NoCommit)?;
+        let (head_tree, _) = store.commit_tree_and_parents(head)?;
+        let path = AtomPath::new(&request.dir).map_err(|e| Error::Manifest {
+            atom: request.chain.join(" -> "),
+            url: request.dir.clone(),
+            message: e.to_string(),
+        })?;
+        let tree = match store.working_tree_of(&request.dir)? {
+            Some(tree) => tree,
+            None => {
+                crate::scan::atom_at(store, head_tree, &path, "HEAD")
+                    .map_err(|e| Error::Manifest {
+                        atom: request.chain.join(" -> "),
+                        url: request.dir.clone(),
+                        message: e.to_string(),
+                    })?
+                    .tree
+            }
+        };
+        let entry = store
+            .tree_entries(tree)?
+            .into_iter()
+            .find(|e| e.name == MANIFEST_FILE.as_bytes() && e.kind == EntryKind::Blob)
+            .ok_or_else(|| Error::Manifest {
+                atom: request.chain.join(" -> "),
+                url: request.dir.clone(),
+                message: "it has no `atom.toml`".into(),
+            })?;
+        let bytes = store.read_blob(entry.oid)?;
+        let manifest = Manifest::parse(&bytes, &format!("{}/{MANIFEST_FILE}", request.dir))
+            .map_err(|e| Error::Manifest {
+                atom: request.chain.join(" -> "),
+                url: request.dir.clone(),
+                message: e.to_string(),
+            })?;
+        let root = store.first_parent_root(head)?;
+        let commit = store.hash_commit(
+            &AtomCommit {
+                format: Format::Atom1,
+                tree,
+                source: head,
+                path: Some(path),
+                label: manifest.label.clone(),
+                version: manifest.version.clone(),
+            }
+            .to_bytes(),
+        );
+        let key = AtomKey {
+            id: Root(root).atom_id(&manifest.label),
+            version: manifest.version.clone(),
+        };
+        let node = Node {
+            label: manifest.label.clone(),
+            root,
+            commit,
+            tree,
+            origin: Origin::Path {
+                path: request.dir.clone(),
+            },
+            requires: BTreeMap::new(),
+        };
+        Ok((key, node, manifest))
     }
 
     /// The version the existing lock has for this atom, unless the request may move.
