@@ -611,3 +611,56 @@ fn path_dependencies_lock_the_tree_and_publish_checks_it() {
         pairs(&[("base", "1.2.0"), ("lib", "0.3.1")])
     );
 }
+
+#[test]
+fn show_of_a_remote_atom_moves_only_the_manifest() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("remote.git");
+    env.git_ok(&remote, &["config", "uploadpack.allowFilter", "true"]);
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.atom(&src, "big", "big", "1.0.0");
+    // 256 KiB that do not compress, which show must not download.
+    let noise: Vec<u8> = (0u32..65536)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect();
+    std::fs::write(src.join("big/noise.bin"), &noise).unwrap();
+    env.commit_all(&src, "big");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    let url = format!("file://{}::big", remote.display());
+    let received = |args: &[&str], name: &str| {
+        let trace = env.path(name);
+        let run = env
+            .command(env.root(), "git")
+            .args(args)
+            .env("GIT_TRACE_PACKFILE", &trace)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (
+            String::from_utf8_lossy(&run.stdout).into_owned(),
+            std::fs::metadata(&trace).map(|m| m.len()).unwrap_or(0),
+        )
+    };
+    let (shown, bytes) = received(&["atom", "show", &url], "show.pack");
+    assert!(shown.starts_with("big 1.0.0\n"), "{shown}");
+    assert!(
+        bytes > 0 && bytes < 4096,
+        "show received {bytes} bytes of packs"
+    );
+    // The positive twin: cloning the atom moves the noise too.
+    let (_, cloned) = received(&["clone", "-q", &format!("atom::{url}"), "c"], "clone.pack");
+    assert!(cloned > 256 * 1024, "clone received {cloned} bytes");
+    // Nothing of it stays behind in the cache.
+    let cache = env.home().join(".cache/atom/atoms.git");
+    let left = env.git_ok(&cache, &["count-objects", "-v"]);
+    assert!(
+        left.contains("count: 0\n") && left.contains("in-pack: 0"),
+        "{left}"
+    );
+}

@@ -27,7 +27,7 @@ use crate::Oid;
 
 pub use command::{first_error_line, Verbosity};
 pub use config::Config;
-pub use quarantine::Quarantine;
+pub use quarantine::{Quarantine, Sparse};
 pub use refs::{Expect, RefUpdate};
 pub use remote::{PushOptions, PushOutcome, PushedRef, Rejection};
 
