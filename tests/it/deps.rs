@@ -664,3 +664,36 @@ fn show_of_a_remote_atom_moves_only_the_manifest() {
         "{left}"
     );
 }
+
+#[test]
+fn many_fetches_in_one_resolution() {
+    // Each fetch admits a pack into the cache; a resolution that fetches from more repositories
+    // than the object store had room for when it was opened must still work.
+    let env = TestEnv::new();
+    let remote = env.init_bare("srv/many.git");
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    const N: usize = 40;
+    for i in 0..N {
+        env.atom(&src, &format!("a{i}"), &format!("a{i}"), "1.0.0");
+    }
+    env.commit_all(&src, "many atoms");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    // One address per atom (links to the same repository), so each is listed and fetched on
+    // its own.
+    let mut text = manifest("app", "0.1.0", &[]);
+    for i in 0..N {
+        let link = env.path(&format!("srv/link{i}.git"));
+        std::os::unix::fs::symlink(&remote, &link).unwrap();
+        text.push_str(&format!(
+            "\n[deps.a{i}]\nurl = \"file://{}\"\nversion = \"1\"\n",
+            link.display()
+        ));
+    }
+    let app = env.init("app");
+    env.write(&app, "app/atom.toml", &text);
+    env.git(&app.join("app"), ["atom", "resolve"]).success();
+    let lock = std::fs::read_to_string(app.join("app/atom.lock")).unwrap();
+    assert_eq!(locked(&lock).len(), N);
+}

@@ -249,12 +249,24 @@ fn init_bare(dir: &Path) -> Result<gix::Repository, StoreError> {
 
 impl GitStore {
     /// Opens the bare repository at `dir`, creating it (and its parents) first if it does not
-    /// exist: the per-user cache of fetched atoms.
+    /// exist: the per-user cache of fetched atoms. Every fetch admits a pack, so it is opened
+    /// with room for many more packs than it has (the object store's table of pack indices is
+    /// sized when it is opened).
     pub fn open_or_init_bare(dir: &Path) -> Result<Self, StoreError> {
-        if dir.join("HEAD").is_file() {
-            return GitStore::open(dir);
+        if !dir.join("HEAD").is_file() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Scratch { source })?;
+            init_bare(dir)?;
         }
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Scratch { source })?;
-        Ok(GitStore::new(init_bare(dir)?))
+        let options = gix::open::Options::default().object_store_slots(
+            gix::odb::store::init::Slots::AsNeededByDiskState {
+                multiplier: 2.0,
+                minimum: 4096,
+            },
+        );
+        let repo = gix::open_opts(dir, options).map_err(|e| StoreError::Open {
+            path: dir.to_owned(),
+            source: boxed(e),
+        })?;
+        Ok(GitStore::new(repo))
     }
 }
