@@ -22,6 +22,7 @@
 //! The normative format specification is `docs/format.md` in the source repository.
 
 pub mod commit;
+pub mod escape;
 pub mod id;
 pub mod label;
 pub mod list;

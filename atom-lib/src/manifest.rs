@@ -22,13 +22,17 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     /// The file is not UTF-8.
-    #[error("{path}: not valid UTF-8")]
+    #[error("{}: not valid UTF-8", crate::escape::escaped(path))]
     Encoding {
         /// The manifest's path.
         path: String,
     },
     /// The file is not valid TOML.
-    #[error("{path}:{line}:{column}: invalid TOML: {message}")]
+    #[error(
+        "{}:{line}:{column}: invalid TOML: {}",
+        crate::escape::escaped(path),
+        crate::escape::escaped(message)
+    )]
     Syntax {
         /// The manifest's path.
         path: String,
@@ -40,7 +44,7 @@ pub enum ManifestError {
         message: String,
     },
     /// `[atom]` or one of its required keys is missing or has the wrong type.
-    #[error("{path}: {what}")]
+    #[error("{}: {}", crate::escape::escaped(path), crate::escape::escaped(what))]
     Schema {
         /// The manifest's path.
         path: String,
@@ -48,7 +52,7 @@ pub enum ManifestError {
         what: String,
     },
     /// `[atom] id` is not a valid label.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", crate::escape::escaped(path))]
     Label {
         /// The manifest's path.
         path: String,
@@ -57,7 +61,7 @@ pub enum ManifestError {
         source: LabelError,
     },
     /// `[atom] version` is not a publishable version.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", crate::escape::escaped(path))]
     Version {
         /// The manifest's path.
         path: String,
