@@ -3,11 +3,13 @@
 
 mod deps;
 mod format;
+mod hostile;
 mod ls;
 mod man;
 mod publish;
 mod remote_helper;
 mod remote_nix;
+mod remote_tls;
 mod remote_transport;
 mod remote_uri;
 mod verify;
