@@ -281,8 +281,40 @@ struct Resolver<'a> {
     existing: Option<&'a Lock>,
     repositories: BTreeMap<String, Repository>,
     manifests: BTreeMap<Oid, (Oid, Manifest)>,
+    /// Atoms the locks of fetched atoms (and the existing lock) name, not yet prefetched.
+    hints: Vec<Hint>,
+    /// Versions those locks chose, per atom: preferred where they match.
+    hinted: BTreeMap<AtomId, BTreeSet<Version>>,
     warnings: Vec<Warning>,
     fetches: usize,
+}
+
+/// An atom some lock names: likely needed, so fetched ahead with the rest of its repository's.
+#[derive(Debug, Clone)]
+struct Hint {
+    url: Address,
+    mirrors: Vec<Address>,
+    label: Label,
+    version: Version,
+    commit: Oid,
+}
+
+impl Hint {
+    fn from_lock(lock: &Lock) -> Vec<Hint> {
+        lock.atoms
+            .iter()
+            .filter_map(|a| match &a.origin {
+                Origin::Url { url, mirrors } => Some(Hint {
+                    url: url.clone(),
+                    mirrors: mirrors.clone(),
+                    label: a.label.clone(),
+                    version: a.version.clone(),
+                    commit: a.commit,
+                }),
+                Origin::Path { .. } => None,
+            })
+            .collect()
+    }
 }
 
 /// The repository the resolved atom lives in, for its path dependencies: they are read from its
@@ -322,6 +354,8 @@ pub fn resolve(
         existing,
         repositories: BTreeMap::new(),
         manifests: BTreeMap::new(),
+        hints: existing.map(Hint::from_lock).unwrap_or_default(),
+        hinted: BTreeMap::new(),
         warnings: Vec::new(),
         fetches: 0,
     };
@@ -391,7 +425,7 @@ impl Resolver<'_> {
             }
             let mut picked: Vec<(Request, AtomKey, Oid, String)> = Vec::new();
             for request in level {
-                let key = self.repository_key(&request)?;
+                let key = self.repository_key(&request.url, &request.mirrors)?;
                 let repo = &self.repositories[&key];
                 let root = Root(repo.root);
                 let id = root.atom_id(&request.label);
@@ -418,10 +452,19 @@ impl Resolver<'_> {
                 let locked = self
                     .locked_version(id, &request)
                     .filter(|v| request.requirement.matches(v) && versions.contains_key(v));
+                // What the locks of the graph's atoms chose, where it matches: the version their
+                // authors tested, and already fetched with the rest of its repository's.
+                let hinted = self.hinted.get(&id).and_then(|vs| {
+                    vs.iter()
+                        .rev()
+                        .find(|v| request.requirement.matches(v) && versions.contains_key(*v))
+                        .filter(|_| !request.update)
+                });
                 let version = choices
                     .get(&class_key)
                     .filter(|v| request.requirement.matches(v))
                     .or(locked.as_ref())
+                    .or(hinted)
                     .unwrap_or(highest)
                     .clone();
                 demands
@@ -462,6 +505,7 @@ impl Resolver<'_> {
             for (repo, atoms) in wanted {
                 self.fetch(&repo, &atoms)?;
             }
+            self.prefetch()?;
             for (request, key, commit, repo) in picked {
                 if nodes.contains_key(&key) {
                     continue;
@@ -679,13 +723,13 @@ impl Resolver<'_> {
 
     /// Lists the request's repository at every address (once per repository), checking that
     /// they agree; returns the key of its entry in `self.repositories`.
-    fn repository_key(&mut self, request: &Request) -> Result<String, Error> {
-        let key = request.url.to_string();
+    fn repository_key(&mut self, url: &Address, mirrors: &[Address]) -> Result<String, Error> {
+        let key = url.to_string();
         if self.repositories.contains_key(&key) {
             return Ok(key);
         }
-        let mut addresses = vec![request.url.clone()];
-        for m in &request.mirrors {
+        let mut addresses = vec![url.clone()];
+        for m in mirrors {
             if !addresses.contains(m) {
                 addresses.push(m.clone());
             }
@@ -704,7 +748,7 @@ impl Resolver<'_> {
         }
         let Some((first, _)) = answers.first() else {
             return Err(Error::Unreachable {
-                url: request.url.redacted(),
+                url: url.redacted(),
                 errors: failures
                     .iter()
                     .map(|(i, e)| format!("{}: {e}", addresses[*i].redacted()))
@@ -762,7 +806,7 @@ impl Resolver<'_> {
         }
         let Some((root, _)) = root else {
             return Err(Error::NoRoot {
-                url: request.url.redacted(),
+                url: url.redacted(),
             });
         };
         self.repositories.insert(
@@ -840,7 +884,65 @@ impl Resolver<'_> {
                     url,
                     message: e.to_string(),
                 })?;
+            if let Some(lock) =
+                self.cache.tree_entries(tree)?.into_iter().find(|e| {
+                    e.name == crate::lock::LOCK_FILE.as_bytes() && e.kind == EntryKind::Blob
+                })
+            {
+                let bytes = self.cache.read_blob(lock.oid)?;
+                // A dependency's lock is advice: an unreadable one only loses the prefetch.
+                match Lock::parse(&bytes, &format!("{}:atom.lock", atom.name())) {
+                    Ok(lock) => self.hints.extend(Hint::from_lock(&lock)),
+                    Err(e) => tracing::warn!("ignoring the lock of {atom}: {e}"),
+                }
+            }
             self.manifests.insert(*commit, (tree, manifest));
+        }
+        Ok(())
+    }
+
+    /// Fetches every atom the locks seen so far name and the cache lacks, one fetch per
+    /// repository, so the levels below need no fetch of their own when their choices agree
+    /// with those locks. A hint whose commit is not what the repository lists is dropped.
+    fn prefetch(&mut self) -> Result<(), Error> {
+        let hints = std::mem::take(&mut self.hints);
+        let mut wanted: BTreeMap<String, Vec<(AtomRef, Oid)>> = BTreeMap::new();
+        for hint in hints {
+            let id = {
+                let key = match self.repository_key(&hint.url, &hint.mirrors) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        tracing::debug!("not prefetching {}@{}: {e}", hint.label, hint.version);
+                        continue;
+                    }
+                };
+                let repo = &self.repositories[&key];
+                let listed = repo
+                    .atoms
+                    .get(&hint.label)
+                    .and_then(|v| v.get(&hint.version))
+                    .map(|(c, _)| *c);
+                if listed != Some(hint.commit) {
+                    continue;
+                }
+                if !self.manifests.contains_key(&hint.commit) {
+                    let list = wanted.entry(key).or_default();
+                    let atom = AtomRef::new(hint.label.clone(), hint.version.clone());
+                    if !list.iter().any(|(a, _)| a == &atom) {
+                        list.push((atom, hint.commit));
+                    }
+                }
+                Root(repo.root).atom_id(&hint.label)
+            };
+            self.hinted.entry(id).or_default().insert(hint.version);
+        }
+        for (repo, atoms) in wanted {
+            self.fetch(&repo, &atoms)?;
+        }
+        if !self.hints.is_empty() {
+            // The prefetched atoms' own locks: their closures are inside the first ones', so
+            // this adds nothing new to fetch in a well-locked graph.
+            self.prefetch()?;
         }
         Ok(())
     }
