@@ -242,7 +242,7 @@ fn names_from_input_are_escaped_in_errors() {
     assert_ne!(run.code, 0);
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
     assert!(
-        run.stderr.contains("pkgs/x\\u{1b}[31m\\nred/atom.toml"),
+        run.stderr.contains("pkgs/x\\u{1b}[31m\\nred`"),
         "{:?}",
         run.stderr
     );
