@@ -109,7 +109,15 @@ impl Manifest {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().trim().to_owned(),
+                // The parser's message may span lines ("invalid table header\nexpected ..."):
+                // one line, so a message never looks like two diagnostics.
+                message: e
+                    .message()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": "),
             }
         })?;
         let schema_err = |what: String| ManifestError::Schema {
@@ -182,6 +190,15 @@ mod tests {
             err.to_string()
                 .starts_with("pkgs/foo/atom.toml:3:14: invalid TOML: "),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_one_line() {
+        let err = parse("[atom\nid = 1\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pkgs/foo/atom.toml:1:6: invalid TOML: invalid table header: expected `.`, `]`"
         );
     }
 
