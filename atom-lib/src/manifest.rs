@@ -837,9 +837,20 @@ pub(crate) fn parse_toml(
             path: path.to_owned(),
             line,
             column,
-            message: e.message().trim().to_owned(),
+            message: one_line(e.message()),
         }
     })
+}
+
+/// The parser's message may span lines ("invalid table header\nexpected ..."): one line, so a
+/// message never looks like two diagnostics.
+pub(crate) fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Where errors point: the text and the file's name.

@@ -236,18 +236,20 @@ fn names_from_input_are_escaped_in_errors() {
     let src = env.init("src");
     let evil = "pkgs/x\u{1b}[31m\nred";
     env.write(&src, &format!("{evil}/atom.toml"), "[atom\nid = 1\n");
-    env.write(&src, "pkgs/plain/atom.toml", "[atom\nid = 1\n");
     env.commit_all(&src, "init");
     let run = env.git(&src, ["atom", "publish", "--local", evil]);
     assert_ne!(run.code, 0);
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
     assert!(
-        run.stderr.contains("pkgs/x\\u{1b}[31m\\nred/atom.toml"),
+        run.stderr.contains("pkgs/x\\u{1b}[31m\\nred`"),
         "{:?}",
         run.stderr
     );
     // A plain name is shown as it is.
-    let plain = env.git(&src, ["atom", "publish", "--local", "pkgs/plain"]);
+    let other = env.init("other");
+    env.write(&other, "pkgs/plain/atom.toml", "[atom\nid = 1\n");
+    env.commit_all(&other, "init");
+    let plain = env.git(&other, ["atom", "publish", "--local", "pkgs/plain"]);
     assert_ne!(plain.code, 0);
     assert!(
         plain.stderr.contains("pkgs/plain/atom.toml"),
