@@ -28,10 +28,12 @@
 #   naive:     for each atom of the lock: `git ls-remote <url> 'refs/atoms/<label>/*'` and
 #              `git fetch <url> refs/atoms/<label>/<version>` into one scratch repository (the
 #              versions are the ones atom chose: the naive side is not charged for resolving)
-# Times are wall seconds, the median of RUNS runs (default 3) of each, run alternately; counts
-# are from the first run (the script checks that every run gives the same counts).
+# Times are wall seconds, the median of RUNS runs (default 1) of each, run alternately; counts
+# are from the first run (the script checks that every run opens the same connections).
+# "connected" is the time during which at least one connection was open (the rest is the
+# client's own work: process start-up, checks, writing the cache).
 #
-# Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=3 PEER_REQ=...
+# Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=1 PEER_REQ=...
 #                              ATOM_BIN=<dir with git-atom, git-remote-atom>, default /work/bench-bin
 #                              or target/release; KEEP=1 keeps the temporary directory)
 set -euo pipefail
@@ -40,7 +42,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 repos=${REPOS:-20}
 atoms=${ATOMS:-10}
 versions=${VERSIONS:-100}
-runs=${RUNS:-3}
+runs=${RUNS:-1}
 cap=$((versions * 9 / 10))
 ((cap >= 1)) || cap=1
 peer_req=${PEER_REQ:->=1.0, <1.$cap}
@@ -184,8 +186,9 @@ git daemon --reuseaddr --listen=127.0.0.1 --port="$daemon_port" --max-connection
 daemon_pid=$!
 cat >"$tmp/proxy.py" <<'EOF'
 # Forwards 127.0.0.1:<port> to the daemon; per connection, appends to the log one line:
-# "<repository> <bytes to client> <bytes from client> <ls-refs commands> <fetch commands>".
-import asyncio, re, sys
+# "<repository> <bytes to client> <bytes from client> <ls-refs commands> <fetch commands>
+#  <opened at> <closed at>" (Unix seconds).
+import asyncio, re, sys, time
 port, upstream, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 
 async def pipe(reader, writer, count, scan=None):
@@ -212,6 +215,7 @@ async def pipe(reader, writer, count, scan=None):
             pass
 
 async def handle(creader, cwriter):
+    opened = time.time()
     head = await creader.readexactly(4)
     first = head + await creader.readexactly(int(head, 16) - 4)
     m = re.search(rb"/([^\x00 ]+?)(?:\.git)?\x00", first)
@@ -222,7 +226,7 @@ async def handle(creader, cwriter):
     scan = {"ls-refs": 0, "fetch": 0}
     await asyncio.gather(pipe(creader, swriter, up, scan), pipe(sreader, cwriter, down))
     with open(log, "a") as f:
-        f.write(f"{repo} {down[0]} {up[0]} {scan['ls-refs']} {scan['fetch']}\n")
+        f.write(f"{repo} {down[0]} {up[0]} {scan['ls-refs']} {scan['fetch']} {opened:.6f} {time.time():.6f}\n")
 
 async def main():
     server = await asyncio.start_server(handle, "127.0.0.1", port)
@@ -341,7 +345,7 @@ EOF
   e=$(now); b=$(mark); slice "$a" "$b" "naive.$run"
   t_naive+=("$(echo "$e - $s" | bc)")
   for kind in cold warm naive; do
-    cmp -s <(sort "$tmp/$kind.0" | awk '{print $1, $4, $5}') <(sort "$tmp/$kind.$run" | awk '{print $1, $4, $5}') ||
+    cmp -s <(awk '{print $1, $4, $5}' "$tmp/$kind.0" | sort) <(awk '{print $1, $4, $5}' "$tmp/$kind.$run" | sort) ||
       echo "warning: run $run: $kind opened other connections than run 0" >&2
   done
 done
@@ -367,16 +371,24 @@ python3 - "$tmp" "$repos" "$(median "${t_cold[@]}")" "$(median "${t_warm[@]}")" 
 import sys
 tmp, R = sys.argv[1], int(sys.argv[2])
 times = dict(zip(["cold", "warm", "naive"], map(float, sys.argv[3:6])))
-stats = {}
+stats, busy = {}, {}
 for kind in ["cold", "warm", "naive"]:
     per = {f"r{r:02d}": [0, 0, 0, 0, 0] for r in range(R)}
+    spans = []
     for line in open(f"{tmp}/{kind}.0"):
-        repo, down, up, ls, fe = line.split()
+        repo, down, up, ls, fe, t0, t1 = line.split()
+        spans.append((float(t0), float(t1)))
         p = per.setdefault(repo, [0, 0, 0, 0, 0])
         p[0] += 1; p[1] += int(down); p[2] += int(up); p[3] += int(ls); p[4] += int(fe)
     stats[kind] = per
+    # seconds during which at least one connection was open
+    busy[kind], end = 0.0, 0.0
+    for t0, t1 in sorted(spans):
+        if t1 > end:
+            busy[kind] += t1 - max(t0, end)
+            end = t1
 names = {"cold": "git atom resolve (cold)", "warm": "git atom resolve (warm)", "naive": "naive: ls-remote + fetch each"}
-print(f"{'':32} {'connections':>11} {'per repo':>9} {'ls-refs':>8} {'fetches':>8} {'bytes received':>15} {'bytes sent':>11} {'seconds':>8}")
+print(f"{'':32} {'connections':>11} {'per repo':>9} {'ls-refs':>8} {'fetches':>8} {'bytes received':>15} {'bytes sent':>11} {'seconds':>8} {'connected':>10}")
 tot = {}
 for kind in ["cold", "warm", "naive"]:
     per = stats[kind]
@@ -385,7 +397,7 @@ for kind in ["cold", "warm", "naive"]:
     counts = sorted(p[0] for p in per.values())
     rng = f"{counts[0]}-{counts[-1]}" if counts[0] != counts[-1] else f"{counts[0]}"
     tot[kind] = (c, d, times[kind])
-    print(f"{names[kind]:32} {c:>11,} {rng:>9} {ls:>8,} {fe:>8,} {d:>15,} {u:>11,} {times[kind]:>8.2f}")
+    print(f"{names[kind]:32} {c:>11,} {rng:>9} {ls:>8,} {fe:>8,} {d:>15,} {u:>11,} {times[kind]:>8.2f} {busy[kind]:>10.2f}")
 nc, nd, nt = tot["naive"]
 for kind in ["cold", "warm"]:
     c, d, t = tot[kind]
