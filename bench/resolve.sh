@@ -216,6 +216,8 @@ async def pipe(reader, writer, count, scan=None):
 
 async def handle(creader, cwriter):
     opened = time.time()
+    with open(log + ".open", "a") as f:
+        f.write("\n")
     head = await creader.readexactly(4)
     first = head + await creader.readexactly(int(head, 16) - 4)
     m = re.search(rb"/([^\x00 ]+?)(?:\.git)?\x00", first)
@@ -236,6 +238,7 @@ async def main():
 asyncio.run(main())
 EOF
 : >"$tmp/conn.log"
+: >"$tmp/conn.log.open"
 python3 "$tmp/proxy.py" "$port" "$daemon_port" "$tmp/conn.log" &
 proxy_pid=$!
 for _ in $(seq 100); do
@@ -246,9 +249,15 @@ git ls-remote "$base/r00.git" refs/atoms/_root >/dev/null
 
 # --- measurements -------------------------------------------------------------------------------
 # mark: the number of connection lines logged so far; the proxy logs a connection when it
-# closes, so wait until it has logged as many as it accepted.
-settle() { sleep 0.3; }
-mark() { settle; wc -l <"$tmp/conn.log"; }
+# closes, so wait (up to 10 s) until it has logged as many as it accepted (conn.log.open).
+mark() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    (($(wc -l <"$tmp/conn.log") == $(wc -l <"$tmp/conn.log.open"))) && break
+    sleep 0.1
+  done
+  wc -l <"$tmp/conn.log"
+}
 # slice <from> <to> <name>: the log lines of one measured run
 slice() { sed -n "$(($1 + 1)),$2p" "$tmp/conn.log" >"$tmp/$3"; }
 now() { date +%s.%N; }
