@@ -13,7 +13,7 @@
 pub mod nix;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cache::{self, Cache};
 use crate::closure::{self, Subject};

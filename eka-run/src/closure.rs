@@ -28,7 +28,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use atom_lib::local::{self, LocalAtom};
-use atom_lib::lock::{AtomKey, LockedAtom, Origin as LockOrigin, LOCK_FILE};
+use atom_lib::lock::{LockedAtom, Origin as LockOrigin, LOCK_FILE};
 use atom_lib::manifest::{Manifest, MANIFEST_FILE};
 use atom_lib::resolve::{self, ResolveError};
 use atom_lib::store::git::Verbosity;
@@ -509,7 +509,7 @@ impl Subject {
             out.requires = lock
                 .requires
                 .iter()
-                .map(|(name, key): (_, &AtomKey)| (name.to_string(), key.to_string()))
+                .map(|(name, key)| (name.to_string(), key.to_string()))
                 .collect();
         }
         Ok(out)
