@@ -423,8 +423,8 @@ impl Subject {
                 None => Ok(None),
             }
         };
-        let manifest_bytes =
-            blob(MANIFEST_FILE)?.ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
+        let manifest_bytes = blob(MANIFEST_FILE)?
+            .ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
         let manifest_path = format!("{shown}:{MANIFEST_FILE}");
         let lock_path = format!("{shown}:{LOCK_FILE}");
         let manifest = Manifest::parse(&manifest_bytes, &manifest_path)
@@ -585,8 +585,7 @@ fn check(
 /// Fetch the locked atoms the cache lacks: one fetch per repository, from its URL, else each of
 /// its mirrors in turn.
 fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
-    let mut by_repo: BTreeMap<String, (Vec<String>, String, Vec<(AtomRef, Oid)>)> =
-        BTreeMap::new();
+    let mut by_repo: BTreeMap<String, (Vec<String>, String, Vec<(AtomRef, Oid)>)> = BTreeMap::new();
     for locked in deps.iter().filter(|a| !cache.has_object(a.commit)) {
         let LockOrigin::Url { url, mirrors } = &locked.origin else {
             return Err(Error::Fetch {
@@ -696,7 +695,9 @@ fn export(cache: &GitStore, tree: Oid, dir: &Path, atom: &str, depth: usize) -> 
     for entry in cache.tree_entries(tree).map_err(store_err)? {
         let bad = |reason| Error::BadEntry {
             atom: atom.to_owned(),
-            name: String::from_utf8_lossy(&entry.name).escape_debug().to_string(),
+            name: String::from_utf8_lossy(&entry.name)
+                .escape_debug()
+                .to_string(),
             reason,
         };
         let name = entry.name.as_slice();
@@ -767,8 +768,7 @@ mod tests {
             ),
         );
         m.requires.insert("base".into(), "k1@1.0.0".into());
-        let graph: serde_json::Value =
-            serde_json::from_str(&m.graph(Path::new("/eka"))).unwrap();
+        let graph: serde_json::Value = serde_json::from_str(&m.graph(Path::new("/eka"))).unwrap();
         assert_eq!(
             graph,
             serde_json::json!({

@@ -600,7 +600,11 @@ impl Jail {
                 .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
                 .proc()
                 .minimal_dev();
-            if let Some(atom) = self.atom.as_ref().filter(|a| !a.starts_with(store::STORE_DIR)) {
+            if let Some(atom) = self
+                .atom
+                .as_ref()
+                .filter(|a| !a.starts_with(store::STORE_DIR))
+            {
                 root = root.bind(atom, atom, Mode::ReadOnly);
             }
             if let Some(dir) = &self.atom_nix {

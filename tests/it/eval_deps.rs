@@ -24,7 +24,9 @@ const TRACE: &str = "trace: leaf composed";
 fn manifest(label: &str, deps: &[(&str, &str)]) -> String {
     let mut text = format!("[atom]\nid = \"{label}\"\nversion = \"1.0.0\"\n");
     for (name, url) in deps {
-        text.push_str(&format!("\n[deps.{name}]\nurl = \"{url}\"\nversion = \"1\"\n"));
+        text.push_str(&format!(
+            "\n[deps.{name}]\nurl = \"{url}\"\nversion = \"1\"\n"
+        ));
     }
     text
 }
@@ -36,13 +38,13 @@ impl Graph {
         std::fs::create_dir_all(env.path("srv")).unwrap();
         let daemon = GitDaemon::start(&env, &env.path("srv"));
         // A Nix configuration of the test's own: nothing from the host's.
-        env.write(&env.path("nix-conf"), "nix.conf", "# the test's own, empty\n");
-        let leaf = Self::repo(&env, "leaf");
         env.write(
-            &leaf,
-            "leaf/atom.toml",
-            &manifest("leaf", &[]),
+            &env.path("nix-conf"),
+            "nix.conf",
+            "# the test's own, empty\n",
         );
+        let leaf = Self::repo(&env, "leaf");
+        env.write(&leaf, "leaf/atom.toml", &manifest("leaf", &[]));
         env.write(
             &leaf,
             "leaf/mod.nix",
@@ -52,7 +54,11 @@ impl Graph {
 
         let lib = Self::repo(&env, "lib");
         let leaf_url = daemon.url("leaf.git");
-        env.write(&lib, "lib/atom.toml", &manifest("lib", &[("leaf", &leaf_url)]));
+        env.write(
+            &lib,
+            "lib/atom.toml",
+            &manifest("lib", &[("leaf", &leaf_url)]),
+        );
         env.write(
             &lib,
             "lib/mod.nix",
@@ -88,7 +94,10 @@ impl Graph {
         let repo = env.init(name);
         env.init_bare(&format!("srv/{name}.git"));
         let remote = env.path(&format!("srv/{name}.git"));
-        env.git_ok(&repo, &["remote", "add", "origin", remote.to_str().unwrap()]);
+        env.git_ok(
+            &repo,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
         env.write(&repo, "README", &format!("{name}\n"));
         env.commit_all(&repo, "root");
         env.git_ok(&repo, &["push", "-q", "origin", "main"]);
@@ -166,11 +175,17 @@ fn from_holds_the_locked_atoms_two_levels_deep_each_composed_once() {
             "--",
             "/bin/sh",
             "-c",
-            &format!("test -e {} && echo seen || echo hidden", g.cache().display()),
+            &format!(
+                "test -e {} && echo seen || echo hidden",
+                g.cache().display()
+            ),
         ])
         .success();
     assert_eq!(probe.stdout, "hidden\n");
-    assert!(g.cache().join("objects").is_dir(), "the cache exists on the host");
+    assert!(
+        g.cache().join("objects").is_dir(),
+        "the cache exists on the host"
+    );
 }
 
 #[test]
@@ -195,7 +210,10 @@ fn a_missing_lock_and_a_stale_lock_say_to_run_git_atom_resolve() {
     std::fs::write(g.app.join("atom.toml"), bumped).unwrap();
     let line = failure(g.eka(&["eval", "--json", "."]));
     assert!(
-        line.starts_with(&format!("eka-run: `{}` is not current: `deps.", lock.display())),
+        line.starts_with(&format!(
+            "eka-run: `{}` is not current: `deps.",
+            lock.display()
+        )),
         "{line}"
     );
     assert!(
@@ -214,9 +232,17 @@ fn a_one_byte_change_to_the_lock_is_a_cache_miss() {
     let g = Graph::new();
     g.resolve();
     let first = g.eka(&["-v", "eval", "--json", ".", "lib"]).success();
-    assert!(first.stderr.contains("evaluation cache miss"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("evaluation cache miss"),
+        "{}",
+        first.stderr
+    );
     let again = g.eka(&["-v", "eval", "--json", ".", "lib"]).success();
-    assert!(again.stderr.contains("evaluation cache hit"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("evaluation cache hit"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(again.stdout, first.stdout);
     // One byte of the lock's header comment: still a current lock, another identity.
     let text = std::fs::read_to_string(g.lock()).unwrap();
@@ -243,12 +269,7 @@ fn a_dependency_missing_from_the_cache_is_fetched_from_the_locks_url() {
     // Only the atoms came: not the source history they were published from.
     let source = g.env.git_ok(&g.lib, &["rev-parse", "HEAD"]);
     let cache = g.cache();
-    let has = |oid: &str| {
-        g.env
-            .git(&cache, ["cat-file", "-e", oid])
-            .code
-            == 0
-    };
+    let has = |oid: &str| g.env.git(&cache, ["cat-file", "-e", oid]).code == 0;
     let lib_atom = g.env.git_ok(&g.lib, &["rev-parse", "refs/atoms/lib/1.0.0"]);
     assert!(has(&lib_atom), "the atom commit is in the cache");
     assert!(!has(&source), "the source commit is not");
@@ -267,9 +288,13 @@ fn an_atom_uri_is_resolved_fetched_and_evaluated_with_its_lock() {
             &format!("git://127.0.0.1:{}", g.daemon.port),
         ],
     );
-    let run = g.eka(&["eval", "--json", "srv:lib.git::lib@^1", "word"]).success();
+    let run = g
+        .eka(&["eval", "--json", "srv:lib.git::lib@^1", "word"])
+        .success();
     assert_eq!(run.stdout, "\"lib+leaf\"");
-    let run = g.eka(&["eval", "--json", "srv:lib.git::lib", "text"]).success();
+    let run = g
+        .eka(&["eval", "--json", "srv:lib.git::lib", "text"])
+        .success();
     assert_eq!(run.stdout, "\"hello from lib\\n\"");
     // The identity's atom part is the atom commit; its lock part the published lock's digest.
     let url = format!("{}::lib", g.daemon.url("lib.git"));
