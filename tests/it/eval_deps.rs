@@ -231,13 +231,13 @@ fn a_missing_lock_and_a_stale_lock_say_to_run_git_atom_resolve() {
 fn a_one_byte_change_to_the_lock_is_a_cache_miss() {
     let g = Graph::new();
     g.resolve();
-    let first = g.eka(&["-v", "eval", "--json", ".", "lib"]).success();
+    let first = g.eka(&["eval", "-v", "--json", ".", "lib"]).success();
     assert!(
         first.stderr.contains("evaluation cache miss"),
         "{}",
         first.stderr
     );
-    let again = g.eka(&["-v", "eval", "--json", ".", "lib"]).success();
+    let again = g.eka(&["eval", "-v", "--json", ".", "lib"]).success();
     assert!(
         again.stderr.contains("evaluation cache hit"),
         "{}",
@@ -250,7 +250,7 @@ fn a_one_byte_change_to_the_lock_is_a_cache_miss() {
     assert_eq!(edited.len(), text.len());
     assert_ne!(edited, text);
     std::fs::write(g.lock(), edited).unwrap();
-    let changed = g.eka(&["-v", "eval", "--json", ".", "lib"]).success();
+    let changed = g.eka(&["eval", "-v", "--json", ".", "lib"]).success();
     assert!(
         changed.stderr.contains("evaluation cache miss"),
         "{}",
