@@ -122,7 +122,7 @@ pub enum Error {
     Atom(#[from] identity::Error),
     /// The atom or its dependencies could not be made ready.
     #[error(transparent)]
-    Closure(#[from] closure::Error),
+    Closure(Box<closure::Error>),
     /// A backend program failed; it said why on stderr. eka-run exits with its status.
     #[error("`{program}` failed with exit status {status}")]
     Failed {
@@ -167,6 +167,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<closure::Error> for Error {
+    fn from(e: closure::Error) -> Self {
+        Error::Closure(Box::new(e))
+    }
 }
 
 impl Error {

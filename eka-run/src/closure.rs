@@ -21,6 +21,10 @@
 //! This is the only module of eka-run that uses atom-lib: everything it does happens on the
 //! host, before the sandbox starts; the sandbox only ever sees the directories it exports.
 
+// These errors end the command and carry their ids and paths in full (as atom-lib's resolver's
+// do); boxing each would only add noise. `backend::Error` boxes this one.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::ffi::OsStrExt as _;
@@ -77,13 +81,13 @@ pub enum Error {
     },
     /// The atom directory's manifest or lock is invalid or unreadable.
     #[error(transparent)]
-    Local(#[from] local::Error),
+    Local(Box<local::Error>),
     /// The atom could not be read for its identity.
     #[error(transparent)]
     Identity(#[from] identity::Error),
     /// The URI does not parse.
     #[error(transparent)]
-    Uri(#[from] UriError),
+    Uri(Box<UriError>),
     /// An alias in git config is invalid.
     #[error("in git config `atom.alias.*`")]
     Alias(#[source] AliasError),
@@ -97,7 +101,7 @@ pub enum Error {
     },
     /// The atom cache cannot be opened.
     #[error("cannot open the atom cache")]
-    Cache(#[source] local::Error),
+    Cache(#[source] Box<local::Error>),
     /// A repository cannot be listed.
     #[error("cannot list the atoms of {url}")]
     List {
@@ -109,7 +113,7 @@ pub enum Error {
     },
     /// No version matches the URI.
     #[error(transparent)]
-    Resolve(#[from] ResolveError),
+    Resolve(Box<ResolveError>),
     /// An atom could not be fetched into the cache.
     #[error("cannot fetch atom {atom} from {url}: {reason}")]
     Fetch {
@@ -212,6 +216,28 @@ pub enum Error {
         #[source]
         source: StoreError,
     },
+}
+
+impl From<local::Error> for Error {
+    fn from(e: local::Error) -> Self {
+        Error::Local(Box::new(e))
+    }
+}
+
+impl From<UriError> for Error {
+    fn from(e: UriError) -> Self {
+        Error::Uri(Box::new(e))
+    }
+}
+
+impl From<ResolveError> for Error {
+    fn from(e: ResolveError) -> Self {
+        Error::Resolve(Box::new(e))
+    }
+}
+
+fn cache() -> Result<GitStore, Error> {
+    local::cache().map_err(|e| Error::Cache(Box::new(e)))
 }
 
 fn more(n: usize) -> String {
@@ -378,7 +404,7 @@ impl Subject {
                 label: uri.label.to_string(),
             });
         };
-        let cache = local::cache().map_err(Error::Cache)?;
+        let cache = cache()?;
         let url = address.redacted();
         let prefix = format!("{}{}/", atom_lib::Format::Atom1.ref_prefix(), uri.label);
         let refs = {
@@ -467,7 +493,7 @@ impl Subject {
         if deps.is_empty() && self.dir().is_some() {
             return Ok(out);
         }
-        let cache = local::cache().map_err(Error::Cache)?;
+        let cache = cache()?;
         fetch_missing(&cache, &deps)?;
         if let Origin::Cache { atom, tree, .. } = &self.origin {
             let rel = PathBuf::from("atom").join(atom.label.as_str());
@@ -585,7 +611,9 @@ fn check(
 /// Fetch the locked atoms the cache lacks: one fetch per repository, from its URL, else each of
 /// its mirrors in turn.
 fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
-    let mut by_repo: BTreeMap<String, (Vec<String>, String, Vec<(AtomRef, Oid)>)> = BTreeMap::new();
+    // By the address written in the lock: every address to try, the one to show, the atoms.
+    type Batch = (Vec<String>, String, Vec<(AtomRef, Oid)>);
+    let mut by_repo: BTreeMap<String, Batch> = BTreeMap::new();
     for locked in deps.iter().filter(|a| !cache.has_object(a.commit)) {
         let LockOrigin::Url { url, mirrors } = &locked.origin else {
             return Err(Error::Fetch {
