@@ -313,8 +313,8 @@ pub struct Materialised {
 impl Materialised {
     /// The dependency graph as the Nix driver takes it: JSON
     /// `{"atoms": {<key>: {"root": <dir>, "requires": {<name>: <key>}}}, "requires": {<name>: <key>}}`,
-    /// with the directories under `base` (where the sandbox sees the directory written into).
-    pub fn graph(&self, base: &Path) -> String {
+    /// with each directory relative to the directory written into.
+    pub fn graph(&self) -> String {
         let atoms: serde_json::Map<String, serde_json::Value> = self
             .atoms
             .iter()
@@ -322,7 +322,7 @@ impl Materialised {
                 (
                     key.clone(),
                     serde_json::json!({
-                        "root": base.join(rel).to_string_lossy(),
+                        "root": rel.to_string_lossy(),
                         "requires": requires,
                     }),
                 )
@@ -786,7 +786,7 @@ mod tests {
     }
 
     #[test]
-    fn the_graph_names_every_export_under_the_base() {
+    fn the_graph_names_every_export_relative_to_the_exports() {
         let mut m = Materialised::default();
         m.atoms.insert(
             "k1@1.0.0".into(),
@@ -796,11 +796,11 @@ mod tests {
             ),
         );
         m.requires.insert("base".into(), "k1@1.0.0".into());
-        let graph: serde_json::Value = serde_json::from_str(&m.graph(Path::new("/eka"))).unwrap();
+        let graph: serde_json::Value = serde_json::from_str(&m.graph()).unwrap();
         assert_eq!(
             graph,
             serde_json::json!({
-                "atoms": {"k1@1.0.0": {"root": "/eka/deps/k1/1.0.0/base", "requires": {"util": "k2@0.1.0"}}},
+                "atoms": {"k1@1.0.0": {"root": "deps/k1/1.0.0/base", "requires": {"util": "k2@0.1.0"}}},
                 "requires": {"base": "k1@1.0.0"},
             })
         );

@@ -232,33 +232,37 @@ pub(crate) struct Jail {
 pub(crate) const ENTRY_NIX: &str =
     "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
 # passing the configuration `configJSON` (canonical JSON, `system` included) and, as `from`,
-# the atoms of its lock: `depsJSON` is
-#   { atoms = { <id@version> = { root = <dir>; requires = { <name> = <id@version>; }; }; };
+# the atoms of its lock: `<ekaDir>/deps.json` is
+#   { atoms = { <id@version> = { root = <dir under ekaDir>; requires = { <name> = <id@version>; }; }; };
 #     requires = { <name> = <id@version>; }; }
 # Each locked atom is composed once (lazily, when first used), with its own locked
 # dependencies as its `from` and only `system` as its configuration.
-{ atomRoot, atomNix, configJSON, depsJSON }:
+{ atomRoot, atomNix, configJSON, ekaDir }:
 let
   B = builtins;
   compose = import (/. + atomNix + \"/compose.nix\");
   config = B.fromJSON configJSON;
-  deps = B.fromJSON depsJSON;
+  deps = B.fromJSON (B.readFile (/. + ekaDir + \"/deps.json\"));
   composed = B.mapAttrs
-    (key: a: compose (/. + a.root) { from = fromOf a.requires; config = { inherit (config) system; }; })
+    (key: a: compose (/. + (ekaDir + \"/\" + a.root)) { from = fromOf a.requires; config = { inherit (config) system; }; })
     deps.atoms;
   fromOf = B.mapAttrs (name: key: composed.${key});
 in
 compose (/. + atomRoot) { from = fromOf deps.requires; inherit config; }
 ";
 
+/// The file in the private directory's `eka/` that holds the dependency graph the entry
+/// expression composes (see [`crate::closure::Materialised::graph`]).
+pub(crate) const DEPS_JSON: &str = "deps.json";
+
 /// The derivation expression: what `build`, `run` and `plan` need of the derivation at the
 /// attribute path `attrJSON` (a JSON list of names): evaluating `drvPath` writes the
 /// derivation to the store.
 pub(crate) const DRV_NIX: &str = "# Written by eka-run: the derivation at the attribute path `attrJSON` of the atom's API.
-{ atomRoot, atomNix, configJSON, depsJSON, attrJSON }:
+{ atomRoot, atomNix, configJSON, ekaDir, attrJSON }:
 let
   B = builtins;
-  api = import ./eval.nix { inherit atomRoot atomNix configJSON depsJSON; };
+  api = import ./eval.nix { inherit atomRoot atomNix configJSON ekaDir; };
   path = B.fromJSON attrJSON;
   show = p: B.concatStringsSep \".\" p;
   step = acc: name:

@@ -34,6 +34,12 @@ impl NixEvaluator {
         // Everything the evaluator will read is on the host before the sandbox starts.
         let exports = jail.exports();
         let deps = request.atom.materialise(&exports)?;
+        // A file, not an argument: one argument may not exceed 128 KiB, a large lock would.
+        let graph = exports.join(eval::DEPS_JSON);
+        std::fs::write(&graph, deps.graph()).map_err(|source| eval::Error::Private {
+            path: graph.clone(),
+            source,
+        })?;
         tracing::info!(
             atoms = deps.atom_count(),
             bytes = deps.bytes,
@@ -62,8 +68,8 @@ impl NixEvaluator {
                 };
                 args.extend([
                     "--argstr".into(),
-                    "depsJSON".into(),
-                    deps.graph(&view.eka).into(),
+                    "ekaDir".into(),
+                    view.eka.clone().into_os_string(),
                     "--argstr".into(),
                     "atomRoot".into(),
                     atom_root.into_os_string(),
