@@ -16,7 +16,11 @@
 #           copy of the module's own files
 #   pre     the parent module's `mod` (pre.pre the grandparent's, ...); absent
 #           at the top
-#   from    evaluation-time dependencies (the caller's `from`)
+#   from    evaluation-time dependencies (the caller's `from`): each atom
+#           dependency already composed, i.e. the public API this function
+#           returned for it (composed with its own `from`), under the name the
+#           manifest gives it. Reading manifests and locks is the caller's job
+#           (eka-run's entry expression composes a lock's atoms once each).
 #   get     build-time sources (the caller's `get`)
 #   std     the standard library (atom-nix/std) over the pure builtins
 #   config  the caller's configuration (`config.system` is the system)

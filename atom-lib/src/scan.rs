@@ -221,6 +221,7 @@ pub fn entry_at(store: &GitStore, tree: Oid, path: &str) -> Result<Option<TreeEn
         name: Vec::new(),
         kind: EntryKind::Tree,
         oid: tree,
+        executable: false,
     };
     for component in path.split('/') {
         if current.kind != EntryKind::Tree {

@@ -27,6 +27,8 @@ pub struct TreeEntry {
     pub kind: EntryKind,
     /// The object it points at.
     pub oid: Oid,
+    /// A blob with git's executable mode (`100755`).
+    pub executable: bool,
 }
 
 /// A ref and the object it points at (peeled for annotated tags), from a local or a remote

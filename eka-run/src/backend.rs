@@ -13,17 +13,18 @@
 pub mod nix;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cache::{self, Cache};
+use crate::closure::{self, Subject};
 use crate::config::Config;
 use crate::identity::{self, Identity};
 
 /// What to evaluate.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// The atom directory.
-    pub atom: PathBuf,
+    /// The atom, its lock checked.
+    pub atom: Subject,
     /// The attribute path, as given (`None`: the whole API, or for a derivation its `default`).
     pub attribute: Option<String>,
     /// The configuration.
@@ -33,19 +34,20 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request, with its identity read from the atom directory.
-    pub fn new(
-        atom: &Path,
-        attribute: Option<&str>,
-        config: Config,
-    ) -> Result<Self, identity::Error> {
-        let identity = Identity::of(atom, &config, attribute)?;
-        Ok(Request {
-            atom: atom.to_owned(),
+    /// A request for the atom `atom` (opened and checked), with its identity.
+    pub fn new(atom: Subject, attribute: Option<&str>, config: Config) -> Self {
+        let identity = Identity::new(
+            atom.atom_part.clone(),
+            atom.lock_part.clone(),
+            &config,
+            attribute,
+        );
+        Request {
+            atom,
             attribute: attribute.map(str::to_owned),
             config,
             identity,
-        })
+        }
     }
 
     /// The attribute path's names: `a."b.c".d` is `a`, `b.c`, `d`.
@@ -118,6 +120,9 @@ pub enum Error {
     /// The atom could not be read.
     #[error(transparent)]
     Atom(#[from] identity::Error),
+    /// The atom or its dependencies could not be made ready.
+    #[error(transparent)]
+    Closure(Box<closure::Error>),
     /// A backend program failed; it said why on stderr. eka-run exits with its status.
     #[error("`{program}` failed with exit status {status}")]
     Failed {
@@ -162,6 +167,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<closure::Error> for Error {
+    fn from(e: closure::Error) -> Self {
+        Error::Closure(Box::new(e))
+    }
 }
 
 impl Error {

@@ -59,8 +59,13 @@ pub enum Command {
     /// Evaluate an atom with atom-nix in a sandbox that sees nothing but the atom
     ///
     /// Runs `nix-instantiate --eval --strict` on the atom's public API (or ATTRIBUTE-PATH of
-    /// it) in new user, mount, network, PID and IPC namespaces with Landlock rules: the evaluator
-    /// reads only the atom, the store and the Nix installation, writes only a private temporary
+    /// it) in new user, mount, network, PID and IPC namespaces with Landlock rules. Before the
+    /// sandbox starts, on the host: an atom URI is resolved and fetched into the atom cache, the
+    /// atom's atom.lock is checked against its atom.toml (missing or stale: run `git atom
+    /// resolve`), and every locked dependency is exported from the atom cache (fetched from the
+    /// lock's URL when the cache lacks it) into the sandbox's private directory, to be the
+    /// atom's `from.<name>`. The evaluator reads only the atom, its locked dependencies, the
+    /// store and the Nix installation, writes only a private temporary
     /// directory and the store, has no network, a rebuilt environment (never the caller's
     /// NIX_CONFIG, NIX_PATH or LD_*), Nix settings owned by eka-run, no inherited descriptors,
     /// its own session and no_new_privs. Exit status: nix-instantiate's; 125 when the sandbox
@@ -87,8 +92,9 @@ pub enum Command {
     Run(build::RunArgs),
     /// Say what `build` would build, without building
     ///
-    /// Prints the parts of the evaluation's identity (atom: the content digest of ATOM-DIR as
-    /// it is on disk; lock: BLAKE3 of atom.lock, or 64 zeros without one; config: BLAKE3 of the
+    /// Prints the parts of the evaluation's identity (atom: the content digest of the atom
+    /// directory as it is on disk, or the atom commit of an atom URI; lock: BLAKE3 of atom.lock,
+    /// which pins every dependency's commit, or 64 zeros without one; config: BLAKE3 of the
     /// canonical JSON of --config without `system`; system; attribute), the identity (BLAKE3 of
     /// the canonical JSON of those five), and the derivation with its outputs. Evaluates (or
     /// reads the evaluation cache), which writes the derivation to the store; builds nothing.

@@ -31,7 +31,7 @@ use crate::backend::{self, nix::NixEvaluator, Cached, Evaluator as _};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::sandbox::{self, Enforcement, LandlockPolicy, Mode, Namespaces, NewRoot};
-use crate::{atom_nix, env, limits, store};
+use crate::{atom_nix, closure, env, limits, store};
 
 /// Arguments of `eka-run eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -48,9 +48,14 @@ pub struct Args {
 /// What to evaluate, as `eval`, `build`, `run` and `plan` take it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
-    /// The atom's directory: the one holding its top-level mod.nix
-    #[arg(value_name = "ATOM-DIR")]
-    pub atom: PathBuf,
+    /// The atom: its directory (the one holding its top-level mod.nix), or an atom URI
+    /// `<address>::<label>[@<version-requirement>]` as `git clone atom::` takes it (aliases from
+    /// `git config atom.alias.*`), resolved to the highest matching version and fetched into the
+    /// atom cache ($XDG_CACHE_HOME/atom/atoms.git). With an atom.toml that declares
+    /// dependencies, its atom.lock must be current (`git atom resolve` makes it so): each locked
+    /// atom is `from.<name>`, taken from the atom cache (fetched from the lock's URL if missing)
+    #[arg(value_name = "ATOM", value_parser = closure::Spec::parse)]
+    pub atom: closure::Spec,
     /// Attribute path in the atom's public API, e.g. `lib.greeting` [default: eval: all of it;
     /// build, run, plan: the API if it is a derivation, else its `default`]
     #[arg(value_name = "ATTRIBUTE-PATH")]
@@ -211,7 +216,9 @@ pub(crate) struct Jail {
     layout: store::Layout,
     /// The store's state directory (evaluation writes the store).
     state: store::State,
-    pub(crate) atom: PathBuf,
+    /// The atom directory, bound read-only at its own path; `None` when the atom is exported
+    /// into the private directory (`eka/atom/`).
+    pub(crate) atom: Option<PathBuf>,
     /// An atom-nix directory given with --atom-nix, bound at /eka/atom-nix.
     pub(crate) atom_nix: Option<PathBuf>,
     pub(crate) nix: PathBuf,
@@ -224,22 +231,38 @@ pub(crate) struct Jail {
 /// The entry expression: the atom's public API. The configuration always carries `system`.
 pub(crate) const ENTRY_NIX: &str =
     "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
-# passing the configuration `configJSON` (canonical JSON, `system` included).
-{ atomRoot, atomNix, configJSON }:
+# passing the configuration `configJSON` (canonical JSON, `system` included) and, as `from`,
+# the atoms of its lock: `<ekaDir>/deps.json` is
+#   { atoms = { <id@version> = { root = <dir under ekaDir>; requires = { <name> = <id@version>; }; }; };
+#     requires = { <name> = <id@version>; }; }
+# Each locked atom is composed once (lazily, when first used), with its own locked
+# dependencies as its `from` and only `system` as its configuration.
+{ atomRoot, atomNix, configJSON, ekaDir }:
 let
+  B = builtins;
   compose = import (/. + atomNix + \"/compose.nix\");
+  config = B.fromJSON configJSON;
+  deps = B.fromJSON (B.readFile (/. + ekaDir + \"/deps.json\"));
+  composed = B.mapAttrs
+    (key: a: compose (/. + (ekaDir + \"/\" + a.root)) { from = fromOf a.requires; config = { inherit (config) system; }; })
+    deps.atoms;
+  fromOf = B.mapAttrs (name: key: composed.${key});
 in
-compose (/. + atomRoot) { config = builtins.fromJSON configJSON; }
+compose (/. + atomRoot) { from = fromOf deps.requires; inherit config; }
 ";
+
+/// The file in the private directory's `eka/` that holds the dependency graph the entry
+/// expression composes (see [`crate::closure::Materialised::graph`]).
+pub(crate) const DEPS_JSON: &str = "deps.json";
 
 /// The derivation expression: what `build`, `run` and `plan` need of the derivation at the
 /// attribute path `attrJSON` (a JSON list of names): evaluating `drvPath` writes the
 /// derivation to the store.
 pub(crate) const DRV_NIX: &str = "# Written by eka-run: the derivation at the attribute path `attrJSON` of the atom's API.
-{ atomRoot, atomNix, configJSON, attrJSON }:
+{ atomRoot, atomNix, configJSON, ekaDir, attrJSON }:
 let
   B = builtins;
-  api = import ./eval.nix { inherit atomRoot atomNix configJSON; };
+  api = import ./eval.nix { inherit atomRoot atomNix configJSON ekaDir; };
   path = B.fromJSON attrJSON;
   show = p: B.concatStringsSep \".\" p;
   step = acc: name:
@@ -268,17 +291,25 @@ else {
 ";
 
 impl Jail {
-    pub(crate) fn prepare(atom: &Path, opts: &SandboxOptions) -> Result<Self, Error> {
-        let atom = atom.canonicalize().map_err(|source| Error::Atom {
-            path: atom.to_owned(),
-            source,
-        })?;
-        if !atom.is_dir() {
-            return Err(Error::Atom {
-                path: atom,
-                source: io::Error::from(io::ErrorKind::NotADirectory),
-            });
-        }
+    /// Prepare the sandbox for the atom directory `atom` (`None`: the caller exports the atom
+    /// into [`Jail::exports`]).
+    pub(crate) fn prepare(atom: Option<&Path>, opts: &SandboxOptions) -> Result<Self, Error> {
+        let atom = atom
+            .map(|atom| {
+                let dir = atom.canonicalize().map_err(|source| Error::Atom {
+                    path: atom.to_owned(),
+                    source,
+                })?;
+                if dir.is_dir() {
+                    Ok(dir)
+                } else {
+                    Err(Error::Atom {
+                        path: dir,
+                        source: io::Error::from(io::ErrorKind::NotADirectory),
+                    })
+                }
+            })
+            .transpose()?;
         let layout = opts.store.resolve(|k| std::env::var_os(k))?;
         let state = layout.state.clone().ok_or_else(|| Error::NoState {
             store: layout.store.clone(),
@@ -334,6 +365,12 @@ impl Jail {
 
     fn host(&self, rel: &str) -> PathBuf {
         self.private.path().join(rel)
+    }
+
+    /// Where, on the host, files written for the evaluator go: the private directory's `eka/`,
+    /// which the evaluator sees read-only as [`View::eka`].
+    pub(crate) fn exports(&self) -> PathBuf {
+        self.host("eka")
     }
 
     fn write_files(&self) -> Result<(), Error> {
@@ -541,7 +578,8 @@ impl Jail {
 
     /// Build the sandbox's root (when namespaced) and say what Landlock must allow in it.
     fn enter(&self, namespaced: bool, view: &View) -> Result<LandlockPolicy, Error> {
-        let mut read: Vec<PathBuf> = vec![self.atom.clone(), view.etc.clone(), view.eka.clone()];
+        let mut read: Vec<PathBuf> = vec![view.etc.clone(), view.eka.clone()];
+        read.extend(self.atom.clone());
         let mut write: Vec<PathBuf> = vec![view.tmp.clone()];
         if namespaced {
             // A mount namespace of the init's own: `pivot_root` moves every process of the
@@ -566,8 +604,12 @@ impl Jail {
                 .bind(&self.state.log, store::LOG_DIR, Mode::ReadWrite)
                 .proc()
                 .minimal_dev();
-            if !self.atom.starts_with(store::STORE_DIR) {
-                root = root.bind(&self.atom, &self.atom, Mode::ReadOnly);
+            if let Some(atom) = self
+                .atom
+                .as_ref()
+                .filter(|a| !a.starts_with(store::STORE_DIR))
+            {
+                root = root.bind(atom, atom, Mode::ReadOnly);
             }
             if let Some(dir) = &self.atom_nix {
                 root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
@@ -773,14 +815,12 @@ pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
 }
 
 impl Target {
-    /// The request this names: the configuration normalised, the identity read from the atom.
+    /// The request this names: the configuration normalised, the atom opened (a URI resolved
+    /// and fetched) with its lock checked, the identity read from it.
     pub fn request(&self) -> anyhow::Result<backend::Request> {
         let config = Config::new(&self.config, self.system.as_deref())?;
-        Ok(backend::Request::new(
-            &self.atom,
-            self.attr.as_deref(),
-            config,
-        )?)
+        let atom = closure::Subject::open(&self.atom)?;
+        Ok(backend::Request::new(atom, self.attr.as_deref(), config))
     }
 
     /// The Nix evaluator in `sandbox`, behind the evaluation cache unless `--no-cache` (or
@@ -827,7 +867,7 @@ pub fn eval(args: &Args) -> anyhow::Result<u8> {
 
 /// `eka-run sandbox`: run a program in the evaluation sandbox; its exit code.
 pub fn exec(args: &ExecArgs) -> Result<u8, Error> {
-    let jail = Jail::prepare(&args.atom, &args.sandbox)?;
+    let jail = Jail::prepare(Some(&args.atom), &args.sandbox)?;
     let (program, rest) = args.command.split_first().expect("clap requires a program");
     Ok(jail
         .spawn(Path::new(program), |_| rest.to_vec(), false)?

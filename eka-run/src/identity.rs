@@ -2,8 +2,10 @@
 //! the attribute, each a part of its own, and one BLAKE3 digest over them.
 //!
 //! - **atom**: the content digest of the atom directory as it is on disk, uncommitted changes
-//!   included ([`atom_digest`]).
-//! - **lock**: BLAKE3 of `atom.lock`, or [`NO_LOCK`] when the atom has none.
+//!   included ([`atom_digest`]); for an atom named by URI, its atom commit (40 hex digits), which
+//!   names its tree and everything in it.
+//! - **lock**: BLAKE3 of `atom.lock`, or [`NO_LOCK`] when the atom has none. The lock records
+//!   the commit and tree of every dependency, so this part covers what `from` holds.
 //! - **config**: BLAKE3 of the canonical JSON of the configuration ([`crate::config`]).
 //! - **system**: the system name, e.g. `x86_64-linux`.
 //! - **attribute**: the attribute path as given, or `null` for the whole API.
@@ -56,13 +58,23 @@ pub struct Identity {
 impl Identity {
     /// Read the atom at `dir` and put the parts together.
     pub fn of(dir: &Path, config: &Config, attribute: Option<&str>) -> Result<Self, Error> {
-        Ok(Identity {
-            atom: atom_digest(dir)?,
-            lock: lock_digest(dir)?,
+        Ok(Identity::new(
+            atom_digest(dir)?,
+            lock_digest(dir)?,
+            config,
+            attribute,
+        ))
+    }
+
+    /// The parts, with the atom and lock parts already known.
+    pub fn new(atom: String, lock: String, config: &Config, attribute: Option<&str>) -> Self {
+        Identity {
+            atom,
+            lock,
             config: config.digest(),
             system: config.system.clone(),
             attribute: attribute.map(str::to_owned),
-        })
+        }
     }
 
     /// The parts as a canonical JSON object (members in canonical order).

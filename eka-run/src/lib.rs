@@ -9,6 +9,9 @@
 //! - [`build`], [`plan`]: build an atom's derivation and run its main program, or say what would
 //!   be built; through the [`backend`] traits (Nix first), the [`config`] normalised to
 //!   [`canonical`] JSON, the evaluation's [`identity`] and the evaluation [`cache`].
+//! - [`closure`]: the atom (a directory, or an atom URI fetched into the atom cache) and its
+//!   locked dependencies, checked and exported on the host before the sandbox starts; the only
+//!   module that uses atom-lib.
 //! - [`sandbox`]: the namespaces, mounts and Landlock rules both modes are built from.
 //! - [`cli`]: the command line.
 
@@ -18,6 +21,7 @@ pub mod build;
 pub mod cache;
 pub mod canonical;
 pub mod cli;
+pub mod closure;
 pub mod config;
 pub mod env;
 pub mod eval;

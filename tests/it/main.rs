@@ -2,6 +2,7 @@
 //! servers on loopback. One test binary declaring every module.
 
 mod deps;
+mod eval_deps;
 mod format;
 mod hostile;
 mod ls;

@@ -30,7 +30,21 @@ impl NixEvaluator {
         json: bool,
         extra: impl FnOnce(&View) -> Vec<OsString>,
     ) -> Result<Vec<u8>, Error> {
-        let jail = Jail::prepare(&request.atom, &self.sandbox)?;
+        let jail = Jail::prepare(request.atom.dir(), &self.sandbox)?;
+        // Everything the evaluator will read is on the host before the sandbox starts.
+        let exports = jail.exports();
+        let deps = request.atom.materialise(&exports)?;
+        // A file, not an argument: one argument may not exceed 128 KiB, a large lock would.
+        let graph = exports.join(eval::DEPS_JSON);
+        std::fs::write(&graph, deps.graph()).map_err(|source| eval::Error::Private {
+            path: graph.clone(),
+            source,
+        })?;
+        tracing::info!(
+            atoms = deps.atom_count(),
+            bytes = deps.bytes,
+            "exported the locked atoms from the atom cache"
+        );
         let nix = jail.nix.clone();
         let config = request.config.for_evaluation();
         let spawned = jail.spawn(
@@ -47,10 +61,18 @@ impl NixEvaluator {
                 if self.show_trace {
                     args.push("--show-trace".into());
                 }
+                // A URI atom is exported; a directory is bound where it is.
+                let atom_root = match &deps.atom {
+                    Some(rel) => view.eka.join(rel),
+                    None => jail.atom.clone().unwrap_or_default(),
+                };
                 args.extend([
                     "--argstr".into(),
+                    "ekaDir".into(),
+                    view.eka.clone().into_os_string(),
+                    "--argstr".into(),
                     "atomRoot".into(),
-                    jail.atom.clone().into_os_string(),
+                    atom_root.into_os_string(),
                     "--argstr".into(),
                     "atomNix".into(),
                     view.atom_nix.clone().into_os_string(),

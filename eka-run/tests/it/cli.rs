@@ -34,9 +34,21 @@ fn eval_takes_an_atom_and_an_attribute_path() {
     let Some(Command::Eval(args)) = cli.command else {
         panic!("expected eval");
     };
-    assert_eq!(args.target.atom, std::path::Path::new("./atom"));
+    assert_eq!(
+        args.target.atom,
+        eka_run::closure::Spec::Dir("./atom".into())
+    );
     assert_eq!(args.target.attr.as_deref(), Some("lib.greeting"));
     assert!(args.json);
+    // An atom URI, as `git clone atom::` takes it.
+    let cli = Cli::try_parse_from(["eka-run", "plan", "gh:o/r::foo@^1", "lib"]).unwrap();
+    let Some(Command::Plan(args)) = cli.command else {
+        panic!("expected plan");
+    };
+    assert_eq!(
+        args.target.atom,
+        eka_run::closure::Spec::Uri("gh:o/r::foo@^1".into())
+    );
 }
 
 #[test]

@@ -86,6 +86,7 @@ impl GitStore {
                     EntryKind::Blob
                 },
                 oid: to_oid(e.oid),
+                executable: e.mode.is_executable(),
             })
             .collect())
     }

@@ -1,0 +1,821 @@
+//! The atom an evaluation is about and its locked dependencies, made ready on the host before
+//! the sandbox starts.
+//!
+//! - [`Spec`]: what the command line names: an atom directory, or an atom URI
+//!   (`<address>::<label>[@<requirement>]`, as `git clone atom::` takes it, with the aliases of
+//!   `git config atom.alias.*`).
+//! - [`Subject::open`]: a directory is read where it is. A URI is resolved against its
+//!   repository's listing (the highest matching version) and the atom commit is fetched into the
+//!   per-user atom cache (`$XDG_CACHE_HOME/atom/atoms.git`), through the quarantine and the
+//!   structural check, unless the cache has it. Either way the manifest and the lock are checked:
+//!   an atom whose manifest declares dependencies needs an `atom.lock`, and the lock must be
+//!   current (`Lock::check`); pins and sources are not evaluated yet (the resolver does not lock
+//!   them), which is an error, never a silently empty `from.<pin>` or `get.<src>`.
+//! - [`Subject::materialise`]: when an evaluation really runs (not from the evaluation cache),
+//!   the atom of a URI and every locked dependency are exported from the cache into the
+//!   sandbox's private directory; a locked atom the cache lacks is fetched first from the URL the
+//!   lock records (then its mirrors), through the quarantine and the structural check.
+//!   [`Materialised::graph`] is what the Nix driver composes them with: each locked atom once per
+//!   atomic number and version, with its own locked dependencies as its `from`.
+//!
+//! This is the only module of eka-run that uses atom-lib: everything it does happens on the
+//! host, before the sandbox starts; the sandbox only ever sees the directories it exports.
+
+// These errors end the command and carry their ids and paths in full (as atom-lib's resolver's
+// do); boxing each would only add noise. `backend::Error` boxes this one.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::io;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use atom_lib::local::{self, LocalAtom};
+use atom_lib::lock::{LockedAtom, Origin as LockOrigin, LOCK_FILE};
+use atom_lib::manifest::{Manifest, MANIFEST_FILE};
+use atom_lib::resolve::{self, ResolveError};
+use atom_lib::store::git::Verbosity;
+use atom_lib::store::EntryKind;
+use atom_lib::uri::{AliasError, Aliases, Uri, UriError};
+use atom_lib::{AtomRef, GitStore, Lock, Oid, StoreError};
+
+use crate::identity;
+
+/// The atom the command line names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// An atom directory.
+    Dir(PathBuf),
+    /// An atom URI, as written (aliases are expanded when it is opened).
+    Uri(String),
+}
+
+impl Spec {
+    /// An existing directory is a directory; anything else with a `::` is an atom URI; the rest
+    /// is a directory (which then fails to open, naming it).
+    pub fn parse(arg: &str) -> Result<Spec, String> {
+        if arg.is_empty() {
+            return Err("an atom directory or an atom URI is required".into());
+        }
+        let path = Path::new(arg);
+        if !path.is_dir() && arg.contains("::") {
+            Ok(Spec::Uri(arg.to_owned()))
+        } else {
+            Ok(Spec::Dir(path.to_owned()))
+        }
+    }
+}
+
+/// Why the atom or its dependencies cannot be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The atom directory cannot be read.
+    #[error("cannot use `{path}` as the atom directory")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The atom directory's manifest or lock is invalid or unreadable.
+    #[error(transparent)]
+    Local(Box<local::Error>),
+    /// The atom could not be read for its identity.
+    #[error(transparent)]
+    Identity(#[from] identity::Error),
+    /// The URI does not parse.
+    #[error(transparent)]
+    Uri(Box<UriError>),
+    /// An alias in git config is invalid.
+    #[error("in git config `atom.alias.*`")]
+    Alias(#[source] AliasError),
+    /// The URI names no repository.
+    #[error("atom URI `{uri}` names no repository: write `<address>::{label}` (a local atom is evaluated from its directory)")]
+    NoAddress {
+        /// The URI as given.
+        uri: String,
+        /// Its label.
+        label: String,
+    },
+    /// The atom cache cannot be opened.
+    #[error("cannot open the atom cache")]
+    Cache(#[source] Box<local::Error>),
+    /// A repository cannot be listed.
+    #[error("cannot list the atoms of {url}")]
+    List {
+        /// The repository, credentials removed.
+        url: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// No version matches the URI.
+    #[error(transparent)]
+    Resolve(Box<ResolveError>),
+    /// An atom could not be fetched into the cache.
+    #[error("cannot fetch atom {atom} from {url}: {reason}")]
+    Fetch {
+        /// The atom, `label@version`.
+        atom: String,
+        /// Where from, credentials removed.
+        url: String,
+        /// Why not (each address tried).
+        reason: String,
+    },
+    /// A fetched atom is not well-formed.
+    #[error("refusing atom {atom} ({commit}) from {url}: {}", .findings.join("; "))]
+    Refused {
+        /// The atom.
+        atom: String,
+        /// Its commit.
+        commit: Oid,
+        /// Where it came from.
+        url: String,
+        /// What is wrong.
+        findings: Vec<String>,
+    },
+    /// A fetched atom's manifest or lock is missing or invalid.
+    #[error("atom {atom} ({commit}): {problem}")]
+    Published {
+        /// The atom.
+        atom: String,
+        /// Its commit.
+        commit: Oid,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The manifest declares what this version cannot evaluate.
+    #[error("{manifest}: `{section}.{name}` is not evaluated by this version of eka-run: the resolver does not lock {section} yet, so `{scope}.{name}` cannot be provided (remove it, or evaluate without eka-run)")]
+    Unsupported {
+        /// The manifest (or lock) that declares it.
+        manifest: String,
+        /// `pins` or `srcs`.
+        section: &'static str,
+        /// The name.
+        name: String,
+        /// `from` or `get`.
+        scope: &'static str,
+    },
+    /// The manifest declares dependencies and there is no lock.
+    #[error("`{lock}` does not exist, and the atom declares dependencies: {fix}")]
+    MissingLock {
+        /// Where the lock should be.
+        lock: String,
+        /// What fixes it.
+        fix: Fix,
+    },
+    /// The lock does not match the manifest.
+    #[error("`{lock}` is not current: {}{}: {fix}", .reasons[0], more(.reasons.len()))]
+    StaleLock {
+        /// The lock.
+        lock: String,
+        /// Each reason (at least one).
+        reasons: Vec<String>,
+        /// What fixes it.
+        fix: Fix,
+    },
+    /// The cache's commit of a locked atom has another tree than the lock says.
+    #[error("the atom cache's commit {commit} of {atom} has the tree {found}, the lock says {locked}: run `git atom resolve`")]
+    TreeMismatch {
+        /// The atom, `label@version`.
+        atom: String,
+        /// Its commit.
+        commit: Oid,
+        /// The tree the cache has.
+        found: Oid,
+        /// The tree the lock records.
+        locked: Oid,
+    },
+    /// A locked atom's tree holds an entry that cannot be written as a file name.
+    #[error("atom {atom}: tree entry `{name}` cannot be exported: {reason}")]
+    BadEntry {
+        /// The atom.
+        atom: String,
+        /// The entry's name, escaped.
+        name: String,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// An export could not be written.
+    #[error("cannot write `{path}`")]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading the cache failed.
+    #[error("cannot read {what} from the atom cache")]
+    Store {
+        /// What, e.g. `base@1.2.0`.
+        what: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+}
+
+impl From<local::Error> for Error {
+    fn from(e: local::Error) -> Self {
+        Error::Local(Box::new(e))
+    }
+}
+
+impl From<UriError> for Error {
+    fn from(e: UriError) -> Self {
+        Error::Uri(Box::new(e))
+    }
+}
+
+impl From<ResolveError> for Error {
+    fn from(e: ResolveError) -> Self {
+        Error::Resolve(Box::new(e))
+    }
+}
+
+fn cache() -> Result<GitStore, Error> {
+    local::cache().map_err(|e| Error::Cache(Box::new(e)))
+}
+
+fn more(n: usize) -> String {
+    match n {
+        0 | 1 => String::new(),
+        2 => " (and 1 more problem)".into(),
+        n => format!(" (and {} more problems)", n - 1),
+    }
+}
+
+/// What fixes a missing or stale lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// Resolve in the atom's directory.
+    Resolve(PathBuf),
+    /// The publisher must resolve and publish again.
+    Republish,
+}
+
+impl std::fmt::Display for Fix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fix::Resolve(dir) => write!(f, "run `git atom resolve` in {}", dir.display()),
+            Fix::Republish => f.write_str(
+                "the atom was published that way; its publisher must run `git atom resolve` and publish again",
+            ),
+        }
+    }
+}
+
+/// Where the atom comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A directory on the host.
+    Dir(PathBuf),
+    /// An atom commit in the cache, resolved from a URI.
+    Cache {
+        /// The atom's ref (label and version).
+        atom: AtomRef,
+        /// The atom commit.
+        commit: Oid,
+        /// Its tree.
+        tree: Oid,
+    },
+}
+
+/// The atom to evaluate, its manifest and lock checked, and its identity's first two parts.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// Where it comes from.
+    pub origin: Origin,
+    /// Its lock, when it has one (no manifest: none is read).
+    pub lock: Option<Lock>,
+    /// The identity's atom part: the directory's content digest, or the atom commit.
+    pub atom_part: String,
+    /// The identity's lock part: BLAKE3 of `atom.lock`, or [`identity::NO_LOCK`].
+    pub lock_part: String,
+}
+
+/// What [`Subject::materialise`] wrote, relative to the directory it wrote into.
+#[derive(Debug, Clone, Default)]
+pub struct Materialised {
+    /// The atom's export (a URI atom), else `None`: the directory is used where it is.
+    pub atom: Option<PathBuf>,
+    /// Every locked atom's export, by key (`<atomic number>@<version>`), with its requirements.
+    atoms: BTreeMap<String, (PathBuf, BTreeMap<String, String>)>,
+    /// The atom's own requirements: `from.<name>` to a key.
+    requires: BTreeMap<String, String>,
+    /// Bytes of the objects written, for people who measure.
+    pub bytes: u64,
+}
+
+impl Materialised {
+    /// The dependency graph as the Nix driver takes it: JSON
+    /// `{"atoms": {<key>: {"root": <dir>, "requires": {<name>: <key>}}}, "requires": {<name>: <key>}}`,
+    /// with each directory relative to the directory written into.
+    pub fn graph(&self) -> String {
+        let atoms: serde_json::Map<String, serde_json::Value> = self
+            .atoms
+            .iter()
+            .map(|(key, (rel, requires))| {
+                (
+                    key.clone(),
+                    serde_json::json!({
+                        "root": rel.to_string_lossy(),
+                        "requires": requires,
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({ "atoms": atoms, "requires": self.requires }).to_string()
+    }
+
+    /// How many locked atoms were exported.
+    pub fn atom_count(&self) -> usize {
+        self.atoms.len()
+    }
+}
+
+impl Subject {
+    /// Open what `spec` names: read a directory, or resolve and fetch a URI; check the manifest
+    /// and the lock.
+    pub fn open(spec: &Spec) -> Result<Self, Error> {
+        match spec {
+            Spec::Dir(dir) => Self::open_dir(dir),
+            Spec::Uri(uri) => Self::open_uri(uri),
+        }
+    }
+
+    /// The directory to bind into the sandbox, for a directory atom.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::Dir(dir) => Some(dir),
+            Origin::Cache { .. } => None,
+        }
+    }
+
+    fn open_dir(dir: &Path) -> Result<Self, Error> {
+        let dir = dir.canonicalize().map_err(|source| Error::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        if !dir.is_dir() {
+            return Err(Error::Dir {
+                path: dir,
+                source: io::Error::from(io::ErrorKind::NotADirectory),
+            });
+        }
+        let atom_part = identity::atom_digest(&dir)?;
+        let lock_part = identity::lock_digest(&dir)?;
+        // Without a manifest it is a plain module tree: no dependencies, nothing to check.
+        let lock = if dir.join(MANIFEST_FILE).is_file() {
+            let top = GitStore::discover(&dir)
+                .ok()
+                .and_then(|s| s.work_dir().map(Path::to_owned))
+                .map(|p| p.canonicalize().unwrap_or(p));
+            let local = LocalAtom::at(&dir, top.as_deref())?;
+            check(
+                &local.manifest,
+                local.lock.as_ref(),
+                local.repo_path.as_deref().unwrap_or(""),
+                &local.manifest_path().display().to_string(),
+                &local.lock_path().display().to_string(),
+                Fix::Resolve(dir.clone()),
+            )?;
+            local.lock
+        } else {
+            None
+        };
+        Ok(Subject {
+            origin: Origin::Dir(dir),
+            lock,
+            atom_part,
+            lock_part,
+        })
+    }
+
+    fn open_uri(raw: &str) -> Result<Self, Error> {
+        let aliases = aliases()?;
+        let uri = Uri::parse(raw, &aliases)?;
+        let Some(address) = uri.address.clone() else {
+            return Err(Error::NoAddress {
+                uri: raw.escape_debug().to_string(),
+                label: uri.label.to_string(),
+            });
+        };
+        let cache = cache()?;
+        let url = address.redacted();
+        let prefix = format!("{}{}/", atom_lib::Format::Atom1.ref_prefix(), uri.label);
+        let refs = {
+            let _span = tracing::info_span!("list", url = %url).entered();
+            cache
+                .list_remote(&address.git_url(), &[&prefix])
+                .map_err(|source| Error::List {
+                    url: url.clone(),
+                    source,
+                })?
+        };
+        let resolution = resolve::resolve(&refs, &uri.label, uri.requirement.as_ref(), &url)?;
+        let atom = resolution.selected_ref();
+        let commit = resolution.selected.commit;
+        tracing::info!(atom = %atom, %commit, "resolved");
+        if !cache.has_object(commit) {
+            fetch(
+                &cache,
+                &[address.git_url()],
+                &url,
+                &[(atom.clone(), commit)],
+            )?;
+        }
+        let shown = format!("{}@{}", atom.label, atom.version);
+        let store_err = |source| Error::Store {
+            what: shown.clone(),
+            source,
+        };
+        let (tree, _) = cache.commit_tree_and_parents(commit).map_err(store_err)?;
+        let published = |problem: String| Error::Published {
+            atom: shown.clone(),
+            commit,
+            problem,
+        };
+        let entries = cache.tree_entries(tree).map_err(store_err)?;
+        let blob = |name: &str| -> Result<Option<Vec<u8>>, Error> {
+            match entries
+                .iter()
+                .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
+            {
+                Some(e) => cache.read_blob(e.oid).map(Some).map_err(store_err),
+                None => Ok(None),
+            }
+        };
+        let manifest_bytes = blob(MANIFEST_FILE)?
+            .ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
+        let manifest_path = format!("{shown}:{MANIFEST_FILE}");
+        let lock_path = format!("{shown}:{LOCK_FILE}");
+        let manifest = Manifest::parse(&manifest_bytes, &manifest_path)
+            .map_err(|e| published(e.to_string()))?;
+        let lock_bytes = blob(LOCK_FILE)?;
+        let lock = lock_bytes
+            .as_deref()
+            .map(|bytes| Lock::parse(bytes, &lock_path))
+            .transpose()
+            .map_err(|e| published(e.to_string()))?;
+        check(
+            &manifest,
+            lock.as_ref(),
+            "",
+            &manifest_path,
+            &lock_path,
+            Fix::Republish,
+        )?;
+        Ok(Subject {
+            origin: Origin::Cache { atom, commit, tree },
+            lock,
+            atom_part: commit.to_string(),
+            lock_part: lock_bytes.map_or_else(
+                || identity::NO_LOCK.to_owned(),
+                |b| blake3::hash(&b).to_hex().to_string(),
+            ),
+        })
+    }
+
+    /// Every locked atom the atom needs, in the lock's order (a current lock has no other).
+    pub fn dependencies(&self) -> Vec<&LockedAtom> {
+        self.lock.iter().flat_map(|l| l.atoms.iter()).collect()
+    }
+
+    /// Export the atom (for a URI) and every locked dependency from the atom cache into `into`
+    /// (which the sandbox sees read-only), fetching what the cache lacks from the lock's URLs.
+    pub fn materialise(&self, into: &Path) -> Result<Materialised, Error> {
+        let deps = self.dependencies();
+        let mut out = Materialised::default();
+        if deps.is_empty() && self.dir().is_some() {
+            return Ok(out);
+        }
+        let cache = cache()?;
+        fetch_missing(&cache, &deps)?;
+        if let Origin::Cache { atom, tree, .. } = &self.origin {
+            let rel = PathBuf::from("atom").join(atom.label.as_str());
+            let shown = format!("{}@{}", atom.label, atom.version);
+            out.bytes += export(&cache, *tree, &into.join(&rel), &shown, 0)?;
+            out.atom = Some(rel);
+        }
+        for locked in deps {
+            let shown = format!("{}@{}", locked.label, locked.version);
+            let (tree, _) = cache
+                .commit_tree_and_parents(locked.commit)
+                .map_err(|source| Error::Store {
+                    what: shown.clone(),
+                    source,
+                })?;
+            if tree != locked.tree {
+                return Err(Error::TreeMismatch {
+                    atom: shown,
+                    commit: locked.commit,
+                    found: tree,
+                    locked: locked.tree,
+                });
+            }
+            // `deps/<atomic number>/<version>/<label>`: unique, and the directory's name (what
+            // atom-nix names its store copies after) is the label.
+            let rel = PathBuf::from("deps")
+                .join(locked.id.to_string())
+                .join(locked.version.to_string())
+                .join(locked.label.as_str());
+            out.bytes += export(&cache, locked.tree, &into.join(&rel), &shown, 0)?;
+            let requires = locked
+                .requires
+                .iter()
+                .map(|(name, key)| (name.to_string(), key.to_string()))
+                .collect();
+            out.atoms.insert(locked.key().to_string(), (rel, requires));
+        }
+        if let Some(lock) = &self.lock {
+            out.requires = lock
+                .requires
+                .iter()
+                .map(|(name, key)| (name.to_string(), key.to_string()))
+                .collect();
+        }
+        Ok(out)
+    }
+}
+
+/// The user's aliases: the git config of the repository around the current directory, else the
+/// user's global one.
+fn aliases() -> Result<Aliases, Error> {
+    let store_err = |source| Error::Store {
+        what: "git config".into(),
+        source,
+    };
+    let around = std::env::current_dir()
+        .ok()
+        .and_then(|d| GitStore::discover(&d).ok());
+    let config = match around {
+        Some(store) => store.config(),
+        None => GitStore::scratch().and_then(|s| s.config()),
+    }
+    .map_err(store_err)?;
+    Aliases::from_config(&config).map_err(Error::Alias)
+}
+
+/// Check the manifest and the lock of the atom to evaluate.
+fn check(
+    manifest: &Manifest,
+    lock: Option<&Lock>,
+    atom_dir: &str,
+    manifest_path: &str,
+    lock_path: &str,
+    fix: Fix,
+) -> Result<(), Error> {
+    let unsupported = |at: &str, section, name: &dyn std::fmt::Display, scope| Error::Unsupported {
+        manifest: at.to_owned(),
+        section,
+        name: name.to_string(),
+        scope,
+    };
+    if let Some(name) = manifest.pins.keys().next() {
+        return Err(unsupported(manifest_path, "pins", name, "from"));
+    }
+    if let Some(name) = manifest.srcs.keys().next() {
+        return Err(unsupported(manifest_path, "srcs", name, "get"));
+    }
+    let Some(lock) = lock else {
+        if manifest.deps.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::MissingLock {
+            lock: lock_path.to_owned(),
+            fix,
+        });
+    };
+    let stale = lock.check(manifest, atom_dir);
+    if !stale.is_empty() {
+        return Err(Error::StaleLock {
+            lock: lock_path.to_owned(),
+            reasons: stale.iter().map(ToString::to_string).collect(),
+            fix,
+        });
+    }
+    // Pins and sources of dependencies (a current lock of this manifest has none of its own).
+    if let Some(pin) = lock.pins.first() {
+        return Err(unsupported(lock_path, "pins", &pin.name, "from"));
+    }
+    if let Some(src) = lock.srcs.first() {
+        return Err(unsupported(lock_path, "srcs", &src.name, "get"));
+    }
+    Ok(())
+}
+
+/// Fetch the locked atoms the cache lacks: one fetch per repository, from its URL, else each of
+/// its mirrors in turn.
+fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
+    // By the address written in the lock: every address to try, the one to show, the atoms.
+    type Batch = (Vec<String>, String, Vec<(AtomRef, Oid)>);
+    let mut by_repo: BTreeMap<String, Batch> = BTreeMap::new();
+    for locked in deps.iter().filter(|a| !cache.has_object(a.commit)) {
+        let LockOrigin::Url { url, mirrors } = &locked.origin else {
+            return Err(Error::Fetch {
+                atom: format!("{}@{}", locked.label, locked.version),
+                url: "a path".into(),
+                reason: "path dependencies are not evaluated by this version of eka-run".into(),
+            });
+        };
+        let entry = by_repo.entry(url.to_string()).or_insert_with(|| {
+            let mut urls = vec![url.git_url()];
+            urls.extend(mirrors.iter().map(|m| m.git_url()));
+            (urls, url.redacted(), Vec::new())
+        });
+        entry.2.push((
+            AtomRef::new(locked.label.clone(), locked.version.clone()),
+            locked.commit,
+        ));
+    }
+    for (urls, shown, atoms) in by_repo.values() {
+        fetch(cache, urls, shown, atoms)?;
+    }
+    Ok(())
+}
+
+/// Fetch `atoms` (refs and the commits they must be) from the first of `urls` that has them all,
+/// through the quarantine; each is checked before anything is admitted.
+fn fetch(
+    cache: &GitStore,
+    urls: &[String],
+    shown: &str,
+    atoms: &[(AtomRef, Oid)],
+) -> Result<(), Error> {
+    let names: Vec<String> = atoms.iter().map(|(a, _)| a.name()).collect();
+    let what = atoms
+        .iter()
+        .map(|(a, _)| format!("{}@{}", a.label, a.version))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut reasons = Vec::new();
+    for url in urls {
+        let _span = tracing::info_span!("fetch", url = %shown, atoms = %what).entered();
+        let quarantine = match cache.fetch_quarantined(url, &names, Verbosity::default()) {
+            Ok(q) => q,
+            Err(e) => {
+                reasons.push(error_chain(&e));
+                continue;
+            }
+        };
+        {
+            let checked = quarantine.store().map_err(|source| Error::Store {
+                what: what.clone(),
+                source,
+            })?;
+            for (atom, commit) in atoms {
+                let findings = resolve::check_structure(&checked, atom, *commit);
+                if !findings.is_empty() {
+                    return Err(Error::Refused {
+                        atom: atom.to_string(),
+                        commit: *commit,
+                        url: shown.to_owned(),
+                        findings,
+                    });
+                }
+            }
+        }
+        quarantine.admit().map_err(|source| Error::Store {
+            what: what.clone(),
+            source,
+        })?;
+        return Ok(());
+    }
+    Err(Error::Fetch {
+        atom: what,
+        url: shown.to_owned(),
+        reason: reasons.join("; "),
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// How deep an exported tree may nest (a hostile tree must not exhaust the stack).
+const MAX_DEPTH: usize = 256;
+
+/// Write the tree `tree` of the cache into `dir` (created): blobs as files (`100755` ones
+/// executable), symlinks as symlinks (never followed), submodules as empty directories (as git
+/// checks out one that is not initialised). Returns the bytes written.
+fn export(cache: &GitStore, tree: Oid, dir: &Path, atom: &str, depth: usize) -> Result<u64, Error> {
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    let store_err = |source| Error::Store {
+        what: atom.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    let mut bytes = 0;
+    for entry in cache.tree_entries(tree).map_err(store_err)? {
+        let bad = |reason| Error::BadEntry {
+            atom: atom.to_owned(),
+            name: String::from_utf8_lossy(&entry.name)
+                .escape_debug()
+                .to_string(),
+            reason,
+        };
+        let name = entry.name.as_slice();
+        if name.is_empty() || name == b"." || name == b".." {
+            return Err(bad("not a file name"));
+        }
+        if name.contains(&b'/') || name.contains(&0) {
+            return Err(bad("a name holds `/` or NUL"));
+        }
+        let path = dir.join(std::ffi::OsStr::from_bytes(name));
+        match entry.kind {
+            EntryKind::Tree => {
+                if depth >= MAX_DEPTH {
+                    return Err(bad("the tree nests too deep"));
+                }
+                bytes += export(cache, entry.oid, &path, atom, depth + 1)?;
+            }
+            EntryKind::Blob => {
+                let data = cache.read_blob(entry.oid).map_err(store_err)?;
+                bytes += data.len() as u64;
+                std::fs::write(&path, &data).map_err(write_err(&path))?;
+                let mode = if entry.executable { 0o555 } else { 0o444 };
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .map_err(write_err(&path))?;
+            }
+            EntryKind::Link => {
+                let target = cache.read_blob(entry.oid).map_err(store_err)?;
+                bytes += target.len() as u64;
+                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &path)
+                    .map_err(write_err(&path))?;
+            }
+            EntryKind::Submodule => std::fs::create_dir(&path).map_err(write_err(&path))?,
+        }
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_wins_and_a_uri_needs_a_double_colon() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a::b");
+        std::fs::create_dir(&odd).unwrap();
+        let s = odd.to_str().unwrap();
+        assert_eq!(Spec::parse(s).unwrap(), Spec::Dir(odd.clone()));
+        assert_eq!(
+            Spec::parse("gh:owner/repo::foo@1").unwrap(),
+            Spec::Uri("gh:owner/repo::foo@1".into())
+        );
+        assert_eq!(
+            Spec::parse("./atom").unwrap(),
+            Spec::Dir(PathBuf::from("./atom"))
+        );
+        assert!(Spec::parse("").is_err());
+    }
+
+    #[test]
+    fn the_graph_names_every_export_relative_to_the_exports() {
+        let mut m = Materialised::default();
+        m.atoms.insert(
+            "k1@1.0.0".into(),
+            (
+                PathBuf::from("deps/k1/1.0.0/base"),
+                BTreeMap::from([("util".into(), "k2@0.1.0".into())]),
+            ),
+        );
+        m.requires.insert("base".into(), "k1@1.0.0".into());
+        let graph: serde_json::Value = serde_json::from_str(&m.graph()).unwrap();
+        assert_eq!(
+            graph,
+            serde_json::json!({
+                "atoms": {"k1@1.0.0": {"root": "deps/k1/1.0.0/base", "requires": {"util": "k2@0.1.0"}}},
+                "requires": {"base": "k1@1.0.0"},
+            })
+        );
+    }
+
+    #[test]
+    fn a_stale_lock_names_its_first_reason_and_the_fix() {
+        let e = Error::StaleLock {
+            lock: "/a/atom.lock".into(),
+            reasons: vec!["`deps.x` is not locked".into(), "other".into()],
+            fix: Fix::Resolve("/a".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`/a/atom.lock` is not current: `deps.x` is not locked (and 1 more problem): run `git atom resolve` in /a"
+        );
+    }
+}
