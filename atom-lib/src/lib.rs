@@ -24,6 +24,7 @@
 //! see [`lock`]).
 
 pub mod commit;
+pub mod guard;
 pub mod id;
 pub mod label;
 pub mod list;

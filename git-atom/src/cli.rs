@@ -36,6 +36,7 @@ enum Command {
     Remove(crate::add::RemoveArgs),
     Resolve(crate::resolve::Args),
     Show(crate::show::Args),
+    Hook(crate::hook::Args),
 }
 
 impl Cli {
@@ -50,6 +51,7 @@ impl Cli {
             Command::Remove(args) => crate::add::remove(args, quiet),
             Command::Resolve(args) => crate::resolve::run(args, quiet),
             Command::Show(args) => crate::show::run(args),
+            Command::Hook(args) => crate::hook::run(args, quiet),
         }
     }
 }

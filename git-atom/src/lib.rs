@@ -6,6 +6,7 @@
 mod add;
 mod cli;
 mod deps;
+mod hook;
 mod ls;
 pub mod man;
 mod output;

@@ -3,6 +3,7 @@
 
 mod deps;
 mod format;
+mod hook;
 mod ls;
 mod man;
 mod publish;
@@ -11,6 +12,7 @@ mod remote_nix;
 mod remote_transport;
 mod remote_uri;
 mod verify;
+mod verify_remote;
 
 #[test]
 fn every_test_file_is_declared() {

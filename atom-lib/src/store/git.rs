@@ -27,7 +27,7 @@ use crate::Oid;
 
 pub use command::{first_error_line, Verbosity};
 pub use config::Config;
-pub use quarantine::Quarantine;
+pub use quarantine::{Filter, Quarantine};
 pub use refs::{Expect, RefUpdate};
 pub use remote::{PushOptions, PushOutcome, PushedRef, Rejection};
 
@@ -248,6 +248,56 @@ fn init_bare(dir: &Path) -> Result<gix::Repository, StoreError> {
 }
 
 impl GitStore {
+    /// Where git runs this repository's hooks from: `core.hooksPath` if set, else `hooks` in
+    /// the repository (as `git rev-parse --git-path hooks` says).
+    pub fn hooks_dir(&self) -> Result<PathBuf, StoreError> {
+        let out = self.git("rev-parse").args(["--git-path", "hooks"]).run()?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out).trim_end_matches('\n'));
+        // Relative paths are relative to where git ran: the working tree, or the repository.
+        let base = self.work_dir().unwrap_or(self.git_dir());
+        Ok(base.join(path))
+    }
+
+    /// The repository a `pre-receive` hook runs in (discovered from `dir`), seeing the objects
+    /// being pushed: git keeps them in a quarantine directory (`GIT_QUARANTINE_PATH`) until the
+    /// hook accepts the push, which the git library does not read from the environment. Refs
+    /// are not visible through the returned store; its objects are the repository's and the
+    /// pushed ones.
+    pub fn open_receiving(dir: &Path) -> Result<Self, StoreError> {
+        let store = GitStore::discover(dir)?;
+        let Some(incoming) = std::env::var_os("GIT_QUARANTINE_PATH") else {
+            return Ok(store);
+        };
+        let objects = store.repo.common_dir().join("objects");
+        let scratch = tempfile::Builder::new()
+            .prefix("atom-receive-")
+            .tempdir()
+            .map_err(|source| StoreError::Scratch { source })?;
+        let repo = init_bare(scratch.path())?;
+        let info = scratch.path().join("objects/info");
+        std::fs::create_dir_all(&info)
+            .and_then(|()| {
+                std::fs::write(
+                    info.join("alternates"),
+                    format!(
+                        "{}\n{}\n",
+                        dir.join(&incoming).display(),
+                        objects.display()
+                    ),
+                )
+            })
+            .map_err(|source| StoreError::Scratch { source })?;
+        drop(repo);
+        let repo = gix::open(scratch.path()).map_err(|e| StoreError::Open {
+            path: scratch.path().to_owned(),
+            source: boxed(e),
+        })?;
+        Ok(GitStore {
+            repo,
+            _scratch: Some(scratch),
+        })
+    }
+
     /// Opens the bare repository at `dir`, creating it (and its parents) first if it does not
     /// exist: the per-user cache of fetched atoms.
     pub fn open_or_init_bare(dir: &Path) -> Result<Self, StoreError> {
