@@ -402,18 +402,22 @@ fn one_bad_atom_does_not_stop_the_others() {
     );
     let run = env.git(&src, ["atom", "verify"]).code(1);
     assert!(
-        run.stdout.contains("ok            foo@0.1.0\n"),
+        run.stdout
+            .contains("ok            foo@0.1.0 (structure, source, ancestry)\n"),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("ok            other@0.1.0\n"),
+        run.stdout
+            .contains("ok            other@0.1.0 (structure, source, ancestry)\n"),
         "{}",
         run.stdout
     );
+    // A source that is no commit has no history: ancestry is reported as not checked.
     assert!(
-        run.stdout
-            .contains(&format!("source {tree}: object {tree}: is not a commit")),
+        run.stdout.contains(&format!(
+            "source {tree}: object {tree}: is not a commit (structure, source; not checked: ancestry)"
+        )),
         "{}",
         run.stdout
     );
