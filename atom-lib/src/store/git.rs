@@ -268,7 +268,10 @@ impl GitStore {
         let Some(incoming) = std::env::var_os("GIT_QUARANTINE_PATH") else {
             return Ok(store);
         };
-        let objects = store.repo.common_dir().join("objects");
+        // Absolute paths: alternates are read relative to the scratch repository otherwise.
+        let absolute = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+        let objects = absolute(dir.join(store.repo.common_dir()).join("objects"));
+        let incoming = absolute(dir.join(incoming));
         let scratch = tempfile::Builder::new()
             .prefix("atom-receive-")
             .tempdir()
@@ -281,7 +284,7 @@ impl GitStore {
                     info.join("alternates"),
                     format!(
                         "{}\n{}\n",
-                        dir.join(&incoming).display(),
+                        incoming.display(),
                         objects.display()
                     ),
                 )
