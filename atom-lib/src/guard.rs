@@ -237,12 +237,12 @@ pub fn stale_locks(store: &GitStore, changes: &[RefChange]) -> Vec<Refusal> {
             continue;
         }
         match publish::lock_problems_at(store, new) {
-            Ok(problems) => refusals.extend(problems.into_iter().map(|problem| {
-                Refusal::StaleLock {
+            Ok(problems) => {
+                refusals.extend(problems.into_iter().map(|problem| Refusal::StaleLock {
                     name: c.name.clone(),
                     problem,
-                }
-            })),
+                }))
+            }
             Err(source) => refusals.push(Refusal::Unreadable {
                 name: c.name.clone(),
                 source,

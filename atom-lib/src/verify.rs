@@ -504,12 +504,7 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     let atom = resolution.selected_ref();
     let commit = resolution.selected.commit;
     let quarantine = store.quarantine()?;
-    quarantine.fetch(
-        &url,
-        &[atom.name()],
-        Filter::Everything,
-        options.verbosity,
-    )?;
+    quarantine.fetch(&url, &[atom.name()], Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;
     let root = refs.iter().find(|r| r.name == ROOT_REF).map(|r| r.target());
     let roots = Roots {
@@ -583,7 +578,10 @@ fn atom_of_commit(store: &GitStore, commit: Oid) -> Option<AtomRef> {
     let message = std::str::from_utf8(&raw.message).ok()?;
     if raw.one(HEADER_FORMAT).is_some() {
         let (label, version) = message.strip_prefix("atom: ")?.trim_end().split_once('@')?;
-        return Some(AtomRef::new(label.parse().ok()?, Version::new(version).ok()?));
+        return Some(AtomRef::new(
+            label.parse().ok()?,
+            Version::new(version).ok()?,
+        ));
     }
     if raw.one("format").is_some() && raw.one("origin").is_some() {
         let rest = message.strip_prefix("publish(")?;
@@ -715,7 +713,10 @@ fn run(
     // Structure: the atom commit and its tree.
     let pending = level_pass(view, &mut work, |view, w| structure_level(view, w));
     if !pending.is_empty() {
-        let wants: Vec<String> = pending.iter().map(|&i| work[i].commit.to_string()).collect();
+        let wants: Vec<String> = pending
+            .iter()
+            .map(|&i| work[i].commit.to_string())
+            .collect();
         fetch_and_retry(
             view,
             &mut work,
@@ -890,11 +891,15 @@ fn fetch_and_retry(
         return;
     };
     let _span = tracing::info_span!("fetch", %level, remote).entered();
-    tracing::info!(wants = wants.len(), ?filter, "fetching what the check needs");
-    let quarantine = match view
-        .quarantine()
-        .and_then(|q| q.fetch(remote, wants, filter, options.verbosity).map(|()| q))
-    {
+    tracing::info!(
+        wants = wants.len(),
+        ?filter,
+        "fetching what the check needs"
+    );
+    let quarantine = match view.quarantine().and_then(|q| {
+        q.fetch(remote, wants, filter, options.verbosity)
+            .map(|()| q)
+    }) {
         Ok(q) => q,
         Err(e) => {
             let why = Unverifiable::Fetch {
@@ -1156,7 +1161,12 @@ fn structure_level(view: &GitStore, w: &mut Work) -> Result<(), Unverifiable> {
 
 /// (pre1) `refs/eka/meta/<label>/<version>/origin` must name the atom's origin, and
 /// `.../manifest` a tree of the atom's own files holding its manifest.
-fn eka_meta(view: &GitStore, atom: &AtomRef, tree: Option<Oid>, origin: Option<Oid>) -> Vec<Finding> {
+fn eka_meta(
+    view: &GitStore,
+    atom: &AtomRef,
+    tree: Option<Oid>,
+    origin: Option<Oid>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let base = format!("{EKA_META_PREFIX}{}/{}", atom.label, atom.version);
     let origin_ref = format!("{base}/origin");
@@ -1176,7 +1186,9 @@ fn eka_meta(view: &GitStore, atom: &AtomRef, tree: Option<Oid>, origin: Option<O
     let manifest_ref = format!("{base}/manifest");
     match view.find_ref(&manifest_ref) {
         Ok(Some(found)) => {
-            let atom_entries = tree.and_then(|t| view.tree_entries(t).ok()).unwrap_or_default();
+            let atom_entries = tree
+                .and_then(|t| view.tree_entries(t).ok())
+                .unwrap_or_default();
             let holds = view.tree_entries(found).is_ok_and(|entries| {
                 entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes())
                     && entries.iter().all(|e| atom_entries.contains(e))
@@ -1299,8 +1311,7 @@ fn ancestry_level(
     let Some(source) = w.source else {
         return Ok(());
     };
-    if w
-        .findings
+    if w.findings
         .iter()
         .any(|f| matches!(f, Finding::BadSource { .. }))
     {

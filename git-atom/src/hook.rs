@@ -83,7 +83,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             let path = guard::install(&store, kind, &program, install.force)?;
             output::note(
                 quiet,
-                &format!("installed the {} hook at {}", kind.file_name(), path.display()),
+                &format!(
+                    "installed the {} hook at {}",
+                    kind.file_name(),
+                    path.display()
+                ),
             );
             Ok(0)
         }

@@ -95,8 +95,7 @@ fn unverifiable(why: &Unverifiable, hint: bool) -> String {
 
 /// `(structure, source; not checked: ancestry)`.
 fn levels_text(c: &Checked) -> String {
-    let (checked, not): (Vec<Level>, Vec<Level>) =
-        Level::ALL.iter().partition(|l| c.checked(**l));
+    let (checked, not): (Vec<Level>, Vec<Level>) = Level::ALL.iter().partition(|l| c.checked(**l));
     let names = |ls: &[Level]| ls.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ");
     match (checked.is_empty(), not.is_empty()) {
         (_, true) => format!("({})", names(&checked)),
@@ -158,7 +157,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             match verify::verify_uri(&store, &uri, &options) {
                 Ok(o) => outcome.atoms.extend(o.atoms),
                 Err(e) => {
-                    output::error(&anyhow::Error::new(e).context(format!("cannot verify `{text}`")));
+                    output::error(
+                        &anyhow::Error::new(e).context(format!("cannot verify `{text}`")),
+                    );
                     return Ok(EXIT_USAGE);
                 }
             }

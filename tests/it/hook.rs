@@ -49,7 +49,10 @@ fn the_pre_push_hook_guards_atom_refs_and_lets_everything_else_through() {
 
     // A force-push over an atom ref is refused, and the ref stays.
     let force = env
-        .git(&src, ["push", "--force", "origin", "HEAD:refs/atoms/foo/0.1.0"])
+        .git(
+            &src,
+            ["push", "--force", "origin", "HEAD:refs/atoms/foo/0.1.0"],
+        )
         .code(1);
     assert!(
         force.stderr.contains(&format!(
@@ -166,7 +169,13 @@ fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str)
     let force = env
         .git(
             src,
-            ["push", "--no-verify", "--force", url, "HEAD:refs/atoms/foo/0.1.0"],
+            [
+                "push",
+                "--no-verify",
+                "--force",
+                url,
+                "HEAD:refs/atoms/foo/0.1.0",
+            ],
         )
         .code(1);
     assert!(
@@ -219,7 +228,10 @@ fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str)
     );
     // A branch commit pushed as a new atom is not an atom.
     let malformed = env
-        .git(src, ["push", "--no-verify", url, "HEAD:refs/atoms/foo/9.9.9"])
+        .git(
+            src,
+            ["push", "--no-verify", url, "HEAD:refs/atoms/foo/9.9.9"],
+        )
         .code(1);
     assert!(
         malformed.stderr.contains(&format!(

@@ -268,7 +268,9 @@ fn missing_objects_are_unverifiable_unless_fetched() {
          ok            other@0.1.0 (structure, source; not checked: ancestry)\n"
     );
     assert!(
-        fetched.stderr.contains("ancestry not checked for 2 atom(s)"),
+        fetched
+            .stderr
+            .contains("ancestry not checked for 2 atom(s)"),
         "{}",
         fetched.stderr
     );
@@ -455,9 +457,8 @@ fn atoms_in_formats_this_tool_does_not_read_are_unsupported_not_failed() {
     env.git_ok(&src, &["update-ref", "refs/eka/atoms/foo/0.1.0", &oid]);
     let run = env.git(&src, ["atom", "verify", "foo@0.1.0"]).code(2);
     assert!(
-        run.stdout.contains(
-            "UNVERIFIABLE  foo@0.1.0 (eka/pre1): unsupported format `format 1`"
-        ),
+        run.stdout
+            .contains("UNVERIFIABLE  foo@0.1.0 (eka/pre1): unsupported format `format 1`"),
         "{}",
         run.stdout
     );

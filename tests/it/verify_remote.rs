@@ -14,7 +14,11 @@ fn published(env: &TestEnv) -> (PathBuf, PathBuf) {
         env.write(&src, "history.txt", &format!("commit {i}\n"));
         env.commit_all(&src, &format!("history {i}"));
     }
-    env.write(&src, "big/blob.bin", &"not part of the atom\n".repeat(50_000));
+    env.write(
+        &src,
+        "big/blob.bin",
+        &"not part of the atom\n".repeat(50_000),
+    );
     env.atom(&src, "pkgs/foo", "foo", "0.1.0");
     env.commit_all(&src, "foo 0.1.0");
     env.git_ok(&src, &["push", "-q", remote.to_str().unwrap(), "main"]);
@@ -74,7 +78,8 @@ fn a_clone_verifies_against_the_repository_it_came_from() {
     env.git_ok(&clone, &["remote", "remove", "origin"]);
     let run = env.git(&clone, ["atom", "verify"]).code(2);
     assert!(
-        run.stdout.starts_with("UNVERIFIABLE  foo@0.1.0: source commit "),
+        run.stdout
+            .starts_with("UNVERIFIABLE  foo@0.1.0: source commit "),
         "{}",
         run.stdout
     );
@@ -97,7 +102,10 @@ fn an_atom_uri_verifies_without_a_repository() {
         ],
     );
     let run = env
-        .git(&outside, ["atom", "verify", "--ancestry", "srv:remote.git::foo@^0.1"])
+        .git(
+            &outside,
+            ["atom", "verify", "--ancestry", "srv:remote.git::foo@^0.1"],
+        )
         .success();
     assert_eq!(
         run.stdout,
@@ -108,7 +116,9 @@ fn an_atom_uri_verifies_without_a_repository() {
         .git(&outside, ["atom", "verify", "srv:remote.git::nope"])
         .code(2);
     assert!(
-        missing.stderr.contains("cannot verify `srv:remote.git::nope`")
+        missing
+            .stderr
+            .contains("cannot verify `srv:remote.git::nope`")
             && missing.stderr.contains("no atom `nope` at "),
         "{}",
         missing.stderr
@@ -136,7 +146,8 @@ fn an_atom_uri_verifies_without_a_repository() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("the atom's tree has no regular `atom.toml`"),
+        run.stdout
+            .contains("the atom's tree has no regular `atom.toml`"),
         "{}",
         run.stdout
     );

@@ -282,11 +282,7 @@ impl GitStore {
             .and_then(|()| {
                 std::fs::write(
                     info.join("alternates"),
-                    format!(
-                        "{}\n{}\n",
-                        incoming.display(),
-                        objects.display()
-                    ),
+                    format!("{}\n{}\n", incoming.display(), objects.display()),
                 )
             })
             .map_err(|source| StoreError::Scratch { source })?;
