@@ -655,7 +655,7 @@ impl Roots {
     }
 
     /// Fills what is unknown from the remote's identity refs.
-    fn from_remote(&mut self, store: &GitStore, remote: &str) {
+    fn fill_from_remote(&mut self, store: &GitStore, remote: &str) {
         if self.remote_listed || (self.atom1.is_some() && self.eka.is_some()) {
             return;
         }
@@ -711,7 +711,7 @@ fn run(
         .collect();
 
     // Structure: the atom commit and its tree.
-    let pending = level_pass(view, &mut work, |view, w| structure_level(view, w));
+    let pending = level_pass(view, &mut work, structure_level);
     if !pending.is_empty() {
         let wants: Vec<String> = pending
             .iter()
@@ -765,7 +765,7 @@ fn run(
     // Ancestry: the commits from the source back to the root.
     if let Some(remote) = remote {
         if work.iter().any(|w| roots.get(w.atom.format).is_none()) {
-            roots.from_remote(view, remote);
+            roots.fill_from_remote(view, remote);
         }
     }
     let mut walker = Walker::default();
