@@ -172,7 +172,8 @@ pub fn is_guarded(name: &str) -> bool {
 }
 
 /// The updates and deletions of existing guarded refs among `changes`. Creating a ref is
-/// allowed; an unchanged ref is no change.
+/// allowed; an unchanged ref is no change; deleting a signature ref (`refs/atoms/_sig/...`)
+/// revokes it and is allowed.
 pub fn immutable_refs(changes: &[RefChange]) -> Vec<Refusal> {
     changes
         .iter()
@@ -183,6 +184,8 @@ pub fn immutable_refs(changes: &[RefChange]) -> Vec<Refusal> {
                 old,
                 new,
             }),
+            // Revoking a signature (a compromised key) deletes its ref; that stays possible.
+            (Some(_), None) if c.name.starts_with(crate::sign::SIG_REF_PREFIX) => None,
             (Some(old), None) => Some(Refusal::Delete {
                 name: c.name.clone(),
                 old,
@@ -383,6 +386,7 @@ mod tests {
             change("refs/atoms/_root", A, B),     // identity: refused
             change("refs/heads/main", A, B),      // a branch: not guarded
             change("refs/heads/gone", A, Z),      // a branch: not guarded
+            change("refs/atoms/_sig/foo/1.0.0/k", A, Z), // revoking a signature: allowed
         ];
         let refused: Vec<String> = immutable_refs(&changes)
             .iter()

@@ -37,6 +37,7 @@ pub mod publish;
 pub mod refs;
 pub mod resolve;
 pub mod scan;
+pub mod sign;
 pub mod store;
 pub mod uri;
 pub mod verify;

@@ -77,6 +77,9 @@ pub struct Options {
     /// here, and call an atom unverifiable when it cannot be checked. Without it, ancestry is
     /// checked only when the history is already present.
     pub ancestry: bool,
+    /// Require the `signature` level: a valid signature by a key git trusts
+    /// (`refs/atoms/_sig/...`, see [`crate::sign`]).
+    pub signed: bool,
     /// How chatty fetches may be.
     pub verbosity: Verbosity,
 }
@@ -93,6 +96,9 @@ pub enum Level {
     /// Check 8: the source descends from the repository root by first parents. Needs the
     /// commits from the source back to the root.
     Ancestry,
+    /// A signature tag by a trusted key names the atom (only when asked for). Needs the
+    /// signature refs and their tag objects.
+    Signature,
 }
 
 impl Level {
@@ -105,6 +111,7 @@ impl Level {
             Level::Structure => "structure",
             Level::Source => "source",
             Level::Ancestry => "ancestry",
+            Level::Signature => "signature",
         }
     }
 }
@@ -303,6 +310,9 @@ pub enum Finding {
         /// Where it points.
         found: Oid,
     },
+    /// The signature requirement is not met.
+    #[error(transparent)]
+    Signature(#[from] crate::sign::SignatureFinding),
     /// An object could not be read.
     #[error("{0}")]
     Store(String),
@@ -320,6 +330,7 @@ impl Finding {
             | Finding::BadRoot { .. }
             | Finding::NotDescended { .. }
             | Finding::RootUnknown => Level::Ancestry,
+            Finding::Signature(_) => Level::Signature,
             _ => Level::Structure,
         }
     }
@@ -504,7 +515,12 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     let atom = resolution.selected_ref();
     let commit = resolution.selected.commit;
     let quarantine = store.quarantine()?;
-    quarantine.fetch(&url, &[atom.name()], Filter::Everything, options.verbosity)?;
+    let mut wants = vec![atom.name()];
+    if options.signed {
+        let sigs = crate::sign::sig_prefix(&atom);
+        wants.push(format!("+{sigs}*:{sigs}*"));
+    }
+    quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;
     let root = refs.iter().find(|r| r.name == ROOT_REF).map(|r| r.target());
     let roots = Roots {
@@ -822,6 +838,24 @@ fn run(
                         });
                     }
                 }
+            }
+        }
+    }
+
+    // Signature: a good signature by a trusted key, when asked for.
+    if options.signed {
+        for w in work.iter_mut().filter(|w| !w.blocked()) {
+            let Some(tree) = w.tree else { continue };
+            let id = roots
+                .get(w.atom.format)
+                .map(|r| crate::Root(r).atom_id(&w.atom.label));
+            match crate::sign::check(view, &w.atom, w.commit, tree, id.as_ref()) {
+                Ok(None) => w.levels.push(Level::Signature),
+                Ok(Some(finding)) => {
+                    w.findings.push(finding.into());
+                    w.levels.push(Level::Signature);
+                }
+                Err(e) => w.unverifiable = Some(Unverifiable::Store(e.to_string())),
             }
         }
     }

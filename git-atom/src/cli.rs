@@ -37,6 +37,7 @@ enum Command {
     Resolve(crate::resolve::Args),
     Show(crate::show::Args),
     Hook(crate::hook::Args),
+    Sign(crate::sign::Args),
 }
 
 impl Cli {
@@ -52,6 +53,7 @@ impl Cli {
             Command::Resolve(args) => crate::resolve::run(args, quiet),
             Command::Show(args) => crate::show::run(args),
             Command::Hook(args) => crate::hook::run(args, quiet),
+            Command::Sign(args) => crate::sign::run(args, quiet),
         }
     }
 }

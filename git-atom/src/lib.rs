@@ -13,6 +13,7 @@ mod output;
 mod publish;
 mod resolve;
 mod show;
+mod sign;
 mod verify;
 
 use std::ffi::OsString;

@@ -52,6 +52,11 @@ pub struct Args {
     /// here; an atom whose ancestry cannot be checked is unverifiable
     #[arg(long)]
     ancestry: bool,
+    /// Require a valid signature by a key git trusts (`git atom sign`; checked as
+    /// `git verify-tag` does, with `gpg.ssh.allowedSignersFile` or the GnuPG keyring); also on
+    /// when `atom.requireSignature` is true
+    #[arg(long)]
+    signed: bool,
     /// Print the verdicts as JSON on stdout
     #[arg(long)]
     json: bool,
@@ -75,6 +80,8 @@ struct JsonLevels {
     structure: &'static str,
     source: &'static str,
     ancestry: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'static str>,
 }
 
 fn level_state(c: &Checked, level: Level) -> &'static str {
@@ -94,8 +101,12 @@ fn unverifiable(why: &Unverifiable, hint: bool) -> String {
 }
 
 /// `(structure, source; not checked: ancestry)`.
-fn levels_text(c: &Checked) -> String {
-    let (checked, not): (Vec<Level>, Vec<Level>) = Level::ALL.iter().partition(|l| c.checked(**l));
+fn levels_text(c: &Checked, signed: bool) -> String {
+    let mut levels = Level::ALL.to_vec();
+    if signed {
+        levels.push(Level::Signature);
+    }
+    let (checked, not): (Vec<Level>, Vec<Level>) = levels.iter().partition(|l| c.checked(**l));
     let names = |ls: &[Level]| ls.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ");
     match (checked.is_empty(), not.is_empty()) {
         (_, true) => format!("({})", names(&checked)),
@@ -125,6 +136,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         progress: Some(output::progress_enabled(quiet)),
     };
     let mut outcome = Outcome::default();
+    let require = |store: &GitStore| {
+        store
+            .config()
+            .ok()
+            .and_then(|c| c.bool("atom.requiresignature"))
+            .unwrap_or(false)
+    };
+    let signed = args.signed
+        || match &local {
+            Ok(repo) => require(repo),
+            Err(_) => GitStore::scratch().is_ok_and(|s| require(&s)),
+        };
     // Missing objects can be fetched with --remote, unless it was given already.
     let mut hint = args.remote.is_none();
     if !uris.is_empty() {
@@ -151,6 +174,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             };
             let options = Options {
                 ancestry: args.ancestry,
+                signed,
                 verbosity,
                 ..Options::default()
             };
@@ -177,6 +201,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             targets,
             remote: args.remote,
             ancestry: args.ancestry,
+            signed,
             verbosity,
         };
         match verify::verify(&store, &options) {
@@ -204,11 +229,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             }
         }
     }
-    print(&outcome, args.json, hint, quiet)?;
+    print(&outcome, args.json, hint, quiet, signed)?;
     Ok(outcome.exit_code())
 }
 
-fn print(outcome: &Outcome, json: bool, hint: bool, quiet: bool) -> anyhow::Result<()> {
+fn print(
+    outcome: &Outcome,
+    json: bool,
+    hint: bool,
+    quiet: bool,
+    signed: bool,
+) -> anyhow::Result<()> {
     if json {
         let json: Vec<JsonVerdict> = outcome
             .atoms
@@ -230,6 +261,7 @@ fn print(outcome: &Outcome, json: bool, hint: bool, quiet: bool) -> anyhow::Resu
                         structure: level_state(c, Level::Structure),
                         source: level_state(c, Level::Source),
                         ancestry: level_state(c, Level::Ancestry),
+                        signature: signed.then(|| level_state(c, Level::Signature)),
                     },
                     findings,
                 }
@@ -243,7 +275,7 @@ fn print(outcome: &Outcome, json: bool, hint: bool, quiet: bool) -> anyhow::Resu
                 atom_lib::Format::Atom1 => c.atom.to_string(),
                 other => format!("{} ({other})", c.atom),
             };
-            let levels = levels_text(c);
+            let levels = levels_text(c, signed);
             match &c.verdict {
                 Verdict::Verified => text.push_str(&format!("ok            {name} {levels}\n")),
                 Verdict::Failed(findings) => {

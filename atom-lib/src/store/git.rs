@@ -9,6 +9,7 @@
 //! - [`remote`]: listing, fetching from and pushing to remotes;
 //! - [`quarantine`]: fetching into a private object directory, checking, then admitting;
 //! - [`config`]: git configuration as git itself sees it;
+//! - [`sign`]: signed tags, made and checked with the user's git signing setup;
 //! - [`worktree`]: the state of the working tree.
 
 pub mod command;
@@ -17,6 +18,7 @@ pub mod objects;
 pub mod quarantine;
 pub mod refs;
 pub mod remote;
+pub mod sign;
 pub mod worktree;
 
 use std::path::{Path, PathBuf};
