@@ -380,12 +380,12 @@ mod tests {
             local: None,
         };
         let changes = [
-            change("refs/atoms/foo/1.0.0", Z, A), // create: allowed
-            change("refs/atoms/foo/1.0.1", A, B), // update: refused
-            change("refs/subs/x", A, Z),          // delete: refused
-            change("refs/atoms/_root", A, B),     // identity: refused
-            change("refs/heads/main", A, B),      // a branch: not guarded
-            change("refs/heads/gone", A, Z),      // a branch: not guarded
+            change("refs/atoms/foo/1.0.0", Z, A),        // create: allowed
+            change("refs/atoms/foo/1.0.1", A, B),        // update: refused
+            change("refs/subs/x", A, Z),                 // delete: refused
+            change("refs/atoms/_root", A, B),            // identity: refused
+            change("refs/heads/main", A, B),             // a branch: not guarded
+            change("refs/heads/gone", A, Z),             // a branch: not guarded
             change("refs/atoms/_sig/foo/1.0.0/k", A, Z), // revoking a signature: allowed
         ];
         let refused: Vec<String> = immutable_refs(&changes)

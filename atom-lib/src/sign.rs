@@ -103,7 +103,9 @@ pub fn key_id(store: &GitStore) -> Result<String, Error> {
     if config.string("gpg.format").as_deref() != Some("ssh") {
         let id: String = key.chars().filter(|c| !c.is_whitespace()).collect();
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(err("an OpenPGP key must be given by its hex key id or fingerprint"));
+            return Err(err(
+                "an OpenPGP key must be given by its hex key id or fingerprint",
+            ));
         }
         return Ok(id.to_ascii_uppercase());
     }
@@ -151,9 +153,7 @@ pub fn sign(store: &GitStore, options: &Options) -> Result<Vec<Signed>, Error> {
             ..verify::Options::default()
         },
     )?;
-    let root = store
-        .find_ref(crate::refs::ROOT_REF)?
-        .map(crate::Root);
+    let root = store.find_ref(crate::refs::ROOT_REF)?.map(crate::Root);
     let mut signed = Vec::new();
     let mut updates = Vec::new();
     for checked in &outcome.atoms {
@@ -238,11 +238,13 @@ pub fn check(
     for r in refs {
         let why = match store.read_tag(r.oid) {
             Ok(Some((target, text))) if target == commit => {
+                // git may strip the final newline; the lines are what count.
+                let text = text.trim_end();
                 let expected = message(atom, id, commit, tree);
-                if id.is_some() && text != expected {
+                if id.is_some() && text != expected.trim_end() {
                     Some("its message does not name this atom".to_owned())
                 } else if !text.starts_with(SIGNATURE_FORMAT)
-                    || !text.contains(&format!("\ncommit {commit}\ntree {tree}\n"))
+                    || !text.contains(&format!("\natom {atom}\ncommit {commit}\ntree {tree}"))
                 {
                     Some("its message does not name this atom".to_owned())
                 } else {

@@ -46,7 +46,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     )?;
     let mut text = String::new();
     for s in &signed {
-        let state = if s.existed { "signed already" } else { "signed" };
+        let state = if s.existed {
+            "signed already"
+        } else {
+            "signed"
+        };
         text.push_str(&format!("{state:<15} {} {}\n", s.atom, s.reference));
     }
     output::stdout(&text)?;

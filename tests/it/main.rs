@@ -11,6 +11,7 @@ mod remote_helper;
 mod remote_nix;
 mod remote_transport;
 mod remote_uri;
+mod sign;
 mod verify;
 mod verify_remote;
 
