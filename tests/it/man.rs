@@ -23,7 +23,8 @@ fn git_atom_man_pages_match_the_clap_definitions() {
             "git-atom-resolve.1",
             "git-atom-show.1",
             "git-atom-hook.1",
-            "git-atom-hook-install.1"
+            "git-atom-hook-install.1",
+            "git-atom-sign.1"
         ]
     );
     let mut drifted = Vec::new();
@@ -46,7 +47,7 @@ fn every_flag_is_documented() {
     for (name, contents) in git_atom::man::pages() {
         let text = String::from_utf8(contents).unwrap();
         let flags: &[&str] = match name.as_str() {
-            "git-atom-verify.1" => &["--remote", "--ancestry", "--json"],
+            "git-atom-verify.1" => &["--remote", "--ancestry", "--signed", "--json"],
             "git-atom-hook-install.1" => &["--server", "--force"],
             _ => &[],
         };
