@@ -241,11 +241,9 @@ pub fn check(
                 // git may strip the final newline; the lines are what count.
                 let text = text.trim_end();
                 let expected = message(atom, id, commit, tree);
-                if id.is_some() && text != expected.trim_end() {
-                    Some("its message does not name this atom".to_owned())
-                } else if !text.starts_with(SIGNATURE_FORMAT)
-                    || !text.contains(&format!("\natom {atom}\ncommit {commit}\ntree {tree}"))
-                {
+                let names_atom = text.starts_with(SIGNATURE_FORMAT)
+                    && text.contains(&format!("\natom {atom}\ncommit {commit}\ntree {tree}"));
+                if !names_atom || (id.is_some() && text != expected.trim_end()) {
                     Some("its message does not name this atom".to_owned())
                 } else {
                     store.verify_tag(r.oid)?.err()
