@@ -62,12 +62,12 @@ for n in "${sizes[@]}"; do
     git init -q "$repo"
     stream "$n" | git -C "$repo" fast-import --quiet
     git -C "$repo" checkout -q main
-    git -C "$repo" atom publish --local -q
+    git -C "$repo" atom publish --local -q >/dev/null
     git -C "$repo" commit-graph write --reachable
     root=$(git -C "$repo" rev-list --max-parents=0 HEAD)
     tip=$(git -C "$repo" rev-parse HEAD)
     # Sanity: what is timed verifies, at every level.
-    git -C "$repo" atom verify | grep -q '^ok .*(structure, source, ancestry)$'
+    git -C "$repo" atom verify 2>/dev/null | grep -q '^ok .*(structure, source, ancestry)$'
     with_graph=$(best_ms git -C "$repo" atom verify)
     base_graph=$(best_ms git -C "$repo" merge-base --is-ancestor "$root" "$tip")
     mv "$repo/.git/objects/info/commit-graph" "$work/graph"
