@@ -650,8 +650,11 @@ impl Roots {
     fn local(store: &GitStore, atoms: &[(AtomRef, Oid)]) -> Result<Self, StoreError> {
         let atom1 = store.find_ref(ROOT_REF)?;
         let eka = store.find_ref(EKA_ROOT_REF)?;
+        // Walking HEAD's history costs its length: only when no identity ref says the root.
         let head_root = match store.head_commit() {
-            Some(head) if !atoms.iter().any(|(_, c)| *c == head) => {
+            Some(head)
+                if atom1.is_none() && eka.is_none() && !atoms.iter().any(|(_, c)| *c == head) =>
+            {
                 store.first_parent_root(head).ok()
             }
             _ => None,
