@@ -1310,7 +1310,9 @@ fn source_level(view: &GitStore, w: &mut Work) -> Result<(), Unverifiable> {
 }
 
 /// Remembers which commits are known to reach which root by first parents, so that atoms
-/// published from the same history walk it once between them.
+/// published from the same history walk it once between them. Every [`Walker::EVERY`]th commit
+/// of a walk is remembered (a checkpoint): a later walk joining the same chain stops at most
+/// that many commits after joining it, and memory stays a fraction of the history's length.
 #[derive(Debug, Default)]
 struct Walker {
     reaches: HashMap<Oid, Oid>,
@@ -1318,21 +1320,27 @@ struct Walker {
 }
 
 impl Walker {
+    const EVERY: usize = 256;
+
     /// The first-parent root of `source`.
     fn root_of(&mut self, view: &GitStore, source: Oid) -> Result<Oid, StoreError> {
-        let mut path = Vec::new();
+        let mut checkpoints = Vec::new();
+        let mut steps = 0usize;
+        let reaches = &self.reaches;
         let (end, stopped) = view.first_parent_root_until(source, |c| {
-            if self.reaches.contains_key(&c) {
+            if !reaches.is_empty() && reaches.contains_key(&c) {
                 return true;
             }
-            path.push(c);
+            if steps % Self::EVERY == 0 {
+                checkpoints.push(c);
+            }
+            steps += 1;
             false
         })?;
         let root = if stopped { self.reaches[&end] } else { end };
-        for c in path {
+        for c in checkpoints {
             self.reaches.insert(c, root);
         }
-        self.reaches.insert(end, root);
         Ok(root)
     }
 }
