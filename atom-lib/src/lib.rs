@@ -25,6 +25,7 @@
 
 pub mod commit;
 pub mod escape;
+pub mod guard;
 pub mod id;
 pub mod label;
 pub mod list;
@@ -37,6 +38,7 @@ pub mod publish;
 pub mod refs;
 pub mod resolve;
 pub mod scan;
+pub mod sign;
 pub mod store;
 pub mod uri;
 pub mod verify;

@@ -143,9 +143,13 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
             peeled: None,
         });
     }
+    // Walking HEAD's history costs its length: only when no identity ref says the root.
+    let has_root = refs
+        .iter()
+        .any(|r| r.name == ROOT_REF || r.name == EKA_ROOT_REF);
     let fallback = match store.head_commit() {
-        Some(head) => Some(store.first_parent_root(head)?),
-        None => None,
+        Some(head) if !has_root => Some(store.first_parent_root(head)?),
+        _ => None,
     };
     Ok(Listing::from_refs(&refs, patterns, fallback))
 }

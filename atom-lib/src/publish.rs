@@ -643,6 +643,18 @@ fn select(
     Ok(selected)
 }
 
+/// The lock problems publishing would refuse in `commit`: for every atom of its tree, a lock
+/// that is missing (the atom has dependencies) or not current for its manifest. A pre-push hook
+/// runs this on each branch tip being pushed.
+pub fn lock_problems_at(store: &GitStore, commit: Oid) -> Result<Vec<Problem>, SourceError> {
+    let (tree, _) = store.commit_tree_and_parents(commit)?;
+    let mut problems = Vec::new();
+    for atom in scan::find_atoms(store, tree)? {
+        problems.extend(lock_problems(store, tree, &atom)?);
+    }
+    Ok(problems)
+}
+
 /// What is wrong with an atom's full manifest and its lock: the manifest must be valid, and an
 /// atom with dependencies must carry a lock that is current for it (seed 001: "Before
 /// publishing, the publish logic double-checks the lock's accuracy").

@@ -6,18 +6,29 @@
 //! path in the recorded source commit; and the source commit's first parents must lead to the
 //! repository's root (its identity), the same rule publishing applies. Findings are data
 //! ([`Finding`]); the command line turns them into words.
+//!
+//! The checks come in three [`Level`]s, each needing different objects: `structure` needs the
+//! atom commit and its tree; `source` needs the source commit and the trees along the recorded
+//! path (no blob, no history); `ancestry` needs the commits from the source back to the root
+//! (no tree, no blob). What is not in the repository is fetched, when a remote is known, into a
+//! quarantine that is thrown away afterwards, level by level, with a filter that asks for
+//! exactly those objects ([`Filter`]). Every verdict says which levels were checked.
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use crate::commit::{
     AtomCommit, AtomPath, AtomPathError, Format, RawCommit, EKA_IDENTITY, FORMAT_VERSION,
     HEADER_FORMAT, HEADER_PATH, HEADER_SOURCE, IDENTITY,
 };
-use crate::list::{self, ListedAtom};
+use crate::list;
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
-use crate::refs::{AtomRef, EKA_ROOT_REF, ROOT_REF};
+use crate::refs::{AtomRef, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF};
+use crate::resolve::{self, ResolveError};
 use crate::scan;
+use crate::store::git::{Filter, Verbosity};
 use crate::store::EntryKind;
+use crate::uri::{Aliases, Uri};
 use crate::{GitStore, Label, LabelError, Oid, StoreError, Version, VersionError};
 
 /// Which atoms to verify: `label` or `label@version`.
@@ -59,8 +70,56 @@ impl FromStr for Target {
 pub struct Options {
     /// The atoms; every local atom when empty.
     pub targets: Vec<Target>,
-    /// Fetch missing objects from this remote.
+    /// Fetch missing objects from this remote (a configured name or a URL). In a clone made
+    /// with `git clone atom::<uri>`, the repository `<uri>` names is used when this is `None`.
     pub remote: Option<String>,
+    /// Require the `ancestry` level: fetch the source's history (commits only) when it is not
+    /// here, and call an atom unverifiable when it cannot be checked. Without it, ancestry is
+    /// checked only when the history is already present.
+    pub ancestry: bool,
+    /// Require the `signature` level: a valid signature by a key git trusts
+    /// (`refs/atoms/_sig/...`, see [`crate::sign`]).
+    pub signed: bool,
+    /// How chatty fetches may be.
+    pub verbosity: Verbosity,
+}
+
+/// A level of verification: what it proves and which objects it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// `docs/format.md` section 8, checks 1-6: the commit is well-formed and reproducible and
+    /// its manifest names the atom. Needs the atom commit and its tree.
+    Structure,
+    /// Check 7: the atom's tree is the tree at the recorded path of the recorded source commit.
+    /// Needs that commit and the trees along the path.
+    Source,
+    /// Check 8: the source descends from the repository root by first parents. Needs the
+    /// commits from the source back to the root.
+    Ancestry,
+    /// A signature tag by a trusted key names the atom (only when asked for). Needs the
+    /// signature refs and their tag objects.
+    Signature,
+}
+
+impl Level {
+    /// Every level, in the order they are checked.
+    pub const ALL: [Level; 3] = [Level::Structure, Level::Source, Level::Ancestry];
+
+    /// The level's name in output and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Structure => "structure",
+            Level::Source => "source",
+            Level::Ancestry => "ancestry",
+            Level::Signature => "signature",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Why an atom is not what the format says it is. The CLI renders these; each carries the data
@@ -227,9 +286,54 @@ pub enum Finding {
     /// Neither an identity ref nor `HEAD` says what the repository root is.
     #[error("the repository root is unknown (no refs/atoms/_root and no HEAD)")]
     RootUnknown,
+    /// (pre1) One of eka's metadata refs of the atom is missing.
+    #[error("eka metadata ref `{name}` is missing")]
+    EkaMetaMissing {
+        /// The ref.
+        name: String,
+    },
+    /// (pre1) eka's `origin` metadata ref names another commit than the atom's `origin` header.
+    #[error("eka metadata ref `{name}` points at {found}, but the atom's origin is {expected}")]
+    EkaOriginMismatch {
+        /// The ref.
+        name: String,
+        /// Where it points.
+        found: Oid,
+        /// The atom's `origin` header.
+        expected: Oid,
+    },
+    /// (pre1) eka's `manifest` metadata ref is not a tree of the atom's own files.
+    #[error("eka metadata ref `{name}` ({found}) does not hold the atom's manifest")]
+    EkaManifestMismatch {
+        /// The ref.
+        name: String,
+        /// Where it points.
+        found: Oid,
+    },
+    /// The signature requirement is not met.
+    #[error(transparent)]
+    Signature(#[from] crate::sign::SignatureFinding),
     /// An object could not be read.
     #[error("{0}")]
     Store(String),
+}
+
+impl Finding {
+    /// The level whose check found this.
+    pub fn level(&self) -> Level {
+        match self {
+            Finding::TreeDiffers { .. }
+            | Finding::PathMissing { .. }
+            | Finding::NotInSource { .. }
+            | Finding::BadSource { .. } => Level::Source,
+            Finding::RootNotRoot { .. }
+            | Finding::BadRoot { .. }
+            | Finding::NotDescended { .. }
+            | Finding::RootUnknown => Level::Ancestry,
+            Finding::Signature(_) => Level::Signature,
+            _ => Level::Structure,
+        }
+    }
 }
 
 /// Why an atom could not be checked.
@@ -242,6 +346,25 @@ pub enum Unverifiable {
         what: &'static str,
         /// The object.
         oid: Oid,
+    },
+    /// The atom commit declares a format this tool does not read (a later `atom-format`, or an
+    /// older generation of the eka tool's format).
+    #[error("unsupported format `{header} {value}` (this tool reads `atom-format 1` and eka's `format pre1`)")]
+    UnsupportedFormat {
+        /// The header declaring the format.
+        header: String,
+        /// Its value.
+        value: String,
+    },
+    /// The objects a level needs could not be fetched.
+    #[error("cannot fetch what the {level} check needs from {remote}: {error}")]
+    Fetch {
+        /// The level.
+        level: Level,
+        /// The remote.
+        remote: String,
+        /// What failed.
+        error: String,
     },
     /// The repository could not be read.
     #[error("{0}")]
@@ -270,6 +393,15 @@ pub struct Checked {
     pub source: Option<Oid>,
     /// The verdict.
     pub verdict: Verdict,
+    /// The levels that were checked, in order; a level not listed was not checked.
+    pub levels: Vec<Level>,
+}
+
+impl Checked {
+    /// Whether `level` was checked.
+    pub fn checked(&self, level: Level) -> bool {
+        self.levels.contains(&level)
+    }
 }
 
 /// The result of a verification run.
@@ -309,62 +441,442 @@ pub enum Error {
         /// The target as given.
         target: String,
     },
+    /// The repository holds no atom at all: no atom ref, and no branch at an atom commit.
+    #[error("no atoms to verify in this repository")]
+    NothingToVerify,
+    /// An atom URI names no repository.
+    #[error("atom URI `{uri}` names no repository")]
+    NoAddress {
+        /// The URI.
+        uri: String,
+    },
+    /// No version of the URI's atom could be selected.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Verifies the atoms selected by `options`.
+/// Verifies the atoms selected by `options` in the repository `store`: its atom refs
+/// (`refs/atoms/`, `refs/eka/atoms/`) or, when it has none, the atom commits its branches and
+/// remote-tracking branches point at (a clone made with `git clone atom::<uri>`).
 pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
     let listing = list::local(store, &[])?;
+    let mut available: Vec<(AtomRef, Oid)> = listing
+        .atoms
+        .iter()
+        .flat_map(|atom| {
+            atom.versions.iter().map(|v| {
+                (
+                    AtomRef {
+                        format: atom.format,
+                        label: atom.label.clone(),
+                        version: v.version.clone(),
+                    },
+                    v.commit,
+                )
+            })
+        })
+        .collect();
+    if available.is_empty() {
+        available = held_atoms(store)?;
+    }
+    if available.is_empty() {
+        return Err(Error::NothingToVerify);
+    }
+    let selected = select(&available, &options.targets)?;
+    let remote = match &options.remote {
+        Some(remote) => Some(remote.clone()),
+        None => atom_remote(store)?,
+    };
+    let roots = Roots::local(store, &available)?;
+    Ok(run(store, selected, roots, remote.as_deref(), options))
+}
+
+/// Verifies the atom an atom URI (`<repository>::<label>[@<requirement>]`) names, without a
+/// local repository: one ref listing of the repository selects the version (the highest the
+/// requirement accepts, as `git clone atom::<uri>` would), the atom is fetched into a
+/// quarantine of `store` (an empty scratch repository will do), and each level fetches what it
+/// needs. Nothing is kept.
+pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outcome, Error> {
+    let address = uri.address.as_ref().ok_or_else(|| Error::NoAddress {
+        uri: uri.to_string(),
+    })?;
+    let url = address.git_url();
+    let prefix = format!("{}{}/", crate::refs::ATOM_REF_PREFIX, uri.label);
+    let refs = store.list_remote(&url, &[&prefix, ROOT_REF])?;
+    let resolution = resolve::resolve(
+        &refs,
+        &uri.label,
+        uri.requirement.as_ref(),
+        &address.redacted(),
+    )?;
+    let atom = resolution.selected_ref();
+    let commit = resolution.selected.commit;
+    let quarantine = store.quarantine()?;
+    let mut wants = vec![atom.name()];
+    if options.signed {
+        let sigs = crate::sign::sig_prefix(&atom);
+        wants.push(format!("+{sigs}*:{sigs}*"));
+    }
+    quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
+    let view = quarantine.store()?;
+    let root = refs.iter().find(|r| r.name == ROOT_REF).map(|r| r.target());
+    let roots = Roots {
+        atom1: root,
+        eka: None,
+        remote_listed: true,
+    };
+    Ok(run(&view, vec![(atom, commit)], roots, Some(&url), options))
+}
+
+/// The atoms of `available` that `targets` select (all when empty).
+fn select(available: &[(AtomRef, Oid)], targets: &[Target]) -> Result<Vec<(AtomRef, Oid)>, Error> {
+    if targets.is_empty() {
+        return Ok(available.to_vec());
+    }
     let mut selected: Vec<(AtomRef, Oid)> = Vec::new();
-    let push =
-        |selected: &mut Vec<(AtomRef, Oid)>, atom: &ListedAtom, version: Option<&Version>| {
-            for v in atom
-                .versions
-                .iter()
-                .filter(|v| version.is_none_or(|want| &v.version == want))
+    for target in targets {
+        let matching: Vec<&(AtomRef, Oid)> = available
+            .iter()
+            .filter(|(r, _)| {
+                r.label == target.label && target.version.as_ref().is_none_or(|v| &r.version == v)
+            })
+            .collect();
+        if matching.is_empty() {
+            return Err(Error::NoSuchAtom {
+                target: match &target.version {
+                    Some(v) => format!("{}@{v}", target.label),
+                    None => target.label.to_string(),
+                },
+            });
+        }
+        for m in matching {
+            if !selected.iter().any(|(s, _)| s == &m.0) {
+                selected.push(m.clone());
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// The atom commits that branches, remote-tracking branches and `HEAD` point at, each once:
+/// what a clone made with `git clone atom::<uri>` holds. The atom each stands for is read from
+/// its message; the structure check then holds the manifest and the bytes to that claim.
+fn held_atoms(store: &GitStore) -> Result<Vec<(AtomRef, Oid)>, StoreError> {
+    let mut tips: Vec<Oid> = Vec::new();
+    for prefix in ["refs/heads/", "refs/remotes/"] {
+        tips.extend(store.refs_with_prefix(prefix)?.iter().map(|r| r.target()));
+    }
+    tips.extend(store.head_commit());
+    let mut held: Vec<(AtomRef, Oid)> = Vec::new();
+    for tip in tips {
+        if held.iter().any(|(_, c)| *c == tip) {
+            continue;
+        }
+        if let Some(atom) = atom_of_commit(store, tip) {
+            if !held.iter().any(|(a, _)| a == &atom) {
+                held.push((atom, tip));
+            }
+        }
+    }
+    Ok(held)
+}
+
+/// The atom a parentless commit with an atom format header claims to be, from its message.
+fn atom_of_commit(store: &GitStore, commit: Oid) -> Option<AtomRef> {
+    let bytes = store.read_commit_raw(commit).ok()??;
+    let raw = RawCommit::parse(&bytes)?;
+    if raw.all("parent").next().is_some() {
+        return None;
+    }
+    let message = std::str::from_utf8(&raw.message).ok()?;
+    if raw.one(HEADER_FORMAT).is_some() {
+        let (label, version) = message.strip_prefix("atom: ")?.trim_end().split_once('@')?;
+        return Some(AtomRef::new(
+            label.parse().ok()?,
+            Version::new(version).ok()?,
+        ));
+    }
+    if raw.one("format").is_some() && raw.one("origin").is_some() {
+        let rest = message.strip_prefix("publish(")?;
+        let (label, version) = rest.split_once("): ")?;
+        return Some(AtomRef {
+            format: Format::EkaPre1,
+            label: label.parse().ok()?,
+            version: Version::new(version).ok()?,
+        });
+    }
+    None
+}
+
+/// The repository an `atom::` remote of this repository (a clone's `origin`) names, as a git
+/// URL: where a clone's atoms came from.
+fn atom_remote(store: &GitStore) -> Result<Option<String>, StoreError> {
+    let config = store.config()?;
+    let aliases = Aliases::from_config(&config).unwrap_or_default();
+    for name in store.remote_names() {
+        let Some(url) = config.string(&format!("remote.{name}.url")) else {
+            continue;
+        };
+        if let Some(uri) = url.strip_prefix("atom::") {
+            if let Ok(Uri {
+                address: Some(address),
+                ..
+            }) = Uri::parse(uri, &aliases)
             {
-                let r = AtomRef {
-                    format: atom.format,
-                    label: atom.label.clone(),
-                    version: v.version.clone(),
-                };
-                if !selected.iter().any(|(s, _)| s == &r) {
-                    selected.push((r, v.commit));
+                return Ok(Some(address.git_url()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What the repository root is, per format, and where that came from.
+#[derive(Debug, Clone, Default)]
+struct Roots {
+    /// `refs/atoms/_root` (or the root of `HEAD`).
+    atom1: Option<Oid>,
+    /// `refs/ekala/init` (or the format-1 root, or the root of `HEAD`).
+    eka: Option<Oid>,
+    /// Whether the remote's listing was asked already.
+    remote_listed: bool,
+}
+
+impl Roots {
+    /// The local identity refs; failing those, the first-parent root of `HEAD`, unless `HEAD`
+    /// is itself one of the atoms (in a clone it is, and its root would be itself).
+    fn local(store: &GitStore, atoms: &[(AtomRef, Oid)]) -> Result<Self, StoreError> {
+        let atom1 = store.find_ref(ROOT_REF)?;
+        let eka = store.find_ref(EKA_ROOT_REF)?;
+        // Walking HEAD's history costs its length: only when no identity ref says the root.
+        let head_root = match store.head_commit() {
+            Some(head)
+                if atom1.is_none() && eka.is_none() && !atoms.iter().any(|(_, c)| *c == head) =>
+            {
+                store.first_parent_root(head).ok()
+            }
+            _ => None,
+        };
+        Ok(Roots {
+            atom1: atom1.or(eka).or(head_root),
+            eka: eka.or(atom1).or(head_root),
+            remote_listed: false,
+        })
+    }
+
+    fn get(&self, format: Format) -> Option<Oid> {
+        match format {
+            Format::Atom1 => self.atom1,
+            Format::EkaPre1 => self.eka,
+        }
+    }
+
+    /// Fills what is unknown from the remote's identity refs.
+    fn fill_from_remote(&mut self, store: &GitStore, remote: &str) {
+        if self.remote_listed || (self.atom1.is_some() && self.eka.is_some()) {
+            return;
+        }
+        self.remote_listed = true;
+        if let Ok(refs) = store.list_remote(remote, &[ROOT_REF, EKA_ROOT_REF]) {
+            let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
+            self.atom1 = self.atom1.or(find(ROOT_REF));
+            self.eka = self.eka.or(find(EKA_ROOT_REF)).or(self.atom1);
+        }
+    }
+}
+
+/// One atom on its way through the levels.
+#[derive(Debug)]
+struct Work {
+    atom: AtomRef,
+    commit: Oid,
+    findings: Vec<Finding>,
+    levels: Vec<Level>,
+    unverifiable: Option<Unverifiable>,
+    tree: Option<Oid>,
+    source: Option<Oid>,
+    path: Option<AtomPath>,
+}
+
+impl Work {
+    fn blocked(&self) -> bool {
+        self.unverifiable.is_some()
+    }
+}
+
+/// Runs the levels over `atoms`, reading from `view` and fetching what is missing from
+/// `remote` into throw-away quarantines, one fetch per level for all atoms.
+fn run(
+    view: &GitStore,
+    atoms: Vec<(AtomRef, Oid)>,
+    mut roots: Roots,
+    remote: Option<&str>,
+    options: &Options,
+) -> Outcome {
+    let mut work: Vec<Work> = atoms
+        .into_iter()
+        .map(|(atom, commit)| Work {
+            atom,
+            commit,
+            findings: Vec::new(),
+            levels: Vec::new(),
+            unverifiable: None,
+            tree: None,
+            source: None,
+            path: None,
+        })
+        .collect();
+
+    // Structure: the atom commit and its tree.
+    let pending = level_pass(view, &mut work, structure_level);
+    if !pending.is_empty() {
+        let wants: Vec<String> = pending
+            .iter()
+            .map(|&i| work[i].commit.to_string())
+            .collect();
+        fetch_and_retry(
+            view,
+            &mut work,
+            &pending,
+            remote,
+            &wants,
+            Filter::Everything,
+            Level::Structure,
+            options,
+            structure_level,
+        );
+    }
+
+    // Source: the source commit and the trees along the path.
+    let pending = level_pass(view, &mut work, source_level);
+    if !pending.is_empty() {
+        let mut wants: Vec<String> = Vec::new();
+        let mut filter = Filter::TreesToDepth(1);
+        for &i in &pending {
+            if let Some(source) = work[i].source {
+                wants.push(source.to_string());
+            }
+            filter = match (&work[i].path, filter) {
+                (None, _) | (_, Filter::Trees) => Filter::Trees,
+                (Some(path), Filter::TreesToDepth(d)) => {
+                    let depth = u32::try_from(path.as_str().split('/').count()).unwrap_or(u32::MAX);
+                    Filter::TreesToDepth(d.max(depth))
+                }
+                (_, other) => other,
+            };
+        }
+        wants.dedup();
+        fetch_and_retry(
+            view,
+            &mut work,
+            &pending,
+            remote,
+            &wants,
+            filter,
+            Level::Source,
+            options,
+            source_level,
+        );
+    }
+
+    // Ancestry: the commits from the source back to the root.
+    if let Some(remote) = remote {
+        if work.iter().any(|w| roots.get(w.atom.format).is_none()) {
+            roots.fill_from_remote(view, remote);
+        }
+    }
+    let mut walker = Walker::default();
+    let mut pending = Vec::new();
+    for (i, w) in work.iter_mut().enumerate() {
+        if w.blocked() {
+            continue;
+        }
+        match ancestry_level(view, w, roots.get(w.atom.format), &mut walker) {
+            Ok(()) => {}
+            Err(_) => pending.push(i),
+        }
+    }
+    if !pending.is_empty() && options.ancestry {
+        let wants: Vec<String> = pending
+            .iter()
+            .filter_map(|&i| work[i].source.map(|s| s.to_string()))
+            .collect();
+        match remote {
+            Some(remote) => match view.quarantine().and_then(|q| {
+                q.fetch(remote, &wants, Filter::History, options.verbosity)
+                    .map(|()| q)
+            }) {
+                Ok(q) => match q.store() {
+                    Ok(fetched) => {
+                        for &i in &pending {
+                            let w = &mut work[i];
+                            if let Err(missing) =
+                                ancestry_level(&fetched, w, roots.get(w.atom.format), &mut walker)
+                            {
+                                w.unverifiable = Some(missing);
+                            }
+                        }
+                    }
+                    Err(e) => block(&mut work, &pending, Unverifiable::Store(e.to_string())),
+                },
+                Err(e) => block(
+                    &mut work,
+                    &pending,
+                    Unverifiable::Fetch {
+                        level: Level::Ancestry,
+                        remote: remote.to_owned(),
+                        error: e.to_string(),
+                    },
+                ),
+            },
+            None => {
+                for &i in &pending {
+                    let w = &mut work[i];
+                    if let Some(source) = w.source {
+                        w.unverifiable = Some(Unverifiable::Missing {
+                            what: "history of source commit",
+                            oid: source,
+                        });
+                    }
                 }
             }
-        };
-    if options.targets.is_empty() {
-        for atom in &listing.atoms {
-            push(&mut selected, atom, None);
         }
-    } else {
-        for target in &options.targets {
-            let before = selected.len();
-            for atom in listing.atoms.iter().filter(|a| a.label == target.label) {
-                push(&mut selected, atom, target.version.as_ref());
-            }
-            let found = selected.len() > before
-                || selected.iter().any(|(r, _)| {
-                    r.label == target.label
-                        && target.version.as_ref().is_none_or(|v| &r.version == v)
-                });
-            if !found {
-                return Err(Error::NoSuchAtom {
-                    target: match &target.version {
-                        Some(v) => format!("{}@{v}", target.label),
-                        None => target.label.to_string(),
-                    },
-                });
+    }
+
+    // Signature: a good signature by a trusted key, when asked for.
+    if options.signed {
+        for w in work.iter_mut().filter(|w| !w.blocked()) {
+            let Some(tree) = w.tree else { continue };
+            let id = roots
+                .get(w.atom.format)
+                .map(|r| crate::Root(r).atom_id(&w.atom.label));
+            match crate::sign::check(view, &w.atom, w.commit, tree, id.as_ref()) {
+                Ok(None) => w.levels.push(Level::Signature),
+                Ok(Some(finding)) => {
+                    w.findings.push(finding.into());
+                    w.levels.push(Level::Signature);
+                }
+                Err(e) => w.unverifiable = Some(Unverifiable::Store(e.to_string())),
             }
         }
     }
-    let mut atoms = Vec::with_capacity(selected.len());
-    for (atom, commit) in selected {
-        let _span = tracing::info_span!("verify", %atom).entered();
-        atoms.push(check(store, &atom, commit, options.remote.as_deref()));
-    }
+
+    let mut atoms: Vec<Checked> = work
+        .into_iter()
+        .map(|w| Checked {
+            verdict: match (w.unverifiable, w.findings.is_empty()) {
+                (_, false) => Verdict::Failed(w.findings),
+                (Some(why), true) => Verdict::Unverifiable(why),
+                (None, true) => Verdict::Verified,
+            },
+            atom: w.atom,
+            commit: w.commit,
+            source: w.source,
+            levels: w.levels,
+        })
+        .collect();
     atoms.sort_by(|a, b| {
         (&a.atom.label, a.atom.format, &a.atom.version).cmp(&(
             &b.atom.label,
@@ -372,26 +884,86 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
             &b.atom.version,
         ))
     });
-    Ok(Outcome { atoms })
+    Outcome { atoms }
 }
 
-/// Ensures `oid` is present, fetching `what` from `remote` if allowed. `Ok(false)` if it stays
-/// missing.
-fn ensure(
-    store: &GitStore,
-    oid: Oid,
-    remote: Option<&str>,
-    what: &str,
-) -> Result<bool, StoreError> {
-    if store.has_object(oid) {
-        return Ok(true);
+/// Runs `level` on every atom not blocked yet; returns the atoms whose objects are missing.
+fn level_pass(
+    view: &GitStore,
+    work: &mut [Work],
+    level: impl Fn(&GitStore, &mut Work) -> Result<(), Unverifiable>,
+) -> Vec<usize> {
+    let mut pending = Vec::new();
+    for (i, w) in work.iter_mut().enumerate() {
+        if w.blocked() {
+            continue;
+        }
+        match level(view, w) {
+            Ok(()) => {}
+            Err(Unverifiable::Missing { what, oid }) => {
+                w.unverifiable = Some(Unverifiable::Missing { what, oid });
+                pending.push(i);
+            }
+            Err(other) => w.unverifiable = Some(other),
+        }
     }
+    pending
+}
+
+/// Fetches `wants` from `remote` into a quarantine with `filter` and runs `level` again on the
+/// `pending` atoms there; without a remote they stay unverifiable (missing).
+#[allow(clippy::too_many_arguments)] // one call per level; a struct would only rename them
+fn fetch_and_retry(
+    view: &GitStore,
+    work: &mut [Work],
+    pending: &[usize],
+    remote: Option<&str>,
+    wants: &[String],
+    filter: Filter,
+    level: Level,
+    options: &Options,
+    check: impl Fn(&GitStore, &mut Work) -> Result<(), Unverifiable>,
+) {
     let Some(remote) = remote else {
-        return Ok(false);
+        return;
     };
-    tracing::info!(%oid, remote, "fetching missing object");
-    store.fetch_objects(remote, &[what.to_owned()])?;
-    Ok(store.has_object(oid))
+    let _span = tracing::info_span!("fetch", %level, remote).entered();
+    tracing::info!(
+        wants = wants.len(),
+        ?filter,
+        "fetching what the check needs"
+    );
+    let quarantine = match view.quarantine().and_then(|q| {
+        q.fetch(remote, wants, filter, options.verbosity)
+            .map(|()| q)
+    }) {
+        Ok(q) => q,
+        Err(e) => {
+            let why = Unverifiable::Fetch {
+                level,
+                remote: remote.to_owned(),
+                error: e.to_string(),
+            };
+            return block(work, pending, why);
+        }
+    };
+    let fetched = match quarantine.store() {
+        Ok(s) => s,
+        Err(e) => return block(work, pending, Unverifiable::Store(e.to_string())),
+    };
+    for &i in pending {
+        let w = &mut work[i];
+        w.unverifiable = None;
+        if let Err(why) = check(&fetched, w) {
+            w.unverifiable = Some(why);
+        }
+    }
+}
+
+fn block(work: &mut [Work], pending: &[usize], why: Unverifiable) {
+    for &i in pending {
+        work[i].unverifiable = Some(why.clone());
+    }
 }
 
 /// What the structural checks found out about an atom commit.
@@ -436,6 +1008,9 @@ pub fn check_structure(
         findings.push(Finding::Store("not a well-formed commit object".into()));
         return Ok(structure);
     };
+    if let Some(why) = unsupported_format(&raw) {
+        return Err(why);
+    }
 
     let (identity, expected_headers): (&'static str, &[&'static str]) = match atom.format {
         Format::Atom1 => (
@@ -607,97 +1182,122 @@ pub fn check_structure(
     Ok(structure)
 }
 
-/// Verifies one atom; every failure becomes its verdict, so one bad atom never stops the rest.
-fn check(store: &GitStore, atom: &AtomRef, commit: Oid, remote: Option<&str>) -> Checked {
-    let mut checked = Checked {
-        atom: atom.clone(),
-        commit,
-        source: None,
-        verdict: Verdict::Verified,
-    };
-    checked.verdict = match verdict(store, atom, commit, remote, &mut checked.source) {
-        Ok(v) => v,
-        Err(e) => Verdict::Unverifiable(Unverifiable::Store(e.to_string())),
-    };
-    checked
+/// The structure level on one atom: [`check_structure`], and for eka atoms the metadata refs.
+fn structure_level(view: &GitStore, w: &mut Work) -> Result<(), Unverifiable> {
+    let structure = check_structure(view, &w.atom, w.commit)?;
+    w.findings.extend(structure.findings);
+    w.tree = structure.tree;
+    w.source = structure.source;
+    w.path = structure.path;
+    if w.atom.format == Format::EkaPre1 {
+        w.findings.extend(eka_meta(view, &w.atom, w.tree, w.source));
+    }
+    w.levels.push(Level::Structure);
+    Ok(())
 }
 
-fn verdict(
-    store: &GitStore,
+/// (pre1) `refs/eka/meta/<label>/<version>/origin` must name the atom's origin, and
+/// `.../manifest` a tree of the atom's own files holding its manifest.
+fn eka_meta(
+    view: &GitStore,
     atom: &AtomRef,
-    commit: Oid,
-    remote: Option<&str>,
-    source_out: &mut Option<Oid>,
-) -> Result<Verdict, StoreError> {
-    let missing = |what, oid| Verdict::Unverifiable(Unverifiable::Missing { what, oid });
-    if !ensure(store, commit, remote, &atom.name())? {
-        return Ok(missing("atom commit", commit));
-    }
-    let Structure {
-        mut findings,
-        tree,
-        source,
-        path,
-    } = match check_structure(store, atom, commit) {
-        Ok(s) => s,
-        Err(why) => return Ok(Verdict::Unverifiable(why)),
-    };
-    *source_out = source;
-
-    // Provenance: the tree is the source commit's tree at the path, and the source's first
-    // parents lead to the repository's identity (the rule publishing applies).
-    if let (Some(source), Some(tree)) = (source, tree) {
-        if !ensure(store, source, remote, &source.to_string())? {
-            if findings.is_empty() {
-                return Ok(missing("source commit", source));
-            }
-        } else {
-            findings.extend(provenance(store, atom, source, tree, path.as_ref())?);
-        }
-    }
-
-    Ok(if findings.is_empty() {
-        Verdict::Verified
-    } else {
-        Verdict::Failed(findings)
-    })
-}
-
-fn provenance(
-    store: &GitStore,
-    atom: &AtomRef,
-    source: Oid,
-    tree: Oid,
-    path: Option<&AtomPath>,
-) -> Result<Vec<Finding>, StoreError> {
+    tree: Option<Oid>,
+    origin: Option<Oid>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let source_tree = match store.commit_tree_and_parents(source) {
+    let base = format!("{EKA_META_PREFIX}{}/{}", atom.label, atom.version);
+    let origin_ref = format!("{base}/origin");
+    match view.find_ref(&origin_ref) {
+        Ok(Some(found)) => {
+            if let Some(expected) = origin.filter(|o| *o != found) {
+                findings.push(Finding::EkaOriginMismatch {
+                    name: origin_ref,
+                    found,
+                    expected,
+                });
+            }
+        }
+        Ok(None) => findings.push(Finding::EkaMetaMissing { name: origin_ref }),
+        Err(e) => findings.push(Finding::Store(e.to_string())),
+    }
+    let manifest_ref = format!("{base}/manifest");
+    match view.find_ref(&manifest_ref) {
+        Ok(Some(found)) => {
+            let atom_entries = tree
+                .and_then(|t| view.tree_entries(t).ok())
+                .unwrap_or_default();
+            let holds = view.tree_entries(found).is_ok_and(|entries| {
+                entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes())
+                    && entries.iter().all(|e| atom_entries.contains(e))
+            });
+            if !holds {
+                findings.push(Finding::EkaManifestMismatch {
+                    name: manifest_ref,
+                    found,
+                });
+            }
+        }
+        Ok(None) => findings.push(Finding::EkaMetaMissing { name: manifest_ref }),
+        Err(e) => findings.push(Finding::Store(e.to_string())),
+    }
+    findings
+}
+
+/// The source level on one atom: its tree is the source commit's tree at the recorded path
+/// (pre1: some directory of the source).
+fn source_level(view: &GitStore, w: &mut Work) -> Result<(), Unverifiable> {
+    let (Some(source), Some(tree)) = (w.source, w.tree) else {
+        // The structure findings say why there is nothing to compare.
+        return Ok(());
+    };
+    let missing = |e: StoreError| match e {
+        StoreError::Missing { oid } if oid == source => Unverifiable::Missing {
+            what: "source commit",
+            oid,
+        },
+        StoreError::Missing { oid } => Unverifiable::Missing {
+            what: "source tree",
+            oid,
+        },
+        other => Unverifiable::Store(other.to_string()),
+    };
+    if !view.has_object(source) {
+        return Err(Unverifiable::Missing {
+            what: "source commit",
+            oid: source,
+        });
+    }
+    let source_tree = match view.commit_tree_and_parents(source) {
         Ok((source_tree, _)) => source_tree,
         Err(e) => {
-            findings.push(Finding::BadSource {
+            w.findings.push(Finding::BadSource {
                 source_commit: source,
                 error: e.to_string(),
             });
-            return Ok(findings);
+            w.levels.push(Level::Source);
+            return Ok(());
         }
     };
-    match (path, atom.format) {
-        (Some(p), _) => match scan::entry_at(store, source_tree, p.as_str())? {
+    match (&w.path, w.atom.format) {
+        (Some(p), _) => match scan::entry_at(view, source_tree, p.as_str()).map_err(missing)? {
             Some(e) if e.oid == tree && e.kind == EntryKind::Tree => {}
-            Some(e) => findings.push(Finding::TreeDiffers {
+            Some(e) => w.findings.push(Finding::TreeDiffers {
                 tree,
                 path: p.clone(),
                 source_commit: source,
                 found: e.oid,
             }),
-            None => findings.push(Finding::PathMissing {
+            None => w.findings.push(Finding::PathMissing {
                 path: p.clone(),
                 source_commit: source,
             }),
         },
         (None, Format::EkaPre1) => {
-            if scan::paths_of_tree(store, source_tree, tree)?.is_empty() {
-                findings.push(Finding::NotInSource {
+            if scan::paths_of_tree(view, source_tree, tree)
+                .map_err(missing)?
+                .is_empty()
+            {
+                w.findings.push(Finding::NotInSource {
                     tree,
                     source_commit: source,
                 });
@@ -705,40 +1305,124 @@ fn provenance(
         }
         (None, Format::Atom1) => {}
     }
-    match repository_root(store)? {
-        Some(root) => match store.commit_tree_and_parents(root) {
-            Ok((_, parents)) if !parents.is_empty() => findings.push(Finding::RootNotRoot { root }),
-            Ok(_) => match store.first_parent_root(source) {
-                Ok(found) if found == root => {}
-                Ok(found) => findings.push(Finding::NotDescended {
-                    source_commit: source,
-                    root,
-                    found,
-                }),
-                Err(e) => findings.push(Finding::BadSource {
-                    source_commit: source,
-                    error: e.to_string(),
-                }),
-            },
-            Err(e) => findings.push(Finding::BadRoot {
-                error: e.to_string(),
-            }),
-        },
-        None => findings.push(Finding::RootUnknown),
-    }
-    Ok(findings)
+    w.levels.push(Level::Source);
+    Ok(())
 }
 
-/// The recorded repository root (`refs/atoms/_root`, else the eka tool's `refs/ekala/init`),
-/// or the first-parent root of `HEAD`.
-fn repository_root(store: &GitStore) -> Result<Option<Oid>, StoreError> {
-    match store.find_ref(ROOT_REF)?.or(store.find_ref(EKA_ROOT_REF)?) {
-        Some(root) => Ok(Some(root)),
-        None => store
-            .head_commit()
-            .map(|h| store.first_parent_root(h))
-            .transpose(),
+/// Remembers which commits are known to reach which root by first parents, so that atoms
+/// published from the same history walk it once between them. Every [`Walker::EVERY`]th commit
+/// of a walk is remembered (a checkpoint): a later walk joining the same chain stops at most
+/// that many commits after joining it, and memory stays a fraction of the history's length.
+#[derive(Debug, Default)]
+struct Walker {
+    reaches: HashMap<Oid, Oid>,
+    checked_roots: HashSet<Oid>,
+}
+
+impl Walker {
+    const EVERY: usize = 256;
+
+    /// The first-parent root of `source`.
+    fn root_of(&mut self, view: &GitStore, source: Oid) -> Result<Oid, StoreError> {
+        let mut checkpoints = Vec::new();
+        let mut steps = 0usize;
+        let reaches = &self.reaches;
+        let (end, stopped) = view.first_parent_root_until(source, |c| {
+            if !reaches.is_empty() && reaches.contains_key(&c) {
+                return true;
+            }
+            if steps % Self::EVERY == 0 {
+                checkpoints.push(c);
+            }
+            steps += 1;
+            false
+        })?;
+        let root = if stopped { self.reaches[&end] } else { end };
+        for c in checkpoints {
+            self.reaches.insert(c, root);
+        }
+        Ok(root)
     }
+}
+
+/// The ancestry level on one atom: the recorded root is a parentless commit and the source's
+/// first parents lead to it. `Err` when commits it needs are missing.
+fn ancestry_level(
+    view: &GitStore,
+    w: &mut Work,
+    root: Option<Oid>,
+    walker: &mut Walker,
+) -> Result<(), Unverifiable> {
+    let Some(source) = w.source else {
+        return Ok(());
+    };
+    if w.findings
+        .iter()
+        .any(|f| matches!(f, Finding::BadSource { .. }))
+    {
+        // The source is no commit: there is no history to follow.
+        return Ok(());
+    }
+    let missing = |oid| Unverifiable::Missing {
+        what: "history of source commit",
+        oid,
+    };
+    let Some(root) = root else {
+        w.findings.push(Finding::RootUnknown);
+        w.levels.push(Level::Ancestry);
+        return Ok(());
+    };
+    if !walker.checked_roots.contains(&root) {
+        match view.commit_tree_and_parents(root) {
+            Ok((_, parents)) if !parents.is_empty() => {
+                w.findings.push(Finding::RootNotRoot { root });
+                w.levels.push(Level::Ancestry);
+                return Ok(());
+            }
+            Ok(_) => {
+                walker.checked_roots.insert(root);
+            }
+            Err(StoreError::Missing { oid }) => return Err(missing(oid)),
+            Err(e) => {
+                w.findings.push(Finding::BadRoot {
+                    error: e.to_string(),
+                });
+                w.levels.push(Level::Ancestry);
+                return Ok(());
+            }
+        }
+    }
+    match walker.root_of(view, source) {
+        Ok(found) if found == root => {}
+        Ok(found) => w.findings.push(Finding::NotDescended {
+            source_commit: source,
+            root,
+            found,
+        }),
+        Err(StoreError::Missing { oid }) => return Err(missing(oid)),
+        Err(e) => w.findings.push(Finding::BadSource {
+            source_commit: source,
+            error: e.to_string(),
+        }),
+    }
+    w.levels.push(Level::Ancestry);
+    Ok(())
+}
+
+/// The format a commit declares, when it is one this tool does not read: `atom-format` other
+/// than `1`, or eka's `format` other than `pre1` (its older generation says `format 1` next to
+/// `src` and `path` headers).
+fn unsupported_format(raw: &RawCommit) -> Option<Unverifiable> {
+    let (header, value) = raw
+        .headers
+        .iter()
+        .find(|(n, _)| n == HEADER_FORMAT || n == "format")?;
+    let known = (header == HEADER_FORMAT && value == FORMAT_VERSION)
+        || (header == "format" && value == "pre1" && raw.one("src").is_none());
+    (!known).then(|| Unverifiable::UnsupportedFormat {
+        header: header.clone(),
+        value: value.clone(),
+    })
 }
 
 /// Splits `name <email> time tz` into (`name <email>`, `time tz`).

@@ -36,6 +36,8 @@ enum Command {
     Remove(crate::add::RemoveArgs),
     Resolve(crate::resolve::Args),
     Show(crate::show::Args),
+    Hook(crate::hook::Args),
+    Sign(crate::sign::Args),
 }
 
 impl Cli {
@@ -50,6 +52,8 @@ impl Cli {
             Command::Remove(args) => crate::add::remove(args, quiet),
             Command::Resolve(args) => crate::resolve::run(args, quiet),
             Command::Show(args) => crate::show::run(args),
+            Command::Hook(args) => crate::hook::run(args, quiet),
+            Command::Sign(args) => crate::sign::run(args, quiet),
         }
     }
 }

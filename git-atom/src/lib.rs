@@ -6,12 +6,14 @@
 mod add;
 mod cli;
 mod deps;
+mod hook;
 mod ls;
 pub mod man;
 mod output;
 mod publish;
 mod resolve;
 mod show;
+mod sign;
 mod verify;
 
 use std::ffi::OsString;

@@ -24,6 +24,18 @@ pub fn pages() -> Vec<(String, Vec<u8>)> {
                 .name(name)
                 .bin_name(format!("git atom {}", sub.get_name())),
         );
+        // Nested subcommands (`git atom hook install`) get a page each; hidden ones do not.
+        for nested in sub.get_subcommands().filter(|n| !n.is_hide_set()) {
+            let name = format!("git-atom-{}-{}", sub.get_name(), nested.get_name());
+            render(
+                name.clone(),
+                nested.clone().name(name).bin_name(format!(
+                    "git atom {} {}",
+                    sub.get_name(),
+                    nested.get_name()
+                )),
+            );
+        }
     }
     pages
 }

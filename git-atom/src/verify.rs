@@ -1,7 +1,9 @@
 //! `git atom verify`.
 
 use anyhow::Context;
-use atom_lib::verify::{self, Options, Target, Unverifiable, Verdict};
+use atom_lib::store::git::Verbosity;
+use atom_lib::uri::{Aliases, Uri};
+use atom_lib::verify::{self, Checked, Level, Options, Outcome, Target, Unverifiable, Verdict};
 use atom_lib::GitStore;
 use serde::Serialize;
 
@@ -9,23 +11,52 @@ use crate::{output, EXIT_USAGE};
 
 /// Verify published atoms against their source
 ///
-/// For each atom (default: every local one) the commit is rebuilt from its fields and must have
-/// the same id; its parents, identity, timestamps, headers, format version and message are
-/// checked; its manifest must name the atom its ref names; its tree must equal the tree at the
-/// recorded path in the recorded source commit; and the source commit must descend from the
-/// repository's root. Atoms in the eka tool's `pre1` format are verified by the same rules.
+/// Checks each atom at three levels, each needing its own objects:
 ///
-/// Prints one line per atom: `ok`, `FAILED` with every finding, or `UNVERIFIABLE` with the reason.
+/// structure: the commit is rebuilt from its fields and must have the same id; its parents,
+/// identity, timestamps, headers, format version and message are checked, and its manifest must
+/// name the atom its ref names (needs the atom commit and its tree). For eka `pre1` atoms, the
+/// `refs/eka/meta/<label>/<version>/{origin,manifest}` refs must match the atom too.
 ///
-/// Exit status: 0 all verified, 1 any failed, 2 could not verify (missing objects, bad arguments).
+/// source: the atom's tree must be the tree at the recorded path of the recorded source commit
+/// (needs that commit and the trees along the path: no blob, no history).
+///
+/// ancestry: the source commit must descend from the repository's root by first parents (needs
+/// the commits from the source to the root: no tree, no blob). Checked when the history is
+/// here; `--ancestry` fetches it when it is not, and requires it.
+///
+/// Atoms are the repository's atom refs or, in a clone made with `git clone atom::<uri>`, the
+/// atom commits its branches point at. An argument of the form <REPOSITORY>::<LABEL>[@<REQ>]
+/// (an atom URI, with aliases from `atom.alias.*`) verifies the version a clone of that URI
+/// would get, from the remote, without a local repository.
+///
+/// What is missing is fetched (from --remote, a clone's `atom::` remote, or the URI's
+/// repository) into a temporary quarantine, level by level, with a filter asking for exactly
+/// those objects; nothing is added to the repository.
+///
+/// Prints one line per atom: `ok`, `FAILED` with every finding, or `UNVERIFIABLE` with the
+/// reason, followed by the levels checked.
+///
+/// Exit status: 0 all verified, 1 any failed, 2 could not verify (missing objects, a format this
+/// tool does not read, nothing to verify, bad arguments).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Atoms to verify, as <LABEL> (every version) or <LABEL>@<VERSION>
+    /// Atoms to verify: <LABEL> (every version), <LABEL>@<VERSION>, or an atom URI
+    /// <REPOSITORY>::<LABEL>[@<REQUIREMENT>]
     #[arg(value_name = "ATOM")]
-    atoms: Vec<Target>,
-    /// Fetch missing objects (the atom commit, the source commit) from this remote
+    atoms: Vec<String>,
+    /// Fetch missing objects from this remote (a configured name or a URL)
     #[arg(long, value_name = "REMOTE", value_parser = crate::publish::parse_remote)]
     remote: Option<String>,
+    /// Require the ancestry level: fetch the source's history (commits only) when it is not
+    /// here; an atom whose ancestry cannot be checked is unverifiable
+    #[arg(long)]
+    ancestry: bool,
+    /// Require a valid signature by a key git trusts (`git atom sign`; checked as
+    /// `git verify-tag` does, with `gpg.ssh.allowedSignersFile` or the GnuPG keyring); also on
+    /// when `atom.requireSignature` is true
+    #[arg(long)]
+    signed: bool,
     /// Print the verdicts as JSON on stdout
     #[arg(long)]
     json: bool,
@@ -39,7 +70,26 @@ struct JsonVerdict {
     commit: String,
     source: Option<String>,
     status: &'static str,
+    levels: JsonLevels,
     findings: Vec<String>,
+}
+
+/// Per level: `checked` or `not checked`.
+#[derive(Serialize)]
+struct JsonLevels {
+    structure: &'static str,
+    source: &'static str,
+    ancestry: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'static str>,
+}
+
+fn level_state(c: &Checked, level: Level) -> &'static str {
+    if c.checked(level) {
+        "checked"
+    } else {
+        "not checked"
+    }
 }
 
 /// Why an atom could not be verified, with what to do about it.
@@ -50,35 +100,147 @@ fn unverifiable(why: &Unverifiable, hint: bool) -> String {
     }
 }
 
+/// `(structure, source; not checked: ancestry)`.
+fn levels_text(c: &Checked, signed: bool) -> String {
+    let mut levels = Level::ALL.to_vec();
+    if signed {
+        levels.push(Level::Signature);
+    }
+    let (checked, not): (Vec<Level>, Vec<Level>) = levels.iter().partition(|l| c.checked(**l));
+    let names = |ls: &[Level]| ls.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ");
+    match (checked.is_empty(), not.is_empty()) {
+        (_, true) => format!("({})", names(&checked)),
+        (true, false) => format!("(not checked: {})", names(&not)),
+        (false, false) => format!("({}; not checked: {})", names(&checked), names(&not)),
+    }
+}
+
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let store = match GitStore::discover(&cwd) {
-        Ok(s) => s,
+    let (uris, targets): (Vec<String>, Vec<String>) =
+        args.atoms.iter().cloned().partition(|a| a.contains("::"));
+    let targets: Vec<Target> = match targets
+        .iter()
+        .map(|t| t.parse::<Target>())
+        .collect::<Result<_, _>>()
+    {
+        Ok(t) => t,
         Err(e) => {
-            output::error(&e.into());
+            output::error(&anyhow::Error::new(e));
             return Ok(EXIT_USAGE);
         }
     };
+    let local = GitStore::discover(&cwd);
+    let verbosity = Verbosity {
+        level: 0,
+        progress: Some(output::progress_enabled(quiet)),
+    };
+    let mut outcome = Outcome::default();
+    let require = |store: &GitStore| {
+        store
+            .config()
+            .ok()
+            .and_then(|c| c.bool("atom.requiresignature"))
+            .unwrap_or(false)
+    };
+    let signed = args.signed
+        || match &local {
+            Ok(repo) => require(repo),
+            Err(_) => GitStore::scratch().is_ok_and(|s| require(&s)),
+        };
     // Missing objects can be fetched with --remote, unless it was given already.
-    let hint = args.remote.is_none();
-    let options = Options {
-        targets: args.atoms,
-        remote: args.remote,
-    };
-    let outcome = match verify::verify(&store, &options) {
-        Ok(o) => o,
-        Err(verify::Error::NoSuchAtom { target }) => {
-            output::error(&anyhow::anyhow!(
-                "no atom `{target}` in this repository (see `git atom ls`)"
-            ));
-            return Ok(EXIT_USAGE);
+    let mut hint = args.remote.is_none();
+    if !uris.is_empty() {
+        hint = false;
+        let store = match GitStore::scratch() {
+            Ok(s) => s,
+            Err(e) => {
+                output::error(&e.into());
+                return Ok(EXIT_USAGE);
+            }
+        };
+        let config = match &local {
+            Ok(repo) => repo.config(),
+            Err(_) => store.config(),
+        }?;
+        let aliases = Aliases::from_config(&config)?;
+        for text in &uris {
+            let uri = match Uri::parse(text, &aliases) {
+                Ok(u) => u,
+                Err(e) => {
+                    output::error(&e.into());
+                    return Ok(EXIT_USAGE);
+                }
+            };
+            let options = Options {
+                ancestry: args.ancestry,
+                signed,
+                verbosity,
+                ..Options::default()
+            };
+            match verify::verify_uri(&store, &uri, &options) {
+                Ok(o) => outcome.atoms.extend(o.atoms),
+                Err(e) => {
+                    output::error(
+                        &anyhow::Error::new(e).context(format!("cannot verify `{text}`")),
+                    );
+                    return Ok(EXIT_USAGE);
+                }
+            }
         }
-        Err(e) => {
-            output::error(&e.into());
-            return Ok(EXIT_USAGE);
+    }
+    if !targets.is_empty() || uris.is_empty() {
+        let store = match local {
+            Ok(s) => s,
+            Err(e) => {
+                output::error(&e.into());
+                return Ok(EXIT_USAGE);
+            }
+        };
+        let options = Options {
+            targets,
+            remote: args.remote,
+            ancestry: args.ancestry,
+            signed,
+            verbosity,
+        };
+        match verify::verify(&store, &options) {
+            Ok(o) => outcome.atoms.extend(o.atoms),
+            Err(verify::Error::NoSuchAtom { target }) => {
+                output::error(&anyhow::anyhow!(
+                    "no atom `{target}` in this repository (see `git atom ls`)"
+                ));
+                return Ok(EXIT_USAGE);
+            }
+            Err(verify::Error::NothingToVerify) => {
+                output::error(&anyhow::anyhow!(
+                    "nothing to verify: this repository has no atom refs and no branch at an atom commit"
+                ));
+                output::note(
+                    quiet,
+                    "hint: fetch the atoms first: git fetch <remote> 'refs/atoms/*:refs/atoms/*'\n\
+                     hint: or verify an atom where it is published: git atom verify <repository>::<label>",
+                );
+                return Ok(EXIT_USAGE);
+            }
+            Err(e) => {
+                output::error(&e.into());
+                return Ok(EXIT_USAGE);
+            }
         }
-    };
-    if args.json {
+    }
+    print(&outcome, args.json, hint, quiet, signed)?;
+    Ok(outcome.exit_code())
+}
+
+fn print(
+    outcome: &Outcome,
+    json: bool,
+    hint: bool,
+    quiet: bool,
+    signed: bool,
+) -> anyhow::Result<()> {
+    if json {
         let json: Vec<JsonVerdict> = outcome
             .atoms
             .iter()
@@ -95,6 +257,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                     commit: c.commit.to_string(),
                     source: c.source.map(|s| s.to_string()),
                     status,
+                    levels: JsonLevels {
+                        structure: level_state(c, Level::Structure),
+                        source: level_state(c, Level::Source),
+                        ancestry: level_state(c, Level::Ancestry),
+                        signature: signed.then(|| level_state(c, Level::Signature)),
+                    },
                     findings,
                 }
             })
@@ -107,14 +275,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 atom_lib::Format::Atom1 => c.atom.to_string(),
                 other => format!("{} ({other})", c.atom),
             };
+            let levels = levels_text(c, signed);
             match &c.verdict {
-                Verdict::Verified => text.push_str(&format!("ok            {name}\n")),
+                Verdict::Verified => text.push_str(&format!("ok            {name} {levels}\n")),
                 Verdict::Failed(findings) => {
                     let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
-                    text.push_str(&format!("FAILED        {name}: {}\n", shown.join("; ")))
+                    text.push_str(&format!(
+                        "FAILED        {name}: {} {levels}\n",
+                        shown.join("; ")
+                    ))
                 }
                 Verdict::Unverifiable(why) => text.push_str(&format!(
-                    "UNVERIFIABLE  {name}: {}\n",
+                    "UNVERIFIABLE  {name}: {} {levels}\n",
                     unverifiable(why, hint)
                 )),
             }
@@ -131,6 +303,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         .iter()
         .filter(|c| matches!(c.verdict, Verdict::Unverifiable(_)))
         .count();
+    let no_ancestry = outcome
+        .atoms
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Verified) && !c.checked(Level::Ancestry))
+        .count();
     output::note(
         quiet,
         &format!(
@@ -138,5 +315,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             outcome.atoms.len() - failed - unverifiable
         ),
     );
-    Ok(outcome.exit_code())
+    if no_ancestry > 0 {
+        output::note(
+            quiet,
+            &format!(
+                "ancestry not checked for {no_ancestry} atom(s): the source history is not here \
+                 (--ancestry fetches it, commits only)"
+            ),
+        );
+    }
+    Ok(())
 }

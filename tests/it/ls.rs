@@ -163,6 +163,20 @@ fn recognises_atoms_of_the_eka_tool() {
         &["update-ref", "refs/eka/atoms/nix-lock/0.1.2", &commit],
     );
     env.git_ok(&src, &["update-ref", "refs/ekala/init", &head]);
+    // eka's metadata refs: the origin, and a tree holding the manifest.
+    env.git_ok(
+        &src,
+        &["update-ref", "refs/eka/meta/nix-lock/0.1.2/origin", &head],
+    );
+    let manifest_tree = env.git_ok(&src, &["rev-parse", "HEAD:legacy"]);
+    env.git_ok(
+        &src,
+        &[
+            "update-ref",
+            "refs/eka/meta/nix-lock/0.1.2/manifest",
+            &manifest_tree,
+        ],
+    );
     let run = env.git(&src, ["atom", "ls"]).success();
     insta::assert_snapshot!(env.snapshot(&run));
     let json = env.git(&src, ["atom", "ls", "--json"]).success();
@@ -172,7 +186,10 @@ fn recognises_atoms_of_the_eka_tool() {
     assert_eq!(v["atoms"][0]["id"], expected.to_string().as_str());
     // And it verifies by the same rules.
     let verified = env.git(&src, ["atom", "verify"]).success();
-    assert_eq!(verified.stdout, "ok            nix-lock@0.1.2 (eka/pre1)\n");
+    assert_eq!(
+        verified.stdout,
+        "ok            nix-lock@0.1.2 (eka/pre1) (structure, source, ancestry)\n"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod deps;
 mod eval_deps;
 mod format;
+mod hook;
 mod hostile;
 mod ls;
 mod man;
@@ -13,7 +14,9 @@ mod remote_nix;
 mod remote_tls;
 mod remote_transport;
 mod remote_uri;
+mod sign;
 mod verify;
+mod verify_remote;
 
 #[test]
 fn every_test_file_is_declared() {

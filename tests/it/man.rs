@@ -21,7 +21,10 @@ fn git_atom_man_pages_match_the_clap_definitions() {
             "git-atom-add.1",
             "git-atom-remove.1",
             "git-atom-resolve.1",
-            "git-atom-show.1"
+            "git-atom-show.1",
+            "git-atom-hook.1",
+            "git-atom-hook-install.1",
+            "git-atom-sign.1"
         ]
     );
     let mut drifted = Vec::new();
@@ -43,6 +46,17 @@ fn git_atom_man_pages_match_the_clap_definitions() {
 fn every_flag_is_documented() {
     for (name, contents) in git_atom::man::pages() {
         let text = String::from_utf8(contents).unwrap();
+        let flags: &[&str] = match name.as_str() {
+            "git-atom-verify.1" => &["--remote", "--ancestry", "--signed", "--json"],
+            "git-atom-hook-install.1" => &["--server", "--force"],
+            _ => &[],
+        };
+        for flag in flags {
+            assert!(
+                text.contains(&flag.replace('-', "\\-")),
+                "{name} lacks {flag}"
+            );
+        }
         for flag in [
             "--json",
             "--remote",

@@ -102,12 +102,6 @@ fn forged_atoms_fail_with_the_reason() {
         Forgery {
             version: "0.1.0",
             body: genuine(&tree, &head, "pkgs/foo", "foo@0.1.0")
-                .replace("atom-format 1", "atom-format 2"),
-            reason: "unknown format version `2` (this tool reads `1`)",
-        },
-        Forgery {
-            version: "0.1.0",
-            body: genuine(&tree, &head, "pkgs/foo", "foo@0.1.0")
                 .replace("atom: foo@0.1.0\n", "hello\n"),
             reason: "message is \"hello\\n\", expected \"atom: foo@0.1.0\\n\"",
         },
@@ -255,9 +249,13 @@ fn missing_objects_are_unverifiable_unless_fetched() {
     let run = env.git(&fresh, ["atom", "verify", "foo"]).code(2);
     assert_eq!(
         run.stdout,
-        format!("UNVERIFIABLE  foo@0.1.0: source commit {head} is missing (try --remote)\n")
+        format!(
+            "UNVERIFIABLE  foo@0.1.0: source commit {head} is missing (try --remote) \
+             (structure; not checked: source, ancestry)\n"
+        )
     );
-    // With --remote the missing objects are fetched and everything verifies.
+    // With --remote what the source level needs is fetched; ancestry needs the history, which
+    // is not fetched unless asked for, and the run says it was not checked.
     let fetched = env
         .git(
             &fresh,
@@ -266,12 +264,45 @@ fn missing_objects_are_unverifiable_unless_fetched() {
         .success();
     assert_eq!(
         fetched.stdout,
-        "ok            foo@0.1.0\nok            other@0.1.0\n"
+        "ok            foo@0.1.0 (structure, source; not checked: ancestry)\n\
+         ok            other@0.1.0 (structure, source; not checked: ancestry)\n"
     );
+    assert!(
+        fetched
+            .stderr
+            .contains("ancestry not checked for 2 atom(s)"),
+        "{}",
+        fetched.stderr
+    );
+    let with_ancestry = env
+        .git(
+            &fresh,
+            [
+                "atom",
+                "verify",
+                "--ancestry",
+                "--remote",
+                remote.to_str().unwrap(),
+            ],
+        )
+        .success();
+    assert_eq!(
+        with_ancestry.stdout,
+        "ok            foo@0.1.0 (structure, source, ancestry)\n\
+         ok            other@0.1.0 (structure, source, ancestry)\n"
+    );
+    // --ancestry without a remote to fetch from cannot check it: could not verify.
+    let required = env.git(&fresh, ["atom", "verify", "--ancestry"]).code(2);
+    assert!(
+        required.stdout.contains("UNVERIFIABLE  foo@0.1.0"),
+        "{}",
+        required.stdout
+    );
+    // Verification fetched into a quarantine it threw away: the repository is unchanged.
     assert_eq!(
         env.git(&fresh, ["cat-file", "-e", &head]).code,
-        0,
-        "the source commit was fetched"
+        1,
+        "the source commit was not added"
     );
     assert!(
         env.refs(&fresh, "refs/heads/").is_empty(),
@@ -373,19 +404,177 @@ fn one_bad_atom_does_not_stop_the_others() {
     );
     let run = env.git(&src, ["atom", "verify"]).code(1);
     assert!(
-        run.stdout.contains("ok            foo@0.1.0\n"),
+        run.stdout
+            .contains("ok            foo@0.1.0 (structure, source, ancestry)\n"),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("ok            other@0.1.0\n"),
+        run.stdout
+            .contains("ok            other@0.1.0 (structure, source, ancestry)\n"),
         "{}",
         run.stdout
     );
+    // A source that is no commit has no history: ancestry is reported as not checked.
     assert!(
-        run.stdout
-            .contains(&format!("source {tree}: object {tree}: is not a commit")),
+        run.stdout.contains(&format!(
+            "source {tree}: object {tree}: is not a commit (structure, source; not checked: ancestry)"
+        )),
         "{}",
         run.stdout
+    );
+}
+
+#[test]
+fn atoms_in_formats_this_tool_does_not_read_are_unsupported_not_failed() {
+    let env = TestEnv::new();
+    let (src, head, tree) = setup(&env);
+    // The genuine atom verifies (the positive twin).
+    env.git(&src, ["atom", "verify", "foo@0.1.0"]).success();
+    // A later format version under a format-1 ref.
+    forge(
+        &env,
+        &src,
+        "foo/0.2.0",
+        &genuine(&tree, &head, "pkgs/foo", "foo@0.2.0").replace("atom-format 1", "atom-format 2"),
+    );
+    let run = env.git(&src, ["atom", "verify", "foo@0.2.0"]).code(2);
+    assert_eq!(
+        run.stdout,
+        "UNVERIFIABLE  foo@0.2.0: unsupported format `atom-format 2` (this tool reads \
+         `atom-format 1` and eka's `format pre1`) (not checked: structure, source, ancestry)\n"
+    );
+    // The eka tool's older generation: `src`, `path` and `format 1` headers.
+    let body = format!(
+        "tree {tree}\nauthor  <> 0 +0000\ncommitter  <> 0 +0000\nsrc {head}\npath pkgs/foo\nformat 1\n\nfoo: 0.1.0"
+    );
+    let file = env.path("old-eka");
+    std::fs::write(&file, body).unwrap();
+    let oid = env.git_ok(
+        &src,
+        &["hash-object", "-t", "commit", "-w", file.to_str().unwrap()],
+    );
+    env.git_ok(&src, &["update-ref", "refs/eka/atoms/foo/0.1.0", &oid]);
+    let run = env.git(&src, ["atom", "verify", "foo@0.1.0"]).code(2);
+    assert!(
+        run.stdout
+            .contains("UNVERIFIABLE  foo@0.1.0 (eka/pre1): unsupported format `format 1`"),
+        "{}",
+        run.stdout
+    );
+    // The format-1 atom of the same version still verifies in the same run.
+    assert!(
+        run.stdout
+            .contains("ok            foo@0.1.0 (structure, source, ancestry)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// An eka `pre1` atom of `legacy/` with its identity and metadata refs; returns (repo, source).
+fn eka_atom(env: &TestEnv) -> (PathBuf, String) {
+    let src = env.init("eka");
+    env.write(
+        &src,
+        "legacy/atom.toml",
+        "[package]\nlabel = \"nix-lock\"\nversion = \"0.1.2\"\n",
+    );
+    let head = env.commit_all(&src, "eka atom");
+    let tree = env.git_ok(&src, &["rev-parse", "HEAD:legacy"]);
+    let body = format!(
+        "tree {tree}\nauthor  <> 0 +0000\ncommitter  <> 0 +0000\norigin {head}\nformat pre1\n\npublish(nix-lock): 0.1.2"
+    );
+    let file = env.path("eka-body");
+    std::fs::write(&file, body).unwrap();
+    let commit = env.git_ok(
+        &src,
+        &["hash-object", "-t", "commit", "-w", file.to_str().unwrap()],
+    );
+    for (name, target) in [
+        ("refs/eka/atoms/nix-lock/0.1.2", commit.as_str()),
+        ("refs/ekala/init", head.as_str()),
+        ("refs/eka/meta/nix-lock/0.1.2/origin", head.as_str()),
+        ("refs/eka/meta/nix-lock/0.1.2/manifest", tree.as_str()),
+    ] {
+        env.git_ok(&src, &["update-ref", name, target]);
+    }
+    (src, head)
+}
+
+#[test]
+fn eka_atoms_are_checked_against_their_metadata_refs() {
+    let env = TestEnv::new();
+    let (src, head) = eka_atom(&env);
+    let ok = env.git(&src, ["atom", "verify"]).success();
+    assert_eq!(
+        ok.stdout,
+        "ok            nix-lock@0.1.2 (eka/pre1) (structure, source, ancestry)\n"
+    );
+    // An origin ref that points elsewhere.
+    let other = env.commit_all(&src, "another commit");
+    env.git_ok(
+        &src,
+        &["update-ref", "refs/eka/meta/nix-lock/0.1.2/origin", &other],
+    );
+    let moved = env.git(&src, ["atom", "verify"]).code(1);
+    assert!(
+        moved.stdout.contains(&format!(
+            "eka metadata ref `refs/eka/meta/nix-lock/0.1.2/origin` points at {other}, but the atom's origin is {head}"
+        )),
+        "{}",
+        moved.stdout
+    );
+    // A missing manifest ref.
+    env.git_ok(
+        &src,
+        &["update-ref", "refs/eka/meta/nix-lock/0.1.2/origin", &head],
+    );
+    env.git_ok(
+        &src,
+        &["update-ref", "-d", "refs/eka/meta/nix-lock/0.1.2/manifest"],
+    );
+    let missing = env.git(&src, ["atom", "verify"]).code(1);
+    assert_eq!(
+        missing.stdout,
+        "FAILED        nix-lock@0.1.2 (eka/pre1): eka metadata ref \
+         `refs/eka/meta/nix-lock/0.1.2/manifest` is missing (structure, source, ancestry)\n"
+    );
+}
+
+#[test]
+fn nothing_to_verify_is_not_success() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("remote.git");
+    let (src, _, _) = setup(&env);
+    env.git_ok(&src, &["push", "-q", remote.to_str().unwrap(), "main"]);
+    env.git(
+        &src,
+        ["atom", "publish", "--remote", remote.to_str().unwrap()],
+    )
+    .success();
+    // A plain clone has the branches, not the atom refs.
+    env.git_ok(
+        env.root(),
+        &["clone", "-q", remote.to_str().unwrap(), "plain"],
+    );
+    let plain = env.path("plain");
+    let run = env.git(&plain, ["atom", "verify"]).code(2);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "error: nothing to verify: this repository has no atom refs and no branch at an atom commit\n\
+         hint: fetch the atoms first: git fetch <remote> 'refs/atoms/*:refs/atoms/*'\n\
+         hint: or verify an atom where it is published: git atom verify <repository>::<label>\n"
+    );
+    // Following the hint makes it verify.
+    env.git_ok(
+        &plain,
+        &["fetch", "-q", "origin", "refs/atoms/*:refs/atoms/*"],
+    );
+    let fetched = env.git(&plain, ["atom", "verify"]).success();
+    assert_eq!(
+        fetched.stdout,
+        "ok            foo@0.1.0 (structure, source, ancestry)\n\
+         ok            other@0.1.0 (structure, source, ancestry)\n"
     );
 }

@@ -9,6 +9,7 @@
 //! - [`remote`]: listing, fetching from and pushing to remotes;
 //! - [`quarantine`]: fetching into a private object directory, checking, then admitting;
 //! - [`config`]: git configuration as git itself sees it;
+//! - [`sign`]: signed tags, made and checked with the user's git signing setup;
 //! - [`worktree`]: the state of the working tree.
 
 pub mod command;
@@ -17,6 +18,7 @@ pub mod objects;
 pub mod quarantine;
 pub mod refs;
 pub mod remote;
+pub mod sign;
 pub mod worktree;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +29,7 @@ use crate::Oid;
 
 pub use command::{first_error_line, Verbosity};
 pub use config::Config;
-pub use quarantine::{Quarantine, Sparse};
+pub use quarantine::{Filter, Quarantine, Sparse};
 pub use refs::{Expect, RefUpdate};
 pub use remote::{PushOptions, PushOutcome, PushedRef, Rejection};
 
@@ -322,6 +324,55 @@ fn init_bare(dir: &Path) -> Result<gix::Repository, StoreError> {
 }
 
 impl GitStore {
+    /// Where git runs this repository's hooks from: `core.hooksPath` if set, else `hooks` in
+    /// the repository (as `git rev-parse --git-path hooks` says).
+    pub fn hooks_dir(&self) -> Result<PathBuf, StoreError> {
+        let out = self.git("rev-parse").args(["--git-path", "hooks"]).run()?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out).trim_end_matches('\n'));
+        // Relative paths are relative to where git ran: the working tree, or the repository.
+        let base = self.work_dir().unwrap_or(self.git_dir());
+        Ok(base.join(path))
+    }
+
+    /// The repository a `pre-receive` hook runs in (discovered from `dir`), seeing the objects
+    /// being pushed: git keeps them in a quarantine directory (`GIT_QUARANTINE_PATH`) until the
+    /// hook accepts the push, which the git library does not read from the environment. Refs
+    /// are not visible through the returned store; its objects are the repository's and the
+    /// pushed ones.
+    pub fn open_receiving(dir: &Path) -> Result<Self, StoreError> {
+        let store = GitStore::discover(dir)?;
+        let Some(incoming) = std::env::var_os("GIT_QUARANTINE_PATH") else {
+            return Ok(store);
+        };
+        // Absolute paths: alternates are read relative to the scratch repository otherwise.
+        let absolute = |p: PathBuf| std::fs::canonicalize(&p).unwrap_or(p);
+        let objects = absolute(dir.join(store.repo.common_dir()).join("objects"));
+        let incoming = absolute(dir.join(incoming));
+        let scratch = tempfile::Builder::new()
+            .prefix("atom-receive-")
+            .tempdir()
+            .map_err(|source| StoreError::Scratch { source })?;
+        let repo = init_bare(scratch.path())?;
+        let info = scratch.path().join("objects/info");
+        std::fs::create_dir_all(&info)
+            .and_then(|()| {
+                std::fs::write(
+                    info.join("alternates"),
+                    format!("{}\n{}\n", incoming.display(), objects.display()),
+                )
+            })
+            .map_err(|source| StoreError::Scratch { source })?;
+        drop(repo);
+        let repo = gix::open(scratch.path()).map_err(|e| StoreError::Open {
+            path: scratch.path().to_owned(),
+            source: boxed(e),
+        })?;
+        Ok(GitStore {
+            repo,
+            _scratch: Some(Scratch::new(scratch)),
+        })
+    }
+
     /// Opens the bare repository at `dir`, creating it (and its parents) first if it does not
     /// exist: the per-user cache of fetched atoms. Every fetch admits a pack, so it is opened
     /// with room for many more packs than it has (the object store's table of pack indices is

@@ -145,14 +145,59 @@ impl GitStore {
 
     /// The root reached by following first parents from `commit`.
     pub fn first_parent_root(&self, commit: Oid) -> Result<Oid, StoreError> {
+        self.first_parent_root_until(commit, |_| false)
+            .map(|(root, _)| root)
+    }
+
+    /// Follows first parents from `commit` until a parentless commit, or until `stop(commit)`
+    /// holds; returns where the walk ended and whether `stop` ended it. Where the repository has
+    /// a commit graph (`git commit-graph write`, written by `git gc` and `git maintenance`), the
+    /// walk reads parents from it, a few array lookups per commit, instead of decoding each
+    /// commit object; commits newer than the graph are read from the object database.
+    pub fn first_parent_root_until(
+        &self,
+        commit: Oid,
+        mut stop: impl FnMut(Oid) -> bool,
+    ) -> Result<(Oid, bool), StoreError> {
+        let mut graph = self.repo.commit_graph_if_enabled().ok().flatten();
         let mut current = commit;
         loop {
+            if stop(current) {
+                return Ok((current, true));
+            }
+            if let Some(g) = &graph {
+                if let Some(pos) = g.lookup(to_gix(current)) {
+                    let mut at = g.commit_at(pos);
+                    loop {
+                        match at.parent1() {
+                            Ok(Some(parent)) => {
+                                at = g.commit_at(parent);
+                                let id = to_oid(at.id());
+                                if stop(id) {
+                                    return Ok((id, true));
+                                }
+                            }
+                            Ok(None) => return Ok((to_oid(at.id()), false)),
+                            Err(_) => break,
+                        }
+                    }
+                    // A damaged graph: continue from where it failed with the objects.
+                    current = to_oid(at.id());
+                    graph = None;
+                    continue;
+                }
+            }
             let (_, parents) = self.commit_tree_and_parents(current)?;
             match parents.first() {
                 Some(p) => current = *p,
-                None => return Ok(current),
+                None => return Ok((current, false)),
             }
         }
+    }
+
+    /// Whether the repository has a usable commit graph.
+    pub fn has_commit_graph(&self) -> bool {
+        matches!(self.repo.commit_graph_if_enabled(), Ok(Some(_)))
     }
 
     /// Walks the history reachable from `starts` until `visit(commit, is_root)` returns `true`;

@@ -25,16 +25,41 @@ pub struct Quarantine {
     objects: PathBuf,
 }
 
+/// What a quarantined fetch asks the server to leave out (`git fetch --filter`), and how much
+/// history it takes (`--depth`). Servers that do not allow filters (`uploadpack.allowFilter`)
+/// send everything; git then warns and the fetch still succeeds, only larger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Everything reachable: no filter, full depth.
+    Everything,
+    /// The wanted commits alone (depth 1) with their root tree and the trees under it down to
+    /// `depth` levels, no blob (`--depth=1 --filter=combine:blob:none+tree:<depth>`): enough to
+    /// look up an entry `depth` components below the root.
+    TreesToDepth(u32),
+    /// The wanted commits alone (depth 1) with all their trees, no blob
+    /// (`--depth=1 --filter=blob:none`).
+    Trees,
+    /// The wanted commits and all their ancestors, without trees or blobs (`--filter=tree:0`).
+    History,
+}
+
+impl Filter {
+    fn args(self) -> Vec<String> {
+        match self {
+            Filter::Everything => Vec::new(),
+            Filter::TreesToDepth(depth) => vec![
+                "--depth=1".into(),
+                format!("--filter=combine:blob:none+tree:{depth}"),
+            ],
+            Filter::Trees => vec!["--depth=1".into(), "--filter=blob:none".into()],
+            Filter::History => vec!["--filter=tree:0".into()],
+        }
+    }
+}
+
 impl GitStore {
-    /// Fetches `refs` (ref names or refspecs on the remote) from `url` into a new quarantine
-    /// next to this repository, with objects only: no ref, no `FETCH_HEAD`, no tags. A relative
-    /// `url` is relative to this process's current directory.
-    pub fn fetch_quarantined(
-        &self,
-        url: &str,
-        refs: &[String],
-        verbosity: Verbosity,
-    ) -> Result<Quarantine, StoreError> {
+    /// A new, empty quarantine next to this repository, seeing this repository's objects.
+    pub fn quarantine(&self) -> Result<Quarantine, StoreError> {
         let git_dir = self.git_dir();
         let objects = self.repo.common_dir().join("objects");
         remove_stale_quarantines(git_dir);
@@ -47,7 +72,36 @@ impl GitStore {
         fs::create_dir_all(&info)
             .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
             .map_err(|source| StoreError::Scratch { source })?;
-        let out = command::Git::new("fetch", dir.path())
+        Ok(Quarantine { dir, objects })
+    }
+
+    /// Fetches `refs` (ref names or refspecs on the remote) from `url` into a new quarantine
+    /// next to this repository, with objects only: no ref, no `FETCH_HEAD`, no tags. A relative
+    /// `url` is relative to this process's current directory.
+    pub fn fetch_quarantined(
+        &self,
+        url: &str,
+        refs: &[String],
+        verbosity: Verbosity,
+    ) -> Result<Quarantine, StoreError> {
+        let quarantine = self.quarantine()?;
+        quarantine.fetch(url, refs, Filter::Everything, verbosity)?;
+        Ok(quarantine)
+    }
+}
+
+impl Quarantine {
+    /// Fetches `wants` (ref names, refspecs or object ids; protocol v2 servers give any commit
+    /// reachable from their refs by id) from `url` into the quarantine, objects only, leaving
+    /// out what `filter` says.
+    pub fn fetch(
+        &self,
+        url: &str,
+        wants: &[String],
+        filter: Filter,
+        verbosity: Verbosity,
+    ) -> Result<(), StoreError> {
+        let out = command::Git::new("fetch", self.dir.path())
             .config("gc.auto", "0")
             .config("maintenance.auto", "false")
             .config("fetch.unpackLimit", "1")
@@ -58,10 +112,11 @@ impl GitStore {
                 "--no-recurse-submodules",
                 "--no-auto-gc",
             ])
+            .args(filter.args())
             .verbosity(verbosity)
             .arg("--")
             .arg(url)
-            .args(refs)
+            .args(wants)
             .output()?;
         if !out.status.success() {
             return Err(StoreError::Remote {
@@ -70,11 +125,9 @@ impl GitStore {
                 source: None,
             });
         }
-        Ok(Quarantine { dir, objects })
+        Ok(())
     }
-}
 
-impl Quarantine {
     /// The quarantine repository, to check what arrived: it sees the fetched objects and,
     /// through its alternates, the real repository's.
     pub fn store(&self) -> Result<GitStore, StoreError> {

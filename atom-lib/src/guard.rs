@@ -1,0 +1,414 @@
+//! Guarding atom refs with git hooks: published atoms and subatomics are immutable
+//! (`docs/format.md`, section 5), and git's own hooks are where a repository can refuse a ref
+//! update whoever makes it.
+//!
+//! - On a client, a `pre-push` hook refuses pushes that would update or delete an existing
+//!   `refs/atoms/*` or `refs/subs/*` ref on the remote (`git push --mirror --force` included),
+//!   and branch pushes whose atoms' locks are stale (what `git atom publish` refuses).
+//! - On a server, a `pre-receive` hook refuses updates and deletions of those refs and new atom
+//!   refs that fail the structural check ([`crate::verify::check_structure`]), whichever client
+//!   pushed them.
+//!
+//! Both hooks are a line of shell calling `git atom hook pre-push|pre-receive`, so the policy is
+//! this module. Parsing takes the hook's input as a parameter; the checks return data
+//! ([`Refusal`]) for the command line to print.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use crate::publish::{self, Problem};
+use crate::refs::{AtomRef, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, SUBS_REF_PREFIX};
+use crate::{GitStore, Oid, StoreError};
+
+/// The environment variable `git atom publish` sets for its own push, so a `pre-push` hook
+/// knows the push is a publish (which checked the locks already).
+pub const PUBLISH_ENV: &str = "GIT_ATOM_PUBLISH";
+
+/// A line marking a hook as installed by this tool, so it can be replaced by a later install.
+pub const HOOK_MARKER: &str = "# installed by `git atom hook install`";
+
+/// One ref a push would change: `None` stands for git's all-zero id (absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefChange {
+    /// The ref on the receiving side.
+    pub name: String,
+    /// Its value before the push.
+    pub old: Option<Oid>,
+    /// Its value after the push.
+    pub new: Option<Oid>,
+    /// (pre-push) The local ref being pushed, if any.
+    pub local: Option<String>,
+}
+
+/// Why an input line of a hook is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {hook} input line `{line}`")]
+pub struct InputError {
+    /// `pre-push` or `pre-receive`.
+    pub hook: &'static str,
+    /// The line, escaped.
+    pub line: String,
+}
+
+fn oid_or_zero(s: &str) -> Option<Option<Oid>> {
+    if !s.is_empty() && s.bytes().all(|b| b == b'0') {
+        return Some(None);
+    }
+    s.parse().ok().map(Some)
+}
+
+/// Parses a `pre-receive` hook's standard input: `<old> <new> <ref>` per line.
+pub fn parse_pre_receive(input: impl BufRead) -> Result<Vec<RefChange>, InputError> {
+    let mut changes = Vec::new();
+    for line in input.lines() {
+        let line = line.unwrap_or_default();
+        if line.is_empty() {
+            continue;
+        }
+        let err = || InputError {
+            hook: "pre-receive",
+            line: line.escape_debug().to_string(),
+        };
+        let mut fields = line.splitn(3, ' ');
+        let (Some(old), Some(new), Some(name)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(err());
+        };
+        changes.push(RefChange {
+            name: name.to_owned(),
+            old: oid_or_zero(old).ok_or_else(err)?,
+            new: oid_or_zero(new).ok_or_else(err)?,
+            local: None,
+        });
+    }
+    Ok(changes)
+}
+
+/// Parses a `pre-push` hook's standard input:
+/// `<local ref> <local oid> <remote ref> <remote oid>` per line.
+pub fn parse_pre_push(input: impl BufRead) -> Result<Vec<RefChange>, InputError> {
+    let mut changes = Vec::new();
+    for line in input.lines() {
+        let line = line.unwrap_or_default();
+        if line.is_empty() {
+            continue;
+        }
+        let err = || InputError {
+            hook: "pre-push",
+            line: line.escape_debug().to_string(),
+        };
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [local, local_oid, remote, remote_oid] = fields[..] else {
+            return Err(err());
+        };
+        changes.push(RefChange {
+            name: remote.to_owned(),
+            old: oid_or_zero(remote_oid).ok_or_else(err)?,
+            new: oid_or_zero(local_oid).ok_or_else(err)?,
+            local: (local != "(delete)").then(|| local.to_owned()),
+        });
+    }
+    Ok(changes)
+}
+
+/// Why a hook refuses a ref change.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// An existing atom or subatomic ref would point elsewhere.
+    #[error("refusing to update `{name}` ({} -> {}): published atoms and subatomics are immutable", .old.short(12), .new.short(12))]
+    Update {
+        /// The ref.
+        name: String,
+        /// Its value.
+        old: Oid,
+        /// The value the push wants.
+        new: Oid,
+    },
+    /// An existing atom or subatomic ref would be deleted.
+    #[error("refusing to delete `{name}` ({}): published atoms and subatomics are immutable", .old.short(12))]
+    Delete {
+        /// The ref.
+        name: String,
+        /// Its value.
+        old: Oid,
+    },
+    /// A new atom ref points at something that is not a well-formed atom.
+    #[error("refusing new atom ref `{name}` ({}): {}", .commit.short(12), .findings.join("; "))]
+    Malformed {
+        /// The ref.
+        name: String,
+        /// Where it points.
+        commit: Oid,
+        /// What is wrong with it.
+        findings: Vec<String>,
+    },
+    /// A branch being pushed holds an atom whose lock is missing or stale.
+    #[error("refusing to push `{name}`: {problem}")]
+    StaleLock {
+        /// The remote ref.
+        name: String,
+        /// What publishing would refuse.
+        problem: Problem,
+    },
+    /// The commit pushed to a branch could not be scanned for atoms.
+    #[error("refusing to push `{name}`: cannot read its atoms")]
+    Unreadable {
+        /// The remote ref.
+        name: String,
+        /// The cause.
+        #[source]
+        source: crate::scan::SourceError,
+    },
+}
+
+/// Whether `name` is an immutable ref: an atom (`refs/atoms/<label>/<version>`, the reserved
+/// names under `refs/atoms/_*` except the identity ref, eka's `refs/eka/atoms/...`) or a
+/// subatomic (`refs/subs/...`). `refs/atoms/_root` is immutable too: it is the repository's
+/// identity.
+pub fn is_guarded(name: &str) -> bool {
+    name.starts_with(ATOM_REF_PREFIX)
+        || name.starts_with(SUBS_REF_PREFIX)
+        || name.starts_with(EKA_ATOM_REF_PREFIX)
+}
+
+/// The updates and deletions of existing guarded refs among `changes`. Creating a ref is
+/// allowed; an unchanged ref is no change; deleting a signature ref (`refs/atoms/_sig/...`)
+/// revokes it and is allowed.
+pub fn immutable_refs(changes: &[RefChange]) -> Vec<Refusal> {
+    changes
+        .iter()
+        .filter(|c| is_guarded(&c.name))
+        .filter_map(|c| match (c.old, c.new) {
+            (Some(old), Some(new)) if old != new => Some(Refusal::Update {
+                name: c.name.clone(),
+                old,
+                new,
+            }),
+            // Revoking a signature (a compromised key) deletes its ref; that stays possible.
+            (Some(_), None) if c.name.starts_with(crate::sign::SIG_REF_PREFIX) => None,
+            (Some(old), None) => Some(Refusal::Delete {
+                name: c.name.clone(),
+                old,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The new atom refs among `changes` whose commit fails the structural check (read from
+/// `store`, which must see the pushed objects).
+pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for c in changes {
+        let (None, Some(commit)) = (c.old, c.new) else {
+            continue;
+        };
+        let atom = match AtomRef::parse(&c.name) {
+            Ok(Some(atom)) => atom,
+            Ok(None) => continue,
+            Err(e) => {
+                refusals.push(Refusal::Malformed {
+                    name: c.name.clone(),
+                    commit,
+                    findings: vec![e.to_string()],
+                });
+                continue;
+            }
+        };
+        let findings = match crate::verify::check_structure(store, &atom, commit) {
+            Ok(structure) => structure.findings.iter().map(ToString::to_string).collect(),
+            Err(why) => vec![why.to_string()],
+        };
+        if !findings.is_empty() {
+            refusals.push(Refusal::Malformed {
+                name: c.name.clone(),
+                commit,
+                findings,
+            });
+        }
+    }
+    refusals
+}
+
+/// The branches among `changes` (`refs/heads/*` being created or moved) whose commit holds an
+/// atom with a missing or stale lock.
+pub fn stale_locks(store: &GitStore, changes: &[RefChange]) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for c in changes {
+        let Some(new) = c.new else { continue };
+        if !c.name.starts_with("refs/heads/") {
+            continue;
+        }
+        match publish::lock_problems_at(store, new) {
+            Ok(problems) => {
+                refusals.extend(problems.into_iter().map(|problem| Refusal::StaleLock {
+                    name: c.name.clone(),
+                    problem,
+                }))
+            }
+            Err(source) => refusals.push(Refusal::Unreadable {
+                name: c.name.clone(),
+                source,
+            }),
+        }
+    }
+    refusals
+}
+
+/// Which hook to install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// `pre-push`, in a repository people push from.
+    PrePush,
+    /// `pre-receive`, in a (bare) repository people push to.
+    PreReceive,
+}
+
+impl HookKind {
+    /// The hook's file name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            HookKind::PrePush => "pre-push",
+            HookKind::PreReceive => "pre-receive",
+        }
+    }
+
+    /// The hook script: it runs `git-atom` at `program` (an absolute path, so the hook works
+    /// under servers whose `PATH` does not hold it).
+    pub fn script(self, program: &Path) -> String {
+        let quoted = format!("'{}'", program.display().to_string().replace('\'', r"'\''"));
+        format!(
+            "#!/bin/sh\n{HOOK_MARKER}: guards atom and subatomic refs (see `man git-atom-hook`)\n\
+             exec {quoted} hook {} \"$@\"\n",
+            self.file_name()
+        )
+    }
+}
+
+/// Why a hook could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// A hook this tool did not write is in the way.
+    #[error("`{path}` exists and was not installed by git atom (use --force to replace it)")]
+    Exists {
+        /// The hook file.
+        path: PathBuf,
+    },
+    /// The hook file could not be written.
+    #[error("cannot write `{path}`")]
+    Write {
+        /// The hook file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Writes the hook `kind` running `program` into `store`'s hooks directory (honouring
+/// `core.hooksPath`), executable. A hook this tool did not write is replaced only with `force`.
+/// Returns the hook's path.
+pub fn install(
+    store: &GitStore,
+    kind: HookKind,
+    program: &Path,
+    force: bool,
+) -> Result<PathBuf, InstallError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = store.hooks_dir()?;
+    let path = dir.join(kind.file_name());
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if !force && !existing.contains(HOOK_MARKER) {
+            return Err(InstallError::Exists { path });
+        }
+    } else if path.exists() && !force {
+        return Err(InstallError::Exists { path });
+    }
+    let write = |path: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let tmp = path.with_extension("atom-tmp");
+        std::fs::write(&tmp, kind.script(program))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::rename(&tmp, path)
+    };
+    write(&path).map_err(|source| InstallError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+    const Z: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn inputs() {
+        let pre_receive = format!("{Z} {A} refs/atoms/foo/1.0.0\n{A} {Z} refs/heads/x\n");
+        let changes = parse_pre_receive(pre_receive.as_bytes()).unwrap();
+        assert_eq!(changes[0].old, None);
+        assert_eq!(changes[0].new, Some(A.parse().unwrap()));
+        assert_eq!(changes[1].new, None);
+        let pre_push = format!("(delete) {Z} refs/atoms/foo/1.0.0 {A}\n");
+        let changes = parse_pre_push(pre_push.as_bytes()).unwrap();
+        assert_eq!(
+            changes,
+            [RefChange {
+                name: "refs/atoms/foo/1.0.0".into(),
+                old: Some(A.parse().unwrap()),
+                new: None,
+                local: None,
+            }]
+        );
+        assert!(parse_pre_push("one two\n".as_bytes()).is_err());
+        assert!(parse_pre_receive(format!("{A} nothex refs/x\n").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn only_creation_of_guarded_refs_is_allowed() {
+        let change = |name: &str, old: &str, new: &str| RefChange {
+            name: name.into(),
+            old: oid_or_zero(old).unwrap(),
+            new: oid_or_zero(new).unwrap(),
+            local: None,
+        };
+        let changes = [
+            change("refs/atoms/foo/1.0.0", Z, A),        // create: allowed
+            change("refs/atoms/foo/1.0.1", A, B),        // update: refused
+            change("refs/subs/x", A, Z),                 // delete: refused
+            change("refs/atoms/_root", A, B),            // identity: refused
+            change("refs/heads/main", A, B),             // a branch: not guarded
+            change("refs/heads/gone", A, Z),             // a branch: not guarded
+            change("refs/atoms/_sig/foo/1.0.0/k", A, Z), // revoking a signature: allowed
+        ];
+        let refused: Vec<String> = immutable_refs(&changes)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                "refusing to update `refs/atoms/foo/1.0.1` (111111111111 -> 222222222222): published atoms and subatomics are immutable",
+                "refusing to delete `refs/subs/x` (111111111111): published atoms and subatomics are immutable",
+                "refusing to update `refs/atoms/_root` (111111111111 -> 222222222222): published atoms and subatomics are immutable",
+            ]
+        );
+    }
+
+    #[test]
+    fn scripts_quote_the_program() {
+        let script = HookKind::PreReceive.script(Path::new("/opt/it's/git-atom"));
+        assert!(
+            script.ends_with("exec '/opt/it'\\''s/git-atom' hook pre-receive \"$@\"\n"),
+            "{script}"
+        );
+        assert!(script.starts_with("#!/bin/sh\n"));
+    }
+}

@@ -1,0 +1,262 @@
+//! Signed atoms: an annotated tag object, signed with the user's git signing setup, pointing at
+//! the atom commit, referenced by `refs/atoms/_sig/<label>/<version>/<key id>` (a reserved name,
+//! so the one listing of `refs/atoms/` shows atoms and their signatures). The tag's message
+//! names the atom:
+//!
+//! ```text
+//! atom-signature 1
+//! id <atomic number>
+//! atom <label>@<version>
+//! commit <atom commit>
+//! tree <atom tree>
+//! ```
+//!
+//! Since the atom commit is reproducible, a signature on it stays meaningful as long as the key
+//! is trusted; a compromised key's signature refs are deleted and the atoms signed again, with
+//! no change to the atoms. Checking uses git's own trust configuration (`git verify-tag`).
+
+use crate::refs::{AtomRef, RefName};
+use crate::store::git::RefUpdate;
+use crate::verify::{self, Target, Verdict};
+use crate::{AtomId, GitStore, Oid, StoreError};
+
+/// Where signature refs live: `refs/atoms/_sig/<label>/<version>/<key id>`.
+pub const SIG_REF_PREFIX: &str = "refs/atoms/_sig/";
+
+/// The first line of a signature tag's message.
+pub const SIGNATURE_FORMAT: &str = "atom-signature 1";
+
+/// The ref prefix holding the signatures of `atom`.
+pub fn sig_prefix(atom: &AtomRef) -> String {
+    format!("{SIG_REF_PREFIX}{}/{}/", atom.label, atom.version)
+}
+
+/// The message a signature tag of `atom` carries.
+pub fn message(atom: &AtomRef, id: Option<&AtomId>, commit: Oid, tree: Oid) -> String {
+    let id = id.map_or_else(|| "unknown".to_owned(), ToString::to_string);
+    format!("{SIGNATURE_FORMAT}\nid {id}\natom {atom}\ncommit {commit}\ntree {tree}\n")
+}
+
+/// What to sign.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The atoms; every local atom when empty.
+    pub targets: Vec<Target>,
+}
+
+/// One signed atom.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The atom.
+    pub atom: AtomRef,
+    /// The signature ref.
+    pub reference: RefName,
+    /// The tag object.
+    pub tag: Oid,
+    /// Whether a signature by this key existed already (nothing was written).
+    pub existed: bool,
+}
+
+/// Why signing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No signing key is configured.
+    #[error("no signing key: set `user.signingKey` (and `gpg.format` for ssh keys), as for `git tag -s`")]
+    NoKey,
+    /// The configured key cannot be read.
+    #[error("cannot read the signing key `{key}`: {reason}")]
+    Key {
+        /// The configured value.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An atom does not verify, so it is not signed.
+    #[error("refusing to sign {atom}: it does not verify ({reason})")]
+    NotVerified {
+        /// The atom.
+        atom: AtomRef,
+        /// The first finding or the reason it could not be verified.
+        reason: String,
+    },
+    /// Selecting or verifying the atoms failed.
+    #[error(transparent)]
+    Verify(#[from] verify::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The id of the configured signing key, used as the last component of signature refs: for
+/// ssh keys (`gpg.format = ssh`) the BLAKE3 hash of the public key blob, 32 hex digits; for
+/// OpenPGP keys the key id or fingerprint as configured, upper-case, without spaces.
+pub fn key_id(store: &GitStore) -> Result<String, Error> {
+    let config = store.config()?;
+    let key = config
+        .string("user.signingkey")
+        .filter(|k| !k.is_empty())
+        .ok_or(Error::NoKey)?;
+    let err = |reason: &str| Error::Key {
+        key: key.clone(),
+        reason: reason.to_owned(),
+    };
+    if config.string("gpg.format").as_deref() != Some("ssh") {
+        let id: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(err(
+                "an OpenPGP key must be given by its hex key id or fingerprint",
+            ));
+        }
+        return Ok(id.to_ascii_uppercase());
+    }
+    let public = if let Some(literal) = key.strip_prefix("key::") {
+        literal.to_owned()
+    } else if key.starts_with("ssh-") || key.starts_with("ecdsa-") {
+        key.clone()
+    } else {
+        let path = std::path::PathBuf::from(shellexpand_home(&key));
+        let text = std::fs::read_to_string(&path).map_err(|e| err(&e.to_string()))?;
+        if text.starts_with("ssh-") || text.starts_with("ecdsa-") || text.starts_with("sk-") {
+            text
+        } else {
+            let mut pub_path = path.into_os_string();
+            pub_path.push(".pub");
+            std::fs::read_to_string(&pub_path)
+                .map_err(|e| err(&format!("no public key beside it: {e}")))?
+        }
+    };
+    let blob = public
+        .split_whitespace()
+        .nth(1)
+        .ok_or_else(|| err("not an ssh public key"))?;
+    let bytes = data_encoding::BASE64
+        .decode(blob.as_bytes())
+        .map_err(|_| err("not an ssh public key"))?;
+    Ok(blake3::hash(&bytes).to_hex()[..32].to_owned())
+}
+
+fn shellexpand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+        _ => path.to_owned(),
+    }
+}
+
+/// Signs the atoms `options` selects, each only if it verifies (every level the repository can
+/// check), with the user's signing setup; writes each signature ref in one transaction.
+pub fn sign(store: &GitStore, options: &Options) -> Result<Vec<Signed>, Error> {
+    let key = key_id(store)?;
+    let outcome = verify::verify(
+        store,
+        &verify::Options {
+            targets: options.targets.clone(),
+            ..verify::Options::default()
+        },
+    )?;
+    let root = store.find_ref(crate::refs::ROOT_REF)?.map(crate::Root);
+    let mut signed = Vec::new();
+    let mut updates = Vec::new();
+    for checked in &outcome.atoms {
+        let reason = match &checked.verdict {
+            Verdict::Verified => None,
+            Verdict::Failed(findings) => Some(findings[0].to_string()),
+            Verdict::Unverifiable(why) => Some(why.to_string()),
+        };
+        if let Some(reason) = reason {
+            return Err(Error::NotVerified {
+                atom: checked.atom.clone(),
+                reason,
+            });
+        }
+        let atom = &checked.atom;
+        let name = format!("{}{key}", sig_prefix(atom));
+        let reference = RefName::new(&name).map_err(|e| Error::Key {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?;
+        if let Some(tag) = store.find_ref(&name)? {
+            signed.push(Signed {
+                atom: atom.clone(),
+                reference,
+                tag,
+                existed: true,
+            });
+            continue;
+        }
+        let (tree, _) = store.commit_tree_and_parents(checked.commit)?;
+        let id = root.map(|r| r.atom_id(&atom.label));
+        let text = message(atom, id.as_ref(), checked.commit, tree);
+        let tag_name = name.trim_start_matches("refs/");
+        let tag = store.sign_tag(tag_name, checked.commit, &text)?;
+        updates.push(RefUpdate::create(reference.clone(), tag));
+        signed.push(Signed {
+            atom: atom.clone(),
+            reference,
+            tag,
+            existed: false,
+        });
+    }
+    if !updates.is_empty() {
+        store.update_refs(&updates, "git atom sign")?;
+    }
+    Ok(signed)
+}
+
+/// What is wrong with the signatures of one atom.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureFinding {
+    /// No signature ref exists.
+    #[error("no signature (no ref under `{prefix}`)")]
+    Unsigned {
+        /// Where signatures would be.
+        prefix: String,
+    },
+    /// Signatures exist, none is good and by a trusted key.
+    #[error("no valid signature by a trusted key: {}", .reasons.join("; "))]
+    Untrusted {
+        /// Per signature ref: why it does not count.
+        reasons: Vec<String>,
+    },
+}
+
+/// Checks the signatures of `atom` (commit `commit`, tree `tree`, atomic number `id` if known)
+/// visible in `store`: at least one must be a tag pointing at the commit, naming the atom, and
+/// good by a key git trusts. `Ok(None)` when one is.
+pub fn check(
+    store: &GitStore,
+    atom: &AtomRef,
+    commit: Oid,
+    tree: Oid,
+    id: Option<&AtomId>,
+) -> Result<Option<SignatureFinding>, StoreError> {
+    let prefix = sig_prefix(atom);
+    let refs = store.refs_with_prefix(&prefix)?;
+    if refs.is_empty() {
+        return Ok(Some(SignatureFinding::Unsigned { prefix }));
+    }
+    let mut reasons = Vec::new();
+    for r in refs {
+        let why = match store.read_tag(r.oid) {
+            Ok(Some((target, text))) if target == commit => {
+                // git may strip the final newline; the lines are what count.
+                let text = text.trim_end();
+                let expected = message(atom, id, commit, tree);
+                let names_atom = text.starts_with(SIGNATURE_FORMAT)
+                    && text.contains(&format!("\natom {atom}\ncommit {commit}\ntree {tree}"));
+                if !names_atom || (id.is_some() && text != expected.trim_end()) {
+                    Some("its message does not name this atom".to_owned())
+                } else {
+                    store.verify_tag(r.oid)?.err()
+                }
+            }
+            Ok(Some((target, _))) => Some(format!("it points at {target}, not the atom")),
+            Ok(None) => Some("the tag object is missing".to_owned()),
+            Err(e) => Some(e.to_string()),
+        };
+        match why {
+            None => return Ok(None),
+            Some(why) => reasons.push(format!("`{}`: {why}", r.name)),
+        }
+    }
+    Ok(Some(SignatureFinding::Untrusted { reasons }))
+}

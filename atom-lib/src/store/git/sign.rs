@@ -1,0 +1,69 @@
+//! Signing with the user's git signing setup (`gpg.format`, `user.signingKey`), and checking
+//! signatures with git's own trust configuration (`gpg.ssh.allowedSignersFile`, the GnuPG
+//! keyring), through `git tag -s` and `git verify-tag`.
+
+use gix::bstr::ByteSlice;
+
+use super::{command, object_error, to_gix, to_oid, GitStore, StoreError};
+use crate::Oid;
+
+impl GitStore {
+    /// Creates an annotated tag object named `name` pointing at `target`, with `message`,
+    /// signed by `git tag -s` with the user's signing setup. The tag is made under
+    /// `refs/tags/<name>`, which must not exist, and that ref is removed again: the caller
+    /// references the returned tag object where it belongs.
+    pub fn sign_tag(&self, name: &str, target: Oid, message: &str) -> Result<Oid, StoreError> {
+        let temporary = format!("refs/tags/{name}");
+        self.git("tag")
+            .args(["-s", "-m", message, "--", name])
+            .arg(target.to_string())
+            .run()?;
+        let tag = self.find_ref(&temporary)?.ok_or_else(|| StoreError::Ref {
+            name: temporary.clone(),
+            what: "was not created by `git tag -s`".into(),
+            source: None,
+        })?;
+        self.git("update-ref")
+            .args(["-d", &temporary])
+            .arg(tag.to_string())
+            .run()?;
+        Ok(tag)
+    }
+
+    /// Checks a tag's signature as `git verify-tag` does, with git's trust configuration:
+    /// `Ok(Ok(()))` when it is good and by a trusted key, `Ok(Err(reason))` when not.
+    pub fn verify_tag(&self, tag: Oid) -> Result<Result<(), String>, StoreError> {
+        let out = self
+            .git("verify-tag")
+            .arg("--")
+            .arg(tag.to_string())
+            .output()?;
+        Ok(if out.status.success() {
+            Ok(())
+        } else {
+            Err(command::first_error_line(&out.stderr))
+        })
+    }
+
+    /// The object a tag points to and its message (without the signature), or `None` if `oid`
+    /// is missing.
+    pub fn read_tag(&self, oid: Oid) -> Result<Option<(Oid, String)>, StoreError> {
+        let Some(object) = self
+            .repo
+            .try_find_object(to_gix(oid))
+            .map_err(object_error(oid, "could not be read"))?
+        else {
+            return Ok(None);
+        };
+        let tag = object
+            .try_into_tag()
+            .map_err(object_error(oid, "is not a tag"))?;
+        let decoded = tag
+            .decode()
+            .map_err(object_error(oid, "is not a valid tag"))?;
+        Ok(Some((
+            to_oid(decoded.target()),
+            decoded.message.to_str_lossy().into_owned(),
+        )))
+    }
+}

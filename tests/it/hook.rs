@@ -1,0 +1,292 @@
+//! `git atom hook install [--server]`: the steps a user takes, through the real git, and the
+//! server hook behind git daemon, smart HTTP and sshd.
+
+use std::path::{Path, PathBuf};
+
+use atom_tests::{GitDaemon, HttpServer, SshServer, TestEnv};
+
+/// A source repository with `origin` (a bare repository) holding `main` and the published atom
+/// `foo` 0.1.0. Returns (source, remote).
+fn published(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let remote = env.init_bare("srv/remote.git");
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.write(&src, "README", "root\n");
+    env.commit_all(&src, "root");
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.commit_all(&src, "foo 0.1.0");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    (src, remote)
+}
+
+fn remote_ref(env: &TestEnv, remote: &Path, name: &str) -> String {
+    env.git(remote, ["rev-parse", "--verify", "-q", name])
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn the_pre_push_hook_guards_atom_refs_and_lets_everything_else_through() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let atom = remote_ref(&env, &remote, "refs/atoms/foo/0.1.0");
+    let install = env.git(&src, ["atom", "hook", "install"]).success();
+    let hook = src.join(".git/hooks/pre-push");
+    assert_eq!(
+        install.stderr,
+        format!("installed the pre-push hook at {}\n", hook.display())
+    );
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.contains("hook pre-push \"$@\""), "{script}");
+
+    // An ordinary push works.
+    env.write(&src, "README", "more\n");
+    let head = env.commit_all(&src, "more");
+    env.git(&src, ["push", "-q", "origin", "main"]).success();
+    assert_eq!(remote_ref(&env, &remote, "refs/heads/main"), head);
+
+    // A force-push over an atom ref is refused, and the ref stays.
+    let force = env
+        .git(
+            &src,
+            ["push", "--force", "origin", "HEAD:refs/atoms/foo/0.1.0"],
+        )
+        .code(1);
+    assert!(
+        force.stderr.contains(&format!(
+            "error: refusing to update `refs/atoms/foo/0.1.0` ({} -> {}): published atoms and subatomics are immutable",
+            &atom[..12],
+            &head[..12]
+        )),
+        "{}",
+        force.stderr
+    );
+    // Deleting it is refused too.
+    let delete = env
+        .git(&src, ["push", "origin", ":refs/atoms/foo/0.1.0"])
+        .code(1);
+    assert!(
+        delete
+            .stderr
+            .contains("error: refusing to delete `refs/atoms/foo/0.1.0`"),
+        "{}",
+        delete.stderr
+    );
+    // And so is a mirror push that would rewrite it.
+    env.git_ok(&src, &["update-ref", "refs/atoms/foo/0.1.0", &head]);
+    let mirror = env
+        .git(&src, ["push", "--mirror", "--force", "origin"])
+        .code(1);
+    assert!(
+        mirror
+            .stderr
+            .contains("error: refusing to update `refs/atoms/foo/0.1.0`"),
+        "{}",
+        mirror.stderr
+    );
+    env.git_ok(&src, &["update-ref", "refs/atoms/foo/0.1.0", &atom]);
+    assert_eq!(remote_ref(&env, &remote, "refs/atoms/foo/0.1.0"), atom);
+
+    // Publishing still works with the hook installed.
+    env.atom(&src, "pkgs/foo", "foo", "0.2.0");
+    env.commit_all(&src, "foo 0.2.0");
+    env.git(&src, ["push", "-q", "origin", "main"]).success();
+    env.git(&src, ["atom", "publish"]).success();
+    assert!(!remote_ref(&env, &remote, "refs/atoms/foo/0.2.0").is_empty());
+
+    // A branch whose atom has dependencies but no lock is refused; with a lock it goes through
+    // (see the deps tests for locks that are current) -- here, dropping the dependency.
+    env.write(
+        &src,
+        "pkgs/bar/atom.toml",
+        "[atom]\nid = \"bar\"\nversion = \"0.1.0\"\n\n[deps.foo]\nurl = \"https://example.org/x\"\nversion = \"0.1\"\n",
+    );
+    env.commit_all(&src, "bar without a lock");
+    let stale = env.git(&src, ["push", "origin", "main"]).code(1);
+    assert!(
+        stale.stderr.contains(
+            "error: refusing to push `refs/heads/main`: `pkgs/bar` has dependencies but no `atom.lock`"
+        ),
+        "{}",
+        stale.stderr
+    );
+    env.write(
+        &src,
+        "pkgs/bar/atom.toml",
+        "[atom]\nid = \"bar\"\nversion = \"0.1.0\"\n",
+    );
+    env.commit_all(&src, "bar without dependencies");
+    env.git(&src, ["push", "-q", "origin", "main"]).success();
+
+    // The hook was what refused: without it (--no-verify) the same force-push goes through.
+    env.git(
+        &src,
+        [
+            "push",
+            "-q",
+            "--no-verify",
+            "--force",
+            "origin",
+            "HEAD:refs/atoms/foo/0.1.0",
+        ],
+    )
+    .success();
+    assert_ne!(remote_ref(&env, &remote, "refs/atoms/foo/0.1.0"), atom);
+}
+
+#[test]
+fn install_does_not_replace_a_hook_it_did_not_write() {
+    let env = TestEnv::new();
+    let src = env.init("src");
+    let hook = src.join(".git/hooks/pre-push");
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    let run = env.git(&src, ["atom", "hook", "install"]).code(1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: `{}` exists and was not installed by git atom (use --force to replace it)\n",
+            hook.display()
+        )
+    );
+    env.git(&src, ["atom", "hook", "install", "--force"])
+        .success();
+    // Its own hook it replaces without --force.
+    env.git(&src, ["atom", "hook", "install"]).success();
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("hook pre-push"));
+}
+
+/// Pushes through `url` to the bare `remote`, which has the server hook: an update and a
+/// deletion of the atom ref and a malformed new atom are refused whoever pushes; a genuine new
+/// atom and branch pushes go through.
+fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str) {
+    let atom = remote_ref(env, remote, "refs/atoms/foo/0.1.0");
+    let head = env.git_ok(src, &["rev-parse", "HEAD"]);
+    // No client hook here: the server refuses.
+    let force = env
+        .git(
+            src,
+            [
+                "push",
+                "--no-verify",
+                "--force",
+                url,
+                "HEAD:refs/atoms/foo/0.1.0",
+            ],
+        )
+        .code(1);
+    assert!(
+        force.stderr.contains(&format!(
+            "refusing to update `refs/atoms/foo/0.1.0` ({} -> {})",
+            &atom[..12],
+            &head[..12]
+        )),
+        "{}",
+        force.stderr
+    );
+    let delete = env
+        .git(src, ["push", "--no-verify", url, ":refs/atoms/foo/0.1.0"])
+        .code(1);
+    assert!(
+        delete
+            .stderr
+            .contains("refusing to delete `refs/atoms/foo/0.1.0`"),
+        "{}",
+        delete.stderr
+    );
+    let sub = env
+        .git(
+            src,
+            [
+                "push",
+                "--no-verify",
+                url,
+                &format!("HEAD:refs/subs/{}", "a".repeat(40)),
+            ],
+        )
+        .success();
+    drop(sub);
+    let sub_update = env
+        .git(
+            src,
+            [
+                "push",
+                "--no-verify",
+                "--force",
+                url,
+                &format!("HEAD~1:refs/subs/{}", "a".repeat(40)),
+            ],
+        )
+        .code(1);
+    assert!(
+        sub_update.stderr.contains("refusing to update `refs/subs/"),
+        "{}",
+        sub_update.stderr
+    );
+    // A branch commit pushed as a new atom is not an atom.
+    let malformed = env
+        .git(
+            src,
+            ["push", "--no-verify", url, "HEAD:refs/atoms/foo/9.9.9"],
+        )
+        .code(1);
+    assert!(
+        malformed.stderr.contains(&format!(
+            "refusing new atom ref `refs/atoms/foo/9.9.9` ({}): has 1 parent(s)",
+            &head[..12]
+        )),
+        "{}",
+        malformed.stderr
+    );
+    assert_eq!(remote_ref(env, remote, "refs/atoms/foo/0.1.0"), atom);
+    assert_eq!(remote_ref(env, remote, "refs/atoms/foo/9.9.9"), "");
+    // A genuine new atom is accepted through the same transport.
+    env.atom(src, "pkgs/foo", "foo", "0.3.0");
+    env.commit_all(src, "foo 0.3.0");
+    env.git(src, ["push", "-q", "--no-verify", url, "main"])
+        .success();
+    env.git(src, ["atom", "publish", "--remote", url]).success();
+    assert!(!remote_ref(env, remote, "refs/atoms/foo/0.3.0").is_empty());
+}
+
+fn with_server_hook(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let (src, remote) = published(env);
+    let run = env
+        .git(&remote, ["atom", "hook", "install", "--server"])
+        .success();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "installed the pre-receive hook at {}\n",
+            remote.join("hooks/pre-receive").display()
+        )
+    );
+    (src, remote)
+}
+
+#[test]
+fn the_server_hook_guards_atom_refs_behind_git_daemon() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    let daemon = GitDaemon::start(&env, &env.path("srv"));
+    server_hook_refuses_over(&env, &src, &remote, &daemon.url("remote.git"));
+}
+
+#[test]
+fn the_server_hook_guards_atom_refs_behind_smart_http() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    let server = HttpServer::start(&env, &env.path("srv"));
+    server_hook_refuses_over(&env, &src, &remote, &server.url("remote.git"));
+}
+
+#[test]
+fn the_server_hook_guards_atom_refs_behind_sshd() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    let server = SshServer::start(&env);
+    server_hook_refuses_over(&env, &src, &remote, &server.url(&remote));
+}
