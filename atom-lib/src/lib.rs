@@ -24,6 +24,7 @@
 //! see [`lock`]).
 
 pub mod commit;
+pub mod fetch;
 pub mod id;
 pub mod label;
 pub mod list;
@@ -37,6 +38,7 @@ pub mod refs;
 pub mod resolve;
 pub mod scan;
 pub mod store;
+pub mod update;
 pub mod uri;
 pub mod verify;
 pub mod version;

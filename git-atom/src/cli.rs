@@ -14,13 +14,15 @@ use clap::{Parser, Subcommand};
     bin_name = "git atom",
     version,
     propagate_version = true,
+    disable_help_subcommand = true,
     max_term_width = 100
 )]
 pub struct Cli {
     /// More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr
+    /// Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch,
+    /// update); what a command exists to print (ls, show, verify, --json) is still printed
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
@@ -36,6 +38,8 @@ enum Command {
     Remove(crate::add::RemoveArgs),
     Resolve(crate::resolve::Args),
     Show(crate::show::Args),
+    Fetch(crate::fetch::Args),
+    Update(crate::update::Args),
 }
 
 impl Cli {
@@ -44,12 +48,14 @@ impl Cli {
         let quiet = self.quiet;
         match self.command {
             Command::Publish(args) => crate::publish::run(args, quiet),
-            Command::Ls(args) => crate::ls::run(args),
+            Command::Ls(args) => crate::ls::run(args, quiet),
             Command::Verify(args) => crate::verify::run(args, quiet),
             Command::Add(args) => crate::add::add(args, quiet),
             Command::Remove(args) => crate::add::remove(args, quiet),
             Command::Resolve(args) => crate::resolve::run(args, quiet),
             Command::Show(args) => crate::show::run(args),
+            Command::Fetch(args) => crate::fetch::run(args, quiet),
+            Command::Update(args) => crate::update::run(args, quiet),
         }
     }
 }

@@ -6,12 +6,15 @@
 mod add;
 mod cli;
 mod deps;
+mod fetch;
 mod ls;
 pub mod man;
 mod output;
 mod publish;
+mod repository;
 mod resolve;
 mod show;
+mod update;
 mod verify;
 
 use std::ffi::OsString;
@@ -46,6 +49,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return EXIT_USAGE;
         }
     };
+    let json = matches
+        .subcommand()
+        .and_then(|(_, m)| m.try_get_one::<bool>("json").ok().flatten().copied())
+        .unwrap_or(false);
+    output::set_json(json);
     cli::init_logging(cli.verbose, cli.quiet);
     match cli.run() {
         Ok(code) => code,

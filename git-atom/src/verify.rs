@@ -99,7 +99,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 }
             })
             .collect();
-        output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
+        output::json(&serde_json::json!({ "atoms": json }))?;
     } else {
         let mut text = String::new();
         for c in &outcome.atoms {

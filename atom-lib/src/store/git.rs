@@ -61,6 +61,12 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The repository has no commit yet (`HEAD` names a branch with no commit).
+    #[error("unknown revision `{rev}`: the repository has no commit yet (commit the atoms first)")]
+    NoCommit {
+        /// The revision as given.
+        rev: String,
+    },
     /// An object is not in the object database.
     #[error("object {oid} is missing from the repository")]
     Missing {
