@@ -373,6 +373,7 @@ pub fn plan(
     if selected.is_empty() {
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
+    tracing::info!(selected = selected.len(), of = all.len(), "planning");
     let mut problems: Vec<Problem> = Vec::new();
 
     // Labels are unique across the whole revision, not just the selection.

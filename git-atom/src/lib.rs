@@ -5,6 +5,7 @@
 
 mod add;
 mod cli;
+pub mod completions;
 mod deps;
 mod fetch;
 mod ls;
