@@ -60,7 +60,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             let store = GitStore::discover(&cwd)?;
             let listing = list::local(&store, &patterns)?;
             if listing.atoms.is_empty() && patterns.is_empty() {
-                hint = Some(empty_hint(&store));
+                hint = Some(repository::no_atoms_hint(&store));
             }
             listing
         }
@@ -127,15 +127,3 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// What to say when this repository has no atoms: where they might be, and how to get them.
-fn empty_hint(store: &GitStore) -> String {
-    match store.default_push_remote().ok().flatten() {
-        Some(remote) => format!(
-            "no atoms in this repository: `git atom ls {remote}` lists the remote's atoms, \
-             `git atom fetch {remote}` fetches them"
-        ),
-        None => "no atoms in this repository: publish some with `git atom publish`, or list a \
-                 remote's with `git atom ls <remote>`"
-            .to_owned(),
-    }
-}

@@ -41,6 +41,19 @@ pub fn resolve(store: &GitStore, given: &str, cwd: &Path) -> anyhow::Result<Stri
     Ok(path.to_string_lossy().into_owned())
 }
 
+/// What to say when this repository has no atoms: where they might be, and how to get them.
+pub fn no_atoms_hint(store: &GitStore) -> String {
+    match store.default_push_remote().ok().flatten() {
+        Some(remote) => format!(
+            "no atoms in this repository: `git atom ls {remote}` lists the remote's atoms, \
+             `git atom fetch {remote}` fetches them"
+        ),
+        None => "no atoms in this repository: publish some with `git atom publish`, or list a \
+                 remote's with `git atom ls <remote>`"
+            .to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -121,6 +121,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         }
         output::stdout(&text)?;
     }
+    if outcome.atoms.is_empty() {
+        output::note(quiet, &crate::repository::no_atoms_hint(&store));
+    }
     let failed = outcome
         .atoms
         .iter()

@@ -19,6 +19,14 @@ fn fetch_brings_the_remotes_atoms_and_ls_says_how() {
         empty.stderr,
         "no atoms in this repository: `git atom ls origin` lists the remote's atoms, `git atom fetch origin` fetches them\n"
     );
+    let verify = env.git(&other, ["atom", "verify"]);
+    assert!(
+        verify.stderr.starts_with(
+            "no atoms in this repository: `git atom ls origin` lists the remote's atoms"
+        ),
+        "{}",
+        verify.stderr
+    );
     let run = env.git(&other, ["atom", "fetch"]).success();
     assert_eq!(
         run.stderr,

@@ -17,7 +17,7 @@ fn inside_an_atom_publishes_that_atom() {
     let env = TestEnv::new();
     let src = two_atoms(&env);
     let run = env
-        .git(src.join("pkgs/foo/sub"), ["atom", "publish", "--local"])
+        .git(&src.join("pkgs/foo/sub"), ["atom", "publish", "--local"])
         .success();
     assert_eq!(env.refs(&src, "refs/atoms/bar").len(), 0);
     assert_eq!(env.refs(&src, "refs/atoms/foo").len(), 1);
@@ -29,7 +29,7 @@ fn inside_an_atom_publishes_that_atom() {
         run.stderr
     );
     // --all from the same place publishes the rest; from the top, everything is up to date.
-    env.git(src.join("pkgs/foo"), ["atom", "publish", "--local", "--all"])
+    env.git(&src.join("pkgs/foo"), ["atom", "publish", "--local", "--all"])
         .success();
     assert_eq!(env.refs(&src, "refs/atoms/bar").len(), 1);
     let top = env.git(&src, ["atom", "publish", "--local"]).success();

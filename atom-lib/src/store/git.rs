@@ -183,6 +183,7 @@ impl GitStore {
                 source: boxed(e),
             })?
             .to_thread_local();
+        tracing::debug!(git_dir = %repo.git_dir().display(), "opened the repository");
         Ok(GitStore::new(repo))
     }
 
