@@ -248,7 +248,9 @@ impl Plan {
 pub enum Warning {
     /// An atom's manifest exists in the working tree but is not committed in the revision, so
     /// the atom is not published.
-    #[error("skipped `{path}`: its `atom.toml` is not committed in {rev} (commit it, then publish)")]
+    #[error(
+        "skipped `{path}`: its `atom.toml` is not committed in {rev} (commit it, then publish)"
+    )]
     NotCommitted {
         /// The atom's directory, relative to the repository root (empty for the root).
         path: String,
@@ -404,7 +406,6 @@ pub fn plan(
             problems.push(Problem::Uncommitted { paths });
         }
     }
-
 
     let root_oid = store.first_parent_root(source)?;
     let roots = store.roots(source)?;

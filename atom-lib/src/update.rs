@@ -79,7 +79,7 @@ pub enum Error {
         to: Oid,
         /// The cause.
         #[source]
-        source: StoreError,
+        source: Box<StoreError>,
     },
     /// The repository could not be read.
     #[error(transparent)]
@@ -106,11 +106,9 @@ pub fn update(store: &GitStore, verbosity: Verbosity) -> Result<Outcome, Error> 
         .head_branch()
         .and_then(|b| b.strip_prefix("refs/heads/").map(str::to_owned))
         .ok_or(Error::Detached)?;
-    let (remote, tracking) = store
-        .upstream(&branch)?
-        .ok_or_else(|| Error::NoUpstream {
-            branch: branch.clone(),
-        })?;
+    let (remote, tracking) = store.upstream(&branch)?.ok_or_else(|| Error::NoUpstream {
+        branch: branch.clone(),
+    })?;
     let url = store
         .config()?
         .string(&format!("remote.{remote}.url"))
@@ -141,7 +139,7 @@ pub fn update(store: &GitStore, verbosity: Verbosity) -> Result<Outcome, Error> 
         store.reset_keep(to).map_err(|source| Error::Reset {
             branch: branch.clone(),
             to,
-            source,
+            source: Box::new(source),
         })?;
     }
     Ok(Outcome {

@@ -323,8 +323,12 @@ impl Address {
             return Err(fail(input, "control characters are not allowed"));
         }
         if let Some((scheme, rest)) = split_scheme(input) {
-            return parse_url(scheme, rest)
-                .map_err(|r| fail(input, &alias_after_scheme(scheme, rest, aliases).unwrap_or(r)));
+            return parse_url(scheme, rest).map_err(|r| {
+                fail(
+                    input,
+                    &alias_after_scheme(scheme, rest, aliases).unwrap_or(r),
+                )
+            });
         }
         // `user[:pass]@` before the first `/` applies to whatever the rest expands to.
         let first_slash = input.find('/').unwrap_or(input.len());

@@ -73,7 +73,10 @@ mod tests {
     fn subcommands_are_named_after_the_program() {
         let (_, bash) = super::git_atom().remove(0);
         let bash = String::from_utf8(bash).unwrap();
-        assert!(bash.contains("git__atom__subcmd__publish)\n            opts="), "{bash}");
+        assert!(
+            bash.contains("git__atom__subcmd__publish)\n            opts="),
+            "{bash}"
+        );
         assert!(!bash.contains("git__subcmd__atom"), "{bash}");
     }
 }

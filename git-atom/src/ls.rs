@@ -126,4 +126,3 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     output::stdout(&output::table(&rows))?;
     Ok(0)
 }
-

@@ -195,6 +195,11 @@ mod tests {
             .collect();
         assert_eq!(shown, versions);
         // Without a width, one line per row.
-        assert_eq!(table_fit(&rows(&[&["a", &versions.join(" ")]]), None).lines().count(), 1);
+        assert_eq!(
+            table_fit(&rows(&[&["a", &versions.join(" ")]]), None)
+                .lines()
+                .count(),
+            1
+        );
     }
 }

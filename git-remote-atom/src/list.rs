@@ -2,9 +2,9 @@
 
 use atom_lib::list::Listing;
 use atom_lib::refs::ATOM_REF_PREFIX;
-use atom_lib::Format;
 use atom_lib::resolve::{self, ResolveError};
 use atom_lib::store::RemoteRef;
+use atom_lib::Format;
 use atom_lib::StoreError;
 
 use crate::remote::{NoLabel, Remote};

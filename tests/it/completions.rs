@@ -71,8 +71,16 @@ fn git_atom_completes_through_gits_bash_completion() {
     assert_eq!(complete(&env, "git atom pub").trim(), "");
     let installed = env.home().join(".local/share/bash-completion/completions");
     std::fs::create_dir_all(&installed).unwrap();
-    std::fs::copy(dir("git-atom").join("git-atom.bash"), installed.join("git-atom")).unwrap();
-    std::fs::copy(dir("eka-run").join("eka-run.bash"), installed.join("eka-run")).unwrap();
+    std::fs::copy(
+        dir("git-atom").join("git-atom.bash"),
+        installed.join("git-atom"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir("eka-run").join("eka-run.bash"),
+        installed.join("eka-run"),
+    )
+    .unwrap();
     assert_eq!(complete(&env, "git atom pub").trim(), "publish");
     assert_eq!(complete(&env, "git-atom pub").trim(), "publish");
     let flags = complete(&env, "git atom publish --dr");

@@ -100,5 +100,9 @@ fn update_moves_a_clone_to_the_newest_matching_version() {
     );
     // Not an atom clone: said plainly.
     let src = env.git(&f.src, ["atom", "update"]).code(1);
-    assert!(src.stderr.starts_with("error: branch `main` "), "{}", src.stderr);
+    assert!(
+        src.stderr.starts_with("error: branch `main` "),
+        "{}",
+        src.stderr
+    );
 }

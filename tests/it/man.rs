@@ -118,7 +118,13 @@ fn git_help_finds_every_page_and_every_reference_resolves() {
     let mut pages = Vec::new();
     for entry in std::fs::read_dir(man_dir()).unwrap().flatten() {
         std::fs::copy(entry.path(), man1.join(entry.file_name())).unwrap();
-        pages.push(entry.file_name().to_string_lossy().trim_end_matches(".1").to_owned());
+        pages.push(
+            entry
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".1")
+                .to_owned(),
+        );
     }
     pages.sort();
     let help = |topic: &str| {
@@ -152,8 +158,10 @@ fn git_help_finds_every_page_and_every_reference_resolves() {
         // (`git help atom-publish` would look for `gitatom-publish`).
         let text = help(page);
         assert!(
-            text.contains(&format!(".TH {} 1", page.to_uppercase().replace('-', "\\-")))
-                || text.contains(&format!(".TH {} 1", page.to_uppercase())),
+            text.contains(&format!(
+                ".TH {} 1",
+                page.to_uppercase().replace('-', "\\-")
+            )) || text.contains(&format!(".TH {} 1", page.to_uppercase())),
             "`git help {page}` did not show {page}.1: {text:.200}"
         );
         let source = std::fs::read_to_string(man_dir().join(format!("{page}.1"))).unwrap();

@@ -18,7 +18,10 @@ fn ls_takes_an_address_with_aliases() {
     let f = Fixture::new();
     global_config(
         &f,
-        &format!("[atom \"alias\"]\n\tsrv = {}\n", f.env.path("srv").display()),
+        &format!(
+            "[atom \"alias\"]\n\tsrv = {}\n",
+            f.env.path("srv").display()
+        ),
     );
     let by_remote = f.env.git(&f.src, ["atom", "ls", "origin"]).success();
     assert!(by_remote.stdout.contains("foo"), "{}", by_remote.stdout);
@@ -91,15 +94,23 @@ fn an_alias_after_a_scheme_is_explained_everywhere() {
         .git(f.env.root(), ["ls-remote", "atom::https://gh:org/repo"])
         .code(128);
     assert!(ls.stderr.contains(want), "{}", ls.stderr);
-    let atom_ls = f.env.git(&f.src, ["atom", "ls", "https://gh:org/repo"]).code(1);
+    let atom_ls = f
+        .env
+        .git(&f.src, ["atom", "ls", "https://gh:org/repo"])
+        .code(1);
     assert!(atom_ls.stderr.contains(want), "{}", atom_ls.stderr);
-    assert!(!atom_ls.stderr.contains("invalid port"), "{}", atom_ls.stderr);
+    assert!(
+        !atom_ls.stderr.contains("invalid port"),
+        "{}",
+        atom_ls.stderr
+    );
 }
 
 #[test]
 fn a_mistyped_remote_names_the_configured_ones() {
     let f = Fixture::new();
-    f.env.git_ok(&f.src, &["remote", "add", "upstream", "/nowhere"]);
+    f.env
+        .git_ok(&f.src, &["remote", "add", "upstream", "/nowhere"]);
     let want = "error: no remote `orgin` and no repository at that path: the configured remotes are `origin`, `upstream`\n";
     let publish = f
         .env
@@ -118,8 +129,10 @@ fn a_mistyped_remote_names_the_configured_ones() {
 fn a_relative_remote_works_from_a_subdirectory() {
     let f = Fixture::new();
     // As `git remote add origin ../srv/remote.git` run at the top records it.
-    f.env
-        .git_ok(&f.src, &["remote", "set-url", "origin", "../srv/remote.git"]);
+    f.env.git_ok(
+        &f.src,
+        &["remote", "set-url", "origin", "../srv/remote.git"],
+    );
     let sub = f.src.join("pkgs/foo");
     // git itself reads the URL relative to the top of the working tree.
     f.env.git_ok(&sub, &["push", "-q", "origin", "main"]);

@@ -16,10 +16,18 @@ fn one_atom(env: &TestEnv) -> std::path::PathBuf {
 fn quiet_publish_prints_nothing_but_json_stays() {
     let env = TestEnv::new();
     let src = one_atom(&env);
-    let loud = env.git(&src, ["atom", "publish", "--local", "--dry-run"]).success();
+    let loud = env
+        .git(&src, ["atom", "publish", "--local", "--dry-run"])
+        .success();
     assert!(loud.stdout.starts_with("LABEL"), "{}", loud.stdout);
-    assert!(loud.stderr.contains("would publish 1 of 1"), "{}", loud.stderr);
-    let quiet = env.git(&src, ["atom", "publish", "--local", "-q"]).success();
+    assert!(
+        loud.stderr.contains("would publish 1 of 1"),
+        "{}",
+        loud.stderr
+    );
+    let quiet = env
+        .git(&src, ["atom", "publish", "--local", "-q"])
+        .success();
     assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
     assert_eq!(env.refs(&src, "refs/atoms/foo").len(), 1);
     let json = env
@@ -37,12 +45,18 @@ fn quiet_publish_prints_nothing_but_json_stays() {
 fn verbose_and_atom_log_show_logs() {
     let env = TestEnv::new();
     let src = one_atom(&env);
-    let plain = env.git(&src, ["atom", "publish", "--local", "-n"]).success();
+    let plain = env
+        .git(&src, ["atom", "publish", "--local", "-n"])
+        .success();
     assert!(!plain.stderr.contains("INFO"), "{}", plain.stderr);
-    let v = env.git(&src, ["atom", "publish", "--local", "-n", "-v"]).success();
+    let v = env
+        .git(&src, ["atom", "publish", "--local", "-n", "-v"])
+        .success();
     assert!(v.stderr.contains("INFO"), "{}", v.stderr);
     assert!(!v.stderr.contains("running git"), "{}", v.stderr);
-    let vv = env.git(&src, ["atom", "publish", "--local", "-n", "-vv"]).success();
+    let vv = env
+        .git(&src, ["atom", "publish", "--local", "-n", "-vv"])
+        .success();
     assert!(vv.stderr.contains("DEBUG"), "{}", vv.stderr);
     assert!(vv.stderr.contains("running git"), "{}", vv.stderr);
     let out = env
@@ -63,7 +77,11 @@ fn push_progress_shows_on_a_terminal_only() {
     env.commit_all(&f.src, "baz");
     env.git_ok(&f.src, &["push", "-q", "origin", "main"]);
     let piped = env.git(&f.src, ["atom", "publish", "pkgs/baz"]).success();
-    assert!(!piped.stderr.contains("Writing objects"), "{}", piped.stderr);
+    assert!(
+        !piped.stderr.contains("Writing objects"),
+        "{}",
+        piped.stderr
+    );
     env.atom(&f.src, "pkgs/baz", "baz", "1.0.1");
     env.commit_all(&f.src, "baz 1.0.1");
     env.git_ok(&f.src, &["push", "-q", "origin", "main"]);
@@ -92,7 +110,10 @@ fn json_is_one_family_and_errors_are_documents() {
     assert_eq!(v["atoms"][0]["status"], "verified");
     let ls = env.git(&src, ["atom", "ls", "--json"]).success();
     let l: serde_json::Value = serde_json::from_str(&ls.stdout).unwrap();
-    assert_eq!(l["atoms"][0]["versions"][0]["commit"], v["atoms"][0]["commit"]);
+    assert_eq!(
+        l["atoms"][0]["versions"][0]["commit"],
+        v["atoms"][0]["commit"]
+    );
     for run in [&verify, &ls] {
         assert!(run.stdout.ends_with("}\n"), "{}", run.stdout);
     }
@@ -103,7 +124,9 @@ fn json_is_one_family_and_errors_are_documents() {
     assert!(message.starts_with("no remote `nowhere`"), "{message}");
     assert_eq!(err.stderr, format!("error: {message}\n"));
     assert!(err.stdout.ends_with("}\n"));
-    let refused = env.git(&src, ["atom", "verify", "nosuch", "--json"]).code(2);
+    let refused = env
+        .git(&src, ["atom", "verify", "nosuch", "--json"])
+        .code(2);
     let r: serde_json::Value = serde_json::from_str(&refused.stdout).unwrap();
     assert!(
         r["error"]["message"].as_str().unwrap().contains("nosuch"),
@@ -118,7 +141,10 @@ fn tables_wrap_to_the_terminal_and_align_wide_labels() {
     let src = one_atom(&env);
     let head = env.git_ok(&src, &["rev-parse", "HEAD"]);
     for i in 0..40 {
-        env.git_ok(&src, &["update-ref", &format!("refs/atoms/foo/0.1.{i}"), &head]);
+        env.git_ok(
+            &src,
+            &["update-ref", &format!("refs/atoms/foo/0.1.{i}"), &head],
+        );
     }
     env.git_ok(&src, &["update-ref", "refs/atoms/ひらがな/1.0.0", &head]);
     let run = env
@@ -130,7 +156,13 @@ fn tables_wrap_to_the_terminal_and_align_wide_labels() {
     let stdout = String::from_utf8(run.stdout).unwrap();
     let width = |l: &str| {
         l.chars()
-            .map(|c| if ('\u{3040}'..='\u{30ff}').contains(&c) { 2 } else { 1 })
+            .map(|c| {
+                if ('\u{3040}'..='\u{30ff}').contains(&c) {
+                    2
+                } else {
+                    1
+                }
+            })
             .sum::<usize>()
     };
     assert!(stdout.lines().all(|l| width(l) <= 80), "{stdout}");
@@ -143,16 +175,18 @@ fn tables_wrap_to_the_terminal_and_align_wide_labels() {
         .collect();
     assert_eq!(versions.len(), 40, "{stdout}");
     // The ID column starts at the same column on every row, wide label or not.
-    let id_column = |l: &str| width(&l[..l.find(char::is_whitespace).unwrap()]) + {
-        let rest = &l[l.find(char::is_whitespace).unwrap()..];
-        rest.len() - rest.trim_start().len()
+    let id_column = |l: &str| {
+        width(&l[..l.find(char::is_whitespace).unwrap()]) + {
+            let rest = &l[l.find(char::is_whitespace).unwrap()..];
+            rest.len() - rest.trim_start().len()
+        }
     };
-    let rows: Vec<&str> = stdout
-        .lines()
-        .filter(|l| !l.starts_with(' '))
-        .collect();
+    let rows: Vec<&str> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
     assert_eq!(rows.len(), 3, "{stdout}");
-    assert!(rows.iter().all(|r| id_column(r) == id_column(rows[0])), "{stdout}");
+    assert!(
+        rows.iter().all(|r| id_column(r) == id_column(rows[0])),
+        "{stdout}"
+    );
     // Piped without COLUMNS: one line per atom, for scripts.
     let piped = env.git(&src, ["atom", "ls"]).success();
     assert_eq!(piped.stdout.lines().count(), 3, "{}", piped.stdout);

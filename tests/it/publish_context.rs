@@ -29,11 +29,19 @@ fn inside_an_atom_publishes_that_atom() {
         run.stderr
     );
     // --all from the same place publishes the rest; from the top, everything is up to date.
-    env.git(&src.join("pkgs/foo"), ["atom", "publish", "--local", "--all"])
-        .success();
+    env.git(
+        &src.join("pkgs/foo"),
+        ["atom", "publish", "--local", "--all"],
+    )
+    .success();
     assert_eq!(env.refs(&src, "refs/atoms/bar").len(), 1);
     let top = env.git(&src, ["atom", "publish", "--local"]).success();
-    assert_eq!(top.stdout.matches("up-to-date").count(), 2, "{}", top.stdout);
+    assert_eq!(
+        top.stdout.matches("up-to-date").count(),
+        2,
+        "{}",
+        top.stdout
+    );
 }
 
 #[test]

@@ -257,7 +257,10 @@ impl GitStore {
         let Some(name) = merge.strip_prefix("refs/heads/") else {
             return Ok(None);
         };
-        Ok(Some((remote.clone(), format!("refs/remotes/{remote}/{name}"))))
+        Ok(Some((
+            remote.clone(),
+            format!("refs/remotes/{remote}/{name}"),
+        )))
     }
 
     /// Pushes `updates` to `remote`, each with its expectation: [`Expect::Absent`] becomes a
