@@ -7,7 +7,14 @@ use clap::{Parser, Subcommand};
 /// An atom is a directory holding an `atom.toml` manifest. `git atom publish` turns it into a
 /// reproducible orphan commit referenced by `refs/atoms/<label>/<version>`, locally and on a
 /// remote; `git atom ls` lists atoms from one ref listing; `git atom verify` proves an atom
-/// matches its source commit.
+/// matches its source commit; `git atom fetch` brings a remote's atoms here; `git atom update`
+/// moves a clone of an atom to its newest matching version.
+///
+/// A repository is named the same way by every subcommand: `.`, a configured remote, a path, a
+/// URL, or an address with aliases as atom URIs write it (`gh:org/repo`).
+///
+/// `git help git-atom-<subcommand>` (or `man git-atom-<subcommand>`) shows a subcommand's page.
+/// With `--json`, output is one JSON document (docs/json.md), errors included.
 #[derive(Debug, Parser)]
 #[command(
     name = "git-atom",

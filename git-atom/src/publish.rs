@@ -32,7 +32,8 @@ pub struct Args {
     /// The committed revision to publish from
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     rev: String,
-    /// Remote name or URL to publish to (default: the remote `git push` would use)
+    /// Repository to publish to: a remote name, path, URL or address with aliases
+    /// (`gh:org/repo`); default: the remote `git push` would use
     #[arg(long, value_name = "REMOTE", value_parser = parse_remote)]
     remote: Option<String>,
     /// Publish only in the local repository, even if a remote is configured

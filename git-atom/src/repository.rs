@@ -64,10 +64,6 @@ mod tests {
         assert_eq!(got, dir.join("../r.git").to_string_lossy());
         let err = super::resolve(&store, "orgin", &dir).unwrap_err();
         assert!(err.to_string().starts_with("no remote `orgin`"), "{err}");
-        assert_eq!(
-            super::resolve(&store, "gh:org/repo", &dir).unwrap(),
-            "https://github.com/org/repo"
-        );
     }
 
     fn tempfile_dir() -> std::path::PathBuf {

@@ -23,7 +23,8 @@ pub struct Args {
     /// Atoms to verify, as <LABEL> (every version) or <LABEL>@<VERSION>
     #[arg(value_name = "ATOM")]
     atoms: Vec<Target>,
-    /// Fetch missing objects (the atom commit, the source commit) from this remote
+    /// Fetch missing objects (the atom commit, the source commit) from this repository: a remote
+    /// name, path, URL or address with aliases (`gh:org/repo`)
     #[arg(long, value_name = "REMOTE", value_parser = crate::publish::parse_remote)]
     remote: Option<String>,
     /// Print the verdicts as JSON on stdout
@@ -61,9 +62,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     };
     // Missing objects can be fetched with --remote, unless it was given already.
     let hint = args.remote.is_none();
+    let remote = args
+        .remote
+        .map(|r| crate::repository::resolve(&store, &r, &cwd))
+        .transpose();
+    let remote = match remote {
+        Ok(remote) => remote,
+        Err(e) => {
+            output::error(&e);
+            return Ok(EXIT_USAGE);
+        }
+    };
     let options = Options {
         targets: args.atoms,
-        remote: args.remote,
+        remote,
     };
     let outcome = match verify::verify(&store, &options) {
         Ok(o) => o,

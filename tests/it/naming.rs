@@ -121,6 +121,12 @@ fn a_mistyped_remote_names_the_configured_ones() {
     assert_eq!(ls.stderr, want);
     let fetch = f.env.git(&f.src, ["atom", "fetch", "orgin"]).code(1);
     assert_eq!(fetch.stderr, want);
+    // verify cannot verify with a remote that does not exist: exit 2, the same words.
+    let verify = f
+        .env
+        .git(&f.src, ["atom", "verify", "--remote", "orgin"])
+        .code(2);
+    assert_eq!(verify.stderr, want);
     // The right name works.
     f.env.git(&f.src, ["atom", "ls", "origin"]).success();
 }

@@ -124,6 +124,20 @@ fn json_is_one_family_and_errors_are_documents() {
     assert!(message.starts_with("no remote `nowhere`"), "{message}");
     assert_eq!(err.stderr, format!("error: {message}\n"));
     assert!(err.stdout.ends_with("}\n"));
+    // Bad arguments too, with clap's usage on stderr as usual.
+    let usage = env
+        .git(&src, ["atom", "ls", "--json", "--frobnicate"])
+        .code(2);
+    let u: serde_json::Value = serde_json::from_str(&usage.stdout).unwrap();
+    assert!(
+        u["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--frobnicate"),
+        "{}",
+        usage.stdout
+    );
+    assert!(usage.stderr.contains("Usage:"), "{}", usage.stderr);
     let refused = env
         .git(&src, ["atom", "verify", "nosuch", "--json"])
         .code(2);
