@@ -122,6 +122,9 @@ impl Remote {
             }
         }
         quarantine.admit().map_err(transfer)?;
+        if let Some(hint) = self.after_fetch.take() {
+            self.say(1, &hint);
+        }
         Ok(())
     }
 }

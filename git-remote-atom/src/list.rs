@@ -95,14 +95,17 @@ impl Remote {
             let branch = format!("refs/heads/{label}");
             if let Ok(Some(current)) = self.store.find_ref(&branch) {
                 if current != resolution.selected.commit {
-                    self.say(
-                        1,
-                        &format!(
-                            "atom: {label}@{} is the newest {wanted}: run `git atom update` to check \
-                             it out (atom versions share no history, so `git pull` cannot merge them)",
-                            resolution.selected.version
-                        ),
+                    let hint = format!(
+                        "atom: {label}@{} is the newest {wanted}: run `git atom update` to check \
+                         it out (atom versions share no history, so `git pull` cannot merge them)",
+                        resolution.selected.version
                     );
+                    // git fetches only what it does not have; say it once the atom is here.
+                    if self.store.has_object(resolution.selected.commit) {
+                        self.say(1, &hint);
+                    } else {
+                        self.after_fetch = Some(hint);
+                    }
                 }
             }
         }

@@ -45,6 +45,22 @@ pub struct NoLabel {
     pub url: String,
 }
 
+/// Whether `url` has a `::` before a label, not counting those inside IPv6 literals
+/// (`http://[::1]/repo`).
+fn names_label(url: &str) -> bool {
+    let mut outside = String::new();
+    let mut depth = 0;
+    for c in url.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth > 0 => depth -= 1,
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    outside.contains("::")
+}
+
 /// One `atom::` remote, as git talks to it.
 #[derive(Debug)]
 pub struct Remote {
@@ -68,6 +84,8 @@ pub struct Remote {
     pub(crate) resolution: Option<Resolution>,
     /// The last `list for-push`'s refs: what exists on the remote.
     pub(crate) existing: BTreeMap<String, Oid>,
+    /// What to say once the newer version selected by `list` has been fetched.
+    pub(crate) after_fetch: Option<String>,
 }
 
 impl Remote {
@@ -96,12 +114,13 @@ impl Remote {
                     })?;
                 (Some(uri), address)
             }
-            Err(e) => match Address::parse(url, &aliases) {
+            // No `::` (outside an IPv6 literal): the URL is only an address, and its own error
+            // says what is wrong with it.
+            Err(_) if !names_label(url) => match Address::parse(url, &aliases) {
                 Ok(address) => (None, address),
-                // No `::` at all: the URL is an address, and its own error says what is wrong.
-                Err(address_error) if !url.contains("::") => return Err(address_error.into()),
-                Err(_) => return Err(e.into()),
+                Err(address_error) => return Err(address_error.into()),
             },
+            Err(e) => return Err(e.into()),
         };
         let protocol = address.scheme().protocol();
         if !policy::allowed(protocol, &config, |name| std::env::var(name).ok()) {
@@ -122,6 +141,7 @@ impl Remote {
             store,
             resolution: None,
             existing: BTreeMap::new(),
+            after_fetch: None,
         })
     }
 
@@ -176,5 +196,16 @@ impl Remote {
             ("cloning", Some(_)) => "ok",
             _ => "unsupported",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_label_follows_a_double_colon_outside_ipv6_literals() {
+        assert!(super::names_label("gh:o/r::foo"));
+        assert!(super::names_label("http://[::1]:8080/r::foo"));
+        assert!(!super::names_label("http://[::1]:8080/r"));
+        assert!(!super::names_label("git://127.0.0.1/mono.git"));
     }
 }
