@@ -38,7 +38,7 @@ complete -c git-atom -n "__fish_git_atom_needs_command" -f -a "show" -d 'Show ev
 complete -c git-atom -n "__fish_git_atom_needs_command" -f -a "fetch" -d 'Fetch a remote\'s atoms into this repository'
 complete -c git-atom -n "__fish_git_atom_needs_command" -f -a "update" -d 'Move an atom clone to the newest version its requirement matches'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l rev -d 'The committed revision to publish from' -r
-complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l remote -d 'Remote name or URL to publish to (default: the remote `git push` would use)' -r
+complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l remote -d 'Repository to publish to: a remote name, path, URL or address with aliases (`gh:org/repo`); default: the remote `git push` would use' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l all -d 'Publish every atom of the revision, wherever this is run'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l local -d 'Publish only in the local repository, even if a remote is configured'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l push-source -d 'Also push the source branch in the same atomic push, so the source commit is on the remote'
@@ -53,7 +53,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand ls" -s v -l verbose -d
 complete -c git-atom -n "__fish_git_atom_using_subcommand ls" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-atom -n "__fish_git_atom_using_subcommand ls" -s V -l version -d 'Print version'
-complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -l remote -d 'Fetch missing objects (the atom commit, the source commit) from this remote' -r
+complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -l remote -d 'Fetch missing objects (the atom commit, the source commit) from this repository: a remote name, path, URL or address with aliases (`gh:org/repo`)' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -l json -d 'Print the verdicts as JSON on stdout'
 complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
