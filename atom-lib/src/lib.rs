@@ -25,6 +25,7 @@
 
 pub mod commit;
 pub mod escape;
+pub mod fetch;
 pub mod guard;
 pub mod id;
 pub mod label;
@@ -40,6 +41,7 @@ pub mod resolve;
 pub mod scan;
 pub mod sign;
 pub mod store;
+pub mod update;
 pub mod uri;
 pub mod verify;
 pub mod version;

@@ -151,6 +151,7 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
         Some(head) if !has_root => Some(store.first_parent_root(head)?),
         _ => None,
     };
+    tracing::info!(refs = refs.len(), "listed the local repository");
     Ok(Listing::from_refs(&refs, patterns, fallback))
 }
 
@@ -172,6 +173,7 @@ pub fn remote(store: &GitStore, remote: &str, patterns: &[Pattern]) -> Result<Li
     let prefixes = remote_prefixes(patterns);
     let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     let refs = store.list_remote(remote, &prefixes)?;
+    tracing::info!(remote, refs = refs.len(), "listed the remote");
     Ok(Listing::from_refs(&refs, patterns, None))
 }
 

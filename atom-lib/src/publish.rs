@@ -18,7 +18,7 @@ use crate::commit::{AtomCommit, AtomPath, Format, HEADER_SOURCE};
 use crate::manifest::ManifestError;
 use crate::refs::{AtomRef, RefName, ROOT_REF};
 use crate::scan::{self, SourceAtom, SourceError};
-use crate::store::git::{PushOptions, PushOutcome, RefUpdate};
+use crate::store::git::{PushOptions, PushOutcome, RefUpdate, Verbosity};
 use crate::store::RemoteRef;
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
 
@@ -45,6 +45,8 @@ pub struct Options {
     /// Also push the source branch in the same atomic push, so the source commit is on the
     /// remote.
     pub push_source: bool,
+    /// How chatty the push may be (git's progress on a terminal).
+    pub verbosity: Verbosity,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             paths: Vec::new(),
             remote: Remote::Default,
             push_source: false,
+            verbosity: Verbosity::default(),
         }
     }
 }
@@ -229,6 +232,8 @@ pub struct Plan {
     remote_updates: Vec<RefUpdate>,
     /// Refs to create locally, in one transaction.
     local_updates: Vec<RefUpdate>,
+    /// How chatty the push may be.
+    verbosity: Verbosity,
 }
 
 impl Plan {
@@ -241,6 +246,17 @@ impl Plan {
 /// Something the user should know that did not stop the publish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Warning {
+    /// An atom's manifest exists in the working tree but is not committed in the revision, so
+    /// the atom is not published.
+    #[error(
+        "skipped `{path}`: its `atom.toml` is not committed in {rev} (commit it, then publish)"
+    )]
+    NotCommitted {
+        /// The atom's directory, relative to the repository root (empty for the root).
+        path: String,
+        /// The revision.
+        rev: String,
+    },
     /// The history has several roots; the identity is the first-parent one.
     #[error("the history of {rev} has {count} root commits; the repository's identity is {root}, the root reached by following first parents")]
     SeveralRoots {
@@ -339,10 +355,27 @@ pub fn plan(
     let _span = tracing::info_span!("publish", %source).entered();
 
     let all = scan::find_atoms(store, tree)?;
+    let mut warnings = Vec::new();
+    if options.paths.is_empty() {
+        // A new atom whose manifest is not committed is not in the revision: say so.
+        for file in store.uncommitted_files_named(crate::manifest::MANIFEST_FILE)? {
+            let dir = file
+                .strip_suffix(crate::manifest::MANIFEST_FILE)
+                .unwrap_or(&file)
+                .trim_end_matches('/');
+            if !all.iter().any(|a| a.path.as_str() == dir) {
+                warnings.push(Warning::NotCommitted {
+                    path: dir.to_owned(),
+                    rev: rev.clone(),
+                });
+            }
+        }
+    }
     let selected = select(store, tree, rev, &all, &options.paths)?;
     if selected.is_empty() {
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
+    tracing::info!(selected = selected.len(), of = all.len(), "planning");
     let mut problems: Vec<Problem> = Vec::new();
 
     // Labels are unique across the whole revision, not just the selection.
@@ -374,7 +407,6 @@ pub fn plan(
         }
     }
 
-    let mut warnings = Vec::new();
     let root_oid = store.first_parent_root(source)?;
     let roots = store.roots(source)?;
     if roots.len() > 1 {
@@ -565,6 +597,7 @@ pub fn plan(
         commits,
         remote_updates,
         local_updates,
+        verbosity: options.verbosity,
     })
 }
 
@@ -586,6 +619,7 @@ pub fn apply(
                 atomic: true,
                 run_hooks: true,
                 env: vec![("GIT_ATOM_PUBLISH".into(), "1".into())],
+                verbosity: plan.verbosity,
                 ..PushOptions::default()
             };
             let pushed = store

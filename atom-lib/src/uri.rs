@@ -323,7 +323,12 @@ impl Address {
             return Err(fail(input, "control characters are not allowed"));
         }
         if let Some((scheme, rest)) = split_scheme(input) {
-            return parse_url(scheme, rest).map_err(|r| fail(input, &r));
+            return parse_url(scheme, rest).map_err(|r| {
+                fail(
+                    input,
+                    &alias_after_scheme(scheme, rest, aliases).unwrap_or(r),
+                )
+            });
         }
         // `user[:pass]@` before the first `/` applies to whatever the rest expands to.
         let first_slash = input.find('/').unwrap_or(input.len());
@@ -776,6 +781,18 @@ impl Aliases {
             };
         }
     }
+}
+
+/// Why a URL that failed to parse failed, when it is an alias written after a scheme
+/// (`https://gh:org/repo`): aliases expand only at the start of an address.
+fn alias_after_scheme(scheme: &str, rest: &str, aliases: &Aliases) -> Option<String> {
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (name, port) = hostport.split_once(':')?;
+    let is_port = !port.is_empty() && port.chars().all(|c| c.is_ascii_digit());
+    (!is_port && is_alias_name(name) && aliases.get(name).is_some()).then(|| {
+        format!("aliases do not expand after a scheme: write `{rest}` without `{scheme}://`")
+    })
 }
 
 /// Whether git would read `s` as `<helper>::<address>` and run `git-remote-<helper>`.

@@ -7,20 +7,29 @@ use clap::{Parser, Subcommand};
 /// An atom is a directory holding an `atom.toml` manifest. `git atom publish` turns it into a
 /// reproducible orphan commit referenced by `refs/atoms/<label>/<version>`, locally and on a
 /// remote; `git atom ls` lists atoms from one ref listing; `git atom verify` proves an atom
-/// matches its source commit.
+/// matches its source commit; `git atom fetch` brings a remote's atoms here; `git atom update`
+/// moves a clone of an atom to its newest matching version.
+///
+/// A repository is named the same way by every subcommand: `.`, a configured remote, a path, a
+/// URL, or an address with aliases as atom URIs write it (`gh:org/repo`).
+///
+/// `git help git-atom-<subcommand>` (or `man git-atom-<subcommand>`) shows a subcommand's page.
+/// With `--json`, output is one JSON document (docs/json.md), errors included.
 #[derive(Debug, Parser)]
 #[command(
     name = "git-atom",
     bin_name = "git atom",
     version,
     propagate_version = true,
+    disable_help_subcommand = true,
     max_term_width = 100
 )]
 pub struct Cli {
     /// More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr
+    /// Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch,
+    /// update); what a command exists to print (ls, show, verify, --json) is still printed
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
@@ -38,6 +47,8 @@ enum Command {
     Show(crate::show::Args),
     Hook(crate::hook::Args),
     Sign(crate::sign::Args),
+    Fetch(crate::fetch::Args),
+    Update(crate::update::Args),
 }
 
 impl Cli {
@@ -46,7 +57,7 @@ impl Cli {
         let quiet = self.quiet;
         match self.command {
             Command::Publish(args) => crate::publish::run(args, quiet),
-            Command::Ls(args) => crate::ls::run(args),
+            Command::Ls(args) => crate::ls::run(args, quiet),
             Command::Verify(args) => crate::verify::run(args, quiet),
             Command::Add(args) => crate::add::add(args, quiet),
             Command::Remove(args) => crate::add::remove(args, quiet),
@@ -54,6 +65,8 @@ impl Cli {
             Command::Show(args) => crate::show::run(args),
             Command::Hook(args) => crate::hook::run(args, quiet),
             Command::Sign(args) => crate::sign::run(args, quiet),
+            Command::Fetch(args) => crate::fetch::run(args, quiet),
+            Command::Update(args) => crate::update::run(args, quiet),
         }
     }
 }

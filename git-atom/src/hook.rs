@@ -29,6 +29,7 @@ use crate::{output, EXIT_FAILURE, EXIT_USAGE};
 /// Exit status: 0 installed (or, for the hooks themselves, push accepted), 1 refused or failed,
 /// 2 bad arguments or not in a repository.
 #[derive(Debug, clap::Args)]
+#[command(disable_help_subcommand = true)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

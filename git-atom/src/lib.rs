@@ -5,15 +5,19 @@
 
 mod add;
 mod cli;
+pub mod completions;
 mod deps;
+mod fetch;
 mod hook;
 mod ls;
 pub mod man;
 mod output;
 mod publish;
+mod repository;
 mod resolve;
 mod show;
 mod sign;
+mod update;
 mod verify;
 
 use std::ffi::OsString;
@@ -34,11 +38,21 @@ pub fn command() -> clap::Command {
 
 /// Parses `args`, runs the subcommand and returns the exit status. Diagnostics go to stderr.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let matches = match command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let matches = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { 0 };
+            if !e.use_stderr() {
+                return 0;
+            }
+            // A script that asked for JSON gets a JSON error for bad arguments too.
+            if args.iter().any(|a| a == "--json") {
+                let _ = output::json(&serde_json::json!({
+                    "error": { "message": first_line(&e), "problems": [first_line(&e)] }
+                }));
+            }
+            return EXIT_USAGE;
         }
     };
     let cli = match Cli::from_arg_matches(&matches) {
@@ -48,6 +62,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return EXIT_USAGE;
         }
     };
+    let json = matches
+        .subcommand()
+        .and_then(|(_, m)| m.try_get_one::<bool>("json").ok().flatten().copied())
+        .unwrap_or(false);
+    output::set_json(json);
     cli::init_logging(cli.verbose, cli.quiet);
     match cli.run() {
         Ok(code) => code,
@@ -59,4 +78,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             EXIT_FAILURE
         }
     }
+}
+
+/// The first line of clap's message, without its `error: ` prefix.
+fn first_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }

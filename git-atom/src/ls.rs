@@ -5,12 +5,13 @@ use atom_lib::list::{self, Listing, Pattern};
 use atom_lib::GitStore;
 use serde::Serialize;
 
-use crate::output;
+use crate::{output, repository};
 
 /// List atoms and their versions, locally or on a remote
 ///
-/// Without <REPOSITORY>, or with `.`, lists the local repository's atoms. With a remote name or
-/// URL, lists the remote's atoms from one protocol v2 ref listing restricted to atom refs with
+/// Without <REPOSITORY>, or with `.`, lists the local repository's atoms. With a remote name, a
+/// path, a URL or an address as atom URIs write it (`gh:org/repo`, with the aliases of
+/// `atom.alias.*`; see docs/uri.md), lists the remote's atoms from one protocol v2 ref listing restricted to atom refs with
 /// `ref-prefix` (the server filters; no object data moves). Versions are grouped per atom in
 /// semver precedence order. Atoms published by the eka tool (`refs/eka/atoms/`) are listed too,
 /// with format `eka/pre1`.
@@ -19,7 +20,7 @@ use crate::output;
 /// 2 bad arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Remote name or URL (`.` for the local repository)
+    /// Remote name, path, URL or address with aliases (`gh:org/repo`); `.` for this repository
     #[arg(value_name = "REPOSITORY", value_parser = crate::publish::parse_remote)]
     repository: Option<String>,
     /// Only atoms whose label matches one of these patterns (`*` and `?` are wildcards)
@@ -50,17 +51,29 @@ struct JsonListing<'a> {
     atoms: Vec<JsonAtom<'a>>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let patterns: Vec<Pattern> = args.patterns.iter().map(|p| Pattern::new(p)).collect();
+    let mut hint = None;
     let listing: Listing = match args.repository.as_deref() {
-        None | Some(".") => list::local(&GitStore::discover(&cwd)?, &patterns)?,
-        Some(remote) => match GitStore::discover(&cwd) {
-            Ok(store) => list::remote(&store, remote, &patterns)?,
+        None | Some(".") => {
+            let store = GitStore::discover(&cwd)?;
+            let listing = list::local(&store, &patterns)?;
+            if listing.atoms.is_empty() && patterns.is_empty() {
+                hint = Some(repository::no_atoms_hint(&store));
+            }
+            listing
+        }
+        Some(given) => {
             // Like `git ls-remote <url>`, listing a URL needs no repository: talk to it from an
             // empty scratch repository, removed afterwards.
-            Err(_) => list::remote(&GitStore::scratch()?, remote, &patterns)?,
-        },
+            let store = match GitStore::discover(&cwd) {
+                Ok(store) => store,
+                Err(_) => GitStore::scratch()?,
+            };
+            let target = repository::resolve(&store, given, &cwd)?;
+            list::remote(&store, &target, &patterns)?
+        }
     };
     for bad in &listing.malformed {
         tracing::warn!("ignoring {bad}");
@@ -93,8 +106,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 })
                 .collect(),
         };
-        output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
+        output::json(&json)?;
         return Ok(0);
+    }
+    if let Some(hint) = hint {
+        output::note(quiet, &hint);
     }
     if listing.atoms.is_empty() {
         return Ok(0);

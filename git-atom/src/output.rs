@@ -1,6 +1,15 @@
 //! Writing to people and scripts: stdout is data, stderr is diagnostics.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the command was asked for JSON: errors then go to stdout as a JSON object too.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Makes errors JSON documents on stdout (besides the line on stderr).
+pub fn set_json(on: bool) {
+    JSON.store(on, Ordering::Relaxed);
+}
 
 /// Whether an error is a closed stdout (`git atom ls | head`), which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -10,12 +19,37 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Prints an error and its causes on one line per problem.
+/// Prints an error and its causes on one line per problem; with `--json`, also a JSON object on
+/// stdout: `{"error": {"message": ..., "problems": [...]}}` (see docs/json.md).
 pub fn error(e: &anyhow::Error) {
     let text = format!("{e:#}");
     let mut stderr = io::stderr().lock();
     for line in text.lines() {
         let _ = writeln!(stderr, "error: {line}");
+    }
+    if JSON.load(Ordering::Relaxed) {
+        let doc = serde_json::json!({
+            "error": {
+                "message": text.lines().next().unwrap_or_default(),
+                "problems": text.lines().collect::<Vec<_>>(),
+            }
+        });
+        let _ = json(&doc);
+    }
+}
+
+/// Writes `value` as one pretty-printed JSON document ending with a newline, in one write.
+pub fn json(value: &impl serde::Serialize) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)? + "\n";
+    stdout(&text)
+}
+
+/// How chatty a transfer (fetch, push) may be: git's progress when stderr is a terminal and
+/// `-q` was not given, as git itself decides.
+pub fn transfer_verbosity(quiet: bool) -> atom_lib::store::git::Verbosity {
+    atom_lib::store::git::Verbosity {
+        level: u32::from(!quiet),
+        progress: Some(progress_enabled(quiet)),
     }
 }
 
@@ -36,14 +70,43 @@ pub fn progress_enabled(quiet: bool) -> bool {
     !quiet && io::stderr().is_terminal()
 }
 
-/// Renders rows as left-aligned columns separated by two spaces; the last column is not padded.
+/// How many columns a string takes on a terminal (`ひらがな` takes 8).
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// The width tables must fit: `COLUMNS` if set (as git reads it), else the terminal's when
+/// stdout is one; `None` (no wrapping) for pipes and files.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(columns);
+    }
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0))
+}
+
+/// Renders rows as left-aligned columns separated by two spaces, fitted to the terminal.
 pub fn table(rows: &[Vec<String>]) -> String {
+    table_fit(rows, terminal_width())
+}
+
+/// Renders rows as left-aligned columns separated by two spaces; columns align by display width
+/// (wide characters take two columns). The last column is not padded; when `max` is given and
+/// a row would be wider, its last column wraps between words onto continuation lines indented
+/// to the column's start.
+pub fn table_fit(rows: &[Vec<String>], max: Option<usize>) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
             rows.iter()
                 .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
+                .map(|s| width(s))
                 .max()
                 .unwrap_or(0)
         })
@@ -52,11 +115,31 @@ pub fn table(rows: &[Vec<String>]) -> String {
     for row in rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
+            if c + 1 < row.len() {
                 line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+                line.push_str(&" ".repeat(widths[c] - width(cell) + 2));
+                continue;
+            }
+            let indent = width(&line);
+            let room = max.map(|m| m.saturating_sub(indent).max(20));
+            match room {
+                Some(room) if width(cell) > room => {
+                    let mut current = String::new();
+                    for word in cell.split(' ') {
+                        if !current.is_empty() && width(&current) + 1 + width(word) > room {
+                            line.push_str(&current);
+                            line.push('\n');
+                            line.push_str(&" ".repeat(indent));
+                            current.clear();
+                        }
+                        if !current.is_empty() {
+                            current.push(' ');
+                        }
+                        current.push_str(word);
+                    }
+                    line.push_str(&current);
+                }
+                _ => line.push_str(cell),
             }
         }
         out.push_str(line.trim_end());
@@ -70,4 +153,53 @@ pub fn stdout(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(cells: &[&[&str]]) -> Vec<Vec<String>> {
+        cells
+            .iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn wide_characters_align() {
+        let t = table_fit(
+            &rows(&[&["LABEL", "ID"], &["ひらがな", "a"], &["foo", "b"]]),
+            None,
+        );
+        assert_eq!(t, "LABEL     ID\nひらがな  a\nfoo       b\n");
+    }
+
+    #[test]
+    fn the_last_column_wraps_to_fit() {
+        let versions: Vec<String> = (0..40).map(|i| format!("0.1.{i}")).collect();
+        let t = table_fit(
+            &rows(&[&["LABEL", "VERSIONS"], &["foo", &versions.join(" ")]]),
+            Some(60),
+        );
+        assert!(t.lines().all(|l| width(l) <= 60), "{t}");
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines.len() > 3, "{t}");
+        assert!(lines[1].starts_with("foo    0.1.0 0.1.1"), "{t}");
+        assert!(lines[2].starts_with("       0.1."), "{t}");
+        // Every version is still there, in order.
+        let shown: Vec<&str> = lines[1..]
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+            .filter(|w| *w != "foo")
+            .collect();
+        assert_eq!(shown, versions);
+        // Without a width, one line per row.
+        assert_eq!(
+            table_fit(&rows(&[&["a", &versions.join(" ")]]), None)
+                .lines()
+                .count(),
+            1
+        );
+    }
 }

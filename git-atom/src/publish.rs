@@ -7,12 +7,13 @@ use atom_lib::publish::{self, Options, Progress, Remote, Status};
 use atom_lib::{AtomPath, GitStore};
 use serde::Serialize;
 
-use crate::output;
+use crate::{output, repository};
 
 /// Publish the atoms of a committed revision, locally and to a remote
 ///
-/// Every directory of the revision holding an `atom.toml` is published (or only the <PATH>s
-/// given): an orphan commit reusing the directory's tree, with a fixed identity and epoch
+/// Run inside an atom's directory (the one holding `atom.toml`, or any directory below it), it
+/// publishes that atom; run anywhere else, or with --all, every directory of the revision holding
+/// an `atom.toml`; with <PATH>s, the atoms at those paths. Each is published as an orphan commit reusing the directory's tree, with a fixed identity and epoch
 /// timestamps, referenced by `refs/atoms/<label>/<version>`. All refs are pushed in one atomic
 /// push (all land or none) and then created locally in one transaction. Published atoms are
 /// immutable: an existing version with different content is refused and nothing is written.
@@ -21,13 +22,18 @@ use crate::output;
 /// arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Atom directories to publish (default: every atom of the revision)
+    /// Atom directories to publish (default: the atom holding the current directory, or every
+    /// atom of the revision when run outside any atom's directory)
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Publish every atom of the revision, wherever this is run
+    #[arg(long, conflicts_with = "paths")]
+    all: bool,
     /// The committed revision to publish from
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     rev: String,
-    /// Remote name or URL to publish to (default: the remote `git push` would use)
+    /// Repository to publish to: a remote name, path, URL or address with aliases
+    /// (`gh:org/repo`); default: the remote `git push` would use
     #[arg(long, value_name = "REMOTE", value_parser = parse_remote)]
     remote: Option<String>,
     /// Publish only in the local repository, even if a remote is configured
@@ -68,6 +74,7 @@ struct JsonAtom<'a> {
     id: String,
     commit: String,
     path: &'a str,
+    status: &'static str,
     local: &'static str,
     remote: Option<&'static str>,
 }
@@ -118,6 +125,28 @@ fn repo_relative(work_dir: &Path, cwd: &Path, given: &Path) -> anyhow::Result<At
     Ok(AtomPath::new(&relative)?)
 }
 
+/// One word for what happened to an atom: the first place where it was not up to date.
+fn overall(a: &publish::PublishedAtom) -> Status {
+    [Some(a.local), a.remote]
+        .into_iter()
+        .flatten()
+        .find(|s| *s != Status::UpToDate)
+        .unwrap_or(Status::UpToDate)
+}
+
+/// The directory holding `atom.toml` that `dir` is in (`dir` itself or a parent), below the top
+/// of the working tree `top`; `None` at the top or outside any atom.
+fn enclosing_atom(top: &Path, dir: &Path) -> Option<PathBuf> {
+    let mut current = dir.to_owned();
+    while current.starts_with(top) && current != top {
+        if current.join(atom_lib::manifest::MANIFEST_FILE).is_file() {
+            return Some(current);
+        }
+        current.pop();
+    }
+    None
+}
+
 /// The library's error in the user's words: what to do next, with the flags of this command.
 fn explain(e: publish::Error) -> anyhow::Error {
     use publish::{Error, Problem};
@@ -153,7 +182,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 let work_dir = work_dir
                     .canonicalize()
                     .context("cannot resolve the working tree")?;
-                let cwd = cwd.canonicalize().unwrap_or(cwd);
+                let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.clone());
                 for given in &args.paths {
                     paths.push(repo_relative(&work_dir, &cwd, given)?);
                 }
@@ -170,15 +199,35 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             }
         }
     }
+    if paths.is_empty() && !args.all {
+        if let Some(work_dir) = store.work_dir() {
+            let work_dir = work_dir
+                .canonicalize()
+                .context("cannot resolve the working tree")?;
+            let here = cwd.canonicalize().unwrap_or_else(|_| cwd.clone());
+            if let Some(dir) = enclosing_atom(&work_dir, &here) {
+                let path = repo_relative(&work_dir, &here, &dir)?;
+                output::note(
+                    quiet,
+                    &format!(
+                        "publishing the atom in `{path}`, which holds the current directory \
+                         (--all publishes every atom)"
+                    ),
+                );
+                paths.push(path);
+            }
+        }
+    }
     let options = Options {
         rev: args.rev.clone(),
         paths,
         remote: match args.remote {
-            Some(name) => Remote::Named(name),
+            Some(name) => Remote::Named(repository::resolve(&store, &name, &cwd)?),
             None if args.local => Remote::Local,
             None => Remote::Default,
         },
         push_source: args.push_source,
+        verbosity: output::transfer_verbosity(quiet),
     };
     let show_progress = output::progress_enabled(quiet);
     let mut progress = |p: Progress| {
@@ -193,6 +242,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 }
             }
             Progress::Reading(..) => {}
+            // git shows its own transfer progress below this line.
             Progress::Pushing => eprintln!("pushing to the remote..."),
         }
     };
@@ -222,14 +272,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                     id: a.id.to_string(),
                     commit: a.commit.to_string(),
                     path: a.path.as_str(),
+                    status: overall(a).name(),
                     local: a.local.name(),
                     remote: a.remote.map(Status::name),
                 })
                 .collect(),
             warnings: &warnings,
         };
-        output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
-    } else {
+        output::json(&json)?;
+    } else if !quiet {
         let mut rows = vec![vec![
             "LABEL".into(),
             "VERSION".into(),
@@ -237,16 +288,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             "STATUS".into(),
         ]];
         for a in &outcome.atoms {
-            let status = [Some(a.local), a.remote]
-                .into_iter()
-                .flatten()
-                .find(|s| *s != Status::UpToDate)
-                .unwrap_or(Status::UpToDate);
             rows.push(vec![
                 a.label.to_string(),
                 a.version.to_string(),
                 a.id.short(12),
-                status.name().into(),
+                overall(a).name().into(),
             ]);
         }
         output::stdout(&output::table(&rows))?;

@@ -172,7 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         lock: lock_state,
     };
     if args.json {
-        output::stdout(&(serde_json::to_string_pretty(&show)? + "\n"))?;
+        output::json(&show)?;
         return Ok(0);
     }
     let mut text = format!("{} {}\n", show.label, show.version);

@@ -267,7 +267,7 @@ fn print(
                 }
             })
             .collect();
-        output::stdout(&(serde_json::to_string_pretty(&json)? + "\n"))?;
+        output::json(&serde_json::json!({ "atoms": json }))?;
     } else {
         let mut text = String::new();
         for c in &outcome.atoms {

@@ -4,7 +4,7 @@
 use atom_lib::resolve;
 use atom_lib::{AtomRef, Format, Oid, StoreError};
 
-use crate::remote::Remote;
+use crate::remote::{NoLabel, Remote};
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,9 @@ pub enum Error {
     /// git is not fetching into a repository.
     #[error("git did not say which repository to fetch into (GIT_DIR)")]
     NoRepository,
+    /// The URL names no atom.
+    #[error(transparent)]
+    NoLabel(#[from] NoLabel),
     /// git asked to fetch before listing.
     #[error("git asked to fetch `{0}` before listing")]
     NotListed(String),
@@ -55,7 +58,7 @@ impl Remote {
             .resolution
             .as_ref()
             .ok_or_else(|| Error::NotListed(name.escape_debug().to_string()))?;
-        let label = &self.uri.label;
+        let label = &self.atom()?.label;
         if name == "HEAD" || name == format!("refs/heads/{label}") {
             return Ok((resolution.selected_ref(), resolution.selected.commit));
         }
@@ -78,6 +81,7 @@ impl Remote {
         if self.git_dir.is_none() {
             return Err(Error::NoRepository);
         }
+        let label = self.atom()?.label.to_string();
         let mut wanted: Vec<(AtomRef, Oid)> = Vec::new();
         for line in batch {
             let mut fields = line.split(' ');
@@ -96,7 +100,7 @@ impl Remote {
             self.say(2, &format!("atom: fetching {atom} ({})", commit.short(12)));
         }
         let transfer = |source| Error::Transfer {
-            label: self.uri.label.to_string(),
+            label: label.clone(),
             source,
         };
         let quarantine = self
@@ -118,6 +122,9 @@ impl Remote {
             }
         }
         quarantine.admit().map_err(transfer)?;
+        if let Some(hint) = self.after_fetch.take() {
+            self.say(1, &hint);
+        }
         Ok(())
     }
 }

@@ -46,9 +46,17 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let url = url.strip_prefix("atom::").unwrap_or(&url).to_owned();
+    // git passes the remote's name first, or the URL again for a URL given on the command line.
+    let named = match (args.get(1), args.get(2)) {
+        (Some(name), Some(_)) => {
+            let name = name.to_string_lossy();
+            name != url && name != format!("atom::{url}")
+        }
+        _ => false,
+    };
     let stdin = io::stdin();
     let stdout = io::stdout();
-    match protocol::serve(&url, stdin.lock(), stdout.lock()) {
+    match protocol::serve(&url, named, stdin.lock(), stdout.lock()) {
         Ok(()) => 0,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {

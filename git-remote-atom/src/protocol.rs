@@ -41,7 +41,14 @@ impl Error {
 }
 
 /// Serves git's commands for `url` from `input`, replying on `output`, until git is done.
-pub fn serve(url: &str, mut input: impl BufRead, mut output: impl Write) -> Result<(), Error> {
+/// `named` says whether git runs the helper for a configured remote (`origin` of a clone)
+/// rather than for a URL given on the command line (`git ls-remote atom::<url>`).
+pub fn serve(
+    url: &str,
+    named: bool,
+    mut input: impl BufRead,
+    mut output: impl Write,
+) -> Result<(), Error> {
     let mut line = String::new();
     // Read git's first command before anything can fail: a helper that exits while git is
     // still writing to it makes git die of SIGPIPE instead of reporting the error. git reports
@@ -49,7 +56,7 @@ pub fn serve(url: &str, mut input: impl BufRead, mut output: impl Write) -> Resu
     // it, read the command that follows (git then waits for the reply and sees the helper end),
     // then fail.
     let got = input.read_line(&mut line)?;
-    let mut remote = match Remote::start(url) {
+    let mut remote = match Remote::start(url, named) {
         Ok(remote) => remote,
         Err(e) => {
             if line.trim_end() == "capabilities" {
@@ -130,7 +137,7 @@ mod tests {
 
     fn served(url: &str, input: &str) -> (Result<(), Error>, String) {
         let mut out = Vec::new();
-        let result = serve(url, input.as_bytes(), &mut out);
+        let result = serve(url, false, input.as_bytes(), &mut out);
         (result, String::from_utf8(out).unwrap())
     }
 

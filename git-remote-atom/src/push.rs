@@ -5,7 +5,7 @@ use atom_lib::resolve;
 use atom_lib::store::git::{PushOptions, PushOutcome, RefUpdate};
 use atom_lib::{AtomRef, Format, Label, Oid, StoreError};
 
-use crate::remote::Remote;
+use crate::remote::{NoLabel, Remote};
 
 /// Why a push failed as a whole (refusals of single refs are replies, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +13,9 @@ pub enum Error {
     /// git is not pushing from a repository.
     #[error("git did not say which repository to push from (GIT_DIR)")]
     NoRepository,
+    /// The URL names no atom.
+    #[error(transparent)]
+    NoLabel(#[from] NoLabel),
     /// A line of the batch is malformed.
     #[error("malformed push command `{0}`")]
     Malformed(String),
@@ -33,7 +36,7 @@ impl Remote {
         if self.git_dir.is_none() {
             return Err(Error::NoRepository);
         }
-        let label = self.uri.label.clone();
+        let label = self.atom()?.label.clone();
         let mut results: Vec<(String, Result<(), String>)> = Vec::new();
         let mut updates: Vec<RefUpdate> = Vec::new();
         for line in batch {

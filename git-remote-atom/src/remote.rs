@@ -37,10 +37,41 @@ pub enum StartError {
     Transport(&'static str),
 }
 
+/// The URL names a repository but no atom, for a command that needs one.
+#[derive(Debug, thiserror::Error)]
+#[error("`atom::{url}` names no atom: the label is missing; write `atom::{url}::<label>` (`git ls-remote atom::{url}` lists the atoms)")]
+pub struct NoLabel {
+    /// The URL as given.
+    pub url: String,
+}
+
+/// Whether `url` has a `::` before a label, not counting those inside IPv6 literals
+/// (`http://[::1]/repo`).
+fn names_label(url: &str) -> bool {
+    let mut outside = String::new();
+    let mut depth = 0;
+    for c in url.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth > 0 => depth -= 1,
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    outside.contains("::")
+}
+
 /// One `atom::` remote, as git talks to it.
 #[derive(Debug)]
 pub struct Remote {
-    pub(crate) uri: Uri,
+    /// The URL as given, after `atom::`.
+    pub(crate) given: String,
+    /// The atom URI; `None` when the URL names only a repository (`git ls-remote atom::<repo>`
+    /// lists every atom then).
+    pub(crate) uri: Option<Uri>,
+    /// Whether git runs the helper for a configured remote (`origin` of a clone) rather than for
+    /// a URL given on the command line.
+    pub(crate) named: bool,
     pub(crate) address: Address,
     pub(crate) verbosity: Verbosity,
     pub(crate) dry_run: bool,
@@ -53,11 +84,14 @@ pub struct Remote {
     pub(crate) resolution: Option<Resolution>,
     /// The last `list for-push`'s refs: what exists on the remote.
     pub(crate) existing: BTreeMap<String, Oid>,
+    /// What to say once the newer version selected by `list` has been fetched.
+    pub(crate) after_fetch: Option<String>,
 }
 
 impl Remote {
-    /// Parses `url` with the aliases of git config and applies git's transport policy.
-    pub fn start(url: &str) -> Result<Remote, StartError> {
+    /// Parses `url` with the aliases of git config and applies git's transport policy. `named`
+    /// says whether git runs the helper for a configured remote rather than a bare URL.
+    pub fn start(url: &str, named: bool) -> Result<Remote, StartError> {
         let git_dir = std::env::var_os("GIT_DIR")
             .map(PathBuf::from)
             .map(|p| p.canonicalize().unwrap_or(p));
@@ -67,20 +101,35 @@ impl Remote {
         };
         let config = store.config()?;
         let aliases = Aliases::from_config(&config).map_err(StartError::Alias)?;
-        let uri = Uri::parse(url, &aliases)?;
-        let address = uri
-            .address
-            .clone()
-            .ok_or_else(|| StartError::NoRepository {
-                url: url.to_owned(),
-                label: uri.label.to_string(),
-            })?;
+        // `<address>::<label>[@<requirement>]`, or a bare address naming every atom of a
+        // repository. Both go through the one parser of atom URIs, so the errors read the same.
+        let (uri, address) = match Uri::parse(url, &aliases) {
+            Ok(uri) => {
+                let address = uri
+                    .address
+                    .clone()
+                    .ok_or_else(|| StartError::NoRepository {
+                        url: url.to_owned(),
+                        label: uri.label.to_string(),
+                    })?;
+                (Some(uri), address)
+            }
+            // No `::` (outside an IPv6 literal): the URL is only an address, and its own error
+            // says what is wrong with it.
+            Err(_) if !names_label(url) => match Address::parse(url, &aliases) {
+                Ok(address) => (None, address),
+                Err(address_error) => return Err(address_error.into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
         let protocol = address.scheme().protocol();
         if !policy::allowed(protocol, &config, |name| std::env::var(name).ok()) {
             return Err(StartError::Transport(protocol));
         }
         Ok(Remote {
+            given: url.to_owned(),
             uri,
+            named,
             address,
             verbosity: Verbosity {
                 level: 1,
@@ -92,6 +141,14 @@ impl Remote {
             store,
             resolution: None,
             existing: BTreeMap::new(),
+            after_fetch: None,
+        })
+    }
+
+    /// The atom URI, for commands that need a label.
+    pub(crate) fn atom(&self) -> Result<&Uri, NoLabel> {
+        self.uri.as_ref().ok_or_else(|| NoLabel {
+            url: self.given.clone(),
         })
     }
 
@@ -139,5 +196,16 @@ impl Remote {
             ("cloning", Some(_)) => "ok",
             _ => "unsupported",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_label_follows_a_double_colon_outside_ipv6_literals() {
+        assert!(super::names_label("gh:o/r::foo"));
+        assert!(super::names_label("http://[::1]:8080/r::foo"));
+        assert!(!super::names_label("http://[::1]:8080/r"));
+        assert!(!super::names_label("git://127.0.0.1/mono.git"));
     }
 }

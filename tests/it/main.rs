@@ -1,14 +1,19 @@
 //! End-to-end tests: the real `git` running our binaries, against real repositories and real
 //! servers on loopback. One test binary declaring every module.
 
+mod completions;
 mod deps;
 mod eval_deps;
+mod fetch_update;
 mod format;
 mod hook;
 mod hostile;
 mod ls;
 mod man;
+mod naming;
+mod output;
 mod publish;
+mod publish_context;
 mod remote_helper;
 mod remote_nix;
 mod remote_tls;

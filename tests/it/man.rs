@@ -24,7 +24,9 @@ fn git_atom_man_pages_match_the_clap_definitions() {
             "git-atom-show.1",
             "git-atom-hook.1",
             "git-atom-hook-install.1",
-            "git-atom-sign.1"
+            "git-atom-sign.1",
+            "git-atom-fetch.1",
+            "git-atom-update.1"
         ]
     );
     let mut drifted = Vec::new();
@@ -117,4 +119,82 @@ fn git_atom_help_opens_the_man_page_once_installed() {
     // The same viewer shows nothing for a page that is not installed.
     std::fs::remove_file(man1.join("git-atom.1")).unwrap();
     assert_eq!(help("atom"), "");
+}
+
+#[test]
+fn git_help_finds_every_page_and_every_reference_resolves() {
+    // Install the pages as the README does and let git's man viewer print the page git asked
+    // for: `git help <topic>` shows a page only if the name git derives from the topic is a
+    // page we install.
+    let env = atom_tests::TestEnv::new();
+    let man1 = env.path("share/man/man1");
+    std::fs::create_dir_all(&man1).unwrap();
+    let mut pages = Vec::new();
+    for entry in std::fs::read_dir(man_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), man1.join(entry.file_name())).unwrap();
+        pages.push(
+            entry
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".1")
+                .to_owned(),
+        );
+    }
+    pages.sort();
+    let help = |topic: &str| {
+        let out = env
+            .command(env.root(), "git")
+            .args([
+                "-c",
+                "help.format=man",
+                "-c",
+                "man.viewer=print-page",
+                "-c",
+                &format!(
+                    "man.print-page.cmd=sh -c 'cat \"{}/$1.1\"' sh",
+                    man1.display()
+                ),
+                "help",
+                topic,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // `git\-atom\-publish(1)` as clap_mangen writes it, `\fBgit\-atom\fR(1)` as people do.
+    let references = regex::Regex::new(r"(?:\\fB)?([a-z][a-z-]*)(?:\\fR)?\(1\)").unwrap();
+    let mut checked = 0;
+    for page in &pages {
+        if !page.starts_with("git-") {
+            continue;
+        }
+        // `git help git-atom-publish` is how git names the page of `git atom publish`
+        // (`git help atom-publish` would look for `gitatom-publish`).
+        let text = help(page);
+        assert!(
+            text.contains(&format!(
+                ".TH {} 1",
+                page.to_uppercase().replace('-', "\\-")
+            )) || text.contains(&format!(".TH {} 1", page.to_uppercase())),
+            "`git help {page}` did not show {page}.1: {text:.200}"
+        );
+        let source = std::fs::read_to_string(man_dir().join(format!("{page}.1"))).unwrap();
+        let source = source.replace("\\-", "-");
+        for reference in references.captures_iter(&source) {
+            let name = &reference[1];
+            if name.starts_with("git-atom") || name == "git-remote-atom" || name == "eka-run" {
+                assert!(
+                    pages.iter().any(|p| p == name),
+                    "{page}.1 refers to {name}(1), which does not exist"
+                );
+                checked += 1;
+            }
+        }
+    }
+    // git-atom.1 names every subcommand's page, git-remote-atom.1 names git-atom.1.
+    assert!(checked >= 10, "only {checked} references checked");
+    assert!(help("atom").contains(".TH GIT-ATOM 1"));
+    // `git atom publish --help` is clap's help of the subcommand, naming every flag.
+    let run = env.git(env.root(), ["atom", "publish", "--help"]).success();
+    assert!(run.stdout.contains("--all"), "{}", run.stdout);
 }

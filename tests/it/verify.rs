@@ -62,8 +62,8 @@ fn genuine_atoms_verify() {
         .git(&src, ["atom", "verify", "--json", "foo@0.1.0"])
         .success();
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v[0]["status"], "verified");
-    assert_eq!(v[0]["source"], head.as_str());
+    assert_eq!(v["atoms"][0]["status"], "verified");
+    assert_eq!(v["atoms"][0]["source"], head.as_str());
 }
 
 #[test]

@@ -63,6 +63,12 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The repository has no commit yet (`HEAD` names a branch with no commit).
+    #[error("unknown revision `{rev}`: the repository has no commit yet (commit the atoms first)")]
+    NoCommit {
+        /// The revision as given.
+        rev: String,
+    },
     /// An object is not in the object database.
     #[error("object {oid} is missing from the repository")]
     Missing {
@@ -253,6 +259,7 @@ impl GitStore {
                 source: boxed(e),
             })?
             .to_thread_local();
+        tracing::debug!(git_dir = %repo.git_dir().display(), "opened the repository");
         Ok(GitStore::new(repo))
     }
 

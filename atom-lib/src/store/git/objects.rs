@@ -11,7 +11,18 @@ impl GitStore {
             rev: rev.to_owned(),
             source: e,
         };
-        let id = self.repo.rev_parse_single(rev).map_err(|e| err(boxed(e)))?;
+        let id = self.repo.rev_parse_single(rev).map_err(|e| {
+            let unborn = self.repo.head_id().is_err()
+                && (matches!(rev, "HEAD" | "@")
+                    || self.head_branch().as_deref() == Some(&format!("refs/heads/{rev}")));
+            if unborn {
+                StoreError::NoCommit {
+                    rev: rev.to_owned(),
+                }
+            } else {
+                err(boxed(e))
+            }
+        })?;
         let commit = id
             .object()
             .map_err(|e| err(boxed(e)))?

@@ -206,6 +206,27 @@ impl GitStore {
         self.remote_names().iter().any(|n| n == name)
     }
 
+    /// For a configured remote whose URL is a relative path (`../r.git`), the path made
+    /// absolute as git reads it: relative to the top of the working tree, or to the repository
+    /// itself when it is bare (git works there, wherever it was started).
+    fn relative_remote_url(&self, remote: &str) -> Option<String> {
+        if !self.is_configured_remote(remote) {
+            return None;
+        }
+        let config = self.repo.config_snapshot();
+        let url = config.string(format!("remote.{remote}.url").as_str())?;
+        let url = url.to_str().ok()?;
+        let relative = !url.starts_with('/')
+            && !url.contains("://")
+            && !url.contains("::")
+            && (url.starts_with('.') || !url.split('/').next()?.contains(':'));
+        if !relative {
+            return None;
+        }
+        let base = self.work_dir().unwrap_or_else(|| self.git_dir());
+        Some(base.join(url).to_string_lossy().into_owned())
+    }
+
     /// Lists the refs of `remote` (a configured name or a URL) under the given prefixes, with one
     /// protocol v2 `ls-refs` request carrying a `ref-prefix` per prefix, so the server filters
     /// and no object data moves. Servers that only speak protocol v0/v1 advertise every ref;
@@ -235,8 +256,12 @@ impl GitStore {
         // never answers (no transport of the git library bounds that) is given up on after
         // `atom.timeout`; the stuck thread ends with the process.
         let (tx, rx) = std::sync::mpsc::channel();
+        // A configured remote's relative URL is relative to the repository, as git reads it.
+        let location = self
+            .relative_remote_url(remote)
+            .unwrap_or_else(|| remote.to_owned());
         let (name, wanted) = (
-            remote.to_owned(),
+            location,
             prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         );
         std::thread::Builder::new()
@@ -332,6 +357,59 @@ impl GitStore {
             .args(refspecs)
             .run()?;
         Ok(())
+    }
+
+    /// Fetches `refspecs` from `remote` into this repository's refs, as `git fetch` does, without
+    /// tags or `FETCH_HEAD`; a refspec without `+` never rewrites an existing ref (git refuses
+    /// the update and the fetch fails).
+    pub fn fetch_refs(
+        &self,
+        remote: &str,
+        refspecs: &[String],
+        verbosity: Verbosity,
+    ) -> Result<(), StoreError> {
+        self.git("fetch")
+            .verbosity(verbosity)
+            .args([
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--",
+            ])
+            .arg(remote)
+            .args(refspecs)
+            .run()?;
+        Ok(())
+    }
+
+    /// `git fetch <remote>` with the remote's configured refspecs, as a user would run it.
+    pub fn fetch_remote(&self, remote: &str, verbosity: Verbosity) -> Result<(), StoreError> {
+        self.git("fetch")
+            .verbosity(verbosity)
+            .args(["--no-recurse-submodules", "--"])
+            .arg(remote)
+            .run()?;
+        Ok(())
+    }
+
+    /// The upstream of branch `refs/heads/<branch>`: `(remote, remote-tracking ref)` from
+    /// `branch.<branch>.remote` and `branch.<branch>.merge` mapped through the remote's fetch
+    /// refspecs (for the usual `refs/heads/*:refs/remotes/<remote>/*`).
+    pub fn upstream(&self, branch: &str) -> Result<Option<(String, String)>, StoreError> {
+        let config = self.config()?;
+        let (Some(remote), Some(merge)) = (
+            config.string(&format!("branch.{branch}.remote")),
+            config.string(&format!("branch.{branch}.merge")),
+        ) else {
+            return Ok(None);
+        };
+        let Some(name) = merge.strip_prefix("refs/heads/") else {
+            return Ok(None);
+        };
+        Ok(Some((
+            remote.clone(),
+            format!("refs/remotes/{remote}/{name}"),
+        )))
     }
 
     /// Pushes `updates` to `remote`, each with its expectation: [`Expect::Absent`] becomes a
