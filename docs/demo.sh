@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A local tour of atom: a sample repository with a few atoms, published to a local bare remote,
-# listed and verified. No server, no network. Needs `git` and the installed `git-atom`.
+# listed and verified; a second repository whose atom depends on one of them (added, resolved
+# into a lock, shown, published); and one atom cloned on its own. No server, no network. Needs
+# `git` and the installed `git-atom` and `git-remote-atom`.
 set -euo pipefail
 
 command -v git-atom >/dev/null || { echo "demo: git-atom is not on PATH (install it first, see README.md)" >&2; exit 1; }
@@ -35,9 +37,27 @@ step git atom ls origin
 step git ls-remote origin 'refs/atoms/*'
 step git atom verify
 step git cat-file commit refs/atoms/hello/0.1.10
+
+# Another repository depends on `strings` at a version requirement.
+cd "$demo"
+git init -q --bare app-remote.git
+git init -q app && cd app
+git remote add origin ../app-remote.git
+mkdir -p greeter
+printf '[atom]\nid = "greeter"\nversion = "0.1.0"\n' > greeter/atom.toml
+printf '{ Hello = "hello"; }\n' > greeter/mod.nix
+cd greeter
+step git atom add "$demo/remote.git::strings@^1.2"
+step cat atom.toml atom.lock
+step git atom show
+step git atom resolve --locked
+cd ..
+git add -A && git commit -qm "greeter depends on strings" && git push -q origin main
+step git atom publish
 cd "$demo"
 step git clone -q "atom::$demo/remote.git::hello@^0.1" hello
 step ls -A hello
 step git -C hello log --oneline --all
 echo
-echo "demo: published, listed, verified and cloned one atom; everything above ran in $demo (removed on exit)"
+echo "demo: published, listed and verified atoms, depended on one from another repository (locked and"
+echo "published with its lock), and cloned one atom; everything above ran in $demo (removed on exit)"

@@ -87,7 +87,7 @@ pub struct AtomPath(String);
 
 /// Why a path cannot be an atom path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid atom path `{path}`: {reason}")]
+#[error("invalid atom path `{}`: {reason}", crate::escape::escaped(path))]
 pub struct AtomPathError {
     /// The path as given.
     pub path: String,

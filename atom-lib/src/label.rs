@@ -44,6 +44,25 @@ pub enum LabelError {
         /// The offending character.
         found: char,
     },
+    /// The label is `HEAD` (in any ASCII case), which cannot name a branch in a clone: git
+    /// reserves it for the current branch, and `refs/remotes/<remote>/HEAD` is the remote's.
+    #[error(
+        "invalid atom label `{label}`: `HEAD` is reserved by git and cannot name a branch in a clone"
+    )]
+    Reserved {
+        /// The label as given.
+        label: String,
+    },
+    /// The label holds a character that is not shown (a Unicode default-ignorable code point,
+    /// such as U+200D ZERO WIDTH JOINER, or a bidirectional control), so two different labels
+    /// would look the same.
+    #[error("invalid atom label `{label}`: invisible character {found:?} is not allowed")]
+    Invisible {
+        /// The label as given.
+        label: String,
+        /// The offending character.
+        found: char,
+    },
     /// A later character is neither `XID_Continue` nor `-`.
     #[error("invalid atom label `{label}`: {found:?} is not allowed (letters, digits, `_` and `-` only)")]
     BadChar {
@@ -73,11 +92,20 @@ impl Label {
                 found: first,
             });
         }
+        if let Some(found) = normal.chars().find(|&c| is_invisible(c)) {
+            return Err(LabelError::Invisible {
+                label: shown(),
+                found,
+            });
+        }
         if let Some(found) = chars.find(|&c| !(c == '-' || unicode_ident::is_xid_continue(c))) {
             return Err(LabelError::BadChar {
                 label: shown(),
                 found,
             });
+        }
+        if normal.eq_ignore_ascii_case("HEAD") {
+            return Err(LabelError::Reserved { label: shown() });
         }
         Ok(Label(normal))
     }
@@ -86,6 +114,53 @@ impl Label {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `c` is not shown: a Unicode `Default_Ignorable_Code_Point` (Unicode 16,
+/// `DerivedCoreProperties.txt`) or a bidirectional control (`Bidi_Control`, all of which are also
+/// default-ignorable except U+061C, listed too).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// The pairs of different labels among `labels` that look alike: the same Unicode TR39 skeleton
+/// (`Label` and `LabeI`, or Latin `a` and Cyrillic `а`), compared without case as file systems
+/// that fold case would. Each pair once, in the order of `labels`.
+pub fn confusable_pairs<'a>(
+    labels: impl IntoIterator<Item = &'a Label>,
+) -> Vec<(&'a Label, &'a Label)> {
+    let mut seen: Vec<(String, &Label)> = Vec::new();
+    let mut pairs = Vec::new();
+    for label in labels {
+        let skeleton: String =
+            unicode_security::confusable_detection::skeleton(&label.0.to_lowercase()).collect();
+        for (other_skeleton, other) in &seen {
+            if *other_skeleton == skeleton && *other != label {
+                pairs.push((*other, label));
+            }
+        }
+        seen.push((skeleton, label));
+    }
+    pairs
 }
 
 impl FromStr for Label {
@@ -140,6 +215,77 @@ mod tests {
     }
 
     #[test]
+    fn confusable_labels_are_paired() {
+        let labels: Vec<Label> = ["paypal", "pаypal", "foo", "Foo", "bar", "rn-x", "m-x"]
+            .iter()
+            .map(|s| Label::new(s).unwrap())
+            .collect();
+        let pairs: Vec<(&str, &str)> = confusable_pairs(&labels)
+            .into_iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        // Cyrillic `а` looks like Latin `a`; `Foo` differs from `foo` only in case; `rn`
+        // looks like `m`. `bar` looks like nothing else.
+        assert_eq!(
+            pairs,
+            [("paypal", "pаypal"), ("foo", "Foo"), ("rn-x", "m-x")]
+        );
+    }
+
+    #[test]
+    fn head_is_reserved() {
+        for bad in ["HEAD", "head", "Head"] {
+            let err = Label::new(bad).unwrap_err();
+            assert!(matches!(err, LabelError::Reserved { .. }), "{bad}: {err}");
+        }
+        assert_eq!(
+            Label::new("HEAD").unwrap_err().to_string(),
+            "invalid atom label `HEAD`: `HEAD` is reserved by git and cannot name a branch in a clone"
+        );
+        for ok in ["HEADS", "heady", "FETCH_HEAD"] {
+            assert!(Label::new(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn invisible_characters_are_refused() {
+        // Both joiners are XID_Continue, so only the invisibility rule refuses them.
+        for c in [
+            '\u{200C}',
+            '\u{200D}',
+            '\u{FE0F}',
+            '\u{180B}',
+            '\u{E0100}',
+            '\u{17B4}',
+        ] {
+            let label = format!("ab{c}c");
+            assert!(
+                unicode_ident::is_xid_continue(c),
+                "{c:?} is XID_Continue, so this case tests the invisibility rule"
+            );
+            assert_eq!(
+                Label::new(&label),
+                Err(LabelError::Invisible {
+                    label: label.escape_debug().to_string(),
+                    found: c
+                }),
+                "{c:?}"
+            );
+        }
+        // The same letters without the invisible character are fine.
+        assert!(Label::new("abc").is_ok());
+        // U+115F HANGUL CHOSEONG FILLER is XID_Start and invisible.
+        assert!(matches!(
+            Label::new("\u{115F}a"),
+            Err(LabelError::Invisible { .. })
+        ));
+        assert_eq!(
+            Label::new("a\u{200D}").unwrap_err().to_string(),
+            "invalid atom label `a\\u{200d}`: invisible character '\\u{200d}' is not allowed"
+        );
+    }
+
+    #[test]
     fn normalises_nfkc() {
         // U+FB01 LATIN SMALL LIGATURE FI decomposes to "fi" under NFKC.
         assert_eq!(Label::new("\u{fb01}le").unwrap().as_str(), "file");
@@ -178,6 +324,8 @@ mod tests {
                 prop_assert!(!l.is_empty() && l.len() <= MAX_LABEL_BYTES);
                 prop_assert!(!l.contains(['/', '.', ' ', '\\', ':', '~', '^', '?', '*', '[']));
                 prop_assert!(!l.starts_with('-'));
+                prop_assert!(!l.chars().any(is_invisible));
+                prop_assert!(!l.eq_ignore_ascii_case("HEAD"));
                 // Normalisation is idempotent: a valid label parses to itself.
                 prop_assert_eq!(Label::new(l).unwrap(), label.clone());
             }

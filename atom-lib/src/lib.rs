@@ -24,6 +24,7 @@
 //! see [`lock`]).
 
 pub mod commit;
+pub mod escape;
 pub mod fetch;
 pub mod id;
 pub mod label;

@@ -703,7 +703,7 @@ impl Lock {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().trim().to_owned(),
+                message: crate::manifest::one_line(e.message()),
             }
         };
         // The version first, so a newer lock is reported as such rather than as unknown keys.

@@ -550,13 +550,17 @@ pub struct Dist {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     /// The file is not UTF-8.
-    #[error("{path}: not valid UTF-8")]
+    #[error("{}: not valid UTF-8", crate::escape::escaped(path))]
     Encoding {
         /// The manifest's path.
         path: String,
     },
     /// The file is not valid TOML.
-    #[error("{path}:{line}:{column}: invalid TOML: {message}")]
+    #[error(
+        "{}:{line}:{column}: invalid TOML: {}",
+        crate::escape::escaped(path),
+        crate::escape::escaped(message)
+    )]
     Syntax {
         /// The manifest's path.
         path: String,
@@ -568,7 +572,7 @@ pub enum ManifestError {
         message: String,
     },
     /// A key is unknown, missing, of the wrong type or has a bad value.
-    #[error("{path}:{line}:{column}: {problem}")]
+    #[error("{}:{line}:{column}: {problem}", crate::escape::escaped(path))]
     Invalid {
         /// The manifest's path.
         path: String,
@@ -580,7 +584,7 @@ pub enum ManifestError {
         problem: Box<Problem>,
     },
     /// [`Identity`]: `[atom]` or one of its keys is missing or has the wrong type.
-    #[error("{path}: {what}")]
+    #[error("{}: {}", crate::escape::escaped(path), crate::escape::escaped(what))]
     Schema {
         /// The manifest's path.
         path: String,
@@ -588,7 +592,7 @@ pub enum ManifestError {
         what: String,
     },
     /// [`Identity`]: `[atom] id` is not a valid label.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", crate::escape::escaped(path))]
     Label {
         /// The manifest's path.
         path: String,
@@ -597,7 +601,7 @@ pub enum ManifestError {
         source: LabelError,
     },
     /// [`Identity`]: `[atom] version` is not a publishable version.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", crate::escape::escaped(path))]
     Version {
         /// The manifest's path.
         path: String,
@@ -833,9 +837,20 @@ pub(crate) fn parse_toml(
             path: path.to_owned(),
             line,
             column,
-            message: e.message().trim().to_owned(),
+            message: one_line(e.message()),
         }
     })
+}
+
+/// The parser's message may span lines ("invalid table header\nexpected ..."): one line, so a
+/// message never looks like two diagnostics.
+pub(crate) fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Where errors point: the text and the file's name.

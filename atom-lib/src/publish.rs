@@ -395,7 +395,7 @@ pub fn plan(
     for atom in &selected {
         match &atom.manifest {
             Err(e) => problems.push(Problem::Manifest(e.clone())),
-            Ok(_) => problems.extend(lock_problems(store, atom)?),
+            Ok(_) => problems.extend(lock_problems(store, tree, atom)?),
         }
     }
 
@@ -680,7 +680,11 @@ fn select(
 /// What is wrong with an atom's full manifest and its lock: the manifest must be valid, and an
 /// atom with dependencies must carry a lock that is current for it (seed 001: "Before
 /// publishing, the publish logic double-checks the lock's accuracy").
-fn lock_problems(store: &GitStore, atom: &SourceAtom) -> Result<Vec<Problem>, StoreError> {
+fn lock_problems(
+    store: &GitStore,
+    source_tree: Oid,
+    atom: &SourceAtom,
+) -> Result<Vec<Problem>, StoreError> {
     let entries = store.tree_entries(atom.tree)?;
     let blob = |name: &str| -> Result<Option<Vec<u8>>, StoreError> {
         entries
@@ -706,11 +710,30 @@ fn lock_problems(store: &GitStore, atom: &SourceAtom) -> Result<Vec<Problem>, St
     };
     let reasons: Vec<String> = match lock {
         Err(e) => vec![e.to_string()],
-        Ok(lock) => lock
-            .check(&manifest, path.as_str())
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        Ok(lock) => {
+            let mut reasons: Vec<String> = lock
+                .check(&manifest, path.as_str())
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            // A path dependency is locked at a tree of this repository: it must be the tree
+            // the revision being published has there.
+            for atom in &lock.atoms {
+                let crate::lock::Origin::Path { path: dir } = &atom.origin else {
+                    continue;
+                };
+                let found = crate::scan::entry_at(store, source_tree, dir)?.map(|e| e.oid);
+                if found != Some(atom.tree) {
+                    reasons.push(format!(
+                        "`{}` (path `{dir}`) is locked at tree {}, the revision has {}",
+                        atom.label,
+                        atom.tree.short(12),
+                        found.map_or_else(|| "nothing there".to_owned(), |t| t.short(12))
+                    ));
+                }
+            }
+            reasons
+        }
     };
     Ok(if reasons.is_empty() {
         Vec::new()

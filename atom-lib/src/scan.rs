@@ -25,7 +25,11 @@ pub enum SourceError {
     )]
     RootManifest,
     /// A path given by the user does not exist in the revision.
-    #[error("`{path}` does not exist in {rev}")]
+    #[error(
+        "`{}` does not exist in {}",
+        crate::escape::escaped(path),
+        crate::escape::escaped(rev)
+    )]
     NoSuchPath {
         /// The path.
         path: String,
@@ -33,7 +37,10 @@ pub enum SourceError {
         rev: String,
     },
     /// A path is not a directory (a symlink, a submodule or a file).
-    #[error("`{path}` is a {what}, not a directory: an atom must be a real directory")]
+    #[error(
+        "`{}` is a {what}, not a directory: an atom must be a real directory",
+        crate::escape::escaped(path)
+    )]
     NotADirectory {
         /// The path.
         path: String,
@@ -41,7 +48,7 @@ pub enum SourceError {
         what: &'static str,
     },
     /// A directory has no `atom.toml`, or it is not a regular file.
-    #[error("`{path}` is not an atom: {reason}")]
+    #[error("`{}` is not an atom: {reason}", crate::escape::escaped(path))]
     NotAnAtom {
         /// The path.
         path: String,
@@ -49,16 +56,84 @@ pub enum SourceError {
         reason: &'static str,
     },
     /// A path inside the tree is not a valid atom path (for example not UTF-8).
-    #[error("`{path}`: {reason}")]
+    #[error(
+        "`{}`: {}",
+        crate::escape::escaped(path),
+        crate::escape::escaped(reason)
+    )]
     BadPath {
         /// The path, lossily decoded.
         path: String,
         /// What is wrong.
         reason: String,
     },
+    /// An entry inside an atom's tree has a name git refuses (`fsck`): it would be published,
+    /// then fail verification and every clone that checks objects.
+    #[error("`{path}`: {reason}; git refuses such a tree entry, rewrite the history that made it")]
+    BadEntry {
+        /// The entry's path from the repository root, escaped.
+        path: String,
+        /// What is wrong with its name.
+        reason: &'static str,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why git would refuse a tree entry named `name` (as `git fsck` does: `emptyName`,
+/// `fullPathname`, `hasDot`, `hasDotdot`, `hasDotgit`, including the spellings that name
+/// `.git` on case-insensitive, HFS+ and NTFS file systems).
+pub fn entry_name_problem(name: &[u8]) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("an empty name");
+    }
+    if name.contains(&b'/') {
+        return Some("a name containing `/`");
+    }
+    if name.contains(&0) {
+        return Some("a name containing a NUL byte");
+    }
+    if name == b"." || name == b".." {
+        return Some("a name that is `.` or `..`");
+    }
+    if is_dotgit(name) {
+        return Some("a name git reads as `.git`");
+    }
+    None
+}
+
+/// `.git` in any case, followed by anything NTFS drops (dots and spaces), its NTFS short name
+/// `git~1`, or with characters HFS+ ignores (zero-width and direction marks) mixed in.
+fn is_dotgit(name: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(name);
+    let visible: String = text
+        .chars()
+        .filter(|&c| !crate::label::is_invisible(c))
+        .collect();
+    let lower = visible.to_ascii_lowercase();
+    let trimmed = lower.trim_end_matches(['.', ' ']);
+    trimmed == ".git" || trimmed == "git~1"
+}
+
+/// Checks every entry name below the atom directory `path` (tree `tree`).
+fn check_entries(store: &GitStore, path: &str, tree: Oid) -> Result<(), SourceError> {
+    let mut stack = vec![(path.to_owned(), tree)];
+    while let Some((dir, tree)) = stack.pop() {
+        for entry in store.tree_entries(tree)? {
+            let child = format!("{dir}/{}", String::from_utf8_lossy(&entry.name));
+            if let Some(reason) = entry_name_problem(&entry.name) {
+                return Err(SourceError::BadEntry {
+                    path: crate::escape::escaped(&child).to_string(),
+                    reason,
+                });
+            }
+            if entry.kind == EntryKind::Tree {
+                stack.push((child, entry.oid));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn kind_name(kind: EntryKind) -> &'static str {
@@ -134,6 +209,9 @@ pub fn find_atoms(store: &GitStore, tree: Oid) -> Result<Vec<SourceAtom>, Source
         }
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
+    for atom in &found {
+        check_entries(store, atom.path.as_str(), atom.tree)?;
+    }
     Ok(found)
 }
 

@@ -662,10 +662,12 @@ fn classify(s: &str, user: Option<String>, password: Option<String>) -> Result<A
 
 /// Why an alias cannot be defined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid alias name `{name}`: must be a letter followed by letters, digits or `-`")]
+#[error("invalid alias `{name}`: {reason}")]
 pub struct AliasError {
-    /// The name as given.
+    /// The name as given (escaped).
     pub name: String,
+    /// What is wrong with its name or value.
+    pub reason: String,
 }
 
 /// URL shorteners: `gh:owner/repo` is `github.com/owner/repo`.
@@ -696,10 +698,33 @@ impl Aliases {
 
     /// Defines (or redefines) `name`.
     pub fn insert(&mut self, name: &str, value: &str) -> Result<(), AliasError> {
+        let fail = |reason: String| AliasError {
+            name: crate::escape::escaped(name).to_string(),
+            reason,
+        };
         if !is_alias_name(name) {
-            return Err(AliasError {
-                name: name.escape_debug().to_string(),
-            });
+            return Err(fail(
+                "its name must be a letter followed by letters, digits or `-`".to_owned(),
+            ));
+        }
+        // The value becomes part of a URL given to git: held to the rules of a URI's address.
+        let shown = || crate::escape::escaped(value.trim()).to_string();
+        let value_problem = if value.trim().is_empty() {
+            Some("is empty")
+        } else if value.chars().any(char::is_control) {
+            Some("holds control characters")
+        } else if value.chars().any(crate::label::is_invisible) {
+            Some("holds invisible characters")
+        } else if value.trim().starts_with('-') {
+            Some("starts with `-`")
+        } else {
+            None
+        };
+        if let Some(problem) = value_problem {
+            return Err(fail(format!(
+                "its value `{}` {problem}; fix `{ALIAS_CONFIG_PREFIX}{name}` in your git config",
+                shown()
+            )));
         }
         self.0
             .insert(name.to_ascii_lowercase(), value.trim().to_owned());
@@ -925,6 +950,30 @@ mod tests {
         assert_eq!(pick(Some("=1.1.0-rc.1")).as_deref(), Some("1.1.0-rc.1"));
         assert_eq!(pick(Some(">=1.1.0-rc.1")).as_deref(), Some("1.1.0-rc.1"));
         assert_eq!(pick(Some("^3")), None);
+    }
+
+    #[test]
+    fn alias_values_are_validated_like_addresses() {
+        let config = |value: &str| {
+            crate::store::git::Config::from_entries([("atom.alias.evil", value.to_owned())])
+        };
+        for (value, problem) in [
+            ("github.com/\u{1b}[31m", "holds control characters"),
+            ("github.com/x\nfetch", "holds control characters"),
+            ("git\u{200d}hub.com", "holds invisible characters"),
+            ("--upload-pack=touch x", "starts with `-`"),
+            ("  ", "is empty"),
+        ] {
+            let err = Aliases::from_config(&config(value)).unwrap_err();
+            assert_eq!(err.name, "evil");
+            assert!(err.reason.contains(problem), "{value:?}: {err}");
+            assert!(
+                !err.to_string().contains(['\u{1b}', '\n', '\u{200d}']),
+                "{err}"
+            );
+        }
+        let ok = Aliases::from_config(&config("https://example.org/my-org")).unwrap();
+        assert_eq!(ok.get("evil"), Some("https://example.org/my-org"));
     }
 
     #[test]

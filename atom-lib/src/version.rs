@@ -4,6 +4,11 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+/// The longest version, in bytes: a version is a ref name component (`refs/atoms/<label>/<version>`,
+/// and `<version>.lock` while it is written), which must fit every file system's 255-byte name
+/// limit with room to spare, as a label does ([`crate::label::MAX_LABEL_BYTES`]).
+pub const MAX_VERSION_BYTES: usize = 128;
+
 /// A semantic version (2.0.0) that an atom may be published at.
 ///
 /// Build metadata (`+...`) is refused: two versions differing only there have equal precedence,
@@ -37,6 +42,14 @@ pub enum VersionError {
         /// The metadata.
         build: String,
     },
+    /// Longer than [`MAX_VERSION_BYTES`].
+    #[error("invalid atom version `{version}`: longer than {MAX_VERSION_BYTES} bytes ({len}), the most a ref name component may hold here")]
+    TooLong {
+        /// The version as given (escaped, its first 40 characters).
+        version: String,
+        /// Its length in bytes.
+        len: usize,
+    },
     /// Ends in `.lock`, which git forbids at the end of a ref name component.
     #[error("invalid atom version `{version}`: must not end in `.lock`")]
     LockSuffix {
@@ -48,6 +61,13 @@ pub enum VersionError {
 impl Version {
     /// Parses and validates a version.
     pub fn new(input: &str) -> Result<Self, VersionError> {
+        if input.len() > MAX_VERSION_BYTES {
+            let head: String = input.chars().take(40).collect();
+            return Err(VersionError::TooLong {
+                version: format!("{}...", head.escape_debug()),
+                len: input.len(),
+            });
+        }
         let parsed = semver::Version::parse(input).map_err(|e| VersionError::Syntax {
             version: input.escape_debug().to_string(),
             reason: e.to_string(),
@@ -109,6 +129,25 @@ mod tests {
 
     fn v(s: &str) -> Version {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn length_is_bounded() {
+        let fits = format!("1.0.0-{}", "a".repeat(MAX_VERSION_BYTES - 6));
+        assert_eq!(fits.len(), MAX_VERSION_BYTES);
+        assert!(Version::new(&fits).is_ok());
+        let long = format!("1.0.0-{}", "a".repeat(300));
+        let err = Version::new(&long).unwrap_err();
+        assert!(
+            matches!(err, VersionError::TooLong { len: 306, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().ends_with(
+                "longer than 128 bytes (306), the most a ref name component may hold here"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

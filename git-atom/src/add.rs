@@ -8,7 +8,7 @@ use atom_lib::lock::{AtomKey, Lock};
 use atom_lib::manifest::{AtomDep, Dep, Name};
 use atom_lib::refs::ATOM_REF_PREFIX;
 use atom_lib::resolve::graph::Update;
-use atom_lib::uri::{Requirement, Uri};
+use atom_lib::uri::{Address, Aliases, Requirement, Scheme, Uri};
 
 use crate::resolve::parse_name;
 use crate::{deps, output};
@@ -78,6 +78,7 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
                 uri.label
             )
         })?;
+        let address = as_url(address, &ctx.aliases)?;
         let name = match &args.name {
             Some(n) => n.clone(),
             None => Name::new(uri.label.as_str()).map_err(|e| {
@@ -123,6 +124,23 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
         output::note(quiet, line);
     }
     Ok(0)
+}
+
+/// The address as a manifest records it: a local path becomes a `file://` URL of the absolute
+/// path, so the manifest means the same from any directory.
+fn as_url(address: Address, aliases: &Aliases) -> anyhow::Result<Address> {
+    if address.scheme() != Scheme::File || address.git_url().starts_with("file://") {
+        return Ok(address);
+    }
+    let path = std::path::Path::new(address.path());
+    let absolute = std::env::current_dir()?.join(path);
+    let absolute = absolute
+        .canonicalize()
+        .with_context(|| format!("repository `{}` does not exist", address.path()))?;
+    Ok(Address::parse(
+        &format!("file://{}", absolute.display()),
+        aliases,
+    )?)
 }
 
 pub fn remove(args: RemoveArgs, quiet: bool) -> anyhow::Result<u8> {

@@ -71,7 +71,11 @@ pub fn resolve(
         update,
         mirrors: local::mirrors(&ctx.config, &ctx.aliases),
     };
-    let outcome = graph::resolve(&cache, manifest, local.lock.as_ref(), &options)?;
+    let here = match (&ctx.store, &local.repo_path) {
+        (Some(store), Some(atom_dir)) => Some(graph::Local { store, atom_dir }),
+        _ => None,
+    };
+    let outcome = graph::resolve(&cache, here, manifest, local.lock.as_ref(), &options)?;
     for w in &outcome.warnings {
         output::warning(&w.to_string());
     }

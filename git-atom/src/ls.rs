@@ -78,6 +78,13 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     for bad in &listing.malformed {
         tracing::warn!("ignoring {bad}");
     }
+    let mut labels: Vec<&atom_lib::Label> = listing.atoms.iter().map(|a| &a.label).collect();
+    labels.dedup();
+    for (a, b) in atom_lib::label::confusable_pairs(labels) {
+        tracing::warn!(
+            "atom labels `{a}` and `{b}` look alike: they are easily mistaken for each other"
+        );
+    }
     if args.json {
         let json = JsonListing {
             root: listing.root.map(|r| r.to_string()),

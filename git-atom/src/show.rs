@@ -6,7 +6,6 @@ use anyhow::{anyhow, Context};
 use atom_lib::lock::Lock;
 use atom_lib::manifest::{Dep, Manifest, Pin, Src, Support, MANIFEST_FILE};
 use atom_lib::refs::ATOM_REF_PREFIX;
-use atom_lib::store::git::Verbosity;
 use atom_lib::store::EntryKind;
 use atom_lib::uri::Uri;
 use atom_lib::{local, AtomRef, Root};
@@ -257,27 +256,36 @@ fn remote(
     )?;
     let atom: AtomRef = resolution.selected_ref();
     let commit = resolution.selected.commit;
-    if !cache.has_object(commit) {
-        let quarantine =
-            cache.fetch_quarantined(&address.git_url(), &[atom.name()], Verbosity::default())?;
-        let findings = atom_lib::resolve::check_structure(&quarantine.store()?, &atom, commit);
-        if !findings.is_empty() {
-            anyhow::bail!(
-                "refusing atom {atom} ({}) from {}: {}",
-                commit.short(12),
-                address.redacted(),
-                findings.join("; ")
-            );
-        }
-        quarantine.admit()?;
+    // Only the atom commit, its tree and the manifest's and lock's blobs move (on servers that
+    // allow filters); nothing is kept.
+    let sparse = cache.fetch_sparse(&address.git_url(), &[atom.name()])?;
+    let store = sparse.store()?;
+    let (tree, _) = store.commit_tree_and_parents(commit)?;
+    let entries = store.tree_entries(tree)?;
+    let wanted: Vec<atom_lib::Oid> = entries
+        .iter()
+        .filter(|e| {
+            e.kind == EntryKind::Blob
+                && (e.name == MANIFEST_FILE.as_bytes()
+                    || e.name == atom_lib::lock::LOCK_FILE.as_bytes())
+        })
+        .map(|e| e.oid)
+        .collect();
+    sparse.fetch_blobs(&wanted)?;
+    let findings = atom_lib::resolve::check_structure(&store, &atom, commit);
+    if !findings.is_empty() {
+        anyhow::bail!(
+            "refusing atom {atom} ({}) from {}: {}",
+            commit.short(12),
+            address.redacted(),
+            findings.join("; ")
+        );
     }
-    let (tree, _) = cache.commit_tree_and_parents(commit)?;
-    let entries = cache.tree_entries(tree)?;
     let blob = |name: &str| {
         entries
             .iter()
             .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
-            .map(|e| cache.read_blob(e.oid))
+            .map(|e| store.read_blob(e.oid))
             .transpose()
     };
     let manifest_bytes =

@@ -539,3 +539,161 @@ fn publish_refuses_an_atom_whose_lock_is_missing_or_stale() {
         run.stderr
     );
 }
+
+#[test]
+fn path_dependencies_lock_the_tree_and_publish_checks_it() {
+    let g = Graph::new();
+    let env = &g.env;
+    // `lib` beside `app` in the same repository, itself depending on base ^1.
+    let core = g.url("core.git");
+    env.write(
+        &g.app,
+        "lib/atom.toml",
+        &manifest("lib", "0.3.0", &[("base", &core, "1")]),
+    );
+    env.write(
+        &g.app,
+        "app/atom.toml",
+        &(manifest("app", "0.1.0", &[]) + "\n[deps.lib]\npath = \"../lib\"\n"),
+    );
+    env.commit_all(&g.app, "lib");
+    // Both locks are made before committing: a path dependency is locked as its working tree
+    // has it (lib's new lock included), which is what the next commit holds.
+    env.git(&g.app.join("lib"), ["atom", "resolve"]).success();
+    env.git(&g.app_dir(), ["atom", "resolve"]).success();
+    env.commit_all(&g.app, "locks");
+    let lock = atom_lib::Lock::parse(g.lock().as_bytes(), "atom.lock").unwrap();
+    let lib = lock
+        .atoms
+        .iter()
+        .find(|a| a.label.as_str() == "lib")
+        .unwrap();
+    assert_eq!(
+        lib.origin,
+        atom_lib::lock::Origin::Path { path: "lib".into() }
+    );
+    assert_eq!(
+        lib.tree.to_string(),
+        env.git_ok(&g.app, &["rev-parse", "HEAD:lib"])
+    );
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[("base", "1.2.0"), ("lib", "0.3.0")])
+    );
+    env.git(&g.app, ["atom", "publish", "--local"]).success();
+
+    // lib changes after the app's lock was made: publishing the app is refused until it is
+    // resolved again.
+    env.write(&g.app, "lib/mod.nix", "{ Changed = true; }\n");
+    env.write(
+        &g.app,
+        "lib/atom.toml",
+        &manifest("lib", "0.3.1", &[("base", &core, "1")]),
+    );
+    env.write(
+        &g.app,
+        "app/atom.toml",
+        &(manifest("app", "0.1.1", &[]) + "\n[deps.lib]\npath = \"../lib\"\n"),
+    );
+    env.commit_all(&g.app, "change lib");
+    let run = env.git(&g.app, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        run.stderr.contains("`lib` (path `lib`) is locked at tree "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    env.git(&g.app_dir(), ["atom", "resolve"]).success();
+    env.commit_all(&g.app, "relock");
+    env.git(&g.app, ["atom", "publish", "--local"]).success();
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[("base", "1.2.0"), ("lib", "0.3.1")])
+    );
+}
+
+#[test]
+fn show_of_a_remote_atom_moves_only_the_manifest() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("remote.git");
+    env.git_ok(&remote, &["config", "uploadpack.allowFilter", "true"]);
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.atom(&src, "big", "big", "1.0.0");
+    // 256 KiB that do not compress, which show must not download.
+    let noise: Vec<u8> = (0u32..65536)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect();
+    std::fs::write(src.join("big/noise.bin"), &noise).unwrap();
+    env.commit_all(&src, "big");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    let url = format!("file://{}::big", remote.display());
+    let received = |args: &[&str], name: &str| {
+        let trace = env.path(name);
+        let run = env
+            .command(env.root(), "git")
+            .args(args)
+            .env("GIT_TRACE_PACKFILE", &trace)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (
+            String::from_utf8_lossy(&run.stdout).into_owned(),
+            std::fs::metadata(&trace).map(|m| m.len()).unwrap_or(0),
+        )
+    };
+    let (shown, bytes) = received(&["atom", "show", &url], "show.pack");
+    assert!(shown.starts_with("big 1.0.0\n"), "{shown}");
+    assert!(
+        bytes > 0 && bytes < 4096,
+        "show received {bytes} bytes of packs"
+    );
+    // The positive twin: cloning the atom moves the noise too.
+    let (_, cloned) = received(&["clone", "-q", &format!("atom::{url}"), "c"], "clone.pack");
+    assert!(cloned > 256 * 1024, "clone received {cloned} bytes");
+    // Nothing of it stays behind in the cache.
+    let cache = env.home().join(".cache/atom/atoms.git");
+    let left = env.git_ok(&cache, &["count-objects", "-v"]);
+    assert!(
+        left.contains("count: 0\n") && left.contains("in-pack: 0"),
+        "{left}"
+    );
+}
+
+#[test]
+fn many_fetches_in_one_resolution() {
+    // Each fetch admits a pack into the cache; a resolution that fetches from more repositories
+    // than the object store had room for when it was opened must still work.
+    let env = TestEnv::new();
+    let remote = env.init_bare("srv/many.git");
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    const N: usize = 40;
+    for i in 0..N {
+        env.atom(&src, &format!("a{i}"), &format!("a{i}"), "1.0.0");
+    }
+    env.commit_all(&src, "many atoms");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    // One address per atom (links to the same repository), so each is listed and fetched on
+    // its own.
+    let mut text = manifest("app", "0.1.0", &[]);
+    for i in 0..N {
+        let link = env.path(&format!("srv/link{i}.git"));
+        std::os::unix::fs::symlink(&remote, &link).unwrap();
+        text.push_str(&format!(
+            "\n[deps.a{i}]\nurl = \"file://{}\"\nversion = \"1\"\n",
+            link.display()
+        ));
+    }
+    let app = env.init("app");
+    env.write(&app, "app/atom.toml", &text);
+    env.git(&app.join("app"), ["atom", "resolve"]).success();
+    let lock = std::fs::read_to_string(app.join("app/atom.lock")).unwrap();
+    assert_eq!(locked(&lock).len(), N);
+}

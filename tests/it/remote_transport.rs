@@ -115,7 +115,7 @@ pub fn files(dir: &Path) -> Vec<String> {
 
 /// Clone, ls-remote, fetch and push through `atom::<url>::foo`, where `url` reaches the
 /// fixture's bare remote.
-fn exercise(f: &Fixture, url: &str, name: &str) {
+pub fn exercise(f: &Fixture, url: &str, name: &str) {
     let env = &f.env;
     let work = env.path(&format!("clones-{name}"));
     std::fs::create_dir_all(&work).unwrap();

@@ -225,6 +225,8 @@ impl Run {
 pub struct TestEnv {
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// Variables added to every command's environment (see [`TestEnv::set_env`]).
+    extra_env: std::sync::Mutex<Vec<(std::ffi::OsString, std::ffi::OsString)>>,
 }
 
 /// The fixed date every commit made by a test carries.
@@ -246,6 +248,7 @@ impl TestEnv {
         let env = TestEnv {
             dir,
             bin: bin_dir(),
+            extra_env: Default::default(),
         };
         std::fs::create_dir_all(env.home()).unwrap();
         std::fs::write(
@@ -272,6 +275,25 @@ impl TestEnv {
         self.root().join(rel)
     }
 
+    /// Sets `key=value` in the environment of every command run from now on (for settings
+    /// that only exist as environment variables, such as `GIT_SSL_CAINFO`).
+    pub fn set_env(&self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) {
+        self.extra_env
+            .lock()
+            .unwrap()
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+    }
+
+    /// Appends `text` to the test's global git config.
+    pub fn append_global_config(&self, text: &str) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.home().join(".gitconfig"))
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    }
+
     /// A command with the sealed environment, run in `cwd`.
     pub fn command(&self, cwd: &Path, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
@@ -291,6 +313,9 @@ impl TestEnv {
             .env("LC_ALL", "C")
             .env("TZ", "UTC")
             .stdin(Stdio::null());
+        for (key, value) in self.extra_env.lock().unwrap().iter() {
+            cmd.env(key, value);
+        }
         cmd
     }
 
@@ -509,11 +534,111 @@ pub struct HttpServer {
     child: Child,
     /// The port it listens on.
     pub port: u16,
+    /// For a server speaking TLS: the certificate of the authority that signed its certificate.
+    pub ca: Option<PathBuf>,
+}
+
+/// A certificate authority made for one test, and a server certificate it signed for
+/// `127.0.0.1` and `localhost`, all made with `openssl`.
+#[derive(Debug)]
+pub struct TestCertificates {
+    /// The authority's certificate (what a client trusts).
+    pub ca: PathBuf,
+    /// The server's certificate.
+    pub cert: PathBuf,
+    /// The server's private key.
+    pub key: PathBuf,
+}
+
+impl TestCertificates {
+    /// Makes a fresh authority and server certificate in `dir`.
+    pub fn make(env: &TestEnv, dir: &Path) -> Self {
+        let openssl = require_program("openssl", "openssl");
+        std::fs::create_dir_all(dir).unwrap();
+        let p = |name: &str| dir.join(name);
+        let run = |args: &[&str]| {
+            let out = env.command(dir, &openssl).args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=atom test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(
+            p("server.ext"),
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]);
+        TestCertificates {
+            ca: p("ca.pem"),
+            cert: p("server.pem"),
+            key: p("server.key"),
+        }
+    }
 }
 
 impl HttpServer {
     /// Starts lighttpd serving `base` at `http://127.0.0.1:<port>/git/`.
     pub fn start(env: &TestEnv, base: &Path) -> Self {
+        Self::start_with(env, base, None)
+    }
+
+    /// Starts lighttpd serving `base` at `https://127.0.0.1:<port>/git/` with a certificate
+    /// signed by an authority made for this server ([`HttpServer::ca`]), which nothing trusts
+    /// unless told to.
+    pub fn start_tls(env: &TestEnv, base: &Path) -> Self {
+        let port_dir = env.path(&format!("tls-{}", free_port()));
+        let certs = TestCertificates::make(env, &port_dir);
+        Self::start_with(env, base, Some(certs))
+    }
+
+    fn start_with(env: &TestEnv, base: &Path, tls: Option<TestCertificates>) -> Self {
         let lighttpd = require_program("lighttpd", "lighttpd");
         let exec_path = env.git_ok(env.root(), &["--exec-path"]);
         let backend = Path::new(&exec_path).join("git-http-backend");
@@ -526,10 +651,28 @@ impl HttpServer {
         let dir = env.path(&format!("lighttpd-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
         let conf = dir.join("lighttpd.conf");
+        let tls_conf = match &tls {
+            Some(certs) => {
+                let module = Path::new("/usr/lib/lighttpd/mod_openssl.so");
+                assert!(
+                    module.is_file(),
+                    "lighttpd's TLS module is needed by this test: install the Debian package \
+                     `lighttpd-mod-openssl`"
+                );
+                format!(
+                    "server.modules += (\"mod_openssl\")\nssl.engine = \"enable\"\n\
+                     ssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n",
+                    certs.cert.display(),
+                    certs.key.display()
+                )
+            }
+            None => String::new(),
+        };
         std::fs::write(
             &conf,
             format!(
                 r#"server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+{tls_conf}
 server.bind = "127.0.0.1"
 server.port = {port}
 server.document-root = "{dir}"
@@ -562,12 +705,17 @@ $HTTP["url"] =~ "^/git/" {{
             .spawn()
             .expect("lighttpd starts");
         wait_for_port(port, "lighttpd", &mut child);
-        HttpServer { child, port }
+        HttpServer {
+            child,
+            port,
+            ca: tls.map(|certs| certs.ca),
+        }
     }
 
-    /// The `http://` URL of a repository under the base path.
+    /// The `http://` (or `https://`) URL of a repository under the base path.
     pub fn url(&self, rel: &str) -> String {
-        format!("http://127.0.0.1:{}/git/{rel}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}/git/{rel}", self.port)
     }
 }
 

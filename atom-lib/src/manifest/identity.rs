@@ -55,7 +55,7 @@ impl Identity {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().trim().to_owned(),
+                message: super::one_line(e.message()),
             }
         })?;
         let schema_err = |what: String| ManifestError::Schema {
@@ -156,6 +156,22 @@ mod tests {
         assert_eq!(
             (m.label.as_str(), m.version.to_string().as_str()),
             ("nix-lock", "0.1.2")
+        );
+    }
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_are_one_line() {
+        let err = Identity::parse(b"[atom\nid = 1\n", "pkgs/foo/atom.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(
+            text.starts_with("pkgs/foo/atom.toml:1:6: invalid TOML: "),
+            "{text}"
         );
     }
 }

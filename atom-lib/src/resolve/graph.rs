@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::commit::{AtomCommit, AtomPath, Format};
 use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, ROOT_REF};
@@ -186,6 +187,17 @@ pub enum Error {
         /// The problem.
         message: String,
     },
+    /// A path dependency leaves the repository.
+    #[error("`deps.{name}` = `{path}` leaves the repository")]
+    PathOutside {
+        /// The dependency.
+        name: Name,
+        /// The path as written.
+        path: String,
+    },
+    /// Path dependencies are published from `HEAD`, and there is none.
+    #[error("the repository has no commit yet: path dependencies are published from a commit, make one first")]
+    NoCommit,
     /// The graph did not settle (a bug, or a pathological graph).
     #[error("the dependency graph did not settle after {0} rounds of unification")]
     NoFixpoint(usize),
@@ -235,8 +247,7 @@ struct Node {
     root: Oid,
     commit: Oid,
     tree: Oid,
-    url: Address,
-    mirrors: Vec<Address>,
+    origin: Origin,
     requires: BTreeMap<Name, AtomKey>,
 }
 
@@ -252,33 +263,80 @@ struct Request {
     update: bool,
 }
 
+/// A path dependency: another atom of the local repository, by its directory.
+struct PathRequest {
+    name: Name,
+    owner: Option<AtomKey>,
+    /// The directory, relative to the repository's root.
+    dir: String,
+    chain: Vec<String>,
+    update: bool,
+}
+
 /// The resolver's state across rounds: listings and fetched atoms are kept.
 struct Resolver<'a> {
     cache: &'a GitStore,
+    local: Option<Local<'a>>,
     options: &'a Options,
     existing: Option<&'a Lock>,
     repositories: BTreeMap<String, Repository>,
     manifests: BTreeMap<Oid, (Oid, Manifest)>,
+    /// Atoms the locks of fetched atoms (and the existing lock) name, not yet prefetched.
+    hints: Vec<Hint>,
+    /// Versions those locks chose, per atom: preferred where they match.
+    hinted: BTreeMap<AtomId, BTreeSet<Version>>,
     warnings: Vec<Warning>,
     fetches: usize,
 }
 
-/// Resolves `manifest`'s dependencies (the manifest of the atom `label`) into a lock, fetching
-/// what it needs into `cache`. A version locked in `existing` that still matches stays, unless
-/// `options.update` lets it move.
+/// An atom some lock names: likely needed, so fetched ahead with the rest of its repository's.
+#[derive(Debug, Clone)]
+struct Hint {
+    url: Address,
+    mirrors: Vec<Address>,
+    label: Label,
+    version: Version,
+    commit: Oid,
+}
+
+impl Hint {
+    fn from_lock(lock: &Lock) -> Vec<Hint> {
+        lock.atoms
+            .iter()
+            .filter_map(|a| match &a.origin {
+                Origin::Url { url, mirrors } => Some(Hint {
+                    url: url.clone(),
+                    mirrors: mirrors.clone(),
+                    label: a.label.clone(),
+                    version: a.version.clone(),
+                    commit: a.commit,
+                }),
+                Origin::Path { .. } => None,
+            })
+            .collect()
+    }
+}
+
+/// The repository the resolved atom lives in, for its path dependencies: they are read from its
+/// working tree, as they will be committed.
+#[derive(Debug, Clone, Copy)]
+pub struct Local<'a> {
+    /// The repository.
+    pub store: &'a GitStore,
+    /// The atom's directory, relative to the repository's root.
+    pub atom_dir: &'a str,
+}
+
+/// Resolves `manifest`'s dependencies into a lock, fetching what it needs into `cache`; path
+/// dependencies are read from `local`'s working tree. A version locked in `existing` that still
+/// matches stays, unless `options.update` lets it move.
 pub fn resolve(
     cache: &GitStore,
+    local: Option<Local<'_>>,
     manifest: &Manifest,
     existing: Option<&Lock>,
     options: &Options,
 ) -> Result<Outcome, Error> {
-    for (name, dep) in &manifest.deps {
-        if let Dep::Path(path) = dep {
-            return Err(Error::Unsupported {
-                what: format!("`deps.{name}` (a path dependency, `{path}`)"),
-            });
-        }
-    }
     if let Some(name) = manifest.pins.keys().next() {
         return Err(Error::Unsupported {
             what: format!("`pins.{name}`"),
@@ -291,10 +349,13 @@ pub fn resolve(
     }
     let mut resolver = Resolver {
         cache,
+        local,
         options,
         existing,
         repositories: BTreeMap::new(),
         manifests: BTreeMap::new(),
+        hints: existing.map(Hint::from_lock).unwrap_or_default(),
+        hinted: BTreeMap::new(),
         warnings: Vec::new(),
         fetches: 0,
     };
@@ -325,14 +386,46 @@ impl Resolver<'_> {
         choices: &BTreeMap<Class, Version>,
     ) -> Result<(Lock, Demands), Error> {
         let top = format!("{}@{}", manifest.label, manifest.version);
-        let mut level: Vec<Request> = self.requests(manifest, None, &[top], true)?;
+        let atom_dir = self.local.map(|l| l.atom_dir.to_owned());
+        let (mut level, mut paths) =
+            self.requests(manifest, None, atom_dir.as_deref(), &[top], true)?;
         let mut nodes: BTreeMap<AtomKey, Node> = BTreeMap::new();
         let mut top_requires = BTreeMap::new();
         let mut demands: Demands = BTreeMap::new();
-        while !level.is_empty() {
+        while !level.is_empty() || !paths.is_empty() {
+            let mut next: Vec<Request> = Vec::new();
+            let mut next_paths: Vec<PathRequest> = Vec::new();
+            for request in std::mem::take(&mut paths) {
+                let (key, node, manifest) = self.path_atom(&request)?;
+                match &request.owner {
+                    None => {
+                        top_requires.insert(request.name.clone(), key.clone());
+                    }
+                    Some(owner) => {
+                        if let Some(n) = nodes.get_mut(owner) {
+                            n.requires.insert(request.name.clone(), key.clone());
+                        }
+                    }
+                }
+                if nodes.contains_key(&key) {
+                    continue;
+                }
+                let mut chain = request.chain.clone();
+                chain.push(format!("{}@{}", node.label, key.version));
+                let (more, more_paths) = self.requests(
+                    &manifest,
+                    Some(&key),
+                    Some(&request.dir),
+                    &chain,
+                    request.update,
+                )?;
+                next.extend(more);
+                next_paths.extend(more_paths);
+                nodes.insert(key, node);
+            }
             let mut picked: Vec<(Request, AtomKey, Oid, String)> = Vec::new();
             for request in level {
-                let key = self.repository_key(&request)?;
+                let key = self.repository_key(&request.url, &request.mirrors)?;
                 let repo = &self.repositories[&key];
                 let root = Root(repo.root);
                 let id = root.atom_id(&request.label);
@@ -359,10 +452,19 @@ impl Resolver<'_> {
                 let locked = self
                     .locked_version(id, &request)
                     .filter(|v| request.requirement.matches(v) && versions.contains_key(v));
+                // What the locks of the graph's atoms chose, where it matches: the version their
+                // authors tested, and already fetched with the rest of its repository's.
+                let hinted = self.hinted.get(&id).and_then(|vs| {
+                    vs.iter()
+                        .rev()
+                        .find(|v| request.requirement.matches(v) && versions.contains_key(*v))
+                        .filter(|_| !request.update)
+                });
                 let version = choices
                     .get(&class_key)
                     .filter(|v| request.requirement.matches(v))
                     .or(locked.as_ref())
+                    .or(hinted)
                     .unwrap_or(highest)
                     .clone();
                 demands
@@ -403,7 +505,7 @@ impl Resolver<'_> {
             for (repo, atoms) in wanted {
                 self.fetch(&repo, &atoms)?;
             }
-            let mut next = Vec::new();
+            self.prefetch()?;
             for (request, key, commit, repo) in picked {
                 if nodes.contains_key(&key) {
                     continue;
@@ -415,7 +517,10 @@ impl Resolver<'_> {
                     c
                 };
                 let update = request.update;
-                next.extend(self.requests(&dep_manifest, Some(&key), &chain, update)?);
+                let (more, more_paths) =
+                    self.requests(&dep_manifest, Some(&key), None, &chain, update)?;
+                next.extend(more);
+                next_paths.extend(more_paths);
                 let repository = &self.repositories[&repo];
                 nodes.insert(
                     key,
@@ -424,13 +529,16 @@ impl Resolver<'_> {
                         root: repository.root,
                         commit,
                         tree,
-                        url: request.url,
-                        mirrors: request.mirrors,
+                        origin: Origin::Url {
+                            url: request.url,
+                            mirrors: request.mirrors,
+                        },
                         requires: BTreeMap::new(),
                     },
                 );
             }
             level = next;
+            paths = next_paths;
         }
         let atoms = nodes
             .into_iter()
@@ -441,10 +549,7 @@ impl Resolver<'_> {
                 root: node.root,
                 commit: node.commit,
                 tree: node.tree,
-                origin: Origin::Url {
-                    url: node.url,
-                    mirrors: node.mirrors,
-                },
+                origin: node.origin,
                 requires: node.requires,
             })
             .collect();
@@ -458,35 +563,57 @@ impl Resolver<'_> {
         Ok((lock, demands))
     }
 
-    /// The requests for `manifest`'s atom dependencies.
+    /// The requests for `manifest`'s dependencies: by URL, and by path when the atom's
+    /// directory in the local repository (`dir`) is known.
     fn requests(
         &self,
         manifest: &Manifest,
         owner: Option<&AtomKey>,
+        dir: Option<&str>,
         chain: &[String],
         update_parent: bool,
-    ) -> Result<Vec<Request>, Error> {
+    ) -> Result<(Vec<Request>, Vec<PathRequest>), Error> {
         let mut out = Vec::new();
+        let mut paths = Vec::new();
         for (name, dep) in &manifest.deps {
-            let Dep::Atom(dep) = dep else {
-                return Err(Error::Unsupported {
-                    what: format!(
-                        "`deps.{name}` of {} (a path dependency of a fetched atom)",
-                        chain.join(" -> ")
-                    ),
-                });
-            };
-            let label = dep.label_for(name).map_err(|e| Error::Manifest {
-                atom: chain.join(" -> "),
-                url: dep.url.redacted(),
-                message: e.to_string(),
-            })?;
             let update = match (&self.options.update, owner) {
                 (Update::All, _) => true,
                 (Update::Names(names), None) => names.contains(name),
                 (_, Some(_)) => update_parent,
                 (Update::Nothing, None) => false,
             };
+            let mut c = chain.to_vec();
+            c.push(format!("deps.{name}"));
+            let dep = match dep {
+                Dep::Atom(dep) => dep,
+                Dep::Path(path) => {
+                    let (Some(dir), Some(_)) = (dir, self.local) else {
+                        return Err(Error::Unsupported {
+                            what: format!(
+                                "`deps.{name}` of {} (a path dependency of a fetched atom)",
+                                chain.join(" -> ")
+                            ),
+                        });
+                    };
+                    let target = path.resolve(dir).ok_or_else(|| Error::PathOutside {
+                        name: name.clone(),
+                        path: path.to_string(),
+                    })?;
+                    paths.push(PathRequest {
+                        name: name.clone(),
+                        owner: owner.cloned(),
+                        dir: target,
+                        chain: c,
+                        update,
+                    });
+                    continue;
+                }
+            };
+            let label = dep.label_for(name).map_err(|e| Error::Manifest {
+                atom: chain.join(" -> "),
+                url: dep.url.redacted(),
+                message: e.to_string(),
+            })?;
             let mut mirrors = dep.mirrors.clone();
             if let Some(extra) = self.options.mirrors.get(&dep.url.to_string()) {
                 for m in extra {
@@ -495,8 +622,6 @@ impl Resolver<'_> {
                     }
                 }
             }
-            let mut c = chain.to_vec();
-            c.push(format!("deps.{name}"));
             out.push(Request {
                 name: name.clone(),
                 owner: owner.cloned(),
@@ -508,7 +633,79 @@ impl Resolver<'_> {
                 update,
             });
         }
-        Ok(out)
+        Ok((out, paths))
+    }
+
+    /// The atom of the local repository a path request names, as its working tree has it
+    /// (uncommitted changes included, as they will be committed): its tree, and the
+    /// reproducible atom commit publishing that tree from `HEAD` would write.
+    fn path_atom(&self, request: &PathRequest) -> Result<(AtomKey, Node, Manifest), Error> {
+        let local = self
+            .local
+            .expect("path requests exist only with a local repository");
+        let store = local.store;
+        let head = store.head_commit().ok_or(Error::NoCommit)?;
+        let (head_tree, _) = store.commit_tree_and_parents(head)?;
+        let path = AtomPath::new(&request.dir).map_err(|e| Error::Manifest {
+            atom: request.chain.join(" -> "),
+            url: request.dir.clone(),
+            message: e.to_string(),
+        })?;
+        let tree = match store.working_tree_of(&request.dir)? {
+            Some(tree) => tree,
+            None => {
+                crate::scan::atom_at(store, head_tree, &path, "HEAD")
+                    .map_err(|e| Error::Manifest {
+                        atom: request.chain.join(" -> "),
+                        url: request.dir.clone(),
+                        message: e.to_string(),
+                    })?
+                    .tree
+            }
+        };
+        let entry = store
+            .tree_entries(tree)?
+            .into_iter()
+            .find(|e| e.name == MANIFEST_FILE.as_bytes() && e.kind == EntryKind::Blob)
+            .ok_or_else(|| Error::Manifest {
+                atom: request.chain.join(" -> "),
+                url: request.dir.clone(),
+                message: "it has no `atom.toml`".into(),
+            })?;
+        let bytes = store.read_blob(entry.oid)?;
+        let manifest = Manifest::parse(&bytes, &format!("{}/{MANIFEST_FILE}", request.dir))
+            .map_err(|e| Error::Manifest {
+                atom: request.chain.join(" -> "),
+                url: request.dir.clone(),
+                message: e.to_string(),
+            })?;
+        let root = store.first_parent_root(head)?;
+        let commit = store.hash_commit(
+            &AtomCommit {
+                format: Format::Atom1,
+                tree,
+                source: head,
+                path: Some(path),
+                label: manifest.label.clone(),
+                version: manifest.version.clone(),
+            }
+            .to_bytes(),
+        );
+        let key = AtomKey {
+            id: Root(root).atom_id(&manifest.label),
+            version: manifest.version.clone(),
+        };
+        let node = Node {
+            label: manifest.label.clone(),
+            root,
+            commit,
+            tree,
+            origin: Origin::Path {
+                path: request.dir.clone(),
+            },
+            requires: BTreeMap::new(),
+        };
+        Ok((key, node, manifest))
     }
 
     /// The version the existing lock has for this atom, unless the request may move.
@@ -526,13 +723,13 @@ impl Resolver<'_> {
 
     /// Lists the request's repository at every address (once per repository), checking that
     /// they agree; returns the key of its entry in `self.repositories`.
-    fn repository_key(&mut self, request: &Request) -> Result<String, Error> {
-        let key = request.url.to_string();
+    fn repository_key(&mut self, url: &Address, mirrors: &[Address]) -> Result<String, Error> {
+        let key = url.to_string();
         if self.repositories.contains_key(&key) {
             return Ok(key);
         }
-        let mut addresses = vec![request.url.clone()];
-        for m in &request.mirrors {
+        let mut addresses = vec![url.clone()];
+        for m in mirrors {
             if !addresses.contains(m) {
                 addresses.push(m.clone());
             }
@@ -551,7 +748,7 @@ impl Resolver<'_> {
         }
         let Some((first, _)) = answers.first() else {
             return Err(Error::Unreachable {
-                url: request.url.redacted(),
+                url: url.redacted(),
                 errors: failures
                     .iter()
                     .map(|(i, e)| format!("{}: {e}", addresses[*i].redacted()))
@@ -609,7 +806,7 @@ impl Resolver<'_> {
         }
         let Some((root, _)) = root else {
             return Err(Error::NoRoot {
-                url: request.url.redacted(),
+                url: url.redacted(),
             });
         };
         self.repositories.insert(
@@ -687,7 +884,65 @@ impl Resolver<'_> {
                     url,
                     message: e.to_string(),
                 })?;
+            if let Some(lock) =
+                self.cache.tree_entries(tree)?.into_iter().find(|e| {
+                    e.name == crate::lock::LOCK_FILE.as_bytes() && e.kind == EntryKind::Blob
+                })
+            {
+                let bytes = self.cache.read_blob(lock.oid)?;
+                // A dependency's lock is advice: an unreadable one only loses the prefetch.
+                match Lock::parse(&bytes, &format!("{}:atom.lock", atom.name())) {
+                    Ok(lock) => self.hints.extend(Hint::from_lock(&lock)),
+                    Err(e) => tracing::warn!("ignoring the lock of {atom}: {e}"),
+                }
+            }
             self.manifests.insert(*commit, (tree, manifest));
+        }
+        Ok(())
+    }
+
+    /// Fetches every atom the locks seen so far name and the cache lacks, one fetch per
+    /// repository, so the levels below need no fetch of their own when their choices agree
+    /// with those locks. A hint whose commit is not what the repository lists is dropped.
+    fn prefetch(&mut self) -> Result<(), Error> {
+        let hints = std::mem::take(&mut self.hints);
+        let mut wanted: BTreeMap<String, Vec<(AtomRef, Oid)>> = BTreeMap::new();
+        for hint in hints {
+            let id = {
+                let key = match self.repository_key(&hint.url, &hint.mirrors) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        tracing::debug!("not prefetching {}@{}: {e}", hint.label, hint.version);
+                        continue;
+                    }
+                };
+                let repo = &self.repositories[&key];
+                let listed = repo
+                    .atoms
+                    .get(&hint.label)
+                    .and_then(|v| v.get(&hint.version))
+                    .map(|(c, _)| *c);
+                if listed != Some(hint.commit) {
+                    continue;
+                }
+                if !self.manifests.contains_key(&hint.commit) {
+                    let list = wanted.entry(key).or_default();
+                    let atom = AtomRef::new(hint.label.clone(), hint.version.clone());
+                    if !list.iter().any(|(a, _)| a == &atom) {
+                        list.push((atom, hint.commit));
+                    }
+                }
+                Root(repo.root).atom_id(&hint.label)
+            };
+            self.hinted.entry(id).or_default().insert(hint.version);
+        }
+        for (repo, atoms) in wanted {
+            self.fetch(&repo, &atoms)?;
+        }
+        if !self.hints.is_empty() {
+            // The prefetched atoms' own locks: their closures are inside the first ones', so
+            // this adds nothing new to fetch in a well-locked graph.
+            self.prefetch()?;
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ use crate::Oid;
 
 pub use command::{first_error_line, Verbosity};
 pub use config::Config;
-pub use quarantine::Quarantine;
+pub use quarantine::{Quarantine, Sparse};
 pub use refs::{Expect, RefUpdate};
 pub use remote::{PushOptions, PushOutcome, PushedRef, Rejection};
 
@@ -37,7 +37,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// No repository could be opened.
-    #[error("not a git repository: `{path}`")]
+    #[error("not a git repository: `{}`", crate::escape::escaped(&path.to_string_lossy()))]
     Open {
         /// Where the search started.
         path: PathBuf,
@@ -53,7 +53,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A revision did not resolve to a commit.
-    #[error("unknown revision `{rev}`")]
+    #[error("unknown revision `{}`", crate::escape::escaped(rev))]
     Revision {
         /// The revision as given.
         rev: String,
@@ -85,7 +85,11 @@ pub enum StoreError {
         source: Option<BoxError>,
     },
     /// A ref could not be read or written.
-    #[error("ref `{name}`: {what}")]
+    #[error(
+        "ref `{}`: {}",
+        crate::escape::escaped(name),
+        crate::escape::escaped(what)
+    )]
     Ref {
         /// The ref.
         name: String,
@@ -96,7 +100,11 @@ pub enum StoreError {
         source: Option<BoxError>,
     },
     /// A remote could not be found, reached or listed.
-    #[error("remote `{remote}`: {what}")]
+    #[error(
+        "remote `{}`: {}",
+        crate::escape::escaped(remote),
+        crate::escape::escaped(what)
+    )]
     Remote {
         /// The remote name or URL.
         remote: String,
@@ -105,6 +113,19 @@ pub enum StoreError {
         /// The cause.
         #[source]
         source: Option<BoxError>,
+    },
+    /// A configuration value is not what its key needs.
+    #[error(
+        "invalid `{key}` value `{}`: expected {expected}",
+        crate::escape::escaped(value)
+    )]
+    Config {
+        /// The key.
+        key: String,
+        /// The value found.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
     },
     /// `git` could not be started.
     #[error("cannot run `git {command}` (is git on PATH?)")]
@@ -116,7 +137,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A `git` subprocess failed.
-    #[error("`git {command}` failed: {message}")]
+    #[error("`git {command}` failed: {}", crate::escape::escaped(message))]
     Git {
         /// The subcommand.
         command: &'static str,
@@ -159,12 +180,65 @@ fn to_gix(oid: Oid) -> gix::ObjectId {
     gix::ObjectId::try_from(oid.as_bytes()).expect("object ids of supported hash kinds")
 }
 
+/// The scratch directories alive in this process, for [`remove_scratch_dirs`].
+static SCRATCH_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn scratch_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    SCRATCH_DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A scratch repository's directory: removed when dropped, and known to
+/// [`remove_scratch_dirs`] while it exists.
+#[derive(Debug)]
+struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    fn new(dir: tempfile::TempDir) -> Self {
+        scratch_dirs().push(dir.path().to_owned());
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        scratch_dirs().retain(|p| p != self.0.path());
+    }
+}
+
+/// Removes every scratch repository of this process ([`GitStore::scratch`]) now, for a process
+/// about to die of a signal, which runs no destructors.
+pub fn remove_scratch_dirs() {
+    for dir in scratch_dirs().drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Makes `SIGTERM`, `SIGINT` and `SIGHUP` remove the scratch repositories
+/// ([`remove_scratch_dirs`]) before the process dies of the signal as it would have. For binaries
+/// to call once at start.
+pub fn remove_scratch_dirs_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("atom-signals".to_owned())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                remove_scratch_dirs();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        })?;
+    Ok(())
+}
+
 /// A git repository holding atoms.
 #[derive(Debug)]
 pub struct GitStore {
     repo: gix::Repository,
     /// For a scratch repository: its directory, removed when the store is dropped.
-    _scratch: Option<tempfile::TempDir>,
+    _scratch: Option<Scratch>,
 }
 
 impl GitStore {
@@ -207,7 +281,7 @@ impl GitStore {
         let repo = init_bare(dir.path())?;
         Ok(GitStore {
             repo,
-            _scratch: Some(dir),
+            _scratch: Some(Scratch::new(dir)),
         })
     }
 
@@ -256,12 +330,24 @@ fn init_bare(dir: &Path) -> Result<gix::Repository, StoreError> {
 
 impl GitStore {
     /// Opens the bare repository at `dir`, creating it (and its parents) first if it does not
-    /// exist: the per-user cache of fetched atoms.
+    /// exist: the per-user cache of fetched atoms. Every fetch admits a pack, so it is opened
+    /// with room for many more packs than it has (the object store's table of pack indices is
+    /// sized when it is opened).
     pub fn open_or_init_bare(dir: &Path) -> Result<Self, StoreError> {
-        if dir.join("HEAD").is_file() {
-            return GitStore::open(dir);
+        if !dir.join("HEAD").is_file() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Scratch { source })?;
+            init_bare(dir)?;
         }
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Scratch { source })?;
-        Ok(GitStore::new(init_bare(dir)?))
+        let options = gix::open::Options::default().object_store_slots(
+            gix::odb::store::init::Slots::AsNeededByDiskState {
+                multiplier: 2.0,
+                minimum: 4096,
+            },
+        );
+        let repo = gix::open_opts(dir, options).map_err(|e| StoreError::Open {
+            path: dir.to_owned(),
+            source: boxed(e),
+        })?;
+        Ok(GitStore::new(repo))
     }
 }

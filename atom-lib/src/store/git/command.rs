@@ -244,6 +244,19 @@ pub(crate) fn parse_config_z(stdout: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The `(scope, key, value)` triples of `git config -z --list --show-scope` output.
+pub(crate) fn parse_config_scoped_z(stdout: &[u8]) -> Vec<(String, String, Vec<u8>)> {
+    let mut records = stdout.split(|b| *b == 0).filter(|r| !r.is_empty());
+    let mut out = Vec::new();
+    while let (Some(scope), Some(entry)) = (records.next(), records.next()) {
+        let scope = String::from_utf8_lossy(scope).into_owned();
+        for (key, value) in parse_config_z(entry) {
+            out.push((scope.clone(), key, value));
+        }
+    }
+    out
+}
+
 /// The line of a git process's stderr that says what went wrong: the first `fatal:` or `error:`
 /// line without its prefix, else the last line.
 pub fn first_error_line(stderr: &[u8]) -> String {
@@ -305,6 +318,23 @@ mod tests {
             [
                 ("atom.alias.gh".to_owned(), b"github.com".to_vec()),
                 ("atom.flag".to_owned(), Vec::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn scoped_config_records() {
+        let out = b"global\0user.name\nMe\0command\0http.extraheader\nX: y\0command\0a.flag\0";
+        assert_eq!(
+            parse_config_scoped_z(out),
+            [
+                ("global".to_owned(), "user.name".to_owned(), b"Me".to_vec()),
+                (
+                    "command".to_owned(),
+                    "http.extraheader".to_owned(),
+                    b"X: y".to_vec()
+                ),
+                ("command".to_owned(), "a.flag".to_owned(), Vec::new()),
             ]
         );
     }

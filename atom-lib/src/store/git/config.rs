@@ -10,6 +10,9 @@ pub struct Config {
     /// `(key, value)`; the section and variable names of the key are lowercase, the subsection
     /// as written.
     entries: Vec<(String, String)>,
+    /// The entries given on git's command line (`git -c key=value`), which git passes to the
+    /// programs it runs; normalised like `entries`.
+    command_line: Vec<(String, String)>,
 }
 
 /// Lowercases the section and variable name of `key`, keeping the subsection as it is.
@@ -38,7 +41,15 @@ impl Config {
                 .into_iter()
                 .map(|(k, v)| (normalise(k.as_ref()), v.into()))
                 .collect(),
+            command_line: Vec::new(),
         }
+    }
+
+    /// The entries given on git's command line (`git -c key=value`), in order.
+    pub fn command_line(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.command_line
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The last value of `key`, as `git config --get` gives it.
@@ -89,17 +100,26 @@ impl Config {
 impl GitStore {
     /// A snapshot of the configuration git sees in this repository.
     pub fn config(&self) -> Result<Config, StoreError> {
-        let out = self.git("config").args(["-z", "--list"]).output()?;
+        let out = self
+            .git("config")
+            .args(["-z", "--list", "--show-scope"])
+            .output()?;
         // Exit status 1 with no output: there is no configuration at all.
         if !out.status.success() && !out.stdout.is_empty() {
             return Err(command::failure("config", &out));
         }
-        Ok(Config {
-            entries: command::parse_config_z(&out.stdout)
-                .into_iter()
-                .map(|(k, v)| (normalise(&k), String::from_utf8_lossy(&v).into_owned()))
-                .collect(),
-        })
+        let mut config = Config::default();
+        for (scope, key, value) in command::parse_config_scoped_z(&out.stdout) {
+            let entry = (
+                normalise(&key),
+                String::from_utf8_lossy(&value).into_owned(),
+            );
+            if scope == "command" {
+                config.command_line.push(entry.clone());
+            }
+            config.entries.push(entry);
+        }
+        Ok(config)
     }
 }
 

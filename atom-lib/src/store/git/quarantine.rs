@@ -164,3 +164,95 @@ fn remove_stale_quarantines(git_dir: &Path) {
         }
     }
 }
+
+/// Objects of one commit fetched without its blobs (a partial fetch), plus the blobs asked for
+/// afterwards; nothing is admitted anywhere, and everything is removed on drop.
+#[derive(Debug)]
+pub struct Sparse {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl GitStore {
+    /// Fetches `refs` from `url` without blobs (`--filter=blob:none`) into a throwaway
+    /// repository that borrows this repository's objects: the commits and their trees only, on
+    /// servers that allow filters (`uploadpack.allowFilter`); others send everything, which is
+    /// still correct. Blobs are fetched by id afterwards with [`Sparse::fetch_blobs`].
+    pub fn fetch_sparse(&self, url: &str, refs: &[String]) -> Result<Sparse, StoreError> {
+        let objects = self.repo.common_dir().join("objects");
+        let dir = tempfile::Builder::new()
+            .prefix(QUARANTINE_PREFIX)
+            .tempdir_in(self.git_dir())
+            .map_err(|source| StoreError::Scratch { source })?;
+        super::init_bare(dir.path())?;
+        let info = dir.path().join("objects/info");
+        // A partial clone of `origin`: missing blobs are expected, not corruption.
+        let config = format!(
+            "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tpartialClone = origin\n\
+             [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = blob:none\n"
+        );
+        fs::create_dir_all(&info)
+            .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
+            .and_then(|()| {
+                use std::io::Write as _;
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(dir.path().join("config"))?
+                    .write_all(config.as_bytes())
+            })
+            .map_err(|source| StoreError::Scratch { source })?;
+        let sparse = Sparse {
+            dir,
+            url: url.to_owned(),
+        };
+        sparse.fetch(&["--filter=blob:none"], refs)?;
+        Ok(sparse)
+    }
+}
+
+impl Sparse {
+    fn fetch(&self, options: &[&str], what: &[String]) -> Result<(), StoreError> {
+        let out = command::Git::new("fetch", self.dir.path())
+            .config("gc.auto", "0")
+            .config("maintenance.auto", "false")
+            .config("fetch.unpackLimit", "1")
+            .args([
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--no-auto-gc",
+            ])
+            .args(options)
+            .args(["--", "origin"])
+            .args(what)
+            .output()?;
+        if !out.status.success() {
+            return Err(StoreError::Remote {
+                remote: self.url.clone(),
+                what: format!("cannot fetch: {}", command::first_error_line(&out.stderr)),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Fetches these blobs by id, in one fetch, unless they are here already.
+    pub fn fetch_blobs(&self, blobs: &[crate::Oid]) -> Result<(), StoreError> {
+        let store = self.store()?;
+        let missing: Vec<String> = blobs
+            .iter()
+            .filter(|b| !store.has_object(**b))
+            .map(ToString::to_string)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.fetch(&[], &missing)
+    }
+
+    /// The throwaway repository, to read what arrived.
+    pub fn store(&self) -> Result<GitStore, StoreError> {
+        GitStore::open(self.dir.path())
+    }
+}

@@ -3,11 +3,12 @@
 //! the `git` command line, which honours the user's credentials, ssh config and `insteadOf`.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use gix::bstr::ByteSlice;
 
 use super::command::{self, Verbosity};
-use super::{boxed, to_oid, BoxError, Expect, GitStore, RefUpdate, StoreError};
+use super::{boxed, to_oid, BoxError, Config, Expect, GitStore, RefUpdate, StoreError};
 use crate::store::RemoteRef;
 
 /// How to push.
@@ -62,6 +63,107 @@ pub struct PushedRef {
     pub name: String,
     /// What happened.
     pub outcome: PushOutcome,
+}
+
+/// How long a remote may take to answer a listing, and to stay silent in a transfer, when
+/// `atom.timeout` does not say (git itself waits forever).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `atom.timeout` (whole seconds above 0), or [`DEFAULT_TIMEOUT`].
+fn transfer_timeout(config: &Config) -> Result<Duration, StoreError> {
+    let Some(value) = config.string("atom.timeout") else {
+        return Ok(DEFAULT_TIMEOUT);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(StoreError::Config {
+            key: "atom.timeout".to_owned(),
+            value,
+            expected: "a whole number of seconds above 0",
+        }),
+    }
+}
+
+/// CA bundles of the common systems, where curl's build looks for its default one.
+const CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/usr/share/ssl/certs/ca-bundle.crt",
+    "/usr/local/share/certs/ca-root-nss.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// Settings the git library's HTTP transport is given on top of the repository's configuration,
+/// so that it behaves as git would:
+/// - the `http.*` and `credential.*` settings of `git -c` (passed to us in
+///   `GIT_CONFIG_PARAMETERS`, which the library does not read);
+/// - without `http.sslCAInfo` or `GIT_SSL_CAINFO`, the system's CA bundle (`SSL_CERT_FILE`, else
+///   the first of [`CA_BUNDLES`]), which git's libcurl knows from its build;
+/// - a connect timeout, and unless `http.lowSpeedLimit`/`http.lowSpeedTime` say otherwise, a
+///   transfer slower than 1 byte/s for `timeout` is given up.
+fn http_overrides(config: &Config, timeout: Duration) -> Vec<String> {
+    let mut out: Vec<String> = config
+        .command_line()
+        .filter(|(k, _)| k.starts_with("http.") || k.starts_with("credential."))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if config.string("http.sslCAInfo").is_none() && !env_set("GIT_SSL_CAINFO") {
+        let bundle = std::env::var_os("SSL_CERT_FILE")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain(CA_BUNDLES.iter().map(std::path::PathBuf::from))
+            .find(|p| p.is_file());
+        if let Some(bundle) = bundle.and_then(|b| b.to_str().map(str::to_owned)) {
+            out.push(format!("http.sslCAInfo={bundle}"));
+        }
+    }
+    if config.string("http.lowSpeedLimit").is_none()
+        && config.string("http.lowSpeedTime").is_none()
+        && !env_set("GIT_HTTP_LOW_SPEED_LIMIT")
+        && !env_set("GIT_HTTP_LOW_SPEED_TIME")
+    {
+        out.push("http.lowSpeedLimit=1".to_owned());
+        out.push(format!("http.lowSpeedTime={}", timeout.as_secs()));
+    }
+    if config.string("gitoxide.http.connectTimeout").is_none() {
+        out.push(format!(
+            "gitoxide.http.connectTimeout={}",
+            timeout.as_millis()
+        ));
+    }
+    out
+}
+
+/// One `ls-refs` of `remote` for refspecs `<prefix>*`, as the git library reports it.
+fn list_refs(
+    repo: &gix::Repository,
+    remote: &str,
+    prefixes: &[String],
+) -> Result<Vec<gix::protocol::handshake::Ref>, StoreError> {
+    let err = |what: &str, e: Option<BoxError>| StoreError::Remote {
+        remote: remote.to_owned(),
+        what: what.to_owned(),
+        source: e,
+    };
+    let specs: Vec<String> = prefixes.iter().map(|p| format!("{p}*:{p}*")).collect();
+    let mut remote_handle = repo
+        .find_fetch_remote(Some(remote.as_bytes().as_bstr()))
+        .map_err(|e| err("not a configured remote or a valid URL", Some(boxed(e))))?
+        .with_fetch_tags(gix::remote::fetch::Tags::None);
+    remote_handle
+        .replace_refspecs(
+            specs.iter().map(String::as_str),
+            gix::remote::Direction::Fetch,
+        )
+        .map_err(|e| err("invalid ref prefix", Some(boxed(e))))?;
+    let connection = remote_handle
+        .connect(gix::remote::Direction::Fetch)
+        .map_err(|e| err("could not connect", Some(boxed(e))))?;
+    let (ref_map, _handshake) = connection
+        .ref_map(gix::progress::Discard, Default::default())
+        .map_err(|e| err("could not list refs", Some(boxed(e))))?;
+    Ok(ref_map.remote_refs)
 }
 
 impl GitStore {
@@ -134,35 +236,59 @@ impl GitStore {
         remote: &str,
         prefixes: &[&str],
     ) -> Result<Vec<RemoteRef>, StoreError> {
-        let err = |what: &str, e: Option<BoxError>| StoreError::Remote {
+        let config = self.config()?;
+        let timeout = transfer_timeout(&config)?;
+        let mut repo = self.repo.clone();
+        let mut snapshot = repo.config_snapshot_mut();
+        snapshot
+            .append_config(http_overrides(&config, timeout), gix::config::Source::Api)
+            .map_err(|e| StoreError::Remote {
+                remote: remote.to_owned(),
+                what: "invalid http configuration".to_owned(),
+                source: Some(boxed(e)),
+            })?;
+        snapshot.commit().map_err(|e| StoreError::Remote {
             remote: remote.to_owned(),
-            what: what.to_owned(),
-            source: e,
+            what: "invalid http configuration".to_owned(),
+            source: Some(boxed(e)),
+        })?;
+        // The listing runs on its own thread so that a remote that accepts the connection and
+        // never answers (no transport of the git library bounds that) is given up on after
+        // `atom.timeout`; the stuck thread ends with the process.
+        let (tx, rx) = std::sync::mpsc::channel();
+        // A configured remote with a relative URL is relative to the top of the working tree,
+        // as git reads it, not to the current directory.
+        let (name, wanted) = (
+            self.relative_remote_url(remote)
+                .unwrap_or_else(|| remote.to_owned()),
+            prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        );
+        std::thread::Builder::new()
+            .name("atom-list-remote".to_owned())
+            .spawn(move || {
+                let _ = tx.send(list_refs(&repo, &name, &wanted));
+            })
+            .map_err(|e| StoreError::Remote {
+                remote: remote.to_owned(),
+                what: "cannot start listing".to_owned(),
+                source: Some(boxed(e)),
+            })?;
+        let listed = match rx.recv_timeout(timeout) {
+            Ok(listed) => listed?,
+            Err(_) => {
+                return Err(StoreError::Remote {
+                    remote: remote.to_owned(),
+                    what: format!(
+                        "no answer within {} s (the limit is `atom.timeout`, in seconds)",
+                        timeout.as_secs()
+                    ),
+                    source: None,
+                })
+            }
         };
-        let specs: Vec<String> = prefixes.iter().map(|p| format!("{p}*:{p}*")).collect();
-        let location = self
-            .relative_remote_url(remote)
-            .unwrap_or_else(|| remote.to_owned());
-        let mut remote_handle = self
-            .repo
-            .find_fetch_remote(Some(location.as_bytes().as_bstr()))
-            .map_err(|e| err("not a configured remote or a valid URL", Some(boxed(e))))?
-            .with_fetch_tags(gix::remote::fetch::Tags::None);
-        remote_handle
-            .replace_refspecs(
-                specs.iter().map(String::as_str),
-                gix::remote::Direction::Fetch,
-            )
-            .map_err(|e| err("invalid ref prefix", Some(boxed(e))))?;
-        let connection = remote_handle
-            .connect(gix::remote::Direction::Fetch)
-            .map_err(|e| err("could not connect", Some(boxed(e))))?;
-        let (ref_map, _handshake) = connection
-            .ref_map(gix::progress::Discard, Default::default())
-            .map_err(|e| err("could not list refs", Some(boxed(e))))?;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for r in &ref_map.remote_refs {
+        for r in &listed {
             let (name, oid, peeled) = match r {
                 gix::protocol::handshake::Ref::Direct {
                     full_ref_name,
@@ -193,10 +319,32 @@ impl GitStore {
         Ok(out)
     }
 
+    /// `git <subcommand>` for a transfer: over HTTP, unless `http.lowSpeedLimit`/`lowSpeedTime`
+    /// say otherwise, a transfer slower than 1 byte/s for `atom.timeout` is given up, where git
+    /// would wait forever.
+    fn transfer(&self, subcommand: &'static str) -> Result<command::Git, StoreError> {
+        let config = self.config()?;
+        let timeout = transfer_timeout(&config)?;
+        let git = self.git(subcommand);
+        let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        Ok(
+            if config.string("http.lowSpeedLimit").is_none()
+                && config.string("http.lowSpeedTime").is_none()
+                && !env_set("GIT_HTTP_LOW_SPEED_LIMIT")
+                && !env_set("GIT_HTTP_LOW_SPEED_TIME")
+            {
+                git.config("http.lowSpeedLimit", "1")
+                    .config("http.lowSpeedTime", &timeout.as_secs().to_string())
+            } else {
+                git
+            },
+        )
+    }
+
     /// Fetches `refspecs` from `remote` into this repository's object database without touching
     /// `FETCH_HEAD`, tags or other refs (destination-less refspecs only bring objects).
     pub fn fetch_objects(&self, remote: &str, refspecs: &[String]) -> Result<(), StoreError> {
-        self.git("fetch")
+        self.transfer("fetch")?
             .args([
                 "--quiet",
                 "--no-tags",
@@ -274,7 +422,7 @@ impl GitStore {
         options: &PushOptions,
     ) -> Result<Vec<PushedRef>, StoreError> {
         let mut git = self
-            .git("push")
+            .transfer("push")?
             .args(["--porcelain", "--no-follow-tags"])
             .verbosity(options.verbosity);
         if options.atomic {

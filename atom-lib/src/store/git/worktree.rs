@@ -48,3 +48,40 @@ impl GitStore {
         Ok(())
     }
 }
+
+impl GitStore {
+    /// The tree the directory `dir` (relative to the repository's root) would have if
+    /// everything in it were committed now: tracked changes and untracked files included,
+    /// ignored files not, as `git add -A` sees them. Written with a temporary index, so the
+    /// user's index is untouched; the objects it writes are unreferenced until committed.
+    /// `None` for a bare repository, or when nothing is there.
+    pub fn working_tree_of(&self, dir: &str) -> Result<Option<crate::Oid>, StoreError> {
+        if self.work_dir().is_none() {
+            return Ok(None);
+        }
+        let index = tempfile::Builder::new()
+            .prefix("atom-index-")
+            .tempfile_in(self.git_dir())
+            .map_err(|source| StoreError::Scratch { source })?;
+        let real = self.git_dir().join("index");
+        if real.is_file() {
+            std::fs::copy(&real, index.path()).map_err(|source| StoreError::Scratch { source })?;
+        }
+        self.git("add")
+            .env("GIT_INDEX_FILE", index.path())
+            .args(["-A", "--"])
+            .arg(format!(":(top,literal){dir}"))
+            .run()?;
+        let out = self
+            .git("write-tree")
+            .env("GIT_INDEX_FILE", index.path())
+            .arg(format!("--prefix={dir}/"))
+            .output()?;
+        if !out.status.success() {
+            // `--prefix` names a directory the index does not have.
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.trim().parse().ok())
+    }
+}
