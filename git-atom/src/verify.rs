@@ -148,6 +148,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             Ok(repo) => require(repo),
             Err(_) => GitStore::scratch().is_ok_and(|s| require(&s)),
         };
+    // --remote names a repository as everywhere else: a remote, a path, a URL or an address
+    // with aliases; a mistyped remote name is said before anything else happens.
+    let remote = match (&args.remote, &local) {
+        (Some(r), Ok(repo)) => match crate::repository::resolve(repo, r, &cwd) {
+            Ok(resolved) => Some(resolved),
+            Err(e) => {
+                output::error(&e);
+                return Ok(EXIT_USAGE);
+            }
+        },
+        (r, _) => r.clone(),
+    };
     // Missing objects can be fetched with --remote, unless it was given already.
     let mut hint = args.remote.is_none();
     if !uris.is_empty() {
@@ -199,7 +211,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         };
         let options = Options {
             targets,
-            remote: args.remote,
+            remote,
             ancestry: args.ancestry,
             signed,
             verbosity,

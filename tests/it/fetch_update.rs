@@ -19,11 +19,15 @@ fn fetch_brings_the_remotes_atoms_and_ls_says_how() {
         empty.stderr,
         "no atoms in this repository: `git atom ls origin` lists the remote's atoms, `git atom fetch origin` fetches them\n"
     );
-    let verify = env.git(&other, ["atom", "verify"]);
+    // Nothing to verify is not success: it says what to fetch and exits 2.
+    let verify = env.git(&other, ["atom", "verify"]).code(2);
     assert!(
-        verify.stderr.starts_with(
-            "no atoms in this repository: `git atom ls origin` lists the remote's atoms"
-        ),
+        verify.stderr.starts_with("error: nothing to verify: "),
+        "{}",
+        verify.stderr
+    );
+    assert!(
+        verify.stderr.contains("hint: fetch the atoms first"),
         "{}",
         verify.stderr
     );

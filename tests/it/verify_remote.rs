@@ -65,10 +65,10 @@ fn a_clone_verifies_against_the_repository_it_came_from() {
         .git(&clone, ["atom", "verify", "--json", "foo"])
         .success();
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v[0]["status"], "verified");
-    assert_eq!(v[0]["levels"]["structure"], "checked");
-    assert_eq!(v[0]["levels"]["source"], "checked");
-    assert_eq!(v[0]["levels"]["ancestry"], "not checked");
+    assert_eq!(v["atoms"][0]["status"], "verified");
+    assert_eq!(v["atoms"][0]["levels"]["structure"], "checked");
+    assert_eq!(v["atoms"][0]["levels"]["source"], "checked");
+    assert_eq!(v["atoms"][0]["levels"]["ancestry"], "not checked");
     assert_eq!(
         object_count(&env, &clone),
         before,
