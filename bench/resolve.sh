@@ -34,7 +34,7 @@
 # client's own work: process start-up, checks, writing the cache).
 #
 # Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=1 PEER_REQ=...
-#                              ATOM_BIN=<dir with git-atom, git-remote-atom>, default /work/bench-bin
+#                              ATOM_BIN=<dir with git-atom, git-remote-atom>, default target/release
 #                              or target/release; KEEP=1 keeps the temporary directory)
 set -euo pipefail
 
@@ -46,7 +46,7 @@ runs=${RUNS:-1}
 cap=$((versions * 9 / 10))
 ((cap >= 1)) || cap=1
 peer_req=${PEER_REQ:->=1.0, <1.$cap}
-bin=${ATOM_BIN:-/work/bench-bin}
+bin=${ATOM_BIN:-$root/target/release}
 [[ -x $bin/git-atom ]] || bin=$root/target/release
 if [[ ! -x $bin/git-remote-atom || ! -x $bin/git-atom ]]; then
   (cd "$root" && cargo build --release -q -p git-remote-atom -p git-atom)
