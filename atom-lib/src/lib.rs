@@ -55,3 +55,19 @@ pub use oid::Oid;
 pub use refs::{AtomRef, RefName};
 pub use store::git::{GitStore, StoreError};
 pub use version::{Version, VersionError};
+
+/// An error and its causes on one line, `: `-separated, as anyhow's `{:#}` prints them; a cause
+/// whose text already ends the line so far is not repeated.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    text
+}

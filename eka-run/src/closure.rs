@@ -658,7 +658,7 @@ fn fetch(
         let quarantine = match cache.fetch_quarantined(url, &names, Verbosity::default()) {
             Ok(q) => q,
             Err(e) => {
-                reasons.push(error_chain(&e));
+                reasons.push(atom_lib::error_chain(&e));
                 continue;
             }
         };
@@ -690,17 +690,6 @@ fn fetch(
         url: shown.to_owned(),
         reason: reasons.join("; "),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// How deep an exported tree may nest (a hostile tree must not exhaust the stack).

@@ -60,26 +60,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Ok(()) => 0,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            let text = error_chain(&e).replace('\n', " ");
+            let text = atom_lib::error_chain(&e).replace('\n', " ");
             eprintln!("fatal: {text}");
             EXIT_FATAL
         }
     }
-}
-
-/// An error and its causes, `: `-separated, as anyhow's `{:#}` prints them.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let shown = cause.to_string();
-        if !text.ends_with(&shown) {
-            text.push_str(": ");
-            text.push_str(&shown);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn init_logging() {

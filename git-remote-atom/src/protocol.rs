@@ -145,7 +145,7 @@ mod tests {
     fn a_bad_url_still_answers_capabilities_then_fails() {
         let (result, out) = served("/nowhere::9lives", "capabilities\n\n");
         assert_eq!(out, CAPABILITIES);
-        let text = crate::error_chain(&result.unwrap_err());
+        let text = atom_lib::error_chain(&result.unwrap_err());
         assert!(text.contains("invalid atom label `9lives`"), "{text}");
     }
 

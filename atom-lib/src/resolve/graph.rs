@@ -742,7 +742,7 @@ impl Resolver<'_> {
                 Ok(refs) => answers.push((i, refs)),
                 Err(e) => failures.push((
                     i,
-                    crate::store::git::first_error_line(error_chain(&e).as_bytes()),
+                    crate::store::git::first_error_line(crate::error_chain(&e).as_bytes()),
                 )),
             }
         }
@@ -982,18 +982,6 @@ impl Resolver<'_> {
         }
         Ok(choices)
     }
-}
-
-/// An error and its causes, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
