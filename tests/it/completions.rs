@@ -87,3 +87,131 @@ fn git_atom_completes_through_gits_bash_completion() {
     assert_eq!(flags.trim(), "--dry-run");
     assert_eq!(complete(&env, "eka-run ev").trim(), "eval");
 }
+
+/// Installs every completion file where the README's install puts them, under the test's home.
+fn install_completions(env: &atom_tests::TestEnv) {
+    let home = env.home();
+    for (from, to) in [
+        (
+            "git-atom/completions/_git-atom",
+            ".local/share/zsh/site-functions/_git-atom",
+        ),
+        (
+            "eka-run/completions/_eka-run",
+            ".local/share/zsh/site-functions/_eka-run",
+        ),
+        (
+            "git-atom/completions/git-atom.fish",
+            ".config/fish/completions/git-atom.fish",
+        ),
+        (
+            "eka-run/completions/eka-run.fish",
+            ".config/fish/completions/eka-run.fish",
+        ),
+        (
+            "git-atom/completions/git-atom.conf.fish",
+            ".config/fish/conf.d/git-atom.fish",
+        ),
+    ] {
+        let to = home.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let from = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(from);
+        std::fs::copy(from, &to).unwrap();
+    }
+}
+
+/// Completes `line` in an interactive zsh (driven through a pseudo-terminal by `zsh/zpty`) set
+/// up as the README says: our functions on `fpath`, then `compinit`. Returns the candidates zsh
+/// offered, sorted, one per line.
+fn complete_zsh(env: &atom_tests::TestEnv, line: &str) -> String {
+    let out = env.home().join("zsh-candidates");
+    let _ = std::fs::remove_file(&out);
+    let driver = format!(
+        r#"zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1=''; fpath=(~/.local/share/zsh/site-functions \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z 'compadd() {{ local -a m; builtin compadd -O m "$@"; print -rl -- "${{(@)m/#/M:}}" >> {out}; builtin compadd "$@"; }}'
+zpty -w z 'candidates() {{ zle complete-word; print -r -- END >> {out}; }}; zle -N candidates; bindkey "^T" candidates'
+zpty -w -n z {line:?}$'\C-t'
+for i in {{1..300}}; do [[ -f {out} ]] && grep -qx END {out} && break; sleep 0.1; done
+zpty -d z
+"#,
+        out = out.display(),
+    );
+    env.run(env.root(), "zsh", ["-f", "-c", &driver]).success();
+    let text = std::fs::read_to_string(&out).expect("zsh finished completing");
+    let mut found: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("M:")).collect();
+    assert!(
+        text.lines().any(|l| l == "END"),
+        "zsh never completed: {text}"
+    );
+    found.sort_unstable();
+    found.dedup();
+    found.join("\n")
+}
+
+#[test]
+fn git_atom_completes_through_zshs_git_completion() {
+    assert!(
+        std::path::Path::new("/usr/bin/zsh").is_file(),
+        "this test needs zsh (Debian: zsh; tests/run installs it)"
+    );
+    let env = atom_tests::TestEnv::new();
+    // Without our functions, zsh's git completion knows no `atom` subcommands.
+    assert_eq!(complete_zsh(&env, "git atom pub"), "");
+    install_completions(&env);
+    assert_eq!(complete_zsh(&env, "git atom pub"), "publish");
+    assert_eq!(complete_zsh(&env, "git-atom ver"), "verify");
+    assert_eq!(
+        complete_zsh(&env, "git atom publish --re"),
+        "--remote\n--rev"
+    );
+    // eka-run's first argument is a subcommand or a program to run: both are offered.
+    assert!(complete_zsh(&env, "eka-run ev")
+        .lines()
+        .any(|c| c == "eval"));
+    assert_eq!(complete_zsh(&env, "eka-run eval --no-c"), "--no-cache");
+}
+
+/// Completes `line` in fish (`complete -C`), with the test's home holding its configuration.
+/// Returns the candidates without their descriptions, sorted.
+fn complete_fish(env: &atom_tests::TestEnv, line: &str) -> String {
+    let script = format!("complete -C {line:?}");
+    let run = env.run(env.root(), "fish", ["-c", &script]).success();
+    let mut found: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    found.sort_unstable();
+    found.join("\n")
+}
+
+#[test]
+fn git_atom_completes_through_fishs_git_completion() {
+    assert!(
+        std::path::Path::new("/usr/bin/fish").is_file(),
+        "this test needs fish (Debian: fish; tests/run installs it)"
+    );
+    let env = atom_tests::TestEnv::new();
+    assert_eq!(complete_fish(&env, "git-atom pub"), "");
+    install_completions(&env);
+    assert_eq!(complete_fish(&env, "git atom pub"), "publish");
+    assert_eq!(complete_fish(&env, "git -C . atom ver"), "verify");
+    assert_eq!(complete_fish(&env, "git-atom pub"), "publish");
+    assert_eq!(
+        complete_fish(&env, "git atom publish --re"),
+        "--remote\n--rev"
+    );
+    assert!(
+        complete_fish(&env, "git at").lines().any(|c| c == "atom"),
+        "fish offers `atom` among git's commands"
+    );
+    // Other git commands still complete as fish's git completion does.
+    assert!(complete_fish(&env, "git sta")
+        .lines()
+        .any(|c| c == "status"));
+    assert_eq!(complete_fish(&env, "eka-run ev"), "eval");
+}
