@@ -860,8 +860,13 @@ pub fn eval(args: &Args) -> anyhow::Result<u8> {
         .evaluator(&args.sandbox)
         .evaluate(&request, format)?;
     let mut out = io::stdout().lock();
+    // Every value ends with a newline (`nix-instantiate --json` writes none).
+    let newline: &[u8] = if value.ends_with(b"\n") { b"" } else { b"\n" };
     // A closed stdout (`| head`) is not an error.
-    let _ = out.write_all(&value).and_then(|()| out.flush());
+    let _ = out
+        .write_all(&value)
+        .and_then(|()| out.write_all(newline))
+        .and_then(|()| out.flush());
     Ok(0)
 }
 

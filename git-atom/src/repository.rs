@@ -25,6 +25,12 @@ pub fn resolve(store: &GitStore, given: &str, cwd: &Path) -> anyhow::Result<Stri
     let path = cwd.join(&url);
     // A bare word that is neither a remote nor a directory is most likely a mistyped remote.
     if url == given && !given.contains(['/', '\\']) && !given.starts_with('.') && !path.exists() {
+        if store.is_scratch() {
+            bail!(
+                "no repository at `{given}`, and outside a git repository there are no remotes: \
+                 give a path or a URL, or run this inside the repository whose remote it is"
+            );
+        }
         let remotes = store.remote_names();
         if remotes.is_empty() {
             bail!(
@@ -63,7 +69,11 @@ mod tests {
         let got = super::resolve(&store, "../r.git", &dir).unwrap();
         assert_eq!(got, dir.join("../r.git").to_string_lossy());
         let err = super::resolve(&store, "orgin", &dir).unwrap_err();
-        assert!(err.to_string().starts_with("no remote `orgin`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("no repository at `orgin`, and outside a git repository"),
+            "{err}"
+        );
     }
 
     fn tempfile_dir() -> std::path::PathBuf {

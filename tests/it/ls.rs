@@ -126,7 +126,7 @@ fn lists_a_remote_over_git_daemon_by_url() {
     assert_eq!(anywhere.stdout, run.stdout);
     let local = env.git(&outside, ["atom", "ls"]).code(1);
     assert!(
-        local.stderr.starts_with("error: not a git repository"),
+        local.stderr.starts_with("error: not in a git repository"),
         "{}",
         local.stderr
     );

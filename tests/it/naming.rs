@@ -129,6 +129,15 @@ fn a_mistyped_remote_names_the_configured_ones() {
     assert_eq!(verify.stderr, want);
     // The right name works.
     f.env.git(&f.src, ["atom", "ls", "origin"]).success();
+    // Outside any repository there are no remotes to name: say so, not "no remotes here".
+    let outside = f.env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let ls = f.env.git(&outside, ["atom", "ls", "origin"]).code(1);
+    assert_eq!(
+        ls.stderr,
+        "error: no repository at `origin`, and outside a git repository there are no remotes: \
+         give a path or a URL, or run this inside the repository whose remote it is\n"
+    );
 }
 
 #[test]

@@ -333,7 +333,7 @@ fn bad_arguments_exit_2() {
     );
     let outside = env.run(env.root(), "git-atom", ["verify"]).code(2);
     assert!(
-        outside.stderr.starts_with("error: not a git repository"),
+        outside.stderr.starts_with("error: not in a git repository"),
         "{}",
         outside.stderr
     );

@@ -38,6 +38,15 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// A failure of the git store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// No repository holds the directory, nor any of its parents.
+    #[error(
+        "not in a git repository: `{}` (nor any of its parents); run this inside a repository's work tree",
+        crate::escape::escaped(&path.to_string_lossy())
+    )]
+    NotARepository {
+        /// Where the search started.
+        path: PathBuf,
+    },
     /// No repository could be opened.
     #[error("not a git repository: `{}`", crate::escape::escaped(&path.to_string_lossy()))]
     Open {
@@ -244,6 +253,12 @@ pub struct GitStore {
 }
 
 impl GitStore {
+    /// Whether this is a scratch repository ([`GitStore::scratch`]): the caller is outside any
+    /// repository.
+    pub fn is_scratch(&self) -> bool {
+        self._scratch.is_some()
+    }
+
     fn new(repo: gix::Repository) -> Self {
         GitStore {
             repo,
@@ -254,9 +269,17 @@ impl GitStore {
     /// Opens the repository containing `dir`, honouring `GIT_DIR` and friends as git does.
     pub fn discover(dir: &Path) -> Result<Self, StoreError> {
         let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
-            .map_err(|e| StoreError::Open {
-                path: dir.to_owned(),
-                source: boxed(e),
+            .map_err(|e| {
+                if e.is_not_found() {
+                    StoreError::NotARepository {
+                        path: dir.to_owned(),
+                    }
+                } else {
+                    StoreError::Open {
+                        path: dir.to_owned(),
+                        source: boxed(e),
+                    }
+                }
             })?
             .to_thread_local();
         tracing::debug!(git_dir = %repo.git_dir().display(), "opened the repository");

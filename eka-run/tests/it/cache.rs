@@ -44,7 +44,7 @@ fn a_repeated_evaluation_comes_from_the_cache_without_starting_nix() {
     let eval = ["eval", "--config", &config, "--json", "atom", "greeting"];
     let (first, started) = eka(&f, &eval);
     assert!(started, "the first evaluation runs Nix");
-    assert_eq!(stdout(&first), "\"world\"");
+    assert_eq!(stdout(&first), "\"world\"\n");
     let (second, started) = eka(&f, &eval);
     assert!(!started, "the second does not: {}", stderr(&second));
     assert_eq!(stdout(&second), stdout(&first));
@@ -106,7 +106,7 @@ fn a_one_byte_change_to_the_atom_or_its_lock_is_a_new_evaluation() {
     std::fs::write(&mod_nix, text.replace("\"world\";", "\"World\";")).unwrap();
     let (changed, started) = eka(&f, &eval);
     assert!(started, "a changed file is a new evaluation");
-    assert_eq!(stdout(&changed), "\"World\"");
+    assert_eq!(stdout(&changed), "\"World\"\n");
     let (after, started) = eka(&f, &plan);
     assert!(started);
     let after: serde_json::Value = serde_json::from_str(&stdout(&after)).unwrap();
