@@ -47,6 +47,9 @@ pub struct Options {
     pub push_source: bool,
     /// How chatty the push may be (git's progress on a terminal).
     pub verbosity: Verbosity,
+    /// Also sign every selected atom with the user's git signing key (as `git atom sign` does)
+    /// and push the signature refs in the same atomic push.
+    pub sign: bool,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             remote: Remote::Default,
             push_source: false,
             verbosity: Verbosity::default(),
+            sign: false,
         }
     }
 }
@@ -103,6 +107,21 @@ pub struct PublishedAtom {
     pub commit: Oid,
     /// The atom directory.
     pub path: AtomPath,
+    /// In the local repository.
+    pub local: Status,
+    /// On the remote, if there is one.
+    pub remote: Option<Status>,
+    /// With `--sign`: its signature by the user's key, and what happens to it.
+    pub signature: Option<Signature>,
+}
+
+/// A signature of one atom by the user's key, made by [`apply`] unless it exists already.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    /// The signature ref, `refs/atoms/_sig/<label>/<version>/<key id>`.
+    pub reference: RefName,
+    /// The signature tag: the existing one, or the one [`apply`] made.
+    pub tag: Option<Oid>,
     /// In the local repository.
     pub local: Status,
     /// On the remote, if there is one.
@@ -319,6 +338,9 @@ pub enum Error {
         #[source]
         source: StoreError,
     },
+    /// Signing (`--sign`) is not possible: no key, or an unreadable one.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::Error),
     /// A source tree problem.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -372,6 +394,12 @@ pub fn plan(
         }
     }
     let selected = select(store, tree, rev, &all, &options.paths)?;
+    // Before anything else is decided: a missing or unreadable key stops a `--sign` publish.
+    let key = if options.sign {
+        Some(crate::sign::key_id(store)?)
+    } else {
+        None
+    };
     if selected.is_empty() {
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
@@ -474,6 +502,7 @@ pub fn plan(
                 path: atom.path.clone(),
                 local,
                 remote: None,
+                signature: None,
             },
             bytes,
             reference,
@@ -577,6 +606,47 @@ pub fn plan(
     if !problems.is_empty() {
         return Err(Error::Refused { problems });
     }
+    if let Some(key) = &key {
+        let listed_sigs = match &remote {
+            Some(remote) => Some(store.list_remote(remote, &[crate::sign::SIG_REF_PREFIX])?),
+            None => None,
+        };
+        for p in &mut planned {
+            let name = format!("{}{key}", crate::sign::sig_prefix(&p.reference));
+            let reference = RefName::new(&name).map_err(|e| crate::sign::Error::Key {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+            let on_remote = listed_sigs
+                .as_ref()
+                .map(|l| l.iter().find(|r| r.name == name).map(|r| r.oid));
+            let mut existing = store.find_ref(&name)?;
+            if let (None, Some(Some(theirs)), Some(remote)) = (existing, on_remote, &remote) {
+                // Signed elsewhere with this key and pushed: the same signature here too.
+                if !store.has_object(theirs) {
+                    store.fetch_objects(remote, std::slice::from_ref(&name))?;
+                }
+                existing = Some(theirs);
+            }
+            let local = if store.find_ref(&name)?.is_some() {
+                Status::UpToDate
+            } else {
+                Status::WouldPublish
+            };
+            // A signature by this key that the remote has is kept, whatever tag it is (a
+            // signature is never replaced by publishing).
+            let remote_status = on_remote.map(|theirs| match theirs {
+                Some(_) => Status::UpToDate,
+                None => Status::WouldPublish,
+            });
+            p.atom.signature = Some(Signature {
+                reference,
+                tag: existing,
+                local,
+                remote: remote_status,
+            });
+        }
+    }
 
     let mut local_updates: Vec<RefUpdate> = planned
         .iter()
@@ -612,6 +682,7 @@ pub fn apply(
     for bytes in &plan.commits {
         store.write_commit_raw(bytes)?;
     }
+    sign_atoms(store, &mut plan)?;
     if let Some(remote) = &plan.remote {
         if !plan.remote_updates.is_empty() {
             progress(Progress::Pushing);
@@ -649,8 +720,44 @@ pub fn apply(
     for atom in &mut plan.atoms {
         atom.local = atom.local.applied();
         atom.remote = atom.remote.map(Status::applied);
+        if let Some(signature) = &mut atom.signature {
+            signature.local = signature.local.applied();
+            signature.remote = signature.remote.map(Status::applied);
+        }
     }
     Ok(plan)
+}
+
+/// With `--sign`: makes the signature tags the plan lacks (the atom commits are written by now)
+/// and adds their refs to the push and the local transaction, so atoms and signatures land
+/// together or not at all.
+fn sign_atoms(store: &GitStore, plan: &mut Plan) -> Result<(), Error> {
+    for atom in &mut plan.atoms {
+        let Some(signature) = &mut atom.signature else {
+            continue;
+        };
+        let tag = match signature.tag {
+            Some(tag) => tag,
+            None => {
+                let (tree, _) = store.commit_tree_and_parents(atom.commit)?;
+                let reference = AtomRef::new(atom.label.clone(), atom.version.clone());
+                let text = crate::sign::message(&reference, Some(&atom.id), atom.commit, tree);
+                let name = signature.reference.as_str().trim_start_matches("refs/");
+                let tag = store.sign_tag(name, atom.commit, &text)?;
+                signature.tag = Some(tag);
+                tag
+            }
+        };
+        if signature.remote == Some(Status::WouldPublish) {
+            plan.remote_updates
+                .push(RefUpdate::create(signature.reference.clone(), tag));
+        }
+        if signature.local == Status::WouldPublish {
+            plan.local_updates
+                .push(RefUpdate::create(signature.reference.clone(), tag));
+        }
+    }
+    Ok(())
 }
 
 fn select(

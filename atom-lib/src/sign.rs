@@ -79,6 +79,22 @@ pub enum Error {
         /// The first finding or the reason it could not be verified.
         reason: String,
     },
+    /// Pushing a signature of an atom the remote does not have.
+    #[error("{atom} is not published on `{remote}`: publish it there first (`git atom publish --sign` publishes and signs at once)")]
+    NotOnRemote {
+        /// The atom.
+        atom: AtomRef,
+        /// The remote.
+        remote: String,
+    },
+    /// The remote refused the push of the signatures; nothing was pushed.
+    #[error("push to `{remote}` failed, no signature was pushed: rejected: {}", .rejected.join(", "))]
+    Rejected {
+        /// The remote.
+        remote: String,
+        /// `ref reason` for each refused ref.
+        rejected: Vec<String>,
+    },
     /// Selecting or verifying the atoms failed.
     #[error(transparent)]
     Verify(#[from] verify::Error),
@@ -200,6 +216,74 @@ pub fn sign(store: &GitStore, options: &Options) -> Result<Vec<Signed>, Error> {
         store.update_refs(&updates, "git atom sign")?;
     }
     Ok(signed)
+}
+
+/// What happened to one signature on a remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Pushed now.
+    Pushed,
+    /// The remote has it already.
+    UpToDate,
+    /// The remote holds another signature by this key under the ref; it is kept (signatures,
+    /// like atoms, are never replaced by a push).
+    Kept,
+}
+
+/// Pushes the signature refs of `signed` that `remote` lacks, in one atomic push (create-only,
+/// like atoms), after checking that the remote has each signed atom.
+pub fn push(
+    store: &GitStore,
+    remote: &str,
+    signed: &[Signed],
+    verbosity: crate::store::git::Verbosity,
+) -> Result<Vec<Pushed>, Error> {
+    use crate::store::git::{PushOptions, PushOutcome};
+    let listed = store.list_remote(remote, &[crate::refs::ATOM_REF_PREFIX])?;
+    let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
+    let mut outcome = Vec::with_capacity(signed.len());
+    let mut updates = Vec::new();
+    for s in signed {
+        if find(&s.atom.name()).is_none() {
+            return Err(Error::NotOnRemote {
+                atom: s.atom.clone(),
+                remote: remote.to_owned(),
+            });
+        }
+        outcome.push(match find(s.reference.as_str()) {
+            Some(theirs) if theirs == s.tag => Pushed::UpToDate,
+            Some(_) => Pushed::Kept,
+            None => {
+                updates.push(RefUpdate::create(s.reference.clone(), s.tag));
+                Pushed::Pushed
+            }
+        });
+    }
+    if updates.is_empty() {
+        return Ok(outcome);
+    }
+    let options = PushOptions {
+        atomic: true,
+        run_hooks: true,
+        env: vec![("GIT_ATOM_PUBLISH".into(), "1".into())],
+        verbosity,
+        ..PushOptions::default()
+    };
+    let rejected: Vec<String> = store
+        .push(remote, &updates, &options)?
+        .into_iter()
+        .filter_map(|p| match p.outcome {
+            PushOutcome::Rejected(why) => Some(format!("{} {why}", p.name)),
+            _ => None,
+        })
+        .collect();
+    if !rejected.is_empty() {
+        return Err(Error::Rejected {
+            remote: remote.to_owned(),
+            rejected,
+        });
+    }
+    Ok(outcome)
 }
 
 /// What is wrong with the signatures of one atom.

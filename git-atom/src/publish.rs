@@ -42,6 +42,10 @@ pub struct Args {
     /// Also push the source branch in the same atomic push, so the source commit is on the remote
     #[arg(long)]
     push_source: bool,
+    /// Also sign each atom with your git signing key (as `git atom sign` does) and push the
+    /// signatures in the same atomic push as the atoms
+    #[arg(long)]
+    sign: bool,
     /// Check everything and show what would happen; no commit or ref is written anywhere
     #[arg(short = 'n', long)]
     dry_run: bool,
@@ -74,6 +78,19 @@ struct JsonAtom<'a> {
     id: String,
     commit: String,
     path: &'a str,
+    status: &'static str,
+    local: &'static str,
+    remote: Option<&'static str>,
+    /// With `--sign`: the signature's ref and status, per place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<JsonSignature>,
+}
+
+#[derive(Serialize)]
+struct JsonSignature {
+    #[serde(rename = "ref")]
+    reference: String,
+    tag: Option<String>,
     status: &'static str,
     local: &'static str,
     remote: Option<&'static str>,
@@ -127,11 +144,24 @@ fn repo_relative(work_dir: &Path, cwd: &Path, given: &Path) -> anyhow::Result<At
 
 /// One word for what happened to an atom: the first place where it was not up to date.
 fn overall(a: &publish::PublishedAtom) -> Status {
-    [Some(a.local), a.remote]
+    first_change(a.local, a.remote)
+}
+
+fn first_change(local: Status, remote: Option<Status>) -> Status {
+    [Some(local), remote]
         .into_iter()
         .flatten()
         .find(|s| *s != Status::UpToDate)
         .unwrap_or(Status::UpToDate)
+}
+
+/// What happened to an atom's signature, in the words of the table.
+fn signature_word(s: &publish::Signature) -> &'static str {
+    match first_change(s.local, s.remote) {
+        Status::Published => "signed",
+        Status::WouldPublish => "would-sign",
+        Status::UpToDate => "up-to-date",
+    }
 }
 
 /// The directory holding `atom.toml` that `dir` is in (`dir` itself or a parent), below the top
@@ -228,6 +258,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         },
         push_source: args.push_source,
         verbosity: output::transfer_verbosity(quiet),
+        sign: args.sign,
     };
     let show_progress = output::progress_enabled(quiet);
     let mut progress = |p: Progress| {
@@ -275,25 +306,40 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                     status: overall(a).name(),
                     local: a.local.name(),
                     remote: a.remote.map(Status::name),
+                    signature: a.signature.as_ref().map(|s| JsonSignature {
+                        reference: s.reference.to_string(),
+                        tag: s.tag.map(|t| t.to_string()),
+                        status: signature_word(s),
+                        local: s.local.name(),
+                        remote: s.remote.map(Status::name),
+                    }),
                 })
                 .collect(),
             warnings: &warnings,
         };
         output::json(&json)?;
     } else if !quiet {
-        let mut rows = vec![vec![
+        let mut header = vec![
             "LABEL".into(),
             "VERSION".into(),
             "ID".into(),
             "STATUS".into(),
-        ]];
+        ];
+        if args.sign {
+            header.push("SIGNATURE".into());
+        }
+        let mut rows = vec![header];
         for a in &outcome.atoms {
-            rows.push(vec![
+            let mut row = vec![
                 a.label.to_string(),
                 a.version.to_string(),
                 a.id.short(12),
                 overall(a).name().into(),
-            ]);
+            ];
+            if let Some(s) = &a.signature {
+                row.push(signature_word(s).into());
+            }
+            rows.push(row);
         }
         output::stdout(&output::table(&rows))?;
     }
@@ -318,6 +364,19 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         ),
     };
     output::note(quiet, &summary);
+    if args.sign {
+        let signed = outcome
+            .atoms
+            .iter()
+            .filter_map(|a| a.signature.as_ref())
+            .filter(|s| first_change(s.local, s.remote) != Status::UpToDate)
+            .count();
+        let verb = if args.dry_run { "would sign" } else { "signed" };
+        output::note(
+            quiet,
+            &format!("{verb} {signed} of {} atoms", outcome.atoms.len()),
+        );
+    }
     Ok(0)
 }
 

@@ -15,8 +15,9 @@ use crate::{output, EXIT_USAGE};
 /// message names the atomic number, the atom, its commit and its tree. It is referenced by
 /// `refs/atoms/_sig/<label>/<version>/<key id>` (the key id of an ssh key is the BLAKE3 hash of
 /// its public key, 32 hex digits; of an OpenPGP key, its configured id), so one listing of
-/// `refs/atoms/` shows the atoms and their signatures. Push the refs with
-/// `git push <remote> 'refs/atoms/_sig/*:refs/atoms/_sig/*'`.
+/// `refs/atoms/` shows the atoms and their signatures. `--remote` pushes the signatures the
+/// remote lacks, in one atomic push, create-only like atoms (each signed atom must be published
+/// there); `git atom publish --sign` publishes and signs in one push.
 ///
 /// An atom already signed with the key is left as it is. `git atom verify --signed` checks
 /// signatures with git's trust configuration (`gpg.ssh.allowedSignersFile`, the GnuPG keyring).
@@ -27,6 +28,10 @@ pub struct Args {
     /// Atoms to sign, as <LABEL> (every version) or <LABEL>@<VERSION>
     #[arg(value_name = "ATOM")]
     atoms: Vec<Target>,
+    /// Also push the signatures to this repository: a remote name, path, URL or address with
+    /// aliases (`gh:org/repo`)
+    #[arg(long, value_name = "REMOTE", value_parser = crate::publish::parse_remote)]
+    remote: Option<String>,
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
@@ -38,22 +43,56 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
+    // The remote is resolved before anything is signed: a typo signs nothing.
+    let remote = match &args.remote {
+        Some(given) => Some(crate::repository::resolve(&store, given, &cwd)?),
+        None => None,
+    };
     let signed = sign::sign(
         &store,
         &Options {
             targets: args.atoms,
         },
     )?;
+    let pushed = match &remote {
+        Some(remote) => Some(sign::push(
+            &store,
+            remote,
+            &signed,
+            output::transfer_verbosity(quiet),
+        )?),
+        None => None,
+    };
     let mut text = String::new();
-    for s in &signed {
-        let state = if s.existed {
+    for (i, s) in signed.iter().enumerate() {
+        let mut state = if s.existed {
             "signed already"
         } else {
             "signed"
-        };
-        text.push_str(&format!("{state:<15} {} {}\n", s.atom, s.reference));
+        }
+        .to_owned();
+        match pushed.as_ref().map(|p| p[i]) {
+            Some(sign::Pushed::Pushed) => state.push_str(", pushed"),
+            Some(sign::Pushed::UpToDate) => state.push_str(", on remote"),
+            Some(sign::Pushed::Kept) => state.push_str(", remote has another"),
+            None => {}
+        }
+        let width = if remote.is_some() { 26 } else { 15 };
+        text.push_str(&format!("{state:<width$} {} {}\n", s.atom, s.reference));
     }
-    output::stdout(&text)?;
-    output::note(quiet, &format!("{} atom(s) signed", signed.len()));
+    if !quiet {
+        output::stdout(&text)?;
+    }
+    let mut summary = format!("{} atom(s) signed", signed.len());
+    if let (Some(remote), Some(pushed)) = (&remote, &pushed) {
+        let n = pushed
+            .iter()
+            .filter(|p| **p == sign::Pushed::Pushed)
+            .count();
+        summary.push_str(&format!("; {n} signature(s) pushed to `{remote}`"));
+    } else {
+        summary.push_str(" locally (`--remote <remote>` pushes them)");
+    }
+    output::note(quiet, &summary);
     Ok(0)
 }

@@ -210,3 +210,128 @@ fn an_atom_that_does_not_verify_is_not_signed() {
     env.git(&src, ["atom", "sign", "foo@0.1.0"]).success();
     assert_eq!(env.refs(&src, "refs/atoms/_sig/").len(), 1);
 }
+
+#[test]
+fn publish_sign_pushes_atoms_and_signatures_in_one_push_and_sign_remote_adds_the_missing_ones() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let remote_arg = remote.to_str().unwrap();
+    let alice = key(&env, "alice");
+    trust(&env, &[&alice]);
+
+    // --sign without a key: refused before anything is written, here or there.
+    env.atom(&src, "pkgs/bar", "bar", "1.0.0");
+    env.commit_all(&src, "bar");
+    env.git_ok(&src, &["push", "-q", remote_arg, "main"]);
+    let no_key = env
+        .git(&src, ["atom", "publish", "--sign", "--remote", remote_arg])
+        .code(1);
+    assert!(
+        no_key.stderr.contains("no signing key"),
+        "{}",
+        no_key.stderr
+    );
+    assert!(env.refs(&remote, "refs/atoms/bar/").is_empty());
+
+    use_key(&env, &alice);
+    let dry = env
+        .git(
+            &src,
+            [
+                "atom",
+                "publish",
+                "--sign",
+                "--dry-run",
+                "--remote",
+                remote_arg,
+            ],
+        )
+        .success();
+    assert!(
+        dry.stdout.contains("bar    1.0.0") && dry.stdout.contains("would-publish  would-sign"),
+        "{}",
+        dry.stdout
+    );
+    assert!(env.refs(&src, "refs/atoms/_sig/").is_empty());
+    let json = env
+        .git(
+            &src,
+            [
+                "atom", "publish", "--sign", "--json", "--remote", remote_arg,
+            ],
+        )
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let atoms = doc["atoms"].as_array().unwrap();
+    let bar = atoms.iter().find(|a| a["label"] == "bar").unwrap();
+    assert_eq!(bar["status"], "published");
+    assert_eq!(bar["signature"]["status"], "signed");
+    assert_eq!(bar["signature"]["remote"], "published");
+    // foo was published before: its new signature is pushed alone.
+    let foo = atoms.iter().find(|a| a["label"] == "foo").unwrap();
+    assert_eq!(foo["status"], "up-to-date");
+    assert_eq!(foo["signature"]["status"], "signed");
+    // The same refs and tags, here and on the remote.
+    let local = env.refs(&src, "refs/atoms/_sig/");
+    assert_eq!(local.len(), 2, "{local:?}");
+    assert_eq!(env.refs(&remote, "refs/atoms/_sig/"), local);
+    // A consumer of the remote verifies the signatures.
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let uri = format!("{}::bar", remote.display());
+    env.git(&outside, ["atom", "verify", "--signed", &uri])
+        .success();
+    // Publishing again changes nothing.
+    let again = env
+        .git(
+            &src,
+            [
+                "atom", "publish", "--sign", "--json", "--remote", remote_arg,
+            ],
+        )
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    for a in doc["atoms"].as_array().unwrap() {
+        assert_eq!(a["signature"]["status"], "up-to-date", "{a}");
+    }
+
+    // `git atom sign --remote`: signs locally, then pushes what the remote lacks.
+    let other = env.init_bare("other.git");
+    let other_arg = other.to_str().unwrap();
+    let missing = env
+        .git(&src, ["atom", "sign", "--remote", other_arg])
+        .code(1);
+    assert!(
+        missing
+            .stderr
+            .starts_with("error: bar@1.0.0 is not published on `"),
+        "{}",
+        missing.stderr
+    );
+    assert!(env.refs(&other, "refs/atoms/").is_empty());
+    env.git(
+        &src,
+        ["atom", "publish", "--push-source", "--remote", other_arg],
+    )
+    .success();
+    let pushed = env
+        .git(&src, ["atom", "sign", "--remote", other_arg])
+        .success();
+    assert!(
+        pushed
+            .stdout
+            .lines()
+            .all(|l| l.starts_with("signed already, pushed ")),
+        "{}",
+        pushed.stdout
+    );
+    assert_eq!(env.refs(&other, "refs/atoms/_sig/"), local);
+    let none = env
+        .git(&src, ["atom", "sign", "--remote", other_arg])
+        .success();
+    assert!(
+        none.stderr.contains("0 signature(s) pushed"),
+        "{}",
+        none.stderr
+    );
+}
