@@ -33,7 +33,8 @@ pub struct Args {
     /// Use no network: succeed only if the lock is already current
     #[arg(long)]
     offline: bool,
-    /// Move dependencies to their newest matching versions: all, or only the NAMEs given
+    /// Move dependencies to their newest matching versions, and resolve pins and sources again
+    /// (refs, downloads): all, or only the NAMEs given
     #[arg(long, value_name = "NAME", num_args = 0.., value_parser = parse_name)]
     update: Option<Vec<Name>>,
 }
@@ -82,8 +83,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         Some(names) if names.is_empty() => Update::All,
         Some(names) => {
             for name in &names {
-                if !local.manifest.deps.contains_key(name) {
-                    bail!("`{name}` is not a dependency of this atom (see `git atom show`)");
+                if !local.manifest.deps.contains_key(name)
+                    && !local.manifest.pins.contains_key(name)
+                    && !local.manifest.srcs.contains_key(name)
+                {
+                    bail!("`{name}` is not a dependency, pin or source of this atom (see `git atom show`)");
                 }
             }
             Update::Names(names.into_iter().collect())
