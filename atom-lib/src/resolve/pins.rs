@@ -547,34 +547,43 @@ impl Locker<'_> {
                     })?
             }
         };
-        if !self.cache.has_object(rev) {
-            let fetch_err = |source| Error::Fetch {
-                what: what.to_owned(),
-                url: url.clone(),
-                rev,
-                source,
-            };
-            let quarantine = self.cache.quarantine().map_err(fetch_err)?;
-            quarantine
-                .fetch(
-                    &git.git_url(),
-                    &[rev.to_string()],
-                    Filter::Snapshot,
-                    Verbosity::default(),
-                )
-                .map_err(fetch_err)?;
-            if !quarantine.store().map_err(fetch_err)?.has_object(rev) {
-                return Err(Error::NotSent {
-                    what: what.to_owned(),
-                    url,
-                    rev,
-                });
-            }
-            quarantine.admit().map_err(fetch_err)?;
-        }
+        fetch_commit(self.cache, git, rev, what)?;
         let (tree, _) = self.cache.commit_tree_and_parents(rev)?;
         Ok((rev, tree_hash(self.cache, tree)?))
     }
+}
+
+/// Makes sure the cache has the commit `rev` of `git` and everything under it: unless it has
+/// it already, fetches it alone (depth 1) through the quarantine.
+pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Result<(), Error> {
+    if cache.has_object(rev) {
+        return Ok(());
+    }
+    let url = git.redacted();
+    let _span = tracing::info_span!("fetch", url = %url, %rev).entered();
+    let fetch_err = |source| Error::Fetch {
+        what: what.to_owned(),
+        url: url.clone(),
+        rev,
+        source,
+    };
+    let quarantine = cache.quarantine().map_err(fetch_err)?;
+    quarantine
+        .fetch(
+            &git.git_url(),
+            &[rev.to_string()],
+            Filter::Snapshot,
+            Verbosity::default(),
+        )
+        .map_err(fetch_err)?;
+    if !quarantine.store().map_err(fetch_err)?.has_object(rev) {
+        return Err(Error::NotSent {
+            what: what.to_owned(),
+            url,
+            rev,
+        });
+    }
+    quarantine.admit().map_err(fetch_err)
 }
 
 /// What the working tree has at a path.
