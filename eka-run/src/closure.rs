@@ -8,15 +8,19 @@
 //!   repository's listing (the highest matching version) and the atom commit is fetched into the
 //!   per-user atom cache (`$XDG_CACHE_HOME/atom/atoms.git`), through the quarantine and the
 //!   structural check, unless the cache has it. Either way the manifest and the lock are checked:
-//!   an atom whose manifest declares dependencies needs an `atom.lock`, and the lock must be
-//!   current (`Lock::check`); pins and sources are not evaluated yet (the resolver does not lock
-//!   them), which is an error, never a silently empty `from.<pin>` or `get.<src>`.
+//!   an atom whose manifest declares dependencies, pins or sources needs an `atom.lock`, and the
+//!   lock must be current (`Lock::check`); a path source of a fetched atom is refused (its
+//!   repository is not at hand), never a silently empty `get.<src>`.
 //! - [`Subject::materialise`]: when an evaluation really runs (not from the evaluation cache),
 //!   the atom of a URI and every locked dependency are exported from the cache into the
 //!   sandbox's private directory; a locked atom the cache lacks is fetched first from the URL the
 //!   lock records (then its mirrors), through the quarantine and the structural check.
+//!   Every locked pin is placed there too (a git pin's commit exported from the cache, fetched
+//!   alone if missing; a tarball pin downloaded, unpacked and checked against its NAR hash), and
+//!   every git or path source's tree; a URL source is only described, for the builder to fetch.
 //!   [`Materialised::graph`] is what the Nix driver composes them with: each locked atom once per
-//!   atomic number and version, with its own locked dependencies as its `from`.
+//!   atomic number and version, with its own locked dependencies and pins as its `from` and its
+//!   sources as its `get`.
 //!
 //! This is the only module of eka-run that uses atom-lib: everything it does happens on the
 //! host, before the sandbox starts; the sandbox only ever sees the directories it exports.

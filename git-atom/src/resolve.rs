@@ -54,11 +54,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         let stale = match &local.lock {
             None if nothing_to_lock => Vec::new(),
             None => vec![format!("{} does not exist", local.lock_path().display())],
-            Some(lock) => lock
-                .check(&local.manifest, &atom_dir)
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+            Some(lock) => {
+                let mut stale = lock.check(&local.manifest, &atom_dir);
+                // A path source's content is local: its drift is found without network.
+                if let Some(store) = &ctx.store {
+                    for drift in atom_lib::resolve::pins::path_drift(store, lock)? {
+                        if !stale.contains(&drift) {
+                            stale.push(drift);
+                        }
+                    }
+                }
+                stale.iter().map(ToString::to_string).collect()
+            }
         };
         if stale.is_empty() {
             output::note(quiet, "atom.lock is current");

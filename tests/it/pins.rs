@@ -475,6 +475,24 @@ fn drift_is_found_by_locked_and_update_moves_only_what_it_names() {
     assert_eq!(w.locked("pin", "nixlib", true, "rev"), newer.trim());
     assert_ne!(w.lock(), before);
 
+    // A path source whose content changed is drift, found without network.
+    w.git_atom(&["resolve", "--locked"]).success();
+    w.env.write(&w.repo, "data/f", "other data\n");
+    let run = w.git_atom(&["resolve", "--locked"]).code(1);
+    assert!(
+        run.stderr
+            .contains("atom.lock is not current: `srcs.data` changed since it was locked"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("`srcs.cargo`"), "{}", run.stderr);
+    w.git_atom(&["resolve"]).success();
+    assert_eq!(
+        w.locked("src", "data", true, "hash"),
+        w.nix_hash("path", &w.repo.join("data"))
+    );
+    w.git_atom(&["resolve", "--locked"]).success();
+
     // A changed URL (through the atom's version) is drift of the source.
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(

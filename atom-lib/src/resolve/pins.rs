@@ -25,7 +25,8 @@ use std::io::{Seek as _, Write as _};
 
 use super::graph::{Local, Update};
 use crate::lock::{
-    AtomKey, Lock, LockedPin, LockedSrc, Origin, PathObject, PinSource, SrcSource, Sri, LOCK_FILE,
+    AtomKey, Lock, LockedPin, LockedSrc, Origin, PathObject, PinSource, SrcSource, Sri, Stale,
+    LOCK_FILE,
 };
 use crate::manifest::{GitRef, Manifest, Name, Pin, Src, Url, MANIFEST_FILE};
 use crate::nar;
@@ -584,6 +585,28 @@ pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Re
         });
     }
     quarantine.admit().map_err(fetch_err)
+}
+
+/// The locking atom's path sources whose working tree no longer holds the locked tree or blob
+/// (found without network, for `--locked`): each is [`Stale::SrcChanged`].
+pub fn path_drift(store: &GitStore, lock: &Lock) -> Result<Vec<Stale>, StoreError> {
+    let mut out = Vec::new();
+    for src in lock.srcs.iter().filter(|s| s.owner.is_none()) {
+        let SrcSource::Path { path, object, .. } = &src.source else {
+            continue;
+        };
+        let same = match (working_object(store, path)?, object) {
+            (Some(Working::Tree(found)), PathObject::Tree(locked)) => found == *locked,
+            (Some(Working::Blob(found, _)), PathObject::Blob(locked)) => found == *locked,
+            _ => false,
+        };
+        if !same {
+            out.push(Stale::SrcChanged {
+                name: src.name.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// What the working tree has at a path.
