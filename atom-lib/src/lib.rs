@@ -24,6 +24,7 @@
 //! see [`lock`]).
 
 pub mod commit;
+pub mod download;
 pub mod escape;
 pub mod fetch;
 pub mod guard;
@@ -34,6 +35,7 @@ pub mod local;
 pub mod lock;
 
 pub mod manifest;
+pub mod nar;
 pub mod oid;
 pub mod publish;
 pub mod refs;

@@ -1068,7 +1068,7 @@ impl Lock {
     }
 }
 
-fn pin_matches(pin: &Pin, locked: &LockedPin) -> bool {
+pub(crate) fn pin_matches(pin: &Pin, locked: &LockedPin) -> bool {
     let source = match (pin, &locked.source) {
         (
             Pin::Git { git, reference, .. },
@@ -1084,7 +1084,12 @@ fn pin_matches(pin: &Pin, locked: &LockedPin) -> bool {
     source && pin.entry() == locked.entry.as_ref()
 }
 
-fn src_matches(src: &Src, locked: &LockedSrc, manifest: &Manifest, atom_dir: &str) -> bool {
+pub(crate) fn src_matches(
+    src: &Src,
+    locked: &LockedSrc,
+    manifest: &Manifest,
+    atom_dir: &str,
+) -> bool {
     match (src, &locked.source) {
         (Src::Url { .. }, SrcSource::Url { url, .. }) => {
             src.url_for(&manifest.version).as_deref() == Some(url.as_str())

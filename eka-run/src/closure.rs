@@ -8,15 +8,19 @@
 //!   repository's listing (the highest matching version) and the atom commit is fetched into the
 //!   per-user atom cache (`$XDG_CACHE_HOME/atom/atoms.git`), through the quarantine and the
 //!   structural check, unless the cache has it. Either way the manifest and the lock are checked:
-//!   an atom whose manifest declares dependencies needs an `atom.lock`, and the lock must be
-//!   current (`Lock::check`); pins and sources are not evaluated yet (the resolver does not lock
-//!   them), which is an error, never a silently empty `from.<pin>` or `get.<src>`.
+//!   an atom whose manifest declares dependencies, pins or sources needs an `atom.lock`, and the
+//!   lock must be current (`Lock::check`); a path source of a fetched atom is refused (its
+//!   repository is not at hand), never a silently empty `get.<src>`.
 //! - [`Subject::materialise`]: when an evaluation really runs (not from the evaluation cache),
 //!   the atom of a URI and every locked dependency are exported from the cache into the
 //!   sandbox's private directory; a locked atom the cache lacks is fetched first from the URL the
 //!   lock records (then its mirrors), through the quarantine and the structural check.
+//!   Every locked pin is placed there too (a git pin's commit exported from the cache, fetched
+//!   alone if missing; a tarball pin downloaded, unpacked and checked against its NAR hash), and
+//!   every git or path source's tree; a URL source is only described, for the builder to fetch.
 //!   [`Materialised::graph`] is what the Nix driver composes them with: each locked atom once per
-//!   atomic number and version, with its own locked dependencies as its `from`.
+//!   atomic number and version, with its own locked dependencies and pins as its `from` and its
+//!   sources as its `get`.
 //!
 //! This is the only module of eka-run that uses atom-lib: everything it does happens on the
 //! host, before the sandbox starts; the sandbox only ever sees the directories it exports.
@@ -32,9 +36,12 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use atom_lib::local::{self, LocalAtom};
-use atom_lib::lock::{LockedAtom, Origin as LockOrigin, LOCK_FILE};
+use atom_lib::lock::{
+    AtomKey, LockedAtom, LockedPin, LockedSrc, Origin as LockOrigin, PathObject, PinSource,
+    SrcSource, LOCK_FILE,
+};
 use atom_lib::manifest::{Manifest, MANIFEST_FILE};
-use atom_lib::resolve::{self, ResolveError};
+use atom_lib::resolve::{self, pins, ResolveError};
 use atom_lib::store::git::Verbosity;
 use atom_lib::store::EntryKind;
 use atom_lib::uri::{AliasError, Aliases, Uri, UriError};
@@ -146,17 +153,42 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
-    /// The manifest declares what this version cannot evaluate.
-    #[error("{manifest}: `{section}.{name}` is not evaluated by this version of eka-run: the resolver does not lock {section} yet, so `{scope}.{name}` cannot be provided (remove it, or evaluate without eka-run)")]
-    Unsupported {
-        /// The manifest (or lock) that declares it.
-        manifest: String,
-        /// `pins` or `srcs`.
-        section: &'static str,
-        /// The name.
+    /// A path source of an atom whose repository eka-run does not have.
+    #[error("{lock}: `srcs.{name}`{of} is a path of {repository}, which eka-run does not fetch: only the atom's own objects are (evaluate the atom from a clone of its repository instead)")]
+    FetchedPathSource {
+        /// The lock that records it.
+        lock: String,
+        /// The source.
         name: String,
-        /// `from` or `get`.
-        scope: &'static str,
+        /// ` of <atom key>`, or nothing for the atom's own.
+        of: String,
+        /// Whose repository.
+        repository: String,
+    },
+    /// A pin or a git source could not be fetched, or a tarball pin downloaded.
+    #[error(transparent)]
+    Pin(Box<atom_lib::resolve::pins::Error>),
+    /// A tarball pin's download does not have the locked hash.
+    #[error("{what}: the download of {url} has the hash {found}, the lock says {locked}: the server changed what it serves (or tampered with it); if the change is expected, run `git atom resolve --update <name>`")]
+    PinHash {
+        /// The pin.
+        what: String,
+        /// Where from.
+        url: String,
+        /// What it has.
+        found: String,
+        /// What the lock says.
+        locked: String,
+    },
+    /// A path source's object is not in its repository.
+    #[error(
+        "{what}: the locked {object} is not in the repository any more: run `git atom resolve`"
+    )]
+    PathObjectMissing {
+        /// The source.
+        what: String,
+        /// `tree <id>` or `blob <id>`.
+        object: String,
     },
     /// The manifest declares dependencies and there is no lock.
     #[error("`{lock}` does not exist, and the atom declares dependencies: {fix}")]
@@ -227,6 +259,12 @@ impl From<local::Error> for Error {
 impl From<UriError> for Error {
     fn from(e: UriError) -> Self {
         Error::Uri(Box::new(e))
+    }
+}
+
+impl From<atom_lib::resolve::pins::Error> for Error {
+    fn from(e: atom_lib::resolve::pins::Error) -> Self {
+        Error::Pin(Box::new(e))
     }
 }
 
@@ -303,32 +341,71 @@ pub struct Materialised {
     /// The atom's export (a URI atom), else `None`: the directory is used where it is.
     pub atom: Option<PathBuf>,
     /// Every locked atom's export, by key (`<atomic number>@<version>`), with its requirements.
-    atoms: BTreeMap<String, (PathBuf, BTreeMap<String, String>)>,
-    /// The atom's own requirements: `from.<name>` to a key.
-    requires: BTreeMap<String, String>,
+    atoms: BTreeMap<String, Node>,
+    /// The atom's own requirements: `from.<name>` to a key, its pins and its sources.
+    top: Scopes,
+    /// Every pin of the closure, by an index of its own (`p<n>`).
+    pins: BTreeMap<String, serde_json::Value>,
+    /// Every source of the closure, by an index of its own (`s<n>`).
+    srcs: BTreeMap<String, serde_json::Value>,
     /// Bytes of the objects written, for people who measure.
     pub bytes: u64,
 }
 
+/// What one atom sees: `from.<name>` (atoms by key, pins by index) and `get.<name>`.
+#[derive(Debug, Clone, Default)]
+struct Scopes {
+    requires: BTreeMap<String, String>,
+    pins: BTreeMap<String, String>,
+    srcs: BTreeMap<String, String>,
+}
+
+/// One exported atom.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    root: PathBuf,
+    scopes: Scopes,
+}
+
+impl Scopes {
+    fn json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("requires".into(), serde_json::json!(self.requires));
+        m.insert("pins".into(), serde_json::json!(self.pins));
+        m.insert("srcs".into(), serde_json::json!(self.srcs));
+        m
+    }
+}
+
 impl Materialised {
     /// The dependency graph as the Nix driver takes it: JSON
-    /// `{"atoms": {<key>: {"root": <dir>, "requires": {<name>: <key>}}}, "requires": {<name>: <key>}}`,
-    /// with each directory relative to the directory written into.
+    /// `{"atoms": {<key>: {"root": <dir>, "requires": {<name>: <key>}, "pins": {<name>: <pin>},
+    /// "srcs": {<name>: <src>}}}, "pins": {<pin>: {"root", "entry", "hash"}}, "srcs": {<src>:
+    /// {"name", "hash", and "url" or "root"}}, "requires", "pins", "srcs"}` (the last three the
+    /// atom's own), with each directory relative to the directory written into.
     pub fn graph(&self) -> String {
         let atoms: serde_json::Map<String, serde_json::Value> = self
             .atoms
             .iter()
-            .map(|(key, (rel, requires))| {
-                (
-                    key.clone(),
-                    serde_json::json!({
-                        "root": rel.to_string_lossy(),
-                        "requires": requires,
-                    }),
-                )
+            .map(|(key, node)| {
+                let mut m = node.scopes.json();
+                m.insert("root".into(), node.root.to_string_lossy().into());
+                (key.clone(), serde_json::Value::Object(m))
             })
             .collect();
-        serde_json::json!({ "atoms": atoms, "requires": self.requires }).to_string()
+        let mut m = self.top.json();
+        m.insert("atoms".into(), serde_json::Value::Object(atoms));
+        m.insert("pinned".into(), serde_json::json!(self.pins));
+        m.insert("sources".into(), serde_json::json!(self.srcs));
+        serde_json::Value::Object(m).to_string()
+    }
+
+    /// The scopes of the atom `owner` (`None`: the atom evaluated).
+    fn scopes(&mut self, owner: Option<&AtomKey>) -> &mut Scopes {
+        match owner {
+            None => &mut self.top,
+            Some(key) => &mut self.atoms.entry(key.to_string()).or_default().scopes,
+        }
     }
 
     /// How many locked atoms were exported.
@@ -379,9 +456,9 @@ impl Subject {
                 &local.manifest,
                 local.lock.as_ref(),
                 local.repo_path.as_deref().unwrap_or(""),
-                &local.manifest_path().display().to_string(),
                 &local.lock_path().display().to_string(),
                 Fix::Resolve(dir.clone()),
+                local.repo_path.is_some(),
             )?;
             local.lock
         } else {
@@ -465,9 +542,9 @@ impl Subject {
             &manifest,
             lock.as_ref(),
             "",
-            &manifest_path,
             &lock_path,
             Fix::Republish,
+            false,
         )?;
         Ok(Subject {
             origin: Origin::Cache { atom, commit, tree },
@@ -490,7 +567,11 @@ impl Subject {
     pub fn materialise(&self, into: &Path) -> Result<Materialised, Error> {
         let deps = self.dependencies();
         let mut out = Materialised::default();
-        if deps.is_empty() && self.dir().is_some() {
+        let pinned = self
+            .lock
+            .as_ref()
+            .is_some_and(|l| !l.pins.is_empty() || !l.srcs.is_empty());
+        if deps.is_empty() && !pinned && self.dir().is_some() {
             return Ok(out);
         }
         let cache = cache()?;
@@ -529,16 +610,190 @@ impl Subject {
                 .iter()
                 .map(|(name, key)| (name.to_string(), key.to_string()))
                 .collect();
-            out.atoms.insert(locked.key().to_string(), (rel, requires));
+            out.atoms.insert(
+                locked.key().to_string(),
+                Node {
+                    root: rel,
+                    scopes: Scopes {
+                        requires,
+                        ..Scopes::default()
+                    },
+                },
+            );
         }
         if let Some(lock) = &self.lock {
-            out.requires = lock
+            out.top.requires = lock
                 .requires
                 .iter()
                 .map(|(name, key)| (name.to_string(), key.to_string()))
                 .collect();
+            for (i, pin) in lock.pins.iter().enumerate() {
+                let id = format!("p{i}");
+                let value = self.materialise_pin(&cache, pin, &id, into, &mut out.bytes)?;
+                out.pins.insert(id.clone(), value);
+                out.scopes(pin.owner.as_ref())
+                    .pins
+                    .insert(pin.name.to_string(), id);
+            }
+            for (i, src) in lock.srcs.iter().enumerate() {
+                let id = format!("s{i}");
+                let value = self.materialise_src(&cache, src, &id, into, &mut out.bytes)?;
+                out.srcs.insert(id.clone(), value);
+                out.scopes(src.owner.as_ref())
+                    .srcs
+                    .insert(src.name.to_string(), id);
+            }
         }
         Ok(out)
+    }
+
+    /// Export a pin: a git pin's tree from the cache (fetched first if missing), a tarball pin
+    /// downloaded and unpacked here (its hash checked against the lock's). Its graph entry.
+    fn materialise_pin(
+        &self,
+        cache: &GitStore,
+        pin: &LockedPin,
+        id: &str,
+        into: &Path,
+        bytes: &mut u64,
+    ) -> Result<serde_json::Value, Error> {
+        let what = shown("pins", &pin.name.to_string(), pin.owner.as_ref());
+        let rel = PathBuf::from("pins").join(id);
+        let (root, hash) = match &pin.source {
+            PinSource::Git { git, rev, hash, .. } => {
+                let tree = git_tree(cache, git, *rev, &what)?;
+                *bytes += export(cache, tree, &into.join(&rel), &what, 0)?;
+                let hash = match hash {
+                    Some(h) => h.to_string(),
+                    None => pins::tree_hash(cache, tree)
+                        .map_err(|source| Error::Store {
+                            what: what.clone(),
+                            source,
+                        })?
+                        .to_string(),
+                };
+                (rel, hash)
+            }
+            PinSource::Tarball { url, hash } => {
+                let dir = into.join(&rel);
+                std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let http = cache.http_settings().map_err(|source| Error::Store {
+                    what: "git config".into(),
+                    source,
+                })?;
+                let top = pins::fetch_tarball(url, &http, &dir, &what)?;
+                let found = atom_lib::nar::hash_path(&top).map_err(|source| pins::Error::Hash {
+                    what: what.clone(),
+                    source,
+                })?;
+                if &found != hash {
+                    return Err(Error::PinHash {
+                        what,
+                        url: url.to_string(),
+                        found: found.to_string(),
+                        locked: hash.to_string(),
+                    });
+                }
+                let rel = top
+                    .strip_prefix(into)
+                    .map(Path::to_owned)
+                    .unwrap_or(top.clone());
+                (rel, hash.to_string())
+            }
+        };
+        let entry = pin
+            .entry
+            .as_ref()
+            .map_or_else(|| "default.nix".to_owned(), ToString::to_string);
+        Ok(serde_json::json!({
+            "root": root.to_string_lossy(),
+            "entry": entry,
+            "hash": hash,
+        }))
+    }
+
+    /// Describe a source: a URL for the builder to fetch, or a tree exported here (a git
+    /// source's from the cache, a path source's from the atom's own repository). Its graph entry.
+    fn materialise_src(
+        &self,
+        cache: &GitStore,
+        src: &LockedSrc,
+        id: &str,
+        into: &Path,
+        bytes: &mut u64,
+    ) -> Result<serde_json::Value, Error> {
+        let what = shown("srcs", &src.name.to_string(), src.owner.as_ref());
+        let rel = PathBuf::from("srcs").join(id);
+        match &src.source {
+            SrcSource::Url { url, hash } => Ok(serde_json::json!({
+                "url": url.to_string(),
+                "hash": hash.to_string(),
+                "name": store_name(url.as_str()),
+            })),
+            SrcSource::Git { git, rev, hash, .. } => {
+                let tree = git_tree(cache, git, *rev, &what)?;
+                *bytes += export(cache, tree, &into.join(&rel), &what, 0)?;
+                Ok(serde_json::json!({
+                    "root": rel.to_string_lossy(),
+                    "hash": hash.to_string(),
+                    "name": "source",
+                }))
+            }
+            SrcSource::Path { path, object, hash } => {
+                // Only a directory atom's repository is at hand (`check` refused the rest).
+                let repo = self
+                    .dir()
+                    .and_then(|d| GitStore::discover(d).ok())
+                    .ok_or_else(|| Error::FetchedPathSource {
+                        lock: LOCK_FILE.to_owned(),
+                        name: src.name.to_string(),
+                        of: String::new(),
+                        repository: "another repository".into(),
+                    })?;
+                let missing = |object: String| Error::PathObjectMissing {
+                    what: what.clone(),
+                    object,
+                };
+                let root = match object {
+                    PathObject::Tree(tree) => {
+                        if !repo.has_object(*tree) {
+                            return Err(missing(format!("tree {tree}")));
+                        }
+                        *bytes += export(&repo, *tree, &into.join(&rel), &what, 0)?;
+                        rel
+                    }
+                    PathObject::Blob(blob) => {
+                        if !repo.has_object(*blob) {
+                            return Err(missing(format!("blob {blob}")));
+                        }
+                        let dir = into.join(&rel);
+                        std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+                            path: dir.clone(),
+                            source,
+                        })?;
+                        let data = repo.read_blob(*blob).map_err(|source| Error::Store {
+                            what: what.clone(),
+                            source,
+                        })?;
+                        let file = dir.join("file");
+                        std::fs::write(&file, &data).map_err(|source| Error::Write {
+                            path: file.clone(),
+                            source,
+                        })?;
+                        *bytes += data.len() as u64;
+                        rel.join("file")
+                    }
+                };
+                Ok(serde_json::json!({
+                    "root": root.to_string_lossy(),
+                    "hash": hash.to_string(),
+                    "name": store_name(path),
+                }))
+            }
+        }
     }
 }
 
@@ -565,24 +820,12 @@ fn check(
     manifest: &Manifest,
     lock: Option<&Lock>,
     atom_dir: &str,
-    manifest_path: &str,
     lock_path: &str,
     fix: Fix,
+    local_repository: bool,
 ) -> Result<(), Error> {
-    let unsupported = |at: &str, section, name: &dyn std::fmt::Display, scope| Error::Unsupported {
-        manifest: at.to_owned(),
-        section,
-        name: name.to_string(),
-        scope,
-    };
-    if let Some(name) = manifest.pins.keys().next() {
-        return Err(unsupported(manifest_path, "pins", name, "from"));
-    }
-    if let Some(name) = manifest.srcs.keys().next() {
-        return Err(unsupported(manifest_path, "srcs", name, "get"));
-    }
     let Some(lock) = lock else {
-        if manifest.deps.is_empty() {
+        if manifest.deps.is_empty() && manifest.pins.is_empty() && manifest.srcs.is_empty() {
             return Ok(());
         }
         return Err(Error::MissingLock {
@@ -598,14 +841,81 @@ fn check(
             fix,
         });
     }
-    // Pins and sources of dependencies (a current lock of this manifest has none of its own).
-    if let Some(pin) = lock.pins.first() {
-        return Err(unsupported(lock_path, "pins", &pin.name, "from"));
-    }
-    if let Some(src) = lock.srcs.first() {
-        return Err(unsupported(lock_path, "srcs", &src.name, "get"));
+    // Path sources are exported from the atom's own repository: a directory atom's (its own and
+    // its path dependencies'), never a fetched one's.
+    for src in &lock.srcs {
+        if !matches!(src.source, SrcSource::Path { .. }) {
+            continue;
+        }
+        let fetched_owner = match &src.owner {
+            None => !local_repository,
+            Some(key) => lock
+                .atom(key)
+                .is_none_or(|a| matches!(a.origin, LockOrigin::Url { .. })),
+        };
+        if fetched_owner {
+            return Err(Error::FetchedPathSource {
+                lock: lock_path.to_owned(),
+                name: src.name.to_string(),
+                of: src
+                    .owner
+                    .as_ref()
+                    .map_or_else(String::new, |k| format!(" of {k}")),
+                repository: match &src.owner {
+                    None => "the atom's repository".into(),
+                    Some(_) => "that atom's repository".into(),
+                },
+            });
+        }
     }
     Ok(())
+}
+
+/// `` `pins.<name>` `` or `` `pins.<name>` of <key> ``.
+fn shown(section: &str, name: &str, owner: Option<&AtomKey>) -> String {
+    match owner {
+        None => format!("`{section}.{name}`"),
+        Some(key) => format!("`{section}.{name}` of {key}"),
+    }
+}
+
+/// A store path name for a source at `location` (a URL or a path): its last component when Nix
+/// accepts it as a name, else `source`.
+fn store_name(location: &str) -> String {
+    let last = location
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let last = last.split(['?', '#']).next().unwrap_or_default();
+    let valid = !last.is_empty()
+        && !last.starts_with('.')
+        && last.len() <= 200
+        && last
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-._?=".contains(c));
+    if valid {
+        last.to_owned()
+    } else {
+        "source".to_owned()
+    }
+}
+
+/// The tree of commit `rev` of `git`, fetched into the cache first if missing.
+fn git_tree(
+    cache: &GitStore,
+    git: &atom_lib::uri::Address,
+    rev: Oid,
+    what: &str,
+) -> Result<Oid, Error> {
+    pins::fetch_commit(cache, git, rev, what)?;
+    let (tree, _) = cache
+        .commit_tree_and_parents(rev)
+        .map_err(|source| Error::Store {
+            what: what.to_owned(),
+            source,
+        })?;
+    Ok(tree)
 }
 
 /// Fetch the locked atoms the cache lacks: one fetch per repository, from its URL, else each of
@@ -779,20 +1089,46 @@ mod tests {
         let mut m = Materialised::default();
         m.atoms.insert(
             "k1@1.0.0".into(),
-            (
-                PathBuf::from("deps/k1/1.0.0/base"),
-                BTreeMap::from([("util".into(), "k2@0.1.0".into())]),
-            ),
+            Node {
+                root: PathBuf::from("deps/k1/1.0.0/base"),
+                scopes: Scopes {
+                    requires: BTreeMap::from([("util".into(), "k2@0.1.0".into())]),
+                    ..Scopes::default()
+                },
+            },
         );
-        m.requires.insert("base".into(), "k1@1.0.0".into());
+        m.top.requires.insert("base".into(), "k1@1.0.0".into());
+        m.top.pins.insert("lib".into(), "p0".into());
+        m.top.srcs.insert("src".into(), "s0".into());
+        m.pins.insert(
+            "p0".into(),
+            serde_json::json!({"root": "pins/p0", "entry": "default.nix", "hash": "sha256-x"}),
+        );
+        m.srcs.insert(
+            "s0".into(),
+            serde_json::json!({"url": "http://h/a.tar", "hash": "sha256-y", "name": "a.tar"}),
+        );
         let graph: serde_json::Value = serde_json::from_str(&m.graph()).unwrap();
         assert_eq!(
             graph,
             serde_json::json!({
-                "atoms": {"k1@1.0.0": {"root": "deps/k1/1.0.0/base", "requires": {"util": "k2@0.1.0"}}},
+                "atoms": {"k1@1.0.0": {"root": "deps/k1/1.0.0/base", "requires": {"util": "k2@0.1.0"}, "pins": {}, "srcs": {}}},
                 "requires": {"base": "k1@1.0.0"},
+                "pins": {"lib": "p0"},
+                "srcs": {"src": "s0"},
+                "pinned": {"p0": {"root": "pins/p0", "entry": "default.nix", "hash": "sha256-x"}},
+                "sources": {"s0": {"url": "http://h/a.tar", "hash": "sha256-y", "name": "a.tar"}},
             })
         );
+    }
+
+    #[test]
+    fn store_names_are_the_last_component_when_nix_takes_it() {
+        assert_eq!(store_name("https://h/x/pkg-1.2.tar.gz"), "pkg-1.2.tar.gz");
+        assert_eq!(store_name("https://h/x/get?v=1"), "get");
+        assert_eq!(store_name("data/f"), "f");
+        assert_eq!(store_name("https://h/x/.hidden"), "source");
+        assert_eq!(store_name("https://h/x/a%20b"), "source");
     }
 
     #[test]

@@ -231,24 +231,47 @@ pub(crate) struct Jail {
 /// The entry expression: the atom's public API. The configuration always carries `system`.
 pub(crate) const ENTRY_NIX: &str =
     "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
-# passing the configuration `configJSON` (canonical JSON, `system` included) and, as `from`,
-# the atoms of its lock: `<ekaDir>/deps.json` is
-#   { atoms = { <id@version> = { root = <dir under ekaDir>; requires = { <name> = <id@version>; }; }; };
-#     requires = { <name> = <id@version>; }; }
+# passing the configuration `configJSON` (canonical JSON, `system` included) and, as `from`
+# and `get`, what its lock holds: `<ekaDir>/deps.json` is
+#   { atoms = { <id@version> = { root = <dir under ekaDir>; requires = { <name> = <id@version>; };
+#               pins = { <name> = <pin>; }; srcs = { <name> = <src>; }; }; };
+#     pinned = { <pin> = { root = <dir under ekaDir>; entry = <file>; hash = <SRI>; }; };
+#     sources = { <src> = { name; hash; url or root; }; };
+#     requires, pins, srcs (the atom's own, as in `atoms`); }
 # Each locked atom is composed once (lazily, when first used), with its own locked
-# dependencies as its `from` and only `system` as its configuration.
+# dependencies and pins as its `from`, its sources as its `get`, and only `system` as its
+# configuration. A pin is its `entry` imported from its tree, copied to the store at its locked
+# NAR hash (as `fetchGit` would give it). A source is, for a URL, a fixed-output derivation the
+# builder fetches (`builtin:fetchurl`, flat hash): touching it fetches nothing; for a git or
+# path source, its tree copied to the store at its locked NAR hash.
 { atomRoot, atomNix, configJSON, ekaDir }:
 let
   B = builtins;
   compose = import (/. + atomNix + \"/compose.nix\");
   config = B.fromJSON configJSON;
   deps = B.fromJSON (B.readFile (/. + ekaDir + \"/deps.json\"));
+  tree = name: s: B.path { path = /. + (ekaDir + \"/\" + s.root); inherit name; sha256 = s.hash; };
+  pinned = B.mapAttrs (id: p: import (tree \"source\" p + \"/\" + p.entry)) deps.pinned;
+  sources = B.mapAttrs
+    (id: s: if s ? url then
+      B.derivation {
+        inherit (s) name url;
+        system = \"builtin\";
+        builder = \"builtin:fetchurl\";
+        outputHashMode = \"flat\";
+        outputHashAlgo = \"sha256\";
+        outputHash = s.hash;
+        preferLocalBuild = true;
+      }
+    else tree s.name s)
+    deps.sources;
   composed = B.mapAttrs
-    (key: a: compose (/. + (ekaDir + \"/\" + a.root)) { from = fromOf a.requires; config = { inherit (config) system; }; })
+    (key: a: compose (/. + (ekaDir + \"/\" + a.root)) { from = fromOf a; get = getOf a; config = { inherit (config) system; }; })
     deps.atoms;
-  fromOf = B.mapAttrs (name: key: composed.${key});
+  fromOf = a: B.mapAttrs (name: id: pinned.${id}) a.pins // B.mapAttrs (name: key: composed.${key}) a.requires;
+  getOf = a: B.mapAttrs (name: id: sources.${id}) a.srcs;
 in
-compose (/. + atomRoot) { from = fromOf deps.requires; inherit config; }
+compose (/. + atomRoot) { from = fromOf deps; get = getOf deps; inherit config; }
 ";
 
 /// The file in the private directory's `eka/` that holds the dependency graph the entry

@@ -75,7 +75,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand remove" -s q -l quiet 
 complete -c git-atom -n "__fish_git_atom_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-atom -n "__fish_git_atom_using_subcommand remove" -s V -l version -d 'Print version'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l atom -d 'The atom directory (default: the atom whose directory holds the current directory)' -r -F
-complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l update -d 'Move dependencies to their newest matching versions: all, or only the NAMEs given' -r
+complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l update -d 'Move dependencies to their newest matching versions, and resolve pins and sources again (refs, downloads): all, or only the NAMEs given' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l locked -d 'Change nothing; fail if the lock is not current (for CI)'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l offline -d 'Use no network: succeed only if the lock is already current'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'

@@ -33,7 +33,8 @@ pub struct Args {
     /// Use no network: succeed only if the lock is already current
     #[arg(long)]
     offline: bool,
-    /// Move dependencies to their newest matching versions: all, or only the NAMEs given
+    /// Move dependencies to their newest matching versions, and resolve pins and sources again
+    /// (refs, downloads): all, or only the NAMEs given
     #[arg(long, value_name = "NAME", num_args = 0.., value_parser = parse_name)]
     update: Option<Vec<Name>>,
 }
@@ -53,11 +54,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         let stale = match &local.lock {
             None if nothing_to_lock => Vec::new(),
             None => vec![format!("{} does not exist", local.lock_path().display())],
-            Some(lock) => lock
-                .check(&local.manifest, &atom_dir)
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+            Some(lock) => {
+                let mut stale = lock.check(&local.manifest, &atom_dir);
+                // A path source's content is local: its drift is found without network.
+                if let Some(store) = &ctx.store {
+                    for drift in atom_lib::resolve::pins::path_drift(store, lock)? {
+                        if !stale.contains(&drift) {
+                            stale.push(drift);
+                        }
+                    }
+                }
+                stale.iter().map(ToString::to_string).collect()
+            }
         };
         if stale.is_empty() {
             output::note(quiet, "atom.lock is current");
@@ -82,8 +90,11 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         Some(names) if names.is_empty() => Update::All,
         Some(names) => {
             for name in &names {
-                if !local.manifest.deps.contains_key(name) {
-                    bail!("`{name}` is not a dependency of this atom (see `git atom show`)");
+                if !local.manifest.deps.contains_key(name)
+                    && !local.manifest.pins.contains_key(name)
+                    && !local.manifest.srcs.contains_key(name)
+                {
+                    bail!("`{name}` is not a dependency, pin or source of this atom (see `git atom show`)");
                 }
             }
             Update::Names(names.into_iter().collect())

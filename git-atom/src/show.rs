@@ -19,7 +19,8 @@ use crate::{deps, output};
 /// that atom; with an atom URI (`<repository>::<label>[@<requirement>]`, aliases expanded), the
 /// highest matching published version, fetched into the per-user cache after its structure is
 /// checked. Shows its identity, meta data, dependencies (with the versions locked in
-/// `atom.lock`), pins and sources, the expanded platform triples, variations and formats.
+/// `atom.lock`), pins and sources (with the commit, hash or tree they are locked to), the
+/// expanded platform triples, variations and formats.
 ///
 /// Exit status: 0 shown, 1 the atom could not be read, 2 bad arguments.
 #[derive(Debug, clap::Args)]
@@ -94,6 +95,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .and_then(|l| l.requires.get(name))
             .map(|k| k.version.to_string())
     };
+    let pinned = lock
+        .as_ref()
+        .map(atom_lib::resolve::pins::locked_values)
+        .unwrap_or_default();
     let mut dep_rows = Vec::new();
     for (name, dep) in &manifest.deps {
         let (source, requirement) = match dep {
@@ -125,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             kind: "pin",
             source,
             requirement: None,
-            locked: None,
+            locked: pinned.get(&("pin", name.clone())).cloned(),
         });
     }
     for (name, src) in &manifest.srcs {
@@ -141,7 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             kind: "src",
             source,
             requirement: None,
-            locked: None,
+            locked: pinned.get(&("src", name.clone())).cloned(),
         });
     }
     let show = JsonShow {

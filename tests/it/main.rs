@@ -12,6 +12,7 @@ mod ls;
 mod man;
 mod naming;
 mod output;
+mod pins;
 mod publish;
 mod publish_context;
 mod remote_helper;

@@ -536,6 +536,8 @@ pub struct HttpServer {
     pub port: u16,
     /// For a server speaking TLS: the certificate of the authority that signed its certificate.
     pub ca: Option<PathBuf>,
+    /// The document root: a file put there is served at [`HttpServer::file_url`].
+    pub files: PathBuf,
 }
 
 /// A certificate authority made for one test, and a server certificate it signed for
@@ -679,6 +681,8 @@ server.document-root = "{dir}"
 server.errorlog = "{dir}/error.log"
 server.pid-file = "{dir}/lighttpd.pid"
 server.upload-dirs = ("{dir}")
+# Served files change under tests; never answer from a stale stat.
+server.stat-cache-engine = "disable"
 alias.url = ("/git/" => "{backend}/")
 $HTTP["url"] =~ "^/git/" {{
     cgi.assign = ("" => "")
@@ -709,6 +713,7 @@ $HTTP["url"] =~ "^/git/" {{
             child,
             port,
             ca: tls.map(|certs| certs.ca),
+            files: dir,
         }
     }
 
@@ -716,6 +721,12 @@ $HTTP["url"] =~ "^/git/" {{
     pub fn url(&self, rel: &str) -> String {
         let scheme = if self.ca.is_some() { "https" } else { "http" };
         format!("{scheme}://127.0.0.1:{}/git/{rel}", self.port)
+    }
+
+    /// The URL of the file `rel` of the document root ([`HttpServer::files`]).
+    pub fn file_url(&self, rel: &str) -> String {
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}/{rel}", self.port)
     }
 }
 

@@ -201,6 +201,9 @@ pub enum Error {
     /// The graph did not settle (a bug, or a pathological graph).
     #[error("the dependency graph did not settle after {0} rounds of unification")]
     NoFixpoint(usize),
+    /// A pin or a source could not be locked.
+    #[error(transparent)]
+    Pins(#[from] super::pins::Error),
     /// The cache failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -337,16 +340,6 @@ pub fn resolve(
     existing: Option<&Lock>,
     options: &Options,
 ) -> Result<Outcome, Error> {
-    if let Some(name) = manifest.pins.keys().next() {
-        return Err(Error::Unsupported {
-            what: format!("`pins.{name}`"),
-        });
-    }
-    if let Some(name) = manifest.srcs.keys().next() {
-        return Err(Error::Unsupported {
-            what: format!("`srcs.{name}`"),
-        });
-    }
     let mut resolver = Resolver {
         cache,
         local,
@@ -365,6 +358,8 @@ pub fn resolve(
         let (lock, demands) = resolver.round(manifest, &choices)?;
         let unified = resolver.unify(&demands)?;
         if unified == choices {
+            let mut lock = lock;
+            super::pins::lock(cache, local, manifest, &mut lock, existing, &options.update)?;
             return Ok(Outcome {
                 lock,
                 warnings: resolver.warnings,

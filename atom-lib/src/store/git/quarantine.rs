@@ -41,6 +41,9 @@ pub enum Filter {
     Trees,
     /// The wanted commits and all their ancestors, without trees or blobs (`--filter=tree:0`).
     History,
+    /// The wanted commits alone (depth 1) with everything under them (`--depth=1`): a
+    /// snapshot, as a pin or a git source needs it.
+    Snapshot,
 }
 
 impl Filter {
@@ -53,6 +56,7 @@ impl Filter {
             ],
             Filter::Trees => vec!["--depth=1".into(), "--filter=blob:none".into()],
             Filter::History => vec!["--filter=tree:0".into()],
+            Filter::Snapshot => vec!["--depth=1".into()],
         }
     }
 }

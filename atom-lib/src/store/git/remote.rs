@@ -135,6 +135,81 @@ fn http_overrides(config: &Config, timeout: Duration) -> Vec<String> {
     out
 }
 
+/// What an HTTP download outside git (a pin's tarball, a source) takes from git's configuration,
+/// so that it trusts, times out and goes through proxies as git's own transfers do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// `http.sslCAInfo` (or `GIT_SSL_CAINFO`), else the system's CA bundle.
+    pub ca_info: Option<std::path::PathBuf>,
+    /// `http.sslCAPath` (or `GIT_SSL_CAPATH`).
+    pub ca_path: Option<std::path::PathBuf>,
+    /// `http.sslVerify` (false also with `GIT_SSL_NO_VERIFY`).
+    pub verify: bool,
+    /// `http.proxy`.
+    pub proxy: Option<String>,
+    /// `atom.timeout`: for connecting, and for a transfer that stays below
+    /// `low_speed_limit` bytes/s.
+    pub timeout: Duration,
+    /// `http.lowSpeedLimit` (bytes/s), default 1.
+    pub low_speed_limit: u32,
+    /// `http.lowSpeedTime` (seconds), default `atom.timeout`.
+    pub low_speed_time: Duration,
+}
+
+impl GitStore {
+    /// The [`HttpSettings`] of this repository's configuration and the environment.
+    pub fn http_settings(&self) -> Result<HttpSettings, StoreError> {
+        let config = self.config()?;
+        let timeout = transfer_timeout(&config)?;
+        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let ca_info = env("GIT_SSL_CAINFO")
+            .map(std::path::PathBuf::from)
+            .or_else(|| config.string("http.sslCAInfo").map(Into::into))
+            .or_else(|| {
+                env("SSL_CERT_FILE")
+                    .map(std::path::PathBuf::from)
+                    .into_iter()
+                    .chain(CA_BUNDLES.iter().map(std::path::PathBuf::from))
+                    .find(|p| p.is_file())
+            });
+        let ca_path = env("GIT_SSL_CAPATH")
+            .map(std::path::PathBuf::from)
+            .or_else(|| config.string("http.sslCAPath").map(Into::into));
+        let verify =
+            env("GIT_SSL_NO_VERIFY").is_none() && config.bool("http.sslVerify") != Some(false);
+        let number = |key: &str, var: &str| -> Result<Option<u64>, StoreError> {
+            let Some(value) = env(var)
+                .and_then(|v| v.into_string().ok())
+                .or_else(|| config.string(key))
+            else {
+                return Ok(None);
+            };
+            value
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::Config {
+                    key: key.to_owned(),
+                    value,
+                    expected: "a whole number",
+                })
+        };
+        let low_speed_limit = number("http.lowSpeedLimit", "GIT_HTTP_LOW_SPEED_LIMIT")?
+            .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        let low_speed_time = number("http.lowSpeedTime", "GIT_HTTP_LOW_SPEED_TIME")?
+            .map_or(timeout, Duration::from_secs);
+        Ok(HttpSettings {
+            ca_info,
+            ca_path,
+            verify,
+            proxy: config.string("http.proxy").filter(|p| !p.is_empty()),
+            timeout,
+            low_speed_limit,
+            low_speed_time,
+        })
+    }
+}
+
 /// One `ls-refs` of `remote` for refspecs `<prefix>*`, as the git library reports it.
 fn list_refs(
     repo: &gix::Repository,

@@ -54,7 +54,8 @@ impl GitStore {
     /// everything in it were committed now: tracked changes and untracked files included,
     /// ignored files not, as `git add -A` sees them. Written with a temporary index, so the
     /// user's index is untouched; the objects it writes are unreferenced until committed.
-    /// `None` for a bare repository, or when nothing is there.
+    /// `None` for a bare repository, or when nothing is there. An empty `dir` is the whole
+    /// repository.
     pub fn working_tree_of(&self, dir: &str) -> Result<Option<crate::Oid>, StoreError> {
         if self.work_dir().is_none() {
             return Ok(None);
@@ -67,15 +68,23 @@ impl GitStore {
         if real.is_file() {
             std::fs::copy(&real, index.path()).map_err(|source| StoreError::Scratch { source })?;
         }
+        let (pathspec, prefix) = if dir.is_empty() {
+            (":(top)".to_owned(), Vec::new())
+        } else {
+            (
+                format!(":(top,literal){dir}"),
+                vec![format!("--prefix={dir}/")],
+            )
+        };
         self.git("add")
             .env("GIT_INDEX_FILE", index.path())
             .args(["-A", "--"])
-            .arg(format!(":(top,literal){dir}"))
+            .arg(pathspec)
             .run()?;
         let out = self
             .git("write-tree")
             .env("GIT_INDEX_FILE", index.path())
-            .arg(format!("--prefix={dir}/"))
+            .args(prefix)
             .output()?;
         if !out.status.success() {
             // `--prefix` names a directory the index does not have.
