@@ -185,7 +185,7 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__publish)
-            opts="-n -v -q -h -V --all --rev --remote --local --push-source --dry-run --json --verbose --quiet --help --version"
+            opts="-n -v -q -h -V --all --rev --remote --local --push-source --sign --dry-run --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,12 +261,16 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__sign)
-            opts="-v -q -h -V --verbose --quiet --help --version"
+            opts="-v -q -h -V --remote --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

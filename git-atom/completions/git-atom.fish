@@ -44,6 +44,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l remote -d 
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l all -d 'Publish every atom of the revision, wherever this is run'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l local -d 'Publish only in the local repository, even if a remote is configured'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l push-source -d 'Also push the source branch in the same atomic push, so the source commit is on the remote'
+complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l sign -d 'Also sign each atom with your git signing key (as `git atom sign` does) and push the signatures in the same atomic push as the atoms'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -s n -l dry-run -d 'Check everything and show what would happen; no commit or ref is written anywhere'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l json -d 'Print the result as JSON on stdout'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
@@ -108,6 +109,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_
 complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_subcommand_from pre-receive" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_subcommand_from pre-receive" -s h -l help -d 'Print help'
 complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_subcommand_from pre-receive" -s V -l version -d 'Print version'
+complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -l remote -d 'Also push the signatures to this repository: a remote name, path, URL or address with aliases (`gh:org/repo`)' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
