@@ -129,7 +129,8 @@ plain_eval() {
     --argstr clones "$tmp/clones" --argstr atomNix "$root/atom-nix" --argstr app "$app" \
     "$tmp/plain.nix" -A total
 }
-ours() { "$EKA_RUN" eval --atom-nix "$root/atom-nix" "$@" "$app" total; }
+# eka-run uses the atom-nix built into it (compose.nix, core/, std/ of the same tree).
+ours() { "$EKA_RUN" eval "$@" "$app" total; }
 
 # Correctness first: both say the same.
 clone_all

@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # A local tour of atom: a sample repository with a few atoms, published to a local bare remote,
 # listed and verified; a second repository whose atom depends on one of them (added, resolved
-# into a lock, shown, published); and one atom cloned on its own. No server, no network. Needs
-# `git` and the installed `git-atom` and `git-remote-atom`.
+# into a lock, shown, published); that atom evaluated with its dependency, built and run with
+# eka-run; and one atom cloned on its own. No server, no network. Needs `git`, the installed
+# `git-atom`, `git-remote-atom` and `eka-run`, Nix (`nix-instantiate`, `nix-store`: Debian
+# `nix-bin`) and a static busybox as the builder (Debian `busybox-static`).
 set -euo pipefail
 
-command -v git-atom >/dev/null || { echo "demo: git-atom is not on PATH (install it first, see README.md)" >&2; exit 1; }
+for tool in git-atom git-remote-atom eka-run; do
+  command -v "$tool" >/dev/null || { echo "demo: $tool is not on PATH (install it first, see README.md)" >&2; exit 1; }
+done
+command -v nix-store >/dev/null ||
+  { echo "demo: Nix is not installed (Debian: apt-get install nix-bin, see README.md)" >&2; exit 1; }
+[[ -x /bin/busybox ]] ||
+  { echo "demo: /bin/busybox is missing: the demo builds with a static busybox (Debian: apt-get install busybox-static, see README.md)" >&2; exit 1; }
 demo=$(mktemp -d "${TMPDIR:-/tmp}/atom-demo.XXXXXX")
-trap 'rm -rf "$demo"' EXIT
+# The user store holds read-only directories, as every Nix store does.
+trap 'chmod -R u+w "$demo" 2>/dev/null; rm -rf "$demo"' EXIT
 cd "$demo"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 export GIT_CONFIG_GLOBAL="$demo/gitconfig" GIT_CONFIG_NOSYSTEM=1
+# Everything the demo writes stays in $demo: the atom cache and the evaluation cache
+# (XDG_CACHE_HOME), eka-run's user store (XDG_DATA_HOME), and Nix's configuration (the demo's
+# own, empty; never the machine's).
+export XDG_CACHE_HOME="$demo/cache" XDG_DATA_HOME="$demo/data"
+mkdir -p "$demo/nix-conf" && : > "$demo/nix-conf/nix.conf"
+export NIX_CONF_DIR="$demo/nix-conf" NIX_USER_CONF_FILES="$demo/nix-conf/nix.conf"
 git config --global user.name "Demo" && git config --global user.email demo@example.invalid
 git config --global init.defaultBranch main
 
@@ -21,7 +36,7 @@ mkdir -p pkgs/hello lib/strings tools/fmt
 printf '[atom]\nid = "hello"\nversion = "0.1.0"\n' > pkgs/hello/atom.toml
 printf '{ Greeting = "hello, world"; }\n' > pkgs/hello/mod.nix
 printf '[atom]\nid = "strings"\nversion = "1.2.0"\n' > lib/strings/atom.toml
-printf '{ Upper = s: s; }\n' > lib/strings/mod.nix
+printf '{ Shout = s: s + "!"; }\n' > lib/strings/mod.nix
 printf '[atom]\nid = "fmt"\nversion = "0.0.1-alpha"\n' > tools/fmt/atom.toml
 printf '{ }\n' > tools/fmt/mod.nix
 echo "# a monorepo" > README.md
@@ -45,7 +60,27 @@ git init -q app && cd app
 git remote add origin ../app-remote.git
 mkdir -p greeter
 printf '[atom]\nid = "greeter"\nversion = "0.1.0"\n' > greeter/atom.toml
-printf '{ Hello = "hello"; }\n' > greeter/mod.nix
+# `from.strings` is the public API of the locked `strings` atom (`Shout` is public, so it is
+# `shout`); `Hello` is a derivation built by the busybox at `config.busybox` in the user store.
+cat > greeter/mod.nix <<'EOF'
+let
+  bb = "${builtins.path { path = config.busybox; name = "busybox"; }}/bin/busybox";
+  message = from.strings.shout "hello from an atom";
+in
+{
+  Message = message;
+  Hello = builtins.derivation {
+    name = "hello-0.1.0";
+    system = config.system;
+    builder = bb;
+    args = [ "sh" "-c" ''
+      mkdir -p $out/bin
+      printf '#!%s sh\necho "%s"\n' ${bb} "${message}" > $out/bin/hello
+      chmod +x $out/bin/hello
+    '' ];
+  };
+}
+EOF
 cd greeter
 step git atom add "$demo/remote.git::strings@^1.2"
 step cat atom.toml atom.lock
@@ -54,10 +89,26 @@ step git atom resolve --locked
 cd ..
 git add -A && git commit -qm "greeter depends on strings" && git push -q origin main
 step git atom publish
+
+# Evaluate it with its locked dependency in eka-run's sandbox (no network; it sees the atom and
+# the locked `strings` atom, exported from the atom cache), then from its published URI.
+step eka-run eval greeter message
+step eka-run eval "$demo/app-remote.git::greeter@^0.1" message
+# Build its derivation in the user store ($demo/data/eka-run/nix here, ~/.local/share/eka-run/nix
+# by default) with a static busybox added to that store as the builder, and run it.
+mkdir -p "$demo/bb/bin" && cp /bin/busybox "$demo/bb/bin/"
+bb=$(eka-run nix-store --add "$demo/bb")
+config="{\"busybox\":\"$bb\"}"
+step eka-run plan --config "$config" greeter hello
+step eka-run build --config "$config" greeter hello
+step eka-run run --config "$config" greeter hello
+step eka-run eval greeter message -v
 cd "$demo"
 step git clone -q "atom::$demo/remote.git::hello@^0.1" hello
 step ls -A hello
 step git -C hello log --oneline --all
 echo
 echo "demo: published, listed and verified atoms, depended on one from another repository (locked and"
-echo "published with its lock), and cloned one atom; everything above ran in $demo (removed on exit)"
+echo "published with its lock), evaluated, built and ran that atom with its dependency (the last"
+echo "evaluation came from the evaluation cache), and cloned one atom; everything above ran in $demo"
+echo "(removed on exit)"

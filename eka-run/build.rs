@@ -1,15 +1,27 @@
-//! Embed the workspace's `atom-nix/` directory into eka-run, so that `eka-run eval` needs no
-//! installed copy of it: the files are written into the sandbox's private directory at run time.
+//! Embed what composition needs of the workspace's `atom-nix/` into eka-run (its entry point
+//! `compose.nix`, `core/` and `std/`; not its tests, fixtures or README), so that an installed
+//! `eka-run` needs neither an installed atom-nix nor the source tree: the files are written into
+//! the sandbox's private directory at run time.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// What of `atom-nix/` composition reads: `compose.nix` imports `core/` and `std/`, nothing else.
+const BUNDLE: &[&str] = &["compose.nix", "core", "std"];
+
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest.join("../atom-nix");
-    println!("cargo::rerun-if-changed={}", root.display());
     let mut files = Vec::new();
-    collect(&root, &root, &mut files);
+    for part in BUNDLE {
+        let path = root.join(part);
+        println!("cargo::rerun-if-changed={}", path.display());
+        if path.is_dir() {
+            collect(&root, &path, &mut files);
+        } else if let Ok(abs) = path.canonicalize() {
+            files.push(((*part).to_owned(), abs));
+        }
+    }
     files.sort();
     let mut out =
         String::from("/// The files of `atom-nix/` at build time: (relative path, contents).\n");

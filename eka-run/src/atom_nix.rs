@@ -1,6 +1,7 @@
 //! The atom-nix module system, as built into eka-run.
 //!
-//! `build.rs` embeds every file of the workspace's `atom-nix/` directory; [`materialise`] writes
+//! `build.rs` embeds what composition reads of the workspace's `atom-nix/` (`compose.nix`,
+//! `core/`, `std/`: no tests or fixtures); [`materialise`] writes
 //! them into the sandbox's private directory, so an eka-run binary needs no installed atom-nix.
 //! `--atom-nix <dir>` uses another copy instead (bound read-only into the sandbox).
 
@@ -69,6 +70,53 @@ pub fn materialise(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The embedded atom-nix written once into `<cache>/atom-nix/<digest>` (`cache` being
+/// `$XDG_CACHE_HOME/atom`), for the sandbox to bind read-only instead of writing (and deleting)
+/// its files in every evaluation's private directory. The digest names the files' paths and
+/// contents, so a written copy never changes and another eka-run build uses another directory.
+/// Written into a temporary directory beside it and renamed into place, so a reader never sees
+/// a partial copy. `None` when it cannot be written (the caller materialises per evaluation).
+pub fn shared(cache: &Path) -> Option<PathBuf> {
+    if !is_embedded() {
+        return None;
+    }
+    let parent = cache.join("atom-nix");
+    let target = parent.join(DIGEST);
+    if target.join(ENTRY).is_file() {
+        return Some(target);
+    }
+    let write = || -> Result<(), Error> {
+        std::fs::create_dir_all(&parent).map_err(|source| Error::Write {
+            path: parent.clone(),
+            source,
+        })?;
+        let staging = tempfile::Builder::new()
+            .prefix(".atom-nix.")
+            .tempdir_in(&parent)
+            .map_err(|source| Error::Write {
+                path: parent.clone(),
+                source,
+            })?;
+        let tmp = staging.path().join("copy");
+        materialise(&tmp)?;
+        match std::fs::rename(&tmp, &target) {
+            // Another eka-run wrote the same files first.
+            Err(_) if target.join(ENTRY).is_file() => Ok(()),
+            result => result.map_err(|source| Error::Write {
+                path: target.clone(),
+                source,
+            }),
+        }
+    };
+    match write() {
+        Ok(()) => Some(target),
+        Err(e) => {
+            tracing::debug!("{:#}", anyhow::Error::from(e));
+            None
+        }
+    }
+}
+
 /// Check that `dir` holds an atom-nix entry point.
 pub fn check_dir(dir: &Path) -> Result<(), Error> {
     if dir.join(ENTRY).is_file() {
@@ -77,5 +125,23 @@ pub fn check_dir(dir: &Path) -> Result<(), Error> {
         Err(Error::NoEntry {
             dir: dir.to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundle_is_the_entry_point_core_and_std_only() {
+        assert!(is_embedded());
+        let paths: Vec<&str> = FILES.iter().map(|(p, _)| *p).collect();
+        assert!(paths.contains(&"core/boundary.nix"), "{paths:?}");
+        assert!(paths.contains(&"std/mod.nix"), "{paths:?}");
+        let others: Vec<&&str> = paths
+            .iter()
+            .filter(|p| !(**p == ENTRY || p.starts_with("core/") || p.starts_with("std/")))
+            .collect();
+        assert_eq!(others, Vec::<&&str>::new());
     }
 }

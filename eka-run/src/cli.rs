@@ -28,7 +28,9 @@ pub const FAILURE: u8 = 125;
 ///
 /// `eka-run eval`, `build`, `run` and `plan` evaluate an atom (never the same evaluation twice:
 /// repeated ones come from $XDG_CACHE_HOME/atom/eval) and build its derivations in the user's
-/// store. A program named like a subcommand runs after `--`: `eka-run -- run`.
+/// store. A program named like a subcommand runs after `--`: `eka-run -- run`. A subcommand's
+/// options may also come before it: `eka-run --no-cache eval ./atom` is `eka-run eval --no-cache
+/// ./atom`.
 ///
 /// Exit status: the program's own; 125 when eka-run itself fails, 126 when the program cannot
 /// be executed, 127 when it is not found.
@@ -112,9 +114,69 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
+/// Parse the command line (the program's name first), with a subcommand's options allowed before
+/// the subcommand too (see [`options_after_subcommand`]).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let cmd = command();
+    let args = args.into_iter().map(Into::into).collect();
+    Cli::try_parse_from(options_after_subcommand(args, &cmd))
+}
+
+/// `eka-run [options] <subcommand> [rest]` as `eka-run <subcommand> [options] [rest]`, so that
+/// every option of a subcommand works before it as well as after it (`eka-run -v --no-cache eval
+/// ./atom`). Only options come before the subcommand's name: the first word that is not an
+/// option (or an option's value) decides. A subcommand's name there moves to the front; anything
+/// else is run mode's program and nothing moves, and neither does anything after `--` (`eka-run
+/// --store s -- eval` runs a program named `eval`). Whether an option takes a value (so that its
+/// value is not taken for a subcommand: `--store eval`) is read from the clap definitions of
+/// eka-run and of every subcommand.
+fn options_after_subcommand(args: Vec<OsString>, cmd: &clap::Command) -> Vec<OsString> {
+    let takes_value = |word: &str| -> bool {
+        let all = std::iter::once(cmd).chain(cmd.get_subcommands());
+        let args: Vec<&clap::Arg> = all.flat_map(clap::Command::get_arguments).collect();
+        if let Some(long) = word.strip_prefix("--") {
+            !long.contains('=')
+                && args
+                    .iter()
+                    .any(|a| a.get_long() == Some(long) && a.get_action().takes_values())
+        } else {
+            // A cluster of short options (`-vq`): the last one may take the next word.
+            let last = word.chars().last();
+            word.len() == 2
+                && args
+                    .iter()
+                    .any(|a| a.get_short() == last && a.get_action().takes_values())
+        }
+    };
+    let mut i = 1;
+    while let Some(word) = args.get(i).and_then(|w| w.to_str()) {
+        if word == "--" || !word.starts_with('-') || word == "-" {
+            break;
+        }
+        i += if takes_value(word) { 2 } else { 1 };
+    }
+    let is_subcommand = args
+        .get(i)
+        .and_then(|w| w.to_str())
+        .is_some_and(|w| cmd.find_subcommand(w).is_some());
+    if i <= 1 || i >= args.len() || !is_subcommand {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    out.push(args[0].clone());
+    out.push(args[i].clone());
+    out.extend_from_slice(&args[1..i]);
+    out.extend_from_slice(&args[i + 1..]);
+    out
+}
+
 /// Parse `args` and do what they say. Returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

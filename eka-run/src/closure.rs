@@ -348,6 +348,10 @@ pub struct Materialised {
     pins: BTreeMap<String, serde_json::Value>,
     /// Every source of the closure, by an index of its own (`s<n>`).
     srcs: BTreeMap<String, serde_json::Value>,
+    /// With [`Exports::Shared`]: each locked atom's shared export on the host and where it must
+    /// appear (bound read-only), relative to the directory written into. Empty with
+    /// [`Exports::Copy`], which writes the atoms there.
+    pub binds: Vec<(PathBuf, PathBuf)>,
     /// Bytes of the objects written, for people who measure.
     pub bytes: u64,
 }
@@ -412,6 +416,19 @@ impl Materialised {
     pub fn atom_count(&self) -> usize {
         self.atoms.len()
     }
+}
+
+/// How [`Subject::materialise`] provides the locked atoms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exports {
+    /// Copy every locked atom into the directory written into (read like any other file there:
+    /// what an evaluator without a mount namespace of its own needs).
+    Copy,
+    /// Export each locked atom's tree once into the shared exports beside the atom cache,
+    /// `$XDG_CACHE_HOME/atom/trees/<tree id>`, kept for later evaluations (a tree id names its
+    /// content, so an export never changes), and list it in [`Materialised::binds`] for the
+    /// sandbox to bind read-only: nothing is written per evaluation.
+    Shared,
 }
 
 impl Subject {
@@ -563,8 +580,9 @@ impl Subject {
     }
 
     /// Export the atom (for a URI) and every locked dependency from the atom cache into `into`
-    /// (which the sandbox sees read-only), fetching what the cache lacks from the lock's URLs.
-    pub fn materialise(&self, into: &Path) -> Result<Materialised, Error> {
+    /// (which the sandbox sees read-only) or, with [`Exports::Shared`], the dependencies into
+    /// the shared exports to be bound there, fetching what the cache lacks from the lock's URLs.
+    pub fn materialise(&self, into: &Path, how: Exports) -> Result<Materialised, Error> {
         let deps = self.dependencies();
         let mut out = Materialised::default();
         let pinned = self
@@ -604,7 +622,16 @@ impl Subject {
                 .join(locked.id.to_string())
                 .join(locked.version.to_string())
                 .join(locked.label.as_str());
-            out.bytes += export(&cache, locked.tree, &into.join(&rel), &shown, 0)?;
+            match how {
+                Exports::Copy => {
+                    out.bytes += export(&cache, locked.tree, &into.join(&rel), &shown, 0)?;
+                }
+                Exports::Shared => {
+                    let dir = cache.git_dir().parent().unwrap_or(cache.git_dir());
+                    let shared = export_shared(&cache, locked.tree, &dir.join("trees"), &shown)?;
+                    out.binds.push((shared, rel.clone()));
+                }
+            }
             let requires = locked
                 .requires
                 .iter()
@@ -1000,6 +1027,39 @@ fn fetch(
         url: shown.to_owned(),
         reason: reasons.join("; "),
     })
+}
+
+/// The export of `tree` in the shared exports `dir` (`<dir>/<tree id>`), written first when it
+/// is not there: into a temporary directory beside it, renamed into place, so a reader never
+/// sees a partial export and two evaluations exporting the same tree at once both succeed.
+fn export_shared(cache: &GitStore, tree: Oid, dir: &Path, atom: &str) -> Result<PathBuf, Error> {
+    let target = dir.join(tree.to_string());
+    if target.is_dir() {
+        return Ok(target);
+    }
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".export.")
+        .tempdir_in(dir)
+        .map_err(write_err(dir))?;
+    let tmp = staging.path().join("tree");
+    export(cache, tree, &tmp, atom, 0)?;
+    match std::fs::rename(&tmp, &target) {
+        Ok(()) => {}
+        // Another evaluation exported the same tree first: the same content.
+        Err(_) if target.is_dir() => {}
+        Err(source) => {
+            return Err(Error::Write {
+                path: target,
+                source,
+            })
+        }
+    }
+    Ok(target)
 }
 
 /// How deep an exported tree may nest (a hostile tree must not exhaust the stack).

@@ -221,6 +221,9 @@ pub(crate) struct Jail {
     pub(crate) atom: Option<PathBuf>,
     /// An atom-nix directory given with --atom-nix, bound at /eka/atom-nix.
     pub(crate) atom_nix: Option<PathBuf>,
+    /// Host directories bound read-only below [`DEPS_BASE`] (a path relative to it for each):
+    /// the shared exports of the locked atoms (see [`Jail::uses_shared_exports`]).
+    deps: Vec<(PathBuf, PathBuf)>,
     pub(crate) nix: PathBuf,
     /// A Nix installation prefix outside the system directories, if any.
     nix_prefix: Option<PathBuf>,
@@ -233,7 +236,7 @@ pub(crate) const ENTRY_NIX: &str =
     "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
 # passing the configuration `configJSON` (canonical JSON, `system` included) and, as `from`
 # and `get`, what its lock holds: `<ekaDir>/deps.json` is
-#   { atoms = { <id@version> = { root = <dir under ekaDir>; requires = { <name> = <id@version>; };
+#   { atoms = { <id@version> = { root = <dir under depsBase>; requires = { <name> = <id@version>; };
 #               pins = { <name> = <pin>; }; srcs = { <name> = <src>; }; }; };
 #     pinned = { <pin> = { root = <dir under ekaDir>; entry = <file>; hash = <SRI>; }; };
 #     sources = { <src> = { name; hash; url or root; }; };
@@ -244,7 +247,7 @@ pub(crate) const ENTRY_NIX: &str =
 # NAR hash (as `fetchGit` would give it). A source is, for a URL, a fixed-output derivation the
 # builder fetches (`builtin:fetchurl`, flat hash): touching it fetches nothing; for a git or
 # path source, its tree copied to the store at its locked NAR hash.
-{ atomRoot, atomNix, configJSON, ekaDir }:
+{ atomRoot, atomNix, configJSON, ekaDir, depsBase ? ekaDir }:
 let
   B = builtins;
   compose = import (/. + atomNix + \"/compose.nix\");
@@ -266,13 +269,18 @@ let
     else tree s.name s)
     deps.sources;
   composed = B.mapAttrs
-    (key: a: compose (/. + (ekaDir + \"/\" + a.root)) { from = fromOf a; get = getOf a; config = { inherit (config) system; }; })
+    (key: a: compose (/. + (depsBase + \"/\" + a.root)) { from = fromOf a; get = getOf a; config = { inherit (config) system; }; })
     deps.atoms;
   fromOf = a: B.mapAttrs (name: id: pinned.${id}) a.pins // B.mapAttrs (name: key: composed.${key}) a.requires;
   getOf = a: B.mapAttrs (name: id: sources.${id}) a.srcs;
 in
 compose (/. + atomRoot) { from = fromOf deps; get = getOf deps; inherit config; }
 ";
+
+/// Where the evaluator sees the locked atoms' shared exports, each bound read-only at
+/// `<DEPS_BASE>/<its root in the graph>` (`deps/<atomic number>/<version>/<label>`), on the
+/// sandbox root's own tmpfs: no mount point is created on the host.
+pub(crate) const DEPS_BASE: &str = "/eka-deps";
 
 /// The file in the private directory's `eka/` that holds the dependency graph the entry
 /// expression composes (see [`crate::closure::Materialised::graph`]).
@@ -282,10 +290,10 @@ pub(crate) const DEPS_JSON: &str = "deps.json";
 /// attribute path `attrJSON` (a JSON list of names): evaluating `drvPath` writes the
 /// derivation to the store.
 pub(crate) const DRV_NIX: &str = "# Written by eka-run: the derivation at the attribute path `attrJSON` of the atom's API.
-{ atomRoot, atomNix, configJSON, ekaDir, attrJSON }:
+{ atomRoot, atomNix, configJSON, ekaDir, depsBase ? ekaDir, attrJSON }:
 let
   B = builtins;
-  api = import ./eval.nix { inherit atomRoot atomNix configJSON ekaDir; };
+  api = import ./eval.nix { inherit atomRoot atomNix configJSON ekaDir depsBase; };
   path = B.fromJSON attrJSON;
   show = p: B.concatStringsSep \".\" p;
   step = acc: name:
@@ -354,7 +362,13 @@ impl Jail {
                 atom_nix::check_dir(&dir)?;
                 Some(dir)
             }
-            None => None,
+            // The built-in atom-nix, written once beside the caches and bound like a given one
+            // (unless --best-effort may leave the evaluator without a mount namespace, whose
+            // Landlock rules then name it where it is); else written per evaluation.
+            None => crate::cache::Cache::from_env(|k| std::env::var_os(k))
+                .ok()
+                .and_then(|c| c.dir().parent().map(Path::to_owned))
+                .and_then(|atom| atom_nix::shared(&atom)),
         };
         // From before the private directory exists: SIGINT, SIGTERM and SIGHUP reach the
         // evaluator through the sandbox's init, and this process stays to remove the directory.
@@ -374,6 +388,7 @@ impl Jail {
             state,
             atom,
             atom_nix,
+            deps: Vec::new(),
             nix,
             nix_prefix,
             best_effort: opts.best_effort,
@@ -384,6 +399,19 @@ impl Jail {
         };
         jail.write_files()?;
         Ok(jail)
+    }
+
+    /// Whether the locked atoms are bound from their shared exports
+    /// ([`crate::closure::Exports::Shared`], kept across evaluations) rather than copied into the
+    /// private directory: always, unless `--best-effort` may run without a mount namespace
+    /// (which binding needs).
+    pub(crate) fn uses_shared_exports(&self) -> bool {
+        !self.best_effort
+    }
+
+    /// Bind each `(host directory, path relative to DEPS_BASE)` read-only into the sandbox.
+    pub(crate) fn bind_deps(&mut self, deps: Vec<(PathBuf, PathBuf)>) {
+        self.deps = deps;
     }
 
     fn host(&self, rel: &str) -> PathBuf {
@@ -636,6 +664,12 @@ impl Jail {
             }
             if let Some(dir) = &self.atom_nix {
                 root = root.bind(dir, "/eka/atom-nix", Mode::ReadOnly);
+            }
+            for (host, rel) in &self.deps {
+                root = root.bind(host, Path::new(DEPS_BASE).join(rel), Mode::ReadOnly);
+            }
+            if !self.deps.is_empty() {
+                read.push(DEPS_BASE.into());
             }
             root.enter(&view.tmp)?;
             if let Err(e) = sandbox::forbid_nested_user_namespaces() {

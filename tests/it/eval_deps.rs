@@ -321,3 +321,51 @@ fn an_atom_uri_is_resolved_fetched_and_evaluated_with_its_lock() {
         )
     );
 }
+
+#[test]
+fn each_locked_tree_is_exported_once_and_reused() {
+    use std::os::unix::fs::MetadataExt as _;
+    let g = Graph::new();
+    g.resolve();
+    let trees = g.env.home().join(".cache/atom/trees");
+    let listing = || -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = std::fs::read_dir(&trees)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let ino = std::fs::metadata(e.path().join("atom.toml")).map_or(0, |m| m.ino());
+                (e.file_name().to_string_lossy().into_owned(), ino)
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let run = g.eka(&["eval", "--no-cache", ".", "lib"]).success();
+    assert_eq!(run.stdout, "\"lib+leaf\"\n");
+    // `lib` and `leaf`: one export each, named by its tree id, nothing half-written beside them.
+    let first = listing();
+    assert_eq!(first.len(), 2, "{first:?}");
+    for (name, ino) in &first {
+        assert!(
+            name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{name}"
+        );
+        assert_ne!(*ino, 0, "{name} holds the atom's files");
+    }
+    let lock = std::fs::read_to_string(g.lock()).unwrap();
+    for (name, _) in &first {
+        assert!(lock.contains(name.as_str()), "{name} is a locked tree");
+    }
+    // A second evaluation reads the same exports: not one file rewritten.
+    let run = g.eka(&["eval", "--no-cache", ".", "lib"]).success();
+    assert_eq!(run.stdout, "\"lib+leaf\"\n");
+    assert_eq!(listing(), first);
+    // Deleted, they are exported again.
+    std::fs::remove_dir_all(&trees).unwrap();
+    let run = g.eka(&["eval", "--no-cache", ".", "lib"]).success();
+    assert_eq!(run.stdout, "\"lib+leaf\"\n");
+    assert_eq!(
+        listing().iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        first.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+}

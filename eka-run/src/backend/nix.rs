@@ -30,10 +30,22 @@ impl NixEvaluator {
         json: bool,
         extra: impl FnOnce(&View) -> Vec<OsString>,
     ) -> Result<Vec<u8>, Error> {
-        let jail = Jail::prepare(request.atom.dir(), &self.sandbox)?;
-        // Everything the evaluator will read is on the host before the sandbox starts.
+        let mut jail = Jail::prepare(request.atom.dir(), &self.sandbox)?;
+        // Everything the evaluator will read is on the host before the sandbox starts. The
+        // locked atoms are exported once per tree and bound, not copied per evaluation.
         let exports = jail.exports();
-        let deps = request.atom.materialise(&exports)?;
+        let how = if jail.uses_shared_exports() {
+            crate::closure::Exports::Shared
+        } else {
+            crate::closure::Exports::Copy
+        };
+        let mut deps = request.atom.materialise(&exports, how)?;
+        let deps_base = if deps.binds.is_empty() {
+            None
+        } else {
+            Some(eval::DEPS_BASE)
+        };
+        jail.bind_deps(std::mem::take(&mut deps.binds));
         // A file, not an argument: one argument may not exceed 128 KiB, a large lock would.
         let graph = exports.join(eval::DEPS_JSON);
         std::fs::write(&graph, deps.graph()).map_err(|source| eval::Error::Private {
@@ -80,6 +92,9 @@ impl NixEvaluator {
                     "configJSON".into(),
                     config.into(),
                 ]);
+                if let Some(base) = deps_base {
+                    args.extend(["--argstr".into(), "depsBase".into(), base.into()]);
+                }
                 args.extend(extra(view));
                 args.push(view.eka.join(entry).into_os_string());
                 args

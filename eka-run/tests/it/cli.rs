@@ -1,7 +1,6 @@
 //! The command line parses as documented.
 
-use clap::Parser as _;
-use eka_run::cli::{Cli, Command};
+use eka_run::cli::Command;
 
 #[test]
 fn the_clap_definition_is_consistent() {
@@ -11,7 +10,7 @@ fn the_clap_definition_is_consistent() {
 #[test]
 fn run_mode_takes_everything_after_the_program() {
     let cli =
-        Cli::try_parse_from(["eka-run", "--store", "/s", "prog", "--help", "-v", "a b"]).unwrap();
+        eka_run::cli::parse(["eka-run", "--store", "/s", "prog", "--help", "-v", "a b"]).unwrap();
     assert!(cli.command.is_none());
     assert_eq!(
         cli.run.store.store.as_deref(),
@@ -23,14 +22,14 @@ fn run_mode_takes_everything_after_the_program() {
 
 #[test]
 fn double_dash_runs_a_program_named_like_a_subcommand() {
-    let cli = Cli::try_parse_from(["eka-run", "--", "eval", "x"]).unwrap();
+    let cli = eka_run::cli::parse(["eka-run", "--", "eval", "x"]).unwrap();
     assert!(cli.command.is_none());
     assert_eq!(cli.run.command, ["eval", "x"]);
 }
 
 #[test]
 fn eval_takes_an_atom_and_an_attribute_path() {
-    let cli = Cli::try_parse_from(["eka-run", "eval", "--json", "./atom", "lib.greeting"]).unwrap();
+    let cli = eka_run::cli::parse(["eka-run", "eval", "--json", "./atom", "lib.greeting"]).unwrap();
     let Some(Command::Eval(args)) = cli.command else {
         panic!("expected eval");
     };
@@ -41,7 +40,7 @@ fn eval_takes_an_atom_and_an_attribute_path() {
     assert_eq!(args.target.attr.as_deref(), Some("lib.greeting"));
     assert!(args.json);
     // An atom URI, as `git clone atom::` takes it.
-    let cli = Cli::try_parse_from(["eka-run", "plan", "gh:o/r::foo@^1", "lib"]).unwrap();
+    let cli = eka_run::cli::parse(["eka-run", "plan", "gh:o/r::foo@^1", "lib"]).unwrap();
     let Some(Command::Plan(args)) = cli.command else {
         panic!("expected plan");
     };
@@ -54,9 +53,90 @@ fn eval_takes_an_atom_and_an_attribute_path() {
 #[test]
 fn sandbox_takes_a_program_after_double_dash() {
     let cli =
-        Cli::try_parse_from(["eka-run", "sandbox", "./atom", "--", "perl", "-e", "1"]).unwrap();
+        eka_run::cli::parse(["eka-run", "sandbox", "./atom", "--", "perl", "-e", "1"]).unwrap();
     let Some(Command::Sandbox(args)) = cli.command else {
         panic!("expected sandbox");
     };
     assert_eq!(args.command, ["perl", "-e", "1"]);
+}
+
+fn parse(args: &[&str]) -> Result<eka_run::cli::Cli, clap::Error> {
+    eka_run::cli::parse(args)
+}
+
+#[test]
+fn a_subcommands_options_work_before_it_too() {
+    let after = parse(&[
+        "eka-run",
+        "eval",
+        "--no-cache",
+        "-v",
+        "--store",
+        "/s",
+        "./atom",
+        "x",
+    ])
+    .unwrap();
+    let before = parse(&[
+        "eka-run",
+        "--no-cache",
+        "-v",
+        "--store",
+        "/s",
+        "eval",
+        "./atom",
+        "x",
+    ])
+    .unwrap();
+    for cli in [after, before] {
+        assert_eq!(cli.verbose, 1);
+        let Some(Command::Eval(args)) = cli.command else {
+            panic!("expected eval: {cli:?}");
+        };
+        assert!(args.target.no_cache);
+        assert_eq!(args.target.attr.as_deref(), Some("x"));
+        assert_eq!(
+            args.sandbox.store.store.as_deref(),
+            Some(std::path::Path::new("/s"))
+        );
+    }
+    // Both positions at once, and `--opt=value`.
+    let cli = parse(&[
+        "eka-run",
+        "--config={\"a\":1}",
+        "-q",
+        "build",
+        "--out-link",
+        "r",
+        "./atom",
+    ])
+    .unwrap();
+    assert!(cli.quiet);
+    let Some(Command::Build(args)) = cli.command else {
+        panic!("expected build");
+    };
+    assert_eq!(args.target.config, "{\"a\":1}");
+    assert_eq!(args.out_link.as_deref(), Some(std::path::Path::new("r")));
+}
+
+#[test]
+fn before_a_program_nothing_moves() {
+    // An option's value is never a subcommand: `--store eval` is the store `eval`.
+    let cli = parse(&["eka-run", "--store", "eval", "prog", "eval"]).unwrap();
+    assert!(cli.command.is_none());
+    assert_eq!(
+        cli.run.store.store.as_deref(),
+        Some(std::path::Path::new("eval"))
+    );
+    assert_eq!(cli.run.command, ["prog", "eval"]);
+    // After `--`, a program named like a subcommand.
+    let cli = parse(&["eka-run", "-v", "--", "eval", "x"]).unwrap();
+    assert!(cli.command.is_none());
+    assert_eq!(cli.run.command, ["eval", "x"]);
+    // An option of the subcommands is not one of run mode's.
+    let err = parse(&["eka-run", "--no-cache", "prog"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
+    // Nor of a subcommand that does not have it.
+    let err = parse(&["eka-run", "--json", "sandbox", "./atom", "--", "true"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
 }

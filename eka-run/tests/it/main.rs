@@ -7,6 +7,7 @@ mod escape;
 mod man;
 mod private_dir;
 mod run_mode;
+mod substitute;
 mod support;
 
 /// Every `*.rs` file here is declared above: a test file nobody declares would never run.

@@ -101,3 +101,44 @@ fn a_signalled_run_forwards_the_signal_and_removes_its_private_directory() {
         assert_eq!(leftovers(&tmp), Vec::<String>::new(), "after SIG{signal}");
     }
 }
+
+#[test]
+fn the_built_in_atom_nix_is_what_composition_needs_and_no_tests() {
+    let sb = fixture();
+    let out = output(sb.eka_run().arg("sandbox").arg(sb.path("atom")).args([
+        "--",
+        "/usr/bin/find",
+        "/eka/atom-nix",
+        "-type",
+        "f",
+    ]));
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let mut files: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.strip_prefix("/eka/atom-nix/").unwrap_or(l).to_owned())
+        .collect();
+    files.sort();
+    // The positive case: the entry point and what it imports are there.
+    for needed in [
+        "compose.nix",
+        "core/boundary.nix",
+        "core/store.nix",
+        "std/mod.nix",
+    ] {
+        assert!(files.iter().any(|f| f == needed), "{needed}: {files:?}");
+    }
+    let outside: Vec<&String> = files
+        .iter()
+        .filter(|f| !(*f == "compose.nix" || f.starts_with("core/") || f.starts_with("std/")))
+        .collect();
+    assert_eq!(
+        outside,
+        Vec::<&String>::new(),
+        "only compose.nix, core/ and std/"
+    );
+    assert!(
+        files.len() < 60,
+        "no test fixtures ({} files): {files:?}",
+        files.len()
+    );
+}
