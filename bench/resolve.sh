@@ -42,7 +42,10 @@
 # "connected" is the time during which at least one connection was open (the rest is the
 # client's own work: process start-up, checks, writing the cache).
 #
-# Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=1 PEER_REQ=... LOCK_FROM=...
+# The servers allow filters (`uploadpack.allowFilter`, as GitHub and GitLab do), so resolution
+# fetches only each atom's commit, root tree, manifest and lock; ALLOW_FILTER=0 serves whole atoms.
+#
+# Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=1 PEER_REQ=... LOCK_FROM=... ALLOW_FILTER=1
 #                              ATOM_BIN=<dir with git-atom, git-remote-atom>, default target/release
 #                              or target/release; KEEP=1 keeps the temporary directory)
 set -euo pipefail
@@ -93,10 +96,10 @@ base="git://127.0.0.1:$port"
 srv=$tmp/srv
 mkdir -p "$srv"
 t0=$(date +%s.%N)
-python3 - "$srv" "$repos" "$atoms" "$versions" "$base" "$peer_req" "$cap" "$lock_from" <<'EOF'
-import base64, hashlib, os, struct, subprocess, sys, zlib
+python3 - "$srv" "$repos" "$atoms" "$versions" "$base" "$peer_req" "$cap" "$lock_from" "${ALLOW_FILTER:-1}" <<'EOF'
+import base64, functools, hashlib, os, struct, subprocess, sys, zlib
 srv, R, A, V, base, peer_req = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
-cap, lock_from = int(sys.argv[7]), int(sys.argv[8])
+cap, lock_from, allow_filter = int(sys.argv[7]), int(sys.argv[8]), sys.argv[9] == "1"
 
 # --- BLAKE3 of inputs of at most 64 bytes (one chunk, one block): enough for atomic numbers.
 IV = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19]
@@ -117,6 +120,7 @@ def b3_small(key, data, mode):
         g(v, 2, 7, 8, 13, m[12], m[13]); g(v, 3, 4, 9, 14, m[14], m[15])
         m = [m[i] for i in PERM]
     return struct.unpack("<8I", struct.pack("<8I", *[v[i] ^ v[i + 8] for i in range(8)]))
+@functools.cache
 def atom_id(root, label):  # docs/format.md: derive_key("AtomId", root bytes), keyed_hash(label)
     key = b3_small(b3_small(IV, b"AtomId", 32), bytes.fromhex(root), 64)
     return base64.b32hexencode(struct.pack("<8I", *b3_small(key, label.encode(), 16))).decode().lower().rstrip("=")
@@ -187,6 +191,8 @@ def person(t): return f"bench <bench@example.invalid> {t} +0000"
 for r in reversed(range(R)):
     repo = f"{srv}/r{r:02d}.git"
     subprocess.run(["git", "init", "-q", "--bare", repo], check=True)
+    if allow_filter:  # as GitHub and GitLab do: partial fetches (`--filter`) are served
+        subprocess.run(["git", "-C", repo, "config", "uploadpack.allowFilter", "true"], check=True)
     pack = Pack()
     readme = pack.add("blob", f"r{r:02d}\n".encode())
     top = {"README": ("100644", readme)}
@@ -433,6 +439,7 @@ echo "# dependency resolution benchmark: $(git --version), $(nproc) cpus, $(unam
 echo "# binaries: $bin ($(git atom --version 2>/dev/null | head -1))"
 printf '# fixture: %d repositories x %d atoms x %d versions (%d refs under refs/atoms/ each), built in %.1f s; %d sampled atoms verified ok\n' \
   "$repos" "$atoms" "$versions" "$nrefs" "$(echo "$t1 - $t0" | bc)" "$verified"
+echo "# servers allow filters (uploadpack.allowFilter): ${ALLOW_FILTER:-1}"
 echo "# graph: app -> a0 of each repository (^1); aK -> aK+1 (^1) and aK of the next repository ($peer_req); atoms from 1.$lock_from.0 on carry their locks"
 echo "# lock: $natoms atoms locked (versions: $nversions); the cold resolution fetched $fetched atoms; times: median of $runs runs"
 if [[ -n $unseeded ]]; then
