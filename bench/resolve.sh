@@ -5,20 +5,29 @@
 # in the same run, over a real `git daemon` on loopback.
 #
 # Fixture (built in seconds, without running `git atom publish`): REPOS bare repositories
-# `rNN.git`. Each has a linear source history written by `git fast-import`: a root commit (a
-# README naming the repository, so that every repository has its own root), then VERSIONS
-# commits, the i-th setting every atom's `atom.toml` to version `1.<i>.0`. The atom commits are
-# then written exactly as docs/format.md section 4 specifies,
-# in one pack per repository (written by Python, indexed by `git index-pack`), referenced by
-# `refs/atoms/<label>/<version>` and `refs/atoms/_root` written straight into `packed-refs`; a
-# sample is checked with `git atom verify`.
+# `rNN.git`, every object written by Python into one pack per repository (indexed by
+# `git index-pack`), refs written straight into `packed-refs`. Each has a linear source history:
+# a root commit (a README naming the repository, so that every repository has its own root),
+# then for each release i = 0 .. VERSIONS-1 one commit per atom, the last atom first, setting
+# its `atom.toml` (version `1.<i>.0`), `mod.nix` and `atom.lock`; each atom commit is written
+# from its own source commit exactly as docs/format.md section 4 specifies, referenced by
+# `refs/atoms/<label>/<version>`, with `refs/atoms/_root`. A sample is checked with
+# `git atom verify` (every check, provenance included).
+#
+# Locks: an atom's `atom.lock` is the one `git atom resolve` writes for it once everything up to
+# its release is published (its whole closure, each atom's commit, tree, root and atomic number;
+# see `closure` in the generator), so resolution's lock-guided prefetch is exercised. Atoms of
+# releases below LOCK_FROM (default: the highest release the cap allows, VERSIONS*9/10-1) carry
+# no lock: the graph's resolution never fetches them, and locks of up to 200 entries for all
+# 20,000 atoms would be 700 MB. A lock names the commits of the atoms it needs, so the graph
+# has no cycle: the repositories are built from the last to the first.
 #
 # Graph: atom `aK` of repository r depends on `aK+1` of r (`next`, requirement `^1`; not for the
-# last atom) and on `aK` of repository (r+1) mod REPOS (`peer`, requirement PEER_REQ, default
-# `>=1.0, <1.<VERSIONS*9/10>`). The app depends on `a0` of every repository with `^1`. Every
-# atom is therefore asked for by two requirements (`^1`, which alone would pick the newest
-# version, and PEER_REQ, which caps it), which the resolver unifies into one version of each:
-# the closure is REPOS x ATOMS atoms.
+# last atom) and on `aK` of repository r+1 (`peer`, requirement PEER_REQ, default
+# `>=1.0, <1.<VERSIONS*9/10>`; not for the last repository). The app depends on `a0` of every
+# repository with `^1`. Every atom of the repositories after the first is therefore asked for by
+# two requirements (`^1`, which alone would pick the newest version, and PEER_REQ, which caps
+# it), which the resolver unifies into one version of each: the closure is REPOS x ATOMS atoms.
 #
 # Measurement: the manifests name `git://127.0.0.1:<proxy port>/rNN.git`; a small TCP proxy
 # (Python asyncio) in front of the daemon counts, per repository, the connections, the bytes
@@ -33,7 +42,10 @@
 # "connected" is the time during which at least one connection was open (the rest is the
 # client's own work: process start-up, checks, writing the cache).
 #
-# Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=1 PEER_REQ=...
+# The servers allow filters (`uploadpack.allowFilter`, as GitHub and GitLab do), so resolution
+# fetches only each atom's commit, root tree, manifest and lock; ALLOW_FILTER=0 serves whole atoms.
+#
+# Usage: bench/resolve.sh     (env: REPOS=20 ATOMS=10 VERSIONS=100 RUNS=1 PEER_REQ=... LOCK_FROM=... ALLOW_FILTER=1
 #                              ATOM_BIN=<dir with git-atom, git-remote-atom>, default target/release
 #                              or target/release; KEEP=1 keeps the temporary directory)
 set -euo pipefail
@@ -46,6 +58,10 @@ runs=${RUNS:-1}
 cap=$((versions * 9 / 10))
 ((cap >= 1)) || cap=1
 peer_req=${PEER_REQ:->=1.0, <1.$cap}
+# The versions below which atoms carry no lock (see the fixture); with a PEER_REQ of your own the
+# locks assume it does not cap (as `^1`).
+[[ -z ${PEER_REQ:-} ]] || cap=$((versions + 1))
+lock_from=${LOCK_FROM:-$((cap - 1 < versions ? cap - 1 : versions - 1))}
 bin=${ATOM_BIN:-$root/target/release}
 [[ -x $bin/git-atom ]] || bin=$root/target/release
 if [[ ! -x $bin/git-remote-atom || ! -x $bin/git-atom ]]; then
@@ -80,81 +96,136 @@ base="git://127.0.0.1:$port"
 srv=$tmp/srv
 mkdir -p "$srv"
 t0=$(date +%s.%N)
-python3 - "$srv" "$repos" "$atoms" "$versions" "$base" "$peer_req" <<'EOF'
-import hashlib, os, struct, subprocess, sys, zlib
+python3 - "$srv" "$repos" "$atoms" "$versions" "$base" "$peer_req" "$cap" "$lock_from" "${ALLOW_FILTER:-1}" <<'EOF'
+import base64, functools, hashlib, os, struct, subprocess, sys, zlib
 srv, R, A, V, base, peer_req = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+cap, lock_from, allow_filter = int(sys.argv[7]), int(sys.argv[8]), sys.argv[9] == "1"
 
-def git(repo, *args, input=None):
-    return subprocess.run(["git", "-C", repo, *args], input=input, check=True,
-                          capture_output=True).stdout
+# --- BLAKE3 of inputs of at most 64 bytes (one chunk, one block): enough for atomic numbers.
+IV = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19]
+PERM = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8]
+def rotr(x, n): return ((x >> n) | (x << (32 - n))) & 0xFFFFFFFF
+def g(v, a, b, c, d, x, y):
+    v[a] = (v[a] + v[b] + x) & 0xFFFFFFFF; v[d] = rotr(v[d] ^ v[a], 16)
+    v[c] = (v[c] + v[d]) & 0xFFFFFFFF; v[b] = rotr(v[b] ^ v[c], 12)
+    v[a] = (v[a] + v[b] + y) & 0xFFFFFFFF; v[d] = rotr(v[d] ^ v[a], 8)
+    v[c] = (v[c] + v[d]) & 0xFFFFFFFF; v[b] = rotr(v[b] ^ v[c], 7)
+def b3_small(key, data, mode):
+    m = list(struct.unpack("<16I", data.ljust(64, b"\0")))
+    v = list(key) + IV[:4] + [0, 0, len(data), 1 | 2 | 8 | mode]
+    for _ in range(7):
+        g(v, 0, 4, 8, 12, m[0], m[1]); g(v, 1, 5, 9, 13, m[2], m[3])
+        g(v, 2, 6, 10, 14, m[4], m[5]); g(v, 3, 7, 11, 15, m[6], m[7])
+        g(v, 0, 5, 10, 15, m[8], m[9]); g(v, 1, 6, 11, 12, m[10], m[11])
+        g(v, 2, 7, 8, 13, m[12], m[13]); g(v, 3, 4, 9, 14, m[14], m[15])
+        m = [m[i] for i in PERM]
+    return struct.unpack("<8I", struct.pack("<8I", *[v[i] ^ v[i + 8] for i in range(8)]))
+@functools.cache
+def atom_id(root, label):  # docs/format.md: derive_key("AtomId", root bytes), keyed_hash(label)
+    key = b3_small(b3_small(IV, b"AtomId", 32), bytes.fromhex(root), 64)
+    return base64.b32hexencode(struct.pack("<8I", *b3_small(key, label.encode(), 16))).decode().lower().rstrip("=")
+assert atom_id("4abbd2644bc3585e9be95deb277ccf48f6ed26ac", "nix-lock") == "r3rlam6bd31t9i04ggug7avs8vf8981q7a3b6gobemk1gfs50qm0"
+
+# --- objects, written by hand into one pack per repository
+class Pack:
+    def __init__(self): self.entries, self.seen = [], set()
+    def add(self, kind, body):
+        oid = hashlib.sha1(b"%s %d\0" % (kind.encode(), len(body)) + body).hexdigest()
+        if oid not in self.seen:
+            self.seen.add(oid)
+            size, head = len(body), []
+            c = ({"commit": 1, "tree": 2, "blob": 3}[kind] << 4) | (size & 15); size >>= 4
+            while size:
+                head.append(c | 0x80); c = size & 0x7f; size >>= 7
+            head.append(c)
+            self.entries.append(bytes(head) + zlib.compress(body, 1))
+        return oid
+    def write(self, repo):
+        data = b"PACK" + struct.pack(">II", 2, len(self.entries)) + b"".join(self.entries)
+        subprocess.run(["git", "-C", repo, "index-pack", "--stdin"], input=data + hashlib.sha1(data).digest(),
+                       check=True, capture_output=True)
+def tree(pack, entries):  # entries: name -> (mode, oid); git sorts trees as if directories end in "/"
+    key = lambda n: n + ("/" if entries[n][0] == "40000" else "")
+    return pack.add("tree", b"".join(f"{entries[n][0]} {n}".encode() + b"\0" + bytes.fromhex(entries[n][1])
+                                      for n in sorted(entries, key=key)))
 
 def manifest(r, k, i):
     text = f'[atom]\nid = "a{k}"\nversion = "1.{i}.0"\n'
     if k + 1 < A:
         text += f'\n[deps.next]\nurl = "{base}/r{r:02d}.git"\nlabel = "a{k + 1}"\nversion = "^1"\n'
-    text += f'\n[deps.peer]\nurl = "{base}/r{(r + 1) % R:02d}.git"\nlabel = "a{k}"\nversion = "{peer_req}"\n'
+    if r + 1 < R:
+        text += f'\n[deps.peer]\nurl = "{base}/r{r + 1:02d}.git"\nlabel = "a{k}"\nversion = "{peer_req}"\n'
     return text
 
-def data(b):
-    return b"data %d\n" % len(b) + b + b"\n"
+# atoms[(r, k, i)] = (commit, tree); roots[r]; filled from the last repository to the first, so
+# that every lock can name the atoms it locks.
+atoms, roots = {}, {}
+def closure(r, k, i):
+    """The lock `git atom resolve` writes for aK of rNN at 1.i.0 once everything up to 1.i.0 is
+    published: a(K+1..) of its own repository at 1.i.0 (`next`, ^1), and every aJ (J >= K) of the
+    repositories after it at the highest version below the cap (`peer`, and the `next` chains
+    of those, unified with it)."""
+    m = min(i, cap - 1)
+    keys = [(r, j, i) for j in range(k + 1, A)] + [(q, j, m) for q in range(r + 1, R) for j in range(k, A)]
+    def requires(rr, kk, ii):
+        out = {}
+        if kk + 1 < A: out["next"] = (rr, kk + 1, ii if rr == r else m)
+        if rr + 1 < R: out["peer"] = (rr + 1, kk, m)
+        return out
+    return requires(r, k, i), [(key, requires(*key)) for key in keys]
+def lock_text(r, k, i):
+    def key(a): return f'{atom_id(roots[a[0]], f"a{a[1]}")}@1.{a[2]}.0'
+    top, entries = closure(r, k, i)
+    out = "# This file is written by atom; do not edit it by hand.\nversion = 1\n"
+    if top:
+        out += "\n[requires]\n" + "".join(f'{n} = "{key(a)}"\n' for n, a in sorted(top.items()))
+    for a, req in sorted(entries, key=lambda e: (e[0][1], e[0][2], atom_id(roots[e[0][0]], f"a{e[0][1]}"))):
+        commit, tree_ = atoms[a]
+        out += (f'\n[[atom]]\nlabel = "a{a[1]}"\nversion = "1.{a[2]}.0"\nid = "{atom_id(roots[a[0]], f"a{a[1]}")}"\n'
+                f'root = "{roots[a[0]]}"\ncommit = "{commit}"\ntree = "{tree_}"\nurl = "{base}/r{a[0]:02d}.git"\n')
+        if req:
+            out += "requires = { " + ", ".join(f'{n} = "{key(b)}"' for n, b in sorted(req.items())) + " }\n"
+    return out
 
-for r in range(R):
+def person(t): return f"bench <bench@example.invalid> {t} +0000"
+for r in reversed(range(R)):
     repo = f"{srv}/r{r:02d}.git"
     subprocess.run(["git", "init", "-q", "--bare", repo], check=True)
-    out = [b"commit refs/heads/main\nmark :1\n",
-           b"author bench <bench@example.invalid> 1700000000 +0000\n",
-           b"committer bench <bench@example.invalid> 1700000000 +0000\n",
-           data(b"root"), b"M 100644 inline README\n", data(f"r{r:02d}\n".encode())]
+    if allow_filter:  # as GitHub and GitLab do: partial fetches (`--filter`) are served
+        subprocess.run(["git", "-C", repo, "config", "uploadpack.allowFilter", "true"], check=True)
+    pack = Pack()
+    readme = pack.add("blob", f"r{r:02d}\n".encode())
+    top = {"README": ("100644", readme)}
+    t = 1700000000
+    head = pack.add("commit", f"tree {tree(pack, top)}\nauthor {person(t)}\ncommitter {person(t)}\n\nroot\n".encode())
+    roots[r] = head
+    refs = {"refs/atoms/_root": head}
+    # Release 1.i.0 publishes every atom, the last first, each from its own source commit (an
+    # atom's lock names the atom commits of the atoms it needs, which name their source commits).
     for i in range(V):
-        t = 1700000001 + i
-        out += [b"commit refs/heads/main\nmark :%d\n" % (i + 2),
-                b"author bench <bench@example.invalid> %d +0000\n" % t,
-                b"committer bench <bench@example.invalid> %d +0000\n" % t,
-                data(f"release 1.{i}.0".encode())]
-        for k in range(A):
-            out.append(f"M 100644 inline a{k}/atom.toml\n".encode())
-            out.append(data(manifest(r, k, i).encode()))
-            out.append(f"M 100644 inline a{k}/mod.nix\n".encode())
-            out.append(data(f"{{ from, ... }}: {{ value = {i}; repo = {r}; atom = {k}; }}\n".encode()))
-    marks = f"{repo}/marks"
-    subprocess.run(["git", "-C", repo, "fast-import", "--quiet", f"--export-marks={marks}"],
-                   input=b"".join(out), check=True)
-    mark = {}
-    for line in open(marks):
-        m, oid = line.split()
-        mark[int(m[1:])] = oid
-    os.remove(marks)
-    root = mark[1]
-    query = "".join(f"{mark[i + 2]}:a{k}\n" for i in range(V) for k in range(A))
-    trees = git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", input=query.encode()).decode().split("\n")
-    refs = {"refs/atoms/_root": root}
-    pack = []
-    n = 0
-    for i in range(V):
-        for k in range(A):
-            tree, kind = trees[n].split(); n += 1
-            assert kind == "tree", trees[n - 1]
-            body = (f"tree {tree}\nauthor atom <atom@invalid> 0 +0000\n"
+        for k in reversed(range(A)):
+            files = {"atom.toml": ("100644", pack.add("blob", manifest(r, k, i).encode())),
+                     "mod.nix": ("100644", pack.add("blob", f"{{ from, ... }}: {{ value = {i}; repo = {r}; atom = {k}; }}\n".encode()))}
+            if i >= lock_from:
+                files["atom.lock"] = ("100644", pack.add("blob", lock_text(r, k, i).encode()))
+            sub = tree(pack, files)
+            top[f"a{k}"] = ("40000", sub)
+            t += 1
+            head = pack.add("commit", (f"tree {tree(pack, top)}\nparent {head}\nauthor {person(t)}\ncommitter {person(t)}\n\n"
+                                       f"a{k} 1.{i}.0\n").encode())
+            body = (f"tree {sub}\nauthor atom <atom@invalid> 0 +0000\n"
                     f"committer atom <atom@invalid> 0 +0000\natom-format 1\n"
-                    f"atom-source {mark[i + 2]}\natom-path a{k}\n\natom: a{k}@1.{i}.0\n").encode()
-            oid = hashlib.sha1(b"commit %d\0" % len(body) + body).hexdigest()
-            # pack entry: type 1 (commit) and size as a varint, then the zlib data
-            size, head = len(body), []
-            c = (1 << 4) | (size & 15); size >>= 4
-            while size:
-                head.append(c | 0x80); c = size & 0x7f; size >>= 7
-            head.append(c)
-            pack.append(bytes(head) + zlib.compress(body, 1))
-            refs[f"refs/atoms/a{k}/1.{i}.0"] = oid
-    data_ = b"PACK" + struct.pack(">II", 2, len(pack)) + b"".join(pack)
-    git(repo, "index-pack", "--stdin", input=data_ + hashlib.sha1(data_).digest())
+                    f"atom-source {head}\natom-path a{k}\n\natom: a{k}@1.{i}.0\n").encode()
+            atoms[(r, k, i)] = (pack.add("commit", body), sub)
+            refs[f"refs/atoms/a{k}/1.{i}.0"] = atoms[(r, k, i)][0]
+    refs["refs/heads/main"] = head
+    pack.write(repo)
     # The refs, straight into packed-refs (what `git update-ref --stdin` + `git pack-refs --all`
     # would write, without a lock file and a loose ref per ref).
     with open(f"{repo}/packed-refs", "w") as f:
         f.write("# pack-refs with: peeled fully-peeled sorted \n")
         for name in sorted(refs, key=lambda x: x.encode()):
             f.write(f"{refs[name]} {name}\n")
-    git(repo, "pack-refs", "--all")
 EOF
 t1=$(date +%s.%N)
 # The fixture is genuine: a sample of atoms passes `git atom verify` (every check of
@@ -295,7 +366,7 @@ seed_cache() {
 }
 # fetched_atoms <cache dir>: the atom commits in the cache
 fetched_atoms() {
-  git -C "$1/atom/atoms.git" cat-file --batch-all-objects --batch-check='%(objecttype)' | grep -c '^commit$' || true
+  git -C "$1/atom/index.git" cat-file --batch-all-objects --batch-check='%(objecttype)' | grep -c '^commit$' || true
 }
 
 # A first cold resolution without the workaround: if it fails on the slots, say so and seed.
@@ -368,7 +439,8 @@ echo "# dependency resolution benchmark: $(git --version), $(nproc) cpus, $(unam
 echo "# binaries: $bin ($(git atom --version 2>/dev/null | head -1))"
 printf '# fixture: %d repositories x %d atoms x %d versions (%d refs under refs/atoms/ each), built in %.1f s; %d sampled atoms verified ok\n' \
   "$repos" "$atoms" "$versions" "$nrefs" "$(echo "$t1 - $t0" | bc)" "$verified"
-echo "# graph: app -> a0 of each repository (^1); aK -> aK+1 (^1) and aK of the next repository ($peer_req)"
+echo "# servers allow filters (uploadpack.allowFilter): ${ALLOW_FILTER:-1}"
+echo "# graph: app -> a0 of each repository (^1); aK -> aK+1 (^1) and aK of the next repository ($peer_req); atoms from 1.$lock_from.0 on carry their locks"
 echo "# lock: $natoms atoms locked (versions: $nversions); the cold resolution fetched $fetched atoms; times: median of $runs runs"
 if [[ -n $unseeded ]]; then
   echo "# atom cold, as is: FAILED after $unseeded"

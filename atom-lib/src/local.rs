@@ -175,15 +175,46 @@ fn stage(path: &Path, text: &str) -> Result<PathBuf, Error> {
     Ok(tmp)
 }
 
-/// The per-user cache repository of fetched atoms: `$XDG_CACHE_HOME/atom/atoms.git`, else
-/// `~/.cache/atom/atoms.git`. Created on first use.
-pub fn cache() -> Result<GitStore, Error> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
+/// The per-user cache directory: `$XDG_CACHE_HOME/atom`, else `~/.cache/atom`.
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    Ok(GitStore::open_or_init_bare(&base.join("atom/atoms.git"))?)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("atom")
+}
+
+/// The per-user cache repository of fetched atoms, whole (what evaluation exports):
+/// `$XDG_CACHE_HOME/atom/atoms.git`, else `~/.cache/atom/atoms.git`. Created on first use.
+pub fn cache() -> Result<GitStore, Error> {
+    Ok(GitStore::open_or_init_bare(&cache_dir().join("atoms.git"))?)
+}
+
+/// The per-user repository resolution works in: `$XDG_CACHE_HOME/atom/index.git`, beside
+/// [`cache`], whose objects it borrows (`objects/info/alternates`). It holds, for each atom a
+/// resolution chose, only the atom commit, its root tree and its `atom.toml` and `atom.lock`
+/// blobs, and one ref per atom (see [`crate::resolve::graph`]), so that resolving again, even
+/// offline, needs no network for what it has seen. Evaluation never reads it: an atom whose
+/// contents are needed is fetched whole into [`cache`]. Created on first use.
+pub fn index() -> Result<GitStore, Error> {
+    let cache = cache()?;
+    let dir = cache_dir().join("index.git");
+    let store = GitStore::open_or_init_bare(&dir)?;
+    let alternates = dir.join("objects/info/alternates");
+    let line = format!("{}\n", cache.git_dir().join("objects").display());
+    if std::fs::read_to_string(&alternates).ok().as_deref() != Some(line.as_str()) {
+        std::fs::create_dir_all(dir.join("objects/info"))
+            .and_then(|()| std::fs::write(&alternates, line))
+            .map_err(|source| Error::Io {
+                what: "write",
+                path: alternates.clone(),
+                source,
+            })?;
+        // Reopened, so that the object store sees its alternates.
+        return Ok(GitStore::open_or_init_bare(&dir)?);
+    }
+    Ok(store)
 }
 
 /// The user's own mirrors: `git config atom.<url>.mirror <other-url>` (several values allowed;

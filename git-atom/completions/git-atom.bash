@@ -79,12 +79,16 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__add)
-            opts="-v -q -h -V --name --atom --verbose --quiet --help --version"
+            opts="-v -q -h -V --path --name --atom --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

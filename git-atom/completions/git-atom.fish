@@ -64,7 +64,8 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s v -l verbos
 complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l name -d 'The dependency\'s name (`from.<NAME>`; default: the label); only with one URI' -r
+complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l path -d 'Add the atom in DIR, another atom of this repository, as a path dependency' -r -F
+complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l name -d 'The dependency\'s name (`from.<NAME>`; default: the label); only with one URI or --path' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l atom -d 'The atom directory to edit (default: the atom whose directory holds the current directory)' -r -F
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
@@ -77,8 +78,8 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand remove" -s h -l help -
 complete -c git-atom -n "__fish_git_atom_using_subcommand remove" -s V -l version -d 'Print version'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l atom -d 'The atom directory (default: the atom whose directory holds the current directory)' -r -F
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l update -d 'Move dependencies to their newest matching versions, and resolve pins and sources again (refs, downloads): all, or only the NAMEs given' -r
-complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l locked -d 'Change nothing; fail if the lock is not current (for CI)'
-complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l offline -d 'Use no network: succeed only if the lock is already current'
+complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l locked -d 'Change nothing; fail if the lock is not current (for CI; needs no network)'
+complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -l offline -d 'Use no network: resolve from the atoms earlier resolutions fetched into the atom index'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s h -l help -d 'Print help (see more with \'--help\')'

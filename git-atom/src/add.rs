@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
 use atom_lib::lock::{AtomKey, Lock};
-use atom_lib::manifest::{AtomDep, Dep, Name};
+use atom_lib::manifest::{AtomDep, Dep, Name, RelPath, MANIFEST_FILE};
 use atom_lib::refs::ATOM_REF_PREFIX;
 use atom_lib::resolve::graph::Update;
 use atom_lib::uri::{Address, Aliases, Requirement, Scheme, Uri};
@@ -21,13 +21,25 @@ use crate::{deps, output};
 /// (none given: `^<highest released version>`), then the whole graph is resolved into
 /// `atom.lock`. The manifest and the lock are written only if resolution succeeds.
 ///
+/// With --path <DIR> instead of URIs, the dependency is another atom of the same repository, by
+/// its directory (relative to the current directory): it must be inside the repository, hold an
+/// `atom.toml`, and not be the atom edited. It is written as `[deps.<name>] path = "<DIR>"`
+/// relative to the atom's directory, and locked as the working tree has it.
+///
 /// Exit status: 0 added, 1 failed (nothing written), 2 bad arguments.
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
     /// Atom URIs: <REPOSITORY>::<LABEL>[@<REQUIREMENT>]
-    #[arg(value_name = "URI", required = true)]
+    #[arg(
+        value_name = "URI",
+        required_unless_present = "path",
+        conflicts_with = "path"
+    )]
     uris: Vec<String>,
-    /// The dependency's name (`from.<NAME>`; default: the label); only with one URI
+    /// Add the atom in DIR, another atom of this repository, as a path dependency
+    #[arg(long, value_name = "DIR")]
+    path: Option<PathBuf>,
+    /// The dependency's name (`from.<NAME>`; default: the label); only with one URI or --path
     #[arg(long, value_name = "NAME", value_parser = parse_name)]
     name: Option<Name>,
     /// The atom directory to edit (default: the atom whose directory holds the current directory)
@@ -61,6 +73,19 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
     let ctx = deps::context()?;
     let local = deps::open_atom(&ctx, args.atom.as_deref())?;
     let mut doc = local.document()?;
+    if let Some(dir) = &args.path {
+        let (name, path) = path_dep(&ctx, &local, dir, args.name.as_ref())?;
+        doc.set_dep(&name, &Dep::Path(path.clone()))?;
+        let manifest = doc.manifest()?;
+        let text = doc.to_string();
+        let lock = deps::resolve(&ctx, &local, &manifest, Update::Nothing, false)?;
+        local.write(Some(&text), &lock)?;
+        output::note(quiet, &format!("added deps.{name} (path {path})"));
+        for line in deps::changes(local.lock.as_ref(), &lock) {
+            output::note(quiet, &line);
+        }
+        return Ok(0);
+    }
     let scratch;
     let lister = match &ctx.store {
         Some(s) => s,
@@ -115,7 +140,7 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     let manifest = doc.manifest()?;
     let text = doc.to_string();
-    let lock = deps::resolve(&ctx, &local, &manifest, Update::Nothing)?;
+    let lock = deps::resolve(&ctx, &local, &manifest, Update::Nothing, false)?;
     local.write(Some(&text), &lock)?;
     for line in added
         .iter()
@@ -124,6 +149,83 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
         output::note(quiet, line);
     }
     Ok(0)
+}
+
+/// The name and the path (relative to `local`'s directory) of the path dependency on the atom
+/// in `dir` (relative to the current directory), after checking that it is another atom of the
+/// same repository.
+fn path_dep(
+    ctx: &deps::Session,
+    local: &atom_lib::local::LocalAtom,
+    dir: &std::path::Path,
+    name: Option<&Name>,
+) -> anyhow::Result<(Name, RelPath)> {
+    let shown = dir.display();
+    let top = match (&ctx.store, &local.repo_path) {
+        (Some(store), Some(_)) => store
+            .work_dir()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.to_owned())),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        anyhow!(
+            "{} is not in a git repository with a working tree: --path adds another atom of the same repository",
+            local.dir.display()
+        )
+    })?;
+    let target = std::env::current_dir()?
+        .join(dir)
+        .canonicalize()
+        .with_context(|| format!("`{shown}` does not exist"))?;
+    let Ok(inside) = target.strip_prefix(&top) else {
+        bail!(
+            "`{shown}` is outside the repository {}: a path dependency is another atom of the same repository (add an atom of another repository by its URI)",
+            top.display()
+        );
+    };
+    if !target.join(MANIFEST_FILE).is_file() {
+        bail!("`{shown}` is not an atom: it has no {MANIFEST_FILE}");
+    }
+    if target
+        == local
+            .dir
+            .canonicalize()
+            .unwrap_or_else(|_| local.dir.clone())
+    {
+        bail!("`{shown}` is the atom being edited: an atom cannot depend on itself");
+    }
+    let theirs = atom_lib::local::LocalAtom::at(&target, Some(&top))?;
+    let name = match name {
+        Some(n) => n.clone(),
+        None => Name::new(theirs.manifest.label.as_str()).map_err(|e| {
+            anyhow!(
+                "the label `{}` of `{shown}` cannot be a dependency name ({e}): pass --name",
+                theirs.manifest.label
+            )
+        })?,
+    };
+    // From the atom's directory to the target's, both relative to the repository's root.
+    let from: Vec<&str> = local
+        .repo_path
+        .as_deref()
+        .unwrap_or_default()
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .collect();
+    let to: Vec<String> = inside
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let common = from
+        .iter()
+        .zip(&to)
+        .take_while(|(a, b)| **a == b.as_str())
+        .count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(to[common..].iter().map(String::as_str));
+    let path = RelPath::new(&parts.join("/"))
+        .map_err(|e| anyhow!("`{shown}` cannot be written as a path dependency: {e}"))?;
+    Ok((name, path))
 }
 
 /// The address as a manifest records it: a local path becomes a `file://` URL of the absolute

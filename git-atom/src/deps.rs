@@ -59,17 +59,19 @@ pub fn open_atom(ctx: &Session, atom: Option<&Path>) -> anyhow::Result<LocalAtom
     Ok(local)
 }
 
-/// Resolves `manifest` against the atom's current lock.
+/// Resolves `manifest` against the atom's current lock; `offline`, from the atom index alone.
 pub fn resolve(
     ctx: &Session,
     local: &LocalAtom,
     manifest: &Manifest,
     update: Update,
+    offline: bool,
 ) -> anyhow::Result<Lock> {
-    let cache = local::cache().context("cannot open the atom cache")?;
+    let cache = local::index().context("cannot open the atom cache")?;
     let options = Options {
         update,
         mirrors: local::mirrors(&ctx.config, &ctx.aliases),
+        offline,
     };
     let here = match (&ctx.store, &local.repo_path) {
         (Some(store), Some(atom_dir)) => Some(graph::Local { store, atom_dir }),

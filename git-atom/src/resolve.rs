@@ -13,24 +13,29 @@ use crate::{deps, output};
 /// Resolves every dependency of the atom (the one whose directory holds the current directory,
 /// or --atom) into `atom.lock`: the whole closure, each atom's commit and tree, its repository
 /// root and where it was found. Each repository is listed once (one protocol v2 ls-refs over
-/// its URL and every mirror), and only the chosen atoms are fetched, into the per-user cache
-/// (`$XDG_CACHE_HOME/atom/atoms.git`), each checked before it is admitted. Only what must
+/// its URL and every mirror), and of the chosen atoms only what resolution reads is fetched
+/// (the atom commit, its root tree, its `atom.toml` and `atom.lock`), into the per-user atom
+/// index (`$XDG_CACHE_HOME/atom/index.git`), each checked before it is admitted. Only what must
 /// change changes: a locked version that still matches its requirement stays. Compatible
 /// requirements on one atom are unified to one version; other majors coexist. Mirrors of a
 /// repository come from the manifest's `mirrors` and `git config atom.<url>.mirror`; one that
 /// does not answer is a warning, two that disagree are an error.
 ///
+/// With --offline nothing is listed or fetched: the candidates are the atoms earlier
+/// resolutions fetched into the index (for the dependency's URL or any of its mirrors), and a
+/// requirement none of them satisfies is an error naming the dependency.
+///
 /// Exit status: 0 the lock is current (written if it changed), 1 resolution failed or (with
-/// --locked/--offline) the lock is not current, 2 bad arguments.
+/// --locked) the lock is not current, 2 bad arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The atom directory (default: the atom whose directory holds the current directory)
     #[arg(long, value_name = "DIR")]
     atom: Option<PathBuf>,
-    /// Change nothing; fail if the lock is not current (for CI)
+    /// Change nothing; fail if the lock is not current (for CI; needs no network)
     #[arg(long, conflicts_with_all = ["update", "offline"])]
     locked: bool,
-    /// Use no network: succeed only if the lock is already current
+    /// Use no network: resolve from the atoms earlier resolutions fetched into the atom index
     #[arg(long)]
     offline: bool,
     /// Move dependencies to their newest matching versions, and resolve pins and sources again
@@ -47,7 +52,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let ctx = deps::context()?;
     let local = deps::open_atom(&ctx, args.atom.as_deref())?;
     let atom_dir = local.repo_path.clone().unwrap_or_default();
-    if args.locked || args.offline {
+    if args.locked {
         let nothing_to_lock = local.manifest.deps.is_empty()
             && local.manifest.pins.is_empty()
             && local.manifest.srcs.is_empty();
@@ -71,13 +76,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             output::note(quiet, "atom.lock is current");
             return Ok(0);
         }
-        let why = if args.offline {
-            "cannot resolve offline"
-        } else {
-            "atom.lock is not current"
-        };
         for line in &stale {
-            output::error(&anyhow::anyhow!("{why}: {line}"));
+            output::error(&anyhow::anyhow!("atom.lock is not current: {line}"));
         }
         output::note(
             quiet,
@@ -100,7 +100,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             Update::Names(names.into_iter().collect())
         }
     };
-    let lock = deps::resolve(&ctx, &local, &local.manifest, update)?;
+    let lock = deps::resolve(&ctx, &local, &local.manifest, update, args.offline)?;
     if local.lock.as_ref() == Some(&lock) {
         output::note(quiet, "atom.lock is up to date");
         return Ok(0);

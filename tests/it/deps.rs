@@ -222,12 +222,6 @@ fn locked_fails_on_drift_and_writes_nothing() {
         "{}",
         run.stderr
     );
-    let offline = g.resolve(&["--offline"]).code(1);
-    assert!(
-        offline.stderr.contains("cannot resolve offline"),
-        "{}",
-        offline.stderr
-    );
     assert_eq!(g.lock(), lock);
     // Resolving moves only what must move: base ^1.1 is now satisfied by the 1.2.0 the
     // diamond already uses, and 2.0.0 goes.
@@ -696,4 +690,256 @@ fn many_fetches_in_one_resolution() {
     env.git(&app.join("app"), ["atom", "resolve"]).success();
     let lock = std::fs::read_to_string(app.join("app/atom.lock")).unwrap();
     assert_eq!(locked(&lock).len(), N);
+}
+
+#[test]
+fn offline_resolves_from_the_index_and_names_what_it_lacks() {
+    let g = Graph::new();
+    g.resolve(&[]).success();
+    let lock = g.lock();
+    // The index records what the online resolution fetched (base 1.2.0 and 2.0.0, mid, mid2);
+    // then the server has nothing to serve any more.
+    std::fs::rename(g.env.path("srv"), g.env.path("srv-gone")).unwrap();
+    let down = g.resolve(&[]).code(1);
+    assert!(down.stderr.contains("no address of"), "{}", down.stderr);
+    // A changed requirement the index satisfies: base ^1.1 is the 1.2.0 the diamond uses.
+    let path = g.app_dir().join("atom.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("version = \"2\"", "version = \"1.1\"")).unwrap();
+    let run = g.resolve(&["--offline"]).success();
+    assert!(run.stderr.contains("removed base 2.0.0"), "{}", run.stderr);
+    assert_ne!(g.lock(), lock);
+    assert_eq!(
+        locked(&g.lock()),
+        pairs(&[("base", "1.2.0"), ("mid", "1.0.0"), ("mid2", "1.0.0")])
+    );
+    g.resolve(&["--locked"]).success();
+    // Back to ^2: 2.0.0 is still in the index, and the lock is the online one, byte for byte.
+    std::fs::write(&path, &text).unwrap();
+    g.resolve(&["--offline"]).success();
+    assert_eq!(g.lock(), lock);
+    // A requirement the index cannot satisfy (1.1.0 exists on the server, but was never
+    // fetched): one line naming the dependency, and nothing written.
+    std::fs::write(
+        &path,
+        text.replace("version = \"2\"", "version = \"=1.1.0\""),
+    )
+    .unwrap();
+    let run = g.resolve(&["--offline"]).code(1);
+    let core = g.url("core.git");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: no version of `base` from {core} matching `=1.1.0` is cached \
+             (needed by app@0.1.0 -> deps.base; cached: 1.2.0, 2.0.0): run without --offline\n"
+        )
+    );
+    assert_eq!(g.lock(), lock);
+    // An atom the index never saw.
+    std::fs::write(
+        &path,
+        text + &format!("\n[deps.util]\nurl = \"{core}\"\nversion = \"0.1\"\n"),
+    )
+    .unwrap();
+    let run = g.resolve(&["--offline"]).code(1);
+    assert!(
+        run.stderr.contains(
+            "error: no version of `util` from {core} matching `^0.1` is cached (needed by app@0.1.0 -> deps.util; cached: none): run without --offline"
+                .replace("{core}", &core)
+                .as_str()
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn add_path_adds_another_atom_of_the_repository() {
+    let g = Graph::new();
+    let env = &g.env;
+    let core = g.url("core.git");
+    env.write(
+        &g.app,
+        "libs/lib/atom.toml",
+        &manifest("lib", "0.3.0", &[("base", &core, "1")]),
+    );
+    env.write(&g.app, "libs/plain/README", "not an atom\n");
+    env.commit_all(&g.app, "lib");
+    env.git(&g.app.join("libs/lib"), ["atom", "resolve"])
+        .success();
+    let app = g.app_dir();
+    let manifest_path = app.join("atom.toml");
+    std::fs::write(
+        &manifest_path,
+        std::fs::read_to_string(&manifest_path).unwrap() + "\n# keep this comment\n",
+    )
+    .unwrap();
+    let before = std::fs::read_to_string(&manifest_path).unwrap();
+    // Refused: outside the repository, not an atom, the atom itself, a missing directory.
+    let outside = env.path("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("atom.toml"), manifest("x", "1.0.0", &[])).unwrap();
+    for (dir, message) in [
+        (
+            outside.to_str().unwrap(),
+            "is outside the repository".to_owned(),
+        ),
+        (
+            "../libs/plain",
+            "error: `../libs/plain` is not an atom: it has no atom.toml".to_owned(),
+        ),
+        (
+            ".",
+            "error: `.` is the atom being edited: an atom cannot depend on itself".to_owned(),
+        ),
+        ("../nope", "error: `../nope` does not exist".to_owned()),
+    ] {
+        let run = env.git(&app, ["atom", "add", "--path", dir]).code(1);
+        assert!(run.stderr.contains(&message), "{dir}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{dir}: {}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&manifest_path).unwrap(), before);
+        assert!(!app.join("atom.lock").exists());
+    }
+    // A URI and --path together are a usage error.
+    env.git(&app, ["atom", "add", "--path", "../libs/lib", "x::y"])
+        .code(2);
+    // The name comes from the label; the path is written relative to the atom's directory,
+    // the rest of the manifest as it was, and the lock holds lib and what it brings.
+    let run = env
+        .git(&app, ["atom", "add", "--path", "../libs/lib"])
+        .success();
+    assert!(
+        run.stderr.contains("added deps.lib (path ../libs/lib)"),
+        "{}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(&manifest_path).unwrap();
+    let original = before.trim_end_matches("\n# keep this comment\n");
+    assert!(text.starts_with(original), "{text}");
+    assert!(text.contains("# keep this comment\n"), "{text}");
+    assert!(
+        text.contains("\n[deps.lib]\npath = \"../libs/lib\"\n"),
+        "{text}"
+    );
+    let lock = atom_lib::Lock::parse(g.lock().as_bytes(), "atom.lock").unwrap();
+    let lib = lock
+        .atoms
+        .iter()
+        .find(|a| a.label.as_str() == "lib")
+        .unwrap();
+    assert_eq!(
+        lib.origin,
+        atom_lib::lock::Origin::Path {
+            path: "libs/lib".into()
+        }
+    );
+    assert!(locked(&g.lock()).contains(&("lib".to_owned(), "0.3.0".to_owned())));
+    env.git(&app, ["atom", "resolve", "--locked"]).success();
+    // --name, from another directory with --atom.
+    let run = env
+        .git(
+            &g.app.join("libs"),
+            [
+                "atom", "add", "--atom", "../app", "--path", "lib", "--name", "mylib",
+            ],
+        )
+        .success();
+    assert!(
+        run.stderr.contains("added deps.mylib (path ../libs/lib)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn resolution_fetches_only_the_manifest_and_lock_of_a_dependency() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("srv/big.git");
+    env.git_ok(&remote, &["config", "uploadpack.allowFilter", "true"]);
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.atom(&src, "big", "big", "1.0.0");
+    // 256 KiB that do not compress, in the atom's root and in a subdirectory.
+    let noise: Vec<u8> = (0u32..65536)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect();
+    std::fs::write(src.join("big/noise.bin"), &noise).unwrap();
+    std::fs::create_dir_all(src.join("big/data")).unwrap();
+    std::fs::write(
+        src.join("big/data/more.bin"),
+        noise.iter().rev().copied().collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    env.commit_all(&src, "big");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    let app = env.init("app");
+    env.write(
+        &app,
+        "app/atom.toml",
+        &manifest(
+            "app",
+            "0.1.0",
+            &[("big", &format!("file://{}", remote.display()), "1")],
+        ),
+    );
+    let received = |cwd: &std::path::Path, args: &[&str], name: &str| {
+        let trace = env.path(name);
+        let run = env
+            .command(cwd, "git")
+            .args(args)
+            .env("GIT_TRACE_PACKFILE", &trace)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        std::fs::metadata(&trace).map(|m| m.len()).unwrap_or(0)
+    };
+    let bytes = received(&app.join("app"), &["atom", "resolve"], "resolve.pack");
+    assert!(
+        bytes > 0 && bytes < 4096,
+        "resolve received {bytes} bytes of packs"
+    );
+    let lock = std::fs::read_to_string(app.join("app/atom.lock")).unwrap();
+    assert_eq!(locked(&lock), pairs(&[("big", "1.0.0")]));
+    // The index holds the commit, its root tree and the manifest; not the noise, not the
+    // subdirectory's tree. The whole-atom cache (what evaluation exports) holds nothing.
+    let index = env.home().join(".cache/atom/index.git");
+    let commit = env.git_ok(&remote, &["rev-parse", "refs/atoms/big/1.0.0"]);
+    let has = |what: &str| {
+        env.command(env.root(), "git")
+            .args(["-C", index.to_str().unwrap(), "cat-file", "-e", what])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let object = |rev: &str| env.git_ok(&remote, &["rev-parse", rev]);
+    assert!(has(&commit));
+    assert!(has(&object(&format!("{commit}^{{tree}}"))));
+    assert!(has(&object(&format!("{commit}:atom.toml"))));
+    assert!(!has(&object(&format!("{commit}:noise.bin"))));
+    assert!(!has(&object(&format!("{commit}:data"))));
+    let cache = env.home().join(".cache/atom/atoms.git");
+    let left = env.git_ok(&cache, &["count-objects", "-v"]);
+    assert!(
+        left.contains("count: 0\n") && left.contains("in-pack: 0"),
+        "{left}"
+    );
+    // The positive twin: the naive fetch of the atom moves the noise too.
+    let scratch = env.init_bare("scratch.git");
+    let whole = received(
+        &scratch,
+        &[
+            "fetch",
+            "-q",
+            remote.to_str().unwrap(),
+            "refs/atoms/big/1.0.0",
+        ],
+        "fetch.pack",
+    );
+    assert!(whole > 2 * 256 * 1024, "fetch received {whole} bytes");
 }

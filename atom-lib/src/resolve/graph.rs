@@ -4,7 +4,12 @@
 //! every address of a repository (its URL and its mirrors) must agree on the root and on the
 //! commit of every version they both have, and the chosen atoms of a repository are fetched in
 //! one fetch per level of the graph, through the cache's quarantine and the structural check
-//! before they are admitted. Requirements on one atom (one atomic number) whose highest matches
+//! before they are admitted. Only what resolution reads is fetched: each atom commit, its root
+//! tree and the blobs of its `atom.toml` and `atom.lock`, into the per-user index
+//! ([`crate::local::index`]), where a ref `refs/index/<address key>/<root>/<label>/<version>`
+//! records each atom and the address it was listed at (the key: the BLAKE3 hash of the
+//! address, in hex), so that an offline resolution ([`Options::offline`]) can choose among the
+//! atoms seen before, without listing or fetching. Requirements on one atom (one atomic number) whose highest matches
 //! are semver-compatible are unified to the highest version that satisfies them all;
 //! incompatible ones (other majors) coexist, since Nix holds several versions at once.
 
@@ -19,7 +24,7 @@ use crate::commit::{AtomCommit, AtomPath, Format};
 use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, ROOT_REF};
-use crate::store::git::Verbosity;
+use crate::store::git::{Expect, RefUpdate};
 use crate::store::EntryKind;
 use crate::uri::{Address, Requirement};
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
@@ -32,6 +37,9 @@ pub struct Options {
     /// Extra addresses for repositories, by the address written in manifests
     /// (`git config atom.mirror.<url> <other-url>`).
     pub mirrors: BTreeMap<String, Vec<Address>>,
+    /// Use only what the index holds: no listing, no fetch. The candidates of a repository are
+    /// the atoms earlier resolutions recorded for any of its addresses.
+    pub offline: bool,
 }
 
 /// Which dependencies may move away from their locked versions.
@@ -151,6 +159,20 @@ pub enum Error {
         /// Every published version.
         available: Vec<Version>,
     },
+    /// Offline, the index has no version that matches a requirement.
+    #[error("no version of `{label}` from {url} matching `{requirement}` is cached (needed by {}; cached: {}): run without --offline", .chain.join(" -> "), if .cached.is_empty() { "none".to_owned() } else { list(.cached) })]
+    NotCached {
+        /// The atom.
+        label: Label,
+        /// The repository.
+        url: String,
+        /// The requirement.
+        requirement: Requirement,
+        /// Who needs it.
+        chain: Vec<String>,
+        /// The versions the index has.
+        cached: Vec<Version>,
+    },
     /// Compatible requirements on one atom that no single version satisfies.
     #[error("no version of `{label}` satisfies every requirement on it:\n{}", lines(.demands))]
     Unsatisfiable {
@@ -207,6 +229,16 @@ pub enum Error {
     /// The cache failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Where the index records the atoms it holds: `<prefix><address key>/<root>/<label>/<version>`.
+const INDEX_PREFIX: &str = "refs/index/";
+
+/// An address as a ref component: the BLAKE3 hash of the address (password hidden), in hex.
+fn address_key(address: &Address) -> String {
+    blake3::hash(address.redacted().as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 fn list(versions: &[Version]) -> String {
@@ -420,29 +452,52 @@ impl Resolver<'_> {
             }
             let mut picked: Vec<(Request, AtomKey, Oid, String)> = Vec::new();
             for request in level {
-                let key = self.repository_key(&request.url, &request.mirrors)?;
+                let not_cached = |cached: Vec<Version>| Error::NotCached {
+                    label: request.label.clone(),
+                    url: request.url.redacted(),
+                    requirement: request.requirement.clone(),
+                    chain: request.chain.clone(),
+                    cached,
+                };
+                let key = match self.repository_key(&request.url, &request.mirrors) {
+                    Err(Error::NoRoot { .. }) if self.options.offline => {
+                        return Err(not_cached(Vec::new()))
+                    }
+                    other => other?,
+                };
                 let repo = &self.repositories[&key];
                 let root = Root(repo.root);
                 let id = root.atom_id(&request.label);
-                let versions = repo
-                    .atoms
-                    .get(&request.label)
-                    .ok_or_else(|| Error::NoSuchAtom {
-                        label: request.label.clone(),
-                        url: request.url.redacted(),
-                        chain: request.chain.clone(),
-                    })?;
-                let highest = versions
+                let versions = match repo.atoms.get(&request.label) {
+                    Some(versions) => versions,
+                    None if self.options.offline => return Err(not_cached(Vec::new())),
+                    None => {
+                        return Err(Error::NoSuchAtom {
+                            label: request.label.clone(),
+                            url: request.url.redacted(),
+                            chain: request.chain.clone(),
+                        })
+                    }
+                };
+                let highest = match versions
                     .keys()
                     .filter(|v| request.requirement.matches(v))
                     .max()
-                    .ok_or_else(|| Error::NoMatch {
-                        label: request.label.clone(),
-                        url: request.url.redacted(),
-                        requirement: request.requirement.clone(),
-                        chain: request.chain.clone(),
-                        available: versions.keys().cloned().collect(),
-                    })?;
+                {
+                    Some(highest) => highest,
+                    None if self.options.offline => {
+                        return Err(not_cached(versions.keys().cloned().collect()))
+                    }
+                    None => {
+                        return Err(Error::NoMatch {
+                            label: request.label.clone(),
+                            url: request.url.redacted(),
+                            requirement: request.requirement.clone(),
+                            chain: request.chain.clone(),
+                            available: versions.keys().cloned().collect(),
+                        })
+                    }
+                };
                 let class_key = (id, class(highest));
                 let locked = self
                     .locked_version(id, &request)
@@ -732,6 +787,10 @@ impl Resolver<'_> {
         let mut answers: Vec<(usize, Vec<crate::store::RemoteRef>)> = Vec::new();
         let mut failures: Vec<(usize, String)> = Vec::new();
         for (i, address) in addresses.iter().enumerate() {
+            if self.options.offline {
+                answers.push((i, self.cached_listing(address)?));
+                continue;
+            }
             let _span = tracing::info_span!("list", url = %address.redacted()).entered();
             match self.cache.list_remote(&address.git_url(), &["refs/atoms/"]) {
                 Ok(refs) => answers.push((i, refs)),
@@ -825,6 +884,11 @@ impl Resolver<'_> {
             .collect();
         if !missing.is_empty() {
             // From the address that listed them (each atom's own), grouped.
+            if self.options.offline {
+                // Offline candidates come from the index's refs, whose objects it holds.
+                let (_, commit) = missing[0];
+                return Err(Error::Store(StoreError::Missing { oid: *commit }));
+            }
             let mut by_address: BTreeMap<usize, Vec<&(AtomRef, Oid)>> = BTreeMap::new();
             for item in missing {
                 let at = repository.atoms[&item.0.label][&item.0.version].1;
@@ -832,30 +896,47 @@ impl Resolver<'_> {
             }
             for (at, items) in by_address {
                 let address = &repository.addresses[at];
-                let names: Vec<String> = items.iter().map(|(a, _)| a.name()).collect();
-                let quarantine = self.cache.fetch_quarantined(
-                    &address.git_url(),
-                    &names,
-                    Verbosity::default(),
-                )?;
+                let wants: Vec<String> = items.iter().map(|(_, c)| c.to_string()).collect();
+                // The commits and their root trees, then the blobs of their manifests and locks.
+                let sparse = self.cache.fetch_sparse(&address.git_url(), &wants)?;
                 self.fetches += 1;
-                {
-                    let checked = quarantine.store()?;
-                    for (atom, commit) in items {
-                        let findings = super::check_structure(&checked, atom, *commit);
-                        if !findings.is_empty() {
-                            return Err(Error::Refused {
-                                atom: atom.to_string(),
-                                commit: *commit,
-                                url: address.redacted(),
-                                findings,
-                            });
-                        }
+                let checked = sparse.store()?;
+                let mut blobs = Vec::new();
+                for (_, commit) in &items {
+                    let (tree, _) = checked.commit_tree_and_parents(*commit)?;
+                    blobs.extend(
+                        checked
+                            .tree_entries(tree)?
+                            .into_iter()
+                            .filter(|e| {
+                                e.kind == EntryKind::Blob
+                                    && (e.name == MANIFEST_FILE.as_bytes()
+                                        || e.name == crate::lock::LOCK_FILE.as_bytes())
+                            })
+                            .map(|e| e.oid),
+                    );
+                }
+                let before = blobs.iter().filter(|b| !checked.has_object(**b)).count();
+                sparse.fetch_blobs(&blobs)?;
+                if before > 0 {
+                    self.fetches += 1;
+                }
+                for (atom, commit) in &items {
+                    let findings = super::check_structure(&checked, atom, *commit);
+                    if !findings.is_empty() {
+                        return Err(Error::Refused {
+                            atom: atom.to_string(),
+                            commit: *commit,
+                            url: address.redacted(),
+                            findings,
+                        });
                     }
                 }
-                quarantine.admit()?;
+                drop(checked);
+                sparse.admit()?;
             }
         }
+        self.record(repo, atoms)?;
         for (atom, commit) in atoms {
             if self.manifests.contains_key(commit) {
                 continue;
@@ -892,6 +973,84 @@ impl Resolver<'_> {
                 }
             }
             self.manifests.insert(*commit, (tree, manifest));
+        }
+        Ok(())
+    }
+
+    /// What the index recorded for `address`, shaped as its listing: the root and the atoms
+    /// earlier resolutions fetched from it. Several roots (the address now serves another
+    /// repository) keep the first, by name.
+    fn cached_listing(&self, address: &Address) -> Result<Vec<crate::store::RemoteRef>, Error> {
+        let prefix = format!("{INDEX_PREFIX}{}/", address_key(address));
+        let mut out = Vec::new();
+        let mut root: Option<String> = None;
+        for r in self.cache.refs_with_prefix(&prefix)? {
+            let Some(rest) = r.name.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some((this_root, atom)) = rest.split_once('/') else {
+                continue;
+            };
+            let Ok(root_oid) = this_root.parse::<Oid>() else {
+                continue;
+            };
+            match &root {
+                Some(first) if first != this_root => continue,
+                Some(_) => {}
+                None => {
+                    root = Some(this_root.to_owned());
+                    out.push(crate::store::RemoteRef {
+                        name: ROOT_REF.to_owned(),
+                        oid: root_oid,
+                        peeled: None,
+                    });
+                }
+            }
+            out.push(crate::store::RemoteRef {
+                name: format!("{}{atom}", crate::refs::ATOM_REF_PREFIX),
+                oid: r.oid,
+                peeled: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records `atoms` of the repository `repo` (all in the index now) under the address that
+    /// listed each and under the repository's written address, for offline resolutions.
+    fn record(&self, repo: &str, atoms: &[(AtomRef, Oid)]) -> Result<(), Error> {
+        if self.options.offline {
+            return Ok(());
+        }
+        let repository = &self.repositories[repo];
+        let mut updates = Vec::new();
+        for (atom, commit) in atoms {
+            let at = repository.atoms[&atom.label][&atom.version].1;
+            let mut keys = vec![address_key(&repository.addresses[0])];
+            if at != 0 {
+                keys.push(address_key(&repository.addresses[at]));
+            }
+            for key in keys {
+                let text = format!(
+                    "{INDEX_PREFIX}{key}/{}/{}/{}",
+                    repository.root, atom.label, atom.version
+                );
+                let Ok(name) = crate::refs::RefName::new(&text) else {
+                    continue;
+                };
+                let expect = match self.cache.find_ref(name.as_str())? {
+                    Some(old) if old == *commit => continue,
+                    Some(old) => Expect::Equal(old),
+                    None => Expect::Absent,
+                };
+                updates.push(RefUpdate {
+                    name,
+                    new: *commit,
+                    expect,
+                });
+            }
+        }
+        if !updates.is_empty() {
+            self.cache.update_refs(&updates, "atom resolve")?;
         }
         Ok(())
     }

@@ -141,52 +141,58 @@ impl Quarantine {
     /// Moves the quarantined objects into the real repository: packs (the `.idx` last, so a
     /// reader never sees an index without its pack) and loose objects.
     pub fn admit(self) -> Result<(), StoreError> {
-        let err = |source| StoreError::Admit {
-            path: self.objects.clone(),
-            source,
-        };
-        let from = self.dir.path().join("objects");
-        let pack_from = from.join("pack");
-        let pack_to = self.objects.join("pack");
-        fs::create_dir_all(&pack_to).map_err(err)?;
-        let mut packs: Vec<PathBuf> = fs::read_dir(&pack_from)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        let rank = |p: &PathBuf| match p.extension().and_then(|e| e.to_str()) {
-            Some("pack") => 0,
-            Some("idx") => 2,
-            _ => 1,
-        };
-        packs.sort_by_key(rank);
-        for path in packs {
-            let Some(name) = path.file_name() else {
-                continue;
-            };
-            if name.to_string_lossy().ends_with(".keep") {
-                continue;
-            }
-            let target = pack_to.join(name);
-            if !target.exists() {
-                move_file(&path, &target).map_err(err)?;
-            }
-        }
-        for entry in fs::read_dir(&from).map_err(err)?.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.len() != 2 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
-                continue;
-            }
-            let target_dir = self.objects.join(&*name);
-            fs::create_dir_all(&target_dir).map_err(err)?;
-            for object in fs::read_dir(entry.path()).map_err(err)?.flatten() {
-                let target = target_dir.join(object.file_name());
-                if !target.exists() {
-                    move_file(&object.path(), &target).map_err(err)?;
-                }
-            }
-        }
-        Ok(())
+        admit_objects(&self.dir.path().join("objects"), &self.objects)
     }
+}
+
+/// Moves the objects of the object directory `from` into `to`: packs (the `.idx` last, so a
+/// reader never sees an index without its pack) and loose objects.
+fn admit_objects(from: &Path, to: &Path) -> Result<(), StoreError> {
+    let err = |source| StoreError::Admit {
+        path: to.to_owned(),
+        source,
+    };
+    let pack_from = from.join("pack");
+    let pack_to = to.join("pack");
+    fs::create_dir_all(&pack_to).map_err(err)?;
+    let mut packs: Vec<PathBuf> = fs::read_dir(&pack_from)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    let rank = |p: &PathBuf| match p.extension().and_then(|e| e.to_str()) {
+        Some("pack") => 0,
+        Some("idx") => 2,
+        _ => 1,
+    };
+    packs.sort_by_key(rank);
+    for path in packs {
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        let name_text = name.to_string_lossy();
+        if name_text.ends_with(".keep") {
+            continue;
+        }
+        let target = pack_to.join(name);
+        if !target.exists() {
+            move_file(&path, &target).map_err(err)?;
+        }
+    }
+    for entry in fs::read_dir(from).map_err(err)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() != 2 || !name.chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        let target_dir = to.join(&*name);
+        fs::create_dir_all(&target_dir).map_err(err)?;
+        for object in fs::read_dir(entry.path()).map_err(err)?.flatten() {
+            let target = target_dir.join(object.file_name());
+            if !target.exists() {
+                move_file(&object.path(), &target).map_err(err)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -222,19 +228,25 @@ fn remove_stale_quarantines(git_dir: &Path) {
     }
 }
 
-/// Objects of one commit fetched without its blobs (a partial fetch), plus the blobs asked for
-/// afterwards; nothing is admitted anywhere, and everything is removed on drop.
+/// Atom commits fetched without their contents (a partial fetch): each commit and its root tree,
+/// plus the blobs asked for afterwards. Removed on drop unless admitted.
 #[derive(Debug)]
 pub struct Sparse {
     dir: tempfile::TempDir,
     url: String,
+    /// The borrowed repository's object directory.
+    objects: PathBuf,
 }
 
+/// What a sparse fetch leaves out: every blob and every tree below the root tree.
+const SPARSE_FILTER: &str = "combine:blob:none+tree:1";
+
 impl GitStore {
-    /// Fetches `refs` from `url` without blobs (`--filter=blob:none`) into a throwaway
-    /// repository that borrows this repository's objects: the commits and their trees only, on
-    /// servers that allow filters (`uploadpack.allowFilter`); others send everything, which is
-    /// still correct. Blobs are fetched by id afterwards with [`Sparse::fetch_blobs`].
+    /// Fetches `refs` (ref names or commit ids) from `url` with their root trees and nothing
+    /// else (`--filter=combine:blob:none+tree:1`) into a throwaway repository that borrows this
+    /// repository's objects, on servers that allow filters (`uploadpack.allowFilter`); others
+    /// send everything, which is still correct. Blobs are fetched by id afterwards with
+    /// [`Sparse::fetch_blobs`]; [`Sparse::admit`] moves what arrived into this repository.
     pub fn fetch_sparse(&self, url: &str, refs: &[String]) -> Result<Sparse, StoreError> {
         let objects = self.repo.common_dir().join("objects");
         let dir = tempfile::Builder::new()
@@ -243,10 +255,14 @@ impl GitStore {
             .map_err(|source| StoreError::Scratch { source })?;
         super::init_bare(dir.path())?;
         let info = dir.path().join("objects/info");
-        // A partial clone of `origin`: missing blobs are expected, not corruption.
+        // A partial clone of `origin`: missing blobs are expected, not corruption. The borrowed
+        // repository's refs are not offered to the server as objects we have
+        // (`core.alternateRefsCommand` prints none): they name commits whose contents were
+        // never fetched, and the wants are exact anyway.
         let config = format!(
-            "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tpartialClone = origin\n\
-             [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = blob:none\n"
+            "[core]\n\trepositoryformatversion = 1\n\talternateRefsCommand = true\n\
+             [extensions]\n\tpartialClone = origin\n\
+             [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = {SPARSE_FILTER}\n"
         );
         fs::create_dir_all(&info)
             .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
@@ -261,8 +277,9 @@ impl GitStore {
         let sparse = Sparse {
             dir,
             url: url.to_owned(),
+            objects,
         };
-        sparse.fetch(&["--filter=blob:none"], refs)?;
+        sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
         Ok(sparse)
     }
 }
@@ -311,5 +328,10 @@ impl Sparse {
     /// The throwaway repository, to read what arrived.
     pub fn store(&self) -> Result<GitStore, StoreError> {
         GitStore::open(self.dir.path())
+    }
+
+    /// Moves what arrived into the borrowed repository (the caller has checked it).
+    pub fn admit(self) -> Result<(), StoreError> {
+        admit_objects(&self.dir.path().join("objects"), &self.objects)
     }
 }
