@@ -265,7 +265,7 @@ fn a_dependency_missing_from_the_cache_is_fetched_from_the_locks_url() {
     g.resolve();
     std::fs::remove_dir_all(g.cache()).unwrap();
     let run = g.eka(&["eval", "--json", ".", "lib"]).success();
-    assert_eq!(run.stdout, "\"lib+leaf\"");
+    assert_eq!(run.stdout, "\"lib+leaf\"\n");
     // Only the atoms came: not the source history they were published from.
     let source = g.env.git_ok(&g.lib, &["rev-parse", "HEAD"]);
     let cache = g.cache();
@@ -291,11 +291,11 @@ fn an_atom_uri_is_resolved_fetched_and_evaluated_with_its_lock() {
     let run = g
         .eka(&["eval", "--json", "srv:lib.git::lib@^1", "word"])
         .success();
-    assert_eq!(run.stdout, "\"lib+leaf\"");
+    assert_eq!(run.stdout, "\"lib+leaf\"\n");
     let run = g
         .eka(&["eval", "--json", "srv:lib.git::lib", "text"])
         .success();
-    assert_eq!(run.stdout, "\"hello from lib\\n\"");
+    assert_eq!(run.stdout, "\"hello from lib\\n\"\n");
     // The identity's atom part is the atom commit; its lock part the published lock's digest.
     let url = format!("{}::lib", g.daemon.url("lib.git"));
     let plan = json(&g.eka(&["plan", "--json", &url, "drv"]).success());

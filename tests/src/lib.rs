@@ -444,10 +444,13 @@ impl GitDaemon {
     /// and waits until it accepts connections.
     pub fn start(env: &TestEnv, base: &Path) -> Self {
         let port = free_port();
+        // The daemon itself, not `git daemon`: `git` would stay as its parent, and killing it on
+        // drop would leave the daemon running after the test.
+        let exec_path = env.git_ok(base, &["--exec-path"]);
+        let daemon = Path::new(exec_path.trim()).join("git-daemon");
         let mut child = env
-            .command(base, "git")
+            .command(base, &daemon)
             .args([
-                "daemon",
                 "--reuseaddr",
                 "--listen=127.0.0.1",
                 &format!("--port={port}"),
