@@ -195,14 +195,31 @@ pub fn immutable_refs(changes: &[RefChange]) -> Vec<Refusal> {
         .collect()
 }
 
-/// The new atom refs among `changes` whose commit fails the structural check (read from
-/// `store`, which must see the pushed objects).
+/// The new atom and subatomic refs among `changes` whose commit fails the structural check
+/// (read from `store`, which must see the pushed objects).
 pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refusal> {
     let mut refusals = Vec::new();
     for c in changes {
         let (None, Some(commit)) = (c.old, c.new) else {
             continue;
         };
+        if let Some(tree) = c.name.strip_prefix(SUBS_REF_PREFIX) {
+            let findings = match tree.parse() {
+                Err(_) => vec!["expected `refs/subs/<tree id>`".to_owned()],
+                Ok(tree) => match crate::subatomic::check_structure(store, tree, commit) {
+                    Ok(s) => s.findings.iter().map(ToString::to_string).collect(),
+                    Err(why) => vec![why.to_string()],
+                },
+            };
+            if !findings.is_empty() {
+                refusals.push(Refusal::Malformed {
+                    name: c.name.clone(),
+                    commit,
+                    findings,
+                });
+            }
+            continue;
+        }
         let atom = match AtomRef::parse(&c.name) {
             Ok(Some(atom)) => atom,
             Ok(None) => continue,

@@ -86,7 +86,18 @@ struct JsonOutcome<'a> {
     remote: Option<&'a str>,
     dry_run: bool,
     atoms: Vec<JsonAtom<'a>>,
+    subatomics: Vec<JsonSubatomic<'a>>,
     warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonSubatomic<'a> {
+    tree: String,
+    path: &'a str,
+    commit: String,
+    status: &'static str,
+    local: &'static str,
+    remote: Option<&'static str>,
 }
 
 /// Turns a path given on the command line (relative to the current directory) into a path
@@ -127,7 +138,11 @@ fn repo_relative(work_dir: &Path, cwd: &Path, given: &Path) -> anyhow::Result<At
 
 /// One word for what happened to an atom: the first place where it was not up to date.
 fn overall(a: &publish::PublishedAtom) -> Status {
-    [Some(a.local), a.remote]
+    overall_of(a.local, a.remote)
+}
+
+fn overall_of(local: Status, remote: Option<Status>) -> Status {
+    [Some(local), remote]
         .into_iter()
         .flatten()
         .find(|s| *s != Status::UpToDate)
@@ -277,6 +292,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                     remote: a.remote.map(Status::name),
                 })
                 .collect(),
+            subatomics: outcome
+                .subatomics
+                .iter()
+                .map(|s| JsonSubatomic {
+                    tree: s.tree.to_string(),
+                    path: s.path.as_str(),
+                    commit: s.commit.to_string(),
+                    status: overall_of(s.local, s.remote).name(),
+                    local: s.local.name(),
+                    remote: s.remote.map(Status::name),
+                })
+                .collect(),
             warnings: &warnings,
         };
         output::json(&json)?;
@@ -296,6 +323,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             ]);
         }
         output::stdout(&output::table(&rows))?;
+        if !outcome.subatomics.is_empty() {
+            let mut rows = vec![vec!["SUBATOMIC".into(), "PATH".into(), "STATUS".into()]];
+            for s in &outcome.subatomics {
+                rows.push(vec![
+                    s.tree.short(12),
+                    s.path.to_string(),
+                    overall_of(s.local, s.remote).name().into(),
+                ]);
+            }
+            output::stdout(&format!("\n{}", output::table(&rows)))?;
+        }
     }
 
     let new = outcome
