@@ -547,6 +547,8 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     if options.signed {
         let sigs = crate::sign::sig_prefix(&atom);
         wants.push(format!("+{sigs}*:{sigs}*"));
+        let revoked = crate::sign::REVOKED_REF_PREFIX;
+        wants.push(format!("+{revoked}*:{revoked}*"));
     }
     quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;

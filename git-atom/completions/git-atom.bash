@@ -261,12 +261,16 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__sign)
-            opts="-v -q -h -V --verbose --quiet --help --version"
+            opts="-v -q -h -V --revoke --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --revoke)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
