@@ -492,3 +492,76 @@ fn openpgp_signatures_verify_with_the_gnupg_keyring() {
         "ok            foo@0.1.0 (structure, source, signature; not checked: ancestry)\n"
     );
 }
+
+#[test]
+fn clones_bring_signatures_when_required_and_the_server_checks_new_ones() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let alice = key(&env, "alice");
+    trust(&env, &[&alice]);
+    use_key(&env, &alice);
+    env.git(&src, ["atom", "sign"]).success();
+    env.git(&remote, ["atom", "hook", "install", "--server"])
+        .success();
+    let url = remote.to_str().unwrap();
+
+    // The server accepts a genuine signature ref...
+    env.git(&src, ["push", url, "refs/atoms/_sig/*:refs/atoms/_sig/*"])
+        .success();
+    assert_eq!(env.refs(&remote, "refs/atoms/_sig/").len(), 1);
+    // ... and refuses a signed tag of something else under a signature name.
+    env.git_ok(&src, &["tag", "-s", "-m", "not an atom", "bogus", "HEAD"]);
+    let head = env.git_ok(&src, &["rev-parse", "HEAD"]);
+    let bogus = "refs/atoms/_sig/foo/0.1.0/bogus";
+    let refused = env.git(&src, ["push", url, &format!("refs/tags/bogus:{bogus}")]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: refusing signature ref `{bogus}`: it points at {}, not at the atom commit",
+            &head[..12]
+        )),
+        "{}",
+        refused.stderr
+    );
+    // A signature of an atom the server does not have is refused too.
+    let orphan = "refs/atoms/_sig/bar/1.0.0/bogus";
+    let refused = env.git(&src, ["push", url, &format!("refs/tags/bogus:{orphan}")]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: refusing signature ref `{orphan}`: there is no atom bar@1.0.0 here"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.refs(&remote, "refs/atoms/_sig/").len(), 1);
+
+    // A clone does not bring signature refs unless signatures are required...
+    let uri = format!("atom::{url}::foo");
+    env.git_ok(env.root(), &["clone", "-q", &uri, "plain"]);
+    let plain = env.path("plain");
+    assert!(env.refs(&plain, "refs/atoms/_sig/").is_empty());
+    env.git(&plain, ["atom", "verify", "--signed"]).code(1);
+    // ... and then it does, so verify --signed works in the clone.
+    env.git_ok(
+        env.root(),
+        &[
+            "clone",
+            "-q",
+            "-c",
+            "atom.requireSignature=true",
+            &uri,
+            "signed",
+        ],
+    );
+    let signed = env.path("signed");
+    assert_eq!(
+        env.refs(&signed, "refs/atoms/_sig/"),
+        env.refs(&remote, "refs/atoms/_sig/")
+    );
+    let ok = env.git(&signed, ["atom", "verify"]).success();
+    assert_eq!(
+        ok.stdout,
+        "ok            foo@0.1.0 (structure, source, signature; not checked: ancestry)\n"
+    );
+}
