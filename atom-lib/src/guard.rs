@@ -142,6 +142,14 @@ pub enum Refusal {
         /// What is wrong with it.
         findings: Vec<String>,
     },
+    /// A new signature ref does not hold a signature of the atom it is named after.
+    #[error("refusing signature ref `{name}`: {reason}")]
+    BadSignature {
+        /// The ref.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A branch being pushed holds an atom whose lock is missing or stale.
     #[error("refusing to push `{name}`: {problem}")]
     StaleLock {
@@ -195,14 +203,31 @@ pub fn immutable_refs(changes: &[RefChange]) -> Vec<Refusal> {
         .collect()
 }
 
-/// The new atom refs among `changes` whose commit fails the structural check (read from
-/// `store`, which must see the pushed objects).
+/// The new atom and subatomic refs among `changes` whose commit fails the structural check
+/// (read from `store`, which must see the pushed objects).
 pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refusal> {
     let mut refusals = Vec::new();
     for c in changes {
         let (None, Some(commit)) = (c.old, c.new) else {
             continue;
         };
+        if let Some(tree) = c.name.strip_prefix(SUBS_REF_PREFIX) {
+            let findings = match tree.parse() {
+                Err(_) => vec!["expected `refs/subs/<tree id>`".to_owned()],
+                Ok(tree) => match crate::subatomic::check_structure(store, tree, commit) {
+                    Ok(s) => s.findings.iter().map(ToString::to_string).collect(),
+                    Err(why) => vec![why.to_string()],
+                },
+            };
+            if !findings.is_empty() {
+                refusals.push(Refusal::Malformed {
+                    name: c.name.clone(),
+                    commit,
+                    findings,
+                });
+            }
+            continue;
+        }
         let atom = match AtomRef::parse(&c.name) {
             Ok(Some(atom)) => atom,
             Ok(None) => continue,
@@ -225,6 +250,81 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
                 commit,
                 findings,
             });
+        }
+    }
+    refusals
+}
+
+/// The new or moved signature refs (`refs/atoms/_sig/<label>/<version>/<key id>`) among
+/// `changes` that are not a tag object targeting the atom commit of `refs/atoms/<label>/<version>`
+/// (existing, or created by the same push) whose message names that atom, its commit and its
+/// tree. Whether the signature is good is for each verifier's trust configuration, not the
+/// server's. Objects are read from `store` (which sees the pushed objects), refs from
+/// `repository` (the receiving repository itself).
+pub fn malformed_new_signatures(
+    store: &GitStore,
+    repository: &GitStore,
+    changes: &[RefChange],
+) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for c in changes {
+        let Some(new) = c.new else { continue };
+        let Some(rest) = c.name.strip_prefix(crate::sign::SIG_REF_PREFIX) else {
+            continue;
+        };
+        let refuse = |reason: String| Refusal::BadSignature {
+            name: c.name.clone(),
+            reason,
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        let [label, version, key] = parts[..] else {
+            refusals.push(refuse(
+                "expected `refs/atoms/_sig/<label>/<version>/<key id>`".into(),
+            ));
+            continue;
+        };
+        let atom = match AtomRef::parse(&format!("{ATOM_REF_PREFIX}{label}/{version}")) {
+            Ok(Some(atom)) if !key.is_empty() => atom,
+            Ok(_) => {
+                refusals.push(refuse(
+                    "expected `refs/atoms/_sig/<label>/<version>/<key id>`".into(),
+                ));
+                continue;
+            }
+            Err(e) => {
+                refusals.push(refuse(e.to_string()));
+                continue;
+            }
+        };
+        let commit = changes
+            .iter()
+            .find(|o| o.name == atom.name())
+            .and_then(|o| o.new)
+            .or_else(|| repository.find_ref(&atom.name()).ok().flatten());
+        let Some(commit) = commit else {
+            refusals.push(refuse(format!("there is no atom {atom} here")));
+            continue;
+        };
+        let reason = match store.read_tag(new) {
+            Ok(Some((target, text))) if target == commit => {
+                let tree = store.commit_tree_and_parents(commit).ok().map(|(t, _)| t);
+                let names = tree.is_some_and(|tree| {
+                    text.starts_with(crate::sign::SIGNATURE_FORMAT)
+                        && text.contains(&format!("\natom {atom}\ncommit {commit}\ntree {tree}"))
+                });
+                (!names)
+                    .then(|| format!("its message does not name {atom}, its commit and its tree"))
+            }
+            Ok(Some((target, _))) => Some(format!(
+                "it points at {}, not at the atom commit {} of {atom}",
+                target.short(12),
+                commit.short(12)
+            )),
+            Ok(None) => Some("the tag object is missing".into()),
+            Err(_) => Some("it is not a tag object".into()),
+        };
+        if let Some(reason) = reason {
+            refusals.push(refuse(reason));
         }
     }
     refusals

@@ -43,6 +43,7 @@ pub mod resolve;
 pub mod scan;
 pub mod sign;
 pub mod store;
+pub mod subatomic;
 pub mod update;
 pub mod uri;
 pub mod verify;

@@ -128,6 +128,22 @@ pub struct Signature {
     pub remote: Option<Status>,
 }
 
+/// One subatomic (`refs/subs/<tree>`) of a plan or an outcome: a directory an atom names as a
+/// path source (`[srcs.<name>] path = "<dir>"`).
+#[derive(Debug, Clone)]
+pub struct PublishedSubatomic {
+    /// The directory's tree, which names the ref.
+    pub tree: Oid,
+    /// The directory.
+    pub path: AtomPath,
+    /// The subatomic commit (an existing one is kept).
+    pub commit: Oid,
+    /// In the local repository.
+    pub local: Status,
+    /// On the remote, if there is one.
+    pub remote: Option<Status>,
+}
+
 /// Where a conflicting atom is already published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
@@ -181,6 +197,16 @@ pub enum Problem {
         existing: Oid,
         /// What this publish would have written.
         new: Oid,
+    },
+    /// `refs/subs/<tree>` exists but is not a subatomic of that tree.
+    #[error("`refs/subs/{tree}` exists {place} at {existing}, which is not a subatomic of that tree (subatomic refs are immutable: remove it by hand if it is not yours)")]
+    SubatomicConflict {
+        /// The tree.
+        tree: Oid,
+        /// Where.
+        place: Place,
+        /// What the ref points at.
+        existing: Oid,
     },
     /// The local repository's recorded root differs from the revision's.
     #[error("{ROOT_REF} is {recorded} but the root of {rev} is {root}: the history was rewritten or the revision belongs to another repository")]
@@ -243,6 +269,8 @@ pub struct Plan {
     pub pushed_source: Option<String>,
     /// Every selected atom, sorted by label and version, with what will happen to it.
     pub atoms: Vec<PublishedAtom>,
+    /// The subatomics the selected atoms name, sorted by tree.
+    pub subatomics: Vec<PublishedSubatomic>,
     /// Things the user should know that do not stop the publish.
     pub warnings: Vec<Warning>,
     /// Atom commits to write (their exact bytes).
@@ -512,6 +540,57 @@ pub fn plan(
     }
     planned.sort_by(|a, b| (&a.atom.label, &a.atom.version).cmp(&(&b.atom.label, &b.atom.version)));
 
+    // Subatomics: the directories the atoms name as path sources, one per tree.
+    let mut wanted = Vec::new();
+    for atom in &selected {
+        if atom.manifest.is_err() {
+            continue;
+        }
+        if let Some(manifest) = full_manifest(store, atom)? {
+            wanted.extend(crate::subatomic::sources_of(
+                store, tree, &atom.path, &manifest,
+            )?);
+        }
+    }
+    let mut subs: Vec<(PublishedSubatomic, Option<Vec<u8>>, Oid)> = Vec::new();
+    for (path, sub_tree) in crate::subatomic::dedup(wanted) {
+        let bytes = crate::subatomic::SubatomicCommit {
+            tree: sub_tree,
+            source,
+            path: path.clone(),
+        }
+        .to_bytes();
+        let oid = store.hash_commit(&bytes);
+        let name = crate::subatomic::ref_name(sub_tree);
+        let (local, commit, bytes, sub_source) = match store.find_ref(name.as_str())? {
+            None => (Status::WouldPublish, oid, Some(bytes), source),
+            Some(existing) if existing == oid => (Status::UpToDate, oid, None, source),
+            Some(existing) => match published_content(store, existing)? {
+                // The same tree published earlier (another source commit or path): kept.
+                Some((t, earlier)) if t == sub_tree => (Status::UpToDate, existing, None, earlier),
+                _ => {
+                    problems.push(Problem::SubatomicConflict {
+                        tree: sub_tree,
+                        place: Place::Local,
+                        existing,
+                    });
+                    (Status::UpToDate, existing, None, source)
+                }
+            },
+        };
+        subs.push((
+            PublishedSubatomic {
+                tree: sub_tree,
+                path,
+                commit,
+                local,
+                remote: None,
+            },
+            bytes,
+            sub_source,
+        ));
+    }
+
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
         Remote::Default => store.default_push_remote()?,
@@ -527,7 +606,13 @@ pub fn plan(
 
     let mut remote_updates: Vec<RefUpdate> = Vec::new();
     if let Some(remote) = &remote {
-        let listed = store.list_remote(remote, &["refs/atoms/", "refs/heads/", "refs/tags/"])?;
+        let sub_names: Vec<String> = subs
+            .iter()
+            .map(|(sub, _, _)| crate::subatomic::ref_name(sub.tree).to_string())
+            .collect();
+        let mut prefixes = vec!["refs/atoms/", "refs/heads/", "refs/tags/"];
+        prefixes.extend(sub_names.iter().map(String::as_str));
+        let listed = store.list_remote(remote, &prefixes)?;
         let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
         let theirs_root = find(ROOT_REF);
         if let Some(theirs) = theirs_root.filter(|t| *t != root_oid) {
@@ -567,11 +652,42 @@ pub fn plan(
                 }
             });
         }
+        for (sub, _, _) in &mut subs {
+            let name = crate::subatomic::ref_name(sub.tree);
+            sub.remote = Some(match find(name.as_str()) {
+                None => {
+                    remote_updates.push(RefUpdate::create(name, sub.commit));
+                    Status::WouldPublish
+                }
+                Some(existing) if existing == sub.commit => Status::UpToDate,
+                Some(existing) => {
+                    if !store.has_object(existing) {
+                        store.fetch_objects(remote, &[name.to_string()])?;
+                    }
+                    match published_content(store, existing)? {
+                        Some((t, _)) if t == sub.tree => Status::UpToDate,
+                        _ => {
+                            problems.push(Problem::SubatomicConflict {
+                                tree: sub.tree,
+                                place: Place::Remote(remote.clone()),
+                                existing,
+                            });
+                            Status::UpToDate
+                        }
+                    }
+                }
+            });
+        }
         if source_branch.is_none() {
             let mut sources: Vec<Oid> = planned
                 .iter()
                 .filter(|p| p.atom.remote == Some(Status::WouldPublish))
                 .map(|p| p.source)
+                .chain(
+                    subs.iter()
+                        .filter(|(s, _, _)| s.remote == Some(Status::WouldPublish))
+                        .map(|(_, _, source)| *source),
+                )
                 .collect();
             sources.sort();
             sources.dedup();
@@ -652,17 +768,27 @@ pub fn plan(
         .iter()
         .filter(|p| p.atom.local == Status::WouldPublish)
         .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
+        .chain(
+            subs.iter()
+                .filter(|(s, _, _)| s.local == Status::WouldPublish)
+                .map(|(s, _, _)| RefUpdate::create(crate::subatomic::ref_name(s.tree), s.commit)),
+        )
         .collect();
     if !local_updates.is_empty() && local_root.is_none() {
         local_updates.push(RefUpdate::create(RefName::root(), root_oid));
     }
-    let commits = planned.iter().filter_map(|p| p.bytes.clone()).collect();
+    let commits = planned
+        .iter()
+        .filter_map(|p| p.bytes.clone())
+        .chain(subs.iter().filter_map(|(_, b, _)| b.clone()))
+        .collect();
     Ok(Plan {
         source,
         root,
         remote,
         pushed_source: source_branch,
         atoms: planned.into_iter().map(|p| p.atom).collect(),
+        subatomics: subs.into_iter().map(|(s, _, _)| s).collect(),
         warnings,
         commits,
         remote_updates,
@@ -724,6 +850,10 @@ pub fn apply(
             signature.local = signature.local.applied();
             signature.remote = signature.remote.map(Status::applied);
         }
+    }
+    for sub in &mut plan.subatomics {
+        sub.local = sub.local.applied();
+        sub.remote = sub.remote.map(Status::applied);
     }
     Ok(plan)
 }
@@ -862,6 +992,22 @@ fn lock_problems(
             reasons,
         }]
     })
+}
+
+/// The atom's full manifest, if it parses (its problems are reported by [`lock_problems`]).
+fn full_manifest(
+    store: &GitStore,
+    atom: &SourceAtom,
+) -> Result<Option<crate::Manifest>, StoreError> {
+    let entries = store.tree_entries(atom.tree)?;
+    let Some(entry) = entries.iter().find(|e| {
+        e.name == crate::manifest::MANIFEST_FILE.as_bytes()
+            && e.kind == crate::store::EntryKind::Blob
+    }) else {
+        return Ok(None);
+    };
+    let bytes = store.read_blob(entry.oid)?;
+    Ok(crate::Manifest::parse(&bytes, &format!("{}/atom.toml", atom.path)).ok())
 }
 
 /// The tree and source commit of an existing atom commit, if it can be read.

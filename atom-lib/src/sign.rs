@@ -26,6 +26,18 @@ pub const SIG_REF_PREFIX: &str = "refs/atoms/_sig/";
 /// The first line of a signature tag's message.
 pub const SIGNATURE_FORMAT: &str = "atom-signature 1";
 
+/// Where revocations published in the repository live: `refs/atoms/_revoked/<key id>`.
+pub const REVOKED_REF_PREFIX: &str = "refs/atoms/_revoked/";
+
+/// The first line of a revocation tag's message.
+pub const REVOCATION_FORMAT: &str = "atom-revocation 1";
+
+/// The message of a revocation of the ssh key `public` (its public key line), whose key id is
+/// `id`.
+pub fn revocation_message(id: &str, public: &str) -> String {
+    format!("{REVOCATION_FORMAT}\nkey {id}\npublic-key {public}\n")
+}
+
 /// The ref prefix holding the signatures of `atom`.
 pub fn sig_prefix(atom: &AtomRef) -> String {
     format!("{SIG_REF_PREFIX}{}/{}/", atom.label, atom.version)
@@ -125,29 +137,43 @@ pub fn key_id(store: &GitStore) -> Result<String, Error> {
         }
         return Ok(id.to_ascii_uppercase());
     }
-    let public = if let Some(literal) = key.strip_prefix("key::") {
-        literal.to_owned()
-    } else if key.starts_with("ssh-") || key.starts_with("ecdsa-") {
-        key.clone()
-    } else {
-        let path = std::path::PathBuf::from(shellexpand_home(&key));
-        let text = std::fs::read_to_string(&path).map_err(|e| err(&e.to_string()))?;
-        if text.starts_with("ssh-") || text.starts_with("ecdsa-") || text.starts_with("sk-") {
-            text
-        } else {
-            let mut pub_path = path.into_os_string();
-            pub_path.push(".pub");
-            std::fs::read_to_string(&pub_path)
-                .map_err(|e| err(&format!("no public key beside it: {e}")))?
-        }
-    };
+    let public = ssh_public_key(&key).map_err(|reason| err(&reason))?;
+    ssh_key_id(&public).map_err(|reason| err(&reason))
+}
+
+/// The public key line (`ssh-ed25519 AAAA... comment`) of an ssh key given as git's
+/// `user.signingKey` is: `key::<public key>`, a public key literal, or the path of a public or
+/// private key file (with its `.pub` beside it).
+fn ssh_public_key(key: &str) -> Result<String, String> {
+    let looks_public =
+        |t: &str| t.starts_with("ssh-") || t.starts_with("ecdsa-") || t.starts_with("sk-");
+    if let Some(literal) = key.strip_prefix("key::") {
+        return Ok(literal.trim().to_owned());
+    }
+    if looks_public(key) {
+        return Ok(key.trim().to_owned());
+    }
+    let path = std::path::PathBuf::from(shellexpand_home(key));
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    if looks_public(&text) {
+        return Ok(text.trim().to_owned());
+    }
+    let mut pub_path = path.into_os_string();
+    pub_path.push(".pub");
+    std::fs::read_to_string(&pub_path)
+        .map(|t| t.trim().to_owned())
+        .map_err(|e| format!("no public key beside it: {e}"))
+}
+
+/// The key id of an ssh public key line: the BLAKE3 hash of its key blob, 32 hex digits.
+fn ssh_key_id(public: &str) -> Result<String, String> {
     let blob = public
         .split_whitespace()
         .nth(1)
-        .ok_or_else(|| err("not an ssh public key"))?;
+        .ok_or_else(|| "not an ssh public key".to_owned())?;
     let bytes = data_encoding::BASE64
         .decode(blob.as_bytes())
-        .map_err(|_| err("not an ssh public key"))?;
+        .map_err(|_| "not an ssh public key".to_owned())?;
     Ok(blake3::hash(&bytes).to_hex()[..32].to_owned())
 }
 
@@ -286,6 +312,134 @@ pub fn push(
     Ok(outcome)
 }
 
+/// A revocation written by [`revoke`].
+#[derive(Debug, Clone)]
+pub struct Revoked {
+    /// The revocation ref.
+    pub reference: RefName,
+    /// The signed tag object.
+    pub tag: Oid,
+    /// The revoked key's id.
+    pub key: String,
+    /// Whether the revocation existed already (nothing was written).
+    pub existed: bool,
+}
+
+/// Publishes, in the repository, the revocation of the ssh key `key` (given as git's
+/// `user.signingKey` would be: a key file or `key::<public key>`): a tag object signed with
+/// the configured signing key (the revoked key itself, or another key consumers trust), whose
+/// message carries the revoked public key, referenced by `refs/atoms/_revoked/<key id>`. Push
+/// it like signatures; `git atom fetch` and `verify --signed <uri>` bring it along.
+pub fn revoke(store: &GitStore, key: &str) -> Result<Revoked, Error> {
+    key_id(store)?;
+    let config = store.config()?;
+    let err = |reason: String| Error::Key {
+        key: key.to_owned(),
+        reason,
+    };
+    if config.string("gpg.format").as_deref() != Some("ssh") {
+        return Err(err(
+            "revocations in the repository are made with an ssh signing key \
+             (`gpg.format = ssh`); revoke OpenPGP keys with their revocation certificate"
+                .into(),
+        ));
+    }
+    let public = ssh_public_key(key).map_err(err)?;
+    let id = ssh_key_id(&public).map_err(err)?;
+    let name = format!("{REVOKED_REF_PREFIX}{id}");
+    let reference = RefName::new(&name).map_err(|e| err(e.to_string()))?;
+    if let Some(tag) = store.find_ref(&name)? {
+        return Ok(Revoked {
+            reference,
+            tag,
+            key: id,
+            existed: true,
+        });
+    }
+    // The tag points at the public key, stored as a blob: the revocation names what it revokes.
+    let blob = store.write_blob(public.as_bytes())?;
+    let tag = store.sign_tag(
+        name.trim_start_matches("refs/"),
+        blob,
+        &revocation_message(&id, &public),
+    )?;
+    store.update_refs(
+        &[RefUpdate::create(reference.clone(), tag)],
+        "git atom sign --revoke",
+    )?;
+    Ok(Revoked {
+        reference,
+        tag,
+        key: id,
+        existed: false,
+    })
+}
+
+/// A revocation found in the repository that counts: well-formed, naming the key its ref is
+/// named after, and signed by a key git trusts.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    /// The revocation ref.
+    pub reference: String,
+    /// The revoked key's id.
+    pub key: String,
+    /// The revoked public key line.
+    pub public: String,
+}
+
+/// The revocations under `refs/atoms/_revoked/` of `store` that count. One that is malformed,
+/// names another key than its ref, or is not signed by a key git trusts is ignored (it could
+/// be anyone's).
+pub fn revocations(store: &GitStore) -> Result<Vec<Revocation>, StoreError> {
+    let mut found = Vec::new();
+    for r in store.refs_with_prefix(REVOKED_REF_PREFIX)? {
+        let Some(id) = r.name.strip_prefix(REVOKED_REF_PREFIX) else {
+            continue;
+        };
+        let Ok(Some((_, text))) = store.read_tag(r.oid) else {
+            continue;
+        };
+        let mut lines = text.lines();
+        let (Some(REVOCATION_FORMAT), Some(key), Some(public)) = (
+            lines.next(),
+            lines.next().and_then(|l| l.strip_prefix("key ")),
+            lines.next().and_then(|l| l.strip_prefix("public-key ")),
+        ) else {
+            continue;
+        };
+        if key != id || ssh_key_id(public).as_deref() != Ok(id) {
+            continue;
+        }
+        if store.verify_tag(r.oid)?.is_ok() {
+            found.push(Revocation {
+                reference: r.name.clone(),
+                key: id.to_owned(),
+                public: public.to_owned(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The key id of the ssh key that made the signature of a tag object (`raw`, its bytes): the
+/// public key is inside the `SSHSIG` blob (`PROTOCOL.sshsig`: magic, version, public key), so
+/// the signer is known whatever id a signature ref claims. `None` for other signatures.
+pub fn ssh_signer(raw: &[u8]) -> Option<String> {
+    const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
+    const END: &str = "-----END SSH SIGNATURE-----";
+    let text = std::str::from_utf8(raw).ok()?;
+    let body = &text[text.find(BEGIN)? + BEGIN.len()..];
+    let body: String = body[..body.find(END)?]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let bytes = data_encoding::BASE64.decode(body.as_bytes()).ok()?;
+    let rest = bytes.strip_prefix(b"SSHSIG")?.get(4..)?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let key = rest.get(4..4 + len)?;
+    Some(blake3::hash(key).to_hex()[..32].to_owned())
+}
+
 /// What is wrong with the signatures of one atom.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureFinding {
@@ -318,8 +472,22 @@ pub fn check(
     if refs.is_empty() {
         return Ok(Some(SignatureFinding::Unsigned { prefix }));
     }
+    let revoked = revocations(store)?;
     let mut reasons = Vec::new();
     for r in refs {
+        // The key that signed, from the signature itself (ssh), or the id the ref claims.
+        let claimed = r.name.rsplit('/').next().unwrap_or_default().to_owned();
+        let signer = store.read_tag_raw(r.oid)?.and_then(|raw| ssh_signer(&raw));
+        let revocation = revoked
+            .iter()
+            .find(|v| v.key == claimed || signer.as_deref() == Some(v.key.as_str()));
+        if let Some(revocation) = revocation {
+            reasons.push(format!(
+                "`{}`: its key was revoked in the repository (`{}`)",
+                r.name, revocation.reference
+            ));
+            continue;
+        }
         let why = match store.read_tag(r.oid) {
             Ok(Some((target, text))) if target == commit => {
                 // git may strip the final newline; the lines are what count.

@@ -310,6 +310,14 @@ pub enum Finding {
         /// Where it points.
         found: Oid,
     },
+    /// A subatomic commit's tree is not the tree its ref is named after.
+    #[error("the commit's tree is {found}, but its ref names {named}")]
+    SubatomicTree {
+        /// The tree in the ref name.
+        named: Oid,
+        /// The commit's tree.
+        found: Oid,
+    },
     /// The signature requirement is not met.
     #[error(transparent)]
     Signature(#[from] crate::sign::SignatureFinding),
@@ -409,22 +417,23 @@ impl Checked {
 pub struct Outcome {
     /// One entry per atom, sorted by label, format and version.
     pub atoms: Vec<Checked>,
+    /// One entry per subatomic (`refs/subs/<tree>`), sorted by tree; verified when no atom is
+    /// named.
+    pub subatomics: Vec<crate::subatomic::Checked>,
 }
 
 impl Outcome {
     /// `0` all verified, `1` any failed, `2` any could not be verified (and none failed).
     pub fn exit_code(&self) -> u8 {
-        if self
-            .atoms
-            .iter()
-            .any(|a| matches!(a.verdict, Verdict::Failed(_)))
-        {
+        let verdicts = || {
+            self.atoms
+                .iter()
+                .map(|a| &a.verdict)
+                .chain(self.subatomics.iter().map(|s| &s.verdict))
+        };
+        if verdicts().any(|v| matches!(v, Verdict::Failed(_))) {
             1
-        } else if self
-            .atoms
-            .iter()
-            .any(|a| matches!(a.verdict, Verdict::Unverifiable(_)))
-        {
+        } else if verdicts().any(|v| matches!(v, Verdict::Unverifiable(_))) {
             2
         } else {
             0
@@ -482,7 +491,23 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
     if available.is_empty() {
         available = held_atoms(store)?;
     }
-    if available.is_empty() {
+    let subs: Vec<(Oid, Oid)> = if options.targets.is_empty() {
+        store
+            .refs_with_prefix(crate::refs::SUBS_REF_PREFIX)?
+            .iter()
+            .filter_map(|r| {
+                let tree = r
+                    .name
+                    .strip_prefix(crate::refs::SUBS_REF_PREFIX)?
+                    .parse()
+                    .ok()?;
+                Some((tree, r.target()))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if available.is_empty() && subs.is_empty() {
         return Err(Error::NothingToVerify);
     }
     let selected = select(&available, &options.targets)?;
@@ -491,7 +516,10 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
         None => atom_remote(store)?,
     };
     let roots = Roots::local(store, &available)?;
-    Ok(run(store, selected, roots, remote.as_deref(), options))
+    let mut outcome = run(store, selected, roots, remote.as_deref(), options);
+    outcome.subatomics =
+        crate::subatomic::verify(store, &subs, remote.as_deref(), options.verbosity);
+    Ok(outcome)
 }
 
 /// Verifies the atom an atom URI (`<repository>::<label>[@<requirement>]`) names, without a
@@ -519,6 +547,8 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     if options.signed {
         let sigs = crate::sign::sig_prefix(&atom);
         wants.push(format!("+{sigs}*:{sigs}*"));
+        let revoked = crate::sign::REVOKED_REF_PREFIX;
+        wants.push(format!("+{revoked}*:{revoked}*"));
     }
     quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;
@@ -884,7 +914,10 @@ fn run(
             &b.atom.version,
         ))
     });
-    Outcome { atoms }
+    Outcome {
+        atoms,
+        subatomics: Vec::new(),
+    }
 }
 
 /// Runs `level` on every atom not blocked yet; returns the atoms whose objects are missing.

@@ -265,13 +265,17 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__sign)
-            opts="-v -q -h -V --remote --verbose --quiet --help --version"
+            opts="-v -q -h -V --remote --revoke --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revoke)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

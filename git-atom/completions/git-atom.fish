@@ -111,6 +111,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_
 complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_subcommand_from pre-receive" -s h -l help -d 'Print help'
 complete -c git-atom -n "__fish_git_atom_using_subcommand hook; and __fish_seen_subcommand_from pre-receive" -s V -l version -d 'Print version'
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -l remote -d 'Also push the signatures to this repository: a remote name, path, URL or address with aliases (`gh:org/repo`)' -r
+complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -l revoke -d 'Publish a revocation of this ssh key (a public or private key file, or `key::<public key>`) instead of signing atoms' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -106,6 +106,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             let changes = guard::parse_pre_receive(std::io::stdin().lock())?;
             let mut refusals = guard::immutable_refs(&changes);
             refusals.extend(guard::malformed_new_atoms(&store, &changes));
+            let repository = GitStore::discover(&cwd)?;
+            refusals.extend(guard::malformed_new_signatures(
+                &store,
+                &repository,
+                &changes,
+            ));
             Ok(report(&refusals, "receive"))
         }
     }

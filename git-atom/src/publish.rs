@@ -103,7 +103,18 @@ struct JsonOutcome<'a> {
     remote: Option<&'a str>,
     dry_run: bool,
     atoms: Vec<JsonAtom<'a>>,
+    subatomics: Vec<JsonSubatomic<'a>>,
     warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonSubatomic<'a> {
+    tree: String,
+    path: &'a str,
+    commit: String,
+    status: &'static str,
+    local: &'static str,
+    remote: Option<&'static str>,
 }
 
 /// Turns a path given on the command line (relative to the current directory) into a path
@@ -315,6 +326,18 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                     }),
                 })
                 .collect(),
+            subatomics: outcome
+                .subatomics
+                .iter()
+                .map(|s| JsonSubatomic {
+                    tree: s.tree.to_string(),
+                    path: s.path.as_str(),
+                    commit: s.commit.to_string(),
+                    status: first_change(s.local, s.remote).name(),
+                    local: s.local.name(),
+                    remote: s.remote.map(Status::name),
+                })
+                .collect(),
             warnings: &warnings,
         };
         output::json(&json)?;
@@ -342,6 +365,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             rows.push(row);
         }
         output::stdout(&output::table(&rows))?;
+        if !outcome.subatomics.is_empty() {
+            let mut rows = vec![vec!["SUBATOMIC".into(), "PATH".into(), "STATUS".into()]];
+            for s in &outcome.subatomics {
+                rows.push(vec![
+                    s.tree.short(12),
+                    s.path.to_string(),
+                    first_change(s.local, s.remote).name().into(),
+                ]);
+            }
+            output::stdout(&format!("\n{}", output::table(&rows)))?;
+        }
     }
 
     let new = outcome

@@ -22,6 +22,14 @@ use crate::{output, EXIT_USAGE};
 /// An atom already signed with the key is left as it is. `git atom verify --signed` checks
 /// signatures with git's trust configuration (`gpg.ssh.allowedSignersFile`, the GnuPG keyring).
 ///
+/// With --revoke <KEY>, publishes instead a revocation of the ssh key <KEY> in the repository:
+/// a tag object signed with your signing key (the revoked key itself, or another key the
+/// consumers trust) naming the revoked public key, referenced by
+/// `refs/atoms/_revoked/<key id>`. `git atom verify --signed` then refuses every signature by
+/// that key, for everyone who fetches the repository's `refs/atoms/` (as `git atom fetch`
+/// does); sign the atoms again with a new key. The atoms, their commits and every lock stay as
+/// they are.
+///
 /// Exit status: 0 signed, 1 refused (an atom does not verify) or failed, 2 bad arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,6 +40,10 @@ pub struct Args {
     /// aliases (`gh:org/repo`)
     #[arg(long, value_name = "REMOTE", value_parser = crate::publish::parse_remote)]
     remote: Option<String>,
+    /// Publish a revocation of this ssh key (a public or private key file, or
+    /// `key::<public key>`) instead of signing atoms
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["atoms", "remote"])]
+    revoke: Option<String>,
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
@@ -48,6 +60,23 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         Some(given) => Some(crate::repository::resolve(&store, given, &cwd)?),
         None => None,
     };
+    if let Some(key) = &args.revoke {
+        let revoked = sign::revoke(&store, key)?;
+        let state = if revoked.existed {
+            "revoked already"
+        } else {
+            "revoked"
+        };
+        output::stdout(&format!(
+            "{state:<15} {} {}\n",
+            revoked.key, revoked.reference
+        ))?;
+        output::note(
+            quiet,
+            "push it with: git push <remote> 'refs/atoms/_revoked/*:refs/atoms/_revoked/*'",
+        );
+        return Ok(0);
+    }
     let signed = sign::sign(
         &store,
         &Options {

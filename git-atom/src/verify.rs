@@ -84,6 +84,40 @@ struct JsonLevels {
     signature: Option<&'static str>,
 }
 
+#[derive(Serialize)]
+struct JsonSubatomic {
+    tree: String,
+    commit: String,
+    path: Option<String>,
+    source: Option<String>,
+    status: &'static str,
+    levels: JsonSubLevels,
+    findings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonSubLevels {
+    structure: &'static str,
+    source: &'static str,
+}
+
+fn sub_level_state(s: &atom_lib::subatomic::Checked, level: Level) -> &'static str {
+    if s.levels.contains(&level) {
+        "checked"
+    } else {
+        "not checked"
+    }
+}
+
+/// `(status, findings)` in words.
+fn verdict_words(v: &Verdict, hint: bool) -> (&'static str, Vec<String>) {
+    match v {
+        Verdict::Verified => ("verified", Vec::new()),
+        Verdict::Failed(f) => ("failed", f.iter().map(ToString::to_string).collect()),
+        Verdict::Unverifiable(why) => ("unverifiable", vec![unverifiable(why, hint)]),
+    }
+}
+
 fn level_state(c: &Checked, level: Level) -> &'static str {
     if c.checked(level) {
         "checked"
@@ -217,7 +251,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             verbosity,
         };
         match verify::verify(&store, &options) {
-            Ok(o) => outcome.atoms.extend(o.atoms),
+            Ok(o) => {
+                outcome.atoms.extend(o.atoms);
+                outcome.subatomics.extend(o.subatomics);
+            }
             Err(verify::Error::NoSuchAtom { target }) => {
                 output::error(&anyhow::anyhow!(
                     "no atom `{target}` in this repository (see `git atom ls`)"
@@ -279,7 +316,26 @@ fn print(
                 }
             })
             .collect();
-        output::json(&serde_json::json!({ "atoms": json }))?;
+        let subs: Vec<JsonSubatomic> = outcome
+            .subatomics
+            .iter()
+            .map(|s| {
+                let (status, findings) = verdict_words(&s.verdict, hint);
+                JsonSubatomic {
+                    tree: s.tree.to_string(),
+                    commit: s.commit.to_string(),
+                    path: s.path.as_ref().map(ToString::to_string),
+                    source: s.source.map(|o| o.to_string()),
+                    status,
+                    levels: JsonSubLevels {
+                        structure: sub_level_state(s, Level::Structure),
+                        source: sub_level_state(s, Level::Source),
+                    },
+                    findings,
+                }
+            })
+            .collect();
+        output::json(&serde_json::json!({ "atoms": json, "subatomics": subs }))?;
     } else {
         let mut text = String::new();
         for c in &outcome.atoms {
@@ -303,17 +359,46 @@ fn print(
                 )),
             }
         }
+        for s in &outcome.subatomics {
+            let name = match &s.path {
+                Some(path) => format!("subatomic {} ({path})", s.tree.short(12)),
+                None => format!("subatomic {}", s.tree.short(12)),
+            };
+            let checked: Vec<&str> = s.levels.iter().map(|l| l.name()).collect();
+            let levels = if checked.len() == 2 {
+                format!("({})", checked.join(", "))
+            } else if checked.is_empty() {
+                "(not checked: structure, source)".to_owned()
+            } else {
+                format!("({}; not checked: source)", checked.join(", "))
+            };
+            let (status, findings) = verdict_words(&s.verdict, hint);
+            match status {
+                "verified" => text.push_str(&format!("ok            {name} {levels}\n")),
+                "failed" => text.push_str(&format!(
+                    "FAILED        {name}: {} {levels}\n",
+                    findings.join("; ")
+                )),
+                _ => text.push_str(&format!(
+                    "UNVERIFIABLE  {name}: {} {levels}\n",
+                    findings.join("; ")
+                )),
+            }
+        }
         output::stdout(&text)?;
     }
-    let failed = outcome
-        .atoms
-        .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Failed(_)))
+    let verdicts = || {
+        outcome
+            .atoms
+            .iter()
+            .map(|c| &c.verdict)
+            .chain(outcome.subatomics.iter().map(|s| &s.verdict))
+    };
+    let failed = verdicts()
+        .filter(|v| matches!(v, Verdict::Failed(_)))
         .count();
-    let unverifiable = outcome
-        .atoms
-        .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Unverifiable(_)))
+    let unverifiable = verdicts()
+        .filter(|v| matches!(v, Verdict::Unverifiable(_)))
         .count();
     let no_ancestry = outcome
         .atoms
@@ -324,7 +409,7 @@ fn print(
         quiet,
         &format!(
             "{} verified, {failed} failed, {unverifiable} could not be verified",
-            outcome.atoms.len() - failed - unverifiable
+            outcome.atoms.len() + outcome.subatomics.len() - failed - unverifiable
         ),
     );
     if no_ancestry > 0 {

@@ -122,6 +122,7 @@ impl Remote {
             }
         }
         quarantine.admit().map_err(transfer)?;
+        self.fetch_signatures(&wanted).map_err(transfer)?;
         if let Some(hint) = self.after_fetch.take() {
             self.say(1, &hint);
         }

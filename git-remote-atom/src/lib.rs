@@ -24,6 +24,7 @@ mod policy;
 pub mod protocol;
 mod push;
 mod remote;
+mod signatures;
 
 use std::ffi::OsString;
 use std::io;

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use atom_lib::subatomic::SubatomicCommit;
 use atom_lib::{AtomCommit, AtomPath, Format, Root};
 
 fn spec() -> String {
@@ -54,6 +55,7 @@ fn commit_vectors() {
         bytes.len(),
         "every vector is followed by its bytes"
     );
+    let mut subatomics = 0;
     for (vector, expected_bytes) in vectors.iter().zip(&bytes) {
         let field = |key: &str| {
             vector
@@ -62,19 +64,39 @@ fn commit_vectors() {
                 .unwrap_or_else(|| panic!("vector lacks {key}: {vector}"))
                 .to_owned()
         };
+        let path = || match field("path").as_str() {
+            "-" => None,
+            p => Some(AtomPath::new(p).unwrap()),
+        };
         let format = match field("format").as_str() {
             "atom/1" => Format::Atom1,
             "eka/pre1" => Format::EkaPre1,
+            "subatomic/1" => {
+                let sub = SubatomicCommit {
+                    tree: field("tree").parse().unwrap(),
+                    source: field("source").parse().unwrap(),
+                    path: path().unwrap(),
+                };
+                let built = sub.to_bytes();
+                let shown = expected_bytes
+                    .strip_suffix("<END>\n")
+                    .expect("bytes end with <END>");
+                assert_eq!(String::from_utf8(built.clone()).unwrap(), shown);
+                assert_eq!(
+                    git_hash(&built),
+                    field("commit"),
+                    "git computes the documented id"
+                );
+                subatomics += 1;
+                continue;
+            }
             other => panic!("unknown format {other}"),
         };
         let commit = AtomCommit {
             format,
             tree: field("tree").parse().unwrap(),
             source: field("source").parse().unwrap(),
-            path: match field("path").as_str() {
-                "-" => None,
-                p => Some(AtomPath::new(p).unwrap()),
-            },
+            path: path(),
             label: field("label").parse().unwrap(),
             version: field("version").parse().unwrap(),
         };
@@ -98,6 +120,7 @@ fn commit_vectors() {
             assert_eq!(id.to_string(), field("id"));
         }
     }
+    assert!(subatomics >= 2, "the spec has subatomic vectors");
 }
 
 #[test]

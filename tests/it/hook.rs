@@ -197,7 +197,8 @@ fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str)
         "{}",
         delete.stderr
     );
-    let sub = env
+    // A branch commit is not a subatomic: refused as a new ref.
+    let fake = env
         .git(
             src,
             [
@@ -207,8 +208,44 @@ fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str)
                 &format!("HEAD:refs/subs/{}", "a".repeat(40)),
             ],
         )
-        .success();
-    drop(sub);
+        .code(1);
+    assert!(
+        fake.stderr.contains(&format!(
+            "refusing new atom ref `refs/subs/{}` ({}): has 1 parent(s)",
+            "a".repeat(40),
+            &head[..12]
+        )),
+        "{}",
+        fake.stderr
+    );
+    // A genuine subatomic (docs/format.md 4.1) is created; it cannot be moved afterwards.
+    let tree = env.git_ok(src, &["rev-parse", "HEAD:pkgs"]);
+    let bytes = format!(
+        "tree {tree}\nauthor atom <atom@invalid> 0 +0000\ncommitter atom <atom@invalid> 0 +0000\n\
+         atom-format 1\natom-source {head}\natom-path pkgs\n\nsubatomic: pkgs\n"
+    );
+    std::fs::write(env.path("sub-bytes"), bytes).unwrap();
+    let sub_commit = env.git_ok(
+        src,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            env.path("sub-bytes").to_str().unwrap(),
+        ],
+    );
+    let sub_ref = format!("refs/subs/{tree}");
+    env.git(
+        src,
+        [
+            "push",
+            "--no-verify",
+            url,
+            &format!("{sub_commit}:{sub_ref}"),
+        ],
+    )
+    .success();
     let sub_update = env
         .git(
             src,
@@ -217,7 +254,7 @@ fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str)
                 "--no-verify",
                 "--force",
                 url,
-                &format!("HEAD~1:refs/subs/{}", "a".repeat(40)),
+                &format!("HEAD~1:{sub_ref}"),
             ],
         )
         .code(1);

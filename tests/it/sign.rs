@@ -335,3 +335,358 @@ fn publish_sign_pushes_atoms_and_signatures_in_one_push_and_sign_remote_adds_the
         none.stderr
     );
 }
+
+/// Pushes the signature and revocation refs of `src` to `remote`.
+fn push_trust_refs(env: &TestEnv, src: &Path, remote: &Path) {
+    env.git_ok(
+        src,
+        &[
+            "push",
+            "-q",
+            remote.to_str().unwrap(),
+            "refs/atoms/_sig/*:refs/atoms/_sig/*",
+            "refs/atoms/_revoked/*:refs/atoms/_revoked/*",
+        ],
+    );
+}
+
+#[test]
+fn a_key_revoked_in_the_repository_stops_counting_for_every_consumer() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let alice = key(&env, "alice");
+    let bob = key(&env, "bob");
+    let mallory = key(&env, "mallory");
+    // Consumers trust alice and bob; nobody trusts mallory.
+    trust(&env, &[&alice, &bob]);
+    use_key(&env, &alice);
+    env.git(&src, ["atom", "sign"]).success();
+    push_trust_refs(&env, &src, &remote);
+
+    // A consumer fetches the atoms with their signatures; they verify.
+    let consumer = env.init("consumer");
+    let url = remote.to_str().unwrap();
+    env.git(&consumer, ["atom", "fetch", url]).success();
+    let ok = "ok            foo@0.1.0 (structure, source; not checked: ancestry)\n";
+    let signed_ok = env
+        .git(&consumer, ["atom", "verify", "--signed", "--remote", url])
+        .success();
+    assert_eq!(
+        signed_ok.stdout,
+        "ok            foo@0.1.0 (structure, source, signature; not checked: ancestry)\n"
+    );
+    let atom = env.git_ok(&consumer, &["rev-parse", "refs/atoms/foo/0.1.0"]);
+    let atom_refs = |repo: &Path| -> Vec<String> {
+        env.refs(repo, "refs/atoms/")
+            .into_iter()
+            .filter(|r| {
+                !r.starts_with("refs/atoms/_sig/") && !r.starts_with("refs/atoms/_revoked/")
+            })
+            .collect()
+    };
+    let before = atom_refs(&consumer);
+
+    // Alice's key leaks: she revokes it in the repository, signed by the key itself.
+    let revoked = env
+        .git(&src, ["atom", "sign", "--revoke", alice.to_str().unwrap()])
+        .success();
+    let rev_refs = env.refs(&src, "refs/atoms/_revoked/");
+    assert_eq!(rev_refs.len(), 1, "{rev_refs:?}");
+    let (rev_ref, rev_tag) = rev_refs[0].split_once(' ').unwrap();
+    let alice_id = rev_ref.strip_prefix("refs/atoms/_revoked/").unwrap();
+    assert_eq!(
+        revoked.stdout,
+        format!("revoked         {alice_id} {rev_ref}\n")
+    );
+    let body = env.git_ok(&src, &["cat-file", "tag", rev_tag]);
+    let alice_public = std::fs::read_to_string(alice.with_extension("pub")).unwrap();
+    assert!(
+        body.contains(&format!(
+            "atom-revocation 1\nkey {alice_id}\npublic-key {}\n",
+            alice_public.trim()
+        )),
+        "{body}"
+    );
+    env.git(&src, ["verify-tag", rev_tag]).success();
+    push_trust_refs(&env, &src, &remote);
+
+    // The consumer learns of it by fetching, with no configuration: alice's signature fails.
+    env.git(&consumer, ["atom", "fetch", url]).success();
+    let failed = env
+        .git(&consumer, ["atom", "verify", "--signed", "--remote", url])
+        .code(1);
+    let sig_ref = env.refs(&consumer, "refs/atoms/_sig/")[0]
+        .split_once(' ')
+        .unwrap()
+        .0
+        .to_owned();
+    assert_eq!(
+        failed.stdout,
+        format!(
+            "FAILED        foo@0.1.0: no valid signature by a trusted key: `{sig_ref}`: its key \
+             was revoked in the repository (`{rev_ref}`) (structure, source, signature; not \
+             checked: ancestry)\n"
+        )
+    );
+    // Without --signed nothing changed.
+    assert_eq!(
+        env.git(&consumer, ["atom", "verify", "--remote", url])
+            .success()
+            .stdout,
+        ok
+    );
+    // Verifying the URI from nowhere sees the revocation too.
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let uri = format!("{url}::foo");
+    env.git(&outside, ["atom", "verify", "--signed", &uri])
+        .code(1);
+
+    // A signature ref that lies about its key id is still alice's: git checks the key.
+    let forged = format!("refs/atoms/_sig/foo/0.1.0/{}", "0".repeat(32));
+    let alice_tag = env.git_ok(&consumer, &["rev-parse", &sig_ref]);
+    env.git_ok(&consumer, &["update-ref", &forged, &alice_tag]);
+    let lying = env
+        .git(&consumer, ["atom", "verify", "--signed", "--remote", url])
+        .code(1);
+    assert!(
+        lying.stdout.contains(&format!("`{forged}`: ")),
+        "{}",
+        lying.stdout
+    );
+    env.git_ok(&consumer, &["update-ref", "-d", &forged]);
+
+    // Bob signs again; the consumer fetches and the atom verifies, signed.
+    use_key(&env, &bob);
+    env.git(&src, ["atom", "sign"]).success();
+    push_trust_refs(&env, &src, &remote);
+    env.git(&consumer, ["atom", "fetch", url]).success();
+    let again = env
+        .git(&consumer, ["atom", "verify", "--signed", "--remote", url])
+        .success();
+    assert_eq!(again.stdout, signed_ok.stdout);
+    env.git(&outside, ["atom", "verify", "--signed", &uri])
+        .success();
+
+    // A revocation signed by a key nobody trusts does not count.
+    use_key(&env, &mallory);
+    env.git(&src, ["atom", "sign", "--revoke", bob.to_str().unwrap()])
+        .success();
+    push_trust_refs(&env, &src, &remote);
+    env.git(&consumer, ["atom", "fetch", url]).success();
+    assert_eq!(env.refs(&consumer, "refs/atoms/_revoked/").len(), 2);
+    env.git(&consumer, ["atom", "verify", "--signed", "--remote", url])
+        .success();
+
+    // The atom and every ref but the signatures' are as they were.
+    assert_eq!(
+        env.git_ok(&consumer, &["rev-parse", "refs/atoms/foo/0.1.0"]),
+        atom
+    );
+    assert_eq!(atom_refs(&consumer), before);
+}
+
+/// `gpg` with the test's own keyring.
+fn gpg(env: &TestEnv, home: &Path, args: &[&str]) -> String {
+    let program = atom_tests::require_program("gpg", "gnupg");
+    let out = env
+        .command(env.root(), &program)
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--no-tty"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh GnuPG home, private to the test (mode 0700, as gpg requires).
+fn gnupg_home(env: &TestEnv, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let home = env.path(name);
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    home
+}
+
+/// Stops the gpg-agent of `home` (started by gpg on demand).
+struct Agent<'a>(&'a TestEnv, PathBuf);
+
+impl Drop for Agent<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .command(self.0.root(), "gpgconf")
+            .env("GNUPGHOME", &self.1)
+            .args(["--kill", "gpg-agent"])
+            .output();
+    }
+}
+
+#[test]
+fn openpgp_signatures_verify_with_the_gnupg_keyring() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let publisher = gnupg_home(&env, "gnupg-publisher");
+    let _agent = Agent(&env, publisher.clone());
+    gpg(
+        &env,
+        &publisher,
+        &[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Alice <alice@example.com>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+    );
+    let listing = gpg(&env, &publisher, &["--list-keys", "--with-colons"]);
+    let fingerprint = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .and_then(|l| l.split(':').find(|f| f.len() == 40))
+        .expect("a fingerprint")
+        .to_owned();
+    // gpg.format defaults to openpgp; the key is named by its fingerprint.
+    env.set_env("GNUPGHOME", &publisher);
+    env.git_ok(
+        env.root(),
+        &["config", "--global", "user.signingKey", &fingerprint],
+    );
+    let signed = env.git(&src, ["atom", "sign"]).success();
+    let sig_ref = format!("refs/atoms/_sig/foo/0.1.0/{fingerprint}");
+    assert_eq!(
+        signed.stdout,
+        format!("signed          foo@0.1.0 {sig_ref}\n")
+    );
+    let tag = env.git_ok(&src, &["rev-parse", &sig_ref]);
+    let body = env.git_ok(&src, &["cat-file", "tag", &tag]);
+    assert!(body.contains("-----BEGIN PGP SIGNATURE-----"), "{body}");
+    let ok = env.git(&src, ["atom", "verify", "--signed"]).success();
+    assert_eq!(
+        ok.stdout,
+        "ok            foo@0.1.0 (structure, source, ancestry, signature)\n"
+    );
+
+    // A consumer whose keyring lacks the key cannot count the signature...
+    env.git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            remote.to_str().unwrap(),
+            "refs/atoms/_sig/*:refs/atoms/_sig/*",
+        ],
+    );
+    let consumer_home = gnupg_home(&env, "gnupg-consumer");
+    let _consumer_agent = Agent(&env, consumer_home.clone());
+    env.set_env("GNUPGHOME", &consumer_home);
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let uri = format!("{}::foo", remote.display());
+    let failed = env
+        .git(&outside, ["atom", "verify", "--signed", &uri])
+        .code(1);
+    assert!(
+        failed.stdout.starts_with(&format!(
+            "FAILED        foo@0.1.0: no valid signature by a trusted key: `{sig_ref}`: "
+        )),
+        "{}",
+        failed.stdout
+    );
+    // ... until it imports the publisher's public key.
+    let public = env.path("alice.asc");
+    let exported = gpg(&env, &publisher, &["--armor", "--export", &fingerprint]);
+    std::fs::write(&public, exported).unwrap();
+    gpg(
+        &env,
+        &consumer_home,
+        &["--import", public.to_str().unwrap()],
+    );
+    let passed = env
+        .git(&outside, ["atom", "verify", "--signed", &uri])
+        .success();
+    assert_eq!(
+        passed.stdout,
+        "ok            foo@0.1.0 (structure, source, signature; not checked: ancestry)\n"
+    );
+}
+
+#[test]
+fn clones_bring_signatures_when_required_and_the_server_checks_new_ones() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let alice = key(&env, "alice");
+    trust(&env, &[&alice]);
+    use_key(&env, &alice);
+    env.git(&src, ["atom", "sign"]).success();
+    env.git(&remote, ["atom", "hook", "install", "--server"])
+        .success();
+    let url = remote.to_str().unwrap();
+
+    // The server accepts a genuine signature ref...
+    env.git(&src, ["push", url, "refs/atoms/_sig/*:refs/atoms/_sig/*"])
+        .success();
+    assert_eq!(env.refs(&remote, "refs/atoms/_sig/").len(), 1);
+    // ... and refuses a signed tag of something else under a signature name.
+    env.git_ok(&src, &["tag", "-s", "-m", "not an atom", "bogus", "HEAD"]);
+    let head = env.git_ok(&src, &["rev-parse", "HEAD"]);
+    let bogus = "refs/atoms/_sig/foo/0.1.0/bogus";
+    let refused = env.git(&src, ["push", url, &format!("refs/tags/bogus:{bogus}")]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: refusing signature ref `{bogus}`: it points at {}, not at the atom commit",
+            &head[..12]
+        )),
+        "{}",
+        refused.stderr
+    );
+    // A signature of an atom the server does not have is refused too.
+    let orphan = "refs/atoms/_sig/bar/1.0.0/bogus";
+    let refused = env.git(&src, ["push", url, &format!("refs/tags/bogus:{orphan}")]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: refusing signature ref `{orphan}`: there is no atom bar@1.0.0 here"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.refs(&remote, "refs/atoms/_sig/").len(), 1);
+
+    // A clone does not bring signature refs unless signatures are required...
+    let uri = format!("atom::{url}::foo");
+    env.git_ok(env.root(), &["clone", "-q", &uri, "plain"]);
+    let plain = env.path("plain");
+    assert!(env.refs(&plain, "refs/atoms/_sig/").is_empty());
+    env.git(&plain, ["atom", "verify", "--signed"]).code(1);
+    // ... and then it does, so verify --signed works in the clone.
+    env.git_ok(
+        env.root(),
+        &[
+            "clone",
+            "-q",
+            "-c",
+            "atom.requireSignature=true",
+            &uri,
+            "signed",
+        ],
+    );
+    let signed = env.path("signed");
+    assert_eq!(
+        env.refs(&signed, "refs/atoms/_sig/"),
+        env.refs(&remote, "refs/atoms/_sig/")
+    );
+    let ok = env.git(&signed, ["atom", "verify"]).success();
+    assert_eq!(
+        ok.stdout,
+        "ok            foo@0.1.0 (structure, source, signature; not checked: ancestry)\n"
+    );
+}

@@ -30,6 +30,32 @@ impl GitStore {
         Ok(tag)
     }
 
+    /// The raw bytes of a tag object (headers, message and signature), or `None` if missing.
+    pub fn read_tag_raw(&self, oid: Oid) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(object) = self
+            .repo
+            .try_find_object(to_gix(oid))
+            .map_err(object_error(oid, "could not be read"))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(object.data.clone()))
+    }
+
+    /// Writes `bytes` as a blob object.
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<Oid, StoreError> {
+        use gix::objs::Write as _;
+        self.repo
+            .objects
+            .write_buf(gix::object::Kind::Blob, bytes)
+            .map(to_oid)
+            .map_err(|e| StoreError::Object {
+                oid: "blob".into(),
+                what: "could not be written".into(),
+                source: Some(super::boxed(e)),
+            })
+    }
+
     /// Checks a tag's signature as `git verify-tag` does, with git's trust configuration:
     /// `Ok(Ok(()))` when it is good and by a trusted key, `Ok(Err(reason))` when not.
     pub fn verify_tag(&self, tag: Oid) -> Result<Result<(), String>, StoreError> {
