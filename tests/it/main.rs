@@ -20,6 +20,7 @@ mod remote_tls;
 mod remote_transport;
 mod remote_uri;
 mod sign;
+mod stress;
 mod verify;
 mod verify_remote;
 
