@@ -319,6 +319,9 @@ pub enum Error {
         #[source]
         source: StoreError,
     },
+    /// The source branch's name cannot be pushed by this tool.
+    #[error("cannot push the source branch along")]
+    SourceBranch(#[from] crate::refs::RefNameError),
     /// A source tree problem.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -564,8 +567,8 @@ pub fn plan(
         }
         if let Some(branch) = &source_branch {
             if !remote_updates.is_empty() && find(branch) != Some(source) {
-                let name =
-                    RefName::new(branch).expect("branch names from the repository are valid");
+                // git allows names this tool does not pass on (a C1 control character).
+                let name = RefName::new(branch)?;
                 remote_updates.push(RefUpdate {
                     name,
                     new: source,
