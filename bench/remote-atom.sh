@@ -110,6 +110,56 @@ time_clone() {
 
 full=($(time_clone full --no-checkout "$url"))
 atom=($(time_clone atom "atom::$url::$label"))
+# received_bytes <args...>: every byte the server sent during one untimed clone, counted by a
+# TCP proxy in front of the daemon: for the atom clone, the listing, the admitted pack, and the
+# provenance check's fetch of the source commit and the trees along the atom's path (thrown away).
+proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$proxy_port" "$port" "$tmp/sent" <<'EOF_PROXY' &
+import socket, sys, threading
+listen, target, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+lock = threading.Lock()
+def pipe(a, b, count):
+    n = 0
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d); n += len(d)
+    except OSError: pass
+    finally:
+        try: b.shutdown(socket.SHUT_WR)
+        except OSError: pass
+    if count:
+        with lock, open(out, "a") as f: f.write(f"{n}\n")
+def serve(c):
+    s = socket.create_connection(("127.0.0.1", target))
+    threading.Thread(target=pipe, args=(c, s, False), daemon=True).start()
+    pipe(s, c, True)
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", listen)); srv.listen(64)
+while True:
+    c, _ = srv.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF_PROXY
+proxy_pid=$!
+trap 'kill $proxy_pid 2>/dev/null; cleanup' EXIT
+for _ in $(seq 100); do
+  git ls-remote "git://127.0.0.1:$proxy_port/mono.git" HEAD >/dev/null 2>&1 && break
+  sleep 0.1
+done
+received_bytes() {
+  rm -rf "$tmp/traced" "$tmp/sent"
+  git clone -q "$@" "$tmp/traced" >/dev/null 2>&1
+  awk '{ s += $1 } END { print s + 0 }' "$tmp/sent"
+  rm -rf "$tmp/traced"
+}
+proxied="git://127.0.0.1:$proxy_port/mono.git"
+full_received=$(received_bytes --no-checkout "$proxied")
+atom_received=$(received_bytes "atom::$proxied::$label")
+# The same with filters allowed on the server (uploadpack.allowFilter): the provenance fetch gets
+# the source commit and its trees down to the atom's depth, no blob.
+git -C "$srv/mono.git" config uploadpack.allowFilter true
+atom_received_filtered=$(received_bytes "atom::$proxied::$label")
+git -C "$srv/mono.git" config --unset uploadpack.allowFilter
 own_ref=$(git -C "$src" for-each-ref --format='%(refname)' "refs/atoms/$label/")
 own_objects=$(git -C "$src" rev-list --objects --no-object-names "$own_ref" | wc -l)
 own_bytes=$(git -C "$src" rev-list --objects --no-object-names "$own_ref" |
@@ -120,10 +170,11 @@ repo_objects=$(git -C "$src" rev-list --objects --all | wc -l)
 echo "# git-remote-atom clone benchmark: $(git --version), $(nproc) cpus, $(uname -m), $(date -u +%Y-%m-%d)"
 echo "# fixture: $atoms atoms ($published published refs), $history commits, $repo_objects objects; served by git daemon on loopback"
 echo "# cloning $label; median of $runs runs"
-printf '%-34s %10s %14s %9s\n' "" "seconds" "pack bytes" "objects"
-printf '%-34s %10s %14s %9s\n' "git clone (full repository)" "${full[0]}" "${full[1]}" "${full[2]}"
-printf '%-34s %10s %14s %9s\n' "git clone atom::...::$label" "${atom[0]}" "${atom[1]}" "${atom[2]}"
-printf '%-34s %10s %14s %9s\n' "the atom's own objects, packed" "-" "$own_bytes" "$own_objects"
+printf '%-34s %10s %14s %9s %14s\n' "" "seconds" "pack bytes" "objects" "received"
+printf '%-34s %10s %14s %9s %14s\n' "git clone (full repository)" "${full[0]}" "${full[1]}" "${full[2]}" "$full_received"
+printf '%-34s %10s %14s %9s %14s\n' "git clone atom::...::$label" "${atom[0]}" "${atom[1]}" "${atom[2]}" "$atom_received"
+printf '%-34s %10s %14s %9s %14s\n' "  ... server allows filters" "-" "-" "-" "$atom_received_filtered"
+printf '%-34s %10s %14s %9s %14s\n' "the atom's own objects, packed" "-" "$own_bytes" "$own_objects" "-"
 awk -v fb="${full[1]}" -v ab="${atom[1]}" -v ob="$own_bytes" -v ft="${full[0]}" -v at="${atom[0]}" 'BEGIN {
   printf "ratios: atom/full bytes %.5f (1/%.0f), atom/own bytes %.2f, atom/full time %.2f\n",
     ab / fb, fb / ab, ab / ob, (ft > 0 ? at / ft : 0)

@@ -369,6 +369,9 @@ pub enum Error {
     /// Signing (`--sign`) is not possible: no key, or an unreadable one.
     #[error(transparent)]
     Sign(#[from] crate::sign::Error),
+    /// The source branch's name cannot be pushed by this tool.
+    #[error("cannot push the source branch along")]
+    SourceBranch(#[from] crate::refs::RefNameError),
     /// A source tree problem.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -709,8 +712,8 @@ pub fn plan(
         }
         if let Some(branch) = &source_branch {
             if !remote_updates.is_empty() && find(branch) != Some(source) {
-                let name =
-                    RefName::new(branch).expect("branch names from the repository are valid");
+                // git allows names this tool does not pass on (a C1 control character).
+                let name = RefName::new(branch)?;
                 remote_updates.push(RefUpdate {
                     name,
                     new: source,
@@ -1052,4 +1055,114 @@ fn source_on_remote(
         .map(RemoteRef::target)
         .collect();
     store.reachable_from_any(source, &tips)
+}
+
+/// What [`check_existing`] decided about atom commits made elsewhere (pushed with
+/// `git push atom::`): which may be created on the remote, and which not, and why.
+#[derive(Debug, Default)]
+pub struct ExistingCheck {
+    /// The refs to create on the remote, create-only: the accepted atoms, and
+    /// `refs/atoms/_root` when the remote has none yet (as [`apply`] does).
+    pub updates: Vec<RefUpdate>,
+    /// The refused atoms, each with every reason, one line each.
+    pub refused: Vec<(AtomRef, Vec<String>)>,
+}
+
+/// Applies publishing's rules to existing atom commits about to be created on `remote`
+/// (`location` is how to name it to people, credentials removed): each must pass
+/// [`verify::check_provenance`](crate::verify::check_provenance) with the ancestry level
+/// against the remote's root (its `refs/atoms/_root`, else this repository's), which proves its
+/// tree is the tree at its path in its source commit and that the source descends from the
+/// same root; and its source commit must be on the remote ([`Problem::SourceNotOnRemote`]):
+/// reachable from the remote's branches or tags as far as they are known here, or, when the
+/// source is not here at all, fetched from the remote by the check itself. Writes nothing.
+pub fn check_existing(
+    store: &GitStore,
+    remote: &str,
+    location: &str,
+    atoms: Vec<(AtomRef, Oid)>,
+    verbosity: Verbosity,
+) -> Result<ExistingCheck, StoreError> {
+    use crate::verify::{self, Ancestry, Provenance, Verdict};
+    let mut check = ExistingCheck::default();
+    if atoms.is_empty() {
+        return Ok(check);
+    }
+    let listed = store.list_remote(remote, &[ROOT_REF, "refs/heads/", "refs/tags/"])?;
+    let theirs_root = listed
+        .iter()
+        .find(|r| r.name == ROOT_REF)
+        .map(RemoteRef::target);
+    // Sources here are checked against the remote's branches below; the others are fetched from
+    // the remote by the provenance check, which fails when the remote does not have them.
+    let local_sources: Vec<(AtomRef, bool)> = atoms
+        .iter()
+        .map(|(atom, commit)| {
+            let here = published_content(store, *commit)
+                .ok()
+                .flatten()
+                .is_some_and(|(_, source)| store.has_object(source));
+            (atom.clone(), here)
+        })
+        .collect();
+    let provenance = Provenance {
+        remote: remote.to_owned(),
+        ancestry: theirs_root.map_or(Ancestry::Local, Ancestry::Root),
+        verbosity,
+    };
+    let outcome = verify::check_provenance(store, atoms, &provenance)?;
+    let mut root = theirs_root;
+    for checked in outcome.atoms {
+        let mut reasons: Vec<String> = match &checked.verdict {
+            Verdict::Verified => Vec::new(),
+            Verdict::Failed(findings) => findings.iter().map(ToString::to_string).collect(),
+            Verdict::Unverifiable(verify::Unverifiable::Fetch {
+                level: verify::Level::Source,
+                ..
+            }) => vec![checked.source.map_or_else(
+                || "its source commit cannot be fetched from the remote".to_owned(),
+                |s| {
+                    Problem::SourceNotOnRemote {
+                        remote: location.to_owned(),
+                        source_commit: s,
+                        branch: String::new(),
+                    }
+                    .to_string()
+                },
+            )],
+            Verdict::Unverifiable(why) => vec![why.to_string()],
+        };
+        let here = local_sources
+            .iter()
+            .any(|(atom, here)| atom == &checked.atom && *here);
+        if let (true, true, Some(source)) = (reasons.is_empty(), here, checked.source) {
+            if !source_on_remote(store, source, &listed)? {
+                reasons.push(
+                    Problem::SourceNotOnRemote {
+                        remote: location.to_owned(),
+                        source_commit: source,
+                        branch: String::new(),
+                    }
+                    .to_string(),
+                );
+            }
+        }
+        if reasons.is_empty() {
+            if root.is_none() {
+                root = checked
+                    .source
+                    .filter(|s| store.has_object(*s))
+                    .and_then(|s| store.first_parent_root(s).ok());
+            }
+            check
+                .updates
+                .push(RefUpdate::create(checked.atom.ref_name(), checked.commit));
+        } else {
+            check.refused.push((checked.atom, reasons));
+        }
+    }
+    if let (None, Some(root), false) = (theirs_root, root, check.updates.is_empty()) {
+        check.updates.push(RefUpdate::create(RefName::root(), root));
+    }
+    Ok(check)
 }

@@ -69,9 +69,11 @@ impl RefName {
         if name.contains("..") || name.contains("@{") || name.contains("//") {
             return Err(err("must not contain `..`, `@{` or `//`"));
         }
+        // Unicode control characters too (C1, U+0080-U+009F), which git would accept: a ref
+        // name becomes a process argument and is printed (found by fuzz/ref_name).
         if name
             .chars()
-            .any(|c| c.is_ascii_control() || " ~^:?*[\\".contains(c))
+            .any(|c| c.is_control() || " ~^:?*[\\".contains(c))
         {
             return Err(err(
                 "must not contain control characters, spaces or any of `~^:?*[\\`",
@@ -363,6 +365,8 @@ mod tests {
             "refs/a\\b",
             "refs/.hidden",
             "refs/a.lock",
+            // The fuzzer's find: a C1 control character.
+            "refs/atomefs/atorefs/\u{8a}5",
             "refs/a.",
             "refs/a@{1}",
             "refs//a",

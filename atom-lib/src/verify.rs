@@ -516,7 +516,14 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
         None => atom_remote(store)?,
     };
     let roots = Roots::local(store, &available)?;
-    let mut outcome = run(store, selected, roots, remote.as_deref(), options);
+    let mut outcome = run(
+        store,
+        selected,
+        roots,
+        remote.as_deref(),
+        options,
+        Level::Signature,
+    );
     outcome.subatomics =
         crate::subatomic::verify(store, &subs, remote.as_deref(), options.verbosity);
     Ok(outcome)
@@ -558,7 +565,79 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         eka: None,
         remote_listed: true,
     };
-    Ok(run(&view, vec![(atom, commit)], roots, Some(&url), options))
+    Ok(run(
+        &view,
+        vec![(atom, commit)],
+        roots,
+        Some(&url),
+        options,
+        Level::Signature,
+    ))
+}
+
+/// How [`check_provenance`] checks atoms that are about to change hands.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// The remote the atoms come from or go to: what is not here is fetched from it, so a
+    /// source commit it does not have makes the atom unverifiable.
+    pub remote: String,
+    /// Whether to check the `ancestry` level too, and against which root.
+    pub ancestry: Ancestry,
+    /// How chatty fetches may be.
+    pub verbosity: Verbosity,
+}
+
+/// Whether [`check_provenance`] checks the ancestry level, which needs the source's history
+/// (commits only; fetched when it is not here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ancestry {
+    /// Structure and source only.
+    Skip,
+    /// Against this root (a remote's `refs/atoms/_root`).
+    Root(Oid),
+    /// Against the repository's own root: its `refs/atoms/_root`, else the first-parent root
+    /// of `HEAD`.
+    Local,
+}
+
+/// Checks atoms before they are admitted into a repository (`git fetch atom::`) or created on
+/// a remote (`git push atom::`), with the same levels and the same minimal fetches as
+/// [`verify`]: the structure, then the source level (the atom's tree is the tree at its path in
+/// its source commit, fetched from `provenance.remote` with the trees along the path only, no
+/// blob, no history, when it is not in `view`), then the ancestry level when asked for. The
+/// fetched objects are thrown away; nothing is written to `view`. An atom is fit to change
+/// hands only when its verdict is [`Verdict::Verified`].
+///
+pub fn check_provenance(
+    view: &GitStore,
+    atoms: Vec<(AtomRef, Oid)>,
+    provenance: &Provenance,
+) -> Result<Outcome, StoreError> {
+    let options = Options {
+        ancestry: provenance.ancestry != Ancestry::Skip,
+        verbosity: provenance.verbosity,
+        ..Options::default()
+    };
+    let (roots, through) = match provenance.ancestry {
+        Ancestry::Skip => (Roots::default(), Level::Source),
+        Ancestry::Root(root) => (
+            Roots {
+                atom1: Some(root),
+                eka: Some(root),
+                remote_listed: true,
+            },
+            Level::Ancestry,
+        ),
+        Ancestry::Local => (Roots::local(view, &atoms)?, Level::Ancestry),
+    };
+    Ok(run(
+        view,
+        atoms,
+        roots,
+        Some(&provenance.remote),
+        &options,
+        through,
+    ))
 }
 
 /// The atoms of `available` that `targets` select (all when empty).
@@ -736,14 +815,15 @@ impl Work {
     }
 }
 
-/// Runs the levels over `atoms`, reading from `view` and fetching what is missing from
-/// `remote` into throw-away quarantines, one fetch per level for all atoms.
+/// Runs the levels over `atoms`, up to `through`, reading from `view` and fetching what is
+/// missing from `remote` into throw-away quarantines, one fetch per level for all atoms.
 fn run(
     view: &GitStore,
     atoms: Vec<(AtomRef, Oid)>,
     mut roots: Roots,
     remote: Option<&str>,
     options: &Options,
+    through: Level,
 ) -> Outcome {
     let mut work: Vec<Work> = atoms
         .into_iter()
@@ -809,6 +889,10 @@ fn run(
             options,
             source_level,
         );
+    }
+
+    if through < Level::Ancestry {
+        return outcome(work);
     }
 
     // Ancestry: the commits from the source back to the root.
@@ -893,6 +977,11 @@ fn run(
         }
     }
 
+    outcome(work)
+}
+
+/// The verdicts on `work`, sorted by label, format and version.
+fn outcome(work: Vec<Work>) -> Outcome {
     let mut atoms: Vec<Checked> = work
         .into_iter()
         .map(|w| Checked {

@@ -1,7 +1,8 @@
 //! `fetch`: the wanted atom commits come into the store's quarantine, each is checked, and only
 //! then are the objects admitted into the repository git works on.
 
-use atom_lib::resolve;
+use atom_lib::store::git::Verbosity;
+use atom_lib::verify::{self, Ancestry, Level, Provenance, Unverifiable, Verdict};
 use atom_lib::{AtomRef, Format, Oid, StoreError};
 
 use crate::remote::{NoLabel, Remote};
@@ -108,17 +109,32 @@ impl Remote {
             .fetch_quarantined(&self.url(), &names, self.verbosity)
             .map_err(transfer)?;
         {
+            // Structure, then provenance: the atom's tree must be the tree at its path in its
+            // source commit, which the remote must have. Only that commit and the trees along
+            // the path are fetched, into a second quarantine that is thrown away.
             let checked = quarantine.store().map_err(transfer)?;
-            for (atom, commit) in &wanted {
-                let findings = resolve::check_structure(&checked, atom, *commit);
-                if !findings.is_empty() {
-                    return Err(Error::Refused(Box::new(Refusal {
-                        atom: atom.clone(),
-                        commit: *commit,
-                        location: self.address.redacted(),
-                        findings,
-                    })));
-                }
+            let provenance = Provenance {
+                remote: self.url(),
+                ancestry: Ancestry::Skip,
+                verbosity: Verbosity {
+                    level: 0,
+                    progress: self.verbosity.progress,
+                },
+            };
+            let outcome = verify::check_provenance(&checked, wanted.clone(), &provenance)
+                .map_err(transfer)?;
+            for checked in outcome.atoms {
+                let findings: Vec<String> = match checked.verdict {
+                    Verdict::Verified => continue,
+                    Verdict::Failed(findings) => findings.iter().map(ToString::to_string).collect(),
+                    Verdict::Unverifiable(why) => vec![unverifiable(&why, checked.source)],
+                };
+                return Err(Error::Refused(Box::new(Refusal {
+                    atom: checked.atom,
+                    commit: checked.commit,
+                    location: self.address.redacted(),
+                    findings,
+                })));
             }
         }
         quarantine.admit().map_err(transfer)?;
@@ -127,5 +143,23 @@ impl Remote {
             self.say(1, &hint);
         }
         Ok(())
+    }
+}
+
+/// Why an atom could not be checked, in words that do not repeat the remote's URL (the refusal
+/// names it, without credentials).
+fn unverifiable(why: &Unverifiable, source: Option<Oid>) -> String {
+    match (why, source) {
+        (
+            Unverifiable::Fetch {
+                level: Level::Source,
+                ..
+            },
+            Some(source),
+        ) => format!("its source commit {source} cannot be fetched from the remote (a source the remote does not have cannot be verified)"),
+        (Unverifiable::Fetch { level, .. }, _) => {
+            format!("what the {level} check needs cannot be fetched from the remote")
+        }
+        (other, _) => other.to_string(),
     }
 }

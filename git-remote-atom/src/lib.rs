@@ -8,10 +8,13 @@
 //!   `ls-refs` (`ref-prefix`), and answers with the versions the URI's requirement accepts, plus
 //!   `refs/heads/<label>` and `HEAD` pointing at the highest of them, so a clone gets a branch;
 //! - [`fetch`](crate::fetch) fetches just those atom commits (and their trees) from the real
-//!   remote into the store's quarantine, checks each one's structure, and only then admits the
-//!   objects into the repository git is working on; git writes the refs afterwards;
-//! - [`push`](crate::push) only ever creates `refs/atoms/<label>/<version>` refs holding valid
-//!   atom commits, with create-only leases.
+//!   remote into the store's quarantine, checks each one's structure and provenance (its tree
+//!   is the tree at its path in its source commit, which the remote must have: only that commit
+//!   and the trees along the path are fetched, into a throw-away quarantine), and only then
+//!   admits the objects into the repository git is working on; git writes the refs afterwards;
+//! - [`push`](crate::push) only ever creates `refs/atoms/<label>/<version>` refs holding atom
+//!   commits that pass publishing's rules (`atom_lib::publish::check_existing`), with
+//!   create-only leases.
 //!
 //! The [`protocol`] module reads git's commands and writes the replies; it takes its streams as
 //! parameters, so it runs the same over a process's stdin/stdout and in tests. stdout carries

@@ -1,8 +1,9 @@
 //! `push`: only ever creates `refs/atoms/<label>/<version>` refs holding valid atom commits,
 //! with create-only leases.
 
-use atom_lib::resolve;
-use atom_lib::store::git::{PushOptions, PushOutcome, RefUpdate};
+use atom_lib::publish;
+use atom_lib::refs::ROOT_REF;
+use atom_lib::store::git::{PushOptions, PushOutcome, Verbosity};
 use atom_lib::{AtomRef, Format, Label, Oid, StoreError};
 
 use crate::remote::{NoLabel, Remote};
@@ -38,7 +39,7 @@ impl Remote {
         }
         let label = self.atom()?.label.clone();
         let mut results: Vec<(String, Result<(), String>)> = Vec::new();
-        let mut updates: Vec<RefUpdate> = Vec::new();
+        let mut candidates: Vec<(AtomRef, Oid)> = Vec::new();
         for line in batch {
             let spec = line.strip_prefix("push ").unwrap_or(line);
             let spec = spec.strip_prefix('+').unwrap_or(spec);
@@ -46,12 +47,36 @@ impl Remote {
                 return Err(Error::Malformed(line.escape_debug().to_string()));
             };
             match self.check_push(&label, src, dst) {
-                Ok((atom, oid)) => updates.push(RefUpdate::create(atom.ref_name(), oid)),
+                Ok(candidate) => candidates.push(candidate),
                 Err(why) => results.push((dst.to_owned(), Err(why))),
             }
         }
+        // The rules of `git atom publish`, in its one place: provenance (the tree at the path of
+        // a source commit the remote has, descending from the remote's root), checked with the
+        // same minimal fetches as `git atom verify`.
+        let check = publish::check_existing(
+            &self.store,
+            &self.url(),
+            &self.address.redacted(),
+            candidates,
+            Verbosity {
+                level: 0,
+                progress: self.verbosity.progress,
+            },
+        )
+        .map_err(|source| Error::Transfer {
+            location: self.address.redacted(),
+            source,
+        })?;
+        for (atom, reasons) in check.refused {
+            results.push((
+                atom.name(),
+                Err(format!("not a valid atom commit: {}", reasons.join("; "))),
+            ));
+        }
+        let mut updates = check.updates;
         if self.atomic && !results.is_empty() {
-            for update in updates.drain(..) {
+            for update in updates.drain(..).filter(|u| u.name.as_str() != ROOT_REF) {
                 results.push((
                     update.name.to_string(),
                     Err("atomic push failed".to_owned()),
@@ -74,6 +99,10 @@ impl Remote {
                     source,
                 })?;
             for p in pushed {
+                if p.name == ROOT_REF {
+                    // Created along with the atoms, as publish does; git did not ask for it.
+                    continue;
+                }
                 let result = match p.outcome {
                     PushOutcome::Updated | PushOutcome::UpToDate => Ok(()),
                     PushOutcome::Rejected(why) => Err(why.to_string()),
@@ -92,8 +121,9 @@ impl Remote {
         Ok(text)
     }
 
-    /// Whether `src` may be pushed to `dst`: `dst` is a new `refs/atoms/<label>/<version>` and
-    /// `src` a valid atom commit for it.
+    /// Whether `src` may be pushed to `dst` as far as names go: `dst` is a new
+    /// `refs/atoms/<label>/<version>` and `src` a commit; [`publish::check_existing`] then
+    /// decides whether it is a valid atom commit for it.
     fn check_push(&self, label: &Label, src: &str, dst: &str) -> Result<(AtomRef, Oid), String> {
         let atom = match AtomRef::parse(dst) {
             Ok(Some(atom)) if atom.format == Format::Atom1 && &atom.label == label => atom,
@@ -114,11 +144,6 @@ impl Remote {
             return Err("does not exist".to_owned());
         }
         let oid = self.store.resolve_commit(src).map_err(|e| e.to_string())?;
-        let findings = resolve::check_structure(&self.store, &atom, oid);
-        if findings.is_empty() {
-            Ok((atom, oid))
-        } else {
-            Err(format!("not a valid atom commit: {}", findings.join("; ")))
-        }
+        Ok((atom, oid))
     }
 }

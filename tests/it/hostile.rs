@@ -1,6 +1,9 @@
 //! Hostile input and hostile remotes: names git cannot use, servers that never answer.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atom_tests::TestEnv;
@@ -369,5 +372,100 @@ fn look_alike_labels_are_warned_about() {
             .contains("atom labels `paypal` and `p\u{430}ypal` look alike"),
         "{}",
         ls.stderr
+    );
+}
+
+/// A `git://` proxy on loopback in front of `daemon_port`: it passes everything through until
+/// `stall` is set, and from then on holds every connection that sends a protocol v2
+/// `command=fetch` without passing it on or answering: a server that lists, then stalls.
+fn stalling_proxy(daemon_port: u16, stall: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let stall = stall.clone();
+            std::thread::spawn(move || {
+                let server = TcpStream::connect(("127.0.0.1", daemon_port)).unwrap();
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                });
+                let (mut from_client, mut to_server) = (client, server);
+                let mut buf = [0u8; 65536];
+                let mut held = false;
+                loop {
+                    let n = match from_client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let chunk = &buf[..n];
+                    if stall.load(Ordering::SeqCst)
+                        && chunk.windows(13).any(|w| w == b"command=fetch")
+                    {
+                        held = true;
+                    }
+                    if !held && to_server.write_all(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_fetch_that_stalls_after_the_listing_times_out_naming_the_remote() {
+    let f = crate::remote_transport::Fixture::new();
+    let daemon = atom_tests::GitDaemon::start(&f.env, &f.env.path("srv"));
+    let stall = Arc::new(AtomicBool::new(false));
+    let port = stalling_proxy(daemon.port, stall.clone());
+    let url = format!("git://127.0.0.1:{port}/remote.git");
+    f.env.append_global_config("[atom]\n\ttimeout = 2\n");
+    // Through the proxy passing everything, the clone works.
+    f.env
+        .git(
+            f.env.root(),
+            ["clone", "-q", &format!("atom::{url}::foo"), "ok"],
+        )
+        .success();
+    assert_eq!(
+        f.env.git_ok(&f.env.path("ok"), &["rev-parse", "HEAD"]),
+        f.src_ref("refs/atoms/foo/1.1.0")
+    );
+    // The listing is answered, the fetch never is: the helper's fetch is ended once it has
+    // shown no progress for `atom.timeout`, and the error names the remote.
+    stall.store(true, Ordering::SeqCst);
+    let clone = f.env.git(
+        f.env.root(),
+        ["clone", &format!("atom::{url}::foo"), "stalled"],
+    );
+    assert_eq!(clone.code, 128, "{}", clone.stderr);
+    let fatal: Vec<&str> = clone
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("fatal:"))
+        .collect();
+    assert_eq!(
+        fatal,
+        [format!(
+            "fatal: cannot fetch atom `foo`: remote `{url}`: no progress for 2 s, gave up (the \
+             limit is `atom.timeout`, in seconds)"
+        )],
+        "{}",
+        clone.stderr
+    );
+    assert!(!f.env.path("stalled").exists());
+    // `git atom` fetches are bounded the same way: verify of an atom URI fetches the atom.
+    let verify = f
+        .env
+        .git(f.env.root(), ["atom", "verify", &format!("{url}::foo")]);
+    assert_eq!(verify.code, 2, "{}", verify.stdout);
+    assert!(
+        format!("{}{}", verify.stdout, verify.stderr).contains("no progress for 2 s"),
+        "{}\n{}",
+        verify.stdout,
+        verify.stderr
     );
 }

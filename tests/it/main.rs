@@ -21,6 +21,7 @@ mod remote_tls;
 mod remote_transport;
 mod remote_uri;
 mod sign;
+mod stress;
 mod subatomic;
 mod verify;
 mod verify_remote;

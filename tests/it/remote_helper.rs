@@ -326,6 +326,178 @@ fn a_forged_atom_is_refused_before_anything_is_written() {
     );
 }
 
+/// Writes, on the bare remote, a well-formed atom commit `foo@<version>` that names `source`
+/// and `pkgs/foo` but holds `tree` instead of the tree there, under `refs/atoms/foo/<version>`.
+fn forge_atom(f: &Fixture, version: &str, source: &str, mod_nix: &str) -> String {
+    let env = &f.env;
+    let hash = |text: &str| {
+        let out = env
+            .command(&f.remote, "git")
+            .args(["hash-object", "-w", "--stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                child.stdin.take().unwrap().write_all(text.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let stdin_to = |args: &[&str], input: &str| -> String {
+        let mut child = env
+            .command(&f.remote, "git")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let manifest = hash(&format!("[atom]\nid = \"foo\"\nversion = \"{version}\"\n"));
+    let module = hash(mod_nix);
+    let tree = stdin_to(
+        &["mktree"],
+        &format!("100644 blob {manifest}\tatom.toml\n100644 blob {module}\tmod.nix\n"),
+    );
+    // The genuine atom commit's bytes with the tree, the source and the version swapped.
+    let genuine = env.git_ok(&f.remote, &["cat-file", "commit", "refs/atoms/foo/1.1.0"]);
+    let forged: Vec<String> = genuine
+        .lines()
+        .map(|l| {
+            if l.starts_with("tree ") {
+                format!("tree {tree}")
+            } else if l.starts_with("source ") {
+                format!("source {source}")
+            } else if l.starts_with("atom: ") {
+                format!("atom: foo@{version}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    let commit = stdin_to(
+        &["hash-object", "-t", "commit", "-w", "--stdin"],
+        &format!("{}\n", forged.join("\n")),
+    );
+    env.git_ok(
+        &f.remote,
+        &["update-ref", &format!("refs/atoms/foo/{version}"), &commit],
+    );
+    commit
+}
+
+#[test]
+fn an_atom_whose_tree_is_not_its_source_is_refused() {
+    let f = Fixture::new();
+    let u = url(&f);
+    f.env
+        .git(
+            f.env.root(),
+            ["clone", "-q", &format!("atom::{u}::foo@^1"), "c"],
+        )
+        .success();
+    let clone = f.env.path("c");
+    let before = f.env.refs(&clone, "refs/");
+    // Well-formed, names the genuine source commit (which the remote has) and path, but the
+    // tree was swapped: what `git atom verify` calls a tree that differs from its source.
+    let main = f.src_ref("main");
+    let forged = forge_atom(&f, "1.9.0", &main, "{ Name = \"evil\"; }\n");
+    let fetch = f.env.git(&clone, ["fetch"]);
+    assert_eq!(fetch.code, 128, "{}", fetch.stderr);
+    assert_eq!(fetch.stderr.lines().count(), 1, "{}", fetch.stderr);
+    assert!(
+        fetch.stderr.starts_with("fatal: refusing atom foo@1.9.0")
+            && fetch
+                .stderr
+                .contains("differs from `pkgs/foo` in source commit"),
+        "{}",
+        fetch.stderr
+    );
+    assert_eq!(f.env.refs(&clone, "refs/"), before);
+    assert_ne!(f.env.git(&clone, ["cat-file", "-e", &forged]).code, 0);
+    // Nor is it cloned.
+    clone_fails(
+        &f,
+        &format!("{u}::foo@=1.9.0"),
+        "foo@=1.9.0",
+        "differs from `pkgs/foo` in source commit",
+    );
+
+    // The positive case: a genuine new version is fetched, and no source object comes along.
+    f.env
+        .git_ok(&f.remote, &["update-ref", "-d", "refs/atoms/foo/1.9.0"]);
+    f.publish("pkgs/foo", "foo", "1.5.0");
+    f.env.git(&clone, ["fetch", "-q"]).success();
+    assert_eq!(
+        f.env
+            .git_ok(&clone, &["rev-parse", "refs/remotes/origin/foo"]),
+        f.src_ref("refs/atoms/foo/1.5.0")
+    );
+    assert_ne!(
+        f.env
+            .git(&clone, ["cat-file", "-e", &f.src_ref("main")])
+            .code,
+        0
+    );
+}
+
+#[test]
+fn an_atom_whose_source_is_not_on_the_remote_is_refused() {
+    let f = Fixture::new();
+    let u = url(&f);
+    // Published locally from a commit that was never pushed; only the atom ref reaches the
+    // remote, with plain git.
+    f.publish_locally("pkgs/foo", "foo", "1.7.0");
+    let source = f.src_ref("main");
+    f.env.git_ok(
+        &f.src,
+        &[
+            "push",
+            "-q",
+            &u,
+            "refs/atoms/foo/1.7.0:refs/atoms/foo/1.7.0",
+        ],
+    );
+    assert_ne!(f.env.git(&f.remote, ["cat-file", "-e", &source]).code, 0);
+    clone_fails(
+        &f,
+        &format!("{u}::foo@^1"),
+        "foo@^1",
+        "refusing atom foo@1.7.0",
+    );
+    let run = f
+        .env
+        .git(f.env.root(), ["clone", &format!("atom::{u}::foo@^1")]);
+    assert!(
+        run.stderr.contains(&format!(
+            "its source commit {source} cannot be fetched from the remote"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Once the source is pushed, the same atom clones.
+    f.env.git_ok(&f.src, &["push", "-q", "origin", "main"]);
+    f.env
+        .git(
+            f.env.root(),
+            ["clone", "-q", &format!("atom::{u}::foo@^1"), "ok"],
+        )
+        .success();
+    assert_eq!(
+        f.env.git_ok(&f.env.path("ok"), &["rev-parse", "HEAD"]),
+        f.src_ref("refs/atoms/foo/1.7.0")
+    );
+}
+
 #[test]
 fn a_helper_killed_mid_fetch_leaves_nothing() {
     let f = Fixture::new();
@@ -437,6 +609,35 @@ fn push_only_adds_valid_atoms() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("already exists"), "{}", run.stderr);
     assert!(f.remote_ref("refs/atoms/foo/1.0.0").is_some());
+
+    // As with `git atom publish`: an atom whose source commit the remote does not have is
+    // refused, and so is one whose tree is not the tree at its path in its source.
+    let run = push(&[&remote, new]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains(&format!(
+            "source commit {} is not on remote",
+            f.src_ref("main")
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.remote_ref(new), None);
+    f.env.git_ok(&f.src, &["push", "-q", "origin", "main"]);
+    let forged = forge_atom(&f, "1.6.0", &f.src_ref("main"), "{ Name = \"evil\"; }\n");
+    f.env
+        .git_ok(&f.src, &["fetch", "-q", "origin", "refs/atoms/foo/1.6.0"]);
+    f.env
+        .git_ok(&f.remote, &["update-ref", "-d", "refs/atoms/foo/1.6.0"]);
+    let run = push(&[&remote, &format!("{forged}:refs/atoms/foo/1.6.0")]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("differs from `pkgs/foo` in source commit"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.remote_ref("refs/atoms/foo/1.6.0"), None);
 
     // --dry-run writes nothing.
     push(&["--dry-run", &remote, new]).success();

@@ -198,6 +198,8 @@ pub fn exercise(f: &Fixture, url: &str, name: &str) {
     f.publish_locally("pkgs/foo", "foo", &version);
     let new_ref = format!("refs/atoms/foo/{version}");
     assert_eq!(f.remote_ref(&new_ref), None);
+    // (Its source first, as `git atom publish` requires: a pushed atom is checked the same way.)
+    env.git_ok(&f.src, &["push", "-q", "origin", "main"]);
     env.git(&f.src, ["push", &format!("atom::{url}::foo"), &new_ref])
         .success();
     assert_eq!(f.remote_ref(&new_ref), Some(f.src_ref(&new_ref)));

@@ -2,8 +2,11 @@
 //! its output into typed results and typed errors. Callers never see a [`Command`].
 
 use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use super::StoreError;
 
@@ -61,6 +64,15 @@ pub(crate) struct Git {
     config: Vec<String>,
     args: Vec<OsString>,
     live_stderr: bool,
+    watchdog: Option<Watchdog>,
+}
+
+/// A transfer is ended when its `git` shows no sign of progress for `idle`.
+#[derive(Debug, Clone)]
+struct Watchdog {
+    /// The remote, for the error.
+    remote: String,
+    idle: Duration,
 }
 
 impl Git {
@@ -79,7 +91,21 @@ impl Git {
             config: Vec::new(),
             args: Vec::new(),
             live_stderr: false,
+            watchdog: None,
         }
+    }
+
+    /// Ends the transfer with `remote` when git shows no sign of progress for `idle`: no byte
+    /// on its stdout or stderr, where it is told to report progress (`--progress`) whatever
+    /// the user sees. git has no such bound for `git://` and ssh, and over HTTP only once a
+    /// connection stands (`http.lowSpeedTime`); a server that accepts and then stays silent
+    /// would hold the transfer forever.
+    pub(crate) fn watchdog(mut self, remote: &str, idle: Duration) -> Self {
+        self.watchdog = Some(Watchdog {
+            remote: remote.to_owned(),
+            idle,
+        });
+        self
     }
 
     /// Works in `work_dir` as the working tree and current directory, as git does when it runs
@@ -148,18 +174,39 @@ impl Git {
         for c in &self.config {
             self.cmd.arg("-c").arg(c);
         }
-        self.cmd.arg(self.subcommand).args(&self.args);
-        if self.live_stderr {
-            self.cmd.stderr(Stdio::inherit());
-        } else {
-            self.cmd.stderr(Stdio::piped());
-        }
-        self.cmd.stdout(Stdio::piped());
-        tracing::debug!(cmd = ?self.cmd, "running git");
-        self.cmd.output().map_err(|e| StoreError::Spawn {
+        let Some(watchdog) = self.watchdog.take() else {
+            self.cmd.arg(self.subcommand).args(&self.args);
+            if self.live_stderr {
+                self.cmd.stderr(Stdio::inherit());
+            } else {
+                self.cmd.stderr(Stdio::piped());
+            }
+            self.cmd.stdout(Stdio::piped());
+            tracing::debug!(cmd = ?self.cmd, "running git");
+            return self.cmd.output().map_err(|e| StoreError::Spawn {
+                command: self.subcommand,
+                source: e,
+            });
+        };
+        // Progress is the sign of life the watchdog looks for: always asked for, and passed on
+        // to the user only when they see git's diagnostics live.
+        let args = self
+            .args
+            .iter()
+            .filter(|a| *a != "--progress" && *a != "--no-progress");
+        self.cmd
+            .arg(self.subcommand)
+            .arg("--progress")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        tracing::debug!(cmd = ?self.cmd, idle = ?watchdog.idle, "running git with a watchdog");
+        let child = self.cmd.spawn().map_err(|e| StoreError::Spawn {
             command: self.subcommand,
             source: e,
-        })
+        })?;
+        supervise(child, self.subcommand, &watchdog, self.live_stderr)
     }
 
     /// Runs the command and requires success; returns its stdout.
@@ -171,6 +218,93 @@ impl Git {
         }
         Ok(out.stdout)
     }
+}
+
+/// Reads `child`'s stdout and stderr (passing stderr on when `live`) and kills it when neither
+/// gives a byte for `watchdog.idle`.
+fn supervise(
+    mut child: Child,
+    subcommand: &'static str,
+    watchdog: &Watchdog,
+    live: bool,
+) -> Result<Output, StoreError> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let reader = |stream: Option<Box<dyn Read + Send>>, live: bool| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let Some(mut stream) = stream else {
+                return kept;
+            };
+            let mut buf = [0u8; 8192];
+            loop {
+                match stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        kept.extend_from_slice(&buf[..n]);
+                        if live {
+                            let _ = std::io::stderr().write_all(&buf[..n]);
+                        }
+                        let _ = tx.send(());
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            kept
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        false,
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        live,
+    );
+    drop(tx);
+    let mut stalled = false;
+    loop {
+        match rx.recv_timeout(watchdog.idle) {
+            Ok(()) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                stalled = true;
+                break;
+            }
+        }
+    }
+    if stalled {
+        tracing::debug!(remote = %watchdog.remote, "no progress, killing git");
+        let _ = child.kill();
+    }
+    let status = child.wait().map_err(|source| StoreError::Spawn {
+        command: subcommand,
+        source,
+    })?;
+    if stalled {
+        // git's own children (index-pack, ssh, a remote helper) may hold the pipes a moment
+        // longer; they end once git is gone, and what they would say is not needed.
+        return Err(StoreError::Remote {
+            remote: watchdog.remote.clone(),
+            what: format!(
+                "no progress for {} s, gave up (the limit is `atom.timeout`, in seconds)",
+                watchdog.idle.as_secs()
+            ),
+            source: None,
+        });
+    }
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// The error for a git process that exited unsuccessfully.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::command::{self, Verbosity};
+use super::remote::Bound;
 use super::{GitStore, StoreError};
 
 const QUARANTINE_PREFIX: &str = "atom-quarantine-";
@@ -23,6 +24,8 @@ pub struct Quarantine {
     dir: tempfile::TempDir,
     /// The real repository's object directory.
     objects: PathBuf,
+    /// The real repository's bound on transfers.
+    bound: Bound,
 }
 
 /// What a quarantined fetch asks the server to leave out (`git fetch --filter`), and how much
@@ -66,6 +69,7 @@ impl GitStore {
     pub fn quarantine(&self) -> Result<Quarantine, StoreError> {
         let git_dir = self.git_dir();
         let objects = self.repo.common_dir().join("objects");
+        let bound = self.bound()?;
         remove_stale_quarantines(git_dir);
         let dir = tempfile::Builder::new()
             .prefix(QUARANTINE_PREFIX)
@@ -76,7 +80,11 @@ impl GitStore {
         fs::create_dir_all(&info)
             .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
             .map_err(|source| StoreError::Scratch { source })?;
-        Ok(Quarantine { dir, objects })
+        Ok(Quarantine {
+            dir,
+            objects,
+            bound,
+        })
     }
 
     /// Fetches `refs` (ref names or refspecs on the remote) from `url` into a new quarantine
@@ -105,7 +113,10 @@ impl Quarantine {
         filter: Filter,
         verbosity: Verbosity,
     ) -> Result<(), StoreError> {
-        let out = command::Git::new("fetch", self.dir.path())
+        let git = command::Git::new("fetch", self.dir.path());
+        let out = self
+            .bound
+            .apply(git, url)
             .config("gc.auto", "0")
             .config("maintenance.auto", "false")
             .config("fetch.unpackLimit", "1")
@@ -236,6 +247,7 @@ pub struct Sparse {
     url: String,
     /// The borrowed repository's object directory.
     objects: PathBuf,
+    bound: Bound,
 }
 
 /// What a sparse fetch leaves out: every blob and every tree below the root tree.
@@ -278,6 +290,7 @@ impl GitStore {
             dir,
             url: url.to_owned(),
             objects,
+            bound: self.bound()?,
         };
         sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
         Ok(sparse)
@@ -286,7 +299,10 @@ impl GitStore {
 
 impl Sparse {
     fn fetch(&self, options: &[&str], what: &[String]) -> Result<(), StoreError> {
-        let out = command::Git::new("fetch", self.dir.path())
+        let git = command::Git::new("fetch", self.dir.path());
+        let out = self
+            .bound
+            .apply(git, &self.url)
             .config("gc.auto", "0")
             .config("maintenance.auto", "false")
             .config("fetch.unpackLimit", "1")

@@ -69,6 +69,31 @@ pub struct PushedRef {
 /// `atom.timeout` does not say (git itself waits forever).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How a transfer by the git CLI is bounded: `atom.timeout` without a sign of progress ends it
+/// (git's `http.lowSpeedLimit`/`http.lowSpeedTime` over HTTP, unless they are set, and a
+/// watchdog on git's output for every transport).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    timeout: Duration,
+    /// Whether git's own HTTP low-speed settings are left to us.
+    low_speed: bool,
+}
+
+impl Bound {
+    /// Bounds `git`, a transfer with `remote` (named in the error when it stalls): over HTTP a
+    /// transfer slower than 1 byte/s for the timeout is given up by git itself, and whatever
+    /// the transport, git showing no progress for the timeout is killed.
+    pub(crate) fn apply(self, git: command::Git, remote: &str) -> command::Git {
+        let git = if self.low_speed {
+            git.config("http.lowSpeedLimit", "1")
+                .config("http.lowSpeedTime", &self.timeout.as_secs().to_string())
+        } else {
+            git
+        };
+        git.watchdog(remote, self.timeout)
+    }
+}
+
 /// `atom.timeout` (whole seconds above 0), or [`DEFAULT_TIMEOUT`].
 fn transfer_timeout(config: &Config) -> Result<Duration, StoreError> {
     let Some(value) = config.string("atom.timeout") else {
@@ -395,32 +420,29 @@ impl GitStore {
         Ok(out)
     }
 
-    /// `git <subcommand>` for a transfer: over HTTP, unless `http.lowSpeedLimit`/`lowSpeedTime`
-    /// say otherwise, a transfer slower than 1 byte/s for `atom.timeout` is given up, where git
-    /// would wait forever.
-    fn transfer(&self, subcommand: &'static str) -> Result<command::Git, StoreError> {
+    /// How this repository's transfers are bounded (`atom.timeout`, git's `http.lowSpeed*`).
+    pub(super) fn bound(&self) -> Result<Bound, StoreError> {
         let config = self.config()?;
         let timeout = transfer_timeout(&config)?;
-        let git = self.git(subcommand);
         let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-        Ok(
-            if config.string("http.lowSpeedLimit").is_none()
+        Ok(Bound {
+            timeout,
+            low_speed: config.string("http.lowSpeedLimit").is_none()
                 && config.string("http.lowSpeedTime").is_none()
                 && !env_set("GIT_HTTP_LOW_SPEED_LIMIT")
-                && !env_set("GIT_HTTP_LOW_SPEED_TIME")
-            {
-                git.config("http.lowSpeedLimit", "1")
-                    .config("http.lowSpeedTime", &timeout.as_secs().to_string())
-            } else {
-                git
-            },
-        )
+                && !env_set("GIT_HTTP_LOW_SPEED_TIME"),
+        })
+    }
+
+    /// `git <subcommand>` for a transfer with `remote`, bounded as [`Bound::apply`] says.
+    fn transfer(&self, subcommand: &'static str, remote: &str) -> Result<command::Git, StoreError> {
+        Ok(self.bound()?.apply(self.git(subcommand), remote))
     }
 
     /// Fetches `refspecs` from `remote` into this repository's object database without touching
     /// `FETCH_HEAD`, tags or other refs (destination-less refspecs only bring objects).
     pub fn fetch_objects(&self, remote: &str, refspecs: &[String]) -> Result<(), StoreError> {
-        self.transfer("fetch")?
+        self.transfer("fetch", remote)?
             .args([
                 "--quiet",
                 "--no-tags",
@@ -443,7 +465,7 @@ impl GitStore {
         refspecs: &[String],
         verbosity: Verbosity,
     ) -> Result<(), StoreError> {
-        self.git("fetch")
+        self.transfer("fetch", remote)?
             .verbosity(verbosity)
             .args([
                 "--no-tags",
@@ -459,7 +481,7 @@ impl GitStore {
 
     /// `git fetch <remote>` with the remote's configured refspecs, as a user would run it.
     pub fn fetch_remote(&self, remote: &str, verbosity: Verbosity) -> Result<(), StoreError> {
-        self.git("fetch")
+        self.transfer("fetch", remote)?
             .verbosity(verbosity)
             .args(["--no-recurse-submodules", "--"])
             .arg(remote)
@@ -498,7 +520,7 @@ impl GitStore {
         options: &PushOptions,
     ) -> Result<Vec<PushedRef>, StoreError> {
         let mut git = self
-            .transfer("push")?
+            .transfer("push", remote)?
             .args(["--porcelain", "--no-follow-tags"])
             .verbosity(options.verbosity);
         if options.atomic {

@@ -1,0 +1,300 @@
+//! Publishing under stress: concurrent publishers racing for the same version, and publishes
+//! killed at random moments. The suite runs a short form (20 races, 10 kills); `ATOM_STRESS=1`
+//! runs the long form of the adversarial review (100 races, 90 kills). See "Stress tests" in
+//! `docs/trust.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use atom_tests::TestEnv;
+
+/// `(races, kills)`: the short form, or the long one with `ATOM_STRESS=1`.
+fn rounds() -> (usize, usize) {
+    match std::env::var("ATOM_STRESS").as_deref() {
+        Ok("1") => (100, 90),
+        _ => (20, 10),
+    }
+}
+
+/// A bare remote holding `main` with atom `bar` 0.1.0 published (so `refs/atoms/_root` exists),
+/// and the source repository that published it.
+fn remote_with_root(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let remote = env.init_bare("remote.git");
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.atom(&src, "pkgs/bar", "bar", "0.1.0");
+    env.atom(&src, "pkgs/foo", "foo", "1.0.0");
+    env.write(&src, "pkgs/foo/mod.nix", "{ Racer = \"none\"; }\n");
+    env.commit_all(&src, "init");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish", "pkgs/bar"]).success();
+    (remote, src)
+}
+
+#[test]
+fn concurrent_publishes_of_one_version_have_exactly_one_winner() {
+    let (races, _) = rounds();
+    let env = TestEnv::new();
+    let (remote, src) = remote_with_root(&env);
+    // Each racer: its own clone and branch, a different `foo` 1.0.0, published with its
+    // source branch in the same atomic push.
+    let racers: Vec<PathBuf> = (0..races)
+        .map(|i| {
+            let dir = env.path(&format!("racer-{i}"));
+            env.git_ok(
+                env.root(),
+                &["clone", "-q", src.to_str().unwrap(), dir.to_str().unwrap()],
+            );
+            env.git_ok(
+                &dir,
+                &["remote", "set-url", "origin", remote.to_str().unwrap()],
+            );
+            env.git_ok(&dir, &["checkout", "-q", "-b", &format!("racer-{i}")]);
+            env.write(&dir, "pkgs/foo/mod.nix", &format!("{{ Racer = {i}; }}\n"));
+            env.commit_all(&dir, &format!("racer {i}"));
+            dir
+        })
+        .collect();
+    let start = Arc::new(Barrier::new(races));
+    let env = Arc::new(env);
+    let handles: Vec<_> = racers
+        .iter()
+        .cloned()
+        .map(|dir| {
+            let (env, start) = (env.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut cmd = env.command(&dir, "git");
+                cmd.args(["atom", "publish", "--push-source", "pkgs/foo"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                start.wait();
+                let out = cmd.output().unwrap();
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(Option<i32>, String)> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
+
+    let winners: Vec<usize> = (0..races).filter(|&i| results[i].0 == Some(0)).collect();
+    assert_eq!(winners.len(), 1, "{results:#?}");
+    let winner = winners[0];
+    for (i, (code, stderr)) in results.iter().enumerate() {
+        if i == winner {
+            continue;
+        }
+        // The documented refusal: exit 1, nothing written, and one of the two ways a loser
+        // learns it lost (it planned after the winner pushed, or its atomic push met the
+        // winner's ref).
+        assert_eq!(*code, Some(1), "racer {i}: {stderr}");
+        // (git reports a create-only lease that met the winner's ref as `already exists`, and
+        // a transaction that met the winner's ref lock as `atomic transaction failed`.)
+        assert!(
+            stderr.contains("foo@1.0.0 is already published on remote `origin`")
+                || stderr.starts_with(
+                    "error: push to `origin` failed, nothing was published: rejected: \
+                     refs/atoms/foo/1.0.0 "
+                ),
+            "racer {i}: {stderr}"
+        );
+        assert_eq!(
+            env.refs(&racers[i], "refs/atoms/foo/"),
+            Vec::<String>::new(),
+            "racer {i} wrote local refs"
+        );
+    }
+    // The remote is consistent: the winner's atom, its source branch, and no loser's branch.
+    let winner_atom = env.git_ok(&racers[winner], &["rev-parse", "refs/atoms/foo/1.0.0"]);
+    assert_eq!(
+        env.git_ok(&remote, &["rev-parse", "refs/atoms/foo/1.0.0"]),
+        winner_atom
+    );
+    let branches: Vec<String> = env
+        .git_ok(
+            &remote,
+            &["for-each-ref", "--format=%(refname)", "refs/heads/"],
+        )
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        branches,
+        [
+            "refs/heads/main".to_owned(),
+            format!("refs/heads/racer-{winner}")
+        ]
+    );
+    let verify = env.git(&racers[winner], ["atom", "verify", "--ancestry", "foo"]);
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+}
+
+/// The refs under `refs/` of `repo`, as `name oid` lines.
+fn all_refs(env: &TestEnv, repo: &Path) -> Vec<String> {
+    env.git_ok(
+        repo,
+        &["for-each-ref", "--format=%(refname) %(objectname)", "refs/"],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// Waits until no process of process group `group` is left (git children of a killed publish
+/// finish what they were doing, or fail, on their own).
+fn wait_for_group(group: u32) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let alive = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .any(|stat| {
+                // `pid (comm) state ppid pgrp ...`; comm may hold spaces, so split after `)`.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+                    .and_then(|g| g.parse::<u32>().ok())
+                    == Some(group)
+            });
+        if !alive {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of killed publish {group} still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_publish_killed_at_any_moment_leaves_all_or_nothing() {
+    use std::os::unix::process::CommandExt;
+    let (_, kills) = rounds();
+    let env = TestEnv::new();
+    let (remote, src) = remote_with_root(&env);
+    let atoms = ["a", "b", "c", "d", "e"];
+    // A plan of several refs: five atoms and the source branch, in one atomic push.
+    let bump = |round: usize| {
+        for label in atoms {
+            env.atom(
+                &src,
+                &format!("pkgs/{label}"),
+                label,
+                &format!("1.0.{round}"),
+            );
+        }
+        env.commit_all(&src, &format!("round {round}"))
+    };
+    // `git-atom` itself is what is killed (`git atom` runs it as a child of `git`). The first
+    // publish also creates `_root`; the second is what every round does.
+    bump(0);
+    env.run(&src, "git-atom", ["publish", "--push-source"])
+        .success();
+    bump(1);
+    let started = Instant::now();
+    env.run(&src, "git-atom", ["publish", "--push-source"])
+        .success();
+    // Kill moments spread over an undisturbed publish, from a fixed seed.
+    let span = u64::try_from(started.elapsed().as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1000);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    // Rounds that left nothing, that pushed but created no local ref, that completed.
+    let mut outcomes = (0, 0, 0);
+    for round in 2..=kills + 1 {
+        let source = bump(round);
+        let remote_before = all_refs(&env, &remote);
+        let local_before = all_refs(&env, &src);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % span);
+        let mut child = env
+            .command(&src, "git-atom")
+            .args(["publish", "--push-source"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        wait_for_group(child.id());
+
+        // Every ref of the plan or none, on the remote; nothing else.
+        let planned: Vec<String> = atoms
+            .iter()
+            .map(|l| format!("refs/atoms/{l}/1.0.{round}"))
+            .collect();
+        let remote_after = all_refs(&env, &remote);
+        let main = env.git_ok(&remote, &["rev-parse", "refs/heads/main"]);
+        let has =
+            |refs: &[String], name: &str| refs.iter().any(|r| r.starts_with(&format!("{name} ")));
+        let published = planned.iter().filter(|p| has(&remote_after, p)).count();
+        if published == 0 {
+            assert_eq!(remote_after, remote_before, "round {round}: stray refs");
+            outcomes.0 += 1;
+        } else {
+            assert_eq!(published, planned.len(), "round {round}: {remote_after:#?}");
+            assert_eq!(main, source, "round {round}: atoms without their source");
+            assert_eq!(
+                remote_after.len(),
+                remote_before.len() + planned.len(),
+                "round {round}: stray refs {remote_after:#?}"
+            );
+        }
+        // Locally, the refs come after the push in one transaction: none or all, and never
+        // ahead of the remote.
+        let local_after = all_refs(&env, &src);
+        let local = planned.iter().filter(|p| has(&local_after, p)).count();
+        assert!(
+            local == 0 || (local == planned.len() && published == planned.len()),
+            "round {round}: {local} local refs, {published} on the remote"
+        );
+        // (A push that went through moved `refs/remotes/origin/main`, as git does.)
+        let own = |refs: &[String]| -> Vec<String> {
+            refs.iter()
+                .filter(|r| !r.starts_with("refs/remotes/"))
+                .cloned()
+                .collect()
+        };
+        if published == planned.len() {
+            if local == 0 {
+                outcomes.1 += 1;
+            } else {
+                outcomes.2 += 1;
+            }
+        }
+        if local == 0 {
+            assert_eq!(
+                own(&local_after),
+                own(&local_before),
+                "round {round}: stray local refs"
+            );
+        }
+
+        // A rerun completes, whatever the kill left.
+        let rerun = env.git(&src, ["atom", "publish", "--push-source"]);
+        assert_eq!(rerun.code, 0, "round {round}: {}", rerun.stderr);
+        let remote_done = all_refs(&env, &remote);
+        let local_done = all_refs(&env, &src);
+        for p in &planned {
+            assert!(
+                has(&remote_done, p),
+                "round {round}: {p} missing on the remote"
+            );
+            assert!(has(&local_done, p), "round {round}: {p} missing locally");
+        }
+    }
+    eprintln!(
+        "{kills} kills: {} left nothing, {} had pushed but not created the local refs, {} had \
+         completed",
+        outcomes.0, outcomes.1, outcomes.2
+    );
+}
