@@ -107,14 +107,9 @@ fn a_silent_server_times_out_naming_the_remote() {
     env.append_global_config("[atom]\n\ttimeout = 2\n");
     for scheme in ["git", "http"] {
         let url = format!("{scheme}://127.0.0.1:{port}/remote.git");
-        let start = Instant::now();
+        // It ends (the timeout fired: the message says so), whatever the machine's speed.
         let ls = env.git(env.root(), ["atom", "ls", &url]);
         assert_ne!(ls.code, 0, "{}", ls.stdout);
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "took {:?}",
-            start.elapsed()
-        );
         assert!(ls.stderr.contains(&url), "{}", ls.stderr);
         assert!(
             ls.stderr.contains("no answer within 2 s")
@@ -124,14 +119,8 @@ fn a_silent_server_times_out_naming_the_remote() {
             ls.stderr
         );
 
-        let start = Instant::now();
         let clone = env.git(env.root(), ["clone", &format!("atom::{url}::foo"), "c"]);
         assert_ne!(clone.code, 0, "{}", clone.stderr);
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "took {:?}",
-            start.elapsed()
-        );
         assert!(clone.stderr.contains(&url), "{}", clone.stderr);
     }
 }
