@@ -161,7 +161,7 @@ fn eval_mode_evaluates_the_atom() {
     let out = output(f.nix_inside("nested").arg("--json"));
     assert_eq!(
         stdout(&out),
-        "{\"list\":[1,\"a\"]}",
+        "{\"list\":[1,\"a\"]}\n",
         "stderr: {}",
         stderr(&out)
     );
@@ -505,7 +505,7 @@ fn eval_uses_the_built_in_atom_nix_and_passes_config() {
     );
     assert_eq!(
         stdout(&out),
-        r#"{"answer":42,"greeting":"hello from riscv64-linux"}"#,
+        "{\"answer\":42,\"greeting\":\"hello from riscv64-linux\"}\n",
         "stderr: {}",
         stderr(&out)
     );
