@@ -171,29 +171,7 @@ pub fn check_structure(
             None => findings.push(Finding::MissingOrRepeated { name: role }),
         }
     }
-    let names: Vec<&str> = raw
-        .headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| *n != "parent")
-        .collect();
-    for name in &names {
-        if !HEADERS.contains(name) {
-            findings.push(Finding::UnexpectedHeader {
-                name: (*name).to_owned(),
-            });
-        }
-    }
-    let present: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| HEADERS.contains(n))
-        .collect();
-    if present != HEADERS && HEADERS.iter().all(|h| raw.one(h).is_some()) {
-        findings.push(Finding::HeadersOutOfOrder {
-            expected: HEADERS.to_vec(),
-        });
-    }
+    findings.extend(crate::verify::header_findings(&raw, &HEADERS));
     match raw.one(HEADER_FORMAT) {
         Some(FORMAT_VERSION) => {}
         Some(v) => {

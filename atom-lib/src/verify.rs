@@ -1179,29 +1179,7 @@ pub fn check_structure(
             None => findings.push(Finding::MissingOrRepeated { name: role }),
         }
     }
-    let names: Vec<&str> = raw
-        .headers
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .filter(|n| *n != "parent")
-        .collect();
-    for name in &names {
-        if !expected_headers.contains(name) {
-            findings.push(Finding::UnexpectedHeader {
-                name: (*name).to_owned(),
-            });
-        }
-    }
-    let present: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| expected_headers.contains(n))
-        .collect();
-    if present != expected_headers && expected_headers.iter().all(|h| raw.one(h).is_some()) {
-        findings.push(Finding::HeadersOutOfOrder {
-            expected: expected_headers.to_vec(),
-        });
-    }
+    findings.extend(header_findings(&raw, expected_headers));
 
     let (format_header, source_header, want_format) = match atom.format {
         Format::Atom1 => (HEADER_FORMAT, HEADER_SOURCE, FORMAT_VERSION),
@@ -1553,6 +1531,37 @@ fn split_ident(v: &str) -> (&str, &str) {
         Some(i) => (&v[..=i], v[i + 1..].trim_start()),
         None => (v, ""),
     }
+}
+
+/// The header findings of an atom or subatomic commit, whose headers (`parent` aside) must be
+/// exactly `expected`, in that order: each unexpected header, and a wrong order when every
+/// expected one is there. One rule for both kinds of commit.
+pub(crate) fn header_findings(raw: &RawCommit, expected: &[&'static str]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let names: Vec<&str> = raw
+        .headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| *n != "parent")
+        .collect();
+    for name in &names {
+        if !expected.contains(name) {
+            findings.push(Finding::UnexpectedHeader {
+                name: (*name).to_owned(),
+            });
+        }
+    }
+    let present: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| expected.contains(n))
+        .collect();
+    if present != expected && expected.iter().all(|h| raw.one(h).is_some()) {
+        findings.push(Finding::HeadersOutOfOrder {
+            expected: expected.to_vec(),
+        });
+    }
+    findings
 }
 
 #[cfg(test)]
