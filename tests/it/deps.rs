@@ -155,8 +155,14 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn resolves_a_three_level_graph_with_a_diamond_and_two_majors() {
     let g = Graph::new();
+    let before = g.daemon.upload_packs().len();
     let run = g.resolve(&[]).success();
     assert!(run.stderr.contains("locked base 1.2.0"), "{}", run.stderr);
+    // One connection per repository carries its listing and every fetch from it (a protocol
+    // v2 session), though `mid.git` gives two atoms and `core.git` two versions of `base`.
+    let mut connections = g.daemon.upload_packs().split_off(before);
+    connections.sort();
+    assert_eq!(connections, ["core.git", "mid.git"]);
     let lock = g.lock();
     // The diamond (mid ^1.0 and mid2 ^1.1 on base) unifies to one 1.x; the app's own ^2 is a
     // second major that coexists.

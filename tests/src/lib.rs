@@ -437,6 +437,8 @@ pub struct GitDaemon {
     child: Child,
     /// The port it listens on.
     pub port: u16,
+    /// The repository of each `upload-pack` connection so far, from the daemon's log.
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl GitDaemon {
@@ -467,10 +469,20 @@ impl GitDaemon {
             .expect("git daemon starts (is git-daemon installed?)");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = requests.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains("Ready to rumble") {
                     let _ = tx.send(());
+                }
+                // `[<pid>] Request upload-pack for '<dir>'`: one per connection.
+                if let Some((_, rest)) = line.split_once("Request upload-pack for '") {
+                    let dir = rest.trim_end_matches('\'');
+                    let name = Path::new(dir).file_name().unwrap_or_default();
+                    log.lock()
+                        .unwrap()
+                        .push(name.to_string_lossy().into_owned());
                 }
             }
         });
@@ -484,7 +496,27 @@ impl GitDaemon {
                 panic!("git daemon exited early: {status}");
             }
         }
-        GitDaemon { child, port }
+        GitDaemon {
+            child,
+            port,
+            requests,
+        }
+    }
+
+    /// The repository (its directory's name, such as `core.git`) of every `upload-pack`
+    /// connection the daemon has logged, in order: what fetches and listings cost in
+    /// connections. Waits until the log has been quiet for a moment, so that connections made
+    /// by a command that has returned are all counted.
+    pub fn upload_packs(&self) -> Vec<String> {
+        let mut last = usize::MAX;
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = self.requests.lock().unwrap().clone();
+            if now.len() == last {
+                return now;
+            }
+            last = now.len();
+        }
     }
 
     /// The `git://` URL of a repository under the base path.

@@ -24,7 +24,7 @@ use crate::commit::{AtomCommit, AtomPath, Format};
 use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, ROOT_REF};
-use crate::store::git::{Expect, RefUpdate};
+use crate::store::git::{Expect, RefUpdate, Session};
 use crate::store::EntryKind;
 use crate::uri::{Address, Requirement};
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
@@ -322,6 +322,9 @@ struct Resolver<'a> {
     hinted: BTreeMap<AtomId, BTreeSet<Version>>,
     warnings: Vec<Warning>,
     fetches: usize,
+    /// One protocol v2 session per address, kept for the whole resolution; `None` for a
+    /// server that speaks only v0/v1 (the `git` command line then fetches).
+    sessions: std::cell::RefCell<BTreeMap<String, Option<Session>>>,
 }
 
 /// An atom some lock names: likely needed, so fetched ahead with the rest of its repository's.
@@ -383,6 +386,7 @@ pub fn resolve(
         hinted: BTreeMap::new(),
         warnings: Vec::new(),
         fetches: 0,
+        sessions: Default::default(),
     };
     let mut choices: BTreeMap<Class, Version> = BTreeMap::new();
     const ROUNDS: usize = 16;
@@ -792,7 +796,7 @@ impl Resolver<'_> {
                 continue;
             }
             let _span = tracing::info_span!("list", url = %address.redacted()).entered();
-            match self.cache.list_remote(&address.git_url(), &["refs/atoms/"]) {
+            match self.list(address) {
                 Ok(refs) => answers.push((i, refs)),
                 Err(e) => failures.push((
                     i,
@@ -874,6 +878,27 @@ impl Resolver<'_> {
         Ok(key)
     }
 
+    /// The session with `address`, opened on first use and kept for the resolution.
+    fn session(&self, address: &Address) -> Result<Option<Session>, StoreError> {
+        let url = address.git_url();
+        if let Some(session) = self.sessions.borrow().get(&url) {
+            return Ok(session.clone());
+        }
+        let session = self.cache.session(&url)?;
+        self.sessions.borrow_mut().insert(url, session.clone());
+        Ok(session)
+    }
+
+    /// The atom refs and the root ref of `address`: one `ls-refs` on its session.
+    fn list(&self, address: &Address) -> Result<Vec<crate::store::RemoteRef>, StoreError> {
+        match self.session(address)? {
+            Some(session) => session.list(&[crate::refs::ATOM_REF_PREFIX]),
+            None => self
+                .cache
+                .list_remote(&address.git_url(), &[crate::refs::ATOM_REF_PREFIX]),
+        }
+    }
+
     /// Fetches `atoms` of one repository in one fetch through the quarantine, checks each, and
     /// reads their manifests.
     fn fetch(&mut self, repo: &str, atoms: &[(AtomRef, Oid)]) -> Result<(), Error> {
@@ -896,9 +921,15 @@ impl Resolver<'_> {
             }
             for (at, items) in by_address {
                 let address = &repository.addresses[at];
-                let wants: Vec<String> = items.iter().map(|(_, c)| c.to_string()).collect();
+                let wants: Vec<Oid> = items.iter().map(|(_, c)| *c).collect();
                 // The commits and their root trees, then the blobs of their manifests and locks.
-                let sparse = self.cache.fetch_sparse(&address.git_url(), &wants)?;
+                let sparse = match self.session(address)? {
+                    Some(session) => self.cache.fetch_sparse_with(&session, &wants)?,
+                    None => {
+                        let wants: Vec<String> = wants.iter().map(ToString::to_string).collect();
+                        self.cache.fetch_sparse(&address.git_url(), &wants)?
+                    }
+                };
                 self.fetches += 1;
                 let checked = sparse.store()?;
                 let mut blobs = Vec::new();

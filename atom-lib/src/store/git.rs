@@ -7,6 +7,7 @@
 //! - [`objects`]: reading and writing objects, walking history;
 //! - [`refs`]: reading refs and updating them in transactions that state what they expect;
 //! - [`remote`]: listing, fetching from and pushing to remotes;
+//! - [`session`]: one protocol v2 connection carrying a listing and several fetches;
 //! - [`quarantine`]: fetching into a private object directory, checking, then admitting;
 //! - [`config`]: git configuration as git itself sees it;
 //! - [`sign`]: signed tags, made and checked with the user's git signing setup;
@@ -18,6 +19,7 @@ pub mod objects;
 pub mod quarantine;
 pub mod refs;
 pub mod remote;
+pub mod session;
 pub mod sign;
 pub mod worktree;
 
@@ -32,6 +34,7 @@ pub use config::Config;
 pub use quarantine::{Filter, Quarantine, Sparse};
 pub use refs::{Expect, RefUpdate};
 pub use remote::{PushOptions, PushOutcome, PushedRef, Rejection};
+pub use session::Session;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 

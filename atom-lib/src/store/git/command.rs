@@ -209,6 +209,65 @@ impl Git {
         supervise(child, self.subcommand, &watchdog, self.live_stderr)
     }
 
+    /// Runs the command with `input` as its standard input, to completion; stdout and stderr
+    /// are captured.
+    pub(crate) fn pipe_in(mut self, input: &mut dyn Read) -> Result<Output, StoreError> {
+        for c in &self.config {
+            self.cmd.arg("-c").arg(c);
+        }
+        self.cmd
+            .arg(self.subcommand)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        tracing::debug!(cmd = ?self.cmd, "running git with input");
+        let spawn = |source| StoreError::Spawn {
+            command: self.subcommand,
+            source,
+        };
+        let mut child = self.cmd.spawn().map_err(spawn)?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        // git's output is read on threads while the input is written, so neither side waits on
+        // a full pipe.
+        let drain = |stream: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                if let Some(mut stream) = stream {
+                    let _ = stream.read_to_end(&mut kept);
+                }
+                kept
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        );
+        let copied = std::io::copy(input, &mut stdin);
+        drop(stdin);
+        let status = child.wait().map_err(spawn)?;
+        let out = Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
+        // git stopping early (a bad pack) closes the pipe: its own error says more.
+        if let Err(e) = copied {
+            if out.status.success() {
+                return Err(spawn(e));
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs the command and requires success; returns its stdout.
     pub(crate) fn run(self) -> Result<Vec<u8>, StoreError> {
         let subcommand = self.subcommand;

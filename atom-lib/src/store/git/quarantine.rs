@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use super::command::{self, Verbosity};
 use super::remote::Bound;
-use super::{GitStore, StoreError};
+use super::{GitStore, Session, StoreError};
+use crate::Oid;
 
 const QUARANTINE_PREFIX: &str = "atom-quarantine-";
 
@@ -244,10 +245,18 @@ fn remove_stale_quarantines(git_dir: &Path) {
 #[derive(Debug)]
 pub struct Sparse {
     dir: tempfile::TempDir,
-    url: String,
+    via: Via,
     /// The borrowed repository's object directory.
     objects: PathBuf,
-    bound: Bound,
+}
+
+/// How a sparse fetch reaches its remote.
+#[derive(Debug)]
+enum Via {
+    /// A `git fetch` per step, bounded by the repository's settings.
+    Cli { url: String, bound: Bound },
+    /// Commands on an open protocol v2 session.
+    Session(Session),
 }
 
 /// What a sparse fetch leaves out: every blob and every tree below the root tree.
@@ -260,6 +269,30 @@ impl GitStore {
     /// send everything, which is still correct. Blobs are fetched by id afterwards with
     /// [`Sparse::fetch_blobs`]; [`Sparse::admit`] moves what arrived into this repository.
     pub fn fetch_sparse(&self, url: &str, refs: &[String]) -> Result<Sparse, StoreError> {
+        let via = Via::Cli {
+            url: url.to_owned(),
+            bound: self.bound()?,
+        };
+        let sparse = self.sparse(via)?;
+        sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
+        Ok(sparse)
+    }
+
+    /// [`GitStore::fetch_sparse`] over an open session: the commits `wants` with their root
+    /// trees, as one `fetch` command of `session`.
+    pub fn fetch_sparse_with(
+        &self,
+        session: &Session,
+        wants: &[Oid],
+    ) -> Result<Sparse, StoreError> {
+        let sparse = self.sparse(Via::Session(session.clone()))?;
+        session.fetch(wants, Some(SPARSE_FILTER), sparse.dir.path())?;
+        Ok(sparse)
+    }
+
+    /// An empty throwaway repository borrowing this one's objects. Fetched by the `git` command
+    /// line, it is a partial clone of the remote, so that git expects the missing blobs.
+    fn sparse(&self, via: Via) -> Result<Sparse, StoreError> {
         let objects = self.repo.common_dir().join("objects");
         let dir = tempfile::Builder::new()
             .prefix(QUARANTINE_PREFIX)
@@ -267,15 +300,17 @@ impl GitStore {
             .map_err(|source| StoreError::Scratch { source })?;
         super::init_bare(dir.path())?;
         let info = dir.path().join("objects/info");
-        // A partial clone of `origin`: missing blobs are expected, not corruption. The borrowed
-        // repository's refs are not offered to the server as objects we have
+        // The borrowed repository's refs are not offered to the server as objects we have
         // (`core.alternateRefsCommand` prints none): they name commits whose contents were
         // never fetched, and the wants are exact anyway.
-        let config = format!(
-            "[core]\n\trepositoryformatversion = 1\n\talternateRefsCommand = true\n\
-             [extensions]\n\tpartialClone = origin\n\
-             [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = {SPARSE_FILTER}\n"
-        );
+        let mut config =
+            "[core]\n\trepositoryformatversion = 1\n\talternateRefsCommand = true\n".to_owned();
+        if let Via::Cli { url, .. } = &via {
+            config.push_str(&format!(
+                "[extensions]\n\tpartialClone = origin\n\
+                 [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = {SPARSE_FILTER}\n"
+            ));
+        }
         fs::create_dir_all(&info)
             .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
             .and_then(|()| {
@@ -286,23 +321,19 @@ impl GitStore {
                     .write_all(config.as_bytes())
             })
             .map_err(|source| StoreError::Scratch { source })?;
-        let sparse = Sparse {
-            dir,
-            url: url.to_owned(),
-            objects,
-            bound: self.bound()?,
-        };
-        sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
-        Ok(sparse)
+        Ok(Sparse { dir, via, objects })
     }
 }
 
 impl Sparse {
+    /// `git fetch` of `what` from the remote (a sparse fetch by the command line).
     fn fetch(&self, options: &[&str], what: &[String]) -> Result<(), StoreError> {
+        let Via::Cli { url, bound } = &self.via else {
+            unreachable!("only a command-line sparse fetch runs git fetch");
+        };
         let git = command::Git::new("fetch", self.dir.path());
-        let out = self
-            .bound
-            .apply(git, &self.url)
+        let out = bound
+            .apply(git, url)
             .config("gc.auto", "0")
             .config("maintenance.auto", "false")
             .config("fetch.unpackLimit", "1")
@@ -319,7 +350,7 @@ impl Sparse {
             .output()?;
         if !out.status.success() {
             return Err(StoreError::Remote {
-                remote: self.url.clone(),
+                remote: url.clone(),
                 what: format!("cannot fetch: {}", command::first_error_line(&out.stderr)),
                 source: None,
             });
@@ -330,15 +361,21 @@ impl Sparse {
     /// Fetches these blobs by id, in one fetch, unless they are here already.
     pub fn fetch_blobs(&self, blobs: &[crate::Oid]) -> Result<(), StoreError> {
         let store = self.store()?;
-        let missing: Vec<String> = blobs
+        let missing: Vec<crate::Oid> = blobs
             .iter()
             .filter(|b| !store.has_object(**b))
-            .map(ToString::to_string)
+            .copied()
             .collect();
         if missing.is_empty() {
             return Ok(());
         }
-        self.fetch(&[], &missing)
+        match &self.via {
+            Via::Cli { .. } => {
+                let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                self.fetch(&[], &missing)
+            }
+            Via::Session(session) => session.fetch(&missing, None, self.dir.path()).map(drop),
+        }
     }
 
     /// The throwaway repository, to read what arrived.

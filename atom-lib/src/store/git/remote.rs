@@ -95,7 +95,7 @@ impl Bound {
 }
 
 /// `atom.timeout` (whole seconds above 0), or [`DEFAULT_TIMEOUT`].
-fn transfer_timeout(config: &Config) -> Result<Duration, StoreError> {
+pub(super) fn transfer_timeout(config: &Config) -> Result<Duration, StoreError> {
     let Some(value) = config.string("atom.timeout") else {
         return Ok(DEFAULT_TIMEOUT);
     };
@@ -235,6 +235,69 @@ impl GitStore {
     }
 }
 
+/// The refs of a listing under any of `prefixes`, each once, sorted by name (a server may
+/// ignore `ref-prefix`, which only narrows what it sends).
+pub(super) fn remote_refs(
+    listed: &[gix::protocol::handshake::Ref],
+    prefixes: &[impl AsRef<str>],
+) -> Vec<RemoteRef> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in listed {
+        let (name, oid, peeled) = match r {
+            gix::protocol::handshake::Ref::Direct {
+                full_ref_name,
+                object,
+            } => (full_ref_name, *object, None),
+            gix::protocol::handshake::Ref::Peeled {
+                full_ref_name,
+                tag,
+                object,
+            } => (full_ref_name, *tag, Some(to_oid(object))),
+            gix::protocol::handshake::Ref::Symbolic {
+                full_ref_name,
+                object,
+                ..
+            } => (full_ref_name, *object, None),
+            gix::protocol::handshake::Ref::Unborn { .. } => continue,
+        };
+        let name = name.to_str_lossy().into_owned();
+        if prefixes.iter().any(|p| name.starts_with(p.as_ref())) && seen.insert(name.clone()) {
+            out.push(RemoteRef {
+                name,
+                oid: to_oid(oid),
+                peeled,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+impl GitStore {
+    /// A copy of the repository handle whose configuration carries [`http_overrides`], for the
+    /// git library's transports to `remote`.
+    pub(super) fn repo_for_transfers(
+        &self,
+        remote: &str,
+        timeout: Duration,
+    ) -> Result<gix::Repository, StoreError> {
+        let config = self.config()?;
+        let invalid = |e: BoxError| StoreError::Remote {
+            remote: remote.to_owned(),
+            what: "invalid http configuration".to_owned(),
+            source: Some(e),
+        };
+        let mut repo = self.repo.clone();
+        let mut snapshot = repo.config_snapshot_mut();
+        snapshot
+            .append_config(http_overrides(&config, timeout), gix::config::Source::Api)
+            .map_err(|e| invalid(boxed(e)))?;
+        snapshot.commit().map_err(|e| invalid(boxed(e)))?;
+        Ok(repo)
+    }
+}
+
 /// One `ls-refs` of `remote` for refspecs `<prefix>*`, as the git library reports it.
 fn list_refs(
     repo: &gix::Repository,
@@ -309,7 +372,7 @@ impl GitStore {
     /// For a configured remote whose URL is a relative path (`../r.git`), the path made
     /// absolute as git reads it: relative to the top of the working tree, or to the repository
     /// itself when it is bare (git works there, wherever it was started).
-    fn relative_remote_url(&self, remote: &str) -> Option<String> {
+    pub(super) fn relative_remote_url(&self, remote: &str) -> Option<String> {
         if !self.is_configured_remote(remote) {
             return None;
         }
@@ -338,20 +401,7 @@ impl GitStore {
     ) -> Result<Vec<RemoteRef>, StoreError> {
         let config = self.config()?;
         let timeout = transfer_timeout(&config)?;
-        let mut repo = self.repo.clone();
-        let mut snapshot = repo.config_snapshot_mut();
-        snapshot
-            .append_config(http_overrides(&config, timeout), gix::config::Source::Api)
-            .map_err(|e| StoreError::Remote {
-                remote: remote.to_owned(),
-                what: "invalid http configuration".to_owned(),
-                source: Some(boxed(e)),
-            })?;
-        snapshot.commit().map_err(|e| StoreError::Remote {
-            remote: remote.to_owned(),
-            what: "invalid http configuration".to_owned(),
-            source: Some(boxed(e)),
-        })?;
+        let repo = self.repo_for_transfers(remote, timeout)?;
         // The listing runs on its own thread so that a remote that accepts the connection and
         // never answers (no transport of the git library bounds that) is given up on after
         // `atom.timeout`; the stuck thread ends with the process.
@@ -387,37 +437,7 @@ impl GitStore {
                 })
             }
         };
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for r in &listed {
-            let (name, oid, peeled) = match r {
-                gix::protocol::handshake::Ref::Direct {
-                    full_ref_name,
-                    object,
-                } => (full_ref_name, *object, None),
-                gix::protocol::handshake::Ref::Peeled {
-                    full_ref_name,
-                    tag,
-                    object,
-                } => (full_ref_name, *tag, Some(to_oid(object))),
-                gix::protocol::handshake::Ref::Symbolic {
-                    full_ref_name,
-                    object,
-                    ..
-                } => (full_ref_name, *object, None),
-                gix::protocol::handshake::Ref::Unborn { .. } => continue,
-            };
-            let name = name.to_str_lossy().into_owned();
-            if prefixes.iter().any(|p| name.starts_with(p)) && seen.insert(name.clone()) {
-                out.push(RemoteRef {
-                    name,
-                    oid: to_oid(oid),
-                    peeled,
-                });
-            }
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        Ok(remote_refs(&listed, prefixes))
     }
 
     /// How this repository's transfers are bounded (`atom.timeout`, git's `http.lowSpeed*`).

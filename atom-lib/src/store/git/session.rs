@@ -1,0 +1,446 @@
+//! A protocol v2 session: one connection to a remote carrying a ref listing and any number of
+//! fetches, as `git://`, ssh and local transports allow (over HTTP each command is a request,
+//! sent on one kept-alive connection).
+//!
+//! `git fetch` opens a connection per run, and a resolution that lists a repository, fetches
+//! its atoms, then the atoms their locks name, then the blobs of their manifests, would open one
+//! per step. A [`Session`] keeps the conversation open instead: `ls-refs` once, then a `fetch`
+//! command per step, each pack written by `git index-pack` into a quarantine, checked by the
+//! caller and only then admitted.
+//!
+//! The conversation runs on a thread of its own, so that a remote that stops answering is given
+//! up on after `atom.timeout` without a byte (no transport of the git library bounds a silent
+//! server); the stuck thread ends with the process. Servers that only speak protocol v0/v1
+//! give no session ([`GitStore::session`] returns `None`): callers use the `git` command line.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gix::bstr::ByteSlice;
+use gix::protocol::transport::client::blocking_io::{ExtendedBufRead, Transport};
+use gix::protocol::transport::Protocol;
+
+use super::command::Git;
+use super::remote::{remote_refs, transfer_timeout};
+use super::{boxed, GitStore, StoreError};
+use crate::store::RemoteRef;
+use crate::Oid;
+
+/// One open conversation with a remote. Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The remote, for errors.
+    url: String,
+    requests: Sender<Request>,
+    replies: Receiver<Reply>,
+    /// Milliseconds since `start` at the worker's last sign of life.
+    activity: Arc<AtomicU64>,
+    start: Instant,
+    timeout: Duration,
+    /// Set once the conversation failed: later commands fail the same way without trying.
+    broken: Option<String>,
+    /// Fetch commands sent, for callers that count round trips.
+    fetches: usize,
+}
+
+#[derive(Debug)]
+enum Request {
+    List(Vec<String>),
+    Fetch {
+        wants: Vec<Oid>,
+        filter: Option<String>,
+        /// The repository the pack is written into.
+        git_dir: PathBuf,
+    },
+}
+
+#[derive(Debug)]
+enum Reply {
+    /// The handshake's outcome: whether the server speaks protocol v2.
+    Ready(Result<bool, StoreError>),
+    Listed(Result<Vec<RemoteRef>, StoreError>),
+    /// Whether the server applied the filter.
+    Fetched(Result<bool, StoreError>),
+}
+
+impl GitStore {
+    /// Opens a protocol v2 session with `remote` (a configured name or a URL), with this
+    /// repository's configuration (credentials, `http.*`, ssh command, `insteadOf`). `None`
+    /// when the server speaks only protocol v0/v1, which allows one command per connection.
+    pub fn session(&self, remote: &str) -> Result<Option<Session>, StoreError> {
+        let config = self.config()?;
+        let timeout = transfer_timeout(&config)?;
+        let repo = self.repo_for_transfers(remote, timeout)?;
+        let location = self
+            .relative_remote_url(remote)
+            .unwrap_or_else(|| remote.to_owned());
+        let (requests, inbox) = mpsc::channel();
+        let (outbox, replies) = mpsc::channel();
+        let start = Instant::now();
+        let activity = Arc::new(AtomicU64::new(0));
+        let worker = Worker {
+            activity: activity.clone(),
+            start,
+        };
+        std::thread::Builder::new()
+            .name("atom-session".to_owned())
+            .spawn(move || worker.serve(&repo, &location, &inbox, &outbox))
+            .map_err(|e| StoreError::Remote {
+                remote: remote.to_owned(),
+                what: "cannot start a session".to_owned(),
+                source: Some(boxed(e)),
+            })?;
+        let session = Session {
+            inner: Arc::new(Mutex::new(Inner {
+                url: remote.to_owned(),
+                requests,
+                replies,
+                activity,
+                start,
+                timeout,
+                broken: None,
+                fetches: 0,
+            })),
+        };
+        let v2 = match session.lock().wait()? {
+            Reply::Ready(ready) => ready?,
+            other => unreachable!("the worker answers the handshake first, not {other:?}"),
+        };
+        Ok(v2.then_some(session))
+    }
+}
+
+impl Session {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The remote's refs under `prefixes`, with one `ls-refs` carrying a `ref-prefix` per
+    /// prefix, sorted by name.
+    pub fn list(&self, prefixes: &[&str]) -> Result<Vec<RemoteRef>, StoreError> {
+        let mut inner = self.lock();
+        inner.send(Request::List(
+            prefixes.iter().map(|p| (*p).to_owned()).collect(),
+        ))?;
+        match inner.wait()? {
+            Reply::Listed(listed) => inner.keep(listed),
+            other => unreachable!("a listing is answered by a listing, not {other:?}"),
+        }
+    }
+
+    /// Fetches `wants` (object ids reachable from the remote's refs) into the repository at
+    /// `git_dir`, leaving out what `filter` says when the server allows filters. Returns
+    /// whether the filter was applied (a server that does not allow filters sends everything).
+    pub fn fetch(
+        &self,
+        wants: &[Oid],
+        filter: Option<&str>,
+        git_dir: &Path,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        inner.send(Request::Fetch {
+            wants: wants.to_vec(),
+            filter: filter.map(str::to_owned),
+            git_dir: git_dir.to_owned(),
+        })?;
+        inner.fetches += 1;
+        match inner.wait()? {
+            Reply::Fetched(fetched) => inner.keep(fetched),
+            other => unreachable!("a fetch is answered by a fetch, not {other:?}"),
+        }
+    }
+
+    /// How many fetch commands this session sent.
+    pub fn fetches(&self) -> usize {
+        self.lock().fetches
+    }
+}
+
+impl Inner {
+    fn error(&self, what: String) -> StoreError {
+        StoreError::Remote {
+            remote: self.url.clone(),
+            what,
+            source: None,
+        }
+    }
+
+    fn send(&self, request: Request) -> Result<(), StoreError> {
+        if let Some(why) = &self.broken {
+            return Err(self.error(why.clone()));
+        }
+        self.requests
+            .send(request)
+            .map_err(|_| self.error("the session ended".to_owned()))
+    }
+
+    /// The worker's next reply, given up on once it has shown no sign of life for `timeout`.
+    fn wait(&mut self) -> Result<Reply, StoreError> {
+        if let Some(why) = &self.broken {
+            return Err(self.error(why.clone()));
+        }
+        loop {
+            let idle = self
+                .start
+                .elapsed()
+                .saturating_sub(Duration::from_millis(self.activity.load(Ordering::Relaxed)));
+            let Some(left) = self.timeout.checked_sub(idle) else {
+                let why = format!(
+                    "no answer within {} s (the limit is `atom.timeout`, in seconds)",
+                    self.timeout.as_secs()
+                );
+                self.broken = Some(why.clone());
+                return Err(self.error(why));
+            };
+            match self.replies.recv_timeout(left.min(Duration::from_secs(1))) {
+                Ok(reply) => return Ok(reply),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    let why = "the session ended".to_owned();
+                    self.broken = Some(why.clone());
+                    return Err(self.error(why));
+                }
+            }
+        }
+    }
+
+    /// Passes `result` on; a failure breaks the session, whose connection is in an unknown
+    /// state.
+    fn keep<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &result {
+            self.broken = Some(format!(
+                "an earlier command failed: {}",
+                super::first_error_line(crate::error_chain(e).as_bytes())
+            ));
+        }
+        result
+    }
+}
+
+/// The thread holding the connection.
+struct Worker {
+    activity: Arc<AtomicU64>,
+    start: Instant,
+}
+
+impl Worker {
+    fn alive(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.activity.store(now, Ordering::Relaxed);
+    }
+
+    fn serve(
+        &self,
+        repo: &gix::Repository,
+        url: &str,
+        inbox: &Receiver<Request>,
+        outbox: &Sender<Reply>,
+    ) {
+        let err = |what: &str, e: Option<super::BoxError>| StoreError::Remote {
+            remote: url.to_owned(),
+            what: what.to_owned(),
+            source: e,
+        };
+        let remote = match repo.find_fetch_remote(Some(url.as_bytes().as_bstr())) {
+            Ok(remote) => remote,
+            Err(e) => {
+                let e = err("not a configured remote or a valid URL", Some(boxed(e)));
+                let _ = outbox.send(Reply::Ready(Err(e)));
+                return;
+            }
+        };
+        let connected = (|| {
+            let mut connection = remote
+                .connect(gix::remote::Direction::Fetch)
+                .map_err(|e| err("could not connect", Some(boxed(e))))?;
+            let mut authenticate = connection.configured_credentials_for_current_url();
+            let transport = connection.transport_mut();
+            let location = transport.to_url().into_owned();
+            if let Some(options) = repo
+                .transport_options(location.as_bstr(), None)
+                .map_err(|e| err("invalid transport configuration", Some(boxed(e))))?
+            {
+                transport
+                    .configure(&*options)
+                    .map_err(|e| err("invalid transport configuration", Some(boxed(e))))?;
+            }
+            let handshake = gix::protocol::handshake(
+                &mut *transport,
+                gix::protocol::transport::Service::UploadPack,
+                &mut authenticate,
+                Vec::new(),
+                &mut gix::progress::Discard,
+            )
+            .map_err(|e| err("could not connect", Some(boxed(e))))?;
+            Ok((connection, handshake))
+        })();
+        self.alive();
+        let (mut connection, handshake) = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = outbox.send(Reply::Ready(Err(e)));
+                return;
+            }
+        };
+        let v2 = handshake.server_protocol_version == Protocol::V2;
+        if outbox.send(Reply::Ready(Ok(v2))).is_err() || !v2 {
+            return;
+        }
+        let agent: gix::protocol::command::Feature = (
+            "agent",
+            Some(format!("atom/{}", env!("CARGO_PKG_VERSION"))),
+        );
+        let transport = connection.transport_mut();
+        while let Ok(request) = inbox.recv() {
+            let reply = match request {
+                Request::List(prefixes) => {
+                    let mut ref_prefixes = gix::protocol::ls_refs::RefPrefixes::new();
+                    ref_prefixes.extend(prefixes.iter().map(|p| p.as_str().into()));
+                    let listed = gix::protocol::LsRefsCommand::new(
+                        Some(ref_prefixes),
+                        &handshake.capabilities,
+                        agent.clone(),
+                    )
+                    .invoke_blocking(&mut *transport, &mut gix::progress::Discard, false)
+                    .map_err(|e| err("could not list refs", Some(boxed(e))))
+                    .map(|listed| remote_refs(&listed, &prefixes));
+                    Reply::Listed(listed)
+                }
+                Request::Fetch {
+                    wants,
+                    filter,
+                    git_dir,
+                } => Reply::Fetched(self.fetch(
+                    &mut *transport,
+                    &handshake,
+                    &agent,
+                    &wants,
+                    filter.as_deref(),
+                    &git_dir,
+                    url,
+                )),
+            };
+            self.alive();
+            if outbox.send(reply).is_err() {
+                break;
+            }
+        }
+        let _ = gix::protocol::indicate_end_of_interaction(&mut *transport, false);
+    }
+
+    /// One `fetch` command with `done` (no negotiation: the wants are exact and the receiving
+    /// repository has none of them), its pack piped into `git index-pack`.
+    #[allow(clippy::too_many_arguments)]
+    fn fetch<T: Transport>(
+        &self,
+        transport: &mut T,
+        handshake: &gix::protocol::Handshake,
+        agent: &gix::protocol::command::Feature,
+        wants: &[Oid],
+        filter: Option<&str>,
+        git_dir: &Path,
+        url: &str,
+    ) -> Result<bool, StoreError> {
+        let err = |what: &str, e: Option<super::BoxError>| StoreError::Remote {
+            remote: url.to_owned(),
+            what: what.to_owned(),
+            source: e,
+        };
+        let command = gix::protocol::Command::Fetch;
+        let mut features = command.default_features(Protocol::V2, &handshake.capabilities);
+        features.push(agent.clone());
+        let mut arguments = gix::protocol::fetch::Arguments::new(Protocol::V2, features, false);
+        let filtered = match filter {
+            Some(spec) if arguments.can_use_filter() => {
+                arguments.filter(spec);
+                true
+            }
+            _ => false,
+        };
+        for want in wants {
+            arguments.want(super::to_gix(*want));
+        }
+        let mut reader = arguments
+            .send(transport, true)
+            .map_err(|e| err("could not send the fetch command", Some(boxed(e))))?;
+        let response = gix::protocol::fetch::Response::from_line_reader(
+            Protocol::V2,
+            &mut reader,
+            true,
+            false,
+        )
+        .map_err(|e| err("could not read the server's answer", Some(boxed(e))))?;
+        if !response.has_pack() {
+            return Err(err("the server sent no pack", None));
+        }
+        // Band 2 (the server's progress) is a sign of life; the pack itself is read below.
+        let activity = self.activity.clone();
+        let start = self.start;
+        reader.set_progress_handler(Some(Box::new(move |_, _| {
+            let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            activity.store(now, Ordering::Relaxed);
+            std::ops::ControlFlow::Continue(())
+        })));
+        // As `git fetch` does, `GIT_TRACE_PACKFILE=<absolute path>` records the pack received.
+        let trace = std::env::var_os("GIT_TRACE_PACKFILE")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .and_then(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .ok()
+            });
+        let mut pack = Alive {
+            inner: &mut reader,
+            worker: self,
+            trace,
+        };
+        let out = Git::new("index-pack", git_dir)
+            .args(["--stdin", "--fix-thin"])
+            .pipe_in(&mut pack)?;
+        if !out.status.success() {
+            return Err(err(
+                &format!(
+                    "cannot store the pack: {}",
+                    super::first_error_line(&out.stderr)
+                ),
+                None,
+            ));
+        }
+        // Whatever index-pack left unread (nothing, for a well-formed pack) up to the flush.
+        std::io::copy(&mut pack, &mut std::io::sink())
+            .map_err(|e| err("could not read the server's answer", Some(boxed(e))))?;
+        Ok(filtered)
+    }
+}
+
+/// A reader that tells the worker's watchdog about every byte, and copies them to the trace
+/// file when there is one.
+struct Alive<'a, R> {
+    inner: &'a mut R,
+    worker: &'a Worker,
+    trace: Option<std::fs::File>,
+}
+
+impl<R: Read> Read for Alive<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.worker.alive();
+        if let Some(trace) = &mut self.trace {
+            use std::io::Write as _;
+            let _ = trace.write_all(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
