@@ -335,3 +335,76 @@ fn lock_files(dir: &Path) -> Vec<String> {
     }
     found
 }
+
+/// Resolutions running at once in different working trees share the user's cache (its objects
+/// and its index of what each address served): every one succeeds with the same lock.
+#[test]
+fn concurrent_resolutions_share_one_cache() {
+    let (races, _) = rounds();
+    let env = TestEnv::new();
+    let (remote, src) = remote_with_root(&env);
+    env.git(&src, ["atom", "publish", "pkgs/foo"]).success();
+    let manifest = format!(
+        "[atom]\nid = \"app\"\nversion = \"0.1.0\"\n\n[deps.foo]\nurl = \"file://{0}\"\nversion = \"1\"\n\n\
+         [deps.bar]\nurl = \"file://{0}\"\nversion = \"0.1\"\n",
+        remote.display()
+    );
+    let apps: Vec<PathBuf> = (0..races)
+        .map(|i| {
+            let app = env.init(&format!("app-{i}"));
+            env.write(&app, "atom.toml", &manifest);
+            app
+        })
+        .collect();
+    let start = Arc::new(Barrier::new(races));
+    let env = Arc::new(env);
+    let handles: Vec<_> = apps
+        .iter()
+        .cloned()
+        .map(|dir| {
+            let (env, start) = (env.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut cmd = env.command(&dir, "git");
+                cmd.args(["atom", "resolve"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                start.wait();
+                let out = cmd.output().unwrap();
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(Option<i32>, String)> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for (i, (code, stderr)) in results.iter().enumerate() {
+        assert_eq!(*code, Some(0), "resolution {i}: {stderr}");
+    }
+    let locks: Vec<String> = apps
+        .iter()
+        .map(|app| std::fs::read_to_string(app.join("atom.lock")).unwrap())
+        .collect();
+    assert!(locks.iter().all(|l| l == &locks[0]), "{locks:#?}");
+    let foo = env.git_ok(&remote, &["rev-parse", "refs/atoms/foo/1.0.0"]);
+    assert!(locks[0].contains(&foo), "{}", locks[0]);
+    // The index recorded both atoms once, at the commits the remote serves.
+    let index = env.home().join(".cache/atom/index.git");
+    let recorded = env.git_ok(
+        &index,
+        &[
+            "for-each-ref",
+            "--format=%(objectname) %(refname)",
+            "refs/index/",
+        ],
+    );
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(recorded.len(), 2, "{recorded:#?}");
+    assert!(
+        recorded
+            .iter()
+            .any(|l| l.starts_with(&foo) && l.ends_with("/foo/1.0.0")),
+        "{recorded:#?}"
+    );
+}

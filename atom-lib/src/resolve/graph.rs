@@ -1053,7 +1053,7 @@ impl Resolver<'_> {
             return Ok(());
         }
         let repository = &self.repositories[repo];
-        let mut updates = Vec::new();
+        let mut wanted: Vec<(crate::refs::RefName, Oid)> = Vec::new();
         for (atom, commit) in atoms {
             let at = repository.atoms[&atom.label][&atom.version].1;
             let mut keys = vec![address_key(&repository.addresses[0])];
@@ -1065,23 +1065,39 @@ impl Resolver<'_> {
                     "{INDEX_PREFIX}{key}/{}/{}/{}",
                     repository.root, atom.label, atom.version
                 );
-                let Ok(name) = crate::refs::RefName::new(&text) else {
-                    continue;
-                };
+                if let Ok(name) = crate::refs::RefName::new(&text) {
+                    wanted.push((name, *commit));
+                }
+            }
+        }
+        // Other resolutions may record the same refs at the same moment: a transaction that
+        // meets their change is read again and retried; refs already right are left alone.
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let mut updates = Vec::new();
+            for (name, commit) in &wanted {
                 let expect = match self.cache.find_ref(name.as_str())? {
                     Some(old) if old == *commit => continue,
                     Some(old) => Expect::Equal(old),
                     None => Expect::Absent,
                 };
                 updates.push(RefUpdate {
-                    name,
+                    name: name.clone(),
                     new: *commit,
                     expect,
                 });
             }
-        }
-        if !updates.is_empty() {
-            self.cache.update_refs(&updates, "atom resolve")?;
+            if updates.is_empty() {
+                return Ok(());
+            }
+            match self.cache.update_refs(&updates, "atom resolve") {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::debug!("recording in the index met another resolution: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt as u64));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }

@@ -412,8 +412,24 @@ impl GitStore {
     /// sized when it is opened).
     pub fn open_or_init_bare(dir: &Path) -> Result<Self, StoreError> {
         if !dir.join("HEAD").is_file() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Scratch { source })?;
-            init_bare(dir)?;
+            // Created beside its place and renamed into it, so that processes starting at
+            // once never see a half-made repository: the first rename wins, the others find
+            // the winner's and drop theirs.
+            let parent = dir.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Scratch { source })?;
+            let fresh = tempfile::Builder::new()
+                .prefix(".atom-init-")
+                .tempdir_in(parent)
+                .map_err(|source| StoreError::Scratch { source })?;
+            init_bare(fresh.path())?;
+            match std::fs::rename(fresh.path(), dir) {
+                Ok(()) => {
+                    // Renamed away: nothing is left for the guard to remove.
+                    let _ = fresh.keep();
+                }
+                Err(_) if dir.join("HEAD").is_file() => {}
+                Err(source) => return Err(StoreError::Scratch { source }),
+            }
         }
         let options = gix::open::Options::default().object_store_slots(
             gix::odb::store::init::Slots::AsNeededByDiskState {

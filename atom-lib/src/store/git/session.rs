@@ -295,10 +295,8 @@ impl Worker {
         if outbox.send(Reply::Ready(Ok(v2))).is_err() || !v2 {
             return;
         }
-        let agent: gix::protocol::command::Feature = (
-            "agent",
-            Some(format!("atom/{}", env!("CARGO_PKG_VERSION"))),
-        );
+        let agent: gix::protocol::command::Feature =
+            ("agent", Some(format!("atom/{}", env!("CARGO_PKG_VERSION"))));
         let transport = connection.transport_mut();
         while let Ok(request) = inbox.recv() {
             let reply = match request {
