@@ -78,7 +78,8 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
         doc.set_dep(&name, &Dep::Path(path.clone()))?;
         let manifest = doc.manifest()?;
         let text = doc.to_string();
-        let lock = deps::resolve(&ctx, &local, &manifest, Update::Nothing, false)?;
+        // Nothing of a remote changes: the index answers unless the rest of the lock is stale.
+        let lock = deps::resolve_local_change(&ctx, &local, &manifest)?;
         local.write(Some(&text), &lock)?;
         output::note(quiet, &format!("added deps.{name} (path {path})"));
         for line in deps::changes(local.lock.as_ref(), &lock) {

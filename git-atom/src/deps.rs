@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use atom_lib::local::{self, LocalAtom};
-use atom_lib::lock::Lock;
+use atom_lib::lock::{Lock, Origin};
 use atom_lib::manifest::Manifest;
 use atom_lib::resolve::graph::{self, Options, Update};
 use atom_lib::store::git::Config;
@@ -87,6 +87,44 @@ pub fn resolve(
         "resolved"
     );
     Ok(outcome.lock)
+}
+
+/// Resolves after a change that needs nothing from remotes (a path dependency added): from the
+/// index alone first, kept when every atom it locks from a remote is locked already, exactly;
+/// otherwise (the rest of the lock is not current, or the index lacks something) online.
+pub fn resolve_local_change(
+    ctx: &Session,
+    local: &LocalAtom,
+    manifest: &Manifest,
+) -> anyhow::Result<Lock> {
+    if let Some(existing) = &local.lock {
+        let cache = local::index().context("cannot open the atom cache")?;
+        let options = Options {
+            update: Update::Nothing,
+            mirrors: local::mirrors(&ctx.config, &ctx.aliases),
+            offline: true,
+        };
+        let here = match (&ctx.store, &local.repo_path) {
+            (Some(store), Some(atom_dir)) => Some(graph::Local { store, atom_dir }),
+            _ => None,
+        };
+        match graph::resolve(&cache, here, manifest, Some(existing), &options) {
+            Ok(outcome)
+                if outcome
+                    .lock
+                    .atoms
+                    .iter()
+                    .filter(|a| matches!(a.origin, Origin::Url { .. }))
+                    .all(|a| existing.atoms.contains(a)) =>
+            {
+                tracing::info!("resolved from the index: nothing locked from a remote moved");
+                return Ok(outcome.lock);
+            }
+            Ok(_) => tracing::info!("the index alone would move remote atoms: resolving online"),
+            Err(e) => tracing::info!("the index alone cannot resolve ({e}): resolving online"),
+        }
+    }
+    resolve(ctx, local, manifest, Update::Nothing, false)
 }
 
 /// One line per atom that appears, moves or goes, for people.

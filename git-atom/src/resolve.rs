@@ -12,10 +12,10 @@ use crate::{deps, output};
 ///
 /// Resolves every dependency of the atom (the one whose directory holds the current directory,
 /// or --atom) into `atom.lock`: the whole closure, each atom's commit and tree, its repository
-/// root and where it was found. Each repository is listed once (one protocol v2 ls-refs over
-/// its URL and every mirror), and of the chosen atoms only what resolution reads is fetched
-/// (the atom commit, its root tree, its `atom.toml` and `atom.lock`), into the per-user atom
-/// index (`$XDG_CACHE_HOME/atom/index.git`), each checked before it is admitted. Only what must
+/// root and where it was found. Each address of a repository (its URL and every mirror) is
+/// reached over one connection, a protocol v2 session carrying its one ls-refs and every fetch
+/// from it; of the chosen atoms only what resolution reads is fetched (the atom commit, its
+/// root tree, its `atom.toml` and `atom.lock`), into the per-user atom index (`$XDG_CACHE_HOME/atom/index.git`), each checked before it is admitted. Only what must
 /// change changes: a locked version that still matches its requirement stays. Compatible
 /// requirements on one atom are unified to one version; other majors coexist. Mirrors of a
 /// repository come from the manifest's `mirrors` and `git config atom.<url>.mirror`; one that

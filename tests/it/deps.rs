@@ -841,7 +841,9 @@ fn add_path_adds_another_atom_of_the_repository() {
     );
     assert!(locked(&g.lock()).contains(&("lib".to_owned(), "0.3.0".to_owned())));
     env.git(&app, ["atom", "resolve", "--locked"]).success();
-    // --name, from another directory with --atom.
+    // --name, from another directory with --atom. The rest of the lock is current and the
+    // index holds it: no remote is contacted.
+    let connections = g.daemon.upload_packs().len();
     let run = env
         .git(
             &g.app.join("libs"),
@@ -855,6 +857,8 @@ fn add_path_adds_another_atom_of_the_repository() {
         "{}",
         run.stderr
     );
+    assert_eq!(g.daemon.upload_packs().len(), connections);
+    env.git(&app, ["atom", "resolve", "--locked"]).success();
 }
 
 #[test]
