@@ -245,9 +245,18 @@ fn remote(
     })?;
     let cache = local::cache().context("cannot open the atom cache")?;
     let prefix = format!("{ATOM_REF_PREFIX}{}/", uri.label);
-    let refs = cache
-        .list_remote(&address.git_url(), &[&prefix, atom_lib::refs::ROOT_REF])
-        .with_context(|| format!("cannot list atoms at {}", address.redacted()))?;
+    let prefixes = [prefix.as_str(), atom_lib::refs::ROOT_REF];
+    // One connection carries the listing and both fetches (a protocol v2 session); a server
+    // that speaks only v0/v1 gets a connection per step.
+    let cannot_list = || format!("cannot list atoms at {}", address.redacted());
+    let session = cache
+        .session(&address.git_url())
+        .with_context(cannot_list)?;
+    let refs = match &session {
+        Some(session) => session.list(&prefixes),
+        None => cache.list_remote(&address.git_url(), &prefixes),
+    }
+    .with_context(cannot_list)?;
     let root = refs
         .iter()
         .find(|r| r.name == atom_lib::refs::ROOT_REF)
@@ -263,7 +272,10 @@ fn remote(
     let commit = resolution.selected.commit;
     // Only the atom commit, its tree and the manifest's and lock's blobs move (on servers that
     // allow filters); nothing is kept.
-    let sparse = cache.fetch_sparse(&address.git_url(), &[atom.name()])?;
+    let sparse = match &session {
+        Some(session) => cache.fetch_sparse_with(session, &[commit])?,
+        None => cache.fetch_sparse(&address.git_url(), &[atom.name()])?,
+    };
     let store = sparse.store()?;
     let (tree, _) = store.commit_tree_and_parents(commit)?;
     let entries = store.tree_entries(tree)?;
