@@ -132,9 +132,12 @@ pub enum Refusal {
         /// Its value.
         old: Oid,
     },
-    /// A new atom ref points at something that is not a well-formed atom.
-    #[error("refusing new atom ref `{name}` ({}): {}", .commit.short(12), .findings.join("; "))]
+    /// A new atom or subatomic ref points at something that is not a well-formed atom or
+    /// subatomic.
+    #[error("refusing new {kind} ref `{name}` ({}): {}", .commit.short(12), .findings.join("; "))]
     Malformed {
+        /// `atom` or `subatomic`.
+        kind: &'static str,
         /// The ref.
         name: String,
         /// Where it points.
@@ -221,6 +224,7 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
             };
             if !findings.is_empty() {
                 refusals.push(Refusal::Malformed {
+                    kind: "subatomic",
                     name: c.name.clone(),
                     commit,
                     findings,
@@ -233,6 +237,7 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
             Ok(None) => continue,
             Err(e) => {
                 refusals.push(Refusal::Malformed {
+                    kind: "atom",
                     name: c.name.clone(),
                     commit,
                     findings: vec![e.to_string()],
@@ -246,6 +251,7 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
         };
         if !findings.is_empty() {
             refusals.push(Refusal::Malformed {
+                kind: "atom",
                 name: c.name.clone(),
                 commit,
                 findings,

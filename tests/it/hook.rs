@@ -211,7 +211,7 @@ fn server_hook_refuses_over(env: &TestEnv, src: &Path, remote: &Path, url: &str)
         .code(1);
     assert!(
         fake.stderr.contains(&format!(
-            "refusing new atom ref `refs/subs/{}` ({}): has 1 parent(s)",
+            "refusing new subatomic ref `refs/subs/{}` ({}): has 1 parent(s)",
             "a".repeat(40),
             &head[..12]
         )),

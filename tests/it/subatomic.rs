@@ -194,7 +194,7 @@ fn a_forged_subatomic_fails_verification_and_the_server_hook() {
     assert!(
         refused
             .stderr
-            .contains(&format!("refusing new atom ref `refs/subs/{other_tree}`")),
+            .contains(&format!("refusing new subatomic ref `refs/subs/{other_tree}`")),
         "{}",
         refused.stderr
     );
