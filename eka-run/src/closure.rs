@@ -153,8 +153,8 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
-    /// A path source of an atom whose repository eka-run does not have.
-    #[error("{lock}: `srcs.{name}`{of} is a path of {repository}, which eka-run does not fetch: only the atom's own objects are (evaluate the atom from a clone of its repository instead)")]
+    /// A path source of the atom's own repository, when the atom is not in one.
+    #[error("{lock}: `srcs.{name}`{of} is a path of the atom's repository, but the atom is not in a git repository: evaluate it from a clone of its repository")]
     FetchedPathSource {
         /// The lock that records it.
         lock: String,
@@ -162,8 +162,18 @@ pub enum Error {
         name: String,
         /// ` of <atom key>`, or nothing for the atom's own.
         of: String,
-        /// Whose repository.
-        repository: String,
+    },
+    /// A fetched atom's path source could not be fetched from its repository.
+    #[error("{what}: cannot fetch the locked {object} from {url}: {reason}")]
+    PathSourceFetch {
+        /// The source.
+        what: String,
+        /// `tree <id>` or `blob <id>`.
+        object: String,
+        /// The repository, credentials removed.
+        url: String,
+        /// Why, per address tried.
+        reason: String,
     },
     /// A pin or a git source could not be fetched, or a tarball pin downloaded.
     #[error(transparent)]
@@ -319,7 +329,29 @@ pub enum Origin {
         commit: Oid,
         /// Its tree.
         tree: Oid,
+        /// Its repository, where its path sources are fetched from.
+        home: Home,
     },
+}
+
+/// A repository objects are fetched from: its URL, then its mirrors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// git URLs, in the order they are tried.
+    pub urls: Vec<String>,
+    /// The first, credentials removed, for messages.
+    pub shown: String,
+}
+
+impl Home {
+    fn of(url: &atom_lib::uri::Address, mirrors: &[atom_lib::uri::Address]) -> Home {
+        let mut urls = vec![url.git_url()];
+        urls.extend(mirrors.iter().map(|m| m.git_url()));
+        Home {
+            urls,
+            shown: url.redacted(),
+        }
+    }
 }
 
 /// The atom to evaluate, its manifest and lock checked, and its identity's first two parts.
@@ -555,16 +587,29 @@ impl Subject {
             .map(|bytes| Lock::parse(bytes, &lock_path))
             .transpose()
             .map_err(|e| published(e.to_string()))?;
+        // Its path sources are relative to its directory in its repository (`atom-path`).
+        let atom_dir = cache
+            .read_commit_raw(commit)
+            .map_err(store_err)?
+            .as_deref()
+            .and_then(atom_lib::commit::RawCommit::parse)
+            .and_then(|raw| raw.one(atom_lib::commit::HEADER_PATH).map(str::to_owned))
+            .unwrap_or_default();
         check(
             &manifest,
             lock.as_ref(),
-            "",
+            &atom_dir,
             &lock_path,
             Fix::Republish,
-            false,
+            true,
         )?;
         Ok(Subject {
-            origin: Origin::Cache { atom, commit, tree },
+            origin: Origin::Cache {
+                atom,
+                commit,
+                tree,
+                home: Home::of(&address, &[]),
+            },
             lock,
             atom_part: commit.to_string(),
             lock_part: lock_bytes.map_or_else(
@@ -662,9 +707,10 @@ impl Subject {
                     .pins
                     .insert(pin.name.to_string(), id);
             }
+            self.fetch_path_sources(&cache, lock)?;
             for (i, src) in lock.srcs.iter().enumerate() {
                 let id = format!("s{i}");
-                let value = self.materialise_src(&cache, src, &id, into, &mut out.bytes)?;
+                let value = self.materialise_src(&cache, lock, src, &id, into, &mut out.bytes)?;
                 out.srcs.insert(id.clone(), value);
                 out.scopes(src.owner.as_ref())
                     .srcs
@@ -747,6 +793,7 @@ impl Subject {
     fn materialise_src(
         &self,
         cache: &GitStore,
+        lock: &Lock,
         src: &LockedSrc,
         id: &str,
         into: &Path,
@@ -770,16 +817,23 @@ impl Subject {
                 }))
             }
             SrcSource::Path { path, object, hash } => {
-                // Only a directory atom's repository is at hand (`check` refused the rest).
-                let repo = self
-                    .dir()
-                    .and_then(|d| GitStore::discover(d).ok())
-                    .ok_or_else(|| Error::FetchedPathSource {
-                        lock: LOCK_FILE.to_owned(),
-                        name: src.name.to_string(),
-                        of: String::new(),
-                        repository: "another repository".into(),
-                    })?;
+                // A local atom's from its repository; a fetched atom's from the cache, where
+                // `fetch_path_sources` put it.
+                let local;
+                let repo = match self.home_of(lock, src) {
+                    Some(_) => cache,
+                    None => {
+                        local = self
+                            .dir()
+                            .and_then(|d| GitStore::discover(d).ok())
+                            .ok_or_else(|| Error::FetchedPathSource {
+                                lock: LOCK_FILE.to_owned(),
+                                name: src.name.to_string(),
+                                of: String::new(),
+                            })?;
+                        &local
+                    }
+                };
                 let missing = |object: String| Error::PathObjectMissing {
                     what: what.clone(),
                     object,
@@ -789,7 +843,7 @@ impl Subject {
                         if !repo.has_object(*tree) {
                             return Err(missing(format!("tree {tree}")));
                         }
-                        *bytes += export(&repo, *tree, &into.join(&rel), &what, 0)?;
+                        *bytes += export(repo, *tree, &into.join(&rel), &what, 0)?;
                         rel
                     }
                     PathObject::Blob(blob) => {
@@ -824,6 +878,114 @@ impl Subject {
     }
 }
 
+impl Subject {
+    /// Where a path source comes from: `None` for the local repository (a directory atom's own
+    /// and its path dependencies'), else the repository of the fetched atom that owns it (an
+    /// atom's path dependencies live in its repository).
+    fn home_of(&self, lock: &Lock, src: &LockedSrc) -> Option<Home> {
+        let owner = src.owner.as_ref().and_then(|key| lock.atom(key));
+        match (owner.map(|a| &a.origin), &self.origin) {
+            (Some(LockOrigin::Url { url, mirrors }), _) => Some(Home::of(url, mirrors)),
+            (_, Origin::Cache { home, .. }) => Some(home.clone()),
+            (_, Origin::Dir(_)) => None,
+        }
+    }
+
+    /// Fetch into the cache the trees and blobs of fetched atoms' path sources that it lacks,
+    /// by id from their atoms' repositories (one fetch per repository, its URL then its
+    /// mirrors), through the quarantine. Objects are named by their hashes, so what arrives is
+    /// what the lock pins, or it is not there.
+    fn fetch_path_sources(&self, cache: &GitStore, lock: &Lock) -> Result<(), Error> {
+        // Per repository: where, and each object with `tree <id>`/`blob <id>` and its source.
+        type Wanted = (Home, Vec<(Oid, String, String)>);
+        let mut wanted: BTreeMap<String, Wanted> = BTreeMap::new();
+        for src in &lock.srcs {
+            let SrcSource::Path { object, .. } = &src.source else {
+                continue;
+            };
+            let Some(home) = self.home_of(lock, src) else {
+                continue;
+            };
+            let (oid, kind) = match object {
+                PathObject::Tree(t) => (*t, format!("tree {t}")),
+                PathObject::Blob(b) => (*b, format!("blob {b}")),
+            };
+            if cache.has_object(oid) {
+                continue;
+            }
+            let what = shown("srcs", &src.name.to_string(), src.owner.as_ref());
+            wanted
+                .entry(home.shown.clone())
+                .or_insert_with(|| (home, Vec::new()))
+                .1
+                .push((oid, kind, what));
+        }
+        for (home, objects) in wanted.values() {
+            let wants: Vec<Oid> = objects.iter().map(|(oid, ..)| *oid).collect();
+            let (_, first_kind, first_what) = &objects[0];
+            let failed = |reason: String| Error::PathSourceFetch {
+                what: first_what.clone(),
+                object: first_kind.clone(),
+                url: home.shown.clone(),
+                reason,
+            };
+            let mut reasons = Vec::new();
+            let mut fetched = None;
+            for url in &home.urls {
+                let _span = tracing::info_span!("fetch path sources", url = %home.shown).entered();
+                let attempt = cache.quarantine().and_then(|q| {
+                    match cache.session(url)? {
+                        Some(session) => q.fetch_with(&session, &wants)?,
+                        None => {
+                            let ids: Vec<String> = wants.iter().map(ToString::to_string).collect();
+                            q.fetch(
+                                url,
+                                &ids,
+                                atom_lib::store::git::Filter::Everything,
+                                Verbosity::default(),
+                            )?
+                        }
+                    }
+                    Ok(q)
+                });
+                match attempt {
+                    Ok(q) => {
+                        fetched = Some(q);
+                        break;
+                    }
+                    Err(e) => reasons.push(atom_lib::error_chain(&e)),
+                }
+            }
+            let quarantine = fetched.ok_or_else(|| failed(reasons.join("; ")))?;
+            {
+                let checked = quarantine.store().map_err(|source| Error::Store {
+                    what: first_what.clone(),
+                    source,
+                })?;
+                for (oid, kind, what) in objects {
+                    let arrived = match kind.split(' ').next() {
+                        Some("tree") => checked.tree_entries(*oid).is_ok(),
+                        _ => checked.read_blob(*oid).is_ok(),
+                    };
+                    if !arrived {
+                        return Err(Error::PathSourceFetch {
+                            what: what.clone(),
+                            object: kind.clone(),
+                            url: home.shown.clone(),
+                            reason: "the repository did not send it".into(),
+                        });
+                    }
+                }
+            }
+            quarantine.admit().map_err(|source| Error::Store {
+                what: first_what.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// The user's aliases: the git config of the repository around the current directory, else the
 /// user's global one.
 fn aliases() -> Result<Aliases, Error> {
@@ -842,14 +1004,15 @@ fn aliases() -> Result<Aliases, Error> {
     Aliases::from_config(&config).map_err(Error::Alias)
 }
 
-/// Check the manifest and the lock of the atom to evaluate.
+/// Check the manifest and the lock of the atom to evaluate. `has_home` says whether the
+/// atom's own path sources can be had: it is in a repository, or fetched from one.
 fn check(
     manifest: &Manifest,
     lock: Option<&Lock>,
     atom_dir: &str,
     lock_path: &str,
     fix: Fix,
-    local_repository: bool,
+    has_home: bool,
 ) -> Result<(), Error> {
     let Some(lock) = lock else {
         if manifest.deps.is_empty() && manifest.pins.is_empty() && manifest.srcs.is_empty() {
@@ -868,19 +1031,23 @@ fn check(
             fix,
         });
     }
-    // Path sources are exported from the atom's own repository: a directory atom's (its own and
-    // its path dependencies'), never a fetched one's.
+    // A path source of the atom itself or of one of its path dependencies is exported from the
+    // atom's own repository (a directory atom's working repository, or a fetched atom's remote);
+    // one of an atom from elsewhere is fetched from that atom's repository.
+    if has_home {
+        return Ok(());
+    }
     for src in &lock.srcs {
         if !matches!(src.source, SrcSource::Path { .. }) {
             continue;
         }
-        let fetched_owner = match &src.owner {
-            None => !local_repository,
+        let own = match &src.owner {
+            None => true,
             Some(key) => lock
                 .atom(key)
-                .is_none_or(|a| matches!(a.origin, LockOrigin::Url { .. })),
+                .is_none_or(|a| matches!(a.origin, LockOrigin::Path { .. })),
         };
-        if fetched_owner {
+        if own {
             return Err(Error::FetchedPathSource {
                 lock: lock_path.to_owned(),
                 name: src.name.to_string(),
@@ -888,10 +1055,6 @@ fn check(
                     .owner
                     .as_ref()
                     .map_or_else(String::new, |k| format!(" of {k}")),
-                repository: match &src.owner {
-                    None => "the atom's repository".into(),
-                    Some(_) => "that atom's repository".into(),
-                },
             });
         }
     }

@@ -560,3 +560,118 @@ fn a_tampered_download_fails_the_build_and_a_tampered_tarball_the_evaluation() {
         run.stderr
     );
 }
+
+/// A dependency's path sources (a directory, published as a subatomic, and a single file) are
+/// not part of its atom: evaluation fetches them by id from the dependency's repository, once,
+/// and so for an atom evaluated by URI.
+#[test]
+fn a_dependencys_path_sources_are_fetched_from_its_repository() {
+    require_program("nix-instantiate", "nix-bin");
+    let env = TestEnv::new();
+    let srv = env.path("srv");
+    std::fs::create_dir_all(&srv).unwrap();
+    let daemon = GitDaemon::start(&env, &srv);
+    env.write(
+        &env.path("nix-conf"),
+        "nix.conf",
+        "# the test's own, empty\n",
+    );
+    let dep = env.init("dep");
+    env.init_bare("srv/dep.git");
+    env.git_ok(
+        &dep,
+        &[
+            "remote",
+            "add",
+            "origin",
+            env.path("srv/dep.git").to_str().unwrap(),
+        ],
+    );
+    env.write(&dep, "README", "dep\n");
+    env.commit_all(&dep, "root");
+    env.write(&dep, "vendor/v.txt", "vendored\n");
+    env.write(&dep, "vendor/sub/w.txt", "deeper\n");
+    env.write(&dep, "config.txt", "config\n");
+    env.write(
+        &dep,
+        "dep/atom.toml",
+        "[atom]\nid = \"dep\"\nversion = \"1.0.0\"\n\n[srcs.vendor]\npath = \"../vendor\"\n\n\
+         [srcs.cfg]\npath = \"../config.txt\"\n",
+    );
+    env.write(
+        &dep,
+        "dep/mod.nix",
+        "{ Word = builtins.readFile \"${get.vendor}/v.txt\" + builtins.readFile \"${get.vendor}/sub/w.txt\" + builtins.readFile get.cfg; }\n",
+    );
+    // Path sources are locked from the committed tree.
+    env.commit_all(&dep, "dep");
+    env.git(&dep.join("dep"), ["atom", "resolve"]).success();
+    env.commit_all(&dep, "dep's lock");
+    env.git_ok(&dep, &["push", "-q", "origin", "main"]);
+    env.git(&dep, ["atom", "publish"]).success();
+    let vendor_tree = env.git_ok(&dep, &["rev-parse", "HEAD:vendor"]);
+
+    let app = env.init("app");
+    env.write(
+        &app,
+        "app/atom.toml",
+        &format!(
+            "[atom]\nid = \"app\"\nversion = \"0.1.0\"\n\n[deps.dep]\nurl = \"{}\"\nversion = \"1\"\n",
+            daemon.url("dep.git")
+        ),
+    );
+    env.write(&app, "app/mod.nix", "{ Dep = from.dep.word; }\n");
+    env.git(&app.join("app"), ["atom", "resolve"]).success();
+    env.commit_all(&app, "app");
+    let lock = std::fs::read_to_string(app.join("app/atom.lock")).unwrap();
+    assert!(lock.contains(vendor_tree.trim()), "{lock}");
+
+    let eka = |cwd: &Path, args: &[&str], cache: &str| {
+        let out = env
+            .command(cwd, "eka-run")
+            .args(args)
+            .env("NIX_CONF_DIR", env.path("nix-conf"))
+            .env("NIX_USER_CONF_FILES", env.path("nix-conf/nix.conf"))
+            .env("XDG_CACHE_HOME", env.path(cache))
+            .output()
+            .expect("run eka-run");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_eq!(run.code, 0, "{run:?}");
+        json(&run)
+    };
+    let expected = "vendored\ndeeper\nconfig\n";
+    let before = daemon.upload_packs().len();
+    let v = eka(
+        &app.join("app"),
+        &["eval", "--json", ".", "--no-cache"],
+        "cache",
+    );
+    assert_eq!(v["dep"], expected);
+    // Everything came from the dependency's repository.
+    let connections = daemon.upload_packs().split_off(before);
+    assert!(
+        !connections.is_empty() && connections.iter().all(|c| c == "dep.git"),
+        "{connections:?}"
+    );
+    // Once: a second evaluation finds it all in the cache.
+    let before = daemon.upload_packs().len();
+    let v = eka(
+        &app.join("app"),
+        &["eval", "--json", ".", "--no-cache"],
+        "cache",
+    );
+    assert_eq!(v["dep"], expected);
+    assert_eq!(daemon.upload_packs().len(), before);
+    // The dependency by URI, with an empty cache: its own path sources come the same way.
+    let uri = format!("{}::dep", daemon.url("dep.git"));
+    let v = eka(
+        env.root(),
+        &["eval", "--json", &uri, "--no-cache"],
+        "cache2",
+    );
+    assert_eq!(v["word"], expected);
+}

@@ -192,9 +192,9 @@ fn a_forged_subatomic_fails_verification_and_the_server_hook() {
     );
     assert_ne!(refused.code, 0);
     assert!(
-        refused
-            .stderr
-            .contains(&format!("refusing new subatomic ref `refs/subs/{other_tree}`")),
+        refused.stderr.contains(&format!(
+            "refusing new subatomic ref `refs/subs/{other_tree}`"
+        )),
         "{}",
         refused.stderr
     );

@@ -209,7 +209,7 @@ pub fn lock(
                 };
                 locker.own(&manifest, Some(&key), Some(path), false)?;
             }
-            Origin::Url { .. } => locker.dependency(atom.tree, &key, &shown)?,
+            Origin::Url { .. } => locker.dependency(atom.commit, atom.tree, &key, &shown)?,
         }
     }
     lock.pins = locker.pins;
@@ -330,7 +330,13 @@ impl Locker<'_> {
     }
 
     /// The pins and sources a fetched atom's own lock records, owned by it.
-    fn dependency(&mut self, tree: Oid, key: &AtomKey, atom: &str) -> Result<(), Error> {
+    fn dependency(
+        &mut self,
+        commit: Oid,
+        tree: Oid,
+        key: &AtomKey,
+        atom: &str,
+    ) -> Result<(), Error> {
         let entries = self.cache.tree_entries(tree)?;
         let blob = |name: &str| {
             entries
@@ -388,11 +394,19 @@ impl Locker<'_> {
                 ..(*locked).clone()
             });
         }
+        // Its path sources are relative to its directory in its repository, which its atom
+        // commit records (`atom-path`).
+        let atom_dir = self
+            .cache
+            .read_commit_raw(commit)?
+            .as_deref()
+            .and_then(crate::commit::RawCommit::parse)
+            .and_then(|raw| raw.one(crate::commit::HEADER_PATH).map(str::to_owned))
+            .unwrap_or_default();
         for (name, src) in &manifest.srcs {
-            let Some(locked) = own_srcs
-                .iter()
-                .find(|s| &s.name == name && crate::lock::src_matches(src, s, &manifest, ""))
-            else {
+            let Some(locked) = own_srcs.iter().find(|s| {
+                &s.name == name && crate::lock::src_matches(src, s, &manifest, &atom_dir)
+            }) else {
                 return Err(Error::DependencyNotLocked {
                     atom: atom.to_owned(),
                     what: format!("`srcs.{name}`"),

@@ -144,6 +144,12 @@ impl Quarantine {
         Ok(())
     }
 
+    /// Fetches the objects `wants` (any objects the remote has: commits, trees, blobs) with
+    /// everything under them, as one `fetch` command of an open session.
+    pub fn fetch_with(&self, session: &Session, wants: &[Oid]) -> Result<(), StoreError> {
+        session.fetch(wants, None, self.dir.path()).map(drop)
+    }
+
     /// The quarantine repository, to check what arrived: it sees the fetched objects and,
     /// through its alternates, the real repository's.
     pub fn store(&self) -> Result<GitStore, StoreError> {
