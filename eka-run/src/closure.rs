@@ -701,7 +701,7 @@ impl Subject {
                 .collect();
             for (i, pin) in lock.pins.iter().enumerate() {
                 let id = format!("p{i}");
-                let value = self.materialise_pin(&cache, pin, &id, into, &mut out.bytes)?;
+                let value = self.materialise_pin(&cache, pin, &id, into, how, &mut out)?;
                 out.pins.insert(id.clone(), value);
                 out.scopes(pin.owner.as_ref())
                     .pins
@@ -728,14 +728,16 @@ impl Subject {
         pin: &LockedPin,
         id: &str,
         into: &Path,
-        bytes: &mut u64,
+        how: Exports,
+        out: &mut Materialised,
     ) -> Result<serde_json::Value, Error> {
+        let mut bound = false;
         let what = shown("pins", &pin.name.to_string(), pin.owner.as_ref());
         let rel = PathBuf::from("pins").join(id);
         let (root, hash) = match &pin.source {
             PinSource::Git { git, rev, hash, .. } => {
                 let tree = git_tree(cache, git, *rev, &what)?;
-                *bytes += export(cache, tree, &into.join(&rel), &what, 0)?;
+                out.bytes += export(cache, tree, &into.join(&rel), &what, 0)?;
                 let hash = match hash {
                     Some(h) => h.to_string(),
                     None => pins::tree_hash(cache, tree)
@@ -748,44 +750,39 @@ impl Subject {
                 (rel, hash)
             }
             PinSource::Tarball { url, hash } => {
-                let dir = into.join(&rel);
-                std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
-                    path: dir.clone(),
-                    source,
-                })?;
-                let http = cache.http_settings().map_err(|source| Error::Store {
-                    what: "git config".into(),
-                    source,
-                })?;
-                let top = pins::fetch_tarball(url, &http, &dir, &what)?;
-                let found = atom_lib::nar::hash_path(&top).map_err(|source| pins::Error::Hash {
-                    what: what.clone(),
-                    source,
-                })?;
-                if &found != hash {
-                    return Err(Error::PinHash {
-                        what,
-                        url: url.to_string(),
-                        found: found.to_string(),
-                        locked: hash.to_string(),
-                    });
+                // Unpacked once into the cache, under its locked hash; bound read-only or
+                // copied, as the atoms are.
+                let base = cache.git_dir().parent().unwrap_or(cache.git_dir());
+                let shared = shared_tarball(cache, url, hash, &base.join("tarballs"), &what)?;
+                match how {
+                    Exports::Shared => {
+                        // Bound under the dependencies' base, beside the atoms.
+                        let rel =
+                            PathBuf::from("pins").join(shared.file_name().unwrap_or_default());
+                        out.binds.push((shared, rel.clone()));
+                        bound = true;
+                        (rel, hash.to_string())
+                    }
+                    Exports::Copy => {
+                        out.bytes += copy_tree(&shared, &into.join(&rel))?;
+                        (rel, hash.to_string())
+                    }
                 }
-                let rel = top
-                    .strip_prefix(into)
-                    .map(Path::to_owned)
-                    .unwrap_or(top.clone());
-                (rel, hash.to_string())
             }
         };
         let entry = pin
             .entry
             .as_ref()
             .map_or_else(|| "default.nix".to_owned(), ToString::to_string);
-        Ok(serde_json::json!({
+        let mut value = serde_json::json!({
             "root": root.to_string_lossy(),
             "entry": entry,
             "hash": hash,
-        }))
+        });
+        if bound {
+            value["shared"] = serde_json::Value::Bool(true);
+        }
+        Ok(value)
     }
 
     /// Describe a source: a URL for the builder to fetch, or a tree exported here (a git
@@ -1190,6 +1187,84 @@ fn fetch(
         url: shown.to_owned(),
         reason: reasons.join("; "),
     })
+}
+
+/// The unpacked tarball of a pin in `dir` (`<dir>/<BLAKE3 of its locked hash>`), downloaded
+/// first when it is not there: unpacked into a temporary directory beside it, its NAR hash
+/// checked against the lock's, renamed into place (a reader never sees a partial one, and two
+/// evaluations downloading it at once both succeed). Nix checks the hash again when it copies
+/// the pin into the store.
+fn shared_tarball(
+    cache: &GitStore,
+    url: &atom_lib::manifest::Url,
+    hash: &atom_lib::lock::Sri,
+    dir: &Path,
+    what: &str,
+) -> Result<PathBuf, Error> {
+    let shared = dir.join(blake3::hash(hash.to_string().as_bytes()).to_hex().as_str());
+    if shared.is_dir() {
+        return Ok(shared);
+    }
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    let unpacked = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempdir_in(dir)
+        .map_err(write_err(dir))?;
+    let http = cache.http_settings().map_err(|source| Error::Store {
+        what: "git config".into(),
+        source,
+    })?;
+    let top = pins::fetch_tarball(url, &http, unpacked.path(), what)?;
+    let found = atom_lib::nar::hash_path(&top).map_err(|source| pins::Error::Hash {
+        what: what.to_owned(),
+        source,
+    })?;
+    if &found != hash {
+        return Err(Error::PinHash {
+            what: what.to_owned(),
+            url: url.to_string(),
+            found: found.to_string(),
+            locked: hash.to_string(),
+        });
+    }
+    match std::fs::rename(&top, &shared) {
+        Ok(()) => Ok(shared),
+        Err(_) if shared.is_dir() => Ok(shared),
+        Err(source) => Err(Error::Write {
+            path: shared,
+            source,
+        }),
+    }
+}
+
+/// Copies the directory `from` to `to` (files with their executable bit, symlinks as links);
+/// returns the bytes of the files.
+fn copy_tree(from: &Path, to: &Path) -> Result<u64, Error> {
+    let write_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(write_err(to))?;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(from).map_err(write_err(from))? {
+        let entry = entry.map_err(write_err(from))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(write_err(&source))?;
+        if kind.is_dir() {
+            bytes += copy_tree(&source, &target)?;
+        } else if kind.is_symlink() {
+            let link = std::fs::read_link(&source).map_err(write_err(&source))?;
+            std::os::unix::fs::symlink(link, &target).map_err(write_err(&target))?;
+        } else {
+            // `fs::copy` keeps the permission bits, the executable one included.
+            bytes += std::fs::copy(&source, &target).map_err(write_err(&target))?;
+        }
+    }
+    Ok(bytes)
 }
 
 /// The export of `tree` in the shared exports `dir` (`<dir>/<tree id>`), written first when it

@@ -238,7 +238,8 @@ pub(crate) const ENTRY_NIX: &str =
 # and `get`, what its lock holds: `<ekaDir>/deps.json` is
 #   { atoms = { <id@version> = { root = <dir under depsBase>; requires = { <name> = <id@version>; };
 #               pins = { <name> = <pin>; }; srcs = { <name> = <src>; }; }; };
-#     pinned = { <pin> = { root = <dir under ekaDir>; entry = <file>; hash = <SRI>; }; };
+#     pinned = { <pin> = { root = <dir under ekaDir, or under depsBase if shared>; entry = <file>;
+#                          hash = <SRI>; shared = true or absent; }; };
 #     sources = { <src> = { name; hash; url or root; }; };
 #     requires, pins, srcs (the atom's own, as in `atoms`); }
 # Each locked atom is composed once (lazily, when first used), with its own locked
@@ -253,7 +254,11 @@ let
   compose = import (/. + atomNix + \"/compose.nix\");
   config = B.fromJSON configJSON;
   deps = B.fromJSON (B.readFile (/. + ekaDir + \"/deps.json\"));
-  tree = name: s: B.path { path = /. + (ekaDir + \"/\" + s.root); inherit name; sha256 = s.hash; };
+  tree = name: s: B.path {
+    path = /. + ((if s.shared or false then depsBase else ekaDir) + \"/\" + s.root);
+    inherit name;
+    sha256 = s.hash;
+  };
   pinned = B.mapAttrs (id: p: import (tree \"source\" p + \"/\" + p.entry)) deps.pinned;
   sources = B.mapAttrs
     (id: s: if s ? url then

@@ -530,7 +530,17 @@ fn a_tampered_download_fails_the_build_and_a_tampered_tarball_the_evaluation() {
     std::fs::write(w.http.files.join("tool-1.2.3.txt"), TOOL).unwrap();
     w.eka(&["build", "--config", &config, ".", "pkg"]).success();
 
-    // A tarball pin is downloaded on the host before evaluation, and checked there.
+    // A tarball pin is downloaded on the host before evaluation, checked there, and kept
+    // unpacked in the cache: with the server's copy gone, evaluation still has it.
+    let served = w.http.files.join("tarlib.tar.gz");
+    std::fs::rename(&served, w.env.path("tarlib-aside")).unwrap();
+    let run = w
+        .eka(&["eval", "--config", &config, "--no-cache", ".", "tar"])
+        .success();
+    assert_eq!(run.stdout.trim(), "7");
+    std::fs::rename(w.env.path("tarlib-aside"), &served).unwrap();
+    // Without the cached copy it is downloaded again, and other bytes are refused.
+    std::fs::remove_dir_all(w.env.home().join(".cache/atom/tarballs")).unwrap();
     let tar_src = w.env.path("tarlib-src");
     std::fs::write(tar_src.join("tarlib-1.0/default.nix"), "{ y = 8; }\n").unwrap();
     let tar = w
