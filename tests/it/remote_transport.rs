@@ -217,6 +217,60 @@ pub fn exercise(f: &Fixture, url: &str, name: &str) {
     assert_ne!(push.code, 0, "{}", push.stderr);
     assert!(push.stderr.contains("already exists"), "{}", push.stderr);
     assert_eq!(f.remote_ref("refs/atoms/foo/1.0.0"), before);
+
+    // Resolution over the same transport (its listing and fetches on one protocol v2
+    // session), and `show` of a remote atom.
+    let app = env.init(&format!("app-{name}"));
+    // (A manifest names a local repository with a `file://` URL.)
+    let url = if url.starts_with('/') {
+        format!("file://{url}")
+    } else {
+        url.to_owned()
+    };
+    env.write(
+        &app,
+        "atom.toml",
+        &format!(
+            "[atom]\nid = \"app\"\nversion = \"0.1.0\"\n\n[deps.foo]\nurl = \"{url}\"\nversion = \"1\"\n\n\
+             [deps.bar]\nurl = \"{url}\"\nversion = \"0.1\"\n"
+        ),
+    );
+    env.git(&app, ["atom", "resolve"]).success();
+    let lock = atom_lib::Lock::parse(
+        std::fs::read_to_string(app.join("atom.lock"))
+            .unwrap()
+            .as_bytes(),
+        "atom.lock",
+    )
+    .unwrap();
+    let locked: Vec<(String, String, String)> = lock
+        .atoms
+        .iter()
+        .map(|a| (a.label.to_string(), a.version.to_string(), a.commit.to_string()))
+        .collect();
+    assert_eq!(
+        locked,
+        [
+            (
+                "bar".to_owned(),
+                "0.1.0".to_owned(),
+                f.src_ref("refs/atoms/bar/0.1.0")
+            ),
+            (
+                "foo".to_owned(),
+                version.clone(),
+                f.remote_ref(&new_ref).unwrap()
+            ),
+        ]
+    );
+    let show = env
+        .git(&app, ["atom", "show", &format!("{url}::foo@^1")])
+        .success();
+    assert!(
+        show.stdout.starts_with(&format!("foo {version}\n")),
+        "{}",
+        show.stdout
+    );
 }
 
 #[test]
