@@ -23,7 +23,9 @@ use crate::commit::{
 };
 use crate::list;
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
-use crate::refs::{AtomRef, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF};
+use crate::refs::{
+    AtomRef, EkaMeta, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF,
+};
 use crate::resolve::{self, ResolveError};
 use crate::scan;
 use crate::store::git::{Filter, Verbosity};
@@ -539,8 +541,9 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         uri: uri.to_string(),
     })?;
     let url = address.git_url();
-    let prefix = format!("{}{}/", crate::refs::ATOM_REF_PREFIX, uri.label);
-    let refs = store.list_remote(&url, &[&prefix, ROOT_REF])?;
+    let prefixes = label_prefixes(&uri.label);
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    let refs = store.list_remote(&url, &prefixes)?;
     let resolution = resolve::resolve(
         &refs,
         &uri.label,
@@ -558,11 +561,17 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         wants.push(format!("+{revoked}*:{revoked}*"));
     }
     quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
+    // The quarantine is thrown away: eka's metadata refs can go into it too.
+    let meta = eka_meta_refspecs(&refs, std::slice::from_ref(&atom));
+    if !meta.is_empty() {
+        quarantine.fetch(&url, &meta, Filter::Trees, options.verbosity)?;
+    }
     let view = quarantine.store()?;
-    let root = refs.iter().find(|r| r.name == ROOT_REF).map(|r| r.target());
+    let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
+    let (atom1, eka, _) = list::roots(find(ROOT_REF), find(EKA_ROOT_REF), None);
     let roots = Roots {
-        atom1: root,
-        eka: None,
+        atom1: atom1.map(|r| r.0),
+        eka: eka.map(|r| r.0),
         remote_listed: true,
     };
     Ok(run(
@@ -573,6 +582,36 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         options,
         Level::Signature,
     ))
+}
+
+/// The ref prefixes that one ref listing asks a remote for to resolve and check an atom of
+/// `label` in either format: its atoms (`refs/atoms/<label>/`, `refs/eka/atoms/<label>/`), eka's
+/// metadata refs of them (`refs/eka/meta/<label>/`) and both identity refs.
+pub fn label_prefixes(label: &Label) -> Vec<String> {
+    vec![
+        format!("{ATOM_REF_PREFIX}{label}/"),
+        format!("{EKA_ATOM_REF_PREFIX}{label}/"),
+        format!("{EKA_META_PREFIX}{label}/"),
+        ROOT_REF.to_owned(),
+        EKA_ROOT_REF.to_owned(),
+    ]
+}
+
+/// (pre1) The refspecs (`<name>:<name>`) that fetch eka's metadata refs of the eka atoms among
+/// `atoms` into a quarantine, so that the structure check finds them there: those of `listed`
+/// (a ref listing of the remote) only, because naming a ref the remote lacks fails the whole
+/// fetch; one that is missing is then a finding of the check. The refs name the source commit
+/// and a tree, so fetch them into a quarantine that is thrown away, with
+/// [`Filter::Trees`](crate::store::git::Filter::Trees) (no history, no blob): never into one
+/// whose objects are admitted.
+pub fn eka_meta_refspecs(listed: &[crate::store::RemoteRef], atoms: &[AtomRef]) -> Vec<String> {
+    atoms
+        .iter()
+        .filter(|a| a.format == Format::EkaPre1)
+        .flat_map(|a| [EkaMeta::Origin, EkaMeta::Manifest].map(|k| a.eka_meta_ref(k)))
+        .filter(|name| listed.iter().any(|r| &r.name == name))
+        .map(|name| format!("{name}:{name}"))
+        .collect()
 }
 
 /// How [`check_provenance`] checks atoms that are about to change hands.
@@ -1305,8 +1344,7 @@ fn eka_meta(
     origin: Option<Oid>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let base = format!("{EKA_META_PREFIX}{}/{}", atom.label, atom.version);
-    let origin_ref = format!("{base}/origin");
+    let origin_ref = atom.eka_meta_ref(EkaMeta::Origin);
     match view.find_ref(&origin_ref) {
         Ok(Some(found)) => {
             if let Some(expected) = origin.filter(|o| *o != found) {
@@ -1320,7 +1358,7 @@ fn eka_meta(
         Ok(None) => findings.push(Finding::EkaMetaMissing { name: origin_ref }),
         Err(e) => findings.push(Finding::Store(e.to_string())),
     }
-    let manifest_ref = format!("{base}/manifest");
+    let manifest_ref = atom.eka_meta_ref(EkaMeta::Manifest);
     match view.find_ref(&manifest_ref) {
         Ok(Some(found)) => {
             let atom_entries = tree
