@@ -223,6 +223,56 @@ fn clones_the_highest_matching_eka_version_and_nothing_else() {
     let source = f.served_ref("refs/eka/meta/nix-lock/0.1.10/origin");
     assert_ne!(f.env.git(&clone, ["cat-file", "-e", &source]).code, 0);
     assert_eq!(f.env.refs(&clone, "refs/eka/"), Vec::<String>::new());
+    // The clone verifies: eka's metadata refs are read from the atom's remote, and still not
+    // kept.
+    let verified = f.env.git(&clone, ["atom", "verify"]).success();
+    assert_eq!(
+        verified.stdout,
+        "ok            nix-lock@0.1.10 (eka/pre1) (structure, source; not checked: ancestry)\n"
+    );
+    let verified = f
+        .env
+        .git(&clone, ["atom", "verify", "--ancestry"])
+        .success();
+    assert_eq!(
+        verified.stdout,
+        "ok            nix-lock@0.1.10 (eka/pre1) (structure, source, ancestry)\n"
+    );
+    assert_eq!(f.env.refs(&clone, "refs/eka/"), Vec::<String>::new());
+    // It is the remote's metadata refs that are checked: moved there, the clone fails.
+    let origin_ref = "refs/eka/meta/nix-lock/0.1.10/origin";
+    f.env
+        .git_ok(&f.served, &["update-ref", origin_ref, &f.root]);
+    let moved = f.env.git(&clone, ["atom", "verify"]).code(1);
+    assert!(
+        moved.stdout.contains(&format!(
+            "eka metadata ref `{origin_ref}` points at {}, but the atom's origin is {source}",
+            f.root
+        )),
+        "{}",
+        moved.stdout
+    );
+    f.env
+        .git_ok(&f.served, &["update-ref", origin_ref, &source]);
+    // And so does the atom URI, without a repository.
+    let outside = f.env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let uri = f
+        .env
+        .git(
+            &outside,
+            [
+                "atom",
+                "verify",
+                "--ancestry",
+                &format!("{}::{LABEL}@^0.1", f.url()),
+            ],
+        )
+        .success();
+    assert_eq!(
+        uri.stdout,
+        "ok            nix-lock@0.1.10 (eka/pre1) (structure, source, ancestry)\n"
+    );
     // A newer eka release: `git fetch` moves the remote-tracking branch, `git atom update` the
     // checkout.
     let (newer, source, tree) = f.publish_served("0.1.11");
