@@ -304,7 +304,8 @@ pub enum Finding {
         /// The atom's `origin` header.
         expected: Oid,
     },
-    /// (pre1) eka's `manifest` metadata ref is not a tree of the atom's own files.
+    /// (pre1) eka's `manifest` metadata ref is neither the atom's manifest blob nor a tree of
+    /// the atom's own files holding it.
     #[error("eka metadata ref `{name}` ({found}) does not hold the atom's manifest")]
     EkaManifestMismatch {
         /// The ref.
@@ -1418,7 +1419,7 @@ fn structure_level(
 }
 
 /// (pre1) `refs/eka/meta/<label>/<version>/origin` must name the atom's origin, and
-/// `.../manifest` a tree of the atom's own files holding its manifest. The refs are read from
+/// `.../manifest` the atom's manifest blob or a tree of the atom's own files holding it. The refs are read from
 /// `refs`, the atom's tree from `view`.
 fn eka_meta(
     refs: &GitStore,
@@ -1448,13 +1449,19 @@ fn eka_meta(
             let atom_entries = tree
                 .and_then(|t| view.tree_entries(t).ok())
                 .unwrap_or_default();
+            // The atom's own manifest blob (what the eka tool writes, PRIOR-ART.md), or a tree
+            // of the atom's own files holding it.
+            let is_manifest_blob = atom_entries
+                .iter()
+                .any(|e| e.name == MANIFEST_FILE.as_bytes() && e.oid == found);
             let entries = view
                 .tree_entries(found)
                 .or_else(|_| refs.tree_entries(found));
-            let holds = entries.is_ok_and(|entries| {
-                entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes())
-                    && entries.iter().all(|e| atom_entries.contains(e))
-            });
+            let holds = is_manifest_blob
+                || entries.is_ok_and(|entries| {
+                    entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes())
+                        && entries.iter().all(|e| atom_entries.contains(e))
+                });
             if !holds {
                 findings.push(Finding::EkaManifestMismatch {
                     name: manifest_ref,
