@@ -2,6 +2,7 @@
 //! server-side `ref-prefix` filtering, grouped per atom in semver precedence order.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::commit::Format;
 use crate::refs::{
@@ -54,6 +55,19 @@ pub struct ListedVersion {
     pub version: Version,
     /// The atom commit the ref points at.
     pub commit: Oid,
+    /// The layout of the ref it was listed under.
+    pub format: Format,
+}
+
+impl ListedVersion {
+    /// The atom ref this version was listed under.
+    pub fn atom_ref(&self, label: &Label) -> AtomRef {
+        AtomRef {
+            format: self.format,
+            label: label.clone(),
+            version: self.version.clone(),
+        }
+    }
 }
 
 /// One atom with all its versions.
@@ -74,21 +88,78 @@ pub struct ListedAtom {
 pub struct Listing {
     /// Atoms sorted by label, then format.
     pub atoms: Vec<ListedAtom>,
-    /// The repository root, if advertised (or computable locally).
+    /// The repository root format-1 atoms are numbered from: `refs/atoms/_root`, else
+    /// `refs/ekala/init`, else the root computed locally.
     pub root: Option<Root>,
+    /// The root eka atoms are numbered from: `refs/ekala/init`, else as [`Listing::root`].
+    pub eka_root: Option<Root>,
     /// Refs under an atom prefix that are not valid atom refs.
     pub malformed: Vec<AtomRefError>,
+    /// What a reader of the listing should be told, once.
+    pub warnings: Vec<ListingWarning>,
+}
+
+/// Something wrong with a listing that does not stop it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingWarning {
+    /// Both identity refs exist and name different commits; each format's atoms are numbered
+    /// from its own.
+    IdentityRefsDisagree {
+        /// `refs/atoms/_root`.
+        atom1: Oid,
+        /// `refs/ekala/init`.
+        eka: Oid,
+    },
+}
+
+impl fmt::Display for ListingWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListingWarning::IdentityRefsDisagree { atom1, eka } => write!(
+                f,
+                "the repository's identity refs disagree: {ROOT_REF} is {atom1}, \
+                 {EKA_ROOT_REF} is {eka}; eka atoms are numbered from {EKA_ROOT_REF}"
+            ),
+        }
+    }
+}
+
+/// The roots each format's atoms are numbered from, by the rule of `docs/format.md` ("Refs"):
+/// each format's own identity ref, else the other format's, else `fallback`. Returns
+/// (format 1, eka), and a warning when both identity refs exist and disagree.
+pub fn roots(
+    atom1: Option<Oid>,
+    eka: Option<Oid>,
+    fallback: Option<Oid>,
+) -> (Option<Root>, Option<Root>, Option<ListingWarning>) {
+    let warning = match (atom1, eka) {
+        (Some(atom1), Some(eka)) if atom1 != eka => {
+            Some(ListingWarning::IdentityRefsDisagree { atom1, eka })
+        }
+        _ => None,
+    };
+    (
+        atom1.or(eka).or(fallback).map(Root),
+        eka.or(atom1).or(fallback).map(Root),
+        warning,
+    )
 }
 
 impl Listing {
+    /// The root `format`'s atoms are numbered from.
+    pub fn root_of(&self, format: Format) -> Option<Root> {
+        match format {
+            Format::Atom1 => self.root,
+            Format::EkaPre1 => self.eka_root,
+        }
+    }
+
     /// Groups `refs` into atoms, keeping those whose label matches any of `patterns` (all when
-    /// empty). `fallback_root` is used when the listing carries no root ref.
+    /// empty). Each format's atoms are numbered from its own identity ref (see [`roots`]);
+    /// `fallback_root` is used when the listing carries neither.
     pub fn from_refs(refs: &[RemoteRef], patterns: &[Pattern], fallback_root: Option<Oid>) -> Self {
         let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
-        let root = find(ROOT_REF)
-            .or_else(|| find(EKA_ROOT_REF))
-            .or(fallback_root)
-            .map(Root);
+        let (root, eka_root, warning) = roots(find(ROOT_REF), find(EKA_ROOT_REF), fallback_root);
         let mut grouped: BTreeMap<(Label, Format), Vec<ListedVersion>> = BTreeMap::new();
         let mut malformed = Vec::new();
         for r in refs {
@@ -103,6 +174,7 @@ impl Listing {
                             .push(ListedVersion {
                                 version: atom.version,
                                 commit: r.target(),
+                                format: atom.format,
                             });
                     }
                 }
@@ -114,6 +186,10 @@ impl Listing {
             .into_iter()
             .map(|((label, format), mut versions)| {
                 versions.sort_by(|a, b| a.version.cmp(&b.version));
+                let root = match format {
+                    Format::Atom1 => root,
+                    Format::EkaPre1 => eka_root,
+                };
                 ListedAtom {
                     id: root.map(|r| r.atom_id(&label)),
                     label,
@@ -125,7 +201,9 @@ impl Listing {
         Listing {
             atoms,
             root,
+            eka_root,
             malformed,
+            warnings: warning.into_iter().collect(),
         }
     }
 }
@@ -236,5 +314,76 @@ mod tests {
         assert_eq!(listing.malformed.len(), 1);
         let only_bar = Listing::from_refs(&refs, &[Pattern::new("b*")], None);
         assert_eq!(only_bar.atoms.len(), 1);
+    }
+
+    fn ids(listing: &Listing) -> Vec<(String, String)> {
+        listing
+            .atoms
+            .iter()
+            .map(|a| (a.format.to_string(), a.id.unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn each_format_is_numbered_from_its_own_identity_ref() {
+        let label: Label = "nix-lock".parse().unwrap();
+        let id = |fill: &str| Root(fill.repeat(40).parse().unwrap()).atom_id(&label);
+        let atoms = [
+            r("refs/atoms/nix-lock/1.0.0", "1"),
+            r("refs/eka/atoms/nix-lock/0.1.0", "2"),
+        ];
+        let with = |extra: &[RemoteRef]| {
+            let mut refs = atoms.to_vec();
+            refs.extend_from_slice(extra);
+            Listing::from_refs(&refs, &[], Some("f".repeat(40).parse().unwrap()))
+        };
+        // Both identity refs, disagreeing: each format its own, and one warning naming both.
+        let both = with(&[r(ROOT_REF, "a"), r(EKA_ROOT_REF, "b")]);
+        assert_eq!(
+            ids(&both),
+            [
+                ("atom/1".into(), id("a").to_string()),
+                ("eka/pre1".into(), id("b").to_string())
+            ]
+        );
+        assert_eq!(
+            both.warnings,
+            [ListingWarning::IdentityRefsDisagree {
+                atom1: "a".repeat(40).parse().unwrap(),
+                eka: "b".repeat(40).parse().unwrap(),
+            }]
+        );
+        assert_eq!(
+            both.warnings[0].to_string(),
+            format!(
+                "the repository's identity refs disagree: refs/atoms/_root is {}, \
+                 refs/ekala/init is {}; eka atoms are numbered from refs/ekala/init",
+                "a".repeat(40),
+                "b".repeat(40)
+            )
+        );
+        assert_eq!(both.root_of(Format::EkaPre1), both.eka_root);
+        // Agreeing: no warning.
+        let agree = with(&[r(ROOT_REF, "a"), r(EKA_ROOT_REF, "a")]);
+        assert!(agree.warnings.is_empty());
+        assert_eq!(ids(&agree)[0].1, ids(&agree)[1].1);
+        // Only one of them: it numbers both formats, without a warning.
+        for only in [r(ROOT_REF, "c"), r(EKA_ROOT_REF, "c")] {
+            let one = with(std::slice::from_ref(&only));
+            assert!(one.warnings.is_empty(), "{}", only.name);
+            assert_eq!(
+                ids(&one),
+                [
+                    ("atom/1".into(), id("c").to_string()),
+                    ("eka/pre1".into(), id("c").to_string())
+                ],
+                "{}",
+                only.name
+            );
+        }
+        // Neither: the fallback (the root computed locally).
+        let neither = with(&[]);
+        assert_eq!(ids(&neither)[1].1, id("f").to_string());
+        assert!(neither.warnings.is_empty());
     }
 }

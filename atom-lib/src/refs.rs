@@ -272,6 +272,16 @@ impl AtomRef {
         RefName(self.name())
     }
 
+    /// The names of eka's metadata refs of this atom,
+    /// `refs/eka/meta/<label>/<version>/{origin,manifest}` (meaningful for a `pre1` atom).
+    pub fn eka_meta_ref(&self, kind: EkaMeta) -> String {
+        let kind = match kind {
+            EkaMeta::Origin => "origin",
+            EkaMeta::Manifest => "manifest",
+        };
+        format!("{EKA_META_PREFIX}{}/{}/{kind}", self.label, self.version)
+    }
+
     /// The full ref name.
     pub fn name(&self) -> String {
         format!(
@@ -303,6 +313,17 @@ mod tests {
         assert_eq!(r.name(), "refs/atoms/foo/0.1.10");
         let e = AtomRef::parse("refs/eka/atoms/bar/1.0.0").unwrap().unwrap();
         assert_eq!(e.format, Format::EkaPre1);
+        assert_eq!(
+            e.eka_meta_ref(EkaMeta::Origin),
+            "refs/eka/meta/bar/1.0.0/origin"
+        );
+        assert!(matches!(
+            Known::classify(&e.eka_meta_ref(EkaMeta::Manifest)).unwrap(),
+            Known::EkaMeta {
+                kind: EkaMeta::Manifest,
+                ..
+            }
+        ));
         assert_eq!(AtomRef::parse("refs/heads/main").unwrap(), None);
         assert_eq!(AtomRef::parse(ROOT_REF).unwrap(), None);
         for bad in [

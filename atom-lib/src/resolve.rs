@@ -1,7 +1,7 @@
 //! Resolving an atom URI against a repository's ref listing, and checking what was fetched.
 //!
-//! [`resolve`] picks, from the `refs/atoms/<label>/` refs of one listing, the versions a
-//! [`Requirement`] accepts and the highest of them. [`check_structure`] is the part of
+//! [`resolve`] picks, from the `refs/atoms/<label>/` (and `refs/eka/atoms/<label>/`) refs of
+//! one listing, the versions a [`Requirement`] accepts and the highest of them. [`check_structure`] is the part of
 //! verification that needs only the atom commit and its tree (section 8, checks 1 to 6 of
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
@@ -24,12 +24,14 @@ pub struct Resolution {
     pub matching: Vec<ListedVersion>,
     /// The highest accepted version (the last of `matching`).
     pub selected: ListedVersion,
+    /// eka versions left out because a format-1 atom has the same version.
+    pub shadowed: Vec<ListedVersion>,
 }
 
 impl Resolution {
-    /// The format-1 ref of the selected version.
+    /// The ref of the selected version (in its own format's namespace).
     pub fn selected_ref(&self) -> AtomRef {
-        AtomRef::new(self.label.clone(), self.selected.version.clone())
+        self.selected.atom_ref(&self.label)
     }
 }
 
@@ -66,9 +68,13 @@ fn list(versions: &[Version]) -> String {
     shown.join(", ")
 }
 
-/// Picks the versions of `label` in `refs` (a listing of `refs/atoms/<label>/`) that
-/// `requirement` accepts; with no requirement, released versions only. Malformed refs are
-/// ignored.
+/// Picks the versions of `label` in `refs` (a listing of `refs/atoms/<label>/`, and of
+/// `refs/eka/atoms/<label>/` for the eka tool's atoms) that `requirement` accepts; with no
+/// requirement, released versions only. Malformed refs are ignored.
+///
+/// The two formats are merged per version, format 1 winning: an eka version is a candidate
+/// unless a format-1 atom of the same label has the same version (it is then in
+/// [`Resolution::shadowed`]). See `docs/format.md`, "Refs".
 pub fn resolve(
     refs: &[RemoteRef],
     label: &Label,
@@ -76,12 +82,23 @@ pub fn resolve(
     location: &str,
 ) -> Result<Resolution, ResolveError> {
     let listing = Listing::from_refs(refs, &[], None);
-    let versions: Vec<ListedVersion> = listing
-        .atoms
-        .into_iter()
-        .filter(|a| a.format == Format::Atom1 && &a.label == label)
-        .flat_map(|a| a.versions)
-        .collect();
+    let (mut versions, mut shadowed): (Vec<ListedVersion>, Vec<ListedVersion>) =
+        (Vec::new(), Vec::new());
+    // Sorted by format, format 1 first: an eka version meets the format-1 one it loses to.
+    for atom in listing.atoms.into_iter().filter(|a| &a.label == label) {
+        for v in atom.versions {
+            if atom.format == Format::EkaPre1
+                && versions
+                    .iter()
+                    .any(|w| w.format == Format::Atom1 && w.version == v.version)
+            {
+                shadowed.push(v);
+            } else {
+                versions.push(v);
+            }
+        }
+    }
+    versions.sort_by(|a, b| a.version.cmp(&b.version));
     if versions.is_empty() {
         return Err(ResolveError::NoSuchAtom {
             label: label.clone(),
@@ -98,6 +115,7 @@ pub fn resolve(
             label: label.clone(),
             selected: selected.clone(),
             matching,
+            shadowed,
         }),
         None => Err(ResolveError::NoMatch {
             label: label.clone(),
@@ -169,6 +187,50 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "no atom `nope` at there"
+        );
+    }
+
+    #[test]
+    fn eka_versions_merge_with_format_one_winning_per_version() {
+        let refs = [
+            r("refs/eka/atoms/foo/0.1.2", "1"),
+            r("refs/eka/atoms/foo/0.1.3", "2"),
+            r("refs/atoms/foo/0.1.3", "3"),
+            r("refs/atoms/foo/0.2.0", "4"),
+            r("refs/eka/atoms/foo/0.3.0-rc.1", "5"),
+            r("refs/eka/atoms/bar/1.0.0", "6"),
+        ];
+        let foo: Label = "foo".parse().unwrap();
+        let pick = |req: Option<&str>| {
+            let req = req.map(|r| r.parse::<Requirement>().unwrap());
+            let r = resolve(&refs, &foo, req.as_ref(), "there").unwrap();
+            let m: Vec<String> = r.matching.iter().map(|v| v.atom_ref(&foo).name()).collect();
+            let s: Vec<String> = r.shadowed.iter().map(|v| v.atom_ref(&foo).name()).collect();
+            (r.selected_ref().name(), m, s)
+        };
+        let (selected, matching, shadowed) = pick(Some("^0.1"));
+        // 0.1.3 exists in both formats: format 1's is offered, eka's is shadowed.
+        assert_eq!(selected, "refs/atoms/foo/0.1.3");
+        assert_eq!(
+            matching,
+            ["refs/eka/atoms/foo/0.1.2", "refs/atoms/foo/0.1.3"]
+        );
+        assert_eq!(shadowed, ["refs/eka/atoms/foo/0.1.3"]);
+        assert_eq!(pick(Some("=0.1.2")).0, "refs/eka/atoms/foo/0.1.2");
+        assert_eq!(
+            pick(Some(">=0.3.0-rc.1")).0,
+            "refs/eka/atoms/foo/0.3.0-rc.1"
+        );
+        assert_eq!(pick(None).0, "refs/atoms/foo/0.2.0");
+        // A label with eka versions only.
+        let bar: Label = "bar".parse().unwrap();
+        let only = resolve(&refs, &bar, None, "there").unwrap();
+        assert_eq!(only.selected_ref().name(), "refs/eka/atoms/bar/1.0.0");
+        assert_eq!(
+            resolve(&refs, &foo, Some(&"^2".parse().unwrap()), "there")
+                .unwrap_err()
+                .to_string(),
+            "no version of `foo` at there matches `^2` (available: 0.1.2, 0.1.3, 0.2.0, 0.3.0-rc.1)"
         );
     }
 }

@@ -23,7 +23,9 @@ use crate::commit::{
 };
 use crate::list;
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
-use crate::refs::{AtomRef, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF};
+use crate::refs::{
+    AtomRef, EkaMeta, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF,
+};
 use crate::resolve::{self, ResolveError};
 use crate::scan;
 use crate::store::git::{Filter, Verbosity};
@@ -302,7 +304,8 @@ pub enum Finding {
         /// The atom's `origin` header.
         expected: Oid,
     },
-    /// (pre1) eka's `manifest` metadata ref is not a tree of the atom's own files.
+    /// (pre1) eka's `manifest` metadata ref is neither the atom's manifest blob nor a tree of
+    /// the atom's own files holding it.
     #[error("eka metadata ref `{name}` ({found}) does not hold the atom's manifest")]
     EkaManifestMismatch {
         /// The ref.
@@ -488,7 +491,8 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
             })
         })
         .collect();
-    if available.is_empty() {
+    let clone = available.is_empty();
+    if clone {
         available = held_atoms(store)?;
     }
     let subs: Vec<(Oid, Oid)> = if options.targets.is_empty() {
@@ -516,6 +520,14 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
         None => atom_remote(store)?,
     };
     let roots = Roots::local(store, &available)?;
+    // A clone of an eka atom holds the atom, not eka's metadata refs: the check reads them from
+    // the atom's remote, fetched into a quarantine that is thrown away. (A repository with atom
+    // refs must hold them itself.)
+    let meta = remote
+        .as_deref()
+        .filter(|_| clone)
+        .and_then(|remote| eka_meta_from_remote(store, &selected, remote, options.verbosity));
+    let meta_view = meta.as_ref().and_then(|q| q.store().ok());
     let mut outcome = run(
         store,
         selected,
@@ -523,6 +535,7 @@ pub fn verify(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
         remote.as_deref(),
         options,
         Level::Signature,
+        meta_view.as_ref(),
     );
     outcome.subatomics =
         crate::subatomic::verify(store, &subs, remote.as_deref(), options.verbosity);
@@ -539,8 +552,9 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         uri: uri.to_string(),
     })?;
     let url = address.git_url();
-    let prefix = format!("{}{}/", crate::refs::ATOM_REF_PREFIX, uri.label);
-    let refs = store.list_remote(&url, &[&prefix, ROOT_REF])?;
+    let prefixes = label_prefixes(&uri.label);
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    let refs = store.list_remote(&url, &prefixes)?;
     let resolution = resolve::resolve(
         &refs,
         &uri.label,
@@ -559,10 +573,23 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     }
     quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;
-    let root = refs.iter().find(|r| r.name == ROOT_REF).map(|r| r.target());
+    // eka's metadata refs go into a quarantine of their own: the origin ref brings the source
+    // commit without its history (a shallow fetch), which must not stand in the way of the
+    // ancestry level's fetch of that history.
+    let meta_specs = eka_meta_refspecs(&refs, std::slice::from_ref(&atom));
+    let meta_quarantine = if meta_specs.is_empty() {
+        None
+    } else {
+        let meta = store.quarantine()?;
+        meta.fetch(&url, &meta_specs, Filter::Trees, options.verbosity)?;
+        Some(meta)
+    };
+    let meta = meta_quarantine.as_ref().map(|q| q.store()).transpose()?;
+    let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
+    let (atom1, eka, _) = list::roots(find(ROOT_REF), find(EKA_ROOT_REF), None);
     let roots = Roots {
-        atom1: root,
-        eka: None,
+        atom1: atom1.map(|r| r.0),
+        eka: eka.map(|r| r.0),
         remote_listed: true,
     };
     Ok(run(
@@ -572,7 +599,86 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         Some(&url),
         options,
         Level::Signature,
+        meta.as_ref(),
     ))
+}
+
+/// The ref prefixes that one ref listing asks a remote for to resolve and check an atom of
+/// `label` in either format: its atoms (`refs/atoms/<label>/`, `refs/eka/atoms/<label>/`), eka's
+/// metadata refs of them (`refs/eka/meta/<label>/`) and both identity refs.
+pub fn label_prefixes(label: &Label) -> Vec<String> {
+    vec![
+        format!("{ATOM_REF_PREFIX}{label}/"),
+        format!("{EKA_ATOM_REF_PREFIX}{label}/"),
+        format!("{EKA_META_PREFIX}{label}/"),
+        ROOT_REF.to_owned(),
+        EKA_ROOT_REF.to_owned(),
+    ]
+}
+
+/// (pre1) The refspecs (`<name>:<name>`) that fetch eka's metadata refs of the eka atoms among
+/// `atoms` into a quarantine, so that the structure check finds them there: those of `listed`
+/// (a ref listing of the remote) only, because naming a ref the remote lacks fails the whole
+/// fetch; one that is missing is then a finding of the check. The refs name the source commit
+/// and a tree, so fetch them into a quarantine that is thrown away, with
+/// [`Filter::Trees`](crate::store::git::Filter::Trees) (no history, no blob): never into one
+/// whose objects are admitted.
+pub fn eka_meta_refspecs(listed: &[crate::store::RemoteRef], atoms: &[AtomRef]) -> Vec<String> {
+    atoms
+        .iter()
+        .filter(|a| a.format == Format::EkaPre1)
+        .flat_map(|a| [EkaMeta::Origin, EkaMeta::Manifest].map(|k| a.eka_meta_ref(k)))
+        .filter(|name| listed.iter().any(|r| &r.name == name))
+        .map(|name| format!("{name}:{name}"))
+        .collect()
+}
+
+/// (pre1) Fetches from `remote` the metadata refs of the eka atoms among `atoms` that `store`
+/// lacks, into a quarantine of `store` to read them from; `None` when no atom lacks them, or
+/// when the remote cannot be listed or fetched from (a warning is logged, and the check then
+/// reports them missing).
+fn eka_meta_from_remote(
+    store: &GitStore,
+    atoms: &[(AtomRef, Oid)],
+    remote: &str,
+    verbosity: Verbosity,
+) -> Option<crate::store::git::Quarantine> {
+    let lacking: Vec<AtomRef> = atoms
+        .iter()
+        .map(|(a, _)| a)
+        .filter(|a| a.format == Format::EkaPre1)
+        .filter(|a| {
+            [EkaMeta::Origin, EkaMeta::Manifest]
+                .iter()
+                .any(|k| matches!(store.find_ref(&a.eka_meta_ref(*k)), Ok(None)))
+        })
+        .cloned()
+        .collect();
+    if lacking.is_empty() {
+        return None;
+    }
+    let mut prefixes: Vec<String> = lacking
+        .iter()
+        .map(|a| format!("{EKA_META_PREFIX}{}/", a.label))
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    let fetched = store.list_remote(remote, &prefixes).and_then(|listed| {
+        let specs = eka_meta_refspecs(&listed, &lacking);
+        let quarantine = store.quarantine()?;
+        if !specs.is_empty() {
+            quarantine.fetch(remote, &specs, Filter::Trees, verbosity)?;
+        }
+        Ok(quarantine)
+    });
+    match fetched {
+        Ok(quarantine) => Some(quarantine),
+        Err(e) => {
+            tracing::warn!("cannot fetch eka's metadata refs from the atom's remote: {e}");
+            None
+        }
+    }
 }
 
 /// How [`check_provenance`] checks atoms that are about to change hands.
@@ -637,6 +743,7 @@ pub fn check_provenance(
         Some(&provenance.remote),
         &options,
         through,
+        None,
     ))
 }
 
@@ -816,7 +923,9 @@ impl Work {
 }
 
 /// Runs the levels over `atoms`, up to `through`, reading from `view` and fetching what is
-/// missing from `remote` into throw-away quarantines, one fetch per level for all atoms.
+/// missing from `remote` into throw-away quarantines, one fetch per level for all atoms. eka's
+/// metadata refs are read from `meta` when given (a quarantine they were fetched into), else
+/// from `view`.
 fn run(
     view: &GitStore,
     atoms: Vec<(AtomRef, Oid)>,
@@ -824,7 +933,9 @@ fn run(
     remote: Option<&str>,
     options: &Options,
     through: Level,
+    meta: Option<&GitStore>,
 ) -> Outcome {
+    let structure_level = |v: &GitStore, w: &mut Work| structure_level(v, w, meta);
     let mut work: Vec<Work> = atoms
         .into_iter()
         .map(|(atom, commit)| Work {
@@ -1282,32 +1393,44 @@ pub fn check_structure(
     Ok(structure)
 }
 
-/// The structure level on one atom: [`check_structure`], and for eka atoms the metadata refs.
-fn structure_level(view: &GitStore, w: &mut Work) -> Result<(), Unverifiable> {
+/// The structure level on one atom: [`check_structure`], and for eka atoms the metadata refs
+/// (read from `meta` when given, else from `view`).
+fn structure_level(
+    view: &GitStore,
+    w: &mut Work,
+    meta: Option<&GitStore>,
+) -> Result<(), Unverifiable> {
     let structure = check_structure(view, &w.atom, w.commit)?;
     w.findings.extend(structure.findings);
     w.tree = structure.tree;
     w.source = structure.source;
     w.path = structure.path;
     if w.atom.format == Format::EkaPre1 {
-        w.findings.extend(eka_meta(view, &w.atom, w.tree, w.source));
+        w.findings.extend(eka_meta(
+            meta.unwrap_or(view),
+            view,
+            &w.atom,
+            w.tree,
+            w.source,
+        ));
     }
     w.levels.push(Level::Structure);
     Ok(())
 }
 
 /// (pre1) `refs/eka/meta/<label>/<version>/origin` must name the atom's origin, and
-/// `.../manifest` a tree of the atom's own files holding its manifest.
+/// `.../manifest` the atom's manifest blob or a tree of the atom's own files holding it. The refs are read from
+/// `refs`, the atom's tree from `view`.
 fn eka_meta(
+    refs: &GitStore,
     view: &GitStore,
     atom: &AtomRef,
     tree: Option<Oid>,
     origin: Option<Oid>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let base = format!("{EKA_META_PREFIX}{}/{}", atom.label, atom.version);
-    let origin_ref = format!("{base}/origin");
-    match view.find_ref(&origin_ref) {
+    let origin_ref = atom.eka_meta_ref(EkaMeta::Origin);
+    match refs.find_ref(&origin_ref) {
         Ok(Some(found)) => {
             if let Some(expected) = origin.filter(|o| *o != found) {
                 findings.push(Finding::EkaOriginMismatch {
@@ -1320,16 +1443,25 @@ fn eka_meta(
         Ok(None) => findings.push(Finding::EkaMetaMissing { name: origin_ref }),
         Err(e) => findings.push(Finding::Store(e.to_string())),
     }
-    let manifest_ref = format!("{base}/manifest");
-    match view.find_ref(&manifest_ref) {
+    let manifest_ref = atom.eka_meta_ref(EkaMeta::Manifest);
+    match refs.find_ref(&manifest_ref) {
         Ok(Some(found)) => {
             let atom_entries = tree
                 .and_then(|t| view.tree_entries(t).ok())
                 .unwrap_or_default();
-            let holds = view.tree_entries(found).is_ok_and(|entries| {
-                entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes())
-                    && entries.iter().all(|e| atom_entries.contains(e))
-            });
+            // The atom's own manifest blob (what the eka tool writes, PRIOR-ART.md), or a tree
+            // of the atom's own files holding it.
+            let is_manifest_blob = atom_entries
+                .iter()
+                .any(|e| e.name == MANIFEST_FILE.as_bytes() && e.oid == found);
+            let entries = view
+                .tree_entries(found)
+                .or_else(|_| refs.tree_entries(found));
+            let holds = is_manifest_blob
+                || entries.is_ok_and(|entries| {
+                    entries.iter().any(|e| e.name == MANIFEST_FILE.as_bytes())
+                        && entries.iter().all(|e| atom_entries.contains(e))
+                });
             if !holds {
                 findings.push(Finding::EkaManifestMismatch {
                     name: manifest_ref,

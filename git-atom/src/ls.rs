@@ -14,7 +14,9 @@ use crate::{output, repository};
 /// `atom.alias.*`; see docs/uri.md), lists the remote's atoms from one protocol v2 ref listing restricted to atom refs with
 /// `ref-prefix` (the server filters; no object data moves). Versions are grouped per atom in
 /// semver precedence order. Atoms published by the eka tool (`refs/eka/atoms/`) are listed too,
-/// with format `eka/pre1`.
+/// with format `eka/pre1`, and numbered from eka's identity ref (`refs/ekala/init`); when it
+/// and `refs/atoms/_root` name different commits, a warning says so (in `--json`, under
+/// `warnings`).
 ///
 /// Exit status: 0 listed (even if empty), 1 the repository or remote could not be read,
 /// 2 bad arguments.
@@ -49,6 +51,7 @@ struct JsonAtom<'a> {
 struct JsonListing<'a> {
     root: Option<String>,
     atoms: Vec<JsonAtom<'a>>,
+    warnings: Vec<String>,
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
@@ -78,6 +81,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     for bad in &listing.malformed {
         tracing::warn!("ignoring {bad}");
     }
+    // Said once per listing, on stderr; `--json` carries them too.
+    if !quiet {
+        for warning in &listing.warnings {
+            output::warning(&warning.to_string());
+        }
+    }
     let mut labels: Vec<&atom_lib::Label> = listing.atoms.iter().map(|a| &a.label).collect();
     labels.dedup();
     for (a, b) in atom_lib::label::confusable_pairs(labels) {
@@ -105,6 +114,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                         .collect(),
                 })
                 .collect(),
+            warnings: listing.warnings.iter().map(ToString::to_string).collect(),
         };
         output::json(&json)?;
         return Ok(0);

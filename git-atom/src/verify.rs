@@ -16,7 +16,8 @@ use crate::{output, EXIT_USAGE};
 /// structure: the commit is rebuilt from its fields and must have the same id; its parents,
 /// identity, timestamps, headers, format version and message are checked, and its manifest must
 /// name the atom its ref names (needs the atom commit and its tree). For eka `pre1` atoms, the
-/// `refs/eka/meta/<label>/<version>/{origin,manifest}` refs must match the atom too.
+/// `refs/eka/meta/<label>/<version>/{origin,manifest}` refs must match the atom too (a clone
+/// of an eka atom does not hold them: they are read from its `atom::` remote).
 ///
 /// source: the atom's tree must be the tree at the recorded path of the recorded source commit
 /// (needs that commit and the trees along the path: no blob, no history).

@@ -1,9 +1,10 @@
 //! `fetch`: the wanted atom commits come into the store's quarantine, each is checked, and only
 //! then are the objects admitted into the repository git works on.
 
+use atom_lib::store::git::quarantine::Filter;
 use atom_lib::store::git::Verbosity;
 use atom_lib::verify::{self, Ancestry, Level, Provenance, Unverifiable, Verdict};
-use atom_lib::{AtomRef, Format, Oid, StoreError};
+use atom_lib::{AtomRef, Oid, StoreError};
 
 use crate::remote::{NoLabel, Remote};
 
@@ -63,12 +64,14 @@ impl Remote {
         if name == "HEAD" || name == format!("refs/heads/{label}") {
             return Ok((resolution.selected_ref(), resolution.selected.commit));
         }
+        // The atom refs `list` offered, in either format (`refs/atoms/<label>/<version>`,
+        // `refs/eka/atoms/<label>/<version>`).
         if let Ok(Some(atom)) = AtomRef::parse(name) {
-            if atom.format == Format::Atom1 && &atom.label == label {
+            if &atom.label == label {
                 if let Some(v) = resolution
                     .matching
                     .iter()
-                    .find(|v| v.version == atom.version)
+                    .find(|v| v.version == atom.version && v.format == atom.format)
                 {
                     return Ok((atom, v.commit));
                 }
@@ -113,6 +116,28 @@ impl Remote {
             // source commit, which the remote must have. Only that commit and the trees along
             // the path are fetched, into a second quarantine that is thrown away.
             let checked = quarantine.store().map_err(transfer)?;
+            // eka's atoms are checked against their metadata refs, which name the source
+            // commit: they go into a second quarantine on top of the first (it sees the atoms
+            // through its alternates), with trees only and no history, and are thrown away
+            // with it; only the first quarantine's objects are admitted.
+            let atoms: Vec<AtomRef> = wanted.iter().map(|(a, _)| a.clone()).collect();
+            let meta = verify::eka_meta_refspecs(&self.listed, &atoms);
+            let meta_quarantine = if meta.is_empty() {
+                None
+            } else {
+                self.say(
+                    2,
+                    &format!("atom: fetching {} eka metadata refs", meta.len()),
+                );
+                let q = checked.quarantine().map_err(transfer)?;
+                q.fetch(&self.url(), &meta, Filter::Trees, self.verbosity)
+                    .map_err(transfer)?;
+                Some(q)
+            };
+            let checked = match &meta_quarantine {
+                Some(q) => q.store().map_err(transfer)?,
+                None => checked,
+            };
             let provenance = Provenance {
                 remote: self.url(),
                 ancestry: Ancestry::Skip,

@@ -4,14 +4,17 @@
 //! stdin/stdout (see `gitremote-helpers(7)`). The helper offers `list`, `fetch`, `push` and
 //! `option`:
 //!
-//! - [`list`](crate::list) asks the real remote for `refs/atoms/<label>/` with one protocol v2
-//!   `ls-refs` (`ref-prefix`), and answers with the versions the URI's requirement accepts, plus
-//!   `refs/heads/<label>` and `HEAD` pointing at the highest of them, so a clone gets a branch;
+//! - [`list`](crate::list) asks the real remote for `refs/atoms/<label>/` and the eka tool's
+//!   `refs/eka/atoms/<label>/` (with eka's metadata refs and both identity refs) with one
+//!   protocol v2 `ls-refs` (`ref-prefix`), and answers with the versions the URI's requirement
+//!   accepts (the formats merged per version, format 1 winning), plus `refs/heads/<label>` and
+//!   `HEAD` pointing at the highest of them, so a clone gets a branch;
 //! - [`fetch`](crate::fetch) fetches just those atom commits (and their trees) from the real
 //!   remote into the store's quarantine, checks each one's structure and provenance (its tree
 //!   is the tree at its path in its source commit, which the remote must have: only that commit
-//!   and the trees along the path are fetched, into a throw-away quarantine), and only then
-//!   admits the objects into the repository git is working on; git writes the refs afterwards;
+//!   and the trees along the path are fetched, into a throw-away quarantine; an eka atom's
+//!   metadata refs go into a throw-away quarantine too), and only then admits the objects into
+//!   the repository git is working on; git writes the refs afterwards;
 //! - [`push`](crate::push) only ever creates `refs/atoms/<label>/<version>` refs holding atom
 //!   commits that pass publishing's rules (`atom_lib::publish::check_existing`), with
 //!   create-only leases.

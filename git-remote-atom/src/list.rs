@@ -1,10 +1,13 @@
-//! `list` and `list for-push`: one ref listing of `refs/atoms/<label>/` on the real remote.
+//! `list` and `list for-push`: one ref listing on the real remote. For an atom, of its refs in
+//! both formats (`refs/atoms/<label>/`, `refs/eka/atoms/<label>/`), eka's metadata refs of it
+//! and the identity refs; for a repository, of every atom ref and the identity refs; for a
+//! push, of `refs/atoms/<label>/`.
 
-use atom_lib::list::Listing;
+use atom_lib::list::{self, Listing};
 use atom_lib::refs::ATOM_REF_PREFIX;
 use atom_lib::resolve::{self, ResolveError};
 use atom_lib::store::RemoteRef;
-use atom_lib::Format;
+use atom_lib::verify::label_prefixes;
 use atom_lib::StoreError;
 
 use crate::remote::{NoLabel, Remote};
@@ -30,20 +33,25 @@ pub enum Error {
 }
 
 impl Remote {
-    fn remote_refs(&self) -> Result<Vec<RemoteRef>, Error> {
-        let prefix = match &self.uri {
-            Some(uri) => format!("{ATOM_REF_PREFIX}{}/", uri.label),
-            None => ATOM_REF_PREFIX.to_owned(),
-        };
+    /// One ref listing of the real remote, restricted to `prefixes` by the server.
+    fn remote_refs(&self, prefixes: &[String]) -> Result<Vec<RemoteRef>, Error> {
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
         let refs = self
             .store
-            .list_remote(&self.url(), &[&prefix])
+            .list_remote(&self.url(), &prefixes)
             .map_err(|source| Error::Listing {
                 location: self.address.redacted(),
                 source,
             })?;
         tracing::debug!(count = refs.len(), "listed");
         Ok(refs)
+    }
+
+    /// Says the listing's warnings (identity refs that disagree) at verbosity 1 and above.
+    fn warn(&self, listing: &Listing) {
+        for warning in &listing.warnings {
+            self.say(1, &format!("warning: {warning}"));
+        }
     }
 
     /// Answers `list` (the accepted versions, and a branch and `HEAD` at the highest) or
@@ -57,9 +65,11 @@ impl Remote {
             }
             return self.list_all();
         }
-        let refs = self.remote_refs()?;
+        let uri = self.atom()?.clone();
+        let label = &uri.label;
         let mut text = String::new();
         if for_push {
+            let refs = self.remote_refs(&[format!("{ATOM_REF_PREFIX}{label}/")])?;
             self.existing = refs.iter().map(|r| (r.name.clone(), r.oid)).collect();
             for r in &refs {
                 text.push_str(&format!("{} {}\n", r.oid, r.name));
@@ -67,14 +77,27 @@ impl Remote {
             text.push('\n');
             return Ok(text);
         }
-        let uri = self.atom()?.clone();
+        // Both formats, eka's metadata refs (the fetch hands them to the provenance check) and
+        // the identity refs, in one listing.
+        let refs = self.remote_refs(&label_prefixes(label))?;
+        self.warn(&Listing::from_refs(&refs, &[], None));
         let resolution = resolve::resolve(
             &refs,
-            &uri.label,
+            label,
             uri.requirement.as_ref(),
             &self.address.redacted(),
         )?;
-        let label = &uri.label;
+        for v in &resolution.shadowed {
+            self.say(
+                2,
+                &format!(
+                    "atom: {} is not offered: the format-1 atom {ATOM_REF_PREFIX}{label}/{} has \
+                     the same version",
+                    v.atom_ref(label).name(),
+                    v.version
+                ),
+            );
+        }
         let wanted = uri
             .requirement
             .as_ref()
@@ -110,30 +133,31 @@ impl Remote {
             }
         }
         for v in &resolution.matching {
-            text.push_str(&format!(
-                "{} {}{label}/{}\n",
-                v.commit, ATOM_REF_PREFIX, v.version
-            ));
+            text.push_str(&format!("{} {}\n", v.commit, v.atom_ref(label).name()));
         }
         text.push_str(&format!(
             "{} refs/heads/{label}\n@refs/heads/{label} HEAD\n\n",
             resolution.selected.commit
         ));
         self.resolution = Some(resolution);
+        self.listed = refs;
         Ok(text)
     }
 
-    /// Every atom version of the repository, as `<commit> refs/atoms/<label>/<version>`, per
-    /// label in semver precedence order; no branch and no `HEAD`.
+    /// Every atom version of the repository, as `<commit> refs/atoms/<label>/<version>` and
+    /// `<commit> refs/eka/atoms/<label>/<version>`, per label (format 1 first) in semver
+    /// precedence order; no branch and no `HEAD`.
     fn list_all(&self) -> Result<String, Error> {
-        let refs = self.remote_refs()?;
+        let refs = self.remote_refs(&list::remote_prefixes(&[]))?;
         let listing = Listing::from_refs(&refs, &[], None);
+        self.warn(&listing);
         let mut text = String::new();
-        for atom in listing.atoms.iter().filter(|a| a.format == Format::Atom1) {
+        for atom in &listing.atoms {
             for v in &atom.versions {
                 text.push_str(&format!(
-                    "{} {ATOM_REF_PREFIX}{}/{}\n",
-                    v.commit, atom.label, v.version
+                    "{} {}\n",
+                    v.commit,
+                    v.atom_ref(&atom.label).name()
                 ));
             }
         }

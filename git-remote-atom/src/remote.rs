@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use atom_lib::resolve::Resolution;
 use atom_lib::store::git::Verbosity;
+use atom_lib::store::RemoteRef;
 use atom_lib::uri::{Address, AliasError, Aliases, Uri, UriError};
 use atom_lib::{GitStore, Oid, StoreError};
 
@@ -82,6 +83,9 @@ pub struct Remote {
     pub(crate) store: GitStore,
     /// The last `list`'s result: the selected version and every accepted one.
     pub(crate) resolution: Option<Resolution>,
+    /// The last `list`'s refs: the atom's refs in both formats, eka's metadata refs of them and
+    /// the identity refs.
+    pub(crate) listed: Vec<RemoteRef>,
     /// The last `list for-push`'s refs: what exists on the remote.
     pub(crate) existing: BTreeMap<String, Oid>,
     /// What to say once the newer version selected by `list` has been fetched.
@@ -140,6 +144,7 @@ impl Remote {
             git_dir,
             store,
             resolution: None,
+            listed: Vec::new(),
             existing: BTreeMap::new(),
             after_fetch: None,
         })

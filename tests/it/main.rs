@@ -3,6 +3,7 @@
 
 mod completions;
 mod deps;
+mod eka_remote;
 mod eval_deps;
 mod fetch_update;
 mod format;

@@ -678,9 +678,21 @@ fn lists_with_one_prefixed_ls_refs_and_fetches_no_history() {
         std::fs::read_to_string(&trace).unwrap()
     };
     let packets = traced(&["ls-remote", &uri]);
-    // The real remote (git upload-pack) got exactly one ls-refs, with the atom's prefix.
+    // The real remote (git upload-pack) got exactly one ls-refs, with the atom's prefixes in
+    // both formats, eka's metadata refs of it and the identity refs.
     assert_eq!(packets.matches("command=ls-refs").count(), 1, "{packets}");
-    assert!(packets.contains("ref-prefix refs/atoms/foo/"), "{packets}");
+    for prefix in [
+        "refs/atoms/foo/",
+        "refs/eka/atoms/foo/",
+        "refs/eka/meta/foo/",
+        "refs/atoms/_root",
+        "refs/ekala/init",
+    ] {
+        assert!(
+            packets.contains(&format!("ref-prefix {prefix}")),
+            "{prefix}: {packets}"
+        );
+    }
     let sent: Vec<&str> = packets
         .lines()
         .filter(|l| l.contains("upload-pack> "))
@@ -689,7 +701,7 @@ fn lists_with_one_prefixed_ls_refs_and_fetches_no_history() {
         sent.iter().any(|l| l.contains("refs/atoms/foo/1.1.0")),
         "{packets}"
     );
-    for unwanted in ["refs/heads/", "refs/atoms/bar/", "refs/atoms/_root"] {
+    for unwanted in ["refs/heads/", "refs/atoms/bar/"] {
         assert!(
             !sent.iter().any(|l| l.contains(unwanted)),
             "{unwanted} was sent:\n{packets}"

@@ -539,6 +539,36 @@ fn eka_atoms_are_checked_against_their_metadata_refs() {
         "FAILED        nix-lock@0.1.2 (eka/pre1): eka metadata ref \
          `refs/eka/meta/nix-lock/0.1.2/manifest` is missing (structure, source, ancestry)\n"
     );
+    // The eka tool points it at the manifest blob itself: that holds too; another blob does not.
+    let blob = env.git_ok(&src, &["rev-parse", "HEAD:legacy/atom.toml"]);
+    env.git_ok(
+        &src,
+        &["update-ref", "refs/eka/meta/nix-lock/0.1.2/manifest", &blob],
+    );
+    env.git(&src, ["atom", "verify"]).success();
+    let forged = env.path("forged.toml");
+    std::fs::write(
+        &forged,
+        "[package]\nlabel = \"nix-lock\"\nversion = \"9.9.9\"\n",
+    )
+    .unwrap();
+    let other_blob = env.git_ok(&src, &["hash-object", "-w", forged.to_str().unwrap()]);
+    env.git_ok(
+        &src,
+        &[
+            "update-ref",
+            "refs/eka/meta/nix-lock/0.1.2/manifest",
+            &other_blob,
+        ],
+    );
+    let other = env.git(&src, ["atom", "verify"]).code(1);
+    assert!(
+        other.stdout.contains(&format!(
+            "eka metadata ref `refs/eka/meta/nix-lock/0.1.2/manifest` ({other_blob}) does not hold the atom's manifest"
+        )),
+        "{}",
+        other.stdout
+    );
 }
 
 #[test]
