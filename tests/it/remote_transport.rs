@@ -246,7 +246,13 @@ pub fn exercise(f: &Fixture, url: &str, name: &str) {
     let locked: Vec<(String, String, String)> = lock
         .atoms
         .iter()
-        .map(|a| (a.label.to_string(), a.version.to_string(), a.commit.to_string()))
+        .map(|a| {
+            (
+                a.label.to_string(),
+                a.version.to_string(),
+                a.commit.to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         locked,
