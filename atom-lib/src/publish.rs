@@ -800,6 +800,36 @@ pub fn plan(
     })
 }
 
+/// The atoms this push was to create that `remote` now holds with other content, as the
+/// planner's conflicts; empty when it cannot tell (the listing failed) or none is there.
+fn lost_race(store: &GitStore, remote: &str, atoms: &[PublishedAtom]) -> Vec<Problem> {
+    let wanted: Vec<(AtomRef, Oid)> = atoms
+        .iter()
+        .filter(|a| a.remote == Some(Status::WouldPublish))
+        .map(|a| (AtomRef::new(a.label.clone(), a.version.clone()), a.commit))
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let names: Vec<String> = wanted.iter().map(|(r, _)| r.name()).collect();
+    let prefixes: Vec<&str> = names.iter().map(String::as_str).collect();
+    let Ok(listed) = store.list_remote(remote, &prefixes) else {
+        return Vec::new();
+    };
+    wanted
+        .into_iter()
+        .filter_map(|(atom, new)| {
+            let existing = listed.iter().find(|r| r.name == atom.name())?.target();
+            (existing != new).then(|| Problem::Conflict {
+                atom,
+                place: Place::Remote(remote.to_owned()),
+                existing,
+                new,
+            })
+        })
+        .collect()
+}
+
 /// Carries out a plan: writes the atom commits, pushes the remote refs in one atomic push
 /// (`GIT_ATOM_PUBLISH=1` in its environment, so a `pre-push` hook knows an atom publish is
 /// pushing), then creates the local refs in one transaction.
@@ -836,6 +866,15 @@ pub fn apply(
                 })
                 .collect();
             if !rejected.is_empty() {
+                // Another publisher may have pushed one of these versions between the plan and
+                // the push (git then says `atomic transaction failed` or `stale info`): said
+                // as the plan would have said it, had it seen that atom.
+                let conflicts = lost_race(store, remote, &plan.atoms);
+                if !conflicts.is_empty() {
+                    return Err(Error::Refused {
+                        problems: conflicts,
+                    });
+                }
                 return Err(Error::Rejected {
                     remote: remote.clone(),
                     rejected,
