@@ -178,6 +178,10 @@ impl Inner {
         if let Some(why) = &self.broken {
             return Err(self.error(why.clone()));
         }
+        // The idle clock starts with the request: time the caller spent between commands is
+        // not the server's silence.
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.activity.store(now, Ordering::Relaxed);
         self.requests
             .send(request)
             .map_err(|_| self.error("the session ended".to_owned()))
@@ -440,5 +444,64 @@ impl<R: Read> Read for Alive<'_, R> {
             let _ = trace.write_all(&buf[..n]);
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+
+    /// `git <args>` in `dir`, with no system or user configuration.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@invalid"])
+            .args(["-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// A session outlives pauses longer than `atom.timeout` between its commands: only the
+    /// server's silence after a request counts.
+    #[test]
+    fn the_idle_clock_starts_with_each_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "--bare", "served.git"]);
+        git(root, &["init", "-q", "work"]);
+        let work = root.join("work");
+        git(&work, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        git(&work, &["push", "-q", "../served.git", "main"]);
+        let head: Oid = git(&work, &["rev-parse", "HEAD"]).parse().unwrap();
+        git(root, &["init", "-q", "--bare", "client.git"]);
+        git(&root.join("client.git"), &["config", "atom.timeout", "1"]);
+        let store = GitStore::open(&root.join("client.git")).unwrap();
+        let url = format!("file://{}", root.join("served.git").display());
+        let session = store
+            .session(&url)
+            .unwrap()
+            .expect("git speaks protocol v2");
+        std::thread::sleep(Duration::from_millis(2200));
+        let listed = session.list(&["refs/heads/"]).unwrap();
+        let names: Vec<(&str, Oid)> = listed.iter().map(|r| (r.name.as_str(), r.oid)).collect();
+        assert_eq!(names, [("refs/heads/main", head)]);
+        std::thread::sleep(Duration::from_millis(2200));
+        let quarantine = store.quarantine().unwrap();
+        quarantine.fetch_with(&session, &[head]).unwrap();
+        assert!(quarantine.store().unwrap().has_object(head));
+        assert!(
+            !store.has_object(head),
+            "nothing is admitted before admit()"
+        );
+        assert_eq!(session.fetches(), 1);
     }
 }
