@@ -224,6 +224,21 @@ impl RawCommit {
     }
 }
 
+/// The directory an atom commit records (`atom-path`), relative to its repository's root; empty
+/// when the commit is missing or records none (an eka atom). A fetched atom's path sources are
+/// relative to it.
+pub fn recorded_path(
+    store: &crate::GitStore,
+    commit: crate::Oid,
+) -> Result<String, crate::StoreError> {
+    Ok(store
+        .read_commit_raw(commit)?
+        .as_deref()
+        .and_then(RawCommit::parse)
+        .and_then(|raw| raw.one(HEADER_PATH).map(str::to_owned))
+        .unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

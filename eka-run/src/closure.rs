@@ -588,13 +588,7 @@ impl Subject {
             .transpose()
             .map_err(|e| published(e.to_string()))?;
         // Its path sources are relative to its directory in its repository (`atom-path`).
-        let atom_dir = cache
-            .read_commit_raw(commit)
-            .map_err(store_err)?
-            .as_deref()
-            .and_then(atom_lib::commit::RawCommit::parse)
-            .and_then(|raw| raw.one(atom_lib::commit::HEADER_PATH).map(str::to_owned))
-            .unwrap_or_default();
+        let atom_dir = atom_lib::commit::recorded_path(&cache, commit).map_err(store_err)?;
         check(
             &manifest,
             lock.as_ref(),

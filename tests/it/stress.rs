@@ -33,6 +33,34 @@ fn remote_with_root(env: &TestEnv) -> (PathBuf, PathBuf) {
     (remote, src)
 }
 
+/// Runs `git <args>` in each of `dirs` at the same moment (threads released together);
+/// returns each one's exit code and stderr, in the order of `dirs`.
+fn at_once(
+    env: &Arc<TestEnv>,
+    dirs: &[PathBuf],
+    args: &[&'static str],
+) -> Vec<(Option<i32>, String)> {
+    let start = Arc::new(Barrier::new(dirs.len()));
+    let handles: Vec<_> = dirs
+        .iter()
+        .cloned()
+        .map(|dir| {
+            let (env, start, args) = (env.clone(), start.clone(), args.to_vec());
+            std::thread::spawn(move || {
+                let mut cmd = env.command(&dir, "git");
+                cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+                start.wait();
+                let out = cmd.output().unwrap();
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
 #[test]
 fn concurrent_publishes_of_one_version_have_exactly_one_winner() {
     let (races, _) = rounds();
@@ -57,29 +85,12 @@ fn concurrent_publishes_of_one_version_have_exactly_one_winner() {
             dir
         })
         .collect();
-    let start = Arc::new(Barrier::new(races));
     let env = Arc::new(env);
-    let handles: Vec<_> = racers
-        .iter()
-        .cloned()
-        .map(|dir| {
-            let (env, start) = (env.clone(), start.clone());
-            std::thread::spawn(move || {
-                let mut cmd = env.command(&dir, "git");
-                cmd.args(["atom", "publish", "--push-source", "pkgs/foo"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped());
-                start.wait();
-                let out = cmd.output().unwrap();
-                (
-                    out.status.code(),
-                    String::from_utf8_lossy(&out.stderr).into_owned(),
-                )
-            })
-        })
-        .collect();
-    let results: Vec<(Option<i32>, String)> =
-        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = at_once(
+        &env,
+        &racers,
+        &["atom", "publish", "--push-source", "pkgs/foo"],
+    );
 
     let winners: Vec<usize> = (0..races).filter(|&i| results[i].0 == Some(0)).collect();
     assert_eq!(winners.len(), 1, "{results:#?}");
@@ -351,29 +362,8 @@ fn concurrent_resolutions_share_one_cache() {
             app
         })
         .collect();
-    let start = Arc::new(Barrier::new(races));
     let env = Arc::new(env);
-    let handles: Vec<_> = apps
-        .iter()
-        .cloned()
-        .map(|dir| {
-            let (env, start) = (env.clone(), start.clone());
-            std::thread::spawn(move || {
-                let mut cmd = env.command(&dir, "git");
-                cmd.args(["atom", "resolve"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped());
-                start.wait();
-                let out = cmd.output().unwrap();
-                (
-                    out.status.code(),
-                    String::from_utf8_lossy(&out.stderr).into_owned(),
-                )
-            })
-        })
-        .collect();
-    let results: Vec<(Option<i32>, String)> =
-        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = at_once(&env, &apps, &["atom", "resolve"]);
     for (i, (code, stderr)) in results.iter().enumerate() {
         assert_eq!(*code, Some(0), "resolution {i}: {stderr}");
     }

@@ -396,13 +396,7 @@ impl Locker<'_> {
         }
         // Its path sources are relative to its directory in its repository, which its atom
         // commit records (`atom-path`).
-        let atom_dir = self
-            .cache
-            .read_commit_raw(commit)?
-            .as_deref()
-            .and_then(crate::commit::RawCommit::parse)
-            .and_then(|raw| raw.one(crate::commit::HEADER_PATH).map(str::to_owned))
-            .unwrap_or_default();
+        let atom_dir = crate::commit::recorded_path(self.cache, commit)?;
         for (name, src) in &manifest.srcs {
             let Some(locked) = own_srcs.iter().find(|s| {
                 &s.name == name && crate::lock::src_matches(src, s, &manifest, &atom_dir)

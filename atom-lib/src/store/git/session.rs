@@ -42,9 +42,8 @@ struct Inner {
     url: String,
     requests: Sender<Request>,
     replies: Receiver<Reply>,
-    /// Milliseconds since `start` at the worker's last sign of life.
-    activity: Arc<AtomicU64>,
-    start: Instant,
+    /// When the worker last showed a sign of life.
+    clock: Clock,
     timeout: Duration,
     /// Set once the conversation failed: later commands fail the same way without trying.
     broken: Option<String>,
@@ -85,11 +84,9 @@ impl GitStore {
             .unwrap_or_else(|| remote.to_owned());
         let (requests, inbox) = mpsc::channel();
         let (outbox, replies) = mpsc::channel();
-        let start = Instant::now();
-        let activity = Arc::new(AtomicU64::new(0));
+        let clock = Clock::new();
         let worker = Worker {
-            activity: activity.clone(),
-            start,
+            clock: clock.clone(),
         };
         std::thread::Builder::new()
             .name("atom-session".to_owned())
@@ -104,8 +101,7 @@ impl GitStore {
                 url: remote.to_owned(),
                 requests,
                 replies,
-                activity,
-                start,
+                clock,
                 timeout,
                 broken: None,
                 fetches: 0,
@@ -180,8 +176,7 @@ impl Inner {
         }
         // The idle clock starts with the request: time the caller spent between commands is
         // not the server's silence.
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.activity.store(now, Ordering::Relaxed);
+        self.clock.touch();
         self.requests
             .send(request)
             .map_err(|_| self.error("the session ended".to_owned()))
@@ -193,10 +188,7 @@ impl Inner {
             return Err(self.error(why.clone()));
         }
         loop {
-            let idle = self
-                .start
-                .elapsed()
-                .saturating_sub(Duration::from_millis(self.activity.load(Ordering::Relaxed)));
+            let idle = self.clock.idle();
             let Some(left) = self.timeout.checked_sub(idle) else {
                 let why = format!(
                     "no answer within {} s (the limit is `atom.timeout`, in seconds)",
@@ -230,16 +222,44 @@ impl Inner {
     }
 }
 
+/// When a session last showed a sign of life, shared by the caller and the worker.
+#[derive(Debug, Clone)]
+struct Clock {
+    start: Instant,
+    /// Milliseconds since `start` at the last sign of life.
+    last: Arc<AtomicU64>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            start: Instant::now(),
+            last: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Records a sign of life now.
+    fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    /// How long since the last sign of life.
+    fn idle(&self) -> Duration {
+        self.start
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last.load(Ordering::Relaxed)))
+    }
+}
+
 /// The thread holding the connection.
 struct Worker {
-    activity: Arc<AtomicU64>,
-    start: Instant,
+    clock: Clock,
 }
 
 impl Worker {
     fn alive(&self) {
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.activity.store(now, Ordering::Relaxed);
+        self.clock.touch();
     }
 
     fn serve(
@@ -385,11 +405,9 @@ impl Worker {
             return Err(err("the server sent no pack", None));
         }
         // Band 2 (the server's progress) is a sign of life; the pack itself is read below.
-        let activity = self.activity.clone();
-        let start = self.start;
+        let clock = self.clock.clone();
         reader.set_progress_handler(Some(Box::new(move |_, _| {
-            let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-            activity.store(now, Ordering::Relaxed);
+            clock.touch();
             std::ops::ControlFlow::Continue(())
         })));
         // As `git fetch` does, `GIT_TRACE_PACKFILE=<absolute path>` records the pack received.
