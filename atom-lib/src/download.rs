@@ -22,28 +22,24 @@ pub enum Error {
         /// What curl said.
         reason: String,
     },
-    /// The download is not a tarball this version unpacks.
-    #[error("{url} is not a tar archive (plain or gzip-compressed), which is what a tarball pin must be")]
-    NotTar {
-        /// The URL.
-        url: String,
-    },
-    /// The tarball cannot be unpacked.
+    /// The tarball cannot be unpacked (the reason names the entry, never its bytes).
     #[error("cannot unpack the tarball of {url}")]
     Unpack {
         /// The URL.
         url: String,
-        /// The cause.
+        /// Why.
         #[source]
-        source: std::io::Error,
+        source: crate::unpack::Error,
     },
-    /// The tarball does not hold exactly one top-level entry.
-    #[error("the tarball of {url} has {count} top-level entries; it must have exactly one (as Nix's `fetchTarball` requires)")]
-    TopLevel {
+    /// The download grew past `atom.maxDownloadSize`.
+    #[error(
+        "the download of {url} is larger than {limit} bytes (the limit is `atom.maxDownloadSize`)"
+    )]
+    TooLarge {
         /// The URL.
         url: String,
-        /// How many it has.
-        count: usize,
+        /// The limit.
+        limit: u64,
     },
     /// The downloaded bytes could not be written.
     #[error("cannot store the download of {url}")]
@@ -87,27 +83,47 @@ pub fn download(url: &Url, settings: &HttpSettings, out: &mut dyn Write) -> Resu
     if let Some(proxy) = &settings.proxy {
         easy.proxy(proxy).map_err(transfer)?;
     }
+    // A server that announces a larger size is refused before a byte is written.
+    easy.max_filesize(settings.max_download).map_err(transfer)?;
     easy.useragent(concat!("atom/", env!("CARGO_PKG_VERSION")))
         .map_err(transfer)?;
     let mut written: u64 = 0;
     let mut failed: Option<std::io::Error> = None;
+    let mut too_large = false;
     {
         let mut handle = easy.transfer();
         handle
-            .write_function(|data| match out.write_all(data) {
-                Ok(()) => {
-                    written += data.len() as u64;
-                    Ok(data.len())
-                }
-                Err(e) => {
-                    failed = Some(e);
+            .write_function(|data| {
+                if written + data.len() as u64 > settings.max_download {
+                    too_large = true;
                     // Fewer bytes than given: curl stops the transfer.
-                    Ok(0)
+                    return Ok(0);
+                }
+                match out.write_all(data) {
+                    Ok(()) => {
+                        written += data.len() as u64;
+                        Ok(data.len())
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        // Fewer bytes than given: curl stops the transfer.
+                        Ok(0)
+                    }
                 }
             })
             .map_err(transfer)?;
         let result = handle.perform();
         drop(handle);
+        if too_large
+            || result
+                .as_ref()
+                .is_err_and(curl::Error::is_filesize_exceeded)
+        {
+            return Err(Error::TooLarge {
+                url: url.as_str().to_owned(),
+                limit: settings.max_download,
+            });
+        }
         if let Some(source) = failed.take() {
             return Err(Error::Write {
                 url: url.as_str().to_owned(),
@@ -125,50 +141,16 @@ pub fn download(url: &Url, settings: &HttpSettings, out: &mut dyn Write) -> Resu
 }
 
 /// Unpacks the tarball `archive` (downloaded from `url`) into `into` (an empty directory) and
-/// returns its single top-level entry, what Nix's `fetchTarball` gives. Entries that would land
-/// outside `into` are refused by the unpacker; ownership and timestamps are not restored.
+/// returns its single top-level entry, what Nix's `fetchTarball` gives, under the rule and the
+/// limits of [`crate::unpack`].
 pub fn unpack(
     url: &Url,
-    archive: &mut (impl std::io::Read + std::io::Seek),
+    archive: &mut dyn std::io::Read,
     into: &std::path::Path,
+    limits: &crate::unpack::Limits,
 ) -> Result<std::path::PathBuf, Error> {
-    let unpack_err = |source| Error::Unpack {
+    crate::unpack::unpack(archive, into, limits).map_err(|source| Error::Unpack {
         url: url.as_str().to_owned(),
         source,
-    };
-    let mut magic = [0u8; 2];
-    let n = std::io::Read::read(archive, &mut magic).map_err(unpack_err)?;
-    archive
-        .seek(std::io::SeekFrom::Start(0))
-        .map_err(unpack_err)?;
-    let reader: Box<dyn std::io::Read + '_> = if n == 2 && magic == [0x1f, 0x8b] {
-        Box::new(flate2::read::GzDecoder::new(archive))
-    } else {
-        Box::new(archive)
-    };
-    let mut tar = tar::Archive::new(reader);
-    tar.set_preserve_mtime(false);
-    tar.set_unpack_xattrs(false);
-    tar.set_overwrite(false);
-    tar.unpack(into).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::InvalidData
-            || source.to_string().contains("numeric field")
-        {
-            Error::NotTar {
-                url: url.as_str().to_owned(),
-            }
-        } else {
-            unpack_err(source)
-        }
-    })?;
-    let entries: Vec<std::path::PathBuf> = std::fs::read_dir(into)
-        .and_then(|d| d.map(|e| e.map(|e| e.path())).collect())
-        .map_err(unpack_err)?;
-    match entries.as_slice() {
-        [one] => Ok(one.clone()),
-        _ => Err(Error::TopLevel {
-            url: url.as_str().to_owned(),
-            count: entries.len(),
-        }),
-    }
+    })
 }

@@ -24,6 +24,7 @@
 //! see [`lock`]).
 
 pub mod commit;
+pub mod confine;
 pub mod download;
 pub mod escape;
 pub mod fetch;
@@ -44,6 +45,7 @@ pub mod scan;
 pub mod sign;
 pub mod store;
 pub mod subatomic;
+pub mod unpack;
 pub mod update;
 pub mod uri;
 pub mod verify;

@@ -70,6 +70,31 @@ impl<W: Write> Writer<W> {
         self.strs(&[b"contents", contents, b")"])
     }
 
+    /// A regular file of `len` bytes read from `contents`, streamed (never held whole).
+    pub fn file_from(
+        &mut self,
+        executable: bool,
+        len: u64,
+        contents: &mut dyn io::Read,
+    ) -> io::Result<()> {
+        self.strs(&[b"(", b"type", b"regular"])?;
+        if executable {
+            self.strs(&[b"executable", b""])?;
+        }
+        self.str(b"contents")?;
+        self.out.write_all(&len.to_le_bytes())?;
+        let copied = io::copy(&mut io::Read::take(contents, len), &mut self.out)?;
+        if copied != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file changed while it was read",
+            ));
+        }
+        self.out
+            .write_all(&[0u8; 8][..padding((len % 8) as usize)])?;
+        self.str(b")")
+    }
+
     /// A symbolic link.
     pub fn symlink(&mut self, target: &[u8]) -> io::Result<()> {
         self.strs(&[b"(", b"type", b"symlink", b"target", target, b")"])
@@ -182,9 +207,13 @@ fn dump<W: Write>(nar: &mut Writer<W>, path: &Path, depth: usize) -> Result<(), 
         let target = std::fs::read_link(path).map_err(read)?;
         nar.symlink(target.as_os_str().as_bytes()).map_err(read)
     } else if kind.is_file() {
-        let contents = std::fs::read(path).map_err(read)?;
-        nar.file(meta.permissions().mode() & 0o100 != 0, &contents)
-            .map_err(read)
+        let mut file = std::fs::File::open(path).map_err(read)?;
+        nar.file_from(
+            meta.permissions().mode() & 0o100 != 0,
+            meta.len(),
+            &mut file,
+        )
+        .map_err(read)
     } else if kind.is_dir() {
         if depth >= MAX_DEPTH {
             return Err(Error::TooDeep {

@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use atom_lib::local::{self, LocalAtom};
@@ -239,6 +239,16 @@ pub enum Error {
         name: String,
         /// Why not.
         reason: &'static str,
+    },
+    /// What a dependency ships leads out of its tree, or holds what a tree cannot (see
+    /// `atom_lib::confine`): refused before anything reads it.
+    #[error("{what} is refused: {source}")]
+    Confined {
+        /// The atom, pin or source.
+        what: String,
+        /// The entry and what is wrong with it.
+        #[source]
+        source: atom_lib::confine::Error,
     },
     /// An export could not be written.
     #[error("cannot write `{path}`")]
@@ -667,7 +677,8 @@ impl Subject {
                 }
                 Exports::Shared => {
                     let dir = cache.git_dir().parent().unwrap_or(cache.git_dir());
-                    let shared = export_shared(&cache, locked.tree, &dir.join("trees"), &shown)?;
+                    // `exports`, not the `trees` of versions that did not check links.
+                    let shared = export_shared(&cache, locked.tree, &dir.join("exports"), &shown)?;
                     out.binds.push((shared, rel.clone()));
                 }
             }
@@ -747,7 +758,8 @@ impl Subject {
                 // Unpacked once into the cache, under its locked hash; bound read-only or
                 // copied, as the atoms are.
                 let base = cache.git_dir().parent().unwrap_or(cache.git_dir());
-                let shared = shared_tarball(cache, url, hash, &base.join("tarballs"), &what)?;
+                // `unpacked`, not the `tarballs` of versions that did not check links.
+                let shared = shared_tarball(cache, url, hash, &base.join("unpacked"), &what)?;
                 match how {
                     Exports::Shared => {
                         // Bound under the dependencies' base, beside the atoms.
@@ -1196,7 +1208,9 @@ fn shared_tarball(
     what: &str,
 ) -> Result<PathBuf, Error> {
     let shared = dir.join(blake3::hash(hash.to_string().as_bytes()).to_hex().as_str());
-    if shared.is_dir() {
+    // A directory, not a link to one (`symlink_metadata` does not follow): the unpacker checked
+    // it was confined when it wrote it.
+    if std::fs::symlink_metadata(&shared).is_ok_and(|m| m.is_dir()) {
         return Ok(shared);
     }
     let write_err = |path: &Path| {
@@ -1227,7 +1241,7 @@ fn shared_tarball(
     }
     match std::fs::rename(&top, &shared) {
         Ok(()) => Ok(shared),
-        Err(_) if shared.is_dir() => Ok(shared),
+        Err(_) if std::fs::symlink_metadata(&shared).is_ok_and(|m| m.is_dir()) => Ok(shared),
         Err(source) => Err(Error::Write {
             path: shared,
             source,
@@ -1242,6 +1256,14 @@ fn copy_tree(from: &Path, to: &Path) -> Result<u64, Error> {
         let path = path.to_owned();
         move |source| Error::Write { path, source }
     };
+    // Never through a link: `read_dir` would follow one at the top.
+    let meta = std::fs::symlink_metadata(from).map_err(write_err(from))?;
+    if !meta.is_dir() {
+        return Err(Error::Write {
+            path: from.to_owned(),
+            source: std::io::Error::other("not a directory"),
+        });
+    }
     std::fs::create_dir_all(to).map_err(write_err(to))?;
     let mut bytes = 0;
     for entry in std::fs::read_dir(from).map_err(write_err(from))? {
@@ -1253,7 +1275,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<u64, Error> {
         } else if kind.is_symlink() {
             let link = std::fs::read_link(&source).map_err(write_err(&source))?;
             std::os::unix::fs::symlink(link, &target).map_err(write_err(&target))?;
-        } else {
+        } else if kind.is_file() {
             // `fs::copy` keeps the permission bits, the executable one included.
             bytes += std::fs::copy(&source, &target).map_err(write_err(&target))?;
         }
@@ -1266,7 +1288,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<u64, Error> {
 /// sees a partial export and two evaluations exporting the same tree at once both succeed.
 fn export_shared(cache: &GitStore, tree: Oid, dir: &Path, atom: &str) -> Result<PathBuf, Error> {
     let target = dir.join(tree.to_string());
-    if target.is_dir() {
+    if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
         return Ok(target);
     }
     let write_err = |path: &Path| {
@@ -1283,7 +1305,7 @@ fn export_shared(cache: &GitStore, tree: Oid, dir: &Path, atom: &str) -> Result<
     match std::fs::rename(&tmp, &target) {
         Ok(()) => {}
         // Another evaluation exported the same tree first: the same content.
-        Err(_) if target.is_dir() => {}
+        Err(_) if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) => {}
         Err(source) => {
             return Err(Error::Write {
                 path: target,
@@ -1297,10 +1319,35 @@ fn export_shared(cache: &GitStore, tree: Oid, dir: &Path, atom: &str) -> Result<
 /// How deep an exported tree may nest (a hostile tree must not exhaust the stack).
 const MAX_DEPTH: usize = 256;
 
-/// Write the tree `tree` of the cache into `dir` (created): blobs as files (`100755` ones
-/// executable), symlinks as symlinks (never followed), submodules as empty directories (as git
-/// checks out one that is not initialised). Returns the bytes written.
+/// Write the tree `tree` of the cache into `dir` (created, with its parents): blobs as files
+/// (`100755` ones executable), symlinks as symlinks (never followed), submodules as empty
+/// directories (as git checks out one that is not initialised). Nothing is written through a
+/// link or over an entry (a tree that names an entry twice is refused), no `.git` entry is
+/// written, and the result must be confined (`atom_lib::confine`: no link leads out of it).
+/// Returns the bytes written.
 fn export(cache: &GitStore, tree: Oid, dir: &Path, atom: &str, depth: usize) -> Result<u64, Error> {
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    let bytes = write_tree(cache, tree, dir, atom, depth)?;
+    atom_lib::confine::check(dir).map_err(|source| Error::Confined {
+        what: atom.to_owned(),
+        source,
+    })?;
+    Ok(bytes)
+}
+
+/// Writes `tree` as the new directory `dir` (see [`export`]).
+fn write_tree(
+    cache: &GitStore,
+    tree: Oid,
+    dir: &Path,
+    atom: &str,
+    depth: usize,
+) -> Result<u64, Error> {
     let write_err = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Write { path, source }
@@ -1309,14 +1356,14 @@ fn export(cache: &GitStore, tree: Oid, dir: &Path, atom: &str, depth: usize) -> 
         what: atom.to_owned(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+    std::fs::create_dir(dir).map_err(write_err(dir))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(write_err(dir))?;
     let mut bytes = 0;
     for entry in cache.tree_entries(tree).map_err(store_err)? {
         let bad = |reason| Error::BadEntry {
             atom: atom.to_owned(),
-            name: String::from_utf8_lossy(&entry.name)
-                .escape_debug()
-                .to_string(),
+            name: atom_lib::escape::escaped(&String::from_utf8_lossy(&entry.name)).to_string(),
             reason,
         };
         let name = entry.name.as_slice();
@@ -1326,29 +1373,53 @@ fn export(cache: &GitStore, tree: Oid, dir: &Path, atom: &str, depth: usize) -> 
         if name.contains(&b'/') || name.contains(&0) {
             return Err(bad("a name holds `/` or NUL"));
         }
+        if atom_lib::confine::entry_name(name).is_err() {
+            return Err(bad("an exported tree holds no `.git`"));
+        }
         let path = dir.join(std::ffi::OsStr::from_bytes(name));
+        let twice = |source: std::io::Error| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                bad("the tree names it twice")
+            } else {
+                Error::Write {
+                    path: path.clone(),
+                    source,
+                }
+            }
+        };
         match entry.kind {
             EntryKind::Tree => {
                 if depth >= MAX_DEPTH {
                     return Err(bad("the tree nests too deep"));
                 }
-                bytes += export(cache, entry.oid, &path, atom, depth + 1)?;
+                bytes += write_tree(cache, entry.oid, &path, atom, depth + 1)?;
             }
             EntryKind::Blob => {
                 let data = cache.read_blob(entry.oid).map_err(store_err)?;
                 bytes += data.len() as u64;
-                std::fs::write(&path, &data).map_err(write_err(&path))?;
                 let mode = if entry.executable { 0o555 } else { 0o444 };
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                // `create_new` never opens an existing entry, nor follows a link.
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .open(&path)
+                    .map_err(twice)?;
+                std::io::Write::write_all(&mut file, &data).map_err(write_err(&path))?;
+                file.set_permissions(std::fs::Permissions::from_mode(mode))
                     .map_err(write_err(&path))?;
             }
             EntryKind::Link => {
                 let target = cache.read_blob(entry.oid).map_err(store_err)?;
                 bytes += target.len() as u64;
                 std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &path)
+                    .map_err(twice)?;
+            }
+            EntryKind::Submodule => {
+                std::fs::create_dir(&path).map_err(twice)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                     .map_err(write_err(&path))?;
             }
-            EntryKind::Submodule => std::fs::create_dir(&path).map_err(write_err(&path))?,
         }
     }
     Ok(bytes)

@@ -18,7 +18,9 @@ use landlock::{
     RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use rustix::fs::StatVfsMountFlags;
-use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
+use rustix::mount::{
+    MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
+};
 use rustix::process::{Pid, WaitOptions};
 use rustix::thread::UnshareFlags;
 
@@ -84,6 +86,13 @@ pub enum Error {
         /// The cause.
         #[source]
         source: io::Error,
+    },
+    /// A bind source is a symbolic link: it is refused, never followed (a link a dependency
+    /// ships would name a host path).
+    #[error("refusing to bind `{path}` into the sandbox: it is a symbolic link, and links are never followed into it")]
+    BindLink {
+        /// The host path.
+        path: PathBuf,
     },
     /// `pivot_root` failed.
     #[error("cannot pivot_root into the new root")]
@@ -282,7 +291,10 @@ impl NewRoot {
         self
     }
 
-    /// Make the host path `src` (absolute, canonical) visible at `dst`.
+    /// Make the host path `src` (absolute, canonical) visible at `dst`. `src` is opened on the
+    /// host before anything is mounted, without following a link at its last component (a link
+    /// there is refused: see [`Error::BindLink`]), and the mount is made from that descriptor,
+    /// so no path is resolved while the host's root is reachable at `/oldroot`.
     pub fn bind(mut self, src: impl Into<PathBuf>, dst: impl Into<PathBuf>, mode: Mode) -> Self {
         self.entries.push(Entry::Bind {
             src: src.into(),
@@ -342,6 +354,9 @@ impl NewRoot {
             MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
         )
         .map_err(mount_error("make private", "/"))?;
+        // Every bind source, opened and cloned now, on the host's own view: after the first
+        // pivot a path that a source's link names could reach the host's root at /oldroot.
+        let mut sources = self.open_sources()?.into_iter();
         // Stage on a tmpfs: after the first pivot the host's root is at /oldroot, complete
         // (including what the staging tmpfs covered).
         mount_tmpfs(STAGING)?;
@@ -354,7 +369,11 @@ impl NewRoot {
 
         let mut read_only = Vec::new();
         for entry in &self.entries {
-            self.apply(entry, &mut read_only)?;
+            let source = match entry {
+                Entry::Bind { .. } => sources.next(),
+                _ => None,
+            };
+            self.apply(entry, source, &mut read_only)?;
         }
         // Read-only remounts come last, so that mount points below them could still be created.
         for target in read_only {
@@ -373,15 +392,67 @@ impl NewRoot {
         })
     }
 
-    fn apply(&self, entry: &Entry, read_only: &mut Vec<PathBuf>) -> Result<(), Error> {
+    /// For each [`Entry::Bind`], in order: a detached clone of the mounts at its source, and
+    /// whether the source is a directory. A source that is a symbolic link is refused.
+    fn open_sources(&self) -> Result<Vec<(OwnedFd, bool)>, Error> {
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            let Entry::Bind { src, dst, .. } = entry else {
+                continue;
+            };
+            let fd = rustix::fs::open(
+                src,
+                rustix::fs::OFlags::PATH
+                    | rustix::fs::OFlags::NOFOLLOW
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(mount_error("open the bind source for", dst))?;
+            let kind = rustix::fs::FileType::from_raw_mode(
+                rustix::fs::fstat(&fd)
+                    .map_err(mount_error("inspect the bind source for", dst))?
+                    .st_mode,
+            );
+            if kind == rustix::fs::FileType::Symlink {
+                return Err(Error::BindLink { path: src.clone() });
+            }
+            let tree = rustix::mount::open_tree(
+                &fd,
+                "",
+                OpenTreeFlags::OPEN_TREE_CLONE
+                    | OpenTreeFlags::OPEN_TREE_CLOEXEC
+                    | OpenTreeFlags::AT_EMPTY_PATH
+                    | OpenTreeFlags::AT_RECURSIVE,
+            )
+            .map_err(mount_error("clone the bind source for", dst))?;
+            out.push((tree, kind == rustix::fs::FileType::Directory));
+        }
+        Ok(out)
+    }
+
+    fn apply(
+        &self,
+        entry: &Entry,
+        source: Option<(OwnedFd, bool)>,
+        read_only: &mut Vec<PathBuf>,
+    ) -> Result<(), Error> {
         match entry {
-            Entry::Bind { src, dst, mode } => {
-                let from = inside(OLD_ROOT, src);
+            Entry::Bind { dst, mode, .. } => {
+                let (tree, is_dir) = source.ok_or_else(|| Error::Mount {
+                    what: "find the bind source for",
+                    target: dst.clone(),
+                    source: io::Error::from(io::ErrorKind::NotFound),
+                })?;
                 let to = inside(NEW_ROOT, dst);
-                let is_dir = fs::metadata(&from).map(|m| m.is_dir()).unwrap_or(true);
                 create_mount_point(&to, is_dir)?;
-                rustix::mount::mount_bind_recursive(&from, &to)
-                    .map_err(mount_error("bind-mount", dst))?;
+                rustix::mount::move_mount(
+                    &tree,
+                    "",
+                    rustix::fs::CWD,
+                    &to,
+                    MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+                )
+                .map_err(mount_error("bind-mount", dst))?;
                 if *mode == Mode::ReadOnly {
                     read_only.push(to);
                 }

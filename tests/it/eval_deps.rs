@@ -327,7 +327,7 @@ fn each_locked_tree_is_exported_once_and_reused() {
     use std::os::unix::fs::MetadataExt as _;
     let g = Graph::new();
     g.resolve();
-    let trees = g.env.home().join(".cache/atom/trees");
+    let trees = g.env.home().join(".cache/atom/exports");
     let listing = || -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = std::fs::read_dir(&trees)
             .unwrap()

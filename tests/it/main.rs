@@ -2,6 +2,7 @@
 //! servers on loopback. One test binary declaring every module.
 
 mod completions;
+mod confinement;
 mod deps;
 mod eka_remote;
 mod eval_deps;

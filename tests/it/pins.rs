@@ -540,7 +540,7 @@ fn a_tampered_download_fails_the_build_and_a_tampered_tarball_the_evaluation() {
     assert_eq!(run.stdout.trim(), "7");
     std::fs::rename(w.env.path("tarlib-aside"), &served).unwrap();
     // Without the cached copy it is downloaded again, and other bytes are refused.
-    std::fs::remove_dir_all(w.env.home().join(".cache/atom/tarballs")).unwrap();
+    std::fs::remove_dir_all(w.env.home().join(".cache/atom/unpacked")).unwrap();
     let tar_src = w.env.path("tarlib-src");
     std::fs::write(tar_src.join("tarlib-1.0/default.nix"), "{ y = 8; }\n").unwrap();
     let tar = w

@@ -726,7 +726,7 @@ pub fn fetch_tarball(
     file.rewind().map_err(scratch)?;
     let unpacked = into.join("unpacked");
     std::fs::create_dir(&unpacked).map_err(scratch)?;
-    crate::download::unpack(url, &mut file, &unpacked).map_err(download)
+    crate::download::unpack(url, &mut file, &unpacked, &http.unpack).map_err(download)
 }
 
 /// For `show`: the locked value of each of the locking atom's pins and sources, by section and

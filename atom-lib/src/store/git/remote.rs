@@ -179,6 +179,40 @@ pub struct HttpSettings {
     pub low_speed_limit: u32,
     /// `http.lowSpeedTime` (seconds), default `atom.timeout`.
     pub low_speed_time: Duration,
+    /// `atom.maxDownloadSize` (bytes, `k`/`m`/`g` suffixes as git's sizes), default 1 GiB: a
+    /// download that grows past it is stopped.
+    pub max_download: u64,
+    /// `atom.maxUnpackedSize` and `atom.maxEntries`, defaults 1 GiB and 1,000,000: what a
+    /// downloaded tarball may unpack to.
+    pub unpack: crate::unpack::Limits,
+}
+
+/// The default of `atom.maxDownloadSize` and `atom.maxUnpackedSize`.
+pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
+
+/// A size setting: a whole number of bytes, with an optional `k`, `m` or `g` suffix (powers of
+/// 1024, as git reads `core.bigFileThreshold`).
+fn size_setting(config: &Config, key: &str, default: u64) -> Result<u64, StoreError> {
+    let Some(value) = config.string(key) else {
+        return Ok(default);
+    };
+    let text = value.trim().to_ascii_lowercase();
+    let (digits, shift) = match text.as_bytes().last() {
+        Some(b'k') => (&text[..text.len() - 1], 10),
+        Some(b'm') => (&text[..text.len() - 1], 20),
+        Some(b'g') => (&text[..text.len() - 1], 30),
+        _ => (text.as_str(), 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| StoreError::Config {
+            key: key.to_owned(),
+            value,
+            expected: "a size above 0 in bytes, with an optional k, m or g suffix",
+        })
 }
 
 impl GitStore {
@@ -231,6 +265,11 @@ impl GitStore {
             timeout,
             low_speed_limit,
             low_speed_time,
+            max_download: size_setting(&config, "atom.maxDownloadSize", DEFAULT_MAX_SIZE)?,
+            unpack: crate::unpack::Limits {
+                bytes: size_setting(&config, "atom.maxUnpackedSize", DEFAULT_MAX_SIZE)?,
+                entries: size_setting(&config, "atom.maxEntries", 1_000_000)?,
+            },
         })
     }
 }
