@@ -31,8 +31,8 @@ pub enum Value {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The text is not JSON, or not I-JSON.
-    #[error("{0}")]
-    Parse(#[source] serde_json::Error),
+    #[error(transparent)]
+    Parse(serde_json::Error),
 }
 
 /// Parse `text` (I-JSON) into its canonical form.

@@ -498,7 +498,8 @@ impl Jail {
                 }
                 let cpu = sandbox::children_cpu_time();
                 if let Some(exceeded) = self.limits.exceeded(code, cpu, pumped.out_of_memory) {
-                    eprintln!("eka-run: {exceeded}");
+                    // Quietly lost when stderr is closed, like the child's own output.
+                    let _ = writeln!(std::io::stderr(), "eka-run: {exceeded}");
                 }
                 Ok(Spawned {
                     code,

@@ -45,6 +45,10 @@ pub struct AddArgs {
     /// The atom directory to edit (default: the atom whose directory holds the current directory)
     #[arg(long, value_name = "DIR")]
     atom: Option<PathBuf>,
+    /// Replace a dependency the manifest already declares under the same name (without it,
+    /// adding a name that is taken fails and nothing is written)
+    #[arg(long)]
+    replace: bool,
 }
 
 /// Remove dependencies from the atom's manifest and lock
@@ -73,8 +77,19 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
     let ctx = deps::context()?;
     let local = deps::open_atom(&ctx, args.atom.as_deref())?;
     let mut doc = local.document()?;
+    let mut taken: BTreeSet<Name> = local.manifest.deps.keys().cloned().collect();
+    let mut claim = |name: &Name| -> anyhow::Result<()> {
+        if !taken.insert(name.clone()) && !args.replace {
+            bail!(
+                "`deps.{name}` is already declared in {}: pass --replace to replace it, or --name to add it under another name",
+                MANIFEST_FILE
+            );
+        }
+        Ok(())
+    };
     if let Some(dir) = &args.path {
         let (name, path) = path_dep(&ctx, &local, dir, args.name.as_ref())?;
+        claim(&name)?;
         doc.set_dep(&name, &Dep::Path(path.clone()))?;
         let manifest = doc.manifest()?;
         let text = doc.to_string();
@@ -114,6 +129,7 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
                 )
             })?,
         };
+        claim(&name)?;
         let requirement = match &uri.requirement {
             Some(r) => r.clone(),
             None => {

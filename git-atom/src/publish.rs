@@ -1,5 +1,6 @@
 //! `git atom publish`.
 
+use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -278,14 +279,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         }
         match p {
             Progress::Reading(done, total) if total >= 20 => {
-                eprint!("\rpreparing atoms: {done}/{total}");
-                if done == total {
-                    eprintln!();
-                }
+                let end = if done == total { "\n" } else { "" };
+                let _ = write!(std::io::stderr(), "\rpreparing atoms: {done}/{total}{end}");
             }
             Progress::Reading(..) => {}
             // git shows its own transfer progress below this line.
-            Progress::Pushing => eprintln!("pushing to the remote..."),
+            Progress::Pushing => {
+                let _ = writeln!(std::io::stderr(), "pushing to the remote...");
+            }
         }
     };
     let plan = publish::plan(&store, &options, &mut progress).map_err(explain)?;

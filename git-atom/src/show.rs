@@ -181,7 +181,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let mut text = format!("{} {}\n", show.label, show.version);
-    let mut field = |k: &str, v: &str| text.push_str(&format!("{k:<12} {v}\n"));
+    // What a manifest says is escaped: a description must not drive the terminal or forge a line.
+    let mut field = |k: &str, v: &str| {
+        text.push_str(&format!("{k:<12} {}\n", atom_lib::escape::escaped(v)));
+    };
     field("type", show.r#type);
     if let Some(id) = &show.id {
         field("id", id);
@@ -223,7 +226,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             rows.push(vec![
                 d.name.clone(),
                 d.kind.to_owned(),
-                d.source.clone(),
+                atom_lib::escape::escaped(&d.source).to_string(),
                 d.requirement.clone().unwrap_or_else(|| "-".into()),
                 d.locked.clone().unwrap_or_else(|| "-".into()),
             ]);

@@ -33,7 +33,7 @@ mod remote;
 mod signatures;
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write as _};
 
 /// Exit status of a fatal error, as git uses it.
 pub const EXIT_FATAL: u8 = 128;
@@ -46,7 +46,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let url = match (args.get(1), args.get(2)) {
         (_, Some(url)) | (Some(url), None) => url.to_string_lossy().into_owned(),
         _ => {
-            eprintln!(
+            let _ = writeln!(
+                io::stderr(),
                 "usage: git-remote-atom <remote> [<url>] (git runs this for atom::<uri> URLs)"
             );
             return EXIT_FATAL;
@@ -68,7 +69,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             let text = atom_lib::error_chain(&e).replace('\n', " ");
-            eprintln!("fatal: {text}");
+            let _ = writeln!(io::stderr(), "fatal: {text}");
             EXIT_FATAL
         }
     }

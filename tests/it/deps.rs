@@ -453,6 +453,29 @@ fn add_remove_and_show() {
     );
     assert!(locked(&g.lock()).contains(&("util".to_owned(), "0.1.0".to_owned())));
     env.git(&app, ["atom", "resolve", "--locked"]).success();
+    // Adding the name again is refused, and nothing is written; --replace replaces it.
+    let (manifest_before, lock_before) = (manifest.clone(), g.lock());
+    let run = env
+        .git(&app, ["atom", "add", "srv:core.git::util@0.1"])
+        .code(1);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: `deps.util` is already declared in atom.toml: pass --replace to replace it, or --name to add it under another name"
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.join("atom.toml")).unwrap(),
+        manifest_before
+    );
+    assert_eq!(g.lock(), lock_before);
+    env.git(
+        &app,
+        ["atom", "add", "--replace", "srv:core.git::util@^0.1.0"],
+    )
+    .success();
+    assert_eq!(
+        std::fs::read_to_string(app.join("atom.toml")).unwrap(),
+        manifest_before
+    );
 
     // show, locally and as JSON.
     let shown = env.git(&app, ["atom", "show", "--json"]).success();

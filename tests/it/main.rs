@@ -14,6 +14,7 @@ mod ls;
 mod man;
 mod naming;
 mod output;
+mod pin_bounds;
 mod pins;
 mod publish;
 mod publish_context;

@@ -205,3 +205,32 @@ fn tables_wrap_to_the_terminal_and_align_wide_labels() {
     let piped = env.git(&src, ["atom", "ls"]).success();
     assert_eq!(piped.stdout.lines().count(), 3, "{}", piped.stdout);
 }
+
+#[test]
+fn what_a_manifest_says_is_escaped_before_it_reaches_a_terminal() {
+    let env = TestEnv::new();
+    let src = env.init("src");
+    env.write(
+        &src,
+        "pkgs/foo/atom.toml",
+        "[atom]\nid = \"foo\"\nversion = \"0.1.0\"\n\n[atom.meta]\ndescription = \"nice\\u001b[2J\\nfatal: forged line\"\n",
+    );
+    env.write(&src, "pkgs/foo/mod.nix", "{ }\n");
+    env.commit_all(&src, "init");
+    let shown = env.git(&src.join("pkgs/foo"), ["atom", "show"]).success();
+    assert!(!shown.stdout.contains('\u{1b}'), "{:?}", shown.stdout);
+    assert!(
+        shown
+            .stdout
+            .contains("description  nice\\u{1b}[2J\\nfatal: forged line\n"),
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.lines().any(|l| l.starts_with("fatal:")));
+    // JSON keeps the value as it is (escaped by JSON itself).
+    let json = env
+        .git(&src.join("pkgs/foo"), ["atom", "show", "--json"])
+        .success();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["description"], "nice\u{1b}[2J\nfatal: forged line");
+}
