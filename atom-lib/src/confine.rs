@@ -9,7 +9,7 @@
 //!   at any depth and through any chain of links (`d -> .` and `l -> d/..` together escape, though
 //!   each looks harmless alone);
 //! - it holds only directories, regular files and symbolic links (no device, FIFO or socket);
-//! - no entry is named `.git` in any case (an exported tree is never a working repository whose
+//! - no entry is a name git reads as `.git` (an exported tree is never a working repository whose
 //!   `core.fsmonitor` would run when a user types `git status` in it);
 //! - no directory or file is writable by group or others.
 //!
@@ -50,7 +50,7 @@ pub enum Breach {
     LinkLoop,
     /// A device, FIFO or socket.
     Special,
-    /// An entry named `.git` (any case).
+    /// An entry git reads as `.git` (see [`entry_name`]).
     GitDir,
     /// Writable by group or others.
     Writable,
@@ -121,10 +121,11 @@ pub struct Summary {
     pub bytes: u64,
 }
 
-/// Whether `name` may name an entry of a tree: not empty, `.` or `..`, no `/` or NUL, not
-/// `.git` in any case. Writers apply it before creating an entry.
+/// Whether `name` may name an entry of a tree: not a name git reads as `.git` (any case, with
+/// what NTFS drops or HFS+ ignores, its short name `git~1`: as `git fsck`'s `hasDotgit`).
+/// Writers apply it before creating an entry.
 pub fn entry_name(name: &[u8]) -> Result<(), Breach> {
-    if name.eq_ignore_ascii_case(b".git") {
+    if crate::scan::is_dotgit(name) {
         return Err(Breach::GitDir);
     }
     Ok(())
@@ -368,11 +369,13 @@ mod tests {
         );
 
         let (_d, root) = tree();
-        std::fs::create_dir(root.join("a/.GiT")).unwrap();
+        std::fs::create_dir(root.join("a/.GiT.")).unwrap();
         assert_eq!(
             verdict(&root),
-            Err(("a/.GiT".to_owned(), Some(Breach::GitDir)))
+            Err(("a/.GiT.".to_owned(), Some(Breach::GitDir)))
         );
+        assert_eq!(entry_name(b"git~1"), Err(Breach::GitDir));
+        assert_eq!(entry_name(b".gitignore"), Ok(()));
 
         let (_d, root) = tree();
         std::fs::set_permissions(root.join("a"), std::fs::Permissions::from_mode(0o777)).unwrap();

@@ -105,7 +105,7 @@ pub fn entry_name_problem(name: &[u8]) -> Option<&'static str> {
 
 /// `.git` in any case, followed by anything NTFS drops (dots and spaces), its NTFS short name
 /// `git~1`, or with characters HFS+ ignores (zero-width and direction marks) mixed in.
-fn is_dotgit(name: &[u8]) -> bool {
+pub(crate) fn is_dotgit(name: &[u8]) -> bool {
     let text = String::from_utf8_lossy(name);
     let visible: String = text
         .chars()
