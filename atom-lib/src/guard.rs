@@ -27,10 +27,19 @@ pub const PUBLISH_ENV: &str = "GIT_ATOM_PUBLISH";
 /// A line marking a hook as installed by this tool, so it can be replaced by a later install.
 pub const HOOK_MARKER: &str = "# installed by `git atom hook install`";
 
+/// The prefix of a ref namespace (`git help gitnamespaces`): a repository serving the namespace
+/// `t` keeps its refs under `refs/namespaces/t/`, nested namespaces under
+/// `refs/namespaces/a/refs/namespaces/b/`.
+pub const NAMESPACE_PREFIX: &str = "refs/namespaces/";
+
+/// How many symbolic refs the server hook follows from a pushed name, as git does
+/// (`SYMREF_MAXDEPTH`); a longer chain is refused.
+pub const MAX_SYMREF_DEPTH: usize = 5;
+
 /// One ref a push would change: `None` stands for git's all-zero id (absent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefChange {
-    /// The ref on the receiving side.
+    /// The ref on the receiving side, as pushed.
     pub name: String,
     /// Its value before the push.
     pub old: Option<Oid>,
@@ -38,16 +47,96 @@ pub struct RefChange {
     pub new: Option<Oid>,
     /// (pre-push) The local ref being pushed, if any.
     pub local: Option<String>,
+    /// The ref the change lands on as readers of its namespace see it, which is what the
+    /// checks look at: `name` without its `refs/namespaces/<x>/` prefixes and, on a server
+    /// (see [`follow_symbolic_refs`]), the target of the symbolic ref `name` is there.
+    pub target: String,
+    /// The namespace prefix `target` lives under in the repository (`refs/namespaces/<x>/`,
+    /// repeated when nested; empty for none).
+    pub namespace: String,
+    /// (pre-receive) The full name of the ref the change lands on, when `name` is a symbolic
+    /// ref in the receiving repository.
+    pub symbolic: Option<String>,
 }
 
-/// Why an input line of a hook is malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed {hook} input line `{line}`")]
-pub struct InputError {
-    /// `pre-push` or `pre-receive`.
-    pub hook: &'static str,
-    /// The line, escaped.
-    pub line: String,
+impl RefChange {
+    /// A change of the ref `name`; its [`RefChange::target`] is `name` outside any namespace.
+    pub fn new(name: &str, old: Option<Oid>, new: Option<Oid>, local: Option<String>) -> Self {
+        let (namespace, target) = split_namespaces(name);
+        RefChange {
+            name: name.to_owned(),
+            old,
+            new,
+            local,
+            target: target.to_owned(),
+            namespace: namespace.to_owned(),
+            symbolic: None,
+        }
+    }
+
+    /// The ref a refusal names: the symbolic ref's target if the change went through one, else
+    /// the name as pushed.
+    fn refused_name(&self) -> String {
+        self.symbolic.clone().unwrap_or_else(|| self.name.clone())
+    }
+
+    /// `refusal`, said to be about the symbolic ref the push named when it went through one.
+    fn refuse(&self, refusal: Refusal) -> Refusal {
+        match &self.symbolic {
+            Some(target) => Refusal::Symbolic {
+                name: self.name.clone(),
+                target: target.clone(),
+                refusal: Box::new(refusal),
+            },
+            None => refusal,
+        }
+    }
+}
+
+/// Splits the full ref name `name` into its namespace prefix (every leading
+/// `refs/namespaces/<x>/`, empty when there is none) and the name within the namespace, the
+/// name readers of the namespace see: `refs/namespaces/a/refs/namespaces/b/refs/atoms/x/1.0.0`
+/// is `refs/atoms/x/1.0.0` in the namespace `a/b`.
+pub fn split_namespaces(name: &str) -> (&str, &str) {
+    let mut inner = name;
+    while let Some(rest) = inner.strip_prefix(NAMESPACE_PREFIX) {
+        let Some(slash) = rest.find('/') else { break };
+        inner = &rest[slash + 1..];
+    }
+    (&name[..name.len() - inner.len()], inner)
+}
+
+/// The prefix git keeps the refs of the namespace `namespace` (`GIT_NAMESPACE`) under: each
+/// `/`-separated component is a nested namespace (`a/b` is
+/// `refs/namespaces/a/refs/namespaces/b/`); empty components are skipped, as git does.
+pub fn namespace_prefix(namespace: &str) -> String {
+    namespace
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("{NAMESPACE_PREFIX}{c}/"))
+        .collect()
+}
+
+/// Why a hook's input cannot be read: the hook then refuses the whole push.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A line is not what git writes.
+    #[error("malformed {hook} input line `{line}`")]
+    Malformed {
+        /// `pre-push` or `pre-receive`.
+        hook: &'static str,
+        /// The line, escaped.
+        line: String,
+    },
+    /// The input could not be read (or is not UTF-8).
+    #[error("cannot read the {hook} hook's input")]
+    Read {
+        /// `pre-push` or `pre-receive`.
+        hook: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn oid_or_zero(s: &str) -> Option<Option<Oid>> {
@@ -61,11 +150,14 @@ fn oid_or_zero(s: &str) -> Option<Option<Oid>> {
 pub fn parse_pre_receive(input: impl BufRead) -> Result<Vec<RefChange>, InputError> {
     let mut changes = Vec::new();
     for line in input.lines() {
-        let line = line.unwrap_or_default();
+        let line = line.map_err(|source| InputError::Read {
+            hook: "pre-receive",
+            source,
+        })?;
         if line.is_empty() {
             continue;
         }
-        let err = || InputError {
+        let err = || InputError::Malformed {
             hook: "pre-receive",
             line: line.escape_debug().to_string(),
         };
@@ -74,12 +166,12 @@ pub fn parse_pre_receive(input: impl BufRead) -> Result<Vec<RefChange>, InputErr
         else {
             return Err(err());
         };
-        changes.push(RefChange {
-            name: name.to_owned(),
-            old: oid_or_zero(old).ok_or_else(err)?,
-            new: oid_or_zero(new).ok_or_else(err)?,
-            local: None,
-        });
+        changes.push(RefChange::new(
+            name,
+            oid_or_zero(old).ok_or_else(err)?,
+            oid_or_zero(new).ok_or_else(err)?,
+            None,
+        ));
     }
     Ok(changes)
 }
@@ -89,11 +181,14 @@ pub fn parse_pre_receive(input: impl BufRead) -> Result<Vec<RefChange>, InputErr
 pub fn parse_pre_push(input: impl BufRead) -> Result<Vec<RefChange>, InputError> {
     let mut changes = Vec::new();
     for line in input.lines() {
-        let line = line.unwrap_or_default();
+        let line = line.map_err(|source| InputError::Read {
+            hook: "pre-push",
+            source,
+        })?;
         if line.is_empty() {
             continue;
         }
-        let err = || InputError {
+        let err = || InputError::Malformed {
             hook: "pre-push",
             line: line.escape_debug().to_string(),
         };
@@ -101,12 +196,12 @@ pub fn parse_pre_push(input: impl BufRead) -> Result<Vec<RefChange>, InputError>
         let [local, local_oid, remote, remote_oid] = fields[..] else {
             return Err(err());
         };
-        changes.push(RefChange {
-            name: remote.to_owned(),
-            old: oid_or_zero(remote_oid).ok_or_else(err)?,
-            new: oid_or_zero(local_oid).ok_or_else(err)?,
-            local: (local != "(delete)").then(|| local.to_owned()),
-        });
+        changes.push(RefChange::new(
+            remote,
+            oid_or_zero(remote_oid).ok_or_else(err)?,
+            oid_or_zero(local_oid).ok_or_else(err)?,
+            (local != "(delete)").then(|| local.to_owned()),
+        ));
     }
     Ok(changes)
 }
@@ -161,6 +256,32 @@ pub enum Refusal {
         /// What publishing would refuse.
         problem: Problem,
     },
+    /// The pushed ref is a symbolic ref in the receiving repository: the change lands on its
+    /// target, which `refusal` is about.
+    #[error("`{name}` is a symbolic ref to `{target}`: {refusal}")]
+    Symbolic {
+        /// The ref as pushed.
+        name: String,
+        /// The ref the change would land on.
+        target: String,
+        /// Why the change of the target is refused.
+        refusal: Box<Refusal>,
+    },
+    /// Whether the pushed ref is a symbolic ref could not be read.
+    #[error("refusing to push `{name}`: cannot read it in the receiving repository")]
+    UnreadableRef {
+        /// The ref as pushed.
+        name: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// The pushed ref is a chain of more than [`MAX_SYMREF_DEPTH`] symbolic refs (or a loop).
+    #[error("refusing to push `{name}`: more than {MAX_SYMREF_DEPTH} symbolic refs to follow")]
+    SymbolicLoop {
+        /// The ref as pushed.
+        name: String,
+    },
     /// The commit pushed to a branch could not be scanned for atoms.
     #[error("refusing to push `{name}`: cannot read its atoms")]
     Unreadable {
@@ -182,25 +303,71 @@ pub fn is_guarded(name: &str) -> bool {
         || name.starts_with(EKA_ATOM_REF_PREFIX)
 }
 
+/// Makes each change of `changes` land where the receiving `repository` would write it: a pushed
+/// name is looked up under the namespace the server serves (`namespace`, the value of
+/// `GIT_NAMESPACE`, if any) and, while it is a symbolic ref, replaced by its target (at most
+/// [`MAX_SYMREF_DEPTH`] times, as git); the target's namespaces are then split off into
+/// [`RefChange::namespace`] and [`RefChange::target`]. A name that cannot be read or ends no
+/// chain is refused, so the push is.
+pub fn follow_symbolic_refs(
+    repository: &GitStore,
+    namespace: Option<&str>,
+    changes: &mut [RefChange],
+) -> Vec<Refusal> {
+    let prefix = namespace.map(namespace_prefix).unwrap_or_default();
+    let mut refusals = Vec::new();
+    'changes: for c in changes.iter_mut() {
+        let mut full = format!("{prefix}{}", c.name);
+        let mut followed = false;
+        for depth in 0..=MAX_SYMREF_DEPTH {
+            match repository.symbolic_target(&full) {
+                Ok(None) => break,
+                Ok(Some(_)) if depth == MAX_SYMREF_DEPTH => {
+                    refusals.push(Refusal::SymbolicLoop {
+                        name: c.name.clone(),
+                    });
+                    continue 'changes;
+                }
+                Ok(Some(target)) => {
+                    full = target;
+                    followed = true;
+                }
+                Err(source) => {
+                    refusals.push(Refusal::UnreadableRef {
+                        name: c.name.clone(),
+                        source,
+                    });
+                    continue 'changes;
+                }
+            }
+        }
+        let (ns, target) = split_namespaces(&full);
+        c.namespace = ns.to_owned();
+        c.target = target.to_owned();
+        c.symbolic = followed.then_some(full);
+    }
+    refusals
+}
+
 /// The updates and deletions of existing guarded refs among `changes`. Creating a ref is
 /// allowed; an unchanged ref is no change; deleting a signature ref (`refs/atoms/_sig/...`)
 /// revokes it and is allowed.
 pub fn immutable_refs(changes: &[RefChange]) -> Vec<Refusal> {
     changes
         .iter()
-        .filter(|c| is_guarded(&c.name))
+        .filter(|c| is_guarded(&c.target))
         .filter_map(|c| match (c.old, c.new) {
-            (Some(old), Some(new)) if old != new => Some(Refusal::Update {
-                name: c.name.clone(),
+            (Some(old), Some(new)) if old != new => Some(c.refuse(Refusal::Update {
+                name: c.refused_name(),
                 old,
                 new,
-            }),
+            })),
             // Revoking a signature (a compromised key) deletes its ref; that stays possible.
-            (Some(_), None) if c.name.starts_with(crate::sign::SIG_REF_PREFIX) => None,
-            (Some(old), None) => Some(Refusal::Delete {
-                name: c.name.clone(),
+            (Some(_), None) if c.target.starts_with(crate::sign::SIG_REF_PREFIX) => None,
+            (Some(old), None) => Some(c.refuse(Refusal::Delete {
+                name: c.refused_name(),
                 old,
-            }),
+            })),
             _ => None,
         })
         .collect()
@@ -214,7 +381,7 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
         let (None, Some(commit)) = (c.old, c.new) else {
             continue;
         };
-        if let Some(tree) = c.name.strip_prefix(SUBS_REF_PREFIX) {
+        if let Some(tree) = c.target.strip_prefix(SUBS_REF_PREFIX) {
             let findings = match tree.parse() {
                 Err(_) => vec!["expected `refs/subs/<tree id>`".to_owned()],
                 Ok(tree) => match crate::subatomic::check_structure(store, tree, commit) {
@@ -223,25 +390,25 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
                 },
             };
             if !findings.is_empty() {
-                refusals.push(Refusal::Malformed {
+                refusals.push(c.refuse(Refusal::Malformed {
                     kind: "subatomic",
-                    name: c.name.clone(),
+                    name: c.refused_name(),
                     commit,
                     findings,
-                });
+                }));
             }
             continue;
         }
-        let atom = match AtomRef::parse(&c.name) {
+        let atom = match AtomRef::parse(&c.target) {
             Ok(Some(atom)) => atom,
             Ok(None) => continue,
             Err(e) => {
-                refusals.push(Refusal::Malformed {
+                refusals.push(c.refuse(Refusal::Malformed {
                     kind: "atom",
-                    name: c.name.clone(),
+                    name: c.refused_name(),
                     commit,
                     findings: vec![e.to_string()],
-                });
+                }));
                 continue;
             }
         };
@@ -250,12 +417,12 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
             Err(why) => vec![why.to_string()],
         };
         if !findings.is_empty() {
-            refusals.push(Refusal::Malformed {
+            refusals.push(c.refuse(Refusal::Malformed {
                 kind: "atom",
-                name: c.name.clone(),
+                name: c.refused_name(),
                 commit,
                 findings,
-            });
+            }));
         }
     }
     refusals
@@ -275,12 +442,14 @@ pub fn malformed_new_signatures(
     let mut refusals = Vec::new();
     for c in changes {
         let Some(new) = c.new else { continue };
-        let Some(rest) = c.name.strip_prefix(crate::sign::SIG_REF_PREFIX) else {
+        let Some(rest) = c.target.strip_prefix(crate::sign::SIG_REF_PREFIX) else {
             continue;
         };
-        let refuse = |reason: String| Refusal::BadSignature {
-            name: c.name.clone(),
-            reason,
+        let refuse = |reason: String| {
+            c.refuse(Refusal::BadSignature {
+                name: c.refused_name(),
+                reason,
+            })
         };
         let parts: Vec<&str> = rest.split('/').collect();
         let [label, version, key] = parts[..] else {
@@ -302,11 +471,17 @@ pub fn malformed_new_signatures(
                 continue;
             }
         };
+        // The atom in the same namespace as the signature.
         let commit = changes
             .iter()
-            .find(|o| o.name == atom.name())
+            .find(|o| o.namespace == c.namespace && o.target == atom.name())
             .and_then(|o| o.new)
-            .or_else(|| repository.find_ref(&atom.name()).ok().flatten());
+            .or_else(|| {
+                repository
+                    .find_exact_ref(&format!("{}{}", c.namespace, atom.name()))
+                    .ok()
+                    .flatten()
+            });
         let Some(commit) = commit else {
             refusals.push(refuse(format!("there is no atom {atom} here")));
             continue;
@@ -342,20 +517,20 @@ pub fn stale_locks(store: &GitStore, changes: &[RefChange]) -> Vec<Refusal> {
     let mut refusals = Vec::new();
     for c in changes {
         let Some(new) = c.new else { continue };
-        if !c.name.starts_with("refs/heads/") {
+        if !c.target.starts_with("refs/heads/") {
             continue;
         }
         match publish::lock_problems_at(store, new) {
-            Ok(problems) => {
-                refusals.extend(problems.into_iter().map(|problem| Refusal::StaleLock {
-                    name: c.name.clone(),
+            Ok(problems) => refusals.extend(problems.into_iter().map(|problem| {
+                c.refuse(Refusal::StaleLock {
+                    name: c.refused_name(),
                     problem,
-                }))
-            }
-            Err(source) => refusals.push(Refusal::Unreadable {
-                name: c.name.clone(),
+                })
+            })),
+            Err(source) => refusals.push(c.refuse(Refusal::Unreadable {
+                name: c.refused_name(),
                 source,
-            }),
+            })),
         }
     }
     refusals
@@ -466,12 +641,12 @@ mod tests {
         let changes = parse_pre_push(pre_push.as_bytes()).unwrap();
         assert_eq!(
             changes,
-            [RefChange {
-                name: "refs/atoms/foo/1.0.0".into(),
-                old: Some(A.parse().unwrap()),
-                new: None,
-                local: None,
-            }]
+            [RefChange::new(
+                "refs/atoms/foo/1.0.0",
+                Some(A.parse().unwrap()),
+                None,
+                None
+            )]
         );
         assert!(parse_pre_push("one two\n".as_bytes()).is_err());
         assert!(parse_pre_receive(format!("{A} nothex refs/x\n").as_bytes()).is_err());
@@ -479,11 +654,13 @@ mod tests {
 
     #[test]
     fn only_creation_of_guarded_refs_is_allowed() {
-        let change = |name: &str, old: &str, new: &str| RefChange {
-            name: name.into(),
-            old: oid_or_zero(old).unwrap(),
-            new: oid_or_zero(new).unwrap(),
-            local: None,
+        let change = |name: &str, old: &str, new: &str| {
+            RefChange::new(
+                name,
+                oid_or_zero(old).unwrap(),
+                oid_or_zero(new).unwrap(),
+                None,
+            )
         };
         let changes = [
             change("refs/atoms/foo/1.0.0", Z, A),        // create: allowed
@@ -506,6 +683,112 @@ mod tests {
                 "refusing to update `refs/atoms/_root` (111111111111 -> 222222222222): published atoms and subatomics are immutable",
             ]
         );
+    }
+
+    #[test]
+    fn namespaces_are_split_off_nested_too() {
+        assert_eq!(
+            split_namespaces("refs/namespaces/t/refs/atoms/foo/1.0.0"),
+            ("refs/namespaces/t/", "refs/atoms/foo/1.0.0")
+        );
+        assert_eq!(
+            split_namespaces("refs/namespaces/a/refs/namespaces/b/refs/subs/x"),
+            ("refs/namespaces/a/refs/namespaces/b/", "refs/subs/x")
+        );
+        assert_eq!(
+            split_namespaces("refs/atoms/foo/1.0.0"),
+            ("", "refs/atoms/foo/1.0.0")
+        );
+        assert_eq!(
+            split_namespaces("refs/namespaces/t"),
+            ("", "refs/namespaces/t")
+        );
+        assert_eq!(namespace_prefix("t"), "refs/namespaces/t/");
+        assert_eq!(
+            namespace_prefix("a//b/"),
+            "refs/namespaces/a/refs/namespaces/b/"
+        );
+        assert_eq!(namespace_prefix(""), "");
+    }
+
+    #[test]
+    fn namespaced_atom_refs_are_guarded_as_the_plain_ones() {
+        let change = |name: &str, old: &str, new: &str| {
+            RefChange::new(
+                name,
+                oid_or_zero(old).unwrap(),
+                oid_or_zero(new).unwrap(),
+                None,
+            )
+        };
+        let changes = [
+            change("refs/namespaces/t/refs/atoms/foo/1.0.0", A, B),
+            change("refs/namespaces/a/refs/namespaces/b/refs/atoms/_root", A, Z),
+            change("refs/namespaces/t/refs/subs/x", A, B),
+            change("refs/namespaces/t/refs/eka/atoms/foo/1.0.0", A, Z),
+            change("refs/namespaces/t/refs/heads/main", A, B), // a branch: not guarded
+            change("refs/namespaces/t/refs/atoms/_sig/foo/1.0.0/k", A, Z), // revoking: allowed
+            change("refs/namespaces/t/refs/atoms/foo/2.0.0", Z, A), // create: allowed
+        ];
+        let refused: Vec<String> = immutable_refs(&changes)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                "refusing to update `refs/namespaces/t/refs/atoms/foo/1.0.0` (111111111111 -> 222222222222): published atoms and subatomics are immutable",
+                "refusing to delete `refs/namespaces/a/refs/namespaces/b/refs/atoms/_root` (111111111111): published atoms and subatomics are immutable",
+                "refusing to update `refs/namespaces/t/refs/subs/x` (111111111111 -> 222222222222): published atoms and subatomics are immutable",
+                "refusing to delete `refs/namespaces/t/refs/eka/atoms/foo/1.0.0` (111111111111): published atoms and subatomics are immutable",
+            ]
+        );
+    }
+
+    /// A reader that yields `ok` and then fails.
+    struct Failing<'a> {
+        ok: &'a [u8],
+    }
+
+    impl std::io::Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.ok.is_empty() {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = self.ok.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.ok[..n]);
+            self.ok = &self.ok[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_fails_closed() {
+        let good = format!("{Z} {A} refs/heads/x\n");
+        // The control: the same line from a reader that does not fail parses.
+        assert_eq!(parse_pre_receive(good.as_bytes()).unwrap().len(), 1);
+        let input = std::io::BufReader::new(Failing {
+            ok: good.as_bytes(),
+        });
+        let err = parse_pre_receive(input).unwrap_err();
+        assert_eq!(err.to_string(), "cannot read the pre-receive hook's input");
+        assert!(matches!(err, InputError::Read { .. }));
+        let push = format!("refs/heads/x {A} refs/heads/x {Z}\n");
+        assert_eq!(parse_pre_push(push.as_bytes()).unwrap().len(), 1);
+        let input = std::io::BufReader::new(Failing {
+            ok: push.as_bytes(),
+        });
+        assert_eq!(
+            parse_pre_push(input).unwrap_err().to_string(),
+            "cannot read the pre-push hook's input"
+        );
+        // Bytes that are not UTF-8 are refused too, not skipped.
+        let mut bad = format!("{Z} {A} refs/heads/").into_bytes();
+        bad.extend_from_slice(b"\xff\n");
+        assert!(matches!(
+            parse_pre_receive(&bad[..]),
+            Err(InputError::Read { .. })
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! and the per-user cache repository that fetched atoms live in.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::lock::{Lock, LockError, LOCK_FILE};
@@ -46,6 +47,126 @@ pub enum Error {
     /// The cache repository failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The per-user cache directory cannot be used.
+    #[error(transparent)]
+    CacheDir(#[from] CacheDirError),
+}
+
+/// Why the per-user cache directory cannot be used. Nothing is read from or written to a
+/// cache another local user could write (see `docs/trust.md`, "Local users").
+#[derive(Debug, thiserror::Error)]
+pub enum CacheDirError {
+    /// Neither `XDG_CACHE_HOME` nor `HOME` is an absolute path.
+    #[error("cannot find a cache directory: set HOME or XDG_CACHE_HOME to an absolute path")]
+    NoBase,
+    /// The directory could not be created or inspected.
+    #[error("cannot create the cache directory `{}`", .path.display())]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory (or a symbolic link in its place) belongs to another user.
+    #[error("refusing the cache directory `{}`: it is owned by uid {owner}, not by this user (uid {uid}); remove it or set XDG_CACHE_HOME", .path.display())]
+    Owner {
+        /// The directory.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// This process's user.
+        uid: u32,
+    },
+    /// Group or other users can write the directory.
+    #[error("refusing the cache directory `{}`: group or other users can write it (mode {mode:o}); run `chmod go-w` on it", .path.display())]
+    Writable {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Something other than a directory is in its place.
+    #[error("refusing the cache directory `{}`: it is not a directory", .path.display())]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+}
+
+/// Where the per-user cache directory is, from the environment `env` (the XDG base directory
+/// rules): `$XDG_CACHE_HOME/atom` when `XDG_CACHE_HOME` is an absolute path (a relative one is
+/// ignored, as the specification says), else `$HOME/.cache/atom` when `HOME` is. There is no
+/// fallback to a temporary directory, where another user could have put the cache first.
+pub fn cache_path(env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, CacheDirError> {
+    let absolute = |v: OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    let base = match env("XDG_CACHE_HOME").and_then(absolute) {
+        Some(dir) => dir,
+        None => env("HOME")
+            .and_then(absolute)
+            .map(|home| home.join(".cache"))
+            .ok_or(CacheDirError::NoBase)?,
+    };
+    Ok(base.join("atom"))
+}
+
+/// Creates `dir` (and missing parents) with mode 0700 if it does not exist, then checks that
+/// it is a directory of this user that neither group nor others can write; a symbolic link in
+/// its place must be this user's too, and is judged by what it points to.
+pub fn private_dir(dir: &Path) -> Result<(), CacheDirError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let create = |source| CacheDirError::Create {
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(create)?,
+        Err(e) => return Err(create(e)),
+        Ok(_) => {}
+    }
+    let uid = rustix::process::getuid().as_raw();
+    let link = std::fs::symlink_metadata(dir).map_err(create)?;
+    let meta = std::fs::metadata(dir).map_err(create)?;
+    for owner in [link.uid(), meta.uid()] {
+        if owner != uid {
+            return Err(CacheDirError::Owner {
+                path: dir.to_owned(),
+                owner,
+                uid,
+            });
+        }
+    }
+    if !meta.is_dir() {
+        return Err(CacheDirError::NotADirectory {
+            path: dir.to_owned(),
+        });
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(CacheDirError::Writable {
+            path: dir.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// The per-user cache directory ([`cache_path`] of `env`), created 0700 on first use and
+/// checked by [`private_dir`] on every use: everything atom caches (fetched atoms, the
+/// resolution index, eka-run's evaluations and exported trees) lives under it.
+pub fn cache_dir_from(env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, CacheDirError> {
+    let dir = cache_path(env)?;
+    private_dir(&dir)?;
+    Ok(dir)
+}
+
+/// [`cache_dir_from`] this process's environment.
+pub fn cache_dir() -> Result<PathBuf, CacheDirError> {
+    cache_dir_from(|k| std::env::var_os(k))
 }
 
 /// An atom directory of a working tree, with its manifest and lock.
@@ -175,20 +296,12 @@ fn stage(path: &Path, text: &str) -> Result<PathBuf, Error> {
     Ok(tmp)
 }
 
-/// The per-user cache directory: `$XDG_CACHE_HOME/atom`, else `~/.cache/atom`.
-fn cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("atom")
-}
-
 /// The per-user cache repository of fetched atoms, whole (what evaluation exports):
 /// `$XDG_CACHE_HOME/atom/atoms.git`, else `~/.cache/atom/atoms.git`. Created on first use.
 pub fn cache() -> Result<GitStore, Error> {
-    Ok(GitStore::open_or_init_bare(&cache_dir().join("atoms.git"))?)
+    Ok(GitStore::open_or_init_bare(
+        &cache_dir()?.join("atoms.git"),
+    )?)
 }
 
 /// The per-user repository resolution works in: `$XDG_CACHE_HOME/atom/index.git`, beside
@@ -199,7 +312,7 @@ pub fn cache() -> Result<GitStore, Error> {
 /// contents are needed is fetched whole into [`cache`]. Created on first use.
 pub fn index() -> Result<GitStore, Error> {
     let cache = cache()?;
-    let dir = cache_dir().join("index.git");
+    let dir = cache_dir()?.join("index.git");
     let store = GitStore::open_or_init_bare(&dir)?;
     let alternates = dir.join("objects/info/alternates");
     let line = format!("{}\n", cache.git_dir().join("objects").display());
@@ -235,4 +348,105 @@ pub fn mirrors(config: &Config, aliases: &Aliases) -> BTreeMap<String, Vec<Addre
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_cache_follows_xdg_then_home_and_never_a_temporary_directory() {
+        let env = |k: &str| (k == "HOME").then(|| OsString::from("/home/u"));
+        assert_eq!(cache_path(env).unwrap(), Path::new("/home/u/.cache/atom"));
+        let env = |k: &str| match k {
+            "XDG_CACHE_HOME" => Some(OsString::from("/xdg")),
+            "HOME" => Some(OsString::from("/home/u")),
+            _ => None,
+        };
+        assert_eq!(cache_path(env).unwrap(), Path::new("/xdg/atom"));
+        // A relative XDG_CACHE_HOME is ignored, as the XDG specification says.
+        for relative in ["rel", ""] {
+            let env = |k: &str| match k {
+                "XDG_CACHE_HOME" => Some(OsString::from(relative)),
+                "HOME" => Some(OsString::from("/home/u")),
+                _ => None,
+            };
+            assert_eq!(cache_path(env).unwrap(), Path::new("/home/u/.cache/atom"));
+        }
+        // Neither set, or only relative ones: an error, not the temporary directory.
+        let relative = |_: &str| Some(OsString::from("rel"));
+        for err in [cache_path(|_| None), cache_path(relative)] {
+            assert_eq!(
+                err.unwrap_err().to_string(),
+                "cannot find a cache directory: set HOME or XDG_CACHE_HOME to an absolute path"
+            );
+        }
+    }
+
+    #[test]
+    fn the_cache_directory_is_created_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = |k: &str| (k == "XDG_CACHE_HOME").then(|| tmp.path().join("c").into());
+        let dir = cache_dir_from(env).unwrap();
+        assert_eq!(dir, tmp.path().join("c/atom"));
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // Used again as it is.
+        assert_eq!(cache_dir_from(env).unwrap(), dir);
+    }
+
+    #[test]
+    fn a_cache_directory_others_can_write_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("atom");
+        std::fs::create_dir(&dir).unwrap();
+        // The control: this user's directory, 0755, is fine.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&dir).unwrap();
+        for mode in [0o777, 0o1777, 0o775, 0o757] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = private_dir(&dir).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "refusing the cache directory `{}`: group or other users can write it (mode {mode:o}); run `chmod go-w` on it",
+                    dir.display()
+                )
+            );
+        }
+        std::fs::remove_dir(&dir).unwrap();
+        std::fs::write(&dir, "").unwrap();
+        assert!(matches!(
+            private_dir(&dir),
+            Err(CacheDirError::NotADirectory { .. })
+        ));
+    }
+
+    #[test]
+    fn a_cache_directory_of_another_user_is_refused() {
+        let uid = rustix::process::getuid().as_raw();
+        // As root, a directory given to `nobody`; as anyone else, `/` (root's) stands for a
+        // directory someone else made.
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, owner) = if uid == 0 {
+            let dir = tmp.path().join("atom");
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            // The control: while it is this user's, it is fine.
+            private_dir(&dir).unwrap();
+            std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+            (dir, 65534)
+        } else {
+            (PathBuf::from("/"), 0)
+        };
+        let err = private_dir(&dir).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refusing the cache directory `{}`: it is owned by uid {owner}, not by this user (uid {uid}); remove it or set XDG_CACHE_HOME",
+                dir.display()
+            )
+        );
+    }
 }

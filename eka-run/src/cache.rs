@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 /// A failure of the cache.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Neither `XDG_CACHE_HOME` nor `HOME` is an absolute path.
-    #[error("cannot find a cache directory: set HOME or XDG_CACHE_HOME, or pass --no-cache")]
-    NoCacheDir,
+    /// The per-user cache directory cannot be used (atom-lib's rules: no temporary directory,
+    /// this user's own, created 0700, not writable by others).
+    #[error(transparent)]
+    Dir(#[from] atom_lib::local::CacheDirError),
     /// Writing an entry failed.
     #[error("cannot write the evaluation cache entry `{path}`")]
     Write {
@@ -35,17 +36,13 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// The cache in the XDG cache directory named by `env` (`XDG_CACHE_HOME`, else `HOME`).
+    /// The cache in `eval/` of the per-user cache directory named by `env`
+    /// ([`atom_lib::local::cache_dir_from`]: `XDG_CACHE_HOME`, else `HOME`), which is created
+    /// private and refused when another user could write it.
     pub fn from_env(env: impl Fn(&str) -> Option<OsString>) -> Result<Self, Error> {
-        let absolute = |v: OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-        let base = match env("XDG_CACHE_HOME").and_then(absolute) {
-            Some(dir) => dir,
-            None => env("HOME")
-                .and_then(absolute)
-                .map(|home| home.join(".cache"))
-                .ok_or(Error::NoCacheDir)?,
-        };
-        Ok(Cache::at(base.join("atom/eval")))
+        Ok(Cache::at(
+            atom_lib::local::cache_dir_from(env)?.join("eval"),
+        ))
     }
 
     /// The cache in `dir`.
@@ -103,32 +100,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_directory_follows_xdg_then_home() {
-        let env = |k: &str| (k == "HOME").then(|| OsString::from("/home/u"));
-        assert_eq!(
-            Cache::from_env(env).unwrap().dir(),
-            Path::new("/home/u/.cache/atom/eval")
-        );
-        let env = |k: &str| match k {
-            "XDG_CACHE_HOME" => Some(OsString::from("/xdg")),
-            "HOME" => Some(OsString::from("/home/u")),
-            _ => None,
-        };
-        assert_eq!(
-            Cache::from_env(env).unwrap().dir(),
-            Path::new("/xdg/atom/eval")
-        );
-        // A relative XDG_CACHE_HOME is ignored, as the XDG specification says.
+    fn the_directory_is_atom_libs_cache_directory() {
+        let home = tempfile::tempdir().unwrap();
         let env = |k: &str| match k {
             "XDG_CACHE_HOME" => Some(OsString::from("rel")),
-            "HOME" => Some(OsString::from("/home/u")),
+            "HOME" => Some(home.path().into()),
             _ => None,
         };
         assert_eq!(
             Cache::from_env(env).unwrap().dir(),
-            Path::new("/home/u/.cache/atom/eval")
+            home.path().join(".cache/atom/eval")
         );
-        assert!(matches!(Cache::from_env(|_| None), Err(Error::NoCacheDir)));
+        assert!(matches!(
+            Cache::from_env(|_| None),
+            Err(Error::Dir(atom_lib::local::CacheDirError::NoBase))
+        ));
     }
 
     #[test]

@@ -125,7 +125,15 @@ pub fn invocation(args: Args, path_var: Option<&std::ffi::OsStr>) -> Result<Invo
         store: args.store.store.or(rebase(directives.store.store)),
         state: args.store.state.or(rebase(directives.store.state)),
     };
+    // An interpreter named by a path (it has a `/`) is relative to the script too; a bare name
+    // is looked up on `PATH`, as any program's.
     let mut command = directives.interpreter;
+    if let Some(interpreter) = command.first_mut() {
+        let path = Path::new(interpreter.as_os_str());
+        if path.is_relative() && interpreter.as_encoded_bytes().contains(&b'/') {
+            *interpreter = base.join(path).into_os_string();
+        }
+    }
     command.extend(args.command);
     Ok(Invocation { store, command })
 }
@@ -245,6 +253,40 @@ mod tests {
             invocation(a, None).unwrap().store.store,
             Some("/elsewhere".into())
         );
+    }
+
+    #[test]
+    fn a_relative_interpreter_path_is_relative_to_the_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s");
+        let s = script.to_str().unwrap();
+        let real_dir = dir.path().canonicalize().unwrap();
+        std::fs::write(
+            &script,
+            "#!/usr/bin/env eka-run\n#! eka-run ./bin/interp -x\n",
+        )
+        .unwrap();
+        let inv = invocation(args(&[s]), None).unwrap();
+        assert_eq!(
+            inv.command,
+            [
+                real_dir.join("./bin/interp").into_os_string(),
+                "-x".into(),
+                s.into()
+            ]
+        );
+        // A bare name is looked up on PATH, an absolute path is kept.
+        for interpreter in ["python3", "/usr/bin/python3"] {
+            std::fs::write(
+                &script,
+                format!("#!/usr/bin/env eka-run\n#! eka-run {interpreter}\n"),
+            )
+            .unwrap();
+            assert_eq!(
+                invocation(args(&[s]), None).unwrap().command,
+                [interpreter, s]
+            );
+        }
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! The words of all `#! eka-run` lines are concatenated and parsed like eka-run's own command
 //! line; the program they name is the interpreter, run as
 //! `<interpreter> [interpreter args...] <script> [script args...]`. Words are split as a shell
-//! would (single quotes, double quotes, backslashes), with no expansion.
+//! would (single quotes, double quotes, backslashes), with no expansion. Relative paths on those
+//! lines, the interpreter's included (`#! eka-run ./bin/python3`), are relative to the script
+//! (after symlinks), never to the caller's working directory; a bare name is looked up on `PATH`.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;

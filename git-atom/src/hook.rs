@@ -103,10 +103,20 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         }
         Command::PreReceive => {
             let store = GitStore::open_receiving(&cwd)?;
-            let changes = guard::parse_pre_receive(std::io::stdin().lock())?;
-            let mut refusals = guard::immutable_refs(&changes);
-            refusals.extend(guard::malformed_new_atoms(&store, &changes));
+            let mut changes = guard::parse_pre_receive(std::io::stdin().lock())?;
             let repository = GitStore::discover(&cwd)?;
+            // The namespace the server serves (`git help gitnamespaces`): pushed names are in it.
+            let namespace = match std::env::var("GIT_NAMESPACE") {
+                Ok(namespace) => Some(namespace),
+                Err(std::env::VarError::NotPresent) => None,
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    anyhow::bail!("GIT_NAMESPACE is not UTF-8: refusing the push")
+                }
+            };
+            let mut refusals =
+                guard::follow_symbolic_refs(&repository, namespace.as_deref(), &mut changes);
+            refusals.extend(guard::immutable_refs(&changes));
+            refusals.extend(guard::malformed_new_atoms(&store, &changes));
             refusals.extend(guard::malformed_new_signatures(
                 &store,
                 &repository,

@@ -327,3 +327,236 @@ fn the_server_hook_guards_atom_refs_behind_sshd() {
     let server = SshServer::start(&env);
     server_hook_refuses_over(&env, &src, &remote, &server.url(&remote));
 }
+
+/// Where a push goes: a URL, and how the server is told to serve the ref namespace `t` when it
+/// is (`--receive-pack` running receive-pack with `GIT_NAMESPACE=t`, for a path and ssh; smart
+/// HTTP has its own URL for it).
+struct Door {
+    url: String,
+    receive_pack: Option<&'static str>,
+}
+
+const IN_NAMESPACE_T: Option<&str> = Some("env GIT_NAMESPACE=t git-receive-pack");
+
+/// `git push --no-verify [--receive-pack ...] <door> args...`: no client hook, so what refuses
+/// is the server's.
+fn push_to(env: &TestEnv, src: &Path, door: &Door, args: &[&str]) -> atom_tests::Run {
+    let mut all = vec!["push".to_owned(), "--no-verify".to_owned()];
+    if let Some(receive_pack) = door.receive_pack {
+        all.push(format!("--receive-pack={receive_pack}"));
+    }
+    all.push(door.url.clone());
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    env.git(src, all)
+}
+
+/// The server `remote` (with the server hook and the atom `foo` 0.1.0) also serves the
+/// namespace `t`, holding the same atom at `refs/namespaces/t/refs/atoms/foo/0.1.0`, and has
+/// symbolic refs `refs/heads/alias` to the atom, in and out of the namespace. Through `plain`
+/// (no namespace) and `in_t` (serving `t`), every change of an existing atom ref however it is
+/// named (in a namespace, nested, through a symbolic ref) is refused, new atom refs are checked
+/// under their namespaced names, and ordinary and genuine pushes go through.
+fn namespaced_and_symbolic_atoms_are_guarded(
+    env: &TestEnv,
+    src: &Path,
+    remote: &Path,
+    plain: &Door,
+    in_t: &Door,
+) {
+    let atom = remote_ref(env, remote, "refs/atoms/foo/0.1.0");
+    let t_atom = "refs/namespaces/t/refs/atoms/foo/0.1.0";
+    env.git_ok(remote, &["update-ref", t_atom, &atom]);
+    env.git_ok(
+        remote,
+        &["symbolic-ref", "refs/heads/alias", "refs/atoms/foo/0.1.0"],
+    );
+    env.git_ok(
+        remote,
+        &["symbolic-ref", "refs/namespaces/t/refs/heads/alias", t_atom],
+    );
+    env.write(src, "README", "namespaces\n");
+    let head = env.commit_all(src, "namespaces");
+    let short = |oid: &str| oid[..12].to_owned();
+
+    // Controls: branch pushes go through, in and out of the namespace.
+    push_to(env, src, plain, &["-q", "main"]).success();
+    assert_eq!(remote_ref(env, remote, "refs/heads/main"), head);
+    push_to(env, src, in_t, &["-q", "main"]).success();
+    assert_eq!(
+        remote_ref(env, remote, "refs/namespaces/t/refs/heads/main"),
+        head
+    );
+
+    // Without the namespace, its atom is still an atom: no force-update, deletion or
+    // malformed creation.
+    let force = push_to(env, src, plain, &["--force", &format!("HEAD:{t_atom}")]).code(1);
+    assert!(
+        force.stderr.contains(&format!(
+            "error: refusing to update `{t_atom}` ({} -> {}): published atoms and subatomics are immutable",
+            short(&atom),
+            short(&head)
+        )),
+        "{}",
+        force.stderr
+    );
+    let delete = push_to(env, src, plain, &[&format!(":{t_atom}")]).code(1);
+    assert!(
+        delete.stderr.contains(&format!(
+            "error: refusing to delete `{t_atom}` ({}): published atoms and subatomics are immutable",
+            short(&atom)
+        )),
+        "{}",
+        delete.stderr
+    );
+    for name in [
+        "refs/namespaces/t/refs/atoms/foo/9.9.9",
+        "refs/namespaces/a/refs/namespaces/b/refs/atoms/foo/9.9.9",
+    ] {
+        let create = push_to(env, src, plain, &[&format!("HEAD:{name}")]).code(1);
+        assert!(
+            create.stderr.contains(&format!(
+                "error: refusing new atom ref `{name}` ({}): has 1 parent(s)",
+                short(&head)
+            )),
+            "{}",
+            create.stderr
+        );
+        assert_eq!(remote_ref(env, remote, name), "");
+    }
+    // A symbolic ref is checked as its target.
+    let alias = push_to(env, src, plain, &["--force", "HEAD:refs/heads/alias"]).code(1);
+    assert!(
+        alias.stderr.contains(&format!(
+            "error: `refs/heads/alias` is a symbolic ref to `refs/atoms/foo/0.1.0`: refusing to update `refs/atoms/foo/0.1.0` ({} -> {})",
+            short(&atom),
+            short(&head)
+        )),
+        "{}",
+        alias.stderr
+    );
+
+    // Through the namespace: the same, nested namespaces and symbolic refs included.
+    let force = push_to(env, src, in_t, &["--force", "HEAD:refs/atoms/foo/0.1.0"]).code(1);
+    assert!(
+        force.stderr.contains(&format!(
+            "error: refusing to update `refs/atoms/foo/0.1.0` ({} -> {})",
+            short(&atom),
+            short(&head)
+        )),
+        "{}",
+        force.stderr
+    );
+    let nested = "refs/namespaces/u/refs/atoms/foo/9.9.9";
+    let create = push_to(env, src, in_t, &[&format!("HEAD:{nested}")]).code(1);
+    assert!(
+        create.stderr.contains(&format!(
+            "error: refusing new atom ref `{nested}` ({}): has 1 parent(s)",
+            short(&head)
+        )),
+        "{}",
+        create.stderr
+    );
+    let alias = push_to(env, src, in_t, &["--force", "HEAD:refs/heads/alias"]).code(1);
+    assert!(
+        alias.stderr.contains(&format!(
+            "error: `refs/heads/alias` is a symbolic ref to `{t_atom}`: refusing to update `{t_atom}` ({} -> {})",
+            short(&atom),
+            short(&head)
+        )),
+        "{}",
+        alias.stderr
+    );
+    let delete = push_to(env, src, in_t, &[":refs/atoms/foo/0.1.0"]).code(1);
+    assert!(
+        delete
+            .stderr
+            .contains("error: refusing to delete `refs/atoms/foo/0.1.0`"),
+        "{}",
+        delete.stderr
+    );
+
+    // Nothing moved.
+    assert_eq!(remote_ref(env, remote, "refs/atoms/foo/0.1.0"), atom);
+    assert_eq!(remote_ref(env, remote, t_atom), atom);
+    assert_eq!(
+        env.git_ok(remote, &["symbolic-ref", "refs/heads/alias"]),
+        "refs/atoms/foo/0.1.0"
+    );
+    assert_eq!(remote_ref(env, remote, nested), "");
+    assert_eq!(
+        remote_ref(
+            env,
+            remote,
+            "refs/namespaces/t/refs/namespaces/u/refs/atoms/foo/9.9.9"
+        ),
+        ""
+    );
+
+    // A genuine atom is created under a (nested) namespaced name: the check is the atom's.
+    push_to(
+        env,
+        src,
+        in_t,
+        &[
+            "-q",
+            &format!("{atom}:refs/namespaces/u/refs/atoms/foo/0.1.0"),
+        ],
+    )
+    .success();
+    assert_eq!(
+        remote_ref(
+            env,
+            remote,
+            "refs/namespaces/t/refs/namespaces/u/refs/atoms/foo/0.1.0"
+        ),
+        atom
+    );
+}
+
+#[test]
+fn the_server_hook_guards_namespaced_and_symbolic_atom_refs_over_a_path() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    let url = remote.to_str().unwrap().to_owned();
+    let plain = Door {
+        url: url.clone(),
+        receive_pack: None,
+    };
+    let in_t = Door {
+        url,
+        receive_pack: IN_NAMESPACE_T,
+    };
+    namespaced_and_symbolic_atoms_are_guarded(&env, &src, &remote, &plain, &in_t);
+}
+
+#[test]
+fn the_server_hook_guards_namespaced_and_symbolic_atom_refs_behind_smart_http() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    let server = HttpServer::start(&env, &env.path("srv"));
+    let plain = Door {
+        url: server.url("remote.git"),
+        receive_pack: None,
+    };
+    let in_t = Door {
+        url: server.namespaced_url("remote.git"),
+        receive_pack: None,
+    };
+    namespaced_and_symbolic_atoms_are_guarded(&env, &src, &remote, &plain, &in_t);
+}
+
+#[test]
+fn the_server_hook_guards_namespaced_and_symbolic_atom_refs_behind_sshd() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    let server = SshServer::start(&env);
+    let plain = Door {
+        url: server.url(&remote),
+        receive_pack: None,
+    };
+    let in_t = Door {
+        url: server.url(&remote),
+        receive_pack: IN_NAMESPACE_T,
+    };
+    namespaced_and_symbolic_atoms_are_guarded(&env, &src, &remote, &plain, &in_t);
+}

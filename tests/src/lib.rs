@@ -563,7 +563,7 @@ pub fn require_program(name: &str, package: &str) -> PathBuf {
 
 /// A real web server (lighttpd) on loopback running git's smart HTTP backend
 /// (`git http-backend` as a CGI program) for the repositories under a directory, with pushes
-/// enabled; stopped on drop.
+/// enabled, also in the ref namespace `t` ([`HttpServer::namespaced_url`]); stopped on drop.
 #[derive(Debug)]
 pub struct HttpServer {
     child: Child,
@@ -718,12 +718,22 @@ server.pid-file = "{dir}/lighttpd.pid"
 server.upload-dirs = ("{dir}")
 # Served files change under tests; never answer from a stale stat.
 server.stat-cache-engine = "disable"
-alias.url = ("/git/" => "{backend}/")
+alias.url = ("/git/" => "{backend}/", "/git-t/" => "{backend}/")
 $HTTP["url"] =~ "^/git/" {{
     cgi.assign = ("" => "")
     setenv.set-environment = (
         "GIT_PROJECT_ROOT" => "{base}",
         "GIT_HTTP_EXPORT_ALL" => "1",
+        "REMOTE_USER" => "atom-test",
+        "PATH" => "/usr/bin:/bin",
+    )
+}}
+$HTTP["url"] =~ "^/git-t/" {{
+    cgi.assign = ("" => "")
+    setenv.set-environment = (
+        "GIT_PROJECT_ROOT" => "{base}",
+        "GIT_HTTP_EXPORT_ALL" => "1",
+        "GIT_NAMESPACE" => "t",
         "REMOTE_USER" => "atom-test",
         "PATH" => "/usr/bin:/bin",
     )
@@ -756,6 +766,13 @@ $HTTP["url"] =~ "^/git/" {{
     pub fn url(&self, rel: &str) -> String {
         let scheme = if self.ca.is_some() { "https" } else { "http" };
         format!("{scheme}://127.0.0.1:{}/git/{rel}", self.port)
+    }
+
+    /// The URL of a repository under the base path served in the ref namespace `t`
+    /// (`GIT_NAMESPACE=t`, see `git help gitnamespaces`).
+    pub fn namespaced_url(&self, rel: &str) -> String {
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}/git-t/{rel}", self.port)
     }
 
     /// The URL of the file `rel` of the document root ([`HttpServer::files`]).

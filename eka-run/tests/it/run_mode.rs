@@ -89,6 +89,44 @@ fn relative_and_symlinked_script_paths_work() {
 }
 
 #[test]
+fn a_relative_interpreter_is_relative_to_the_script_not_the_working_directory() {
+    let sb = fixture();
+    let interp = |who: &str| format!("#!/bin/sh\nprintf '{who}:%s\\n' \"$@\"\n");
+    // The interpreter beside the script, and one in the caller's working directory (a
+    // directory others might write) that must never run.
+    sb.write("work/bin/interp", &interp("script-dir"), 0o755);
+    sb.write("elsewhere/bin/interp", &interp("cwd"), 0o755);
+    sb.write(
+        "work/relative.sh",
+        "#!/usr/bin/env eka-run\n#! eka-run --store ../nix/store ./bin/interp --flag\n",
+        0o755,
+    );
+    sb.chown();
+    // The control: from the script's own directory, both readings agree.
+    let mut here = sb.command("./relative.sh");
+    here.current_dir(sb.path("work")).arg("a");
+    let out = output(&mut here);
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "script-dir:--flag\nscript-dir:./relative.sh\nscript-dir:a\n"
+    );
+    // From another directory holding its own `./bin/interp`: still the script's.
+    let script = sb.path("work/relative.sh");
+    let mut there = sb.command(&script);
+    there.current_dir(sb.path("elsewhere")).arg("a");
+    let out = output(&mut there);
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "script-dir:--flag\nscript-dir:{}\nscript-dir:a\n",
+            script.display()
+        )
+    );
+}
+
+#[test]
 fn exit_codes_and_signals_pass_through() {
     let sb = fixture();
     let out = output(sb.command("work/script.sh").env("EKA_TEST_EXIT", "7"));

@@ -56,6 +56,42 @@ impl GitStore {
         }
     }
 
+    /// The ref stored under exactly the full name `name`, whatever namespace (`GIT_NAMESPACE`)
+    /// the repository was opened in, not followed if it is symbolic.
+    fn find_exact(&self, name: &str) -> Result<Option<gix::refs::Reference>, StoreError> {
+        let err = |what: &str, e: BoxError| StoreError::Ref {
+            name: name.to_owned(),
+            what: what.into(),
+            source: Some(e),
+        };
+        let full = gix::refs::FullName::try_from(name)
+            .map_err(|e| err("is not a valid ref name", boxed(e)))?;
+        let mut refs = self.repo.refs.clone();
+        refs.namespace = None;
+        refs.try_find(full.as_ref())
+            .map_err(|e| err("could not be read", boxed(e)))
+    }
+
+    /// The object the ref stored under exactly the full name `name` points at (not peeled),
+    /// whatever namespace the repository was opened in; `None` when it is absent or symbolic.
+    pub fn find_exact_ref(&self, name: &str) -> Result<Option<Oid>, StoreError> {
+        Ok(self
+            .find_exact(name)?
+            .and_then(|r| r.target.try_id().map(to_oid)))
+    }
+
+    /// The full name the symbolic ref stored under exactly `name` points to (one level, not
+    /// followed further), whatever namespace the repository was opened in; `None` when `name`
+    /// is absent or a direct ref.
+    pub fn symbolic_target(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.find_exact(name)?.and_then(|r| match r.target {
+            gix::refs::Target::Symbolic(target) => {
+                Some(target.as_bstr().to_str_lossy().into_owned())
+            }
+            gix::refs::Target::Object(_) => None,
+        }))
+    }
+
     /// Every direct ref whose name starts with `prefix`, sorted by name. A ref pointing at an
     /// annotated tag carries the object the tag points to in `peeled`, as a remote listing
     /// does, so a tag never stands where a commit is expected.
