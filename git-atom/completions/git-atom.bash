@@ -79,7 +79,7 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__add)
-            opts="-v -q -h -V --path --name --atom --verbose --quiet --help --version"
+            opts="-v -q -h -V --path --name --atom --replace --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -67,6 +67,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand verify" -s V -l versio
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l path -d 'Add the atom in DIR, another atom of this repository, as a path dependency' -r -F
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l name -d 'The dependency\'s name (`from.<NAME>`; default: the label); only with one URI or --path' -r
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l atom -d 'The atom directory to edit (default: the atom whose directory holds the current directory)' -r -F
+complete -c git-atom -n "__fish_git_atom_using_subcommand add" -l replace -d 'Replace a dependency the manifest already declares under the same name (without it, adding a name that is taken fails and nothing is written)'
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
