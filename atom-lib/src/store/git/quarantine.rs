@@ -254,6 +254,15 @@ pub struct Sparse {
     via: Via,
     /// The borrowed repository's object directory.
     objects: PathBuf,
+    /// What was asked for: the commits, then the blobs. Only what they reach is admitted.
+    wanted: std::cell::RefCell<Wanted>,
+}
+
+/// The objects a sparse fetch asked for.
+#[derive(Debug, Default)]
+struct Wanted {
+    commits: Vec<Oid>,
+    blobs: Vec<Oid>,
 }
 
 /// How a sparse fetch reaches its remote.
@@ -281,6 +290,13 @@ impl GitStore {
         };
         let sparse = self.sparse(via)?;
         sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
+        // What the names became: the commits asked for.
+        let store = sparse.store()?;
+        let commits = refs
+            .iter()
+            .map(|r| store.resolve_commit(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        sparse.wanted.borrow_mut().commits = commits;
         Ok(sparse)
     }
 
@@ -293,6 +309,7 @@ impl GitStore {
     ) -> Result<Sparse, StoreError> {
         let sparse = self.sparse(Via::Session(session.clone()))?;
         session.fetch(wants, Some(SPARSE_FILTER), sparse.dir.path())?;
+        sparse.wanted.borrow_mut().commits = wants.to_vec();
         Ok(sparse)
     }
 
@@ -327,7 +344,12 @@ impl GitStore {
                     .write_all(config.as_bytes())
             })
             .map_err(|source| StoreError::Scratch { source })?;
-        Ok(Sparse { dir, via, objects })
+        Ok(Sparse {
+            dir,
+            via,
+            objects,
+            wanted: Default::default(),
+        })
     }
 }
 
@@ -366,6 +388,7 @@ impl Sparse {
 
     /// Fetches these blobs by id, in one fetch, unless they are here already.
     pub fn fetch_blobs(&self, blobs: &[crate::Oid]) -> Result<(), StoreError> {
+        self.wanted.borrow_mut().blobs.extend_from_slice(blobs);
         let store = self.store()?;
         let missing: Vec<crate::Oid> = blobs
             .iter()
@@ -389,8 +412,87 @@ impl Sparse {
         GitStore::open(self.dir.path())
     }
 
-    /// Moves what arrived into the borrowed repository (the caller has checked it).
+    /// Moves what the wanted commits and blobs reach of what arrived into the borrowed
+    /// repository (the caller has checked it), as one pack. Whatever else the server sent (its
+    /// source history, unrelated objects) is dropped with the rest of the throwaway
+    /// repository: a server chooses what it sends, not what is kept.
     pub fn admit(self) -> Result<(), StoreError> {
-        admit_objects(&self.dir.path().join("objects"), &self.objects)
+        let store = self.store()?;
+        let target = self
+            .objects
+            .parent()
+            .map(GitStore::open)
+            .transpose()?
+            .ok_or_else(|| StoreError::Admit {
+                path: self.objects.clone(),
+                source: std::io::Error::other("an object directory without a repository"),
+            })?;
+        let wanted = self.wanted.borrow();
+        let keep = closure(&store, &target, &wanted.commits, &wanted.blobs)?;
+        if keep.is_empty() {
+            return Ok(());
+        }
+        let pack_dir = self.objects.join("pack");
+        fs::create_dir_all(&pack_dir).map_err(|source| StoreError::Admit {
+            path: pack_dir.clone(),
+            source,
+        })?;
+        let list: String = keep.iter().map(|oid| format!("{oid}\n")).collect();
+        // pack-objects writes the pack, then its index, each under a temporary name renamed
+        // into place: a reader never sees an index without its pack.
+        let out = command::Git::new("pack-objects", self.dir.path())
+            .arg("-q")
+            .arg(pack_dir.join("pack"))
+            .pipe_in(&mut list.as_bytes())?;
+        if !out.status.success() {
+            return Err(command::failure("pack-objects", &out));
+        }
+        Ok(())
     }
+}
+
+/// The objects of `store` (a throwaway repository borrowing `target`'s objects) that `commits`
+/// and `blobs` reach, without those `target` has already (nor what they reach) and those that
+/// did not arrive (a partial fetch leaves blobs and deeper trees out).
+fn closure(
+    store: &GitStore,
+    target: &GitStore,
+    commits: &[Oid],
+    blobs: &[Oid],
+) -> Result<Vec<Oid>, StoreError> {
+    use crate::store::EntryKind;
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Commit,
+        Tree,
+        Blob,
+    }
+    let mut todo: Vec<(Oid, Kind)> = commits.iter().map(|c| (*c, Kind::Commit)).collect();
+    todo.extend(blobs.iter().map(|b| (*b, Kind::Blob)));
+    let mut seen = std::collections::HashSet::new();
+    let mut keep = Vec::new();
+    while let Some((oid, kind)) = todo.pop() {
+        if !seen.insert(oid) || target.has_object(oid) || !store.has_object(oid) {
+            continue;
+        }
+        keep.push(oid);
+        match kind {
+            Kind::Commit => {
+                let (tree, parents) = store.commit_tree_and_parents(oid)?;
+                todo.push((tree, Kind::Tree));
+                todo.extend(parents.into_iter().map(|p| (p, Kind::Commit)));
+            }
+            Kind::Tree => {
+                for entry in store.tree_entries(oid)? {
+                    match entry.kind {
+                        EntryKind::Tree => todo.push((entry.oid, Kind::Tree)),
+                        EntryKind::Blob | EntryKind::Link => todo.push((entry.oid, Kind::Blob)),
+                        EntryKind::Submodule => {}
+                    }
+                }
+            }
+            Kind::Blob => {}
+        }
+    }
+    Ok(keep)
 }
