@@ -81,10 +81,7 @@ pub(super) fn list<T: Transport>(
     }
     let command = gix::protocol::Command::LsRefs;
     let mut features = command.default_features(Protocol::V2, &handshake.capabilities);
-    features.push((
-        "agent",
-        Some(format!("atom/{}", env!("CARGO_PKG_VERSION")).into()),
-    ));
+    features.push(("agent", Some(format!("atom/{}", env!("CARGO_PKG_VERSION")))));
     let mut arguments = command.initial_v2_arguments(&features);
     arguments.extend(
         prefixes

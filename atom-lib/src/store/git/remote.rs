@@ -504,16 +504,14 @@ impl GitStore {
             })?;
         match rx.recv_timeout(timeout) {
             Ok(listed) => listed,
-            Err(_) => {
-                return Err(StoreError::Remote {
-                    remote: remote.to_owned(),
-                    what: format!(
-                        "no answer within {} s (the limit is `atom.timeout`, in seconds)",
-                        timeout.as_secs()
-                    ),
-                    source: None,
-                })
-            }
+            Err(_) => Err(StoreError::Remote {
+                remote: remote.to_owned(),
+                what: format!(
+                    "no answer within {} s (the limit is `atom.timeout`, in seconds)",
+                    timeout.as_secs()
+                ),
+                source: None,
+            }),
         }
     }
 
