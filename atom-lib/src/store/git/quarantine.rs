@@ -427,11 +427,25 @@ impl Sparse {
                 path: self.objects.clone(),
                 source: std::io::Error::other("an object directory without a repository"),
             })?;
+        let started = std::time::Instant::now();
         let wanted = self.wanted.borrow();
         let keep = closure(&store, &target, &wanted.commits, &wanted.blobs)?;
         if keep.is_empty() {
             return Ok(());
         }
+        let arrived = self.dir.path().join("objects");
+        let wanted: std::collections::HashSet<Oid> = keep.iter().copied().collect();
+        let unwanted = own_objects(&arrived).map(|own| {
+            own.into_iter()
+                .filter(|o| !wanted.contains(o) && !target.has_object(*o))
+                .count()
+        });
+        if unwanted == Some(0) {
+            // Everything that arrived is wanted or known (what an honest server sends): moved
+            // as it is.
+            return admit_objects(&arrived, &self.objects);
+        }
+        tracing::debug!(?unwanted, "dropping objects nobody asked for");
         let pack_dir = self.objects.join("pack");
         fs::create_dir_all(&pack_dir).map_err(|source| StoreError::Admit {
             path: pack_dir.clone(),
@@ -447,8 +461,44 @@ impl Sparse {
         if !out.status.success() {
             return Err(command::failure("pack-objects", &out));
         }
+        tracing::debug!(objects = keep.len(), elapsed = ?started.elapsed(), "admitted the wanted closure");
         Ok(())
     }
+}
+
+/// The objects the object directory `dir` holds itself (its packs' indexes list them; loose
+/// objects are named by their paths); `None` when an index cannot be read.
+fn own_objects(dir: &Path) -> Option<Vec<Oid>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir.join("pack")).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("idx") {
+            continue;
+        }
+        // A version 2 index: `\xfftOc`, the version, 256 cumulative counts (the last is the
+        // number of objects), then the sorted object ids.
+        let index = fs::read(&path).ok()?;
+        if index.get(..8)? != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
+            return None;
+        }
+        let last = index.get(8 + 255 * 4..8 + 256 * 4)?;
+        let count = u32::from_be_bytes([last[0], last[1], last[2], last[3]]) as usize;
+        let ids = index.get(8 + 256 * 4..8 + 256 * 4 + count * 20)?;
+        for id in ids.chunks(20) {
+            out.push(super::to_oid(gix::oid::try_from_bytes(id).ok()?));
+        }
+    }
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+            for object in fs::read_dir(entry.path()).ok()?.flatten() {
+                let rest = object.file_name();
+                out.push(format!("{name}{}", rest.to_string_lossy()).parse().ok()?);
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The objects of `store` (a throwaway repository borrowing `target`'s objects) that `commits`
