@@ -4,6 +4,7 @@
 //! has checked what arrived and calls [`Quarantine::admit`]; dropping the quarantine throws
 //! everything away.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -417,35 +418,30 @@ impl Sparse {
     /// source history, unrelated objects) is dropped with the rest of the throwaway
     /// repository: a server chooses what it sends, not what is kept.
     pub fn admit(self) -> Result<(), StoreError> {
-        let store = self.store()?;
-        let target = self
-            .objects
-            .parent()
-            .map(GitStore::open)
-            .transpose()?
-            .ok_or_else(|| StoreError::Admit {
-                path: self.objects.clone(),
-                source: std::io::Error::other("an object directory without a repository"),
-            })?;
         let started = std::time::Instant::now();
+        let arrived = self.dir.path().join("objects");
+        let own: HashSet<Oid> = own_objects(&arrived)
+            .ok_or_else(|| StoreError::Admit {
+                path: arrived.clone(),
+                source: std::io::Error::other("cannot read the index of a fetched pack"),
+            })?
+            .into_iter()
+            .collect();
+        let store = self.store()?;
         let wanted = self.wanted.borrow();
-        let keep = closure(&store, &target, &wanted.commits, &wanted.blobs)?;
+        let keep = closure(&store, &own, &wanted.commits, &wanted.blobs)?;
+        if keep.len() == own.len() {
+            // Everything that arrived is wanted (what an honest server sends): moved as it is.
+            tracing::debug!(objects = keep.len(), checked_in = ?started.elapsed(), "admitting all that arrived");
+            return admit_objects(&arrived, &self.objects);
+        }
+        tracing::debug!(
+            unwanted = own.len() - keep.len(),
+            "dropping objects nobody asked for"
+        );
         if keep.is_empty() {
             return Ok(());
         }
-        let arrived = self.dir.path().join("objects");
-        let wanted: std::collections::HashSet<Oid> = keep.iter().copied().collect();
-        let unwanted = own_objects(&arrived).map(|own| {
-            own.into_iter()
-                .filter(|o| !wanted.contains(o) && !target.has_object(*o))
-                .count()
-        });
-        if unwanted == Some(0) {
-            // Everything that arrived is wanted or known (what an honest server sends): moved
-            // as it is.
-            return admit_objects(&arrived, &self.objects);
-        }
-        tracing::debug!(?unwanted, "dropping objects nobody asked for");
         let pack_dir = self.objects.join("pack");
         fs::create_dir_all(&pack_dir).map_err(|source| StoreError::Admit {
             path: pack_dir.clone(),
@@ -501,12 +497,13 @@ fn own_objects(dir: &Path) -> Option<Vec<Oid>> {
     Some(out)
 }
 
-/// The objects of `store` (a throwaway repository borrowing `target`'s objects) that `commits`
-/// and `blobs` reach, without those `target` has already (nor what they reach) and those that
-/// did not arrive (a partial fetch leaves blobs and deeper trees out).
+/// The objects of `own` (what arrived in `store`, a throwaway repository borrowing another's
+/// objects) that `commits` and `blobs` reach through objects of `own`: what the other
+/// repository has already, or what did not arrive (a partial fetch leaves blobs and deeper
+/// trees out), is not followed.
 fn closure(
     store: &GitStore,
-    target: &GitStore,
+    own: &HashSet<Oid>,
     commits: &[Oid],
     blobs: &[Oid],
 ) -> Result<Vec<Oid>, StoreError> {
@@ -519,10 +516,10 @@ fn closure(
     }
     let mut todo: Vec<(Oid, Kind)> = commits.iter().map(|c| (*c, Kind::Commit)).collect();
     todo.extend(blobs.iter().map(|b| (*b, Kind::Blob)));
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let mut keep = Vec::new();
     while let Some((oid, kind)) = todo.pop() {
-        if !seen.insert(oid) || target.has_object(oid) || !store.has_object(oid) {
+        if !own.contains(&oid) || !seen.insert(oid) {
             continue;
         }
         keep.push(oid);
