@@ -674,3 +674,49 @@ impl GitStore {
         Ok(pushed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_bounded_at_four_timeouts_unless_set() {
+        let config = Config::from_entries([("atom.timeout", "5")]);
+        assert_eq!(
+            timeouts(&config).unwrap(),
+            Timeouts {
+                idle: Duration::from_secs(5),
+                progress: Duration::from_secs(20),
+            }
+        );
+        let config = Config::from_entries([("atom.timeout", "5"), ("atom.progressTimeout", "7")]);
+        assert_eq!(timeouts(&config).unwrap().progress, Duration::from_secs(7));
+        let config = Config::from_entries([("atom.progressTimeout", "0")]);
+        assert!(timeouts(&config).is_err());
+    }
+
+    #[test]
+    fn listing_limits_take_git_suffixes() {
+        let limits = list_limits(&Config::default()).unwrap();
+        assert_eq!(
+            limits,
+            ListLimits {
+                refs: 1_000_000,
+                bytes: 128 << 20,
+            }
+        );
+        let config =
+            Config::from_entries([("atom.listMaxRefs", "2k"), ("atom.listMaxBytes", "1M")]);
+        assert_eq!(
+            list_limits(&config).unwrap(),
+            ListLimits {
+                refs: 2048,
+                bytes: 1 << 20,
+            }
+        );
+        for bad in ["", "0", "-1", "lots", "1t", "99999999999g"] {
+            let config = Config::from_entries([("atom.listMaxRefs", bad)]);
+            assert!(list_limits(&config).is_err(), "{bad:?}");
+        }
+    }
+}
