@@ -180,16 +180,21 @@ fn scratch_dirs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn a_killed_ls_leaves_no_scratch_repository() {
     let env = TestEnv::new();
     let (listener, port) = silent_server();
+    // Connections accepted so far: one more means a listing has reached the server.
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
             held.push(stream);
+            counter.fetch_add(1, Ordering::SeqCst);
         }
     });
     let tmp = env.path("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     env.set_env("TMPDIR", &tmp);
     for signal in ["TERM", "INT"] {
+        let before = accepted.load(Ordering::SeqCst);
         // Outside any repository, `ls <url>` works in a scratch repository; the server never
         // answers, so it is still there when the signal comes.
         let mut child = env
@@ -199,13 +204,13 @@ fn a_killed_ls_leaves_no_scratch_repository() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        // The listing has connected to the silent server (so the scratch repository stands
+        // and the command is waiting for an answer).
         let deadline = Instant::now() + Duration::from_secs(20);
-        while scratch_dirs(&tmp).is_empty() {
-            assert!(Instant::now() < deadline, "no scratch repository appeared");
+        while accepted.load(Ordering::SeqCst) == before {
+            assert!(Instant::now() < deadline, "the listing never connected");
             std::thread::sleep(Duration::from_millis(20));
         }
-        // Give the listing time to block on the silent server.
-        std::thread::sleep(Duration::from_millis(300));
         assert_eq!(scratch_dirs(&tmp).len(), 1);
         let kill = std::process::Command::new("kill")
             .args([format!("-{signal}"), child.id().to_string()])

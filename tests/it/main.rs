@@ -11,6 +11,7 @@ mod fetch_update;
 mod format;
 mod hook;
 mod hostile;
+mod hostile_remote;
 mod ls;
 mod man;
 mod naming;

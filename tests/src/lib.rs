@@ -333,6 +333,71 @@ impl TestEnv {
         Run::from_output(out)
     }
 
+    /// Runs `program args...` in `cwd` like [`TestEnv::run`], but fails the test if it has not
+    /// ended within `limit`: the command and every process it started (its process group) are
+    /// killed, then the test panics with what they had said.
+    #[track_caller]
+    pub fn run_within<I, S>(&self, cwd: &Path, program: &str, args: I, limit: Duration) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::os::unix::process::CommandExt;
+        let mut child = self
+            .command(cwd, program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        let drain = |stream: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                if let Some(mut stream) = stream {
+                    let _ = stream.read_to_end(&mut kept);
+                }
+                String::from_utf8_lossy(&kept).into_owned()
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|s| Box::new(s) as _));
+        let stderr = drain(child.stderr.take().map(|s| Box::new(s) as _));
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Whatever the command left behind (a killed transfer's children) goes too.
+        let kill_group = || {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
+        };
+        kill_group();
+        let Some(status) = status else {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            panic!(
+                "{program} was still running after {limit:?}:\n--- stdout\n{}--- stderr\n{}",
+                stdout.join().unwrap_or_default(),
+                stderr.join().unwrap_or_default()
+            );
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        }
+    }
+
     /// Runs `git args...` in `cwd`.
     pub fn git<I, S>(&self, cwd: &Path, args: I) -> Run
     where
@@ -885,5 +950,219 @@ impl Drop for SshServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// What a [`HostileProxy`] answers in place of the real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hostility {
+    /// Nothing: every byte is passed on (the positive control).
+    Honest,
+    /// Each protocol v2 `fetch` is answered with the start of a pack section and then band-2
+    /// progress messages every 10 ms, forever, never a byte of pack.
+    EndlessProgress,
+    /// Each protocol v2 `ls-refs` is answered with this many made-up atom refs
+    /// (`refs/atoms/a<i>/1.0.0`), whatever the prefixes asked for.
+    Refs(usize),
+    /// Each protocol v2 `fetch` is answered with a pack, made from the repository at the path,
+    /// holding what was wanted and everything reachable from the revision named too, whatever
+    /// filter was asked for.
+    ExtraObjects(PathBuf, String),
+}
+
+/// A hostile `git://` server on loopback: a proxy in front of a real `git daemon` that passes the
+/// conversation through (the handshake, the commands it leaves alone) and answers the commands
+/// its [`Hostility`] names itself.
+#[derive(Debug)]
+pub struct HostileProxy {
+    /// The port it listens on.
+    pub port: u16,
+    mode: std::sync::Arc<std::sync::Mutex<Hostility>>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// `payload` as one pkt-line.
+fn pkt_line(payload: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:04x}", payload.len() + 4).into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+impl HostileProxy {
+    /// Starts a proxy in front of the `git daemon` listening on `daemon_port`.
+    pub fn start(daemon_port: u16, mode: Hostility) -> Self {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mode = Arc::new(Mutex::new(mode));
+        let answered = Arc::new(AtomicUsize::new(0));
+        let (shared_mode, shared_answered) = (mode.clone(), answered.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (mode, answered) = (shared_mode.clone(), shared_answered.clone());
+                std::thread::spawn(move || {
+                    let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", daemon_port))
+                    else {
+                        return;
+                    };
+                    Self::relay(client, server, &mode, &answered);
+                });
+            }
+        });
+        HostileProxy {
+            port,
+            mode,
+            answered,
+        }
+    }
+
+    /// Passes `client`'s requests to `server` and the answers back, answering the requests the
+    /// mode names itself.
+    fn relay(
+        client: std::net::TcpStream,
+        server: std::net::TcpStream,
+        mode: &std::sync::Mutex<Hostility>,
+        answered: &std::sync::atomic::AtomicUsize,
+    ) {
+        use std::io::{Read, Write};
+        let (mut from_server, mut to_client) =
+            (server.try_clone().unwrap(), client.try_clone().unwrap());
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from_server, &mut to_client);
+        });
+        let (mut from_client, mut to_server, mut to_client) =
+            (client.try_clone().unwrap(), server, client);
+        let mut buf = vec![0u8; 65536];
+        // The request being held, once it is one the proxy answers itself.
+        let mut held: Option<Vec<u8>> = None;
+        loop {
+            let n = match from_client.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let chunk = &buf[..n];
+            let has = |what: &[u8]| chunk.windows(what.len()).any(|w| w == what);
+            let hostility = mode.lock().unwrap().clone();
+            let ours = match hostility {
+                Hostility::Honest => false,
+                Hostility::EndlessProgress | Hostility::ExtraObjects(..) => has(b"command=fetch"),
+                Hostility::Refs(_) => has(b"command=ls-refs"),
+            };
+            if held.is_none() && !ours {
+                if to_server.write_all(chunk).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let request = held.get_or_insert_with(Vec::new);
+            request.extend_from_slice(chunk);
+            if !request.ends_with(b"0000") {
+                continue;
+            }
+            let request = held.take().unwrap_or_default();
+            answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = match hostility {
+                Hostility::Refs(n) => Self::refs(n),
+                Hostility::ExtraObjects(repo, extra) => Self::pack_with(&repo, &extra, &request),
+                _ => {
+                    Self::endless_progress(&mut to_client, &request);
+                    return;
+                }
+            };
+            if to_client.write_all(&answer).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// An `ls-refs` answer of `n` made-up atom refs.
+    fn refs(n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n * 70);
+        for i in 0..n {
+            out.extend(pkt_line(
+                format!("{:040x} refs/atoms/a{i}/1.0.0\n", i + 1).as_bytes(),
+            ));
+        }
+        out.extend_from_slice(b"0000");
+        out
+    }
+
+    /// A `fetch` answer whose pack holds the objects `request` wants and what they reach, and
+    /// `extra` with everything it reaches, made by `git pack-objects` in `repo`.
+    fn pack_with(repo: &Path, extra: &str, request: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let text = String::from_utf8_lossy(request);
+        let mut revs: Vec<String> = text
+            .split("want ")
+            .skip(1)
+            .filter_map(|w| w.get(..40).map(str::to_owned))
+            .collect();
+        revs.push(extra.to_owned());
+        let mut child = Command::new("git")
+            .args(["pack-objects", "--stdout", "--revs", "-q"])
+            .env("GIT_DIR", repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = revs.join("\n") + "\n";
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "pack-objects in {}", repo.display());
+        let mut answer = pkt_line(b"packfile\n");
+        for chunk in out.stdout.chunks(65000) {
+            let mut data = vec![1u8];
+            data.extend_from_slice(chunk);
+            answer.extend(pkt_line(&data));
+        }
+        answer.extend_from_slice(b"0000");
+        answer
+    }
+
+    /// Answers a `fetch` with a pack section that only ever brings progress messages. A
+    /// request without `done` (the client offered objects it has) is first acknowledged with
+    /// `ready`, as a server does when it will send the pack.
+    fn endless_progress(to_client: &mut std::net::TcpStream, request: &[u8]) {
+        use std::io::Write;
+        let mut start = Vec::new();
+        if !request.windows(5).any(|w| w == b"done\n") {
+            start.extend(pkt_line(b"acknowledgments\n"));
+            start.extend(pkt_line(b"ready\n"));
+            start.extend_from_slice(b"0001");
+        }
+        start.extend(pkt_line(b"packfile\n"));
+        if to_client.write_all(&start).is_err() {
+            return;
+        }
+        for i in 0u64.. {
+            let message = format!("\u{2}Counting objects: {i}\r");
+            if to_client.write_all(&pkt_line(message.as_bytes())).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Changes what the proxy answers from now on.
+    pub fn set(&self, mode: Hostility) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    /// How many requests the proxy has answered itself.
+    pub fn answered(&self) -> usize {
+        self.answered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The `git://` URL of a repository the daemon serves.
+    pub fn url(&self, rel: &str) -> String {
+        format!("git://127.0.0.1:{}/{rel}", self.port)
     }
 }

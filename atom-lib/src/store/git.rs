@@ -15,6 +15,7 @@
 
 pub mod command;
 pub mod config;
+mod listing;
 pub mod objects;
 pub mod quarantine;
 pub mod refs;

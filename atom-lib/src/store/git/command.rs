@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
 
+use super::remote::Timeouts;
 use super::StoreError;
 
 /// Environment variables that tie a `git` process to the repository its parent works on. They
@@ -67,12 +67,51 @@ pub(crate) struct Git {
     watchdog: Option<Watchdog>,
 }
 
-/// A transfer is ended when its `git` shows no sign of progress for `idle`.
+/// A transfer is ended when its `git` shows no sign of life for `timeouts.idle`, or only the
+/// remote's progress messages for `timeouts.progress`.
 #[derive(Debug, Clone)]
 struct Watchdog {
     /// The remote, for the error.
     remote: String,
-    idle: Duration,
+    timeouts: Timeouts,
+}
+
+/// What a chunk of git's output says about the transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    /// Work done here: data arriving (`Receiving objects`), objects written, a hook speaking.
+    Data,
+    /// Something was said, perhaps only by the remote.
+    Life,
+}
+
+/// Tells the remote's progress messages (`remote: ...` lines, which git prefixes to every line
+/// of the remote's sideband band 2 whatever the remote sends) from git's own output in a stream
+/// of stderr chunks. Lines end with `\n` or `\r` (progress rewrites its line).
+#[derive(Debug, Default)]
+struct StderrLines {
+    /// The start of the current line, up to the length of the prefix.
+    start: Vec<u8>,
+}
+
+const REMOTE_PREFIX: &[u8] = b"remote:";
+
+impl StderrLines {
+    /// [`Sign::Data`] when `chunk` ends a line of git's own, else [`Sign::Life`].
+    fn sign(&mut self, chunk: &[u8]) -> Sign {
+        let mut sign = Sign::Life;
+        for &b in chunk {
+            if b == b'\n' || b == b'\r' {
+                if !self.start.is_empty() && !self.start.starts_with(REMOTE_PREFIX) {
+                    sign = Sign::Data;
+                }
+                self.start.clear();
+            } else if self.start.len() < REMOTE_PREFIX.len() {
+                self.start.push(b);
+            }
+        }
+        sign
+    }
 }
 
 impl Git {
@@ -95,15 +134,17 @@ impl Git {
         }
     }
 
-    /// Ends the transfer with `remote` when git shows no sign of progress for `idle`: no byte
-    /// on its stdout or stderr, where it is told to report progress (`--progress`) whatever
-    /// the user sees. git has no such bound for `git://` and ssh, and over HTTP only once a
-    /// connection stands (`http.lowSpeedTime`); a server that accepts and then stays silent
-    /// would hold the transfer forever.
-    pub(crate) fn watchdog(mut self, remote: &str, idle: Duration) -> Self {
+    /// Ends the transfer with `remote` when git shows no sign of life for `timeouts.idle`: no
+    /// byte on its stdout or stderr, where it is told to report progress (`--progress`)
+    /// whatever the user sees. git has no such bound for `git://` and ssh, and over HTTP only
+    /// once a connection stands (`http.lowSpeedTime`); a server that accepts and then stays
+    /// silent would hold the transfer forever. The remote's progress messages (`remote:`
+    /// lines) are life but not data: with nothing else for `timeouts.progress`, the transfer
+    /// is ended too, or a server sending progress forever would hold it.
+    pub(crate) fn watchdog(mut self, remote: &str, timeouts: Timeouts) -> Self {
         self.watchdog = Some(Watchdog {
             remote: remote.to_owned(),
-            idle,
+            timeouts,
         });
         self
     }
@@ -201,7 +242,7 @@ impl Git {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        tracing::debug!(cmd = ?self.cmd, idle = ?watchdog.idle, "running git with a watchdog");
+        tracing::debug!(cmd = ?self.cmd, timeouts = ?watchdog.timeouts, "running git with a watchdog");
         let child = self.cmd.spawn().map_err(|e| StoreError::Spawn {
             command: self.subcommand,
             source: e,
@@ -280,45 +321,49 @@ impl Git {
 }
 
 /// Reads `child`'s stdout and stderr (passing stderr on when `live`) and kills it when neither
-/// gives a byte for `watchdog.idle`.
+/// gives a byte for `watchdog.timeouts.idle`, or nothing but the remote's progress messages for
+/// `watchdog.timeouts.progress`.
 fn supervise(
     mut child: Child,
     subcommand: &'static str,
     watchdog: &Watchdog,
     live: bool,
 ) -> Result<Output, StoreError> {
-    let (tx, rx) = mpsc::channel::<()>();
-    let reader = |stream: Option<Box<dyn Read + Send>>, live: bool| {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let Some(mut stream) = stream else {
-                return kept;
-            };
-            let mut buf = [0u8; 8192];
-            loop {
-                match stream.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        kept.extend_from_slice(&buf[..n]);
-                        if live {
-                            let _ = std::io::stderr().write_all(&buf[..n]);
+    let (tx, rx) = mpsc::channel::<Sign>();
+    let reader =
+        |stream: Option<Box<dyn Read + Send>>, live: bool, mut lines: Option<StderrLines>| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                let Some(mut stream) = stream else {
+                    return kept;
+                };
+                let mut buf = [0u8; 8192];
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            kept.extend_from_slice(&buf[..n]);
+                            if live {
+                                let _ = std::io::stderr().write_all(&buf[..n]);
+                            }
+                            let sign = lines.as_mut().map_or(Sign::Data, |l| l.sign(&buf[..n]));
+                            let _ = tx.send(sign);
                         }
-                        let _ = tx.send(());
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
                 }
-            }
-            kept
-        })
-    };
+                kept
+            })
+        };
     let stdout = reader(
         child
             .stdout
             .take()
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
         false,
+        None,
     );
     let stderr = reader(
         child
@@ -326,36 +371,24 @@ fn supervise(
             .take()
             .map(|s| Box::new(s) as Box<dyn Read + Send>),
         live,
+        Some(StderrLines::default()),
     );
     drop(tx);
-    let mut stalled = false;
-    loop {
-        match rx.recv_timeout(watchdog.idle) {
-            Ok(()) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                stalled = true;
-                break;
-            }
-        }
-    }
-    if stalled {
-        tracing::debug!(remote = %watchdog.remote, "no progress, killing git");
+    let stalled = watch(&rx, watchdog.timeouts);
+    if let Some(stall) = stalled {
+        tracing::debug!(remote = %watchdog.remote, ?stall, "no progress, killing git");
         let _ = child.kill();
     }
     let status = child.wait().map_err(|source| StoreError::Spawn {
         command: subcommand,
         source,
     })?;
-    if stalled {
+    if let Some(stall) = stalled {
         // git's own children (index-pack, ssh, a remote helper) may hold the pipes a moment
         // longer; they end once git is gone, and what they would say is not needed.
         return Err(StoreError::Remote {
             remote: watchdog.remote.clone(),
-            what: format!(
-                "no progress for {} s, gave up (the limit is `atom.timeout`, in seconds)",
-                watchdog.idle.as_secs()
-            ),
+            what: stall.describe(watchdog.timeouts),
             source: None,
         });
     }
@@ -364,6 +397,57 @@ fn supervise(
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     })
+}
+
+/// Why a transfer was given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stall {
+    /// No sign of life for `atom.timeout`.
+    Silent,
+    /// Only the remote's progress messages for `atom.progressTimeout`.
+    OnlyProgress,
+}
+
+impl Stall {
+    /// The error's text.
+    pub(crate) fn describe(self, timeouts: Timeouts) -> String {
+        match self {
+            Stall::Silent => format!(
+                "no progress for {} s, gave up (the limit is `atom.timeout`, in seconds)",
+                timeouts.idle.as_secs()
+            ),
+            Stall::OnlyProgress => format!(
+                "progress messages but no data for {} s, gave up (the limit is \
+                 `atom.progressTimeout`, in seconds)",
+                timeouts.progress.as_secs()
+            ),
+        }
+    }
+}
+
+/// Follows the signs of life on `rx` until every sender is gone (`None`) or the transfer
+/// stalls.
+fn watch(rx: &mpsc::Receiver<Sign>, timeouts: Timeouts) -> Option<Stall> {
+    let (mut life, mut data) = (std::time::Instant::now(), std::time::Instant::now());
+    loop {
+        let idle_left = timeouts.idle.checked_sub(life.elapsed());
+        let progress_left = timeouts.progress.checked_sub(data.elapsed());
+        let left = match (idle_left, progress_left) {
+            (None, _) => return Some(Stall::Silent),
+            (_, None) => return Some(Stall::OnlyProgress),
+            (Some(a), Some(b)) => a.min(b),
+        };
+        match rx.recv_timeout(left) {
+            Ok(sign) => {
+                life = std::time::Instant::now();
+                if sign == Sign::Data {
+                    data = life;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
 }
 
 /// The error for a git process that exited unsuccessfully.
@@ -530,6 +614,19 @@ mod tests {
                 ("command".to_owned(), "a.flag".to_owned(), Vec::new()),
             ]
         );
+    }
+
+    #[test]
+    fn remote_progress_is_life_but_not_data() {
+        let mut lines = StderrLines::default();
+        assert_eq!(lines.sign(b"remote: Counting objects: 1\r"), Sign::Life);
+        assert_eq!(lines.sign(b"remote: Coun"), Sign::Life);
+        // The rest of a remote line, however it is cut, is still the remote's.
+        assert_eq!(lines.sign(b"ting objects: 2\rremote: x\n"), Sign::Life);
+        assert_eq!(lines.sign(b"Receiving objects:  50% (1/2)\r"), Sign::Data);
+        assert_eq!(lines.sign(b"\n\n"), Sign::Life);
+        assert_eq!(lines.sign(b"rem"), Sign::Life);
+        assert_eq!(lines.sign(b"ote\n"), Sign::Data);
     }
 
     #[test]

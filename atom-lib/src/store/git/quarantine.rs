@@ -4,6 +4,7 @@
 //! has checked what arrived and calls [`Quarantine::admit`]; dropping the quarantine throws
 //! everything away.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -254,6 +255,15 @@ pub struct Sparse {
     via: Via,
     /// The borrowed repository's object directory.
     objects: PathBuf,
+    /// What was asked for: the commits, then the blobs. Only what they reach is admitted.
+    wanted: std::cell::RefCell<Wanted>,
+}
+
+/// The objects a sparse fetch asked for.
+#[derive(Debug, Default)]
+struct Wanted {
+    commits: Vec<Oid>,
+    blobs: Vec<Oid>,
 }
 
 /// How a sparse fetch reaches its remote.
@@ -281,6 +291,13 @@ impl GitStore {
         };
         let sparse = self.sparse(via)?;
         sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
+        // What the names became: the commits asked for.
+        let store = sparse.store()?;
+        let commits = refs
+            .iter()
+            .map(|r| store.resolve_commit(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        sparse.wanted.borrow_mut().commits = commits;
         Ok(sparse)
     }
 
@@ -293,6 +310,7 @@ impl GitStore {
     ) -> Result<Sparse, StoreError> {
         let sparse = self.sparse(Via::Session(session.clone()))?;
         session.fetch(wants, Some(SPARSE_FILTER), sparse.dir.path())?;
+        sparse.wanted.borrow_mut().commits = wants.to_vec();
         Ok(sparse)
     }
 
@@ -327,7 +345,12 @@ impl GitStore {
                     .write_all(config.as_bytes())
             })
             .map_err(|source| StoreError::Scratch { source })?;
-        Ok(Sparse { dir, via, objects })
+        Ok(Sparse {
+            dir,
+            via,
+            objects,
+            wanted: Default::default(),
+        })
     }
 }
 
@@ -366,6 +389,7 @@ impl Sparse {
 
     /// Fetches these blobs by id, in one fetch, unless they are here already.
     pub fn fetch_blobs(&self, blobs: &[crate::Oid]) -> Result<(), StoreError> {
+        self.wanted.borrow_mut().blobs.extend_from_slice(blobs);
         let store = self.store()?;
         let missing: Vec<crate::Oid> = blobs
             .iter()
@@ -389,8 +413,133 @@ impl Sparse {
         GitStore::open(self.dir.path())
     }
 
-    /// Moves what arrived into the borrowed repository (the caller has checked it).
+    /// Moves what the wanted commits and blobs reach of what arrived into the borrowed
+    /// repository (the caller has checked it), as one pack. Whatever else the server sent (its
+    /// source history, unrelated objects) is dropped with the rest of the throwaway
+    /// repository: a server chooses what it sends, not what is kept.
     pub fn admit(self) -> Result<(), StoreError> {
-        admit_objects(&self.dir.path().join("objects"), &self.objects)
+        let started = std::time::Instant::now();
+        let arrived = self.dir.path().join("objects");
+        let own: HashSet<Oid> = own_objects(&arrived)
+            .ok_or_else(|| StoreError::Admit {
+                path: arrived.clone(),
+                source: std::io::Error::other("cannot read the index of a fetched pack"),
+            })?
+            .into_iter()
+            .collect();
+        let store = self.store()?;
+        let wanted = self.wanted.borrow();
+        let keep = closure(&store, &own, &wanted.commits, &wanted.blobs)?;
+        if keep.len() == own.len() {
+            // Everything that arrived is wanted (what an honest server sends): moved as it is.
+            tracing::debug!(objects = keep.len(), checked_in = ?started.elapsed(), "admitting all that arrived");
+            return admit_objects(&arrived, &self.objects);
+        }
+        tracing::debug!(
+            unwanted = own.len() - keep.len(),
+            "dropping objects nobody asked for"
+        );
+        if keep.is_empty() {
+            return Ok(());
+        }
+        let pack_dir = self.objects.join("pack");
+        fs::create_dir_all(&pack_dir).map_err(|source| StoreError::Admit {
+            path: pack_dir.clone(),
+            source,
+        })?;
+        let list: String = keep.iter().map(|oid| format!("{oid}\n")).collect();
+        // pack-objects writes the pack, then its index, each under a temporary name renamed
+        // into place: a reader never sees an index without its pack.
+        let out = command::Git::new("pack-objects", self.dir.path())
+            .arg("-q")
+            .arg(pack_dir.join("pack"))
+            .pipe_in(&mut list.as_bytes())?;
+        if !out.status.success() {
+            return Err(command::failure("pack-objects", &out));
+        }
+        tracing::debug!(objects = keep.len(), elapsed = ?started.elapsed(), "admitted the wanted closure");
+        Ok(())
     }
+}
+
+/// The objects the object directory `dir` holds itself (its packs' indexes list them; loose
+/// objects are named by their paths); `None` when an index cannot be read.
+fn own_objects(dir: &Path) -> Option<Vec<Oid>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir.join("pack")).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("idx") {
+            continue;
+        }
+        // A version 2 index: `\xfftOc`, the version, 256 cumulative counts (the last is the
+        // number of objects), then the sorted object ids.
+        let index = fs::read(&path).ok()?;
+        if index.get(..8)? != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
+            return None;
+        }
+        let last = index.get(8 + 255 * 4..8 + 256 * 4)?;
+        let count = u32::from_be_bytes([last[0], last[1], last[2], last[3]]) as usize;
+        let ids = index.get(8 + 256 * 4..8 + 256 * 4 + count * 20)?;
+        for id in ids.chunks(20) {
+            out.push(super::to_oid(gix::oid::try_from_bytes(id).ok()?));
+        }
+    }
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+            for object in fs::read_dir(entry.path()).ok()?.flatten() {
+                let rest = object.file_name();
+                out.push(format!("{name}{}", rest.to_string_lossy()).parse().ok()?);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The objects of `own` (what arrived in `store`, a throwaway repository borrowing another's
+/// objects) that `commits` and `blobs` reach through objects of `own`: what the other
+/// repository has already, or what did not arrive (a partial fetch leaves blobs and deeper
+/// trees out), is not followed.
+fn closure(
+    store: &GitStore,
+    own: &HashSet<Oid>,
+    commits: &[Oid],
+    blobs: &[Oid],
+) -> Result<Vec<Oid>, StoreError> {
+    use crate::store::EntryKind;
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Commit,
+        Tree,
+        Blob,
+    }
+    let mut todo: Vec<(Oid, Kind)> = commits.iter().map(|c| (*c, Kind::Commit)).collect();
+    todo.extend(blobs.iter().map(|b| (*b, Kind::Blob)));
+    let mut seen = HashSet::new();
+    let mut keep = Vec::new();
+    while let Some((oid, kind)) = todo.pop() {
+        if !own.contains(&oid) || !seen.insert(oid) {
+            continue;
+        }
+        keep.push(oid);
+        match kind {
+            Kind::Commit => {
+                let (tree, parents) = store.commit_tree_and_parents(oid)?;
+                todo.push((tree, Kind::Tree));
+                todo.extend(parents.into_iter().map(|p| (p, Kind::Commit)));
+            }
+            Kind::Tree => {
+                for entry in store.tree_entries(oid)? {
+                    match entry.kind {
+                        EntryKind::Tree => todo.push((entry.oid, Kind::Tree)),
+                        EntryKind::Blob | EntryKind::Link => todo.push((entry.oid, Kind::Blob)),
+                        EntryKind::Submodule => {}
+                    }
+                }
+            }
+            Kind::Blob => {}
+        }
+    }
+    Ok(keep)
 }

@@ -69,12 +69,43 @@ pub struct PushedRef {
 /// `atom.timeout` does not say (git itself waits forever).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How a transfer by the git CLI is bounded: `atom.timeout` without a sign of progress ends it
+/// How many times `atom.timeout` a remote may keep a transfer alive with progress messages
+/// alone, without data, when `atom.progressTimeout` does not say.
+pub const PROGRESS_TIMEOUTS: u32 = 4;
+
+/// The most refs one listing may bring, when `atom.listMaxRefs` does not say: 50,000 atoms with
+/// 20 versions each.
+pub const DEFAULT_LIST_MAX_REFS: u64 = 1_000_000;
+
+/// The most bytes one listing may bring, when `atom.listMaxBytes` does not say: a million refs
+/// of about 100 bytes each, with room to spare.
+pub const DEFAULT_LIST_MAX_BYTES: u64 = 128 << 20;
+
+/// How long a remote may take: silent, and sending progress messages without data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    /// `atom.timeout`: the longest silence (no byte at all).
+    pub idle: Duration,
+    /// `atom.progressTimeout`: the longest time with progress messages but no data.
+    pub progress: Duration,
+}
+
+/// How much one listing of a remote's refs may bring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ListLimits {
+    /// `atom.listMaxRefs`.
+    pub refs: u64,
+    /// `atom.listMaxBytes`.
+    pub bytes: u64,
+}
+
+/// How a transfer by the git CLI is bounded: `atom.timeout` without a sign of life ends it
 /// (git's `http.lowSpeedLimit`/`http.lowSpeedTime` over HTTP, unless they are set, and a
-/// watchdog on git's output for every transport).
+/// watchdog on git's output for every transport), and so does `atom.progressTimeout` with the
+/// remote's progress messages as the only sign of life.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bound {
-    timeout: Duration,
+    timeouts: Timeouts,
     /// Whether git's own HTTP low-speed settings are left to us.
     low_speed: bool,
 }
@@ -85,13 +116,66 @@ impl Bound {
     /// the transport, git showing no progress for the timeout is killed.
     pub(crate) fn apply(self, git: command::Git, remote: &str) -> command::Git {
         let git = if self.low_speed {
-            git.config("http.lowSpeedLimit", "1")
-                .config("http.lowSpeedTime", &self.timeout.as_secs().to_string())
+            git.config("http.lowSpeedLimit", "1").config(
+                "http.lowSpeedTime",
+                &self.timeouts.idle.as_secs().to_string(),
+            )
         } else {
             git
         };
-        git.watchdog(remote, self.timeout)
+        git.watchdog(remote, self.timeouts)
     }
+}
+
+/// A whole number setting `key` above 0, with git's `k`, `m` and `g` suffixes, or `default`.
+fn positive(config: &Config, key: &str, default: u64) -> Result<u64, StoreError> {
+    let Some(value) = config.string(key) else {
+        return Ok(default);
+    };
+    let text = value.trim().to_ascii_lowercase();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, 'k')) => (&text[..i], 1 << 10),
+        Some((i, 'm')) => (&text[..i], 1 << 20),
+        Some((i, 'g')) => (&text[..i], 1 << 30),
+        _ => (text.as_str(), 1),
+    };
+    match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(StoreError::Config {
+            key: key.to_owned(),
+            value,
+            expected: "a whole number above 0",
+        }),
+    }
+}
+
+/// `atom.timeout` and `atom.progressTimeout` (whole seconds above 0; the latter
+/// [`PROGRESS_TIMEOUTS`] times the former by default).
+pub(super) fn timeouts(config: &Config) -> Result<Timeouts, StoreError> {
+    let idle = transfer_timeout(config)?;
+    let progress = match config.string("atom.progressTimeout") {
+        None => idle.saturating_mul(PROGRESS_TIMEOUTS),
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => {
+                return Err(StoreError::Config {
+                    key: "atom.progressTimeout".to_owned(),
+                    value,
+                    expected: "a whole number of seconds above 0",
+                })
+            }
+        },
+    };
+    Ok(Timeouts { idle, progress })
+}
+
+/// `atom.listMaxRefs` and `atom.listMaxBytes`, or [`DEFAULT_LIST_MAX_REFS`] and
+/// [`DEFAULT_LIST_MAX_BYTES`].
+pub(super) fn list_limits(config: &Config) -> Result<ListLimits, StoreError> {
+    Ok(ListLimits {
+        refs: positive(config, "atom.listMaxRefs", DEFAULT_LIST_MAX_REFS)?,
+        bytes: positive(config, "atom.listMaxBytes", DEFAULT_LIST_MAX_BYTES)?,
+    })
 }
 
 /// `atom.timeout` (whole seconds above 0), or [`DEFAULT_TIMEOUT`].
@@ -337,35 +421,28 @@ impl GitStore {
     }
 }
 
-/// One `ls-refs` of `remote` for refspecs `<prefix>*`, as the git library reports it.
+/// The refs of `remote` under `prefixes`, with one connection: its handshake, then (protocol
+/// v2) one bounded `ls-refs`.
 fn list_refs(
     repo: &gix::Repository,
     remote: &str,
     prefixes: &[String],
-) -> Result<Vec<gix::protocol::handshake::Ref>, StoreError> {
-    let err = |what: &str, e: Option<BoxError>| StoreError::Remote {
-        remote: remote.to_owned(),
-        what: what.to_owned(),
-        source: e,
-    };
-    let specs: Vec<String> = prefixes.iter().map(|p| format!("{p}*:{p}*")).collect();
-    let mut remote_handle = repo
+    limits: ListLimits,
+) -> Result<Vec<RemoteRef>, StoreError> {
+    let remote_handle = repo
         .find_fetch_remote(Some(remote.as_bytes().as_bstr()))
-        .map_err(|e| err("not a configured remote or a valid URL", Some(boxed(e))))?
-        .with_fetch_tags(gix::remote::fetch::Tags::None);
-    remote_handle
-        .replace_refspecs(
-            specs.iter().map(String::as_str),
-            gix::remote::Direction::Fetch,
-        )
-        .map_err(|e| err("invalid ref prefix", Some(boxed(e))))?;
-    let connection = remote_handle
-        .connect(gix::remote::Direction::Fetch)
-        .map_err(|e| err("could not connect", Some(boxed(e))))?;
-    let (ref_map, _handshake) = connection
-        .ref_map(gix::progress::Discard, Default::default())
-        .map_err(|e| err("could not list refs", Some(boxed(e))))?;
-    Ok(ref_map.remote_refs)
+        .map_err(|e| StoreError::Remote {
+            remote: remote.to_owned(),
+            what: "not a configured remote or a valid URL".to_owned(),
+            source: Some(boxed(e)),
+        })?;
+    let (mut connection, handshake) = super::listing::connect(repo, &remote_handle, remote)?;
+    let transport = connection.transport_mut();
+    let listed = super::listing::list(&mut *transport, &handshake, prefixes, limits, remote)?;
+    if handshake.server_protocol_version == gix::protocol::transport::Protocol::V2 {
+        let _ = gix::protocol::indicate_end_of_interaction(&mut *transport, false);
+    }
+    Ok(listed)
 }
 
 impl GitStore {
@@ -440,6 +517,7 @@ impl GitStore {
     ) -> Result<Vec<RemoteRef>, StoreError> {
         let config = self.config()?;
         let timeout = transfer_timeout(&config)?;
+        let limits = list_limits(&config)?;
         let repo = self.repo_for_transfers(remote, timeout)?;
         // The listing runs on its own thread so that a remote that accepts the connection and
         // never answers (no transport of the git library bounds that) is given up on after
@@ -456,36 +534,32 @@ impl GitStore {
         std::thread::Builder::new()
             .name("atom-list-remote".to_owned())
             .spawn(move || {
-                let _ = tx.send(list_refs(&repo, &name, &wanted));
+                let _ = tx.send(list_refs(&repo, &name, &wanted, limits));
             })
             .map_err(|e| StoreError::Remote {
                 remote: remote.to_owned(),
                 what: "cannot start listing".to_owned(),
                 source: Some(boxed(e)),
             })?;
-        let listed = match rx.recv_timeout(timeout) {
-            Ok(listed) => listed?,
-            Err(_) => {
-                return Err(StoreError::Remote {
-                    remote: remote.to_owned(),
-                    what: format!(
-                        "no answer within {} s (the limit is `atom.timeout`, in seconds)",
-                        timeout.as_secs()
-                    ),
-                    source: None,
-                })
-            }
-        };
-        Ok(remote_refs(&listed, prefixes))
+        match rx.recv_timeout(timeout) {
+            Ok(listed) => listed,
+            Err(_) => Err(StoreError::Remote {
+                remote: remote.to_owned(),
+                what: format!(
+                    "no answer within {} s (the limit is `atom.timeout`, in seconds)",
+                    timeout.as_secs()
+                ),
+                source: None,
+            }),
+        }
     }
 
     /// How this repository's transfers are bounded (`atom.timeout`, git's `http.lowSpeed*`).
     pub(super) fn bound(&self) -> Result<Bound, StoreError> {
         let config = self.config()?;
-        let timeout = transfer_timeout(&config)?;
         let env_set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
         Ok(Bound {
-            timeout,
+            timeouts: timeouts(&config)?,
             low_speed: config.string("http.lowSpeedLimit").is_none()
                 && config.string("http.lowSpeedTime").is_none()
                 && !env_set("GIT_HTTP_LOW_SPEED_LIMIT")
@@ -637,5 +711,51 @@ impl GitStore {
             return Err(command::failure("push", &out));
         }
         Ok(pushed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_bounded_at_four_timeouts_unless_set() {
+        let config = Config::from_entries([("atom.timeout", "5")]);
+        assert_eq!(
+            timeouts(&config).unwrap(),
+            Timeouts {
+                idle: Duration::from_secs(5),
+                progress: Duration::from_secs(20),
+            }
+        );
+        let config = Config::from_entries([("atom.timeout", "5"), ("atom.progressTimeout", "7")]);
+        assert_eq!(timeouts(&config).unwrap().progress, Duration::from_secs(7));
+        let config = Config::from_entries([("atom.progressTimeout", "0")]);
+        assert!(timeouts(&config).is_err());
+    }
+
+    #[test]
+    fn listing_limits_take_git_suffixes() {
+        let limits = list_limits(&Config::default()).unwrap();
+        assert_eq!(
+            limits,
+            ListLimits {
+                refs: 1_000_000,
+                bytes: 128 << 20,
+            }
+        );
+        let config =
+            Config::from_entries([("atom.listMaxRefs", "2k"), ("atom.listMaxBytes", "1M")]);
+        assert_eq!(
+            list_limits(&config).unwrap(),
+            ListLimits {
+                refs: 2048,
+                bytes: 1 << 20,
+            }
+        );
+        for bad in ["", "0", "-1", "lots", "1t", "99999999999g"] {
+            let config = Config::from_entries([("atom.listMaxRefs", bad)]);
+            assert!(list_limits(&config).is_err(), "{bad:?}");
+        }
     }
 }

@@ -24,8 +24,8 @@ use gix::bstr::ByteSlice;
 use gix::protocol::transport::client::blocking_io::{ExtendedBufRead, Transport};
 use gix::protocol::transport::Protocol;
 
-use super::command::Git;
-use super::remote::{remote_refs, transfer_timeout};
+use super::command::{Git, Stall};
+use super::remote::{list_limits, timeouts, ListLimits, Timeouts};
 use super::{boxed, GitStore, StoreError};
 use crate::store::RemoteRef;
 use crate::Oid;
@@ -42,9 +42,9 @@ struct Inner {
     url: String,
     requests: Sender<Request>,
     replies: Receiver<Reply>,
-    /// When the worker last showed a sign of life.
+    /// When the worker last showed a sign of life, and last brought data.
     clock: Clock,
-    timeout: Duration,
+    timeouts: Timeouts,
     /// Set once the conversation failed: later commands fail the same way without trying.
     broken: Option<String>,
     /// Fetch commands sent, for callers that count round trips.
@@ -77,8 +77,9 @@ impl GitStore {
     /// when the server speaks only protocol v0/v1, which allows one command per connection.
     pub fn session(&self, remote: &str) -> Result<Option<Session>, StoreError> {
         let config = self.config()?;
-        let timeout = transfer_timeout(&config)?;
-        let repo = self.repo_for_transfers(remote, timeout)?;
+        let timeouts = timeouts(&config)?;
+        let limits = list_limits(&config)?;
+        let repo = self.repo_for_transfers(remote, timeouts.idle)?;
         let location = self
             .relative_remote_url(remote)
             .unwrap_or_else(|| remote.to_owned());
@@ -87,6 +88,7 @@ impl GitStore {
         let clock = Clock::new();
         let worker = Worker {
             clock: clock.clone(),
+            limits,
         };
         std::thread::Builder::new()
             .name("atom-session".to_owned())
@@ -102,7 +104,7 @@ impl GitStore {
                 requests,
                 replies,
                 clock,
-                timeout,
+                timeouts,
                 broken: None,
                 fetches: 0,
             })),
@@ -182,20 +184,31 @@ impl Inner {
             .map_err(|_| self.error("the session ended".to_owned()))
     }
 
-    /// The worker's next reply, given up on once it has shown no sign of life for `timeout`.
+    /// The worker's next reply, given up on once it has shown no sign of life for
+    /// `atom.timeout`, or only the server's progress messages for `atom.progressTimeout`.
     fn wait(&mut self) -> Result<Reply, StoreError> {
         if let Some(why) = &self.broken {
             return Err(self.error(why.clone()));
         }
         loop {
-            let idle = self.clock.idle();
-            let Some(left) = self.timeout.checked_sub(idle) else {
-                let why = format!(
-                    "no answer within {} s (the limit is `atom.timeout`, in seconds)",
-                    self.timeout.as_secs()
-                );
-                self.broken = Some(why.clone());
-                return Err(self.error(why));
+            let (idle, without_data) = self.clock.idle();
+            let idle_left = self.timeouts.idle.checked_sub(idle);
+            let progress_left = self.timeouts.progress.checked_sub(without_data);
+            let left = match (idle_left, progress_left) {
+                (Some(a), Some(b)) => a.min(b),
+                (None, _) => {
+                    let why = format!(
+                        "no answer within {} s (the limit is `atom.timeout`, in seconds)",
+                        self.timeouts.idle.as_secs()
+                    );
+                    self.broken = Some(why.clone());
+                    return Err(self.error(why));
+                }
+                (_, None) => {
+                    let why = Stall::OnlyProgress.describe(self.timeouts);
+                    self.broken = Some(why.clone());
+                    return Err(self.error(why));
+                }
             };
             match self.replies.recv_timeout(left.min(Duration::from_secs(1))) {
                 Ok(reply) => return Ok(reply),
@@ -222,12 +235,15 @@ impl Inner {
     }
 }
 
-/// When a session last showed a sign of life, shared by the caller and the worker.
+/// When a session last showed a sign of life, and last brought data (anything but the
+/// server's progress messages), shared by the caller and the worker.
 #[derive(Debug, Clone)]
 struct Clock {
     start: Instant,
     /// Milliseconds since `start` at the last sign of life.
     last: Arc<AtomicU64>,
+    /// Milliseconds since `start` at the last data.
+    data: Arc<AtomicU64>,
 }
 
 impl Clock {
@@ -235,26 +251,42 @@ impl Clock {
         Clock {
             start: Instant::now(),
             last: Arc::new(AtomicU64::new(0)),
+            data: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Records a sign of life now.
-    fn touch(&self) {
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(now, Ordering::Relaxed);
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// How long since the last sign of life.
-    fn idle(&self) -> Duration {
-        self.start
-            .elapsed()
-            .saturating_sub(Duration::from_millis(self.last.load(Ordering::Relaxed)))
+    /// Records data (or a request, or an answer) now.
+    fn touch(&self) {
+        let now = self.now();
+        self.last.store(now, Ordering::Relaxed);
+        self.data.store(now, Ordering::Relaxed);
+    }
+
+    /// Records a progress message now: life, not data.
+    fn progress(&self) {
+        self.last.store(self.now(), Ordering::Relaxed);
+    }
+
+    /// How long since the last sign of life, and since the last data.
+    fn idle(&self) -> (Duration, Duration) {
+        let since = |at: &AtomicU64| {
+            self.start
+                .elapsed()
+                .saturating_sub(Duration::from_millis(at.load(Ordering::Relaxed)))
+        };
+        (since(&self.last), since(&self.data))
     }
 }
 
 /// The thread holding the connection.
 struct Worker {
     clock: Clock,
+    /// How much a listing may bring.
+    limits: ListLimits,
 }
 
 impl Worker {
@@ -282,31 +314,7 @@ impl Worker {
                 return;
             }
         };
-        let connected = (|| {
-            let mut connection = remote
-                .connect(gix::remote::Direction::Fetch)
-                .map_err(|e| err("could not connect", Some(boxed(e))))?;
-            let mut authenticate = connection.configured_credentials_for_current_url();
-            let transport = connection.transport_mut();
-            let location = transport.to_url().into_owned();
-            if let Some(options) = repo
-                .transport_options(location.as_bstr(), None)
-                .map_err(|e| err("invalid transport configuration", Some(boxed(e))))?
-            {
-                transport
-                    .configure(&*options)
-                    .map_err(|e| err("invalid transport configuration", Some(boxed(e))))?;
-            }
-            let handshake = gix::protocol::handshake(
-                &mut *transport,
-                gix::protocol::transport::Service::UploadPack,
-                &mut authenticate,
-                Vec::new(),
-                &mut gix::progress::Discard,
-            )
-            .map_err(|e| err("could not connect", Some(boxed(e))))?;
-            Ok((connection, handshake))
-        })();
+        let connected = super::listing::connect(repo, &remote, url);
         self.alive();
         let (mut connection, handshake) = match connected {
             Ok(c) => c,
@@ -324,19 +332,13 @@ impl Worker {
         let transport = connection.transport_mut();
         while let Ok(request) = inbox.recv() {
             let reply = match request {
-                Request::List(prefixes) => {
-                    let mut ref_prefixes = gix::protocol::ls_refs::RefPrefixes::new();
-                    ref_prefixes.extend(prefixes.iter().map(|p| p.as_str().into()));
-                    let listed = gix::protocol::LsRefsCommand::new(
-                        Some(ref_prefixes),
-                        &handshake.capabilities,
-                        agent.clone(),
-                    )
-                    .invoke_blocking(&mut *transport, &mut gix::progress::Discard, false)
-                    .map_err(|e| err("could not list refs", Some(boxed(e))))
-                    .map(|listed| remote_refs(&listed, &prefixes));
-                    Reply::Listed(listed)
-                }
+                Request::List(prefixes) => Reply::Listed(super::listing::list(
+                    &mut *transport,
+                    &handshake,
+                    &prefixes,
+                    self.limits,
+                    url,
+                )),
                 Request::Fetch {
                     wants,
                     filter,
@@ -404,10 +406,11 @@ impl Worker {
         if !response.has_pack() {
             return Err(err("the server sent no pack", None));
         }
-        // Band 2 (the server's progress) is a sign of life; the pack itself is read below.
+        // Band 2 (the server's progress) is a sign of life, not data: the pack itself is read
+        // below.
         let clock = self.clock.clone();
         reader.set_progress_handler(Some(Box::new(move |_, _| {
-            clock.touch();
+            clock.progress();
             std::ops::ControlFlow::Continue(())
         })));
         // As `git fetch` does, `GIT_TRACE_PACKFILE=<absolute path>` records the pack received.
