@@ -2,7 +2,8 @@
 //! entry inside it, is a symbolic link out of the tree (absolute, relative, `/oldroot`, or a
 //! chain of links), and git pins whose tree holds one, are refused before anything is bound into
 //! the sandbox, by `git atom resolve` and by `eka-run eval|build` (with and without
-//! `--best-effort`), with a clear error, no secret in it, and nothing left in the cache. The
+//! `--best-effort`), with a clear error, no secret in it, and nothing left in the cache; so is a
+//! dependency atom whose tree holds such a link. The
 //! positive twin in the same world: a tarball with links that stay inside evaluates.
 
 use std::path::{Path, PathBuf};
@@ -274,4 +275,60 @@ fn a_git_pin_whose_tree_links_out_is_refused_at_export() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_dependency_atom_whose_tree_links_out_is_refused_at_export() {
+    let w = World::new();
+    let srv = w.env.path("srv");
+    let daemon = atom_tests::GitDaemon::start(&w.env, &srv);
+    // A published atom whose tree holds a link out of it (the publisher's tool allowed it).
+    let dep = w.env.init("evil");
+    w.env.init_bare("srv/evil.git");
+    let bare = w.env.path("srv/evil.git");
+    w.env
+        .git_ok(&dep, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    w.env.write(
+        &dep,
+        "evil/atom.toml",
+        "[atom]\nid = \"evil\"\nversion = \"1.0.0\"\n",
+    );
+    w.env.write(&dep, "evil/mod.nix", "{ W = 1; }\n");
+    std::fs::create_dir_all(dep.join("evil/sub")).unwrap();
+    let target = format!("{}{}", "../".repeat(12), w.victim.to_str().unwrap());
+    std::os::unix::fs::symlink(&target, dep.join("evil/sub/leak")).unwrap();
+    w.env.commit_all(&dep, "evil");
+    w.env.git_ok(&dep, &["push", "-q", "origin", "main"]);
+    w.env.git(&dep, ["atom", "publish"]).success();
+
+    let manifest = format!(
+        "[atom]\nid = \"app\"\nversion = \"1.0.0\"\n\n[deps.evil]\nurl = \"{}\"\nversion = \"1\"\n",
+        daemon.url("evil.git")
+    );
+    std::fs::write(w.app.join("atom.toml"), manifest).unwrap();
+    std::fs::write(w.app.join("mod.nix"), "{ W = from.evil.w; }\n").unwrap();
+    w.env.git(&w.app, ["atom", "resolve"]).success();
+    for args in [
+        &["eval", "--no-cache", ".", "w"][..],
+        &["eval", "--no-cache", "--best-effort", ".", "w"],
+    ] {
+        let run = w.eka(args).code(125);
+        assert_refused(&run, "evil@1.0.0", "`sub/leak`", &w.victim);
+        assert!(
+            run.stderr
+                .contains("is a symbolic link that leads out of its tree"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Nothing of it is kept among the shared exports.
+    let exports = w.cache("exports");
+    let kept: Vec<_> = std::fs::read_dir(&exports)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        kept.iter()
+            .all(|name| name.to_string_lossy().starts_with('.')),
+        "{kept:?}"
+    );
 }

@@ -127,7 +127,8 @@ impl Bound {
     }
 }
 
-/// A whole number setting `key` above 0, with git's `k`, `m` and `g` suffixes, or `default`.
+/// A whole number setting `key` above 0, with git's `k`, `m` and `g` suffixes (powers of 1024),
+/// or `default`: the listing limits and the download and unpack sizes.
 fn positive(config: &Config, key: &str, default: u64) -> Result<u64, StoreError> {
     let Some(value) = config.string(key) else {
         return Ok(default);
@@ -274,31 +275,6 @@ pub struct HttpSettings {
 /// The default of `atom.maxDownloadSize` and `atom.maxUnpackedSize`.
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
 
-/// A size setting: a whole number of bytes, with an optional `k`, `m` or `g` suffix (powers of
-/// 1024, as git reads `core.bigFileThreshold`).
-fn size_setting(config: &Config, key: &str, default: u64) -> Result<u64, StoreError> {
-    let Some(value) = config.string(key) else {
-        return Ok(default);
-    };
-    let text = value.trim().to_ascii_lowercase();
-    let (digits, shift) = match text.as_bytes().last() {
-        Some(b'k') => (&text[..text.len() - 1], 10),
-        Some(b'm') => (&text[..text.len() - 1], 20),
-        Some(b'g') => (&text[..text.len() - 1], 30),
-        _ => (text.as_str(), 0),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .and_then(|n| n.checked_mul(1 << shift))
-        .ok_or_else(|| StoreError::Config {
-            key: key.to_owned(),
-            value,
-            expected: "a size above 0 in bytes, with an optional k, m or g suffix",
-        })
-}
-
 impl GitStore {
     /// The [`HttpSettings`] of this repository's configuration and the environment.
     pub fn http_settings(&self) -> Result<HttpSettings, StoreError> {
@@ -349,10 +325,10 @@ impl GitStore {
             timeout,
             low_speed_limit,
             low_speed_time,
-            max_download: size_setting(&config, "atom.maxDownloadSize", DEFAULT_MAX_SIZE)?,
+            max_download: positive(&config, "atom.maxDownloadSize", DEFAULT_MAX_SIZE)?,
             unpack: crate::unpack::Limits {
-                bytes: size_setting(&config, "atom.maxUnpackedSize", DEFAULT_MAX_SIZE)?,
-                entries: size_setting(&config, "atom.maxEntries", 1_000_000)?,
+                bytes: positive(&config, "atom.maxUnpackedSize", DEFAULT_MAX_SIZE)?,
+                entries: positive(&config, "atom.maxEntries", 1_000_000)?,
             },
         })
     }
