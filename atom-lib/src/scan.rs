@@ -76,6 +76,14 @@ pub enum SourceError {
         /// What is wrong with its name.
         reason: &'static str,
     },
+    /// A symbolic link in the atom leads out of it (an absolute target, or `..` above the
+    /// atom's directory, directly or through the atom's other links): consumers refuse it
+    /// (`crate::confine`), so it is refused before it is published.
+    #[error("`{path}` is a symbolic link that leads out of its atom, which consumers refuse; point it inside the atom or copy what it names into the atom")]
+    LinkLeaves {
+        /// The link's path from the repository root, escaped.
+        path: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -116,24 +124,84 @@ pub(crate) fn is_dotgit(name: &[u8]) -> bool {
     trimmed == ".git" || trimmed == "git~1"
 }
 
-/// Checks every entry name below the atom directory `path` (tree `tree`).
+/// Checks every entry name below the atom directory `path` (tree `tree`), and that every
+/// symbolic link stays inside the atom (the rule of [`crate::confine`], over the git tree).
 fn check_entries(store: &GitStore, path: &str, tree: Oid) -> Result<(), SourceError> {
-    let mut stack = vec![(path.to_owned(), tree)];
-    while let Some((dir, tree)) = stack.pop() {
-        for entry in store.tree_entries(tree)? {
-            let child = format!("{dir}/{}", String::from_utf8_lossy(&entry.name));
+    let mut stack = vec![(String::new(), tree)];
+    while let Some((dir, sub)) = stack.pop() {
+        for entry in store.tree_entries(sub)? {
+            let name = String::from_utf8_lossy(&entry.name);
+            let rel = if dir.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{dir}/{name}")
+            };
+            let shown = || crate::escape::escaped(&format!("{path}/{rel}")).to_string();
             if let Some(reason) = entry_name_problem(&entry.name) {
                 return Err(SourceError::BadEntry {
-                    path: crate::escape::escaped(&child).to_string(),
+                    path: shown(),
                     reason,
                 });
             }
-            if entry.kind == EntryKind::Tree {
-                stack.push((child, entry.oid));
+            match entry.kind {
+                EntryKind::Tree => stack.push((rel, entry.oid)),
+                EntryKind::Link if link_leaves(store, tree, &rel, entry.oid)? => {
+                    return Err(SourceError::LinkLeaves { path: shown() });
+                }
+                _ => {}
             }
         }
     }
     Ok(())
+}
+
+/// Whether the link at `rel` (blob `target`) in the atom tree `root` leads out of it, followed
+/// through the tree's own links as the kernel would (see [`crate::confine`]); a component that
+/// is missing or not a directory ends the walk inside.
+fn link_leaves(store: &GitStore, root: Oid, rel: &str, target: Oid) -> Result<bool, StoreError> {
+    let mut at: Vec<String> = rel.split('/').map(str::to_owned).collect();
+    at.pop();
+    let mut pending: Vec<String> = Vec::new();
+    let push = |pending: &mut Vec<String>, target: &[u8]| -> bool {
+        if target.is_empty() || target.starts_with(b"/") {
+            return false;
+        }
+        let parts: Vec<String> = String::from_utf8_lossy(target)
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .map(str::to_owned)
+            .collect();
+        pending.extend(parts.into_iter().rev());
+        true
+    };
+    if !push(&mut pending, &store.read_blob(target)?) {
+        return Ok(true);
+    }
+    let mut hops = 1;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            if at.pop().is_none() {
+                return Ok(true);
+            }
+            continue;
+        }
+        at.push(part);
+        match entry_at(store, root, &at.join("/"))? {
+            Some(e) if e.kind == EntryKind::Link => {
+                hops += 1;
+                if hops > crate::confine::MAX_HOPS {
+                    return Ok(true);
+                }
+                at.pop();
+                if !push(&mut pending, &store.read_blob(e.oid)?) {
+                    return Ok(true);
+                }
+            }
+            Some(e) if e.kind == EntryKind::Tree => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 fn kind_name(kind: EntryKind) -> &'static str {

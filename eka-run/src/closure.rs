@@ -467,7 +467,7 @@ pub enum Exports {
     /// what an evaluator without a mount namespace of its own needs).
     Copy,
     /// Export each locked atom's tree once into the shared exports beside the atom cache,
-    /// `$XDG_CACHE_HOME/atom/trees/<tree id>`, kept for later evaluations (a tree id names its
+    /// `$XDG_CACHE_HOME/atom/exports/<tree id>`, kept for later evaluations (a tree id names its
     /// content, so an export never changes), and list it in [`Materialised::binds`] for the
     /// sandbox to bind read-only: nothing is written per evaluation.
     Shared,

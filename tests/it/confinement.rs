@@ -3,7 +3,7 @@
 //! chain of links), and git pins whose tree holds one, are refused before anything is bound into
 //! the sandbox, by `git atom resolve` and by `eka-run eval|build` (with and without
 //! `--best-effort`), with a clear error, no secret in it, and nothing left in the cache; so is a
-//! dependency atom whose tree holds such a link. The
+//! dependency atom whose tree holds such a link (which `git atom publish` refuses to make). The
 //! positive twin in the same world: a tarball with links that stay inside evaluates.
 
 use std::path::{Path, PathBuf};
@@ -282,7 +282,9 @@ fn a_dependency_atom_whose_tree_links_out_is_refused_at_export() {
     let w = World::new();
     let srv = w.env.path("srv");
     let daemon = atom_tests::GitDaemon::start(&w.env, &srv);
-    // A published atom whose tree holds a link out of it (the publisher's tool allowed it).
+    // A genuine atom first; then the publisher adds a link out of the atom, which `git atom
+    // publish` refuses, and publishes 1.0.1 anyway with plain git: an atom commit built from
+    // the format's fields (reproducible, so it passes the structure check).
     let dep = w.env.init("evil");
     w.env.init_bare("srv/evil.git");
     let bare = w.env.path("srv/evil.git");
@@ -294,12 +296,53 @@ fn a_dependency_atom_whose_tree_links_out_is_refused_at_export() {
         "[atom]\nid = \"evil\"\nversion = \"1.0.0\"\n",
     );
     w.env.write(&dep, "evil/mod.nix", "{ W = 1; }\n");
-    std::fs::create_dir_all(dep.join("evil/sub")).unwrap();
-    let target = format!("{}{}", "../".repeat(12), w.victim.to_str().unwrap());
-    std::os::unix::fs::symlink(&target, dep.join("evil/sub/leak")).unwrap();
     w.env.commit_all(&dep, "evil");
     w.env.git_ok(&dep, &["push", "-q", "origin", "main"]);
     w.env.git(&dep, ["atom", "publish"]).success();
+    w.env.write(
+        &dep,
+        "evil/atom.toml",
+        "[atom]\nid = \"evil\"\nversion = \"1.0.1\"\n",
+    );
+    std::fs::create_dir_all(dep.join("evil/sub")).unwrap();
+    let target = format!("{}{}", "../".repeat(12), w.victim.to_str().unwrap());
+    std::os::unix::fs::symlink(&target, dep.join("evil/sub/leak")).unwrap();
+    let source = w.env.commit_all(&dep, "evil 1.0.1");
+    let refused = w.env.git(&dep, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        refused.stderr.contains(
+            "`evil/sub/leak` is a symbolic link that leads out of its atom, which consumers refuse"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(w.env.refs(&dep, "refs/atoms/evil/1.0.1").is_empty());
+    let tree = w.env.git_ok(&dep, &["rev-parse", "HEAD:evil"]);
+    let forged = atom_lib::AtomCommit {
+        format: atom_lib::Format::Atom1,
+        tree: tree.trim().parse().unwrap(),
+        source: source.trim().parse().unwrap(),
+        path: Some(atom_lib::AtomPath::new("evil").unwrap()),
+        label: "evil".parse().unwrap(),
+        version: "1.0.1".parse().unwrap(),
+    };
+    let mut hash = w
+        .env
+        .command(&dep, "git")
+        .args(["hash-object", "-t", "commit", "-w", "--stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut hash.stdin.take().unwrap(), &forged.to_bytes()).unwrap();
+    let out = hash.wait_with_output().unwrap();
+    let commit = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    w.env
+        .git_ok(&dep, &["update-ref", "refs/atoms/evil/1.0.1", &commit]);
+    w.env.git_ok(
+        &dep,
+        &["push", "-q", "origin", "main", "refs/atoms/evil/1.0.1"],
+    );
 
     let manifest = format!(
         "[atom]\nid = \"app\"\nversion = \"1.0.0\"\n\n[deps.evil]\nurl = \"{}\"\nversion = \"1\"\n",
@@ -313,7 +356,7 @@ fn a_dependency_atom_whose_tree_links_out_is_refused_at_export() {
         &["eval", "--no-cache", "--best-effort", ".", "w"],
     ] {
         let run = w.eka(args).code(125);
-        assert_refused(&run, "evil@1.0.0", "`sub/leak`", &w.victim);
+        assert_refused(&run, "evil@1.0.1", "`sub/leak`", &w.victim);
         assert!(
             run.stderr
                 .contains("is a symbolic link that leads out of its tree"),

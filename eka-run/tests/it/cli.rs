@@ -140,3 +140,30 @@ fn before_a_program_nothing_moves() {
     let err = parse(&["eka-run", "--json", "sandbox", "./atom", "--", "true"]).unwrap_err();
     assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
 }
+
+#[test]
+fn a_bad_config_is_said_once_and_a_closed_stderr_is_a_quiet_exit() {
+    use crate::support::{eka_run, output, stderr, Sandbox};
+    let s = Sandbox::new();
+    s.write("atom/mod.nix", "{ X = 1; }\n", 0o644);
+    let run = |stderr_closed: bool| {
+        let mut cmd = std::process::Command::new(eka_run());
+        cmd.args(["eval", "--config", "{bad", "atom", "x"])
+            .current_dir(s.path(""));
+        if stderr_closed {
+            // The reading end is gone before eka-run writes: its write fails with EPIPE.
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            cmd.stderr(writer);
+        }
+        output(&mut cmd)
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr(&out),
+        "eka-run: invalid --config `{bad`: key must be a string at line 1 column 2\n"
+    );
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(125), "not a panic (101)");
+}
