@@ -248,6 +248,21 @@ pub enum Refusal {
         /// What is wrong.
         reason: String,
     },
+    /// A new reserved ref (`refs/atoms/_root`, `refs/atoms/_revoked/<key id>`) is not
+    /// well-formed for its kind.
+    #[error("refusing new reserved ref `{name}`: {reason}")]
+    BadReserved {
+        /// The ref.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A new ref under `refs/atoms/_*` is none of the reserved names the format specifies.
+    #[error("refusing new ref `{name}`: not a reserved name of the atom format (`refs/atoms/_root`, `refs/atoms/_sig/<label>/<version>/<key id>`, `refs/atoms/_revoked/<key id>`); labels cannot start with `_`")]
+    UnknownReserved {
+        /// The ref.
+        name: String,
+    },
     /// A branch being pushed holds an atom whose lock is missing or stale.
     #[error("refusing to push `{name}`: {problem}")]
     StaleLock {
@@ -506,6 +521,60 @@ pub fn malformed_new_signatures(
         };
         if let Some(reason) = reason {
             refusals.push(refuse(reason));
+        }
+    }
+    refusals
+}
+
+/// The prefix of the reserved names under `refs/atoms/` (format.md, section 5).
+pub const RESERVED_REF_PREFIX: &str = "refs/atoms/_";
+
+/// The new refs under `refs/atoms/_*` among `changes` that are not well-formed for their kind:
+/// `refs/atoms/_root` must be a parentless commit; `refs/atoms/_revoked/<key id>` a revocation
+/// of that key ([`crate::sign::revocation_problem`]: a tag pointing at a blob holding the
+/// public key, naming it, signed by it or by a key of the allowed-signers file `signers`, the
+/// server's policy); any other name but `refs/atoms/_sig/...` (checked by
+/// [`malformed_new_signatures`]) is refused. So no one can create a reserved ref first with
+/// junk in it, which immutability would then keep. Objects are read from `store`.
+pub fn malformed_reserved_refs(
+    store: &GitStore,
+    signers: Option<&Path>,
+    changes: &[RefChange],
+) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for c in changes {
+        let (None, Some(new)) = (c.old, c.new) else {
+            continue;
+        };
+        let Some(reserved) = c.target.strip_prefix(RESERVED_REF_PREFIX) else {
+            continue;
+        };
+        let refuse = |reason: String| {
+            c.refuse(Refusal::BadReserved {
+                name: c.refused_name(),
+                reason,
+            })
+        };
+        if reserved.starts_with("sig/") {
+            continue;
+        }
+        if reserved == "root" {
+            match store.commit_tree_and_parents(new) {
+                Ok((_, parents)) if parents.is_empty() => {}
+                Ok(_) => refusals.push(refuse(format!(
+                    "{} is not a root commit (it has parents)",
+                    new.short(12)
+                ))),
+                Err(_) => refusals.push(refuse(format!("{} is not a commit", new.short(12)))),
+            }
+        } else if let Some(id) = reserved.strip_prefix("revoked/") {
+            if let Some(reason) = crate::sign::revocation_problem(store, id, new, signers) {
+                refusals.push(refuse(reason));
+            }
+        } else {
+            refusals.push(c.refuse(Refusal::UnknownReserved {
+                name: c.refused_name(),
+            }));
         }
     }
     refusals
@@ -789,6 +858,114 @@ mod tests {
             parse_pre_receive(&bad[..]),
             Err(InputError::Read { .. })
         ));
+    }
+
+    /// `git` in `dir` with a sealed configuration; its trimmed stdout.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn reserved_refs_are_created_only_well_formed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        git(repo, &["init", "-q"]);
+        git(repo, &["commit", "-q", "--allow-empty", "-m", "root"]);
+        git(repo, &["commit", "-q", "--allow-empty", "-m", "child"]);
+        let root = git(repo, &["rev-list", "--max-parents=0", "HEAD"]);
+        let child = git(repo, &["rev-parse", "HEAD"]);
+        let store = GitStore::discover(repo).unwrap();
+        let public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOy7 alice";
+        let id = crate::sign::ssh_key_id(public).unwrap();
+        let blob = store.write_blob(public.as_bytes()).unwrap().to_string();
+        let message = crate::sign::revocation_message(&id, public);
+        git(repo, &["tag", "-a", "-m", &message, "unsigned", &blob]);
+        git(
+            repo,
+            &[
+                "tag",
+                "-a",
+                "-m",
+                "atom-revocation 1\nkey x\npublic-key x",
+                "junk",
+                &blob,
+            ],
+        );
+        git(repo, &["tag", "-a", "-m", &message, "at-commit", &child]);
+        let tag = |name: &str| git(repo, &["rev-parse", &format!("refs/tags/{name}")]);
+        let revoked = format!("refs/atoms/_revoked/{id}");
+        let create =
+            |name: &str, new: &str| RefChange::new(name, None, Some(new.parse().unwrap()), None);
+        let changes = [
+            create("refs/atoms/_root", &root), // a root commit: allowed
+            create("refs/atoms/_sig/foo/1.0.0/k", &blob), // for malformed_new_signatures
+            create("refs/atoms/foo/1.0.0", &child), // an atom: for malformed_new_atoms
+            RefChange::new(&revoked, Some(A.parse().unwrap()), None, None), // not a creation
+            create("refs/namespaces/t/refs/atoms/_root", &child),
+            create(&revoked, &blob),
+            create(&revoked, &child),
+            create(&revoked, &tag("at-commit")),
+            create(&revoked, &tag("junk")),
+            create(
+                &format!("refs/atoms/_revoked/{}", &id[..31]),
+                &tag("unsigned"),
+            ),
+            create(&revoked, &tag("unsigned")),
+            create("refs/atoms/_foo", &child),
+            create("refs/namespaces/t/refs/atoms/_root/x", &root),
+        ];
+        let refused: Vec<String> = malformed_reserved_refs(&store, None, &changes)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let short = |oid: &str| oid[..12].to_owned();
+        let unknown = "not a reserved name of the atom format (`refs/atoms/_root`, \
+                       `refs/atoms/_sig/<label>/<version>/<key id>`, \
+                       `refs/atoms/_revoked/<key id>`); labels cannot start with `_`";
+        assert_eq!(
+            refused,
+            [
+                format!(
+                    "refusing new reserved ref `refs/namespaces/t/refs/atoms/_root`: {} is \
+                     not a root commit (it has parents)",
+                    short(&child)
+                ),
+                format!("refusing new reserved ref `{revoked}`: it is not a tag object"),
+                format!("refusing new reserved ref `{revoked}`: it is not a tag object"),
+                format!(
+                    "refusing new reserved ref `{revoked}`: it points at {}, not at a blob \
+                     holding the revoked public key",
+                    short(&child)
+                ),
+                format!(
+                    "refusing new reserved ref `{revoked}`: its message does not revoke the \
+                     key {id}"
+                ),
+                format!(
+                    "refusing new reserved ref `refs/atoms/_revoked/{}`: `{}` is not an ssh \
+                     key id (32 lower-case hex digits)",
+                    &id[..31],
+                    &id[..31]
+                ),
+                // Well-formed but unsigned: only the signature is missing.
+                format!(
+                    "refusing new reserved ref `{revoked}`: it is not signed by the key {id} \
+                     it revokes (nor by a key of the server's `atom.revocationSigners`)"
+                ),
+                format!("refusing new ref `refs/atoms/_foo`: {unknown}"),
+                format!("refusing new ref `refs/namespaces/t/refs/atoms/_root/x`: {unknown}"),
+            ]
+        );
     }
 
     #[test]

@@ -142,6 +142,23 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// The form two labels that look alike share: the Unicode TR39 skeleton of the label in lower
+/// case (`Label`, `label` and `LabeI` have the same one).
+pub fn skeleton(label: &Label) -> String {
+    unicode_security::confusable_detection::skeleton(&label.0.to_lowercase()).collect()
+}
+
+/// The first label of `others` that looks like `label` without being it (see [`skeleton`]).
+pub fn confusable_with<'a>(
+    label: &Label,
+    others: impl IntoIterator<Item = &'a Label>,
+) -> Option<&'a Label> {
+    let mine = skeleton(label);
+    others
+        .into_iter()
+        .find(|other| *other != label && skeleton(other) == mine)
+}
+
 /// The pairs of different labels among `labels` that look alike: the same Unicode TR39 skeleton
 /// (`Label` and `LabeI`, or Latin `a` and Cyrillic `а`), compared without case as file systems
 /// that fold case would. Each pair once, in the order of `labels`.
@@ -151,8 +168,7 @@ pub fn confusable_pairs<'a>(
     let mut seen: Vec<(String, &Label)> = Vec::new();
     let mut pairs = Vec::new();
     for label in labels {
-        let skeleton: String =
-            unicode_security::confusable_detection::skeleton(&label.0.to_lowercase()).collect();
+        let skeleton = skeleton(label);
         for (other_skeleton, other) in &seen {
             if *other_skeleton == skeleton && *other != label {
                 pairs.push((*other, label));

@@ -50,6 +50,9 @@ pub struct Options {
     /// Also sign every selected atom with the user's git signing key (as `git atom sign` does)
     /// and push the signature refs in the same atomic push.
     pub sign: bool,
+    /// Publish a label that looks like one already published (a case variant or a Unicode
+    /// TR39 confusable), which is refused otherwise.
+    pub allow_confusable: bool,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             push_source: false,
             verbosity: Verbosity::default(),
             sign: false,
+            allow_confusable: false,
         }
     }
 }
@@ -229,6 +233,16 @@ pub enum Problem {
         theirs: Oid,
         /// Ours.
         ours: Oid,
+    },
+    /// A label to publish looks like a label already published, without being it.
+    #[error("label `{label}` looks like `{existing}`, already published {place}: they are easily mistaken for each other (rename the atom, or pass --allow-confusable if this is intended)")]
+    ConfusableLabel {
+        /// The label being published.
+        label: Label,
+        /// The published label it looks like.
+        existing: Label,
+        /// Where that one is published.
+        place: Place,
     },
     /// An atom with dependencies has no lock.
     #[error("`{path}` has dependencies but no `atom.lock` (run `git atom resolve` in it and commit the lock)")]
@@ -608,6 +622,9 @@ pub fn plan(
     };
 
     let mut remote_updates: Vec<RefUpdate> = Vec::new();
+    // The labels already published, each with where: new labels must not look like them.
+    let mut published_labels =
+        published_labels_of(&store.refs_with_prefix("refs/atoms/")?, &Place::Local);
     if let Some(remote) = &remote {
         let sub_names: Vec<String> = subs
             .iter()
@@ -617,6 +634,7 @@ pub fn plan(
         prefixes.extend(sub_names.iter().map(String::as_str));
         let listed = store.list_remote(remote, &prefixes)?;
         let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
+        published_labels.extend(published_labels_of(&listed, &Place::Remote(remote.clone())));
         let theirs_root = find(ROOT_REF);
         if let Some(theirs) = theirs_root.filter(|t| *t != root_oid) {
             problems.push(Problem::DifferentRepository {
@@ -722,6 +740,9 @@ pub fn plan(
             }
         }
     }
+    if !options.allow_confusable {
+        problems.extend(confusable_labels(&planned, &published_labels));
+    }
     if !problems.is_empty() {
         return Err(Error::Refused { problems });
     }
@@ -802,6 +823,43 @@ pub fn plan(
 
 /// The atoms this push was to create that `remote` now holds with other content, as the
 /// planner's conflicts; empty when it cannot tell (the listing failed) or none is there.
+/// The labels of the atom refs among `refs`, each with `place`.
+fn published_labels_of(refs: &[RemoteRef], place: &Place) -> Vec<(Label, Place)> {
+    refs.iter()
+        .filter_map(|r| AtomRef::parse(&r.name).ok().flatten())
+        .map(|a| (a.label, place.clone()))
+        .collect()
+}
+
+/// A problem for each planned label that looks like a published one without being it, naming
+/// both (each pair once).
+fn confusable_labels(planned: &[Planned], published: &[(Label, Place)]) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = Vec::new();
+    for p in planned {
+        let label = &p.atom.label;
+        let Some(existing) = crate::label::confusable_with(label, published.iter().map(|(l, _)| l))
+        else {
+            continue;
+        };
+        let place = published
+            .iter()
+            .find(|(l, _)| l == existing)
+            .map(|(_, place)| place.clone())
+            .unwrap_or(Place::Local);
+        let seen = problems
+            .iter()
+            .any(|q| matches!(q, Problem::ConfusableLabel { label: l, .. } if l == label));
+        if !seen {
+            problems.push(Problem::ConfusableLabel {
+                label: label.clone(),
+                existing: existing.clone(),
+                place,
+            });
+        }
+    }
+    problems
+}
+
 fn lost_race(store: &GitStore, remote: &str, atoms: &[PublishedAtom]) -> Vec<Problem> {
     let wanted: Vec<(AtomRef, Oid)> = atoms
         .iter()

@@ -166,7 +166,7 @@ fn ssh_public_key(key: &str) -> Result<String, String> {
 }
 
 /// The key id of an ssh public key line: the BLAKE3 hash of its key blob, 32 hex digits.
-fn ssh_key_id(public: &str) -> Result<String, String> {
+pub(crate) fn ssh_key_id(public: &str) -> Result<String, String> {
     let blob = public
         .split_whitespace()
         .nth(1)
@@ -373,6 +373,68 @@ pub fn revoke(store: &GitStore, key: &str) -> Result<Revoked, Error> {
         key: id,
         existed: false,
     })
+}
+
+/// Whether `id` is the id of an ssh key as revocation refs are named: 32 lower-case hex digits.
+pub fn is_ssh_key_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Why the tag object `tag`, pushed to `refs/atoms/_revoked/<id>`, is not a revocation of the
+/// key `id` in the format [`revoke`] writes: a tag pointing at a blob holding the revoked
+/// public key, whose message is [`revocation_message`] of that key, signed by the revoked key
+/// itself or by a key of the allowed-signers file `signers` (a server's policy). `None` when it
+/// is one. Objects are read from `store`; anything that cannot be read or checked is a reason.
+pub fn revocation_problem(
+    store: &GitStore,
+    id: &str,
+    tag: Oid,
+    signers: Option<&std::path::Path>,
+) -> Option<String> {
+    if !is_ssh_key_id(id) {
+        return Some(format!(
+            "`{id}` is not an ssh key id (32 lower-case hex digits)"
+        ));
+    }
+    let (target, text) = match store.read_tag(tag) {
+        Ok(Some(found)) => found,
+        Ok(None) => return Some("the tag object is missing".into()),
+        Err(_) => return Some("it is not a tag object".into()),
+    };
+    let Ok(blob) = store.read_blob(target) else {
+        return Some(format!(
+            "it points at {}, not at a blob holding the revoked public key",
+            target.short(12)
+        ));
+    };
+    let mut lines = text.lines();
+    let (Some(REVOCATION_FORMAT), Some(key), Some(public)) = (
+        lines.next(),
+        lines.next().and_then(|l| l.strip_prefix("key ")),
+        lines.next().and_then(|l| l.strip_prefix("public-key ")),
+    ) else {
+        return Some(format!("its message is not an `{REVOCATION_FORMAT}`"));
+    };
+    if key != id || ssh_key_id(public).as_deref() != Ok(id) {
+        return Some(format!("its message does not revoke the key {id}"));
+    }
+    if std::str::from_utf8(&blob).map(str::trim) != Ok(public.trim()) {
+        return Some("its blob is not the public key its message names".into());
+    }
+    match store.verify_tag_by_key(tag, public) {
+        Ok(Ok(())) => return None,
+        Ok(Err(_)) => {}
+        Err(_) => return Some("its signature cannot be checked".into()),
+    }
+    if let Some(signers) = signers {
+        if let Ok(Ok(())) = store.verify_tag_with_signers(tag, signers) {
+            return None;
+        }
+    }
+    Some(format!(
+        "it is not signed by the key {id} it revokes (nor by a key of the server's \
+         `atom.revocationSigners`)"
+    ))
 }
 
 /// A revocation found in the repository that counts: well-formed, naming the key its ref is

@@ -189,7 +189,7 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__publish)
-            opts="-n -v -q -h -V --all --rev --remote --local --push-source --sign --dry-run --json --verbose --quiet --help --version"
+            opts="-n -v -q -h -V --all --rev --remote --local --push-source --sign --allow-confusable --dry-run --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

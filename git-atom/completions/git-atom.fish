@@ -45,6 +45,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l all -d 'Pu
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l local -d 'Publish only in the local repository, even if a remote is configured'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l push-source -d 'Also push the source branch in the same atomic push, so the source commit is on the remote'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l sign -d 'Also sign each atom with your git signing key (as `git atom sign` does) and push the signatures in the same atomic push as the atoms'
+complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l allow-confusable -d 'Publish a label that looks like one already published, locally or on the remote (a case variant such as `Strings` beside `strings`, or a Unicode look-alike), which is refused otherwise'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -s n -l dry-run -d 'Check everything and show what would happen; no commit or ref is written anywhere'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -l json -d 'Print the result as JSON on stdout'
 complete -c git-atom -n "__fish_git_atom_using_subcommand publish" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'

@@ -21,7 +21,10 @@ use crate::{output, EXIT_FAILURE, EXIT_USAGE};
 /// `git atom hook install --server`, run in a repository others push to (usually bare), puts a
 /// `pre-receive` hook there that refuses updates and deletions of atom and subatomic refs, and
 /// new atom refs that are not well-formed atoms (the structure level of `git atom verify`),
-/// whichever client pushes them.
+/// whichever client pushes them. New reserved refs under `refs/atoms/_*` are accepted only as
+/// the format specifies them: `_root` a root commit, `_sig/...` a signature tag of the atom,
+/// `_revoked/<key id>` a revocation of that key signed by the key itself or by a key of the
+/// allowed-signers file named by the server's `atom.revocationSigners`; other names are refused.
 ///
 /// The hooks are one line of shell running this program by its absolute path; run the install
 /// again after moving it. Hooks go where git looks for them (`core.hooksPath` included).
@@ -120,6 +123,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             refusals.extend(guard::malformed_new_signatures(
                 &store,
                 &repository,
+                &changes,
+            ));
+            // The server's policy: who else may sign a revocation (an allowed-signers file).
+            let signers = repository
+                .config()?
+                .string("atom.revocationSigners")
+                .filter(|s| !s.is_empty())
+                .map(|s| cwd.join(s));
+            refusals.extend(guard::malformed_reserved_refs(
+                &store,
+                signers.as_deref(),
                 &changes,
             ));
             Ok(report(&refusals, "receive"))

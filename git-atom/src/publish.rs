@@ -47,6 +47,11 @@ pub struct Args {
     /// signatures in the same atomic push as the atoms
     #[arg(long)]
     sign: bool,
+    /// Publish a label that looks like one already published, locally or on the remote (a case
+    /// variant such as `Strings` beside `strings`, or a Unicode look-alike), which is refused
+    /// otherwise
+    #[arg(long)]
+    allow_confusable: bool,
     /// Check everything and show what would happen; no commit or ref is written anywhere
     #[arg(short = 'n', long)]
     dry_run: bool,
@@ -271,6 +276,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         push_source: args.push_source,
         verbosity: output::transfer_verbosity(quiet),
         sign: args.sign,
+        allow_confusable: args.allow_confusable,
     };
     let show_progress = output::progress_enabled(quiet);
     let mut progress = |p: Progress| {

@@ -681,3 +681,70 @@ fn every_problem_is_reported_at_once() {
     let dry = env.git(&src, ["atom", "publish", "--dry-run"]).code(1);
     assert_eq!(dry.stderr, run.stderr);
 }
+
+#[test]
+fn a_label_that_looks_like_a_published_one_is_refused_unless_allowed() {
+    let env = TestEnv::new();
+    let (src, remote) = setup(&env);
+    env.atom(&src, "pkgs/strings", "strings", "1.0.0");
+    env.commit_all(&src, "strings");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    // The control: a label unlike the others publishes.
+    env.git(&src, ["atom", "publish"]).success();
+    let published = atom_refs(&env, &remote);
+    assert_eq!(published.len(), 4, "{published:?}");
+
+    // In another clone, which has no atom ref, `Strings` looks like the remote's `strings`.
+    let other = env.path("other");
+    env.git_ok(
+        env.root(),
+        &[
+            "clone",
+            "-q",
+            remote.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    env.atom(&other, "pkgs/Strings", "Strings", "1.0.0");
+    env.commit_all(&other, "Strings");
+    env.git_ok(&other, &["push", "-q", "origin", "main"]);
+    let refused = env.git(&other, ["atom", "publish"]).code(1);
+    assert!(
+        refused.stderr.contains(
+            "label `Strings` looks like `strings`, already published on remote `origin`: they \
+             are easily mistaken for each other (rename the atom, or pass --allow-confusable if \
+             this is intended)"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(atom_refs(&env, &other), Vec::<String>::new());
+    assert_eq!(atom_refs(&env, &remote), published);
+
+    // In the publishing repository, it looks like the local `strings`.
+    env.atom(&src, "pkgs/Strings", "Strings", "1.0.0");
+    env.commit_all(&src, "Strings");
+    let local = atom_refs(&env, &src);
+    let refused = env.git(&src, ["atom", "publish", "--local"]).code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("label `Strings` looks like `strings`, already published locally"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(atom_refs(&env, &src), local);
+
+    // Said to be intended, it publishes.
+    env.git(&other, ["atom", "publish", "--allow-confusable"])
+        .success();
+    let names: Vec<String> = atom_refs(&env, &remote)
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .filter(|n| n.contains("trings"))
+        .collect();
+    assert_eq!(
+        names,
+        ["refs/atoms/Strings/1.0.0", "refs/atoms/strings/1.0.0"]
+    );
+}

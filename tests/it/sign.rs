@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use atom_tests::TestEnv;
+use atom_tests::{GitDaemon, TestEnv};
 
 /// Makes an ed25519 key `name` and returns its private key path.
 fn key(env: &TestEnv, name: &str) -> PathBuf {
@@ -688,5 +688,120 @@ fn clones_bring_signatures_when_required_and_the_server_checks_new_ones() {
     assert_eq!(
         ok.stdout,
         "ok            foo@0.1.0 (structure, source, signature; not checked: ancestry)\n"
+    );
+}
+
+/// Pushes `refspec` to `url` without the client hook; the run, whatever its status.
+fn push_refspec(env: &TestEnv, src: &Path, url: &str, refspec: &str) -> atom_tests::Run {
+    env.git(src, ["push", "--no-verify", url, refspec])
+}
+
+#[test]
+fn a_revocation_cannot_be_squatted_behind_git_daemon_with_the_server_hook() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("srv/remote.git");
+    env.git(&remote, ["atom", "hook", "install", "--server"])
+        .success();
+    let daemon = GitDaemon::start(&env, &env.path("srv"));
+    let url = daemon.url("remote.git");
+    let src = env.init("src");
+    env.write(&src, "README", "root\n");
+    env.commit_all(&src, "root");
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.commit_all(&src, "foo");
+    env.git_ok(&src, &["push", "-q", &url, "main"]);
+    // Publishing creates `refs/atoms/_root` through the hook: a well-formed reserved ref.
+    env.git(&src, ["atom", "publish", "--remote", url.as_str()])
+        .success();
+    let root = env.git_ok(&src, &["rev-list", "--max-parents=0", "HEAD"]);
+    assert_eq!(
+        env.git_ok(&remote, &["rev-parse", "refs/atoms/_root"]),
+        root
+    );
+
+    let alice = key(&env, "alice");
+    let mallory = key(&env, "mallory");
+    use_key(&env, &alice);
+    // Alice's genuine revocation, made locally; not pushed yet.
+    env.git(&src, ["atom", "sign", "--revoke", alice.to_str().unwrap()])
+        .success();
+    let rev_refs = env.refs(&src, "refs/atoms/_revoked/");
+    assert_eq!(rev_refs.len(), 1, "{rev_refs:?}");
+    let (rev_ref, rev_tag) = rev_refs[0].split_once(' ').unwrap();
+    let alice_id = rev_ref.strip_prefix("refs/atoms/_revoked/").unwrap();
+    let alice_public = std::fs::read_to_string(alice.with_extension("pub")).unwrap();
+    let blob = env.git_ok(&src, &["rev-parse", &format!("{rev_tag}^{{}}")]);
+
+    // Mallory, with push access, tries to take the name first.
+    let junk = env.git_ok(&src, &["hash-object", "-w", "README"]);
+    let head = env.git_ok(&src, &["rev-parse", "HEAD"]);
+    let message = format!(
+        "atom-revocation 1\nkey {alice_id}\npublic-key {}\n",
+        alice_public.trim()
+    );
+    // A tag in the revocation format, pointing at alice's public key, signed by mallory.
+    env.git_ok(
+        &src,
+        &[
+            "-c",
+            &format!("user.signingKey={}", mallory.display()),
+            "tag",
+            "-s",
+            "-m",
+            &message,
+            "squat",
+            &blob,
+        ],
+    );
+    let squat = env.git_ok(&src, &["rev-parse", "refs/tags/squat"]);
+    // The same, unsigned.
+    env.git_ok(&src, &["tag", "-a", "-m", &message, "unsigned", &blob]);
+    let unsigned = env.git_ok(&src, &["rev-parse", "refs/tags/unsigned"]);
+    let not_signed = format!(
+        "it is not signed by the key {alice_id} it revokes (nor by a key of the server's \
+         `atom.revocationSigners`)"
+    );
+    for (object, reason) in [
+        (junk.as_str(), "it is not a tag object".to_owned()),
+        (head.as_str(), "it is not a tag object".to_owned()),
+        (squat.as_str(), not_signed.clone()),
+        (unsigned.as_str(), not_signed.clone()),
+    ] {
+        let refused = push_refspec(&env, &src, &url, &format!("{object}:{rev_ref}")).code(1);
+        assert!(
+            refused.stderr.contains(&format!(
+                "error: refusing new reserved ref `{rev_ref}`: {reason}"
+            )),
+            "{object}: {}",
+            refused.stderr
+        );
+        assert_eq!(
+            env.refs(&remote, "refs/atoms/_revoked/"),
+            Vec::<String>::new()
+        );
+    }
+    // An unknown reserved name is refused too, and nothing is created.
+    let unknown = push_refspec(&env, &src, &url, &format!("{head}:refs/atoms/_foo")).code(1);
+    assert!(
+        unknown.stderr.contains(
+            "error: refusing new ref `refs/atoms/_foo`: not a reserved name of the atom format"
+        ),
+        "{}",
+        unknown.stderr
+    );
+    assert_eq!(env.refs(&remote, "refs/atoms/_foo"), Vec::<String>::new());
+
+    // The control: alice's genuine revocation is accepted, and is then the one that stays.
+    push_refspec(&env, &src, &url, &format!("{rev_ref}:{rev_ref}")).success();
+    assert_eq!(
+        env.refs(&remote, "refs/atoms/_revoked/"),
+        [format!("{rev_ref} {rev_tag}")]
+    );
+    let late = push_refspec(&env, &src, &url, &format!("+{squat}:{rev_ref}")).code(1);
+    assert!(
+        late.stderr
+            .contains(&format!("refusing to update `{rev_ref}`")),
+        "{}",
+        late.stderr
     );
 }

@@ -71,6 +71,47 @@ impl GitStore {
         })
     }
 
+    /// Checks a tag's signature as `git verify-tag` does, but trusting only the keys of the
+    /// allowed-signers file `signers` (`gpg.ssh.allowedSignersFile`), whatever git's own
+    /// configuration says: `Ok(Ok(()))` when it is good and by one of them.
+    pub fn verify_tag_with_signers(
+        &self,
+        tag: Oid,
+        signers: &std::path::Path,
+    ) -> Result<Result<(), String>, StoreError> {
+        let out = self
+            .git("verify-tag")
+            .config("gpg.ssh.allowedSignersFile", &signers.to_string_lossy())
+            .arg("--")
+            .arg(tag.to_string())
+            .output()?;
+        Ok(if out.status.success() {
+            Ok(())
+        } else {
+            Err(command::first_error_line(&out.stderr))
+        })
+    }
+
+    /// Checks that a tag is signed by the ssh key `public` (a public key line,
+    /// `ssh-ed25519 AAAA... comment`), trusting that key only.
+    pub fn verify_tag_by_key(
+        &self,
+        tag: Oid,
+        public: &str,
+    ) -> Result<Result<(), String>, StoreError> {
+        let mut fields = public.split_whitespace();
+        let (Some(kind), Some(blob)) = (fields.next(), fields.next()) else {
+            return Ok(Err("not an ssh public key".to_owned()));
+        };
+        let mut signers = tempfile::Builder::new()
+            .prefix("atom-signers-")
+            .tempfile()
+            .map_err(|source| StoreError::Scratch { source })?;
+        std::io::Write::write_all(&mut signers, format!("key {kind} {blob}\n").as_bytes())
+            .map_err(|source| StoreError::Scratch { source })?;
+        self.verify_tag_with_signers(tag, signers.path())
+    }
+
     /// The object a tag points to and its message (without the signature), or `None` if `oid`
     /// is missing.
     pub fn read_tag(&self, oid: Oid) -> Result<Option<(Oid, String)>, StoreError> {
