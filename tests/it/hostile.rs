@@ -358,8 +358,34 @@ fn look_alike_labels_are_warned_about() {
     // The same name with a Cyrillic `а`.
     env.atom(&src, "pkgs/cyrillic", "p\u{430}ypal", "1.0.0");
     env.commit_all(&src, "two");
-    env.git(&src, ["atom", "publish", "--local", "pkgs/cyrillic"])
-        .success();
+    // Publish refuses it, naming both, with nothing written...
+    let refused = env
+        .git(&src, ["atom", "publish", "--local", "pkgs/cyrillic"])
+        .code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("label `p\u{430}ypal` looks like `paypal`, already published locally"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        env.refs(&src, "refs/atoms/").len(),
+        2 + 1,
+        "two atoms and the root"
+    );
+    // ...unless told it is intended; then ls warns.
+    env.git(
+        &src,
+        [
+            "atom",
+            "publish",
+            "--local",
+            "--allow-confusable",
+            "pkgs/cyrillic",
+        ],
+    )
+    .success();
     let ls = env.git(&src, ["atom", "ls"]).success();
     assert!(
         ls.stderr
