@@ -85,19 +85,7 @@ impl World {
     }
 
     fn eka(&self, args: &[&str]) -> Run {
-        let out = self
-            .env
-            .command(&self.app, "eka-run")
-            .args(args)
-            .env("NIX_CONF_DIR", self.env.path("nix-conf"))
-            .env("NIX_USER_CONF_FILES", self.env.path("nix-conf/nix.conf"))
-            .output()
-            .expect("run eka-run");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.env.eka_run(&self.app, args)
     }
 
     fn lock(&self) -> String {

@@ -398,6 +398,23 @@ impl TestEnv {
         }
     }
 
+    /// `eka-run args...` in `cwd` with the test's own, empty Nix configuration
+    /// (`nix-conf/nix.conf`, made on first use): never the host's.
+    pub fn eka_run(&self, cwd: &Path, args: &[&str]) -> Run {
+        let conf = self.path("nix-conf");
+        if !conf.join("nix.conf").exists() {
+            self.write(&conf, "nix.conf", "# the test's own, empty\n");
+        }
+        let out = self
+            .command(cwd, "eka-run")
+            .args(args)
+            .env("NIX_CONF_DIR", &conf)
+            .env("NIX_USER_CONF_FILES", conf.join("nix.conf"))
+            .output()
+            .expect("run eka-run");
+        Run::from_output(out)
+    }
+
     /// Runs `git args...` in `cwd`.
     pub fn git<I, S>(&self, cwd: &Path, args: I) -> Run
     where

@@ -59,16 +59,7 @@ impl GitStore {
     /// Checks a tag's signature as `git verify-tag` does, with git's trust configuration:
     /// `Ok(Ok(()))` when it is good and by a trusted key, `Ok(Err(reason))` when not.
     pub fn verify_tag(&self, tag: Oid) -> Result<Result<(), String>, StoreError> {
-        let out = self
-            .git("verify-tag")
-            .arg("--")
-            .arg(tag.to_string())
-            .output()?;
-        Ok(if out.status.success() {
-            Ok(())
-        } else {
-            Err(command::first_error_line(&out.stderr))
-        })
+        verified(self.git("verify-tag"), tag)
     }
 
     /// Checks a tag's signature as `git verify-tag` does, but trusting only the keys of the
@@ -79,17 +70,10 @@ impl GitStore {
         tag: Oid,
         signers: &std::path::Path,
     ) -> Result<Result<(), String>, StoreError> {
-        let out = self
+        let git = self
             .git("verify-tag")
-            .config("gpg.ssh.allowedSignersFile", &signers.to_string_lossy())
-            .arg("--")
-            .arg(tag.to_string())
-            .output()?;
-        Ok(if out.status.success() {
-            Ok(())
-        } else {
-            Err(command::first_error_line(&out.stderr))
-        })
+            .config("gpg.ssh.allowedSignersFile", &signers.to_string_lossy());
+        verified(git, tag)
     }
 
     /// Checks that a tag is signed by the ssh key `public` (a public key line,
@@ -133,4 +117,15 @@ impl GitStore {
             decoded.message.to_str_lossy().into_owned(),
         )))
     }
+}
+
+/// Runs `git verify-tag` (as built by the caller) on `tag`: `Ok(())` for a good signature by a
+/// trusted key, else git's first error line.
+fn verified(git: command::Git, tag: Oid) -> Result<Result<(), String>, StoreError> {
+    let out = git.arg("--").arg(tag.to_string()).output()?;
+    Ok(if out.status.success() {
+        Ok(())
+    } else {
+        Err(command::first_error_line(&out.stderr))
+    })
 }
