@@ -23,6 +23,7 @@
 //! format), `docs/manifest.md` (`atom.toml`, see [`manifest`]) and `docs/lock.md` (`atom.lock`,
 //! see [`lock`]).
 
+pub mod admit;
 pub mod commit;
 pub mod confine;
 pub mod download;

@@ -35,6 +35,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use atom_lib::admit;
 use atom_lib::local::{self, LocalAtom};
 use atom_lib::lock::{
     AtomKey, LockedAtom, LockedPin, LockedSrc, Origin as LockOrigin, PathObject, PinSource,
@@ -131,18 +132,9 @@ pub enum Error {
         /// Why not (each address tried).
         reason: String,
     },
-    /// A fetched atom is not well-formed.
-    #[error("refusing atom {atom} ({commit}) from {url}: {}", .findings.join("; "))]
-    Refused {
-        /// The atom.
-        atom: String,
-        /// Its commit.
-        commit: Oid,
-        /// Where it came from.
-        url: String,
-        /// What is wrong.
-        findings: Vec<String>,
-    },
+    /// An atom failed admission (a check, or the fetch).
+    #[error(transparent)]
+    Admit(Box<admit::Error>),
     /// A fetched atom's manifest or lock is missing or invalid.
     #[error("atom {atom} ({commit}): {problem}")]
     Published {
@@ -543,27 +535,28 @@ impl Subject {
         let cache = cache()?;
         let url = address.redacted();
         let prefix = format!("{}{}/", atom_lib::Format::Atom1.ref_prefix(), uri.label);
+        let list_err = |source| Error::List {
+            url: url.clone(),
+            source,
+        };
+        // One connection carries the listing and the fetch (a protocol v2 session).
+        let connection = cache.connect(&address.git_url()).map_err(list_err)?;
         let refs = {
             let _span = tracing::info_span!("list", url = %url).entered();
-            cache
-                .list_remote(&address.git_url(), &[&prefix])
-                .map_err(|source| Error::List {
-                    url: url.clone(),
-                    source,
-                })?
+            connection.list(&cache, &[&prefix]).map_err(list_err)?
         };
         let resolution = resolve::resolve(&refs, &uri.label, uri.requirement.as_ref(), &url)?;
         let atom = resolution.selected_ref();
         let commit = resolution.selected.commit;
         tracing::info!(atom = %atom, %commit, "resolved");
-        if !cache.has_object(commit) {
-            fetch(
-                &cache,
-                &[address.git_url()],
-                &url,
-                &[(atom.clone(), commit)],
-            )?;
-        }
+        let wanted = [admit::Wanted::listed(atom.clone(), commit)];
+        let request = admit::Request {
+            wanted: &wanted,
+            contents: admit::Contents::Whole,
+            listed: &refs,
+            verbosity: Verbosity::default(),
+        };
+        admit::admit(&cache, &connection, &url, &request).map_err(|e| Error::Admit(Box::new(e)))?;
         let shown = format!("{}@{}", atom.label, atom.version);
         let store_err = |source| Error::Store {
             what: shown.clone(),
@@ -1115,7 +1108,7 @@ fn git_tree(
 /// its mirrors in turn.
 fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
     // By the address written in the lock: every address to try, the one to show, the atoms.
-    type Batch = (Vec<String>, String, Vec<(AtomRef, Oid)>);
+    type Batch = (Vec<String>, String, Vec<admit::Wanted>);
     let mut by_repo: BTreeMap<String, Batch> = BTreeMap::new();
     for locked in deps.iter().filter(|a| !cache.has_object(a.commit)) {
         let LockOrigin::Url { url, mirrors } = &locked.origin else {
@@ -1130,10 +1123,11 @@ fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
             urls.extend(mirrors.iter().map(|m| m.git_url()));
             (urls, url.redacted(), Vec::new())
         });
-        entry.2.push((
-            AtomRef::new(locked.label.clone(), locked.version.clone()),
-            locked.commit,
-        ));
+        entry.2.push(admit::Wanted {
+            atom: AtomRef::new(locked.label.clone(), locked.version.clone()),
+            commit: locked.commit,
+            tree: Some(locked.tree),
+        });
     }
     for (urls, shown, atoms) in by_repo.values() {
         fetch(cache, urls, shown, atoms)?;
@@ -1141,58 +1135,23 @@ fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Fetch `atoms` (refs and the commits they must be) from the first of `urls` that has them all,
-/// through the quarantine; each is checked before anything is admitted.
+/// Admit `atoms` (the commits and trees a lock records) from the first of `urls` that can
+/// be reached: each is checked before anything enters the cache.
 fn fetch(
     cache: &GitStore,
     urls: &[String],
     shown: &str,
-    atoms: &[(AtomRef, Oid)],
+    atoms: &[admit::Wanted],
 ) -> Result<(), Error> {
-    let names: Vec<String> = atoms.iter().map(|(a, _)| a.name()).collect();
-    let what = atoms
-        .iter()
-        .map(|(a, _)| format!("{}@{}", a.label, a.version))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut reasons = Vec::new();
-    for url in urls {
-        let _span = tracing::info_span!("fetch", url = %shown, atoms = %what).entered();
-        let quarantine = match cache.fetch_quarantined(url, &names, Verbosity::default()) {
-            Ok(q) => q,
-            Err(e) => {
-                reasons.push(atom_lib::error_chain(&e));
-                continue;
-            }
-        };
-        {
-            let checked = quarantine.store().map_err(|source| Error::Store {
-                what: what.clone(),
-                source,
-            })?;
-            for (atom, commit) in atoms {
-                let findings = resolve::check_structure(&checked, atom, *commit);
-                if !findings.is_empty() {
-                    return Err(Error::Refused {
-                        atom: atom.to_string(),
-                        commit: *commit,
-                        url: shown.to_owned(),
-                        findings,
-                    });
-                }
-            }
-        }
-        quarantine.admit().map_err(|source| Error::Store {
-            what: what.clone(),
-            source,
-        })?;
-        return Ok(());
-    }
-    Err(Error::Fetch {
-        atom: what,
-        url: shown.to_owned(),
-        reason: reasons.join("; "),
-    })
+    let request = admit::Request {
+        wanted: atoms,
+        contents: admit::Contents::Whole,
+        listed: &[],
+        verbosity: Verbosity::default(),
+    };
+    let _span = tracing::info_span!("fetch", url = %shown, atoms = atoms.len()).entered();
+    admit::admit_any(cache, urls, shown, &request).map_err(|e| Error::Admit(Box::new(e)))?;
+    Ok(())
 }
 
 /// The unpacked tarball of a pin in `dir` (`<dir>/<BLAKE3 of its locked hash>`), downloaded

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
+use atom_lib::admit;
 use atom_lib::lock::Lock;
 use atom_lib::manifest::{Dep, Manifest, Pin, Src, Support, MANIFEST_FILE};
 use atom_lib::refs::ATOM_REF_PREFIX;
+use atom_lib::store::git::Verbosity;
 use atom_lib::store::EntryKind;
 use atom_lib::uri::Uri;
 use atom_lib::{local, AtomRef, Root};
@@ -246,20 +248,20 @@ fn remote(
     let address = uri.address.clone().ok_or_else(|| {
         anyhow!("`{text}` is neither an atom directory nor an atom URI with a repository")
     })?;
-    let cache = local::cache().context("cannot open the atom cache")?;
+    // The resolver's index holds atoms' manifests and locks only (never the atoms' cache,
+    // whose atoms are whole).
+    let cache = local::index().context("cannot open the atom index")?;
     let prefix = format!("{ATOM_REF_PREFIX}{}/", uri.label);
     let prefixes = [prefix.as_str(), atom_lib::refs::ROOT_REF];
-    // One connection carries the listing and both fetches (a protocol v2 session); a server
+    // One connection carries the listing and the fetches (a protocol v2 session); a server
     // that speaks only v0/v1 gets a connection per step.
     let cannot_list = || format!("cannot list atoms at {}", address.redacted());
-    let session = cache
-        .session(&address.git_url())
+    let connection = cache
+        .connect(&address.git_url())
         .with_context(cannot_list)?;
-    let refs = match &session {
-        Some(session) => session.list(&prefixes),
-        None => cache.list_remote(&address.git_url(), &prefixes),
-    }
-    .with_context(cannot_list)?;
+    let refs = connection
+        .list(&cache, &prefixes)
+        .with_context(cannot_list)?;
     let root = refs
         .iter()
         .find(|r| r.name == atom_lib::refs::ROOT_REF)
@@ -274,33 +276,18 @@ fn remote(
     let atom: AtomRef = resolution.selected_ref();
     let commit = resolution.selected.commit;
     // Only the atom commit, its tree and the manifest's and lock's blobs move (on servers that
-    // allow filters); nothing is kept.
-    let sparse = match &session {
-        Some(session) => cache.fetch_sparse_with(session, &[commit])?,
-        None => cache.fetch_sparse(&address.git_url(), &[atom.name()])?,
+    // allow filters), checked before they are admitted into the cache.
+    let wanted = [admit::Wanted::listed(atom.clone(), commit)];
+    let request = admit::Request {
+        wanted: &wanted,
+        contents: admit::Contents::Manifests,
+        listed: &refs,
+        verbosity: Verbosity::default(),
     };
-    let store = sparse.store()?;
+    admit::admit(&cache, &connection, &address.redacted(), &request)?;
+    let store = &cache;
     let (tree, _) = store.commit_tree_and_parents(commit)?;
     let entries = store.tree_entries(tree)?;
-    let wanted: Vec<atom_lib::Oid> = entries
-        .iter()
-        .filter(|e| {
-            e.kind == EntryKind::Blob
-                && (e.name == MANIFEST_FILE.as_bytes()
-                    || e.name == atom_lib::lock::LOCK_FILE.as_bytes())
-        })
-        .map(|e| e.oid)
-        .collect();
-    sparse.fetch_blobs(&wanted)?;
-    let findings = atom_lib::resolve::check_structure(&store, &atom, commit);
-    if !findings.is_empty() {
-        anyhow::bail!(
-            "refusing atom {atom} ({}) from {}: {}",
-            commit.short(12),
-            address.redacted(),
-            findings.join("; ")
-        );
-    }
     let blob = |name: &str| {
         entries
             .iter()

@@ -1,9 +1,7 @@
 //! `fetch`: the wanted atom commits come into the store's quarantine, each is checked, and only
 //! then are the objects admitted into the repository git works on.
 
-use atom_lib::store::git::quarantine::Filter;
-use atom_lib::store::git::Verbosity;
-use atom_lib::verify::{self, Ancestry, Level, Provenance, Unverifiable, Verdict};
+use atom_lib::admit;
 use atom_lib::{AtomRef, Oid, StoreError};
 
 use crate::remote::{NoLabel, Remote};
@@ -36,21 +34,8 @@ pub enum Error {
         source: StoreError,
     },
     /// What arrived is not a valid atom.
-    #[error("refusing atom {} ({}) from {}: {}", .0.atom, .0.commit.short(12), .0.location, .0.findings.join("; "))]
-    Refused(Box<Refusal>),
-}
-
-/// An atom refused before admission, and why.
-#[derive(Debug)]
-pub struct Refusal {
-    /// The atom.
-    pub atom: AtomRef,
-    /// Its commit.
-    pub commit: Oid,
-    /// The remote, credentials removed.
-    pub location: String,
-    /// What is wrong with it.
-    pub findings: Vec<String>,
+    #[error("{0}")]
+    Refused(Box<admit::Refusal>),
 }
 
 impl Remote {
@@ -99,7 +84,6 @@ impl Remote {
                 wanted.push(atom);
             }
         }
-        let names: Vec<String> = wanted.iter().map(|(a, _)| a.name()).collect();
         for (atom, commit) in &wanted {
             self.say(2, &format!("atom: fetching {atom} ({})", commit.short(12)));
         }
@@ -107,84 +91,29 @@ impl Remote {
             label: label.clone(),
             source,
         };
-        let quarantine = self
-            .store
-            .fetch_quarantined(&self.url(), &names, self.verbosity)
-            .map_err(transfer)?;
-        {
-            // Structure, then provenance: the atom's tree must be the tree at its path in its
-            // source commit, which the remote must have. Only that commit and the trees along
-            // the path are fetched, into a second quarantine that is thrown away.
-            let checked = quarantine.store().map_err(transfer)?;
-            // eka's atoms are checked against their metadata refs, which name the source
-            // commit: they go into a second quarantine on top of the first (it sees the atoms
-            // through its alternates), with trees only and no history, and are thrown away
-            // with it; only the first quarantine's objects are admitted.
-            let atoms: Vec<AtomRef> = wanted.iter().map(|(a, _)| a.clone()).collect();
-            let meta = verify::eka_meta_refspecs(&self.listed, &atoms);
-            let meta_quarantine = if meta.is_empty() {
-                None
-            } else {
-                self.say(
-                    2,
-                    &format!("atom: fetching {} eka metadata refs", meta.len()),
-                );
-                let q = checked.quarantine().map_err(transfer)?;
-                q.fetch(&self.url(), &meta, Filter::Trees, self.verbosity)
-                    .map_err(transfer)?;
-                Some(q)
-            };
-            let checked = match &meta_quarantine {
-                Some(q) => q.store().map_err(transfer)?,
-                None => checked,
-            };
-            let provenance = Provenance {
-                remote: self.url(),
-                ancestry: Ancestry::Skip,
-                verbosity: Verbosity {
-                    level: 0,
-                    progress: self.verbosity.progress,
-                },
-            };
-            let outcome = verify::check_provenance(&checked, wanted.clone(), &provenance)
-                .map_err(transfer)?;
-            for checked in outcome.atoms {
-                let findings: Vec<String> = match checked.verdict {
-                    Verdict::Verified => continue,
-                    Verdict::Failed(findings) => findings.iter().map(ToString::to_string).collect(),
-                    Verdict::Unverifiable(why) => vec![unverifiable(&why, checked.source)],
-                };
-                return Err(Error::Refused(Box::new(Refusal {
-                    atom: checked.atom,
-                    commit: checked.commit,
-                    location: self.address.redacted(),
-                    findings,
-                })));
-            }
-        }
-        quarantine.admit().map_err(transfer)?;
+        // Structure, then provenance: the atom's tree must be the tree at its path in its
+        // source commit, which the remote must have; only then are the objects admitted.
+        let atoms: Vec<admit::Wanted> = wanted
+            .iter()
+            .map(|(atom, commit)| admit::Wanted::listed(atom.clone(), *commit))
+            .collect();
+        let request = admit::Request {
+            wanted: &atoms,
+            contents: admit::Contents::Whole,
+            listed: &self.listed,
+            verbosity: self.verbosity,
+        };
+        let connection = self.connection().map_err(transfer)?;
+        admit::admit(&self.store, &connection, &self.address.redacted(), &request).map_err(
+            |e| match e {
+                admit::Error::Refused(refusal) => Error::Refused(refusal),
+                admit::Error::Transfer { source, .. } => transfer(source),
+            },
+        )?;
         self.fetch_signatures(&wanted).map_err(transfer)?;
         if let Some(hint) = self.after_fetch.take() {
             self.say(1, &hint);
         }
         Ok(())
-    }
-}
-
-/// Why an atom could not be checked, in words that do not repeat the remote's URL (the refusal
-/// names it, without credentials).
-fn unverifiable(why: &Unverifiable, source: Option<Oid>) -> String {
-    match (why, source) {
-        (
-            Unverifiable::Fetch {
-                level: Level::Source,
-                ..
-            },
-            Some(source),
-        ) => format!("its source commit {source} cannot be fetched from the remote (a source the remote does not have cannot be verified)"),
-        (Unverifiable::Fetch { level, .. }, _) => {
-            format!("what the {level} check needs cannot be fetched from the remote")
-        }
-        (other, _) => other.to_string(),
     }
 }

@@ -37,8 +37,8 @@ impl Remote {
     fn remote_refs(&self, prefixes: &[String]) -> Result<Vec<RemoteRef>, Error> {
         let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
         let refs = self
-            .store
-            .list_remote(&self.url(), &prefixes)
+            .connection()
+            .and_then(|connection| connection.list(&self.store, &prefixes))
             .map_err(|source| Error::Listing {
                 location: self.address.redacted(),
                 source,

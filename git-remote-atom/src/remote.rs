@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use atom_lib::resolve::Resolution;
-use atom_lib::store::git::Verbosity;
+use atom_lib::store::git::{Connection, Verbosity};
 use atom_lib::store::RemoteRef;
 use atom_lib::uri::{Address, AliasError, Aliases, Uri, UriError};
 use atom_lib::{GitStore, Oid, StoreError};
@@ -90,6 +90,9 @@ pub struct Remote {
     pub(crate) existing: BTreeMap<String, Oid>,
     /// What to say once the newer version selected by `list` has been fetched.
     pub(crate) after_fetch: Option<String>,
+    /// The connection to the remote, opened by the first listing or fetch and kept: a
+    /// protocol v2 session carries the listing and the fetch.
+    connection: std::cell::RefCell<Option<Connection>>,
 }
 
 impl Remote {
@@ -145,6 +148,7 @@ impl Remote {
             store,
             resolution: None,
             listed: Vec::new(),
+            connection: Default::default(),
             existing: BTreeMap::new(),
             after_fetch: None,
         })
@@ -155,6 +159,16 @@ impl Remote {
         self.uri.as_ref().ok_or_else(|| NoLabel {
             url: self.given.clone(),
         })
+    }
+
+    /// The connection to the remote, opened on first use.
+    pub(crate) fn connection(&self) -> Result<Connection, StoreError> {
+        if let Some(connection) = &*self.connection.borrow() {
+            return Ok(connection.clone());
+        }
+        let connection = self.store.connect(&self.url())?;
+        *self.connection.borrow_mut() = Some(connection.clone());
+        Ok(connection)
     }
 
     /// Says `message` on stderr when git's verbosity is at least `level`.

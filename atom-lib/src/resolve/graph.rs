@@ -20,11 +20,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::admit::{self, Contents, Wanted};
 use crate::commit::{AtomCommit, AtomPath, Format};
 use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, ROOT_REF};
-use crate::store::git::{Expect, RefUpdate, Session};
+use crate::store::git::{Connection, Expect, RefUpdate, Verbosity};
 use crate::store::EntryKind;
 use crate::uri::{Address, Requirement};
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
@@ -187,18 +188,9 @@ pub enum Error {
         /// What, e.g. ``deps.x` (a path dependency of a remote atom)`.
         what: String,
     },
-    /// A fetched atom is not well-formed.
-    #[error("refusing atom {atom} ({commit}) from {url}: {}", .findings.join("; "))]
-    Refused {
-        /// The atom.
-        atom: String,
-        /// Its commit.
-        commit: Oid,
-        /// Where it came from.
-        url: String,
-        /// What is wrong.
-        findings: Vec<String>,
-    },
+    /// A fetched atom failed admission, or could not be fetched.
+    #[error(transparent)]
+    Admit(Box<crate::admit::Error>),
     /// A fetched atom's manifest is invalid.
     #[error("the manifest of {atom} from {url} is invalid: {message}")]
     Manifest {
@@ -324,7 +316,7 @@ struct Resolver<'a> {
     fetches: usize,
     /// One protocol v2 session per address, kept for the whole resolution; `None` for a
     /// server that speaks only v0/v1 (the `git` command line then fetches).
-    sessions: std::cell::RefCell<BTreeMap<String, Option<Session>>>,
+    connections: std::cell::RefCell<BTreeMap<String, Connection>>,
 }
 
 /// An atom some lock names: likely needed, so fetched ahead with the rest of its repository's.
@@ -386,7 +378,7 @@ pub fn resolve(
         hinted: BTreeMap::new(),
         warnings: Vec::new(),
         fetches: 0,
-        sessions: Default::default(),
+        connections: Default::default(),
     };
     let mut choices: BTreeMap<Class, Version> = BTreeMap::new();
     const ROUNDS: usize = 16;
@@ -878,29 +870,27 @@ impl Resolver<'_> {
         Ok(key)
     }
 
-    /// The session with `address`, opened on first use and kept for the resolution.
-    fn session(&self, address: &Address) -> Result<Option<Session>, StoreError> {
+    /// The connection to `address`, opened on first use and kept for the resolution.
+    fn connection(&self, address: &Address) -> Result<Connection, StoreError> {
         let url = address.git_url();
-        if let Some(session) = self.sessions.borrow().get(&url) {
-            return Ok(session.clone());
+        if let Some(connection) = self.connections.borrow().get(&url) {
+            return Ok(connection.clone());
         }
-        let session = self.cache.session(&url)?;
-        self.sessions.borrow_mut().insert(url, session.clone());
-        Ok(session)
+        let connection = self.cache.connect(&url)?;
+        self.connections
+            .borrow_mut()
+            .insert(url, connection.clone());
+        Ok(connection)
     }
 
-    /// The atom refs and the root ref of `address`: one `ls-refs` on its session.
+    /// The atom refs and the root ref of `address`: one `ls-refs` on its connection.
     fn list(&self, address: &Address) -> Result<Vec<crate::store::RemoteRef>, StoreError> {
-        match self.session(address)? {
-            Some(session) => session.list(&[crate::refs::ATOM_REF_PREFIX]),
-            None => self
-                .cache
-                .list_remote(&address.git_url(), &[crate::refs::ATOM_REF_PREFIX]),
-        }
+        self.connection(address)?
+            .list(self.cache, &[crate::refs::ATOM_REF_PREFIX])
     }
 
-    /// Fetches `atoms` of one repository in one fetch through the quarantine, checks each, and
-    /// reads their manifests.
+    /// Admits `atoms` of one repository (their manifests and locks), one admission per address
+    /// that listed them, then reads their manifests.
     fn fetch(&mut self, repo: &str, atoms: &[(AtomRef, Oid)]) -> Result<(), Error> {
         let repository = &self.repositories[repo];
         let missing: Vec<&(AtomRef, Oid)> = atoms
@@ -914,57 +904,27 @@ impl Resolver<'_> {
                 let (_, commit) = missing[0];
                 return Err(Error::Store(StoreError::Missing { oid: *commit }));
             }
-            let mut by_address: BTreeMap<usize, Vec<&(AtomRef, Oid)>> = BTreeMap::new();
-            for item in missing {
-                let at = repository.atoms[&item.0.label][&item.0.version].1;
-                by_address.entry(at).or_default().push(item);
+            let mut by_address: BTreeMap<usize, Vec<Wanted>> = BTreeMap::new();
+            for (atom, commit) in missing {
+                let at = repository.atoms[&atom.label][&atom.version].1;
+                by_address
+                    .entry(at)
+                    .or_default()
+                    .push(Wanted::listed(atom.clone(), *commit));
             }
-            for (at, items) in by_address {
+            for (at, wanted) in by_address {
                 let address = &repository.addresses[at];
-                let wants: Vec<Oid> = items.iter().map(|(_, c)| *c).collect();
-                // The commits and their root trees, then the blobs of their manifests and locks.
-                let sparse = match self.session(address)? {
-                    Some(session) => self.cache.fetch_sparse_with(&session, &wants)?,
-                    None => {
-                        let wants: Vec<String> = wants.iter().map(ToString::to_string).collect();
-                        self.cache.fetch_sparse(&address.git_url(), &wants)?
-                    }
+                let connection = self.connection(address)?;
+                let request = admit::Request {
+                    wanted: &wanted,
+                    contents: Contents::Manifests,
+                    listed: &[],
+                    verbosity: Verbosity::default(),
                 };
-                self.fetches += 1;
-                let checked = sparse.store()?;
-                let mut blobs = Vec::new();
-                for (_, commit) in &items {
-                    let (tree, _) = checked.commit_tree_and_parents(*commit)?;
-                    blobs.extend(
-                        checked
-                            .tree_entries(tree)?
-                            .into_iter()
-                            .filter(|e| {
-                                e.kind == EntryKind::Blob
-                                    && (e.name == MANIFEST_FILE.as_bytes()
-                                        || e.name == crate::lock::LOCK_FILE.as_bytes())
-                            })
-                            .map(|e| e.oid),
-                    );
-                }
-                let before = blobs.iter().filter(|b| !checked.has_object(**b)).count();
-                sparse.fetch_blobs(&blobs)?;
-                if before > 0 {
-                    self.fetches += 1;
-                }
-                for (atom, commit) in &items {
-                    let findings = super::check_structure(&checked, atom, *commit);
-                    if !findings.is_empty() {
-                        return Err(Error::Refused {
-                            atom: atom.to_string(),
-                            commit: *commit,
-                            url: address.redacted(),
-                            findings,
-                        });
-                    }
-                }
-                drop(checked);
-                sparse.admit()?;
+                let admitted =
+                    admit::admit(self.cache, &connection, &address.redacted(), &request)
+                        .map_err(|e| Error::Admit(Box::new(e)))?;
+                self.fetches += admitted.fetches;
             }
         }
         self.record(repo, atoms)?;

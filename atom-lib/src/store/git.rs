@@ -8,6 +8,7 @@
 //! - [`refs`]: reading refs and updating them in transactions that state what they expect;
 //! - [`remote`]: listing, fetching from and pushing to remotes;
 //! - [`session`]: one protocol v2 connection carrying a listing and several fetches;
+//! - [`connection`]: a remote as one connection, session or command line, for listing and fetching;
 //! - [`quarantine`]: fetching into a private object directory, checking, then admitting;
 //! - [`config`]: git configuration as git itself sees it;
 //! - [`sign`]: signed tags, made and checked with the user's git signing setup;
@@ -15,6 +16,7 @@
 
 pub mod command;
 pub mod config;
+pub mod connection;
 mod listing;
 pub mod objects;
 pub mod quarantine;
@@ -32,6 +34,7 @@ use crate::Oid;
 
 pub use command::{first_error_line, Verbosity};
 pub use config::Config;
+pub use connection::{Connection, Want};
 pub use quarantine::{Filter, Quarantine, Sparse};
 pub use refs::{Expect, RefUpdate};
 pub use remote::{PushOptions, PushOutcome, PushedRef, Rejection};

@@ -1,0 +1,418 @@
+//! Admission: the one way atoms enter a repository from a remote.
+//!
+//! Every door (the remote helper's clone and fetch, `git atom fetch`, resolution and locking,
+//! `show <uri>`, eka-run's atoms of a URI or a lock) asks [`admit`] for the atoms it wants, as
+//! commits a listing or a lock names. Admission fetches them over one [`Connection`] into a
+//! quarantine beside the repository, and checks each before anything is written:
+//!
+//! 1. **structure**: a well-formed atom commit for exactly the label and version asked for
+//!    (`docs/format.md` section 8);
+//! 2. **source**: its tree is the tree at its recorded path in its source commit, which the
+//!    same remote must have (fetched without blobs or history, and thrown away);
+//! 3. **lock**: where the caller says which tree a lock recorded, the atom's tree is that one.
+//!
+//! Only when every atom passes are the objects moved into the repository (for a sparse fetch,
+//! only what the wanted commits and blobs reach). A refusal names the atom, the remote and each
+//! reason; nothing is written. `docs/trust.md` lists the doors and the checks in one table.
+
+use std::fmt;
+
+use crate::manifest::MANIFEST_FILE;
+use crate::store::git::connection::{Connection, Want};
+use crate::store::git::{Filter, Verbosity};
+use crate::store::{EntryKind, RemoteRef};
+use crate::verify::{self, Ancestry, Finding, Level, Provenance, Unverifiable, Verdict};
+use crate::{AtomRef, GitStore, Oid, StoreError};
+
+/// An atom a door wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The atom (label, version, ref format).
+    pub atom: AtomRef,
+    /// The commit a listing or a lock names for it.
+    pub commit: Oid,
+    /// The tree a lock records for it, which the commit's tree must be.
+    pub tree: Option<Oid>,
+}
+
+impl Wanted {
+    /// The atom `atom` at `commit`, as a listing names it.
+    pub fn listed(atom: AtomRef, commit: Oid) -> Wanted {
+        Wanted {
+            atom,
+            commit,
+            tree: None,
+        }
+    }
+}
+
+/// What of an atom is fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// The commit, its root tree and the blobs of its `atom.toml` and `atom.lock`: what
+    /// resolution and `show` read.
+    Manifests,
+    /// Everything under the commit: what is evaluated, built or checked out.
+    Whole,
+}
+
+/// What a door asks admission for.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The atoms.
+    pub wanted: &'a [Wanted],
+    /// What of them to fetch.
+    pub contents: Contents,
+    /// The remote's listing when the door has one: eka's atoms are checked against the
+    /// metadata refs it names.
+    pub listed: &'a [RemoteRef],
+    /// How chatty fetches may be.
+    pub verbosity: Verbosity,
+}
+
+/// What admission did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Admitted {
+    /// How many atoms were fetched (the rest were in the repository already).
+    pub fetched: usize,
+    /// How many fetch commands were sent.
+    pub fetches: usize,
+}
+
+/// Why an atom was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A check failed.
+    Finding(Finding),
+    /// A check could not be made; `source` is the source commit the atom names, if read.
+    Unverifiable {
+        /// Why.
+        why: Unverifiable,
+        /// The source commit the atom names.
+        source: Option<Oid>,
+    },
+    /// The atom's tree is not the one the lock records.
+    NotLocked {
+        /// The tree the lock records.
+        locked: Oid,
+        /// The atom's tree.
+        found: Oid,
+    },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Finding(finding) => finding.fmt(f),
+            Reason::Unverifiable {
+                why:
+                    Unverifiable::Fetch {
+                        level: Level::Source,
+                        ..
+                    },
+                source: Some(source),
+            } => write!(
+                f,
+                "its source commit {source} cannot be fetched from the remote (a source the \
+                 remote does not have cannot be verified)"
+            ),
+            Reason::Unverifiable {
+                why: Unverifiable::Fetch { level, .. },
+                ..
+            } => write!(
+                f,
+                "what the {level} check needs cannot be fetched from the remote"
+            ),
+            Reason::Unverifiable { why, .. } => why.fmt(f),
+            Reason::NotLocked { locked, found } => write!(
+                f,
+                "its tree {found} is not the tree {locked} the lock records"
+            ),
+        }
+    }
+}
+
+/// An atom refused before admission, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The atom.
+    pub atom: AtomRef,
+    /// The commit it came as.
+    pub commit: Oid,
+    /// The remote, credentials removed.
+    pub remote: String,
+    /// Every reason, in the order the checks found them.
+    pub reasons: Vec<Reason>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "refusing atom {} ({}) from {}: ",
+            self.atom,
+            self.commit.short(12),
+            self.remote
+        )?;
+        for (i, reason) in self.reasons.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            reason.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why admission failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The remote could not be reached, or the objects could not be fetched or moved.
+    #[error("cannot fetch {what} from {remote}")]
+    Transfer {
+        /// The atoms, as `label@version, ...`.
+        what: String,
+        /// The remote, credentials removed.
+        remote: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// An atom failed a check: nothing was admitted.
+    #[error("{0}")]
+    Refused(Box<Refusal>),
+}
+
+impl Error {
+    /// The refusal, when an atom was refused (not a transfer failure).
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Error::Refused(refusal) => Some(refusal),
+            Error::Transfer { .. } => None,
+        }
+    }
+}
+
+/// Fetches the atoms of `request` that `store` lacks from `from` (shown as `remote`, without
+/// credentials), checks every wanted atom (structure, source, the locked tree), and only then
+/// moves what arrived into `store`. Atoms `store` has already were admitted by this function
+/// before, with the same [`Contents`] (a repository holds atoms of one kind: the resolver's
+/// index their manifests, the atom cache whole atoms); of those only the locked tree is
+/// checked again.
+pub fn admit(
+    store: &GitStore,
+    from: &Connection,
+    remote: &str,
+    request: &Request<'_>,
+) -> Result<Admitted, Error> {
+    let transfer = |source| Error::Transfer {
+        what: describe(request.wanted),
+        remote: remote.to_owned(),
+        source,
+    };
+    let (held, missing): (Vec<&Wanted>, Vec<&Wanted>) = request
+        .wanted
+        .iter()
+        .partition(|w| store.has_object(w.commit));
+    for wanted in &held {
+        check_locked_tree(store, wanted, remote)?;
+    }
+    if missing.is_empty() {
+        return Ok(Admitted::default());
+    }
+    let _span = tracing::info_span!("admit", remote = %remote, atoms = missing.len()).entered();
+    let wants: Vec<Want> = missing
+        .iter()
+        .map(|w| Want::named(w.atom.name(), w.commit))
+        .collect();
+    let mut admitted = Admitted {
+        fetched: missing.len(),
+        fetches: 1,
+    };
+    match request.contents {
+        Contents::Manifests => {
+            let sparse = from.fetch_sparse(store, &wants).map_err(transfer)?;
+            {
+                let view = sparse.store().map_err(transfer)?;
+                let blobs = manifest_blobs(&view, &missing);
+                if blobs.iter().any(|b| !view.has_object(*b)) {
+                    admitted.fetches += 1;
+                }
+                sparse.fetch_blobs(&blobs).map_err(transfer)?;
+                check(&view, from, remote, &missing, request)?;
+            }
+            sparse.admit().map_err(transfer)?;
+        }
+        Contents::Whole => {
+            let quarantine = from
+                .fetch_whole(store, &wants, request.verbosity)
+                .map_err(transfer)?;
+            check(
+                &quarantine.store().map_err(transfer)?,
+                from,
+                remote,
+                &missing,
+                request,
+            )?;
+            quarantine.admit().map_err(transfer)?;
+        }
+    }
+    Ok(admitted)
+}
+
+/// [`admit`] from the first of `urls` (a repository's address, then its mirrors) that can be
+/// reached and serves the atoms; a refusal is final (a remote serving a forged atom is not
+/// passed over for the next). `remote` is how the repository is shown.
+pub fn admit_any(
+    store: &GitStore,
+    urls: &[String],
+    remote: &str,
+    request: &Request<'_>,
+) -> Result<Admitted, Error> {
+    let mut failure = None;
+    for url in urls {
+        let attempt = store
+            .connect(url)
+            .map_err(|source| Error::Transfer {
+                what: describe(request.wanted),
+                remote: remote.to_owned(),
+                source,
+            })
+            .and_then(|connection| admit(store, &connection, remote, request));
+        match attempt {
+            Err(e @ Error::Transfer { .. }) => failure = Some(e),
+            other => return other,
+        }
+    }
+    Err(failure.unwrap_or_else(|| Error::Transfer {
+        what: describe(request.wanted),
+        remote: remote.to_owned(),
+        source: StoreError::Remote {
+            remote: remote.to_owned(),
+            what: "no address to fetch from".to_owned(),
+            source: None,
+        },
+    }))
+}
+
+/// The checks on `missing` as they arrived in `view`: structure and source (fetching what the
+/// source level needs from `from`), then the locked tree.
+fn check(
+    view: &GitStore,
+    from: &Connection,
+    remote: &str,
+    missing: &[&Wanted],
+    request: &Request<'_>,
+) -> Result<(), Error> {
+    let transfer = |source| Error::Transfer {
+        what: describe(request.wanted),
+        remote: remote.to_owned(),
+        source,
+    };
+    // eka's atoms are checked against their metadata refs, which name the source commit: they
+    // go into a quarantine on top of the first (which it sees), trees only, thrown away.
+    let atoms: Vec<AtomRef> = missing.iter().map(|w| w.atom.clone()).collect();
+    let meta = verify::eka_meta_refspecs(request.listed, &atoms);
+    let meta_quarantine = if meta.is_empty() {
+        None
+    } else {
+        Some(
+            from.fetch_refspecs(view, &meta, Filter::Trees, request.verbosity)
+                .map_err(transfer)?,
+        )
+    };
+    let meta_view = meta_quarantine
+        .as_ref()
+        .map(|q| q.store())
+        .transpose()
+        .map_err(transfer)?;
+    let view_with_meta = meta_view.as_ref().unwrap_or(view);
+    let provenance = Provenance {
+        remote: from.url().to_owned(),
+        ancestry: Ancestry::Skip,
+        verbosity: Verbosity {
+            level: 0,
+            progress: request.verbosity.progress,
+        },
+    };
+    let pairs: Vec<(AtomRef, Oid)> = missing.iter().map(|w| (w.atom.clone(), w.commit)).collect();
+    let outcome = verify::check_provenance(view_with_meta, pairs, &provenance).map_err(transfer)?;
+    for checked in outcome.atoms {
+        let reasons: Vec<Reason> = match checked.verdict {
+            Verdict::Verified => continue,
+            Verdict::Failed(findings) => findings.into_iter().map(Reason::Finding).collect(),
+            Verdict::Unverifiable(why) => vec![Reason::Unverifiable {
+                why,
+                source: checked.source,
+            }],
+        };
+        return Err(Error::Refused(Box::new(Refusal {
+            atom: checked.atom,
+            commit: checked.commit,
+            remote: remote.to_owned(),
+            reasons,
+        })));
+    }
+    for wanted in missing {
+        check_locked_tree(view, wanted, remote)?;
+    }
+    Ok(())
+}
+
+/// A refusal when `wanted` names a locked tree that its commit (in `view`) does not have.
+fn check_locked_tree(view: &GitStore, wanted: &Wanted, remote: &str) -> Result<(), Error> {
+    let Some(locked) = wanted.tree else {
+        return Ok(());
+    };
+    let found = view
+        .commit_tree_and_parents(wanted.commit)
+        .map_err(|source| Error::Transfer {
+            what: wanted.atom.to_string(),
+            remote: remote.to_owned(),
+            source,
+        })?
+        .0;
+    if found == locked {
+        return Ok(());
+    }
+    Err(Error::Refused(Box::new(Refusal {
+        atom: wanted.atom.clone(),
+        commit: wanted.commit,
+        remote: remote.to_owned(),
+        reasons: vec![Reason::NotLocked { locked, found }],
+    })))
+}
+
+/// The blobs of the `atom.toml` and `atom.lock` at the top of each atom's tree in `view`
+/// (atoms whose commit or tree did not arrive have none: the checks say why).
+fn manifest_blobs(view: &GitStore, atoms: &[&Wanted]) -> Vec<Oid> {
+    let mut blobs = Vec::new();
+    for wanted in atoms {
+        let Ok((tree, _)) = view.commit_tree_and_parents(wanted.commit) else {
+            continue;
+        };
+        let Ok(entries) = view.tree_entries(tree) else {
+            continue;
+        };
+        blobs.extend(
+            entries
+                .into_iter()
+                .filter(|e| {
+                    e.kind == EntryKind::Blob
+                        && (e.name == MANIFEST_FILE.as_bytes()
+                            || e.name == crate::lock::LOCK_FILE.as_bytes())
+                })
+                .map(|e| e.oid),
+        );
+    }
+    blobs
+}
+
+/// `label@version, ...` for messages.
+fn describe(wanted: &[Wanted]) -> String {
+    let names: Vec<String> = wanted
+        .iter()
+        .map(|w| format!("{}@{}", w.atom.label, w.atom.version))
+        .collect();
+    names.join(", ")
+}
