@@ -239,7 +239,7 @@ pub fn admit(
                     admitted.fetches += 1;
                 }
                 sparse.fetch_blobs(&blobs).map_err(transfer)?;
-                check(&view, from, remote, &missing, request)?;
+                admitted.fetches += check(&view, from, remote, &missing, request)?;
             }
             sparse.admit().map_err(transfer)?;
         }
@@ -247,7 +247,7 @@ pub fn admit(
             let quarantine = from
                 .fetch_whole(store, &wants, request.verbosity)
                 .map_err(transfer)?;
-            check(
+            admitted.fetches += check(
                 &quarantine.store().map_err(transfer)?,
                 from,
                 remote,
@@ -296,14 +296,15 @@ pub fn admit_any(
 }
 
 /// The checks on `missing` as they arrived in `view`: structure and source (fetching what the
-/// source level needs from `from`), then the locked tree.
+/// source level needs from `from`), then the locked tree. Returns how many fetches the checks
+/// made.
 fn check(
     view: &GitStore,
     from: &Connection,
     remote: &str,
     missing: &[&Wanted],
     request: &Request<'_>,
-) -> Result<(), Error> {
+) -> Result<usize, Error> {
     let transfer = |source| Error::Transfer {
         what: describe(request.wanted),
         remote: remote.to_owned(),
@@ -327,6 +328,11 @@ fn check(
         .transpose()
         .map_err(transfer)?;
     let view_with_meta = meta_view.as_ref().unwrap_or(view);
+    // The source commits and the trees along the atoms' paths, on the same connection; what
+    // this cannot fetch, the source level fetches itself and says which it cannot.
+    let sources = prefetch_sources(view_with_meta, from, missing, request.verbosity);
+    let sources_view = sources.as_ref().and_then(|q| q.store().ok());
+    let view_with_meta = sources_view.as_ref().unwrap_or(view_with_meta);
     let provenance = Provenance {
         remote: from.url().to_owned(),
         ancestry: Ancestry::Skip,
@@ -356,7 +362,7 @@ fn check(
     for wanted in missing {
         check_locked_tree(view, wanted, remote)?;
     }
-    Ok(())
+    Ok(usize::from(meta_quarantine.is_some()) + usize::from(sources.is_some()))
 }
 
 /// A refusal when `wanted` names a locked tree that its commit (in `view`) does not have.
@@ -381,6 +387,49 @@ fn check_locked_tree(view: &GitStore, wanted: &Wanted, remote: &str) -> Result<(
         remote: remote.to_owned(),
         reasons: vec![Reason::NotLocked { locked, found }],
     })))
+}
+
+/// The source commits `missing` name (their structure in `view` says which, and where the
+/// atom sits) that `view` lacks, fetched over `from` with the trees along the paths and no
+/// blob or history, into a quarantine stacked on `view`; `None` when none is missing or the
+/// fetch failed.
+fn prefetch_sources(
+    view: &GitStore,
+    from: &Connection,
+    missing: &[&Wanted],
+    verbosity: Verbosity,
+) -> Option<crate::store::git::Quarantine> {
+    let mut wants: Vec<Oid> = Vec::new();
+    let mut filter = Filter::TreesToDepth(1);
+    for wanted in missing {
+        let Ok(structure) = verify::check_structure(view, &wanted.atom, wanted.commit) else {
+            continue;
+        };
+        let Some(source) = structure.source.filter(|s| !view.has_object(*s)) else {
+            continue;
+        };
+        if !wants.contains(&source) {
+            wants.push(source);
+        }
+        filter = match (&structure.path, filter) {
+            (None, _) | (_, Filter::Trees) => Filter::Trees,
+            (Some(path), Filter::TreesToDepth(depth)) => {
+                let needed = u32::try_from(path.as_str().split('/').count()).unwrap_or(u32::MAX);
+                Filter::TreesToDepth(depth.max(needed))
+            }
+            (_, other) => other,
+        };
+    }
+    if wants.is_empty() {
+        return None;
+    }
+    match from.fetch_ids(view, &wants, filter, verbosity) {
+        Ok(quarantine) => Some(quarantine),
+        Err(e) => {
+            tracing::debug!("the source commits could not be fetched at once: {e}");
+            None
+        }
+    }
 }
 
 /// The blobs of the `atom.toml` and `atom.lock` at the top of each atom's tree in `view`

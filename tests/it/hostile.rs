@@ -454,8 +454,9 @@ fn a_fetch_that_stalls_after_the_listing_times_out_naming_the_remote() {
         f.env.git_ok(&f.env.path("ok"), &["rev-parse", "HEAD"]),
         f.src_ref("refs/atoms/foo/1.1.0")
     );
-    // The listing is answered, the fetch never is: the helper's fetch is ended once it has
-    // shown no progress for `atom.timeout`, and the error names the remote.
+    // The listing is answered, the fetch never is: the helper's fetch (on the listing's
+    // session) is ended once the server has not answered for `atom.timeout`, and the error
+    // names the remote.
     stall.store(true, Ordering::SeqCst);
     let clone = f.env.git(
         f.env.root(),
@@ -470,8 +471,8 @@ fn a_fetch_that_stalls_after_the_listing_times_out_naming_the_remote() {
     assert_eq!(
         fatal,
         [format!(
-            "fatal: cannot fetch atom `foo`: remote `{url}`: no progress for 2 s, gave up (the \
-             limit is `atom.timeout`, in seconds)"
+            "fatal: cannot fetch atom `foo`: remote `{url}`: no answer within 2 s (the limit is \
+             `atom.timeout`, in seconds)"
         )],
         "{}",
         clone.stderr

@@ -84,6 +84,8 @@ fn endless_progress_ends_show() {
         "{}",
         honest.stdout
     );
+    // `show` admitted the atom's manifest into the index: forget it, so that it is fetched again.
+    std::fs::remove_dir_all(s.f.env.home().join(".cache/atom/index.git")).unwrap();
     s.proxy.set(Hostility::EndlessProgress);
     let run = s.run(root, "git", &["atom", "show", &uri]);
     assert_ne!(run.code, 0, "{}", run.stdout);

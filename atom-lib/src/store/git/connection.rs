@@ -112,6 +112,26 @@ impl Connection {
         Ok(quarantine)
     }
 
+    /// Fetches the objects `wants` by id, leaving out what `filter` says, into a new
+    /// quarantine stacked on `view` (which sees `view`'s objects).
+    pub fn fetch_ids(
+        &self,
+        view: &GitStore,
+        wants: &[Oid],
+        filter: Filter,
+        verbosity: Verbosity,
+    ) -> Result<Quarantine, StoreError> {
+        let quarantine = view.quarantine()?;
+        match &self.session {
+            Some(session) => quarantine.fetch_filtered_with(session, wants, filter)?,
+            None => {
+                let ids: Vec<String> = wants.iter().map(ToString::to_string).collect();
+                quarantine.fetch(&self.url, &ids, filter, verbosity)?;
+            }
+        }
+        Ok(quarantine)
+    }
+
     /// Fetches refs by refspec (`<src>:<dst>`, written under `<dst>` in the quarantine) into a
     /// new quarantine stacked on `view` (which sees `view`'s objects), leaving out what
     /// `filter` says. Refspecs need the command line, whatever the server speaks.

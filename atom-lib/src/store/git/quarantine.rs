@@ -52,6 +52,19 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// The filter spec and the depth a protocol v2 `fetch` command carries for this filter.
+    pub(crate) fn spec(self) -> (Option<String>, Option<u32>) {
+        match self {
+            Filter::Everything => (None, None),
+            Filter::TreesToDepth(depth) => {
+                (Some(format!("combine:blob:none+tree:{depth}")), Some(1))
+            }
+            Filter::Trees => (Some("blob:none".into()), Some(1)),
+            Filter::History => (Some("tree:0".into()), None),
+            Filter::Snapshot => (None, Some(1)),
+        }
+    }
+
     fn args(self) -> Vec<String> {
         match self {
             Filter::Everything => Vec::new(),
@@ -148,7 +161,21 @@ impl Quarantine {
     /// Fetches the objects `wants` (any objects the remote has: commits, trees, blobs) with
     /// everything under them, as one `fetch` command of an open session.
     pub fn fetch_with(&self, session: &Session, wants: &[Oid]) -> Result<(), StoreError> {
-        session.fetch(wants, None, self.dir.path()).map(drop)
+        self.fetch_filtered_with(session, wants, Filter::Everything)
+    }
+
+    /// Fetches `wants`, leaving out what `filter` says, as one `fetch` command of an open
+    /// session.
+    pub fn fetch_filtered_with(
+        &self,
+        session: &Session,
+        wants: &[Oid],
+        filter: Filter,
+    ) -> Result<(), StoreError> {
+        let (spec, depth) = filter.spec();
+        session
+            .fetch(wants, spec.as_deref(), depth, self.dir.path())
+            .map(drop)
     }
 
     /// The quarantine repository, to check what arrived: it sees the fetched objects and,
@@ -309,7 +336,7 @@ impl GitStore {
         wants: &[Oid],
     ) -> Result<Sparse, StoreError> {
         let sparse = self.sparse(Via::Session(session.clone()))?;
-        session.fetch(wants, Some(SPARSE_FILTER), sparse.dir.path())?;
+        session.fetch(wants, Some(SPARSE_FILTER), None, sparse.dir.path())?;
         sparse.wanted.borrow_mut().commits = wants.to_vec();
         Ok(sparse)
     }
@@ -404,7 +431,7 @@ impl Sparse {
                 let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
                 self.fetch(&[], &missing)
             }
-            Via::Session(session) => session.fetch(&missing, None, self.dir.path()).map(drop),
+            Via::Session(session) => session.fetch(&missing, None, None, self.dir.path()).map(drop),
         }
     }
 

@@ -57,6 +57,8 @@ enum Request {
     Fetch {
         wants: Vec<Oid>,
         filter: Option<String>,
+        /// How many commits of history (`deepen`), when limited.
+        depth: Option<u32>,
         /// The repository the pack is written into.
         git_dir: PathBuf,
     },
@@ -136,18 +138,22 @@ impl Session {
     }
 
     /// Fetches `wants` (object ids reachable from the remote's refs) into the repository at
-    /// `git_dir`, leaving out what `filter` says when the server allows filters. Returns
-    /// whether the filter was applied (a server that does not allow filters sends everything).
+    /// `git_dir`, leaving out what `filter` says when the server allows filters, and with
+    /// `depth` commits of history when given (`deepen`; the commits' parents are then not
+    /// sent). Returns whether the filter was applied (a server that does not allow filters
+    /// sends everything).
     pub fn fetch(
         &self,
         wants: &[Oid],
         filter: Option<&str>,
+        depth: Option<u32>,
         git_dir: &Path,
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         inner.send(Request::Fetch {
             wants: wants.to_vec(),
             filter: filter.map(str::to_owned),
+            depth,
             git_dir: git_dir.to_owned(),
         })?;
         inner.fetches += 1;
@@ -342,13 +348,13 @@ impl Worker {
                 Request::Fetch {
                     wants,
                     filter,
+                    depth,
                     git_dir,
                 } => Reply::Fetched(self.fetch(
                     &mut *transport,
                     &handshake,
                     &agent,
-                    &wants,
-                    filter.as_deref(),
+                    (&wants, filter.as_deref(), depth),
                     &git_dir,
                     url,
                 )),
@@ -363,14 +369,12 @@ impl Worker {
 
     /// One `fetch` command with `done` (no negotiation: the wants are exact and the receiving
     /// repository has none of them), its pack piped into `git index-pack`.
-    #[allow(clippy::too_many_arguments)]
     fn fetch<T: Transport>(
         &self,
         transport: &mut T,
         handshake: &gix::protocol::Handshake,
         agent: &gix::protocol::command::Feature,
-        wants: &[Oid],
-        filter: Option<&str>,
+        (wants, filter, depth): (&[Oid], Option<&str>, Option<u32>),
         git_dir: &Path,
         url: &str,
     ) -> Result<bool, StoreError> {
@@ -390,6 +394,12 @@ impl Worker {
             }
             _ => false,
         };
+        if let Some(depth) = depth {
+            if !arguments.can_use_deepen() {
+                return Err(err("the server does not allow shallow fetches", None));
+            }
+            arguments.deepen(usize::try_from(depth).unwrap_or(usize::MAX));
+        }
         for want in wants {
             arguments.want(super::to_gix(*want));
         }
