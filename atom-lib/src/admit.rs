@@ -310,8 +310,13 @@ fn check(
         remote: remote.to_owned(),
         source,
     };
+    // The source commits and the trees along the atoms' paths, on the same connection; what
+    // this cannot fetch, the source level fetches itself and says which it cannot.
+    let sources = prefetch_sources(view, from, missing, request.verbosity);
+    let sources_view = sources.as_ref().map(|q| q.store()).transpose().map_err(transfer)?;
+    let view = sources_view.as_ref().unwrap_or(view);
     // eka's atoms are checked against their metadata refs, which name the source commit: they
-    // go into a quarantine on top of the first (which it sees), trees only, thrown away.
+    // go into a quarantine on top (which sees everything below), trees only, thrown away.
     let atoms: Vec<AtomRef> = missing.iter().map(|w| w.atom.clone()).collect();
     let meta = verify::eka_meta_refspecs(request.listed, &atoms);
     let meta_quarantine = if meta.is_empty() {
@@ -328,11 +333,6 @@ fn check(
         .transpose()
         .map_err(transfer)?;
     let view_with_meta = meta_view.as_ref().unwrap_or(view);
-    // The source commits and the trees along the atoms' paths, on the same connection; what
-    // this cannot fetch, the source level fetches itself and says which it cannot.
-    let sources = prefetch_sources(view_with_meta, from, missing, request.verbosity);
-    let sources_view = sources.as_ref().and_then(|q| q.store().ok());
-    let view_with_meta = sources_view.as_ref().unwrap_or(view_with_meta);
     let provenance = Provenance {
         remote: from.url().to_owned(),
         ancestry: Ancestry::Skip,
