@@ -313,7 +313,11 @@ fn check(
     // The source commits and the trees along the atoms' paths, on the same connection; what
     // this cannot fetch, the source level fetches itself and says which it cannot.
     let sources = prefetch_sources(view, from, missing, request.verbosity);
-    let sources_view = sources.as_ref().map(|q| q.store()).transpose().map_err(transfer)?;
+    let sources_view = sources
+        .as_ref()
+        .map(|q| q.store())
+        .transpose()
+        .map_err(transfer)?;
     let view = sources_view.as_ref().unwrap_or(view);
     // eka's atoms are checked against their metadata refs, which name the source commit: they
     // go into a quarantine on top (which sees everything below), trees only, thrown away.

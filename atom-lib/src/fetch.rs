@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::list::{self, Listing};
 use crate::refs::ATOM_REF_PREFIX;
-use crate::store::git::Verbosity;
 use crate::store::git::RefUpdate;
+use crate::store::git::Verbosity;
 use crate::{AtomRef, GitStore, Label, Oid, StoreError, Version};
 
 /// What to fetch.

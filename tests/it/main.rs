@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `git` running our binaries, against real repositories and real
 //! servers on loopback. One test binary declaring every module.
 
+mod admission;
 mod cache_dir;
 mod completions;
 mod confinement;

@@ -921,9 +921,8 @@ impl Resolver<'_> {
                     listed: &[],
                     verbosity: Verbosity::default(),
                 };
-                let admitted =
-                    admit::admit(self.cache, &connection, &address.redacted(), &request)
-                        .map_err(|e| Error::Admit(Box::new(e)))?;
+                let admitted = admit::admit(self.cache, &connection, &address.redacted(), &request)
+                    .map_err(|e| Error::Admit(Box::new(e)))?;
                 self.fetches += admitted.fetches;
             }
         }

@@ -431,7 +431,9 @@ impl Sparse {
                 let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
                 self.fetch(&[], &missing)
             }
-            Via::Session(session) => session.fetch(&missing, None, None, self.dir.path()).map(drop),
+            Via::Session(session) => session
+                .fetch(&missing, None, None, self.dir.path())
+                .map(drop),
         }
     }
 
