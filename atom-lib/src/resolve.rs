@@ -6,6 +6,7 @@
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
 pub mod graph;
+pub mod input;
 pub mod pins;
 
 use crate::commit::Format;
