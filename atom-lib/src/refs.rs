@@ -13,8 +13,12 @@
 
 use std::fmt;
 
-pub use crate::format::{Format, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
+use crate::format::Format;
 use crate::{Label, Oid, Version};
+
+// Where each format keeps its atoms and its root is the format module's; the names stay here too,
+// with the rest of the namespace.
+pub use crate::format::{ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
 
 /// Where the eka tool keeps each atom's metadata refs.
 pub const EKA_META_PREFIX: &str = "refs/eka/meta/";

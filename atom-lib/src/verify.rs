@@ -16,7 +16,8 @@
 
 use std::str::FromStr;
 
-use crate::commit::{Format, RawCommit, HEADER_FORMAT};
+use crate::commit::{RawCommit, HEADER_FORMAT};
+use crate::format::Format;
 use crate::list;
 use crate::refs::{
     AtomRef, EkaMeta, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF,

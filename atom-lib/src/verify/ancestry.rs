@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::findings::{Finding, Level, Unverifiable};
 use super::work::Work;
-use crate::commit::Format;
+use crate::format::Format;
 use crate::refs::{AtomRef, EKA_ROOT_REF, ROOT_REF};
 use crate::{GitStore, Oid, StoreError};
 

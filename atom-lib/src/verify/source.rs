@@ -3,7 +3,7 @@
 
 use super::findings::{Finding, Level, Unverifiable};
 use super::work::Work;
-use crate::commit::Format;
+use crate::format::Format;
 use crate::scan;
 use crate::store::EntryKind;
 use crate::{GitStore, StoreError};

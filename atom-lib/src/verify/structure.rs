@@ -4,9 +4,10 @@
 use super::findings::{Finding, Level, Unverifiable};
 use super::work::Work;
 use crate::commit::{
-    AtomCommit, AtomPath, Format, RawCommit, EKA_IDENTITY, FORMAT_VERSION, HEADER_FORMAT,
-    HEADER_PATH, HEADER_SOURCE, IDENTITY,
+    AtomCommit, AtomPath, RawCommit, EKA_IDENTITY, FORMAT_VERSION, HEADER_FORMAT, HEADER_PATH,
+    HEADER_SOURCE, IDENTITY,
 };
+use crate::format::Format;
 use crate::manifest::{Manifest, Schema, MANIFEST_FILE};
 use crate::refs::{AtomRef, EkaMeta};
 use crate::store::EntryKind;
