@@ -160,9 +160,10 @@ struct Source {
 fn workspace_sources(root: &Path) -> Vec<Source> {
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let members = manifest
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("members"))
-        .expect("the workspace lists its members on one line");
+        .split_once("members")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list)
+        .expect("the workspace lists its members");
     let mut sources = Vec::new();
     for member in members.split('"').skip(1).step_by(2) {
         let dir = root.join(member);
