@@ -22,7 +22,7 @@
 
 use std::fmt;
 
-use crate::refs::{ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
+pub use crate::format::Format;
 use crate::{Label, Oid, Version};
 
 /// The format version this crate writes.
@@ -38,47 +38,6 @@ pub const HEADER_FORMAT: &str = "atom-format";
 pub const HEADER_SOURCE: &str = "atom-source";
 /// The header carrying the atom directory's path.
 pub const HEADER_PATH: &str = "atom-path";
-
-/// A known atom format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Format {
-    /// This suite's format, version 1 (`refs/atoms/`).
-    Atom1,
-    /// The eka tool's format `pre1` (`refs/eka/atoms/`).
-    EkaPre1,
-}
-
-impl Format {
-    /// The name shown to users and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Atom1 => "atom/1",
-            Format::EkaPre1 => "eka/pre1",
-        }
-    }
-
-    /// The ref prefix its atoms live under.
-    pub fn ref_prefix(self) -> &'static str {
-        match self {
-            Format::Atom1 => ATOM_REF_PREFIX,
-            Format::EkaPre1 => EKA_ATOM_REF_PREFIX,
-        }
-    }
-
-    /// The ref naming the repository root for this format.
-    pub fn root_ref(self) -> &'static str {
-        match self {
-            Format::Atom1 => ROOT_REF,
-            Format::EkaPre1 => EKA_ROOT_REF,
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A validated atom path: relative to the repository root, `/`-separated, UTF-8, not empty,
 /// without `.`/`..` components, empty components or control characters.

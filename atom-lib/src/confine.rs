@@ -125,10 +125,23 @@ pub struct Summary {
 /// what NTFS drops or HFS+ ignores, its short name `git~1`: as `git fsck`'s `hasDotgit`).
 /// Writers apply it before creating an entry.
 pub fn entry_name(name: &[u8]) -> Result<(), Breach> {
-    if crate::scan::is_dotgit(name) {
+    if is_dotgit(name) {
         return Err(Breach::GitDir);
     }
     Ok(())
+}
+
+/// `.git` in any case, followed by anything NTFS drops (dots and spaces), its NTFS short name
+/// `git~1`, or with characters HFS+ ignores (zero-width and direction marks) mixed in.
+pub(crate) fn is_dotgit(name: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(name);
+    let visible: String = text
+        .chars()
+        .filter(|&c| !crate::label::is_invisible(c))
+        .collect();
+    let lower = visible.to_ascii_lowercase();
+    let trimmed = lower.trim_end_matches(['.', ' ']);
+    trimmed == ".git" || trimmed == "git~1"
 }
 
 /// Checks that the tree at `root` is confined (see the module's documentation), reading it

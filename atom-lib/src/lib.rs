@@ -29,6 +29,7 @@ pub mod confine;
 pub mod download;
 pub mod escape;
 pub mod fetch;
+pub mod format;
 pub mod guard;
 pub mod id;
 pub mod label;
@@ -52,7 +53,8 @@ pub mod uri;
 pub mod verify;
 pub mod version;
 
-pub use commit::{AtomCommit, AtomPath, Format};
+pub use commit::{AtomCommit, AtomPath};
+pub use format::Format;
 pub use id::{AtomId, Root};
 pub use label::{Label, LabelError};
 pub use lock::{Lock, LockError};

@@ -13,17 +13,13 @@
 
 use std::fmt;
 
-use crate::commit::Format;
+use crate::format::Format;
 use crate::{Label, Oid, Version};
 
-/// Where atom refs live.
-pub const ATOM_REF_PREFIX: &str = "refs/atoms/";
-/// The ref naming the repository's root commit (its identity), next to the atoms.
-pub const ROOT_REF: &str = "refs/atoms/_root";
-/// Where the eka tool's atom refs live.
-pub const EKA_ATOM_REF_PREFIX: &str = "refs/eka/atoms/";
-/// The eka tool's root ref.
-pub const EKA_ROOT_REF: &str = "refs/ekala/init";
+// Where each format keeps its atoms and its root is the format module's; the names stay here too,
+// with the rest of the namespace.
+pub use crate::format::{ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
+
 /// Where the eka tool keeps each atom's metadata refs.
 pub const EKA_META_PREFIX: &str = "refs/eka/meta/";
 /// Where subatomics live.

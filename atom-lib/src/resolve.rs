@@ -6,6 +6,7 @@
 //! `docs/format.md`): a client that fetched just the atom runs it before writing any ref.
 
 pub mod graph;
+pub mod input;
 pub mod pins;
 
 use crate::commit::Format;
@@ -136,7 +137,7 @@ pub fn check_structure(store: &GitStore, atom: &AtomRef, commit: Oid) -> Vec<Str
     if atom.format != Format::Atom1 {
         return vec![format!("`{}` is not a format-1 atom ref", atom.name())];
     }
-    match crate::verify::check_structure(store, atom, commit) {
+    match crate::verify::structure::check_structure(store, atom, commit) {
         Ok(structure) => structure.findings.iter().map(ToString::to_string).collect(),
         Err(missing) => vec![missing.to_string()],
     }

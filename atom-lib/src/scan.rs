@@ -105,23 +105,10 @@ pub fn entry_name_problem(name: &[u8]) -> Option<&'static str> {
     if name == b"." || name == b".." {
         return Some("a name that is `.` or `..`");
     }
-    if is_dotgit(name) {
+    if crate::confine::is_dotgit(name) {
         return Some("a name git reads as `.git`");
     }
     None
-}
-
-/// `.git` in any case, followed by anything NTFS drops (dots and spaces), its NTFS short name
-/// `git~1`, or with characters HFS+ ignores (zero-width and direction marks) mixed in.
-pub(crate) fn is_dotgit(name: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(name);
-    let visible: String = text
-        .chars()
-        .filter(|&c| !crate::label::is_invisible(c))
-        .collect();
-    let lower = visible.to_ascii_lowercase();
-    let trimmed = lower.trim_end_matches(['.', ' ']);
-    trimmed == ".git" || trimmed == "git~1"
 }
 
 /// Checks every entry name below the atom directory `path` (tree `tree`), and that every

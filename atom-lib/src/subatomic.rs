@@ -29,7 +29,7 @@ use crate::manifest::{Manifest, Src};
 use crate::refs::{RefName, SUBS_REF_PREFIX};
 use crate::store::git::{Filter, Verbosity};
 use crate::store::EntryKind;
-use crate::verify::{Finding, Level, Unverifiable, Verdict};
+use crate::verify::findings::{Finding, Level, Unverifiable, Verdict};
 use crate::{GitStore, Oid, StoreError};
 
 /// What a subatomic commit's message starts with.
@@ -171,7 +171,7 @@ pub fn check_structure(
             None => findings.push(Finding::MissingOrRepeated { name: role }),
         }
     }
-    findings.extend(crate::verify::header_findings(&raw, &HEADERS));
+    findings.extend(crate::verify::structure::header_findings(&raw, &HEADERS));
     match raw.one(HEADER_FORMAT) {
         Some(FORMAT_VERSION) => {}
         Some(v) => {

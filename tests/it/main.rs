@@ -13,6 +13,7 @@ mod format;
 mod hook;
 mod hostile;
 mod hostile_remote;
+mod import_cycles;
 mod ls;
 mod man;
 mod naming;

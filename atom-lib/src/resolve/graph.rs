@@ -30,30 +30,7 @@ use crate::store::EntryKind;
 use crate::uri::{Address, Requirement};
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
 
-/// How to resolve.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Which locked versions may move to the newest matching ones.
-    pub update: Update,
-    /// Extra addresses for repositories, by the address written in manifests
-    /// (`git config atom.mirror.<url> <other-url>`).
-    pub mirrors: BTreeMap<String, Vec<Address>>,
-    /// Use only what the index holds: no listing, no fetch. The candidates of a repository are
-    /// the atoms earlier resolutions recorded for any of its addresses.
-    pub offline: bool,
-}
-
-/// Which dependencies may move away from their locked versions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Update {
-    /// None: a locked version that still matches stays.
-    #[default]
-    Nothing,
-    /// Every dependency moves to the newest matching version.
-    All,
-    /// Only these direct dependencies (and what they alone bring) move.
-    Names(BTreeSet<Name>),
-}
+pub use super::input::{Local, Options, Update};
 
 /// Something the user should know that did not stop the resolution.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -345,16 +322,6 @@ impl Hint {
             })
             .collect()
     }
-}
-
-/// The repository the resolved atom lives in, for its path dependencies: they are read from its
-/// working tree, as they will be committed.
-#[derive(Debug, Clone, Copy)]
-pub struct Local<'a> {
-    /// The repository.
-    pub store: &'a GitStore,
-    /// The atom's directory, relative to the repository's root.
-    pub atom_dir: &'a str,
 }
 
 /// Resolves `manifest`'s dependencies into a lock, fetching what it needs into `cache`; path

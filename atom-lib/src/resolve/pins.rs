@@ -23,7 +23,7 @@
 use std::collections::BTreeMap;
 use std::io::{Seek as _, Write as _};
 
-use super::graph::{Local, Update};
+use super::input::{Local, Update};
 use crate::lock::{
     AtomKey, Lock, LockedPin, LockedSrc, Origin, PathObject, PinSource, SrcSource, Sri, Stale,
     LOCK_FILE,

@@ -23,6 +23,7 @@ pub mod quarantine;
 pub mod refs;
 pub mod remote;
 pub mod session;
+mod settings;
 pub mod sign;
 pub mod worktree;
 

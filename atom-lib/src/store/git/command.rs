@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 
-use super::remote::Timeouts;
+use super::settings::Timeouts;
 use super::StoreError;
 
 /// Environment variables that tie a `git` process to the repository its parent works on. They

@@ -4,6 +4,7 @@
 //! advertising millions of refs would otherwise fill memory). Both the one-off listing
 //! ([`GitStore::list_remote`](super::GitStore::list_remote)) and a session's use it.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, Read};
 
 use gix::bstr::{BString, ByteSlice};
@@ -11,8 +12,8 @@ use gix::protocol::transport::client::blocking_io::{ReadlineBufRead, Transport, 
 use gix::protocol::transport::packetline::PacketLineRef;
 use gix::protocol::transport::Protocol;
 
-use super::remote::{remote_refs, ListLimits};
-use super::{boxed, BoxError, StoreError};
+use super::settings::ListLimits;
+use super::{boxed, to_oid, BoxError, StoreError};
 use crate::store::RemoteRef;
 
 /// A connection to a remote after its handshake.
@@ -187,4 +188,43 @@ impl<R: BufRead> BufRead for Bounded<R> {
     fn consume(&mut self, amt: usize) {
         self.inner.consume(amt);
     }
+}
+
+/// The refs of a listing under any of `prefixes`, each once, sorted by name (a server may
+/// ignore `ref-prefix`, which only narrows what it sends).
+pub(super) fn remote_refs(
+    listed: &[gix::protocol::handshake::Ref],
+    prefixes: &[impl AsRef<str>],
+) -> Vec<RemoteRef> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in listed {
+        let (name, oid, peeled) = match r {
+            gix::protocol::handshake::Ref::Direct {
+                full_ref_name,
+                object,
+            } => (full_ref_name, *object, None),
+            gix::protocol::handshake::Ref::Peeled {
+                full_ref_name,
+                tag,
+                object,
+            } => (full_ref_name, *tag, Some(to_oid(object))),
+            gix::protocol::handshake::Ref::Symbolic {
+                full_ref_name,
+                object,
+                ..
+            } => (full_ref_name, *object, None),
+            gix::protocol::handshake::Ref::Unborn { .. } => continue,
+        };
+        let name = name.to_str_lossy().into_owned();
+        if prefixes.iter().any(|p| name.starts_with(p.as_ref())) && seen.insert(name.clone()) {
+            out.push(RemoteRef {
+                name,
+                oid: to_oid(oid),
+                peeled,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
