@@ -260,6 +260,15 @@ pub fn admit(
     Ok(admitted)
 }
 
+/// The checks [`admit`] makes again on atoms `store` already holds, without a connection:
+/// each must be there, with the tree the lock records.
+pub fn check_held(store: &GitStore, remote: &str, wanted: &[Wanted]) -> Result<(), Error> {
+    for w in wanted {
+        check_locked_tree(store, w, remote)?;
+    }
+    Ok(())
+}
+
 /// [`admit`] from the first of `urls` (a repository's address, then its mirrors) that can be
 /// reached and serves the atoms; a refusal is final (a remote serving a forged atom is not
 /// passed over for the next). `remote` is how the repository is shown.

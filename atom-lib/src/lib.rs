@@ -39,6 +39,7 @@ pub mod lock;
 
 pub mod manifest;
 pub mod nar;
+pub mod proof;
 pub mod oid;
 pub mod publish;
 pub mod refs;

@@ -1081,6 +1081,24 @@ fn lock_problems(
                     ));
                 }
             }
+            // A current lock must also prove itself: every fetched entry is what it names.
+            if reasons.is_empty() && !lock.atoms.is_empty() {
+                let shown = format!("{path}/atom.lock");
+                let options = crate::proof::Options {
+                    lock: &shown,
+                    contents: crate::admit::Contents::Manifests,
+                    offline: false,
+                };
+                let proved = crate::local::index()
+                    .map_err(|e| e.to_string())
+                    .and_then(|index| {
+                        crate::proof::prove(&index, &lock, &options)
+                            .map_err(|e| crate::error_chain(&e))
+                    });
+                if let Err(why) = proved {
+                    reasons.push(why);
+                }
+            }
             reasons
         }
     };

@@ -135,6 +135,9 @@ pub enum Error {
     /// An atom failed admission (a check, or the fetch).
     #[error(transparent)]
     Admit(Box<admit::Error>),
+    /// The lock does not prove itself.
+    #[error(transparent)]
+    Proof(Box<atom_lib::proof::Error>),
     /// A fetched atom's manifest or lock is missing or invalid.
     #[error("atom {atom} ({commit}): {problem}")]
     Published {
@@ -636,6 +639,15 @@ impl Subject {
         }
         let cache = cache()?;
         fetch_missing(&cache, &deps)?;
+        if let Some(lock) = self.lock.as_ref().filter(|l| !l.atoms.is_empty()) {
+            let options = atom_lib::proof::Options {
+                lock: LOCK_FILE,
+                contents: admit::Contents::Whole,
+                offline: false,
+            };
+            atom_lib::proof::prove(&cache, lock, &options)
+                .map_err(|e| Error::Proof(Box::new(e)))?;
+        }
         if let Origin::Cache { atom, tree, .. } = &self.origin {
             let rel = PathBuf::from("atom").join(atom.label.as_str());
             let shown = format!("{}@{}", atom.label, atom.version);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{bail, Context as _};
 use atom_lib::manifest::Name;
 use atom_lib::resolve::graph::Update;
 
@@ -69,7 +69,22 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                         }
                     }
                 }
-                stale.iter().map(ToString::to_string).collect()
+                let mut stale: Vec<String> = stale.iter().map(ToString::to_string).collect();
+                // A current lock must also prove itself: every fetched entry is what it names.
+                if stale.is_empty() && !lock.atoms.is_empty() {
+                    let index = atom_lib::local::index().context("cannot open the atom index")?;
+                    let shown = local.lock_path().display().to_string();
+                    let options = atom_lib::proof::Options {
+                        lock: &shown,
+                        contents: atom_lib::admit::Contents::Manifests,
+                        offline: args.offline,
+                    };
+                    if let Err(e) = atom_lib::proof::prove(&index, lock, &options) {
+                        output::error(&anyhow::Error::new(e));
+                        return Ok(1);
+                    }
+                }
+                stale
             }
         };
         if stale.is_empty() {
