@@ -69,7 +69,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                         }
                     }
                 }
-                let mut stale: Vec<String> = stale.iter().map(ToString::to_string).collect();
+                let stale: Vec<String> = stale.iter().map(ToString::to_string).collect();
                 // A current lock must also prove itself: every fetched entry is what it names.
                 if stale.is_empty() && !lock.atoms.is_empty() {
                     let index = atom_lib::local::index().context("cannot open the atom index")?;
