@@ -39,8 +39,8 @@ pub mod lock;
 
 pub mod manifest;
 pub mod nar;
-pub mod proof;
 pub mod oid;
+pub mod proof;
 pub mod publish;
 pub mod refs;
 pub mod resolve;

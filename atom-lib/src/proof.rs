@@ -211,9 +211,11 @@ pub fn prove(store: &GitStore, lock: &Lock, options: &Options<'_>) -> Result<(),
         }
         let key = Some(requirer.key());
         for pin in lock.pins.iter().filter(|p| p.owner == key) {
-            let theirs = own
-                .as_ref()
-                .and_then(|l| l.pins.iter().find(|p| p.owner.is_none() && p.name == pin.name));
+            let theirs = own.as_ref().and_then(|l| {
+                l.pins
+                    .iter()
+                    .find(|p| p.owner.is_none() && p.name == pin.name)
+            });
             if theirs.is_none_or(|t| t.source != pin.source || t.entry != pin.entry) {
                 return Err(entry_err(
                     requirer,
@@ -225,9 +227,11 @@ pub fn prove(store: &GitStore, lock: &Lock, options: &Options<'_>) -> Result<(),
             }
         }
         for src in lock.srcs.iter().filter(|s| s.owner == key) {
-            let theirs = own
-                .as_ref()
-                .and_then(|l| l.srcs.iter().find(|s| s.owner.is_none() && s.name == src.name));
+            let theirs = own.as_ref().and_then(|l| {
+                l.srcs
+                    .iter()
+                    .find(|s| s.owner.is_none() && s.name == src.name)
+            });
             if theirs.is_none_or(|t| t.source != src.source) {
                 return Err(entry_err(
                     requirer,

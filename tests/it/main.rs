@@ -14,6 +14,7 @@ mod hook;
 mod hostile;
 mod hostile_remote;
 mod import_cycles;
+mod lock_proof;
 mod ls;
 mod man;
 mod naming;
