@@ -200,7 +200,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
     }
 }
 
-/// The exit code for an error returned by [`run`].
+/// The exit code for an error returned by [`run()`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<run::Error>() {
         return e.exit_code();

@@ -22,8 +22,8 @@ pub struct NixEvaluator {
 }
 
 impl NixEvaluator {
-    /// Run nix-instantiate on `entry` (in the sandbox's `/eka`) with `settings` (its `--json`,
-    /// `-A` and `--argstr`s of its own, before the ones every evaluation gets); its stdout.
+    /// Run nix-instantiate on `entry` (in the sandbox's `/eka`) with `settings` (`--json`, `-A`
+    /// and `--argstr`s of its own, after the ones every evaluation gets); its stdout.
     fn instantiate(
         &self,
         request: &Request,
