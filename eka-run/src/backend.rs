@@ -113,7 +113,7 @@ pub fn name_without_version(name: &str) -> &str {
 pub enum Error {
     /// The evaluation sandbox could not be set up.
     #[error(transparent)]
-    Sandbox(#[from] crate::eval::Error),
+    Sandbox(#[from] crate::jail::Error),
     /// The store could not be set up.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
@@ -180,7 +180,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Failed { status, .. } => *status,
-            _ => crate::cli::FAILURE,
+            _ => crate::exit::FAILURE,
         }
     }
 }

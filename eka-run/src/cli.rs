@@ -5,10 +5,8 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 
-use crate::{backend, build, eval, plan, run};
-
-/// The exit code of eka-run's own failures (as `env`, `timeout` and `docker run` use it).
-pub const FAILURE: u8 = 125;
+use crate::exit::FAILURE;
+use crate::{backend, cmd, run};
 
 /// Run programs against a user-owned /nix/store, evaluate atoms in a sandbox that sees nothing
 /// but the atom, and build and run their derivations in that store.
@@ -72,7 +70,7 @@ pub enum Command {
     /// NIX_CONFIG, NIX_PATH or LD_*), Nix settings owned by eka-run, no inherited descriptors,
     /// its own session and no_new_privs. Exit status: nix-instantiate's; 125 when the sandbox
     /// cannot be set up.
-    Eval(eval::Args),
+    Eval(cmd::eval::Args),
     /// Build an atom's derivation in the user's store and print its output paths
     ///
     /// Evaluates ATTRIBUTE-PATH of the atom (default: the API if it is a derivation, else its
@@ -82,7 +80,7 @@ pub enum Command {
     /// Prints the output paths, one a line, by output name. A repeated evaluation comes from
     /// the evaluation cache. Exit status: 0 built; nix-instantiate's or nix-store's when they
     /// fail; 125 when eka-run itself fails.
-    Build(build::Args),
+    Build(cmd::build::Args),
     /// Build an atom's derivation, then run its main program
     ///
     /// Builds as `eka-run build` does, then executes the output's bin/<main program> in run
@@ -91,7 +89,7 @@ pub enum Command {
     /// version. Exit status: the program's; nix-instantiate's or nix-store's when they fail;
     /// 125 when eka-run itself fails, 126 when the program cannot be executed, 127 when it is
     /// not found.
-    Run(build::RunArgs),
+    Run(cmd::run::Args),
     /// Say what `build` would build, without building
     ///
     /// Prints the parts of the evaluation's identity (atom: the content digest of the atom
@@ -100,13 +98,13 @@ pub enum Command {
     /// canonical JSON of --config without `system`; system; attribute), the identity (BLAKE3 of
     /// the canonical JSON of those five), and the derivation with its outputs. Evaluates (or
     /// reads the evaluation cache), which writes the derivation to the store; builds nothing.
-    Plan(plan::Args),
+    Plan(cmd::plan::Args),
     /// Run a program in the evaluation sandbox instead of nix-instantiate
     ///
     /// For inspecting what an evaluator can reach: PROGRAM runs exactly as `eka-run eval` runs
     /// nix-instantiate, with ATOM-DIR as the atom. PROGRAM must be visible inside (e.g. under
     /// /usr or in the atom).
-    Sandbox(eval::ExecArgs),
+    Sandbox(cmd::sandbox::Args),
 }
 
 /// The clap definition (for the man page).
@@ -186,11 +184,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         None => match run::run(cli.run)? {},
-        Some(Command::Eval(args)) => crate::eval::eval(&args),
-        Some(Command::Build(args)) => crate::build::build(&args),
-        Some(Command::Run(args)) => crate::build::run(&args),
-        Some(Command::Plan(args)) => crate::plan::plan(&args),
-        Some(Command::Sandbox(args)) => Ok(crate::eval::exec(&args)?),
+        Some(Command::Eval(args)) => cmd::eval::run(&args),
+        Some(Command::Build(args)) => cmd::build::run(&args),
+        Some(Command::Run(args)) => cmd::run::run(&args),
+        Some(Command::Plan(args)) => cmd::plan::run(&args),
+        Some(Command::Sandbox(args)) => Ok(cmd::sandbox::run(&args)?),
     };
     match result {
         // nix-instantiate or nix-store said why on stderr: their status is the answer.
@@ -202,7 +200,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
     }
 }
 
-/// The exit code for an error returned by [`run`].
+/// The exit code for an error returned by [`run()`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(e) = err.downcast_ref::<run::Error>() {
         return e.exit_code();

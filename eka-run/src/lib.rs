@@ -4,30 +4,32 @@
 //!
 //! - [`run`]: run a program where the user's store appears at `/nix/store` ([`store`] says
 //!   where that is), also as a script interpreter ([`shebang`]).
-//! - [`eval`]: evaluate an atom with atom-nix through `nix-instantiate` in a sandbox that sees
-//!   nothing but the atom, with an environment and Nix settings eka-run owns ([`env`]).
-//! - [`build`], [`plan`]: build an atom's derivation and run its main program, or say what would
-//!   be built; through the [`backend`] traits (Nix first), the [`config`] normalised to
+//! - [`cmd`]: the subcommands, one module each. `eval` evaluates an atom with atom-nix through
+//!   `nix-instantiate` in the evaluation [`jail`], a sandbox that sees nothing but the atom;
+//!   `build`, `run` and `plan` build an atom's derivation and run its main program, or say what
+//!   would be built; through the [`backend`] traits (Nix first), the [`config`] normalised to
 //!   [`canonical`] JSON, the evaluation's [`identity`] and the evaluation [`cache`].
+//! - [`nix`]: every `nix-*` process, built in one place with typed settings and an environment
+//!   and Nix settings eka-run owns.
 //! - [`closure`]: the atom (a directory, or an atom URI fetched into the atom cache) and its
 //!   locked dependencies, checked and exported on the host before the sandbox starts; the only
 //!   module that uses atom-lib.
 //! - [`sandbox`]: the namespaces, mounts and Landlock rules both modes are built from.
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line, calling [`cmd`]; [`exit`]: eka-run's own exit codes.
 
 mod atom_nix;
 pub mod backend;
-pub mod build;
 pub mod cache;
 pub mod canonical;
 pub mod cli;
 pub mod closure;
+pub mod cmd;
 pub mod config;
-pub mod env;
-pub mod eval;
+pub mod exit;
 pub mod identity;
+pub mod jail;
 pub mod limits;
-pub mod plan;
+pub mod nix;
 pub mod run;
 pub mod sandbox;
 pub mod shebang;

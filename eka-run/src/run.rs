@@ -7,13 +7,14 @@
 
 use std::convert::Infallible;
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
 use clap::Parser as _;
 
+use crate::nix::command::{self, RunMode};
+use crate::nix::env;
 use crate::sandbox::{self, Mode, Namespaces, NewRoot};
-use crate::{env, shebang, store};
+use crate::{exit, shebang, store};
 
 /// Arguments of run mode.
 #[derive(Debug, Clone, clap::Args)]
@@ -79,9 +80,11 @@ impl Error {
     /// not be executed (as `env` does), 125 for eka-run's own failures.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
-            Error::Exec { .. } => 126,
-            _ => 125,
+            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                exit::NOT_FOUND
+            }
+            Error::Exec { .. } => exit::CANNOT_EXECUTE,
+            _ => exit::FAILURE,
         }
     }
 }
@@ -155,16 +158,12 @@ pub fn run(args: Args) -> Result<Infallible, Error> {
     let layout = invocation.store.resolve(|k| std::env::var_os(k))?;
     let cwd = std::env::current_dir().map_err(Error::Cwd)?;
     tracing::debug!(store = %layout.store.display(), state = ?layout.state, "entering namespace");
-    let nix_conf = env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new));
-    enter(&layout, &cwd, &nix_conf)?;
+    enter(&layout, &cwd, &command::run_mode_conf())?;
     let (program, args) = invocation
         .command
         .split_first()
         .expect("clap requires a program");
-    let source = std::process::Command::new(program)
-        .args(args)
-        .env("NIX_CONF_DIR", env::RUN_NIX_CONF_DIR)
-        .exec();
+    let source = RunMode::new(program, args.to_vec()).exec();
     Err(Error::Exec {
         program: program.clone(),
         source,
@@ -180,12 +179,8 @@ pub fn exec_in_store(
 ) -> Result<Infallible, Error> {
     let layout = store.resolve(|k| std::env::var_os(k))?;
     let cwd = std::env::current_dir().map_err(Error::Cwd)?;
-    let nix_conf = env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new));
-    enter(&layout, &cwd, &nix_conf)?;
-    let source = std::process::Command::new(program)
-        .args(args)
-        .env("NIX_CONF_DIR", env::RUN_NIX_CONF_DIR)
-        .exec();
+    enter(&layout, &cwd, &command::run_mode_conf())?;
+    let source = RunMode::new(program, args.to_vec()).exec();
     Err(Error::Exec {
         program: program.into(),
         source,

@@ -4,12 +4,13 @@
 
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
 use super::{Builder, Derivation, Error, Evaluator, Format, Request};
-use crate::eval::{self, Jail, SandboxOptions, View};
-use crate::{atom_nix, cache, env, run, sandbox, store};
+use crate::jail::{self, Jail, SandboxOptions};
+use crate::nix::command::{self, Instantiate, Program, Realise};
+use crate::nix::expr;
+use crate::{atom_nix, cache, exit, run, sandbox, store};
 
 /// `nix-instantiate --eval` in the evaluation sandbox.
 #[derive(Debug, Clone)]
@@ -21,89 +22,49 @@ pub struct NixEvaluator {
 }
 
 impl NixEvaluator {
-    /// Run nix-instantiate on `entry` (in the sandbox's `/eka`) with `extra` arguments; its
-    /// stdout.
+    /// Run nix-instantiate on `entry` (in the sandbox's `/eka`) with `settings` (`--json`, `-A`
+    /// and `--argstr`s of its own, after the ones every evaluation gets); its stdout.
     fn instantiate(
         &self,
         request: &Request,
         entry: &str,
-        json: bool,
-        extra: impl FnOnce(&View) -> Vec<OsString>,
+        settings: Instantiate,
     ) -> Result<Vec<u8>, Error> {
         let mut jail = Jail::prepare(request.atom.dir(), &self.sandbox)?;
-        // Everything the evaluator will read is on the host before the sandbox starts. The
-        // locked atoms are exported once per tree and bound, not copied per evaluation.
-        let exports = jail.exports();
-        let how = if jail.uses_shared_exports() {
-            crate::closure::Exports::Shared
-        } else {
-            crate::closure::Exports::Copy
-        };
-        let mut deps = request.atom.materialise(&exports, how)?;
-        let deps_base = if deps.binds.is_empty() {
-            None
-        } else {
-            Some(eval::DEPS_BASE)
-        };
-        jail.bind_deps(std::mem::take(&mut deps.binds));
-        // A file, not an argument: one argument may not exceed 128 KiB, a large lock would.
-        let graph = exports.join(eval::DEPS_JSON);
-        std::fs::write(&graph, deps.graph()).map_err(|source| eval::Error::Private {
-            path: graph.clone(),
-            source,
-        })?;
-        tracing::info!(
-            atoms = deps.atom_count(),
-            bytes = deps.bytes,
-            "exported the locked atoms from the atom cache"
-        );
+        let deps = export_deps(request, &mut jail)?;
         let nix = jail.nix.clone();
         let config = request.config.for_evaluation();
         let spawned = jail.spawn(
             &nix,
             |view| {
-                // --read-write-mode: atom-nix copies module files to the store as it evaluates
-                // them, and a derivation's drvPath writes the derivation.
-                let mut args: Vec<OsString> = ["--eval", "--strict", "--read-write-mode"]
-                    .map(OsString::from)
-                    .to_vec();
-                if json {
-                    args.push("--json".into());
-                }
-                if self.show_trace {
-                    args.push("--show-trace".into());
-                }
                 // A URI atom is exported; a directory is bound where it is.
                 let atom_root = match &deps.atom {
                     Some(rel) => view.eka.join(rel),
                     None => jail.atom.clone().unwrap_or_default(),
                 };
-                args.extend([
-                    "--argstr".into(),
-                    "ekaDir".into(),
-                    view.eka.clone().into_os_string(),
-                    "--argstr".into(),
-                    "atomRoot".into(),
-                    atom_root.into_os_string(),
-                    "--argstr".into(),
-                    "atomNix".into(),
-                    view.atom_nix.clone().into_os_string(),
-                    "--argstr".into(),
-                    "configJSON".into(),
-                    config.into(),
-                ]);
-                if let Some(base) = deps_base {
-                    args.extend(["--argstr".into(), "depsBase".into(), base.into()]);
+                let mut argstr: Vec<(&'static str, OsString)> = vec![
+                    ("ekaDir", view.eka.clone().into_os_string()),
+                    ("atomRoot", atom_root.into_os_string()),
+                    ("atomNix", view.atom_nix.clone().into_os_string()),
+                    ("configJSON", config.into()),
+                ];
+                if deps.bound {
+                    argstr.push(("depsBase", jail::DEPS_BASE.into()));
                 }
-                args.extend(extra(view));
-                args.push(view.eka.join(entry).into_os_string());
-                args
+                argstr.extend(settings.argstr);
+                Instantiate {
+                    show_trace: self.show_trace,
+                    argstr,
+                    file: view.eka.join(entry),
+                    ..settings
+                }
+                .args()
             },
             true,
         )?;
         if spawned.code != 0 {
             return Err(Error::Failed {
-                program: "nix-instantiate".into(),
+                program: Program::Instantiate.name().into(),
                 status: spawned.code,
             });
         }
@@ -111,12 +72,54 @@ impl NixEvaluator {
     }
 }
 
+/// Export the request's locked atoms for `jail` (everything the evaluator will read is on the
+/// host before the sandbox starts; the locked atoms are exported once per tree and bound, not
+/// copied per evaluation), bind them, and write the dependency graph beside the entry
+/// expression.
+fn export_deps(request: &Request, jail: &mut Jail) -> Result<Exported, Error> {
+    let exports = jail.exports();
+    let how = if jail.uses_shared_exports() {
+        crate::closure::Exports::Shared
+    } else {
+        crate::closure::Exports::Copy
+    };
+    let mut deps = request.atom.materialise(&exports, how)?;
+    let binds = std::mem::take(&mut deps.binds);
+    let bound = !binds.is_empty();
+    jail.bind_deps(binds);
+    // A file, not an argument: one argument may not exceed 128 KiB, a large lock would.
+    let graph = exports.join(jail::DEPS_JSON);
+    std::fs::write(&graph, deps.graph()).map_err(|source| jail::Error::Private {
+        path: graph.clone(),
+        source,
+    })?;
+    tracing::info!(
+        atoms = deps.atom_count(),
+        bytes = deps.bytes,
+        "exported the locked atoms from the atom cache"
+    );
+    Ok(Exported {
+        atom: deps.atom,
+        bound,
+    })
+}
+
+/// What [`export_deps`] did.
+#[derive(Debug)]
+struct Exported {
+    /// Where the atom itself was exported, relative to the jail's exports (`None`: the atom is
+    /// a directory, bound where it is).
+    atom: Option<PathBuf>,
+    /// Whether any locked atom is bound below [`jail::DEPS_BASE`].
+    bound: bool,
+}
+
 impl Evaluator for NixEvaluator {
     fn fingerprint(&self) -> Result<String, Error> {
         let atom_nix = atom_nix::digest(self.sandbox.atom_nix.as_deref())?;
         let (_, real) = self.sandbox.nix()?;
         // The Nix installation: where it is and which build of it (a new one is a new file).
-        let meta = std::fs::metadata(&real).map_err(|_| eval::Error::NoNix)?;
+        let meta = std::fs::metadata(&real).map_err(|_| jail::Error::NoNix)?;
         let nix = format!(
             "{} {} {} {}",
             real.display(),
@@ -127,28 +130,32 @@ impl Evaluator for NixEvaluator {
         Ok(cache::key(&[
             "nix",
             &atom_nix,
-            eval::ENTRY_NIX,
-            eval::DRV_NIX,
+            expr::ENTRY_NIX,
+            expr::DRV_NIX,
             &nix,
         ]))
     }
 
     fn evaluate(&self, request: &Request, format: Format) -> Result<Vec<u8>, Error> {
-        let attr = request.attribute.clone();
-        self.instantiate(request, "eval.nix", format == Format::Json, |_| {
-            attr.map(|a| vec!["-A".into(), a.into()])
-                .unwrap_or_default()
-        })
+        let settings = Instantiate {
+            json: format == Format::Json,
+            attr: request.attribute.clone(),
+            ..Instantiate::default()
+        };
+        self.instantiate(request, expr::ENTRY_FILE, settings)
     }
 
     fn derivation(&self, request: &Request) -> Result<Derivation, Error> {
         let names = serde_json::to_string(&request.attribute_names()?)
             .expect("a list of strings serialises");
-        let out = self.instantiate(request, "drv.nix", true, |_| {
-            vec!["--argstr".into(), "attrJSON".into(), names.into()]
-        })?;
+        let settings = Instantiate {
+            json: true,
+            argstr: vec![("attrJSON", names.into())],
+            ..Instantiate::default()
+        };
+        let out = self.instantiate(request, expr::DRV_FILE, settings)?;
         serde_json::from_slice(&out).map_err(|e| Error::Output {
-            program: "nix-instantiate".into(),
+            program: Program::Instantiate.name().into(),
             problem: format!("{e}: `{}`", String::from_utf8_lossy(&out).trim()),
         })
     }
@@ -189,7 +196,7 @@ impl Builder for NixBuilder {
     ) -> Result<Vec<String>, Error> {
         let layout = self.store.resolve(|k| std::env::var_os(k))?;
         if layout.state.is_none() {
-            return Err(eval::Error::NoState {
+            return Err(jail::Error::NoState {
                 store: layout.store.clone(),
                 state: layout.state_wanted.clone(),
             }
@@ -197,77 +204,79 @@ impl Builder for NixBuilder {
         }
         let program = match &self.nix_store {
             Some(p) => p.clone(),
-            None => eval::find_on_path("nix-store")
-                .ok_or_else(|| Error::NotFound("nix-store".into()))?,
+            None => Program::Store
+                .find_on_path()
+                .ok_or_else(|| Error::NotFound(Program::Store.name().into()))?,
         };
         let cwd = std::env::current_dir().map_err(|source| Error::Io {
             what: "determine the working directory",
             source,
         })?;
-        let mut args: Vec<OsString> = vec!["--realise".into(), derivation.drv_path.clone().into()];
-        if let Some(link) = out_link {
-            let link = std::path::absolute(link).map_err(|source| Error::Io {
+        let add_root = out_link
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|source| Error::Io {
                 what: "resolve --out-link",
                 source,
             })?;
-            args.extend(["--add-root".into(), link.into_os_string()]);
-        } else {
-            // As `nix-build --no-out-link`: the outputs are not roots, and that was asked for.
-            args.push("--no-gc-warning".into());
-        }
-        let nix_conf =
-            env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new));
-        // Nix prints the paths (or the roots) on stdout; eka-run prints the outputs itself, so
-        // stdout stays what `build` documents.
-        let null = std::fs::File::create("/dev/null").map_err(|source| Error::Io {
+        let realise = Realise {
+            drv_path: derivation.drv_path.clone(),
+            add_root,
+        };
+        let nix_conf = command::run_mode_conf();
+        let process = realise.in_run_mode(&program).map_err(|source| Error::Io {
             what: "open /dev/null",
             source,
         })?;
-        sandbox::catch_signals().map_err(eval::Error::from)?;
-        let (status_r, status_w) = sandbox::pipe().map_err(eval::Error::from)?;
-        match sandbox::fork().map_err(eval::Error::from)? {
-            sandbox::Fork::Child => {
-                drop(status_r);
-                let failure = match run::enter(&layout, &cwd, &nix_conf) {
-                    Ok(()) => {
-                        let source = std::process::Command::new(&program)
-                            .args(&args)
-                            .env("NIX_CONF_DIR", env::RUN_NIX_CONF_DIR)
-                            .stdout(std::process::Stdio::from(null))
-                            .exec();
-                        format!("cannot run `{}`: {source}", program.display())
-                    }
-                    Err(e) => format!("{:#}", anyhow::Error::from(e)),
-                };
-                let _ = std::io::Write::write_all(
-                    &mut std::fs::File::from(status_w),
-                    failure.as_bytes(),
-                );
-                sandbox::exit_now(125)
-            }
-            sandbox::Fork::Parent(pid) => {
-                drop((status_w, null));
-                sandbox::forward_signals_to(pid);
-                let mut report = String::new();
-                let _ =
-                    std::io::Read::read_to_string(&mut std::fs::File::from(status_r), &mut report);
-                let code = sandbox::wait(pid);
-                sandbox::stop_forwarding();
-                let code = code.map_err(eval::Error::from)?;
-                if !report.is_empty() {
-                    return Err(Error::Start {
-                        program: program.display().to_string(),
-                        report,
-                    });
+        let code = in_run_mode(&layout, &cwd, &nix_conf, process)?;
+        if code != 0 {
+            return Err(Error::Failed {
+                program: "nix-store --realise".into(),
+                status: code,
+            });
+        }
+        Ok(derivation.outputs.values().cloned().collect())
+    }
+}
+
+/// Run `process` in run mode on the store `layout` (entered by a forked child, so that this
+/// process stays where it is) with `nix_conf`, passing on SIGINT, SIGTERM and SIGHUP; its exit
+/// code.
+fn in_run_mode(
+    layout: &store::Layout,
+    cwd: &Path,
+    nix_conf: &str,
+    process: command::RunMode,
+) -> Result<u8, Error> {
+    let program = process.program().display().to_string();
+    sandbox::catch_signals().map_err(jail::Error::from)?;
+    let (status_r, status_w) = sandbox::pipe().map_err(jail::Error::from)?;
+    match sandbox::fork().map_err(jail::Error::from)? {
+        sandbox::Fork::Child => {
+            drop(status_r);
+            let failure = match run::enter(layout, cwd, nix_conf) {
+                Ok(()) => {
+                    let source = process.exec();
+                    format!("cannot run `{program}`: {source}")
                 }
-                if code != 0 {
-                    return Err(Error::Failed {
-                        program: "nix-store --realise".into(),
-                        status: code,
-                    });
-                }
-                Ok(derivation.outputs.values().cloned().collect())
+                Err(e) => format!("{:#}", anyhow::Error::from(e)),
+            };
+            let _ =
+                std::io::Write::write_all(&mut std::fs::File::from(status_w), failure.as_bytes());
+            sandbox::exit_now(exit::FAILURE.into())
+        }
+        sandbox::Fork::Parent(pid) => {
+            drop((status_w, process));
+            sandbox::forward_signals_to(pid);
+            let mut report = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::fs::File::from(status_r), &mut report);
+            let code = sandbox::wait(pid);
+            sandbox::stop_forwarding();
+            let code = code.map_err(jail::Error::from)?;
+            if !report.is_empty() {
+                return Err(Error::Start { program, report });
             }
+            Ok(code)
         }
     }
 }

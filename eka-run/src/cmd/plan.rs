@@ -3,9 +3,10 @@
 
 use std::io::Write as _;
 
+use super::target::Target;
 use crate::backend::Evaluator as _;
 use crate::canonical::Value;
-use crate::eval::{SandboxOptions, Target};
+use crate::jail::SandboxOptions;
 
 /// Arguments of `eka-run plan`.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,7 +21,7 @@ pub struct Args {
 }
 
 /// `eka-run plan`: print the plan.
-pub fn plan(args: &Args) -> anyhow::Result<u8> {
+pub fn run(args: &Args) -> anyhow::Result<u8> {
     let request = args.target.request()?;
     let derivation = args.target.evaluator(&args.sandbox).derivation(&request)?;
     let id = &request.identity;

@@ -1,5 +1,5 @@
-//! Eval mode: evaluate an atom with atom-nix through the real `nix-instantiate`, in a sandbox
-//! that sees nothing but the atom.
+//! The evaluation jail: the sandbox `nix-instantiate` (or what `eka-run sandbox` runs in its
+//! place) runs in, sees nothing but the atom.
 //!
 //! The evaluator runs in new user, mount, network, PID, IPC, UTS and cgroup namespaces, in a new
 //! root holding only:
@@ -16,85 +16,23 @@
 //! | `/proc` | the sandbox's own processes | read |
 //!
 //! Landlock enforces the same list (and denies TCP bind/connect, abstract unix sockets and
-//! signals outside). The evaluator gets a rebuilt environment ([`crate::env`]), stdin from
+//! signals outside). The evaluator gets a rebuilt environment ([`Sealed`]), stdin from
 //! `/dev/null`, stdout and stderr through pipes eka-run copies, no other descriptor, a new
 //! session and `no_new_privs`.
+
+mod pump;
 
 use std::ffi::OsString;
 use std::io::{self, Write as _};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::backend::{self, nix::NixEvaluator, Cached, Evaluator as _};
-use crate::cache::Cache;
-use crate::config::Config;
+use self::pump::pump;
+use crate::nix::command::{self, Program, Sealed, StoreAt};
+use crate::nix::{env, expr};
 use crate::sandbox::{self, Enforcement, LandlockPolicy, Mode, Namespaces, NewRoot};
-use crate::{atom_nix, closure, env, limits, store};
-
-/// Arguments of `eka-run eval`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub target: Target,
-    /// Print the result as JSON instead of as a Nix value
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub sandbox: SandboxOptions,
-}
-
-/// What to evaluate, as `eval`, `build`, `run` and `plan` take it.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Target {
-    /// The atom: its directory (the one holding its top-level mod.nix), or an atom URI
-    /// `<address>::<label>[@<version-requirement>]` as `git clone atom::` takes it (aliases from
-    /// `git config atom.alias.*`), resolved to the highest matching version and fetched into the
-    /// atom cache ($XDG_CACHE_HOME/atom/atoms.git). With an atom.toml that declares
-    /// dependencies, its atom.lock must be current (`git atom resolve` makes it so): each locked
-    /// atom is `from.<name>`, taken from the atom cache (fetched from the lock's URL if missing)
-    #[arg(value_name = "ATOM", value_parser = closure::Spec::parse)]
-    pub atom: closure::Spec,
-    /// Attribute path in the atom's public API, e.g. `lib.greeting` [default: eval: all of it;
-    /// build, run, plan: the API if it is a derivation, else its `default`]
-    #[arg(value_name = "ATTRIBUTE-PATH")]
-    pub attr: Option<String>,
-    /// The atom's configuration, a JSON object passed to atom-nix as `config`; normalised to
-    /// canonical JSON (RFC 8785), which is also what atom-nix gets
-    #[arg(long, value_name = "JSON", default_value = "{}")]
-    pub config: String,
-    /// The system to evaluate for, passed as `config.system` [default: the configuration's
-    /// `system`, else this machine's, e.g. x86_64-linux]
-    #[arg(long, value_name = "SYSTEM")]
-    pub system: Option<String>,
-    /// Evaluate even when the evaluation cache ($XDG_CACHE_HOME/atom/eval) has the result, and
-    /// do not store it
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Show Nix's detailed trace on evaluation errors
-    #[arg(long)]
-    pub show_trace: bool,
-}
-
-/// Arguments of `eka-run sandbox`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ExecArgs {
-    /// The directory the sandbox exposes read-only, as eval exposes the atom
-    #[arg(value_name = "ATOM-DIR")]
-    pub atom: PathBuf,
-    /// The program to run in the sandbox (it must be visible inside), then its arguments
-    #[arg(
-        value_name = "PROGRAM",
-        num_args = 1..,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        required = true
-    )]
-    pub command: Vec<OsString>,
-    #[command(flatten)]
-    pub sandbox: SandboxOptions,
-}
+use crate::{atom_nix, exit, limits, store};
 
 /// Options shared by `eval` and `sandbox`.
 #[derive(Debug, Clone, clap::Args)]
@@ -125,7 +63,7 @@ impl SandboxOptions {
     pub(crate) fn nix(&self) -> Result<(PathBuf, PathBuf), Error> {
         let nix = match &self.nix_instantiate {
             Some(path) => std::path::absolute(path).map_err(|_| Error::NoNix)?,
-            None => find_on_path("nix-instantiate").ok_or(Error::NoNix)?,
+            None => Program::Instantiate.find_on_path().ok_or(Error::NoNix)?,
         };
         let real = nix.canonicalize().map_err(|_| Error::NoNix)?;
         Ok((nix, real))
@@ -231,57 +169,6 @@ pub(crate) struct Jail {
     limits: limits::Limits,
 }
 
-/// The entry expression: the atom's public API. The configuration always carries `system`.
-pub(crate) const ENTRY_NIX: &str =
-    "# Written by eka-run: evaluate the atom at `atomRoot` with the atom-nix at `atomNix`,
-# passing the configuration `configJSON` (canonical JSON, `system` included) and, as `from`
-# and `get`, what its lock holds: `<ekaDir>/deps.json` is
-#   { atoms = { <id@version> = { root = <dir under depsBase>; requires = { <name> = <id@version>; };
-#               pins = { <name> = <pin>; }; srcs = { <name> = <src>; }; }; };
-#     pinned = { <pin> = { root = <dir under ekaDir, or under depsBase if shared>; entry = <file>;
-#                          hash = <SRI>; shared = true or absent; }; };
-#     sources = { <src> = { name; hash; url or root; }; };
-#     requires, pins, srcs (the atom's own, as in `atoms`); }
-# Each locked atom is composed once (lazily, when first used), with its own locked
-# dependencies and pins as its `from`, its sources as its `get`, and only `system` as its
-# configuration. A pin is its `entry` imported from its tree, copied to the store at its locked
-# NAR hash (as `fetchGit` would give it). A source is, for a URL, a fixed-output derivation the
-# builder fetches (`builtin:fetchurl`, flat hash): touching it fetches nothing; for a git or
-# path source, its tree copied to the store at its locked NAR hash.
-{ atomRoot, atomNix, configJSON, ekaDir, depsBase ? ekaDir }:
-let
-  B = builtins;
-  compose = import (/. + atomNix + \"/compose.nix\");
-  config = B.fromJSON configJSON;
-  deps = B.fromJSON (B.readFile (/. + ekaDir + \"/deps.json\"));
-  tree = name: s: B.path {
-    path = /. + ((if s.shared or false then depsBase else ekaDir) + \"/\" + s.root);
-    inherit name;
-    sha256 = s.hash;
-  };
-  pinned = B.mapAttrs (id: p: import (tree \"source\" p + \"/\" + p.entry)) deps.pinned;
-  sources = B.mapAttrs
-    (id: s: if s ? url then
-      B.derivation {
-        inherit (s) name url;
-        system = \"builtin\";
-        builder = \"builtin:fetchurl\";
-        outputHashMode = \"flat\";
-        outputHashAlgo = \"sha256\";
-        outputHash = s.hash;
-        preferLocalBuild = true;
-      }
-    else tree s.name s)
-    deps.sources;
-  composed = B.mapAttrs
-    (key: a: compose (/. + (depsBase + \"/\" + a.root)) { from = fromOf a; get = getOf a; config = { inherit (config) system; }; })
-    deps.atoms;
-  fromOf = a: B.mapAttrs (name: id: pinned.${id}) a.pins // B.mapAttrs (name: key: composed.${key}) a.requires;
-  getOf = a: B.mapAttrs (name: id: sources.${id}) a.srcs;
-in
-compose (/. + atomRoot) { from = fromOf deps; get = getOf deps; inherit config; }
-";
-
 /// Where the evaluator sees the locked atoms' shared exports, each bound read-only at
 /// `<DEPS_BASE>/<its root in the graph>` (`deps/<atomic number>/<version>/<label>`), on the
 /// sandbox root's own tmpfs: no mount point is created on the host.
@@ -290,41 +177,6 @@ pub(crate) const DEPS_BASE: &str = "/eka-deps";
 /// The file in the private directory's `eka/` that holds the dependency graph the entry
 /// expression composes (see [`crate::closure::Materialised::graph`]).
 pub(crate) const DEPS_JSON: &str = "deps.json";
-
-/// The derivation expression: what `build`, `run` and `plan` need of the derivation at the
-/// attribute path `attrJSON` (a JSON list of names): evaluating `drvPath` writes the
-/// derivation to the store.
-pub(crate) const DRV_NIX: &str = "# Written by eka-run: the derivation at the attribute path `attrJSON` of the atom's API.
-{ atomRoot, atomNix, configJSON, ekaDir, depsBase ? ekaDir, attrJSON }:
-let
-  B = builtins;
-  api = import ./eval.nix { inherit atomRoot atomNix configJSON ekaDir depsBase; };
-  path = B.fromJSON attrJSON;
-  show = p: B.concatStringsSep \".\" p;
-  step = acc: name:
-    if B.isAttrs acc.value && acc.value ? ${name}
-    then { value = acc.value.${name}; at = acc.at ++ [ name ]; }
-    else throw \"eka-run: the atom has no attribute `${show (acc.at ++ [ name ])}`\";
-  selected = (B.foldl' step { value = api; at = [ ]; } path).value;
-  isDrv = v: B.isAttrs v && (v.type or null) == \"derivation\";
-  value =
-    if path != [ ] || isDrv selected then selected
-    else if selected ? default then selected.default
-    else throw \"eka-run: the atom is not a derivation and has no `default`: name an attribute path\";
-  what = if path == [ ] then \"the atom's `default`\" else \"`${show path}`\";
-  outputs = value.outputs or [ \"out\" ];
-in
-if !(isDrv value) then throw \"eka-run: ${what} is not a derivation (it is ${B.typeOf value})\"
-else {
-  drvPath = value.drvPath;
-  # Not `outPath`: Nix prints an attribute set with an `outPath` as that string.
-  defaultOutput = value.outPath;
-  outputs = B.listToAttrs (map (o: { name = o; value = value.${o}.outPath; }) outputs);
-  mainProgram = (value.meta or { }).mainProgram or null;
-  pname = value.pname or null;
-  name = value.name;
-}
-";
 
 impl Jail {
     /// Prepare the sandbox for the atom directory `atom` (`None`: the caller exports the atom
@@ -434,19 +286,22 @@ impl Jail {
         let gid = rustix::process::getgid().as_raw();
         let files = [
             (
-                "etc/passwd",
+                "etc/passwd".to_owned(),
                 format!("eka:x:{uid}:{gid}:eka-run:/tmp/home:/bin/sh\n"),
             ),
-            ("etc/group", format!("eka:x:{gid}:\n")),
-            ("eka/eval.nix", ENTRY_NIX.to_owned()),
-            ("eka/drv.nix", DRV_NIX.to_owned()),
+            ("etc/group".to_owned(), format!("eka:x:{gid}:\n")),
+            (
+                format!("eka/{}", expr::ENTRY_FILE),
+                expr::ENTRY_NIX.to_owned(),
+            ),
+            (format!("eka/{}", expr::DRV_FILE), expr::DRV_NIX.to_owned()),
         ];
         for dir in ["etc/nix", "eka/atom-nix", "tmp/home"] {
             let path = self.host(dir);
             std::fs::create_dir_all(&path).map_err(|source| Error::Private { path, source })?;
         }
         for (rel, contents) in files {
-            let path = self.host(rel);
+            let path = self.host(&rel);
             std::fs::write(&path, contents).map_err(|source| Error::Private { path, source })?;
         }
         if self.atom_nix.is_none() {
@@ -509,31 +364,10 @@ impl Jail {
         }
     }
 
-    /// In the first child: enter the namespaces, write the Nix configuration that depends on
-    /// them, and start the sandbox's init (PID 1 of the new PID namespace); exit with its
-    /// status. Without namespaces (best effort) this process is the init.
-    fn outer(&self, pipes: Pipes, program: &Path, args: impl FnOnce(&View) -> Vec<OsString>) -> ! {
-        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).ok();
-        let fail = |pipes: Pipes, err: Error| -> ! {
-            let mut status = std::fs::File::from(pipes.status);
-            let _ = write!(status, "{:#}", anyhow::Error::from(err));
-            sandbox::exit_now(125)
-        };
-        let namespaced = match sandbox::enter_user_namespace(Namespaces {
-            network: true,
-            isolated: true,
-        }) {
-            Ok(()) => true,
-            Err(e @ sandbox::Error::UserNamespaces { .. }) if self.best_effort => {
-                tracing::warn!(
-                    "{:#}; not enforced: the private root, network isolation, PID/IPC isolation (landlock alone restricts files, TCP and signals)",
-                    anyhow::Error::from(e)
-                );
-                false
-            }
-            Err(e) => fail(pipes, e.into()),
-        };
-        let view = if namespaced {
+    /// Where the evaluator sees the private pieces: in the sandbox's own root when
+    /// `namespaced`, else where they are on the host.
+    fn view(&self, namespaced: bool) -> View {
+        if namespaced {
             View {
                 etc: "/etc".into(),
                 eka: "/eka".into(),
@@ -550,19 +384,45 @@ impl Jail {
                     .clone()
                     .unwrap_or_else(|| self.host("eka/atom-nix")),
             }
+        }
+    }
+
+    /// In the first child: enter the namespaces, write the Nix configuration that depends on
+    /// them, and start the sandbox's init (PID 1 of the new PID namespace); exit with its
+    /// status. Without namespaces (best effort) this process is the init.
+    fn outer(&self, pipes: Pipes, program: &Path, args: impl FnOnce(&View) -> Vec<OsString>) -> ! {
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).ok();
+        let fail = |pipes: Pipes, err: Error| -> ! {
+            let mut status = std::fs::File::from(pipes.status);
+            let _ = write!(status, "{:#}", anyhow::Error::from(err));
+            sandbox::exit_now(exit::FAILURE.into())
         };
-        let store_url = if namespaced {
-            "local".to_owned()
+        let namespaced = match sandbox::enter_user_namespace(Namespaces {
+            network: true,
+            isolated: true,
+        }) {
+            Ok(()) => true,
+            Err(e @ sandbox::Error::UserNamespaces { .. }) if self.best_effort => {
+                tracing::warn!(
+                    "{:#}; not enforced: the private root, network isolation, PID/IPC isolation (landlock alone restricts files, TCP and signals)",
+                    anyhow::Error::from(e)
+                );
+                false
+            }
+            Err(e) => fail(pipes, e.into()),
+        };
+        let view = self.view(namespaced);
+        let store = if namespaced {
+            StoreAt::Mounted
         } else {
-            format!(
-                "local?real={}&state={}&log={}",
-                self.layout.store.display(),
-                self.state.dir.display(),
-                self.state.log.display()
-            )
+            StoreAt::Host {
+                store: &self.layout.store,
+                state: &self.state.dir,
+                log: &self.state.log,
+            }
         };
         let conf = self.host("etc/nix/nix.conf");
-        if let Err(source) = std::fs::write(&conf, env::nix_conf(&store_url)) {
+        if let Err(source) = std::fs::write(&conf, command::evaluator_conf(store)) {
             fail(pipes, Error::Private { path: conf, source })
         }
         let nix_bin = self
@@ -570,26 +430,24 @@ impl Jail {
             .parent()
             .unwrap_or(Path::new("/usr/bin"))
             .to_owned();
-        let environment = env::evaluator(
-            std::env::vars_os(),
+        let program = Sealed::new(
+            program,
+            args(&view),
             env::Paths {
                 tmp: &view.tmp,
                 nix_conf_dir: &view.etc.join("nix"),
                 nix_bin: &nix_bin,
             },
         );
-        let args = args(&view);
         if !namespaced {
-            self.init(namespaced, &view, pipes, program, &args, environment)
+            self.init(namespaced, &view, pipes, &program)
         }
         match sandbox::fork() {
-            Ok(sandbox::Fork::Child) => {
-                self.init(namespaced, &view, pipes, program, &args, environment)
-            }
+            Ok(sandbox::Fork::Child) => self.init(namespaced, &view, pipes, &program),
             Ok(sandbox::Fork::Parent(pid)) => {
                 drop(pipes);
                 sandbox::forward_signals_to(pid);
-                let code = sandbox::wait(pid).unwrap_or(125);
+                let code = sandbox::wait(pid).unwrap_or(exit::FAILURE);
                 sandbox::exit_now(code.into())
             }
             Err(e) => fail(pipes, e.into()),
@@ -599,22 +457,12 @@ impl Jail {
     /// In the forked child, the sandbox's init (PID 1 when namespaced): finish the sandbox,
     /// start the evaluator as its only child, pass SIGINT, SIGTERM and SIGHUP on to it (a PID
     /// namespace's init gets only the signals it handles), and exit with its status.
-    fn init(
-        &self,
-        namespaced: bool,
-        view: &View,
-        pipes: Pipes,
-        program: &Path,
-        args: &[OsString],
-        environment: Vec<(OsString, OsString)>,
-    ) -> ! {
+    fn init(&self, namespaced: bool, view: &View, pipes: Pipes, program: &Sealed) -> ! {
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).ok();
         let started = self.enter(namespaced, view).and_then(|policy| {
             sandbox::new_session()?;
             match sandbox::fork()? {
-                sandbox::Fork::Child => {
-                    Err(self.evaluator(&policy, &pipes, program, args, environment))
-                }
+                sandbox::Fork::Child => Err(self.evaluator(&policy, &pipes, program)),
                 sandbox::Fork::Parent(pid) => Ok(pid),
             }
         });
@@ -622,13 +470,13 @@ impl Jail {
             Ok(pid) => {
                 drop(pipes);
                 sandbox::forward_signals_to(pid);
-                let code = sandbox::wait(pid).unwrap_or(125);
+                let code = sandbox::wait(pid).unwrap_or(exit::FAILURE);
                 sandbox::exit_now(code.into())
             }
             Err(err) => {
                 let mut status = std::fs::File::from(pipes.status);
                 let _ = write!(status, "{:#}", anyhow::Error::from(err));
-                sandbox::exit_now(125)
+                sandbox::exit_now(exit::FAILURE.into())
             }
         }
     }
@@ -718,14 +566,7 @@ impl Jail {
 
     /// In the init's child: restrict this process and exec the evaluator. Returns only on
     /// failure.
-    fn evaluator(
-        &self,
-        policy: &LandlockPolicy,
-        pipes: &Pipes,
-        program: &Path,
-        args: &[OsString],
-        environment: Vec<(OsString, OsString)>,
-    ) -> Error {
+    fn evaluator(&self, policy: &LandlockPolicy, pipes: &Pipes, program: &Sealed) -> Error {
         let result = (|| -> Result<Error, Error> {
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
                 .ok();
@@ -756,12 +597,10 @@ impl Jail {
             }
             self.limits.apply().map_err(Error::Limits)?;
             sandbox::deny_syscalls()?;
-            let mut cmd = std::process::Command::new(program);
-            cmd.args(args).env_clear().envs(environment);
-            let source = cmd.exec();
+            let source = program.exec();
             Ok(Error::Child(format!(
                 "cannot run `{}`: {source}",
-                program.display()
+                program.program().display()
             )))
         })();
         match result {
@@ -785,159 +624,4 @@ pub(crate) struct Spawned {
     pub(crate) code: u8,
     /// The captured stdout (empty unless captured).
     pub(crate) stdout: Vec<u8>,
-}
-
-/// What [`pump`] saw.
-#[derive(Debug, Default)]
-struct Pumped {
-    /// The child's stdout, when captured.
-    stdout: Vec<u8>,
-    /// What the sandbox reported on its status pipe (empty: the program started).
-    report: String,
-    /// Whether the program said on stderr that it ran out of memory.
-    out_of_memory: bool,
-}
-
-/// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a
-/// broken pipe, silently discards the rest) or, with `capture`, keep its stdout; and collect
-/// what it reports on `status`.
-fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd, capture: bool) -> Pumped {
-    let mut captured = Vec::new();
-    use rustix::event::{poll, PollFd, PollFlags};
-    let mut report = Vec::new();
-    let mut open = [Some(status), Some(out), Some(err)];
-    let mut stdout_ok = true;
-    let mut stderr_ok = true;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut out_of_memory = false;
-    // The end of stderr so far, so that a message split across reads is still recognised.
-    let mut stderr_tail: Vec<u8> = Vec::new();
-    while open.iter().any(Option::is_some) {
-        let mut fds: Vec<(usize, PollFd<'_>)> = open
-            .iter()
-            .enumerate()
-            .filter_map(|(i, fd)| fd.as_ref().map(|fd| (i, PollFd::new(fd, PollFlags::IN))))
-            .collect();
-        let mut pollfds: Vec<PollFd<'_>> = fds.iter().map(|(_, p)| p.clone()).collect();
-        match poll(&mut pollfds, None) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => break,
-        }
-        let ready: Vec<usize> = fds
-            .drain(..)
-            .zip(&pollfds)
-            .filter(|(_, p)| !p.revents().is_empty())
-            .map(|((i, _), _)| i)
-            .collect();
-        drop(pollfds);
-        for i in ready {
-            let Some(fd) = &open[i] else { continue };
-            let n = match rustix::io::read(fd, &mut buf) {
-                Ok(n) => n,
-                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
-                Err(_) => 0,
-            };
-            if n == 0 {
-                open[i] = None;
-                continue;
-            }
-            let data = &buf[..n];
-            match i {
-                0 => report.extend_from_slice(data),
-                1 if capture => captured.extend_from_slice(data),
-                1 if stdout_ok => {
-                    let mut o = io::stdout().lock();
-                    stdout_ok = o.write_all(data).and_then(|()| o.flush()).is_ok();
-                }
-                2 => {
-                    stderr_tail.extend_from_slice(data);
-                    out_of_memory |= limits::says_out_of_memory(&stderr_tail);
-                    let keep = stderr_tail.len().saturating_sub(16);
-                    stderr_tail.drain(..keep);
-                    if stderr_ok {
-                        let mut e = io::stderr().lock();
-                        stderr_ok = e.write_all(data).and_then(|()| e.flush()).is_ok();
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    Pumped {
-        stdout: captured,
-        report: String::from_utf8_lossy(&report).into_owned(),
-        out_of_memory,
-    }
-}
-
-pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-impl Target {
-    /// The request this names: the configuration normalised, the atom opened (a URI resolved
-    /// and fetched) with its lock checked, the identity read from it.
-    pub fn request(&self) -> anyhow::Result<backend::Request> {
-        let config = Config::new(&self.config, self.system.as_deref())?;
-        let atom = closure::Subject::open(&self.atom)?;
-        Ok(backend::Request::new(atom, self.attr.as_deref(), config))
-    }
-
-    /// The Nix evaluator in `sandbox`, behind the evaluation cache unless `--no-cache` (or
-    /// there is no cache directory).
-    pub fn evaluator(&self, sandbox: &SandboxOptions) -> Cached<NixEvaluator> {
-        let cache = if self.no_cache {
-            None
-        } else {
-            match Cache::from_env(|k| std::env::var_os(k)) {
-                Ok(cache) => Some(cache),
-                Err(e) => {
-                    tracing::warn!("{:#}; evaluating without the cache", anyhow::Error::from(e));
-                    None
-                }
-            }
-        };
-        Cached::new(
-            NixEvaluator {
-                sandbox: sandbox.clone(),
-                show_trace: self.show_trace,
-            },
-            cache,
-        )
-    }
-}
-
-/// `eka-run eval`: evaluate the atom and print the value.
-pub fn eval(args: &Args) -> anyhow::Result<u8> {
-    let request = args.target.request()?;
-    let format = if args.json {
-        backend::Format::Json
-    } else {
-        backend::Format::Nix
-    };
-    let value = args
-        .target
-        .evaluator(&args.sandbox)
-        .evaluate(&request, format)?;
-    let mut out = io::stdout().lock();
-    // Every value ends with a newline (`nix-instantiate --json` writes none).
-    let newline: &[u8] = if value.ends_with(b"\n") { b"" } else { b"\n" };
-    // A closed stdout (`| head`) is not an error.
-    let _ = out
-        .write_all(&value)
-        .and_then(|()| out.write_all(newline))
-        .and_then(|()| out.flush());
-    Ok(0)
-}
-
-/// `eka-run sandbox`: run a program in the evaluation sandbox; its exit code.
-pub fn exec(args: &ExecArgs) -> Result<u8, Error> {
-    let jail = Jail::prepare(Some(&args.atom), &args.sandbox)?;
-    let (program, rest) = args.command.split_first().expect("clap requires a program");
-    Ok(jail
-        .spawn(Path::new(program), |_| rest.to_vec(), false)?
-        .code)
 }

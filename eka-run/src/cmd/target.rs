@@ -1,0 +1,74 @@
+//! What `eval`, `build`, `run` and `plan` evaluate: an atom, an attribute path of it, a
+//! configuration, and how (the evaluation cache, Nix's trace).
+
+use crate::backend::nix::NixEvaluator;
+use crate::backend::{Cached, Request};
+use crate::cache::Cache;
+use crate::closure;
+use crate::config::Config;
+use crate::jail::SandboxOptions;
+
+/// What to evaluate, as `eval`, `build`, `run` and `plan` take it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// The atom: its directory (the one holding its top-level mod.nix), or an atom URI
+    /// `<address>::<label>[@<version-requirement>]` as `git clone atom::` takes it (aliases from
+    /// `git config atom.alias.*`), resolved to the highest matching version and fetched into the
+    /// atom cache ($XDG_CACHE_HOME/atom/atoms.git). With an atom.toml that declares
+    /// dependencies, its atom.lock must be current (`git atom resolve` makes it so): each locked
+    /// atom is `from.<name>`, taken from the atom cache (fetched from the lock's URL if missing)
+    #[arg(value_name = "ATOM", value_parser = closure::Spec::parse)]
+    pub atom: closure::Spec,
+    /// Attribute path in the atom's public API, e.g. `lib.greeting` [default: eval: all of it;
+    /// build, run, plan: the API if it is a derivation, else its `default`]
+    #[arg(value_name = "ATTRIBUTE-PATH")]
+    pub attr: Option<String>,
+    /// The atom's configuration, a JSON object passed to atom-nix as `config`; normalised to
+    /// canonical JSON (RFC 8785), which is also what atom-nix gets
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub config: String,
+    /// The system to evaluate for, passed as `config.system` [default: the configuration's
+    /// `system`, else this machine's, e.g. x86_64-linux]
+    #[arg(long, value_name = "SYSTEM")]
+    pub system: Option<String>,
+    /// Evaluate even when the evaluation cache ($XDG_CACHE_HOME/atom/eval) has the result, and
+    /// do not store it
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Show Nix's detailed trace on evaluation errors
+    #[arg(long)]
+    pub show_trace: bool,
+}
+
+impl Target {
+    /// The request this names: the configuration normalised, the atom opened (a URI resolved
+    /// and fetched) with its lock checked, the identity read from it.
+    pub fn request(&self) -> anyhow::Result<Request> {
+        let config = Config::new(&self.config, self.system.as_deref())?;
+        let atom = closure::Subject::open(&self.atom)?;
+        Ok(Request::new(atom, self.attr.as_deref(), config))
+    }
+
+    /// The Nix evaluator in `sandbox`, behind the evaluation cache unless `--no-cache` (or
+    /// there is no cache directory).
+    pub fn evaluator(&self, sandbox: &SandboxOptions) -> Cached<NixEvaluator> {
+        let cache = if self.no_cache {
+            None
+        } else {
+            match Cache::from_env(|k| std::env::var_os(k)) {
+                Ok(cache) => Some(cache),
+                Err(e) => {
+                    tracing::warn!("{:#}; evaluating without the cache", anyhow::Error::from(e));
+                    None
+                }
+            }
+        };
+        Cached::new(
+            NixEvaluator {
+                sandbox: sandbox.clone(),
+                show_trace: self.show_trace,
+            },
+            cache,
+        )
+    }
+}
