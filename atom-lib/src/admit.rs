@@ -183,6 +183,30 @@ pub enum Error {
     Refused(Box<Refusal>),
 }
 
+/// Why objects fetched by id could not be admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectsError {
+    /// The remote could not be reached, or the objects could not be fetched or moved.
+    #[error("cannot fetch {what} from {remote}")]
+    Transfer {
+        /// The objects, abbreviated.
+        what: String,
+        /// The remote, credentials removed.
+        remote: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// The remote answered without an object asked for.
+    #[error("{remote} did not send {oid}")]
+    NotSent {
+        /// The object.
+        oid: Oid,
+        /// The remote, credentials removed.
+        remote: String,
+    },
+}
+
 impl Error {
     /// The refusal, when an atom was refused (not a transfer failure).
     pub fn refusal(&self) -> Option<&Refusal> {
@@ -267,6 +291,49 @@ pub fn check_held(store: &GitStore, remote: &str, wanted: &[Wanted]) -> Result<(
         check_locked_tree(store, w, remote)?;
     }
     Ok(())
+}
+
+/// Fetches objects by id (a pin's commit, a path source's tree or blob) from `from`, leaving
+/// out what `filter` says, and admits them once every one has arrived. Objects are named by
+/// their hashes: what arrives under an id is that object, so there is nothing else to check
+/// here (what a tree holds is confined where it is exported, `crate::confine`).
+pub fn objects(
+    store: &GitStore,
+    from: &Connection,
+    remote: &str,
+    wants: &[Oid],
+    filter: Filter,
+) -> Result<(), ObjectsError> {
+    let missing: Vec<Oid> = wants
+        .iter()
+        .copied()
+        .filter(|oid| !store.has_object(*oid))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let transfer = |source| ObjectsError::Transfer {
+        what: missing
+            .iter()
+            .map(|o| o.short(12).to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        remote: remote.to_owned(),
+        source,
+    };
+    let quarantine = from
+        .fetch_ids(store, &missing, filter, Verbosity::default())
+        .map_err(transfer)?;
+    {
+        let view = quarantine.store().map_err(transfer)?;
+        if let Some(oid) = missing.iter().find(|o| !view.has_object(**o)) {
+            return Err(ObjectsError::NotSent {
+                oid: *oid,
+                remote: remote.to_owned(),
+            });
+        }
+    }
+    quarantine.admit().map_err(transfer)
 }
 
 /// [`admit`] from the first of `urls` (a repository's address, then its mirrors) that can be

@@ -901,8 +901,8 @@ impl Subject {
 
     /// Fetch into the cache the trees and blobs of fetched atoms' path sources that it lacks,
     /// by id from their atoms' repositories (one fetch per repository, its URL then its
-    /// mirrors), through the quarantine. Objects are named by their hashes, so what arrives is
-    /// what the lock pins, or it is not there.
+    /// mirrors), admitted by id ([`admit::objects`]). Objects are named by their hashes, so
+    /// what arrives is what the lock pins, or it is not there.
     fn fetch_path_sources(&self, cache: &GitStore, lock: &Lock) -> Result<(), Error> {
         // Per repository: where, and each object with `tree <id>`/`blob <id>` and its source.
         type Wanted = (Home, Vec<(Oid, String, String)>);
@@ -938,44 +938,35 @@ impl Subject {
                 reason,
             };
             let mut reasons = Vec::new();
-            let mut fetched = None;
+            let mut admitted = false;
             for url in &home.urls {
                 let _span = tracing::info_span!("fetch path sources", url = %home.shown).entered();
-                let attempt = cache.quarantine().and_then(|q| {
-                    match cache.session(url)? {
-                        Some(session) => q.fetch_with(&session, &wants)?,
-                        None => {
-                            let ids: Vec<String> = wants.iter().map(ToString::to_string).collect();
-                            q.fetch(
-                                url,
-                                &ids,
-                                atom_lib::store::git::Filter::Everything,
-                                Verbosity::default(),
-                            )?
-                        }
-                    }
-                    Ok(q)
-                });
+                let attempt = cache
+                    .connect(url)
+                    .map_err(|source| admit::ObjectsError::Transfer {
+                        what: first_kind.clone(),
+                        remote: home.shown.clone(),
+                        source,
+                    })
+                    .and_then(|connection| {
+                        admit::objects(
+                            cache,
+                            &connection,
+                            &home.shown,
+                            &wants,
+                            atom_lib::store::git::Filter::Everything,
+                        )
+                    });
                 match attempt {
-                    Ok(q) => {
-                        fetched = Some(q);
+                    Ok(()) => {
+                        admitted = true;
                         break;
                     }
-                    Err(e) => reasons.push(atom_lib::error_chain(&e)),
-                }
-            }
-            let quarantine = fetched.ok_or_else(|| failed(reasons.join("; ")))?;
-            {
-                let checked = quarantine.store().map_err(|source| Error::Store {
-                    what: first_what.clone(),
-                    source,
-                })?;
-                for (oid, kind, what) in objects {
-                    let arrived = match kind.split(' ').next() {
-                        Some("tree") => checked.tree_entries(*oid).is_ok(),
-                        _ => checked.read_blob(*oid).is_ok(),
-                    };
-                    if !arrived {
+                    Err(admit::ObjectsError::NotSent { oid, .. }) => {
+                        let (_, kind, what) = objects
+                            .iter()
+                            .find(|(o, ..)| *o == oid)
+                            .unwrap_or(&objects[0]);
                         return Err(Error::PathSourceFetch {
                             what: what.clone(),
                             object: kind.clone(),
@@ -983,12 +974,12 @@ impl Subject {
                             reason: "the repository did not send it".into(),
                         });
                     }
+                    Err(e) => reasons.push(atom_lib::error_chain(&e)),
                 }
             }
-            quarantine.admit().map_err(|source| Error::Store {
-                what: first_what.clone(),
-                source,
-            })?;
+            if !admitted {
+                return Err(failed(reasons.join("; ")));
+            }
         }
         Ok(())
     }

@@ -30,9 +30,8 @@ use crate::lock::{
 };
 use crate::manifest::{GitRef, Manifest, Name, Pin, Src, Url, MANIFEST_FILE};
 use crate::nar;
-use crate::store::git::quarantine::Filter;
 use crate::store::git::remote::HttpSettings;
-use crate::store::git::Verbosity;
+use crate::store::git::Filter;
 use crate::store::EntryKind;
 use crate::uri::Address;
 use crate::{GitStore, Oid, StoreError};
@@ -563,7 +562,7 @@ impl Locker<'_> {
 }
 
 /// Makes sure the cache has the commit `rev` of `git` and everything under it: unless it has
-/// it already, fetches it alone (depth 1) through the quarantine.
+/// it already, fetches it alone (depth 1) and admits it ([`crate::admit::objects`]).
 pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Result<(), Error> {
     if cache.has_object(rev) {
         return Ok(());
@@ -576,23 +575,15 @@ pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Re
         rev,
         source,
     };
-    let quarantine = cache.quarantine().map_err(fetch_err)?;
-    quarantine
-        .fetch(
-            &git.git_url(),
-            &[rev.to_string()],
-            Filter::Snapshot,
-            Verbosity::default(),
-        )
-        .map_err(fetch_err)?;
-    if !quarantine.store().map_err(fetch_err)?.has_object(rev) {
-        return Err(Error::NotSent {
+    let connection = cache.connect(&git.git_url()).map_err(fetch_err)?;
+    crate::admit::objects(cache, &connection, &url, &[rev], Filter::Snapshot).map_err(|e| match e {
+        crate::admit::ObjectsError::NotSent { .. } => Error::NotSent {
             what: what.to_owned(),
-            url,
+            url: url.clone(),
             rev,
-        });
-    }
-    quarantine.admit().map_err(fetch_err)
+        },
+        crate::admit::ObjectsError::Transfer { source, .. } => fetch_err(source),
+    })
 }
 
 /// The locking atom's path sources whose working tree no longer holds the locked tree or blob
