@@ -40,7 +40,8 @@ pub struct Session {
 struct Inner {
     /// The remote, for errors.
     url: String,
-    requests: Sender<Request>,
+    /// `None` once the session is being closed.
+    requests: Option<Sender<Request>>,
     replies: Receiver<Reply>,
     /// When the worker last showed a sign of life, and last brought data.
     clock: Clock,
@@ -49,6 +50,22 @@ struct Inner {
     broken: Option<String>,
     /// Fetch commands sent, for callers that count round trips.
     fetches: usize,
+    /// The worker thread, joined when the session ends.
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// Ends the conversation and waits for the worker to finish, so that a process that
+    /// must be single-threaded afterwards (eka-run enters its sandbox) is. A worker stuck on a
+    /// silent server (the session broke on a timeout) is left to end with the process.
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(worker) = self.worker.take() {
+            if self.broken.is_none() || worker.is_finished() {
+                let _ = worker.join();
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -92,7 +109,7 @@ impl GitStore {
             clock: clock.clone(),
             limits,
         };
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("atom-session".to_owned())
             .spawn(move || worker.serve(&repo, &location, &inbox, &outbox))
             .map_err(|e| StoreError::Remote {
@@ -103,12 +120,13 @@ impl GitStore {
         let session = Session {
             inner: Arc::new(Mutex::new(Inner {
                 url: remote.to_owned(),
-                requests,
+                requests: Some(requests),
                 replies,
                 clock,
                 timeouts,
                 broken: None,
                 fetches: 0,
+                worker: Some(worker),
             })),
         };
         let v2 = match session.lock().wait()? {
@@ -186,6 +204,8 @@ impl Inner {
         // not the server's silence.
         self.clock.touch();
         self.requests
+            .as_ref()
+            .ok_or_else(|| self.error("the session ended".to_owned()))?
             .send(request)
             .map_err(|_| self.error("the session ended".to_owned()))
     }
