@@ -30,7 +30,6 @@
 #![allow(clippy::result_large_err)]
 
 mod error;
-mod export;
 mod fetch;
 mod materialise;
 mod spec;

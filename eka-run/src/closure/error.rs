@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use atom_lib::admit;
 use atom_lib::local;
 use atom_lib::resolve::ResolveError;
+use atom_lib::store::git::export::{ExportError, Refusal};
 use atom_lib::uri::{AliasError, UriError};
 use atom_lib::{Oid, StoreError};
 
@@ -169,7 +170,7 @@ pub enum Error {
         /// The entry's name, escaped.
         name: String,
         /// Why not.
-        reason: &'static str,
+        reason: Refusal,
     },
     /// What a dependency ships leads out of its tree, or holds what a tree cannot (see
     /// `atom_lib::confine`): refused before anything reads it.
@@ -199,6 +200,28 @@ pub enum Error {
         #[source]
         source: StoreError,
     },
+}
+
+impl Error {
+    /// The error of exporting `what` (an atom, pin or source), in this module's words.
+    pub(super) fn exported(what: &str, e: ExportError) -> Self {
+        match e {
+            ExportError::Entry { name, reason, .. } => Error::BadEntry {
+                atom: what.to_owned(),
+                name: atom_lib::escape::escaped(&String::from_utf8_lossy(&name)).to_string(),
+                reason,
+            },
+            ExportError::Read { source, .. } => Error::Store {
+                what: what.to_owned(),
+                source,
+            },
+            ExportError::Confined { source, .. } => Error::Confined {
+                what: what.to_owned(),
+                source,
+            },
+            ExportError::Write { path, source } => Error::Write { path, source },
+        }
+    }
 }
 
 impl From<local::Error> for Error {

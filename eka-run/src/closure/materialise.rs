@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use atom_lib::admit;
 use atom_lib::lock::{AtomKey, LockedPin, LockedSrc, PathObject, PinSource, SrcSource, LOCK_FILE};
 use atom_lib::resolve::pins;
-use atom_lib::{GitStore, Lock};
+use atom_lib::store::git::export::copy_tree;
+use atom_lib::{GitStore, Lock, Oid};
 
 use super::error::Error;
-use super::export::{copy_tree, export, export_shared};
 use super::fetch::{fetch_missing, git_tree};
 use super::subject::{cache, shown, Origin, Subject};
 use super::tarball::shared_tarball;
@@ -139,7 +139,7 @@ impl Subject {
         if let Origin::Cache { atom, tree, .. } = &self.origin {
             let rel = PathBuf::from("atom").join(atom.label.as_str());
             let shown = format!("{}@{}", atom.label, atom.version);
-            out.bytes += export(&cache, *tree, &into.join(&rel), &shown, 0)?;
+            out.bytes += export(&cache, *tree, &into.join(&rel), &shown)?;
             out.atom = Some(rel);
         }
         for locked in deps {
@@ -166,12 +166,14 @@ impl Subject {
                 .join(locked.label.as_str());
             match how {
                 Exports::Copy => {
-                    out.bytes += export(&cache, locked.tree, &into.join(&rel), &shown, 0)?;
+                    out.bytes += export(&cache, locked.tree, &into.join(&rel), &shown)?;
                 }
                 Exports::Shared => {
                     let dir = cache.git_dir().parent().unwrap_or(cache.git_dir());
                     // `exports`, not the `trees` of versions that did not check links.
-                    let shared = export_shared(&cache, locked.tree, &dir.join("exports"), &shown)?;
+                    let shared = cache
+                        .export_shared(locked.tree, &dir.join("exports"))
+                        .map_err(|e| Error::exported(&shown, e))?;
                     out.binds.push((shared, rel.clone()));
                 }
             }
@@ -235,7 +237,7 @@ impl Subject {
         let (root, hash) = match &pin.source {
             PinSource::Git { git, rev, hash, .. } => {
                 let tree = git_tree(cache, git, *rev, &what)?;
-                out.bytes += export(cache, tree, &into.join(&rel), &what, 0)?;
+                out.bytes += export(cache, tree, &into.join(&rel), &what)?;
                 let hash = match hash {
                     Some(h) => h.to_string(),
                     None => pins::tree_hash(cache, tree)
@@ -263,7 +265,8 @@ impl Subject {
                         (rel, hash.to_string())
                     }
                     Exports::Copy => {
-                        out.bytes += copy_tree(&shared, &into.join(&rel))?;
+                        out.bytes += copy_tree(&shared, &into.join(&rel))
+                            .map_err(|e| Error::exported(&what, e))?;
                         (rel, hash.to_string())
                     }
                 }
@@ -305,7 +308,7 @@ impl Subject {
             })),
             SrcSource::Git { git, rev, hash, .. } => {
                 let tree = git_tree(cache, git, *rev, &what)?;
-                *bytes += export(cache, tree, &into.join(&rel), &what, 0)?;
+                *bytes += export(cache, tree, &into.join(&rel), &what)?;
                 Ok(serde_json::json!({
                     "root": rel.to_string_lossy(),
                     "hash": hash.to_string(),
@@ -339,7 +342,7 @@ impl Subject {
                         if !repo.has_object(*tree) {
                             return Err(missing(format!("tree {tree}")));
                         }
-                        *bytes += export(repo, *tree, &into.join(&rel), &what, 0)?;
+                        *bytes += export(repo, *tree, &into.join(&rel), &what)?;
                         rel
                     }
                     PathObject::Blob(blob) => {
@@ -372,6 +375,13 @@ impl Subject {
             }
         }
     }
+}
+
+/// Export `tree` of `repo` into the new directory `dir` (see
+/// [`GitStore::export_tree`]); `what` names it in errors. Returns the bytes written.
+fn export(repo: &GitStore, tree: Oid, dir: &Path, what: &str) -> Result<u64, Error> {
+    repo.export_tree(tree, dir)
+        .map_err(|e| Error::exported(what, e))
 }
 
 /// A store path name for a source at `location` (a URL or a path): its last component when Nix
