@@ -5,6 +5,7 @@
 //! through [`command`].
 //!
 //! - [`objects`]: reading and writing objects, walking history;
+//! - [`export`]: writing a tree as a directory on disk, refused unless it stays confined;
 //! - [`refs`]: reading refs and updating them in transactions that state what they expect;
 //! - [`remote`]: listing, fetching from and pushing to remotes;
 //! - [`session`]: one protocol v2 connection carrying a listing and several fetches;
@@ -17,6 +18,7 @@
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod export;
 mod listing;
 pub mod objects;
 pub mod quarantine;

@@ -1,0 +1,328 @@
+//! Opening the atom the command line names: a directory read where it is, or a URI resolved
+//! and fetched into the atom cache; its manifest and lock checked.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use atom_lib::admit;
+use atom_lib::local::{self, LocalAtom};
+use atom_lib::lock::{AtomKey, LockedAtom, LockedSrc, Origin as LockOrigin, SrcSource, LOCK_FILE};
+use atom_lib::manifest::{Manifest, MANIFEST_FILE};
+use atom_lib::resolve;
+use atom_lib::store::git::Verbosity;
+use atom_lib::store::EntryKind;
+use atom_lib::uri::{Aliases, Uri};
+use atom_lib::{AtomRef, GitStore, Lock, Oid};
+
+use super::error::{Error, Fix};
+use super::spec::Spec;
+use crate::identity;
+
+pub(super) fn cache() -> Result<GitStore, Error> {
+    local::cache().map_err(|e| Error::Cache(Box::new(e)))
+}
+
+/// Where the atom comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A directory on the host.
+    Dir(PathBuf),
+    /// An atom commit in the cache, resolved from a URI.
+    Cache {
+        /// The atom's ref (label and version).
+        atom: AtomRef,
+        /// The atom commit.
+        commit: Oid,
+        /// Its tree.
+        tree: Oid,
+        /// Its repository, where its path sources are fetched from.
+        home: Home,
+    },
+}
+
+/// A repository objects are fetched from: its URL, then its mirrors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// git URLs, in the order they are tried.
+    pub urls: Vec<String>,
+    /// The first, credentials removed, for messages.
+    pub shown: String,
+}
+
+impl Home {
+    pub(super) fn of(url: &atom_lib::uri::Address, mirrors: &[atom_lib::uri::Address]) -> Home {
+        let mut urls = vec![url.git_url()];
+        urls.extend(mirrors.iter().map(|m| m.git_url()));
+        Home {
+            urls,
+            shown: url.redacted(),
+        }
+    }
+}
+
+/// The atom to evaluate, its manifest and lock checked, and its identity's first two parts.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// Where it comes from.
+    pub origin: Origin,
+    /// Its lock, when it has one (no manifest: none is read).
+    pub lock: Option<Lock>,
+    /// The identity's atom part: the directory's content digest, or the atom commit.
+    pub atom_part: String,
+    /// The identity's lock part: BLAKE3 of `atom.lock`, or [`identity::NO_LOCK`].
+    pub lock_part: String,
+}
+
+impl Subject {
+    /// Open what `spec` names: read a directory, or resolve and fetch a URI; check the manifest
+    /// and the lock.
+    pub fn open(spec: &Spec) -> Result<Self, Error> {
+        match spec {
+            Spec::Dir(dir) => Self::open_dir(dir),
+            Spec::Uri(uri) => Self::open_uri(uri),
+        }
+    }
+
+    /// The directory to bind into the sandbox, for a directory atom.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::Dir(dir) => Some(dir),
+            Origin::Cache { .. } => None,
+        }
+    }
+
+    fn open_dir(dir: &Path) -> Result<Self, Error> {
+        let dir = dir.canonicalize().map_err(|source| Error::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        if !dir.is_dir() {
+            return Err(Error::Dir {
+                path: dir,
+                source: io::Error::from(io::ErrorKind::NotADirectory),
+            });
+        }
+        let atom_part = identity::atom_digest(&dir)?;
+        let lock_part = identity::lock_digest(&dir)?;
+        // Without a manifest it is a plain module tree: no dependencies, nothing to check.
+        let lock = if dir.join(MANIFEST_FILE).is_file() {
+            let top = GitStore::discover(&dir)
+                .ok()
+                .and_then(|s| s.work_dir().map(Path::to_owned))
+                .map(|p| p.canonicalize().unwrap_or(p));
+            let local = LocalAtom::at(&dir, top.as_deref())?;
+            check(
+                &local.manifest,
+                local.lock.as_ref(),
+                local.repo_path.as_deref().unwrap_or(""),
+                &local.lock_path().display().to_string(),
+                Fix::Resolve(dir.clone()),
+                local.repo_path.is_some(),
+            )?;
+            local.lock
+        } else {
+            None
+        };
+        Ok(Subject {
+            origin: Origin::Dir(dir),
+            lock,
+            atom_part,
+            lock_part,
+        })
+    }
+
+    fn open_uri(raw: &str) -> Result<Self, Error> {
+        let aliases = aliases()?;
+        let uri = Uri::parse(raw, &aliases)?;
+        let Some(address) = uri.address.clone() else {
+            return Err(Error::NoAddress {
+                uri: raw.escape_debug().to_string(),
+                label: uri.label.to_string(),
+            });
+        };
+        let cache = cache()?;
+        let url = address.redacted();
+        let prefix = format!("{}{}/", atom_lib::Format::Atom1.ref_prefix(), uri.label);
+        let list_err = |source| Error::List {
+            url: url.clone(),
+            source,
+        };
+        // One connection carries the listing and the fetch (a protocol v2 session).
+        let connection = cache.connect(&address.git_url()).map_err(list_err)?;
+        let refs = {
+            let _span = tracing::info_span!("list", url = %url).entered();
+            connection.list(&cache, &[&prefix]).map_err(list_err)?
+        };
+        let resolution = resolve::resolve(&refs, &uri.label, uri.requirement.as_ref(), &url)?;
+        let atom = resolution.selected_ref();
+        let commit = resolution.selected.commit;
+        tracing::info!(atom = %atom, %commit, "resolved");
+        let wanted = [admit::Wanted::listed(atom.clone(), commit)];
+        let request = admit::Request {
+            wanted: &wanted,
+            contents: admit::Contents::Whole,
+            listed: &refs,
+            verbosity: Verbosity::default(),
+        };
+        admit::admit(&cache, &connection, &url, &request).map_err(|e| Error::Admit(Box::new(e)))?;
+        let shown = format!("{}@{}", atom.label, atom.version);
+        let store_err = |source| Error::Store {
+            what: shown.clone(),
+            source,
+        };
+        let (tree, _) = cache.commit_tree_and_parents(commit).map_err(store_err)?;
+        let published = |problem: String| Error::Published {
+            atom: shown.clone(),
+            commit,
+            problem,
+        };
+        let entries = cache.tree_entries(tree).map_err(store_err)?;
+        let blob = |name: &str| -> Result<Option<Vec<u8>>, Error> {
+            match entries
+                .iter()
+                .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
+            {
+                Some(e) => cache.read_blob(e.oid).map(Some).map_err(store_err),
+                None => Ok(None),
+            }
+        };
+        let manifest_bytes = blob(MANIFEST_FILE)?
+            .ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
+        let manifest_path = format!("{shown}:{MANIFEST_FILE}");
+        let lock_path = format!("{shown}:{LOCK_FILE}");
+        let manifest = Manifest::parse(&manifest_bytes, &manifest_path)
+            .map_err(|e| published(e.to_string()))?;
+        let lock_bytes = blob(LOCK_FILE)?;
+        let lock = lock_bytes
+            .as_deref()
+            .map(|bytes| Lock::parse(bytes, &lock_path))
+            .transpose()
+            .map_err(|e| published(e.to_string()))?;
+        // Its path sources are relative to its directory in its repository (`atom-path`).
+        let atom_dir = atom_lib::commit::recorded_path(&cache, commit).map_err(store_err)?;
+        check(
+            &manifest,
+            lock.as_ref(),
+            &atom_dir,
+            &lock_path,
+            Fix::Republish,
+            true,
+        )?;
+        Ok(Subject {
+            origin: Origin::Cache {
+                atom,
+                commit,
+                tree,
+                home: Home::of(&address, &[]),
+            },
+            lock,
+            atom_part: commit.to_string(),
+            lock_part: lock_bytes.map_or_else(
+                || identity::NO_LOCK.to_owned(),
+                |b| blake3::hash(&b).to_hex().to_string(),
+            ),
+        })
+    }
+
+    /// Every locked atom the atom needs, in the lock's order (a current lock has no other).
+    pub fn dependencies(&self) -> Vec<&LockedAtom> {
+        self.lock.iter().flat_map(|l| l.atoms.iter()).collect()
+    }
+}
+
+impl Subject {
+    /// Where a path source comes from: `None` for the local repository (a directory atom's own
+    /// and its path dependencies'), else the repository of the fetched atom that owns it (an
+    /// atom's path dependencies live in its repository).
+    pub(super) fn home_of(&self, lock: &Lock, src: &LockedSrc) -> Option<Home> {
+        let owner = src.owner.as_ref().and_then(|key| lock.atom(key));
+        match (owner.map(|a| &a.origin), &self.origin) {
+            (Some(LockOrigin::Url { url, mirrors }), _) => Some(Home::of(url, mirrors)),
+            (_, Origin::Cache { home, .. }) => Some(home.clone()),
+            (_, Origin::Dir(_)) => None,
+        }
+    }
+}
+
+/// The user's aliases: the git config of the repository around the current directory, else the
+/// user's global one.
+fn aliases() -> Result<Aliases, Error> {
+    let store_err = |source| Error::Store {
+        what: "git config".into(),
+        source,
+    };
+    let around = std::env::current_dir()
+        .ok()
+        .and_then(|d| GitStore::discover(&d).ok());
+    let config = match around {
+        Some(store) => store.config(),
+        None => GitStore::scratch().and_then(|s| s.config()),
+    }
+    .map_err(store_err)?;
+    Aliases::from_config(&config).map_err(Error::Alias)
+}
+
+/// Check the manifest and the lock of the atom to evaluate. `has_home` says whether the
+/// atom's own path sources can be had: it is in a repository, or fetched from one.
+fn check(
+    manifest: &Manifest,
+    lock: Option<&Lock>,
+    atom_dir: &str,
+    lock_path: &str,
+    fix: Fix,
+    has_home: bool,
+) -> Result<(), Error> {
+    let Some(lock) = lock else {
+        if manifest.deps.is_empty() && manifest.pins.is_empty() && manifest.srcs.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::MissingLock {
+            lock: lock_path.to_owned(),
+            fix,
+        });
+    };
+    let stale = lock.check(manifest, atom_dir);
+    if !stale.is_empty() {
+        return Err(Error::StaleLock {
+            lock: lock_path.to_owned(),
+            reasons: stale.iter().map(ToString::to_string).collect(),
+            fix,
+        });
+    }
+    // A path source of the atom itself or of one of its path dependencies is exported from the
+    // atom's own repository (a directory atom's working repository, or a fetched atom's remote);
+    // one of an atom from elsewhere is fetched from that atom's repository.
+    if has_home {
+        return Ok(());
+    }
+    for src in &lock.srcs {
+        if !matches!(src.source, SrcSource::Path { .. }) {
+            continue;
+        }
+        let own = match &src.owner {
+            None => true,
+            Some(key) => lock
+                .atom(key)
+                .is_none_or(|a| matches!(a.origin, LockOrigin::Path { .. })),
+        };
+        if own {
+            return Err(Error::FetchedPathSource {
+                lock: lock_path.to_owned(),
+                name: src.name.to_string(),
+                of: src
+                    .owner
+                    .as_ref()
+                    .map_or_else(String::new, |k| format!(" of {k}")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `` `pins.<name>` `` or `` `pins.<name>` of <key> ``.
+pub(super) fn shown(section: &str, name: &str, owner: Option<&AtomKey>) -> String {
+    match owner {
+        None => format!("`{section}.{name}`"),
+        Some(key) => format!("`{section}.{name}` of {key}"),
+    }
+}
