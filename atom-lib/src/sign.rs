@@ -235,7 +235,6 @@ pub fn push(
     signed: &[Signed],
     verbosity: crate::store::git::Verbosity,
 ) -> Result<Vec<Pushed>, Error> {
-    use crate::store::git::{PushOptions, PushOutcome};
     let listed = store.list_remote(remote, &[crate::refs::ATOM_REF_PREFIX])?;
     let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
     let mut outcome = Vec::with_capacity(signed.len());
@@ -256,9 +255,20 @@ pub fn push(
             }
         });
     }
-    if updates.is_empty() {
-        return Ok(outcome);
+    if !updates.is_empty() {
+        push_created(store, remote, &updates, verbosity)?;
     }
+    Ok(outcome)
+}
+
+/// Pushes `updates` (creations) to `remote` in one atomic push, with the remote's hooks.
+fn push_created(
+    store: &GitStore,
+    remote: &str,
+    updates: &[RefUpdate],
+    verbosity: crate::store::git::Verbosity,
+) -> Result<(), Error> {
+    use crate::store::git::{PushOptions, PushOutcome};
     let options = PushOptions {
         atomic: true,
         run_hooks: true,
@@ -267,7 +277,7 @@ pub fn push(
         ..PushOptions::default()
     };
     let rejected: Vec<String> = store
-        .push(remote, &updates, &options)?
+        .push(remote, updates, &options)?
         .into_iter()
         .filter_map(|p| match p.outcome {
             PushOutcome::Rejected(why) => Some(format!("{} {why}", p.name)),
@@ -280,7 +290,28 @@ pub fn push(
             rejected,
         });
     }
-    Ok(outcome)
+    Ok(())
+}
+
+/// Pushes the revocation `revoked` to `remote` unless it has it, create-only like atoms and
+/// signatures: [`Pushed::Kept`] when the remote holds another object under the revocation's
+/// name (a server with the hook accepts only a genuine revocation there, see `docs/trust.md`).
+pub fn push_revocation(
+    store: &GitStore,
+    remote: &str,
+    revoked: &Revoked,
+    verbosity: crate::store::git::Verbosity,
+) -> Result<Pushed, Error> {
+    let listed = store.list_remote(remote, &[REVOKED_REF_PREFIX])?;
+    match listed.iter().find(|r| r.name == revoked.reference.as_str()) {
+        Some(theirs) if theirs.oid == revoked.tag => Ok(Pushed::UpToDate),
+        Some(_) => Ok(Pushed::Kept),
+        None => {
+            let update = RefUpdate::create(revoked.reference.clone(), revoked.tag);
+            push_created(store, remote, &[update], verbosity)?;
+            Ok(Pushed::Pushed)
+        }
+    }
 }
 
 /// A revocation written by [`revoke`].
@@ -300,7 +331,7 @@ pub struct Revoked {
 /// `user.signingKey` would be: a key file or `key::<public key>`): a tag object signed with
 /// the configured signing key (the revoked key itself, or another key consumers trust), whose
 /// message carries the revoked public key, referenced by `refs/atoms/_revoked/<key id>`. Push
-/// it like signatures; `git atom fetch` and `verify --signed <uri>` bring it along.
+/// it with [`push_revocation`]; `git atom fetch` and `verify --signed <uri>` bring it along.
 pub fn revoke(store: &GitStore, key: &str) -> Result<Revoked, Error> {
     key_id(store)?;
     let config = store.config()?;
