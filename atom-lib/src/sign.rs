@@ -19,10 +19,9 @@
 pub mod check;
 
 pub use check::{
-    check, is_ssh_key_id, message, revocation_message, revocation_problem, revocations,
-    sig_prefix, ssh_signer, Policy, Rejected, Rejection, Revocation, RevokedBy,
-    SignatureFinding, Window, REVOCATION_FORMAT, REVOKED_REF_PREFIX, SIGNATURE_FORMAT,
-    SIG_REF_PREFIX,
+    check, is_ssh_key_id, message, revocation_message, revocation_problem, revocations, sig_prefix,
+    ssh_signer, Policy, Rejected, Rejection, Revocation, RevokedBy, SignatureFinding, Window,
+    REVOCATION_FORMAT, REVOKED_REF_PREFIX, SIGNATURE_FORMAT, SIG_REF_PREFIX,
 };
 
 pub(crate) use check::ssh_key_id;

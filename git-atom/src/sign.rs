@@ -73,15 +73,14 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 "{state:<15} {} {}\n",
                 revoked.key, revoked.reference
             ))?;
-            output::note(quiet, "push it with: git atom sign --revoke <key> --remote <remote>");
+            output::note(
+                quiet,
+                "push it with: git atom sign --revoke <key> --remote <remote>",
+            );
             return Ok(0);
         };
-        let pushed = sign::push_revocation(
-            &store,
-            remote,
-            &revoked,
-            output::transfer_verbosity(quiet),
-        )?;
+        let pushed =
+            sign::push_revocation(&store, remote, &revoked, output::transfer_verbosity(quiet))?;
         let state = match pushed {
             sign::Pushed::Pushed => format!("{state}, pushed"),
             sign::Pushed::UpToDate => format!("{state}, on remote"),

@@ -280,6 +280,23 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     print(&outcome, args.json, hint, quiet, signed)?;
+    let unsigned = outcome.atoms.iter().any(|c| match &c.verdict {
+        Verdict::Failed(findings) => findings.iter().any(|f| {
+            matches!(
+                f,
+                verify::Finding::Signature(atom_lib::sign::SignatureFinding::Unsigned { .. })
+            )
+        }),
+        _ => false,
+    });
+    if unsigned && uris.is_empty() {
+        output::note(
+            quiet,
+            "hint: signatures live beside the atoms, under `refs/atoms/_sig/`; a clone made \
+             without `atom.requireSignature` holds none: `git atom fetch` brings them (and the \
+             repository's revocations)",
+        );
+    }
     Ok(outcome.exit_code())
 }
 

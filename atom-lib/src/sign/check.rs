@@ -118,7 +118,6 @@ pub fn revocation_problem(
     ))
 }
 
-
 /// A revocation found in the repository that counts: well-formed, naming the key its ref is
 /// named after, and signed by a key git trusts.
 #[derive(Debug, Clone)]
@@ -643,9 +642,10 @@ fn parse_allowed_signer(line: &str) -> Option<(Vec<u8>, Window)> {
     if !current.is_empty() {
         fields.push(current);
     }
-    let at = fields.iter().skip(1).position(|f| {
-        f.starts_with("ssh-") || f.starts_with("ecdsa-") || f.starts_with("sk-")
-    })? + 1;
+    let at =
+        fields.iter().skip(1).position(|f| {
+            f.starts_with("ssh-") || f.starts_with("ecdsa-") || f.starts_with("sk-")
+        })? + 1;
     let blob = data_encoding::BASE64
         .decode(fields.get(at + 1)?.as_bytes())
         .ok()?;
@@ -692,7 +692,8 @@ fn parse_time(text: &str) -> Option<i64> {
     if !matches!(digits.len(), 8 | 12 | 14) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let field = |range: std::ops::Range<usize>| digits.get(range).map_or(Some(0), |d| d.parse().ok());
+    let field =
+        |range: std::ops::Range<usize>| digits.get(range).map_or(Some(0), |d| d.parse().ok());
     let (year, month, day): (i64, i64, i64) = (field(0..4)?, field(4..6)?, field(6..8)?);
     let (hour, minute, second): (i64, i64, i64) = (field(8..10)?, field(10..12)?, field(12..14)?);
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
