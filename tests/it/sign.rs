@@ -982,11 +982,13 @@ fn sign_revoke_remote_pushes_the_revocation_that_clones_then_apply() {
         unsigned.stdout
     );
     assert!(
-        unsigned.stderr.contains("`git atom fetch` brings them"),
+        unsigned
+            .stderr
+            .contains(&format!("`git atom fetch {url}` brings them")),
         "{}",
         unsigned.stderr
     );
-    env.git(&early, ["atom", "fetch"]).success();
+    env.git(&early, ["atom", "fetch", url]).success();
     env.git(&early, ["atom", "verify", "--signed"]).success();
 
     // Before the revocation, a clone requiring signatures verifies.
@@ -1060,6 +1062,6 @@ fn sign_revoke_remote_pushes_the_revocation_that_clones_then_apply() {
         "{}",
         failed.stdout
     );
-    env.git(&before, ["atom", "fetch"]).success();
+    env.git(&before, ["atom", "fetch", url]).success();
     env.git(&before, ["atom", "verify"]).code(1);
 }
