@@ -719,3 +719,51 @@ fn lists_with_one_prefixed_ls_refs_and_fetches_no_history() {
         f.src_ref("refs/atoms/foo/1.1.0")
     );
 }
+
+#[test]
+fn an_atom_clone_shows_the_publishers_atomic_number() {
+    let env = atom_tests::TestEnv::new();
+    let remote = env.init_bare("remote.git");
+    let src = env.init("src");
+    env.write(&src, "README", "root\n");
+    env.commit_all(&src, "root");
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.commit_all(&src, "foo");
+    let url = remote.to_str().unwrap();
+    env.git_ok(&src, &["push", "-q", url, "main"]);
+    env.git(&src, ["atom", "publish", "--remote", url])
+        .success();
+    // The publisher's atomic number, as its own `ls` shows it.
+    let published = env.git(&src, ["atom", "ls", "--json"]).success().stdout;
+    let id_of = |json: &str| -> String {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let atoms = value
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| value["atoms"].as_array().cloned().unwrap_or_default());
+        let foo = atoms
+            .iter()
+            .find(|a| a["label"] == "foo")
+            .unwrap_or_else(|| panic!("no foo in {json}"));
+        foo["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {json}"))
+            .to_owned()
+    };
+    let id = id_of(&published);
+
+    env.git_ok(
+        env.root(),
+        &["clone", "-q", &format!("atom::{url}::foo"), "clone"],
+    );
+    let clone = env.path("clone");
+    // The clone records the publisher's root, so its numbers are the publisher's.
+    assert_eq!(
+        env.git_ok(&clone, &["rev-parse", "refs/atoms/_root"]),
+        env.git_ok(&src, &["rev-parse", "refs/atoms/_root"])
+    );
+    let listed = env.git(&clone, ["atom", "ls", "--json"]).success().stdout;
+    assert_eq!(id_of(&listed), id);
+    let shown = env.git(&clone, ["atom", "show", "foo"]).success().stdout;
+    assert!(shown.contains(&id), "{shown}\nexpected {id}");
+}
