@@ -297,6 +297,17 @@ pub enum Refusal {
         /// The ref as pushed.
         name: String,
     },
+    /// A new atom's label looks like a label already published in the repository (or pushed
+    /// beside it): a case variant or a Unicode TR39 confusable, as publish refuses.
+    #[error("refusing new atom ref `{name}`: label `{label}` looks like `{existing}`, already published here: they are easily mistaken for each other (rename the atom)")]
+    Confusable {
+        /// The ref.
+        name: String,
+        /// The new atom's label.
+        label: crate::Label,
+        /// The published label it looks like.
+        existing: crate::Label,
+    },
     /// The commit pushed to a branch could not be scanned for atoms.
     #[error("refusing to push `{name}`: cannot read its atoms")]
     Unreadable {
@@ -441,6 +452,55 @@ pub fn malformed_new_atoms(store: &GitStore, changes: &[RefChange]) -> Vec<Refus
         }
     }
     refusals
+}
+
+/// The new atom refs among `changes` whose label looks like a different label already
+/// published in `repository` (in the same namespace) or created earlier in the same push: a
+/// case variant or a Unicode TR39 confusable ([`crate::label::confusable_with`], the rule
+/// publish applies). Each refusal names both labels. A listing that cannot be read is an
+/// error, so the push is refused.
+pub fn confusable_new_atoms(
+    repository: &GitStore,
+    changes: &[RefChange],
+) -> Result<Vec<Refusal>, StoreError> {
+    let mut published: std::collections::HashMap<String, Vec<crate::Label>> =
+        std::collections::HashMap::new();
+    let mut refusals = Vec::new();
+    for c in changes {
+        let (None, Some(_)) = (c.old, c.new) else {
+            continue;
+        };
+        let Ok(Some(atom)) = AtomRef::parse(&c.target) else {
+            continue;
+        };
+        if !published.contains_key(&c.namespace) {
+            let mut labels = Vec::new();
+            for prefix in [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX] {
+                let full = format!("{}{prefix}", c.namespace);
+                for r in repository.refs_with_prefix(&full)? {
+                    if let Ok(Some(existing)) = AtomRef::parse(&r.name[c.namespace.len()..]) {
+                        if !labels.contains(&existing.label) {
+                            labels.push(existing.label);
+                        }
+                    }
+                }
+            }
+            published.insert(c.namespace.clone(), labels);
+        }
+        let labels = published.entry(c.namespace.clone()).or_default();
+        if let Some(existing) = crate::label::confusable_with(&atom.label, labels.iter()) {
+            refusals.push(c.refuse(Refusal::Confusable {
+                name: c.refused_name(),
+                label: atom.label.clone(),
+                existing: existing.clone(),
+            }));
+            continue;
+        }
+        if !labels.contains(&atom.label) {
+            labels.push(atom.label);
+        }
+    }
+    Ok(refusals)
 }
 
 /// The new or moved signature refs (`refs/atoms/_sig/<label>/<version>/<key id>`) among

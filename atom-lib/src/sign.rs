@@ -13,41 +13,23 @@
 //!
 //! Since the atom commit is reproducible, a signature on it stays meaningful as long as the key
 //! is trusted; a compromised key's signature refs are deleted and the atoms signed again, with
-//! no change to the atoms. Checking uses git's own trust configuration (`git verify-tag`).
+//! no change to the atoms. Checking uses git's own trust configuration (`git verify-tag`), with
+//! the policy of [`check`]; this module signs, pushes and revokes.
+
+pub mod check;
+
+pub use check::{
+    check, is_ssh_key_id, message, revocation_message, revocation_problem, revocations, sig_prefix,
+    ssh_signer, Policy, Rejected, Rejection, Revocation, RevokedBy, SignatureFinding, Window,
+    REVOCATION_FORMAT, REVOKED_REF_PREFIX, SIGNATURE_FORMAT, SIG_REF_PREFIX,
+};
+
+pub(crate) use check::ssh_key_id;
 
 use crate::refs::{AtomRef, RefName};
 use crate::store::git::RefUpdate;
 use crate::verify::{self, Target, Verdict};
-use crate::{AtomId, GitStore, Oid, StoreError};
-
-/// Where signature refs live: `refs/atoms/_sig/<label>/<version>/<key id>`.
-pub const SIG_REF_PREFIX: &str = "refs/atoms/_sig/";
-
-/// The first line of a signature tag's message.
-pub const SIGNATURE_FORMAT: &str = "atom-signature 1";
-
-/// Where revocations published in the repository live: `refs/atoms/_revoked/<key id>`.
-pub const REVOKED_REF_PREFIX: &str = "refs/atoms/_revoked/";
-
-/// The first line of a revocation tag's message.
-pub const REVOCATION_FORMAT: &str = "atom-revocation 1";
-
-/// The message of a revocation of the ssh key `public` (its public key line), whose key id is
-/// `id`.
-pub fn revocation_message(id: &str, public: &str) -> String {
-    format!("{REVOCATION_FORMAT}\nkey {id}\npublic-key {public}\n")
-}
-
-/// The ref prefix holding the signatures of `atom`.
-pub fn sig_prefix(atom: &AtomRef) -> String {
-    format!("{SIG_REF_PREFIX}{}/{}/", atom.label, atom.version)
-}
-
-/// The message a signature tag of `atom` carries.
-pub fn message(atom: &AtomRef, id: Option<&AtomId>, commit: Oid, tree: Oid) -> String {
-    let id = id.map_or_else(|| "unknown".to_owned(), ToString::to_string);
-    format!("{SIGNATURE_FORMAT}\nid {id}\natom {atom}\ncommit {commit}\ntree {tree}\n")
-}
+use crate::{GitStore, Oid, StoreError};
 
 /// What to sign.
 #[derive(Debug, Clone, Default)]
@@ -165,18 +147,6 @@ fn ssh_public_key(key: &str) -> Result<String, String> {
         .map_err(|e| format!("no public key beside it: {e}"))
 }
 
-/// The key id of an ssh public key line: the BLAKE3 hash of its key blob, 32 hex digits.
-pub(crate) fn ssh_key_id(public: &str) -> Result<String, String> {
-    let blob = public
-        .split_whitespace()
-        .nth(1)
-        .ok_or_else(|| "not an ssh public key".to_owned())?;
-    let bytes = data_encoding::BASE64
-        .decode(blob.as_bytes())
-        .map_err(|_| "not an ssh public key".to_owned())?;
-    Ok(blake3::hash(&bytes).to_hex()[..32].to_owned())
-}
-
 fn shellexpand_home(path: &str) -> String {
     match (path.strip_prefix("~/"), std::env::var("HOME")) {
         (Some(rest), Ok(home)) => format!("{home}/{rest}"),
@@ -264,7 +234,6 @@ pub fn push(
     signed: &[Signed],
     verbosity: crate::store::git::Verbosity,
 ) -> Result<Vec<Pushed>, Error> {
-    use crate::store::git::{PushOptions, PushOutcome};
     let listed = store.list_remote(remote, &[crate::refs::ATOM_REF_PREFIX])?;
     let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
     let mut outcome = Vec::with_capacity(signed.len());
@@ -285,9 +254,20 @@ pub fn push(
             }
         });
     }
-    if updates.is_empty() {
-        return Ok(outcome);
+    if !updates.is_empty() {
+        push_created(store, remote, &updates, verbosity)?;
     }
+    Ok(outcome)
+}
+
+/// Pushes `updates` (creations) to `remote` in one atomic push, with the remote's hooks.
+fn push_created(
+    store: &GitStore,
+    remote: &str,
+    updates: &[RefUpdate],
+    verbosity: crate::store::git::Verbosity,
+) -> Result<(), Error> {
+    use crate::store::git::{PushOptions, PushOutcome};
     let options = PushOptions {
         atomic: true,
         run_hooks: true,
@@ -296,7 +276,7 @@ pub fn push(
         ..PushOptions::default()
     };
     let rejected: Vec<String> = store
-        .push(remote, &updates, &options)?
+        .push(remote, updates, &options)?
         .into_iter()
         .filter_map(|p| match p.outcome {
             PushOutcome::Rejected(why) => Some(format!("{} {why}", p.name)),
@@ -309,7 +289,28 @@ pub fn push(
             rejected,
         });
     }
-    Ok(outcome)
+    Ok(())
+}
+
+/// Pushes the revocation `revoked` to `remote` unless it has it, create-only like atoms and
+/// signatures: [`Pushed::Kept`] when the remote holds another object under the revocation's
+/// name (a server with the hook accepts only a genuine revocation there, see `docs/trust.md`).
+pub fn push_revocation(
+    store: &GitStore,
+    remote: &str,
+    revoked: &Revoked,
+    verbosity: crate::store::git::Verbosity,
+) -> Result<Pushed, Error> {
+    let listed = store.list_remote(remote, &[REVOKED_REF_PREFIX])?;
+    match listed.iter().find(|r| r.name == revoked.reference.as_str()) {
+        Some(theirs) if theirs.oid == revoked.tag => Ok(Pushed::UpToDate),
+        Some(_) => Ok(Pushed::Kept),
+        None => {
+            let update = RefUpdate::create(revoked.reference.clone(), revoked.tag);
+            push_created(store, remote, &[update], verbosity)?;
+            Ok(Pushed::Pushed)
+        }
+    }
 }
 
 /// A revocation written by [`revoke`].
@@ -329,7 +330,7 @@ pub struct Revoked {
 /// `user.signingKey` would be: a key file or `key::<public key>`): a tag object signed with
 /// the configured signing key (the revoked key itself, or another key consumers trust), whose
 /// message carries the revoked public key, referenced by `refs/atoms/_revoked/<key id>`. Push
-/// it like signatures; `git atom fetch` and `verify --signed <uri>` bring it along.
+/// it with [`push_revocation`]; `git atom fetch` and `verify --signed <uri>` bring it along.
 pub fn revoke(store: &GitStore, key: &str) -> Result<Revoked, Error> {
     key_id(store)?;
     let config = store.config()?;
@@ -373,204 +374,4 @@ pub fn revoke(store: &GitStore, key: &str) -> Result<Revoked, Error> {
         key: id,
         existed: false,
     })
-}
-
-/// Whether `id` is the id of an ssh key as revocation refs are named: 32 lower-case hex digits.
-pub fn is_ssh_key_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Why the tag object `tag`, pushed to `refs/atoms/_revoked/<id>`, is not a revocation of the
-/// key `id` in the format [`revoke`] writes: a tag pointing at a blob holding the revoked
-/// public key, whose message is [`revocation_message`] of that key, signed by the revoked key
-/// itself or by a key of the allowed-signers file `signers` (a server's policy). `None` when it
-/// is one. Objects are read from `store`; anything that cannot be read or checked is a reason.
-pub fn revocation_problem(
-    store: &GitStore,
-    id: &str,
-    tag: Oid,
-    signers: Option<&std::path::Path>,
-) -> Option<String> {
-    if !is_ssh_key_id(id) {
-        return Some(format!(
-            "`{id}` is not an ssh key id (32 lower-case hex digits)"
-        ));
-    }
-    let (target, text) = match store.read_tag(tag) {
-        Ok(Some(found)) => found,
-        Ok(None) => return Some("the tag object is missing".into()),
-        Err(_) => return Some("it is not a tag object".into()),
-    };
-    let Ok(blob) = store.read_blob(target) else {
-        return Some(format!(
-            "it points at {}, not at a blob holding the revoked public key",
-            target.short(12)
-        ));
-    };
-    let mut lines = text.lines();
-    let (Some(REVOCATION_FORMAT), Some(key), Some(public)) = (
-        lines.next(),
-        lines.next().and_then(|l| l.strip_prefix("key ")),
-        lines.next().and_then(|l| l.strip_prefix("public-key ")),
-    ) else {
-        return Some(format!("its message is not an `{REVOCATION_FORMAT}`"));
-    };
-    if key != id || ssh_key_id(public).as_deref() != Ok(id) {
-        return Some(format!("its message does not revoke the key {id}"));
-    }
-    if std::str::from_utf8(&blob).map(str::trim) != Ok(public.trim()) {
-        return Some("its blob is not the public key its message names".into());
-    }
-    match store.verify_tag_by_key(tag, public) {
-        Ok(Ok(())) => return None,
-        Ok(Err(_)) => {}
-        Err(_) => return Some("its signature cannot be checked".into()),
-    }
-    if let Some(signers) = signers {
-        if let Ok(Ok(())) = store.verify_tag_with_signers(tag, signers) {
-            return None;
-        }
-    }
-    Some(format!(
-        "it is not signed by the key {id} it revokes (nor by a key of the server's \
-         `atom.revocationSigners`)"
-    ))
-}
-
-/// A revocation found in the repository that counts: well-formed, naming the key its ref is
-/// named after, and signed by a key git trusts.
-#[derive(Debug, Clone)]
-pub struct Revocation {
-    /// The revocation ref.
-    pub reference: String,
-    /// The revoked key's id.
-    pub key: String,
-    /// The revoked public key line.
-    pub public: String,
-}
-
-/// The revocations under `refs/atoms/_revoked/` of `store` that count. One that is malformed,
-/// names another key than its ref, or is not signed by a key git trusts is ignored (it could
-/// be anyone's).
-pub fn revocations(store: &GitStore) -> Result<Vec<Revocation>, StoreError> {
-    let mut found = Vec::new();
-    for r in store.refs_with_prefix(REVOKED_REF_PREFIX)? {
-        let Some(id) = r.name.strip_prefix(REVOKED_REF_PREFIX) else {
-            continue;
-        };
-        let Ok(Some((_, text))) = store.read_tag(r.oid) else {
-            continue;
-        };
-        let mut lines = text.lines();
-        let (Some(REVOCATION_FORMAT), Some(key), Some(public)) = (
-            lines.next(),
-            lines.next().and_then(|l| l.strip_prefix("key ")),
-            lines.next().and_then(|l| l.strip_prefix("public-key ")),
-        ) else {
-            continue;
-        };
-        if key != id || ssh_key_id(public).as_deref() != Ok(id) {
-            continue;
-        }
-        if store.verify_tag(r.oid)?.is_ok() {
-            found.push(Revocation {
-                reference: r.name.clone(),
-                key: id.to_owned(),
-                public: public.to_owned(),
-            });
-        }
-    }
-    Ok(found)
-}
-
-/// The key id of the ssh key that made the signature of a tag object (`raw`, its bytes): the
-/// public key is inside the `SSHSIG` blob (`PROTOCOL.sshsig`: magic, version, public key), so
-/// the signer is known whatever id a signature ref claims. `None` for other signatures.
-pub fn ssh_signer(raw: &[u8]) -> Option<String> {
-    const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
-    const END: &str = "-----END SSH SIGNATURE-----";
-    let text = std::str::from_utf8(raw).ok()?;
-    let body = &text[text.find(BEGIN)? + BEGIN.len()..];
-    let body: String = body[..body.find(END)?]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let bytes = data_encoding::BASE64.decode(body.as_bytes()).ok()?;
-    let rest = bytes.strip_prefix(b"SSHSIG")?.get(4..)?;
-    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-    let key = rest.get(4..4 + len)?;
-    Some(blake3::hash(key).to_hex()[..32].to_owned())
-}
-
-/// What is wrong with the signatures of one atom.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureFinding {
-    /// No signature ref exists.
-    #[error("no signature (no ref under `{prefix}`)")]
-    Unsigned {
-        /// Where signatures would be.
-        prefix: String,
-    },
-    /// Signatures exist, none is good and by a trusted key.
-    #[error("no valid signature by a trusted key: {}", .reasons.join("; "))]
-    Untrusted {
-        /// Per signature ref: why it does not count.
-        reasons: Vec<String>,
-    },
-}
-
-/// Checks the signatures of `atom` (commit `commit`, tree `tree`, atomic number `id` if known)
-/// visible in `store`: at least one must be a tag pointing at the commit, naming the atom, and
-/// good by a key git trusts. `Ok(None)` when one is.
-pub fn check(
-    store: &GitStore,
-    atom: &AtomRef,
-    commit: Oid,
-    tree: Oid,
-    id: Option<&AtomId>,
-) -> Result<Option<SignatureFinding>, StoreError> {
-    let prefix = sig_prefix(atom);
-    let refs = store.refs_with_prefix(&prefix)?;
-    if refs.is_empty() {
-        return Ok(Some(SignatureFinding::Unsigned { prefix }));
-    }
-    let revoked = revocations(store)?;
-    let mut reasons = Vec::new();
-    for r in refs {
-        // The key that signed, from the signature itself (ssh), or the id the ref claims.
-        let claimed = r.name.rsplit('/').next().unwrap_or_default().to_owned();
-        let signer = store.read_tag_raw(r.oid)?.and_then(|raw| ssh_signer(&raw));
-        let revocation = revoked
-            .iter()
-            .find(|v| v.key == claimed || signer.as_deref() == Some(v.key.as_str()));
-        if let Some(revocation) = revocation {
-            reasons.push(format!(
-                "`{}`: its key was revoked in the repository (`{}`)",
-                r.name, revocation.reference
-            ));
-            continue;
-        }
-        let why = match store.read_tag(r.oid) {
-            Ok(Some((target, text))) if target == commit => {
-                // git may strip the final newline; the lines are what count.
-                let text = text.trim_end();
-                let expected = message(atom, id, commit, tree);
-                let names_atom = text.starts_with(SIGNATURE_FORMAT)
-                    && text.contains(&format!("\natom {atom}\ncommit {commit}\ntree {tree}"));
-                if !names_atom || (id.is_some() && text != expected.trim_end()) {
-                    Some("its message does not name this atom".to_owned())
-                } else {
-                    store.verify_tag(r.oid)?.err()
-                }
-            }
-            Ok(Some((target, _))) => Some(format!("it points at {target}, not the atom")),
-            Ok(None) => Some("the tag object is missing".to_owned()),
-            Err(e) => Some(e.to_string()),
-        };
-        match why {
-            None => return Ok(None),
-            Some(why) => reasons.push(format!("`{}`: {why}", r.name)),
-        }
-    }
-    Ok(Some(SignatureFinding::Untrusted { reasons }))
 }

@@ -120,6 +120,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 guard::follow_symbolic_refs(&repository, namespace.as_deref(), &mut changes);
             refusals.extend(guard::immutable_refs(&changes));
             refusals.extend(guard::malformed_new_atoms(&store, &changes));
+            refusals.extend(guard::confusable_new_atoms(&repository, &changes)?);
             refusals.extend(guard::malformed_new_signatures(
                 &store,
                 &repository,

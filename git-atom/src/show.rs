@@ -69,10 +69,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .is_none_or(|a| PathBuf::from(a).join(MANIFEST_FILE).is_file());
     let (manifest, lock, root, lock_state) = if is_dir {
         let local = deps::open_atom(&ctx, args.atom.as_deref().map(std::path::Path::new))?;
-        let root = ctx
-            .store
-            .as_ref()
-            .and_then(|s| s.head_commit().and_then(|h| s.first_parent_root(h).ok()));
+        // The repository's recorded identity (in a clone made with `git clone atom::<uri>`,
+        // the publisher's, which the helper records), else the root of `HEAD`.
+        let root = ctx.store.as_ref().and_then(|s| {
+            s.find_ref(atom_lib::refs::ROOT_REF)
+                .ok()
+                .flatten()
+                .or_else(|| s.head_commit().and_then(|h| s.first_parent_root(h).ok()))
+        });
         let state = match &local.lock {
             None => "missing",
             Some(l) if l.is_current(&local.manifest, local.repo_path.as_deref().unwrap_or("")) => {

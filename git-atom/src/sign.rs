@@ -25,7 +25,8 @@ use crate::{output, EXIT_USAGE};
 /// With --revoke <KEY>, publishes instead a revocation of the ssh key <KEY> in the repository:
 /// a tag object signed with your signing key (the revoked key itself, or another key the
 /// consumers trust) naming the revoked public key, referenced by
-/// `refs/atoms/_revoked/<key id>`. `git atom verify --signed` then refuses every signature by
+/// `refs/atoms/_revoked/<key id>`, and with --remote pushes it there (create-only, like
+/// signatures). `git atom verify --signed` then refuses every signature by
 /// that key, for everyone who fetches the repository's `refs/atoms/` (as `git atom fetch`
 /// does); sign the atoms again with a new key. The atoms, their commits and every lock stay as
 /// they are.
@@ -42,7 +43,7 @@ pub struct Args {
     remote: Option<String>,
     /// Publish a revocation of this ssh key (a public or private key file, or
     /// `key::<public key>`) instead of signing atoms
-    #[arg(long, value_name = "KEY", conflicts_with_all = ["atoms", "remote"])]
+    #[arg(long, value_name = "KEY", conflicts_with = "atoms")]
     revoke: Option<String>,
 }
 
@@ -67,14 +68,37 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         } else {
             "revoked"
         };
+        let Some(remote) = &remote else {
+            output::stdout(&format!(
+                "{state:<15} {} {}\n",
+                revoked.key, revoked.reference
+            ))?;
+            output::note(
+                quiet,
+                "push it with: git atom sign --revoke <key> --remote <remote>",
+            );
+            return Ok(0);
+        };
+        let pushed =
+            sign::push_revocation(&store, remote, &revoked, output::transfer_verbosity(quiet))?;
+        let state = match pushed {
+            sign::Pushed::Pushed => format!("{state}, pushed"),
+            sign::Pushed::UpToDate => format!("{state}, on remote"),
+            sign::Pushed::Kept => format!("{state}, remote has another"),
+        };
         output::stdout(&format!(
-            "{state:<15} {} {}\n",
+            "{state:<26} {} {}\n",
             revoked.key, revoked.reference
         ))?;
-        output::note(
-            quiet,
-            "push it with: git push <remote> 'refs/atoms/_revoked/*:refs/atoms/_revoked/*'",
-        );
+        if pushed == sign::Pushed::Kept {
+            output::error(&anyhow::anyhow!(
+                "`{remote}` holds another object under `{}`, which cannot be replaced: publish \
+                 the revocation on a server that runs `git atom hook install --server` (see \
+                 docs/trust.md, \"Squatting\")",
+                revoked.reference
+            ));
+            return Ok(1);
+        }
         return Ok(0);
     }
     let signed = sign::sign(

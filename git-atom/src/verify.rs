@@ -280,6 +280,29 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     print(&outcome, args.json, hint, quiet, signed)?;
+    let unsigned = outcome.atoms.iter().any(|c| match &c.verdict {
+        Verdict::Failed(findings) => findings.iter().any(|f| {
+            matches!(
+                f,
+                verify::Finding::Signature(atom_lib::sign::SignatureFinding::Unsigned { .. })
+            )
+        }),
+        _ => false,
+    });
+    if unsigned && uris.is_empty() {
+        let repository = GitStore::discover(&cwd)
+            .ok()
+            .and_then(|store| atom_clone_repository(&store))
+            .unwrap_or_else(|| "<repository>".to_owned());
+        output::note(
+            quiet,
+            &format!(
+                "hint: signatures live beside the atoms, under `refs/atoms/_sig/`; a clone made \
+                 without `atom.requireSignature` holds none: `git atom fetch {repository}` brings \
+                 them (and the repository's revocations)"
+            ),
+        );
+    }
     Ok(outcome.exit_code())
 }
 
@@ -423,4 +446,16 @@ fn print(
         );
     }
     Ok(())
+}
+
+/// The repository an `atom::` remote of `store` names (a clone made with `git clone
+/// atom::<uri>`), as a git URL.
+fn atom_clone_repository(store: &GitStore) -> Option<String> {
+    let config = store.config().ok()?;
+    let aliases = Aliases::from_config(&config).unwrap_or_default();
+    store.remote_names().into_iter().find_map(|name| {
+        let url = config.string(&format!("remote.{name}.url"))?;
+        let uri = Uri::parse(url.strip_prefix("atom::")?, &aliases).ok()?;
+        uri.address.map(|a| a.git_url())
+    })
 }

@@ -2,7 +2,10 @@
 //! then are the objects admitted into the repository git works on.
 
 use atom_lib::admit;
-use atom_lib::{AtomRef, Oid, StoreError};
+use atom_lib::refs::ROOT_REF;
+use atom_lib::store::git::quarantine::Filter;
+use atom_lib::store::git::RefUpdate;
+use atom_lib::{AtomRef, Oid, RefName, StoreError};
 
 use crate::remote::{NoLabel, Remote};
 
@@ -110,10 +113,60 @@ impl Remote {
                 admit::Error::Transfer { source, .. } => transfer(source),
             },
         )?;
+        self.record_root().map_err(transfer)?;
         self.fetch_signatures(&wanted).map_err(transfer)?;
         if let Some(hint) = self.after_fetch.take() {
             self.say(1, &hint);
         }
         Ok(())
+    }
+}
+
+impl Remote {
+    /// Records the publisher's identity in the clone: the remote's `refs/atoms/_root` (a
+    /// parentless commit, fetched alone: no tree, no history) under the same name, so atomic
+    /// numbers shown in the clone (`git atom ls`, `show`) are the publisher's. A clone that has
+    /// a root already keeps it; a remote without one, or whose root is not a parentless
+    /// commit, records nothing (the atomic number is then unknown, as the remote's own).
+    fn record_root(&self) -> Result<(), StoreError> {
+        let Some(root) = self
+            .listed
+            .iter()
+            .find(|r| r.name == ROOT_REF)
+            .map(|r| r.oid)
+        else {
+            return Ok(());
+        };
+        if self.store.find_ref(ROOT_REF)?.is_some() {
+            return Ok(());
+        }
+        let quarantine = self.store.quarantine()?;
+        quarantine.fetch(
+            &self.url(),
+            &[ROOT_REF.to_owned()],
+            Filter::History,
+            self.verbosity,
+        )?;
+        let parentless = quarantine
+            .store()?
+            .commit_tree_and_parents(root)
+            .is_ok_and(|(_, parents)| parents.is_empty());
+        if !parentless {
+            self.say(
+                1,
+                &format!("atom: the remote's {ROOT_REF} is not a root commit; not recorded"),
+            );
+            return Ok(());
+        }
+        quarantine.admit()?;
+        let name = RefName::new(ROOT_REF).map_err(|e| StoreError::Ref {
+            name: ROOT_REF.to_owned(),
+            what: e.to_string(),
+            source: None,
+        })?;
+        self.store.update_refs(
+            &[RefUpdate::create(name, root)],
+            "atom: the publisher's root",
+        )
     }
 }

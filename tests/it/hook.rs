@@ -560,3 +560,31 @@ fn the_server_hook_guards_namespaced_and_symbolic_atom_refs_behind_sshd() {
     };
     namespaced_and_symbolic_atoms_are_guarded(&env, &src, &remote, &plain, &in_t);
 }
+
+#[test]
+fn the_server_hook_refuses_a_label_that_looks_like_a_published_one() {
+    let env = TestEnv::new();
+    let (src, remote) = with_server_hook(&env);
+    // `Foo` beside the published `foo`: publish refuses it unless told it is intended; the
+    // server refuses it whatever the client says.
+    env.atom(&src, "pkgs/Foo", "Foo", "0.1.0");
+    env.commit_all(&src, "Foo 0.1.0");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    let refused = env.git(&src, ["atom", "publish", "--allow-confusable"]);
+    assert_ne!(refused.code, 0, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("rejected: refs/atoms/Foo/0.1.0 pre-receive hook declined"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(remote_ref(&env, &remote, "refs/atoms/Foo/0.1.0"), "");
+    // The control: a label that looks like no other is accepted by the same hook.
+    env.git_ok(&src, &["rm", "-q", "-r", "pkgs/Foo"]);
+    env.atom(&src, "pkgs/bar", "bar", "0.1.0");
+    env.commit_all(&src, "bar 0.1.0");
+    env.git_ok(&src, &["push", "-q", "origin", "main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    assert_ne!(remote_ref(&env, &remote, "refs/atoms/bar/0.1.0"), "");
+}

@@ -719,3 +719,50 @@ fn lists_with_one_prefixed_ls_refs_and_fetches_no_history() {
         f.src_ref("refs/atoms/foo/1.1.0")
     );
 }
+
+#[test]
+fn an_atom_clone_shows_the_publishers_atomic_number() {
+    let env = atom_tests::TestEnv::new();
+    let remote = env.init_bare("remote.git");
+    let src = env.init("src");
+    env.write(&src, "README", "root\n");
+    env.commit_all(&src, "root");
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.commit_all(&src, "foo");
+    let url = remote.to_str().unwrap();
+    env.git_ok(&src, &["push", "-q", url, "main"]);
+    env.git(&src, ["atom", "publish", "--remote", url])
+        .success();
+    // The publisher's atomic number, as its own `ls` shows it.
+    let published = env.git(&src, ["atom", "ls", "--json"]).success().stdout;
+    let field = |json: &str, pointer: &str| -> String {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        value
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("no {pointer} in {json}"))
+            .to_owned()
+    };
+    let id = field(&published, "/atoms/0/id");
+    let root = field(&published, "/root");
+
+    env.git_ok(
+        env.root(),
+        &["clone", "-q", &format!("atom::{url}::foo"), "clone"],
+    );
+    let clone = env.path("clone");
+    // The clone records the publisher's root, so its numbers are the publisher's.
+    assert_eq!(
+        env.git_ok(&clone, &["rev-parse", "refs/atoms/_root"]),
+        env.git_ok(&src, &["rev-parse", "refs/atoms/_root"])
+    );
+    // `ls` numbers from it (the clone holds a branch, not atom refs), and `show` of the
+    // checked-out atom shows the publisher's number.
+    let listed = env.git(&clone, ["atom", "ls", "--json"]).success().stdout;
+    assert_eq!(field(&listed, "/root"), root);
+    let shown = env.git(&clone, ["atom", "show"]).success().stdout;
+    assert!(
+        shown.contains(&format!("id           {id}\n")),
+        "{shown}\nexpected {id}"
+    );
+}

@@ -805,3 +805,263 @@ fn a_revocation_cannot_be_squatted_behind_git_daemon_with_the_server_hook() {
         late.stderr
     );
 }
+
+/// Trusts `keys` for `git verify-tag`, each line with `options` (e.g. a validity window).
+fn trust_with(env: &TestEnv, keys: &[(&Path, &str)]) {
+    let mut text = String::new();
+    for (k, options) in keys {
+        let public = std::fs::read_to_string(k.with_extension("pub")).unwrap();
+        text.push_str(&format!("test@example.com {options} {public}"));
+    }
+    let file = env.path("allowed_signers");
+    std::fs::write(&file, text).unwrap();
+    env.git_ok(
+        env.root(),
+        &[
+            "config",
+            "--global",
+            "gpg.ssh.allowedSignersFile",
+            file.to_str().unwrap(),
+        ],
+    );
+}
+
+#[test]
+fn verify_signed_applies_the_revocation_keyring_and_validity_windows() {
+    let env = TestEnv::new();
+    let (src, _) = published(&env);
+    let alice = key(&env, "alice");
+    let bob = key(&env, "bob");
+    trust(&env, &[&alice]);
+    use_key(&env, &alice);
+    env.git(&src, ["atom", "sign"]).success();
+    let ok = "ok            foo@0.1.0 (structure, source, ancestry, signature)\n";
+    // The control: the genuine signer is accepted.
+    let genuine = env.git(&src, ["atom", "verify", "--signed"]).success();
+    assert_eq!(genuine.stdout, ok);
+    let set_keyring = |path: &Path| {
+        env.git_ok(
+            env.root(),
+            &[
+                "config",
+                "--global",
+                "gpg.ssh.revocationKeyring",
+                path.to_str().unwrap(),
+            ],
+        );
+    };
+    let revoked = |keyring: &Path| {
+        let failed = env.git(&src, ["atom", "verify", "--signed"]).code(1);
+        assert!(
+            failed.stdout.contains(&format!(
+                "its key is revoked by `gpg.ssh.revocationKeyring` (`{}`)",
+                keyring.display()
+            )),
+            "{}",
+            failed.stdout
+        );
+    };
+
+    // A keyring listing public keys: bob's alone does not touch alice's signature...
+    let list = env.path("revoked_keys");
+    std::fs::write(
+        &list,
+        std::fs::read_to_string(bob.with_extension("pub")).unwrap(),
+    )
+    .unwrap();
+    set_keyring(&list);
+    assert_eq!(
+        env.git(&src, ["atom", "verify", "--signed"])
+            .success()
+            .stdout,
+        ok
+    );
+    // ... alice's in it refuses it.
+    let both = format!(
+        "# revoked\n{}{}",
+        std::fs::read_to_string(bob.with_extension("pub")).unwrap(),
+        std::fs::read_to_string(alice.with_extension("pub")).unwrap()
+    );
+    std::fs::write(&list, both).unwrap();
+    revoked(&list);
+
+    // An OpenSSH KRL made with `ssh-keygen -k`: bob's leaves alice alone, alice's refuses her.
+    let krl = env.path("revoked.krl");
+    let make_krl = |k: &Path| {
+        let _ = std::fs::remove_file(&krl);
+        env.run(
+            env.root(),
+            "ssh-keygen",
+            [
+                "-q",
+                "-k",
+                "-f",
+                krl.to_str().unwrap(),
+                k.with_extension("pub").to_str().unwrap(),
+            ],
+        )
+        .success();
+    };
+    make_krl(&bob);
+    set_keyring(&krl);
+    assert_eq!(
+        env.git(&src, ["atom", "verify", "--signed"])
+            .success()
+            .stdout,
+        ok
+    );
+    make_krl(&alice);
+    revoked(&krl);
+    // A keyring that cannot be read lets nothing through: verification cannot be done (2).
+    std::fs::remove_file(&krl).unwrap();
+    let unreadable = env.git(&src, ["atom", "verify", "--signed"]);
+    assert_ne!(unreadable.code, 0, "{}", unreadable.stdout);
+    env.git_ok(
+        env.root(),
+        &["config", "--global", "--unset", "gpg.ssh.revocationKeyring"],
+    );
+    assert_eq!(
+        env.git(&src, ["atom", "verify", "--signed"])
+            .success()
+            .stdout,
+        ok
+    );
+
+    // Validity windows, at the signature's time (the tag's tagger time, 2024-01-01T00:00:00Z
+    // in these tests), as git applies them: expired, not yet valid, then valid.
+    trust_with(&env, &[(&alice, "valid-before=\"20231231\"")]);
+    let expired = env.git(&src, ["atom", "verify", "--signed"]).code(1);
+    assert!(
+        expired.stdout.contains(
+            "its key is not valid at the signature's time (2024-01-01T00:00:00Z): \
+             valid-before 2023-12-31T00:00:00Z"
+        ),
+        "{}",
+        expired.stdout
+    );
+    trust_with(&env, &[(&alice, "valid-after=\"20240102\"")]);
+    let early = env.git(&src, ["atom", "verify", "--signed"]).code(1);
+    assert!(
+        early.stdout.contains(
+            "its key is not valid at the signature's time (2024-01-01T00:00:00Z): \
+             valid-after 2024-01-02T00:00:00Z"
+        ),
+        "{}",
+        early.stdout
+    );
+    trust_with(
+        &env,
+        &[(&alice, "valid-after=\"20231201\",valid-before=\"20240201\"")],
+    );
+    assert_eq!(
+        env.git(&src, ["atom", "verify", "--signed"])
+            .success()
+            .stdout,
+        ok
+    );
+}
+
+#[test]
+fn sign_revoke_remote_pushes_the_revocation_that_clones_then_apply() {
+    let env = TestEnv::new();
+    let (src, remote) = published(&env);
+    let alice = key(&env, "alice");
+    trust(&env, &[&alice]);
+    use_key(&env, &alice);
+    let url = remote.to_str().unwrap();
+    env.git(&src, ["atom", "sign", "--remote", url]).success();
+    let uri = format!("atom::{url}::foo");
+
+    // A clone made before signatures were required has none; the message says how to get them.
+    env.git_ok(env.root(), &["clone", "-q", &uri, "early"]);
+    let early = env.path("early");
+    let unsigned = env.git(&early, ["atom", "verify", "--signed"]).code(1);
+    assert!(
+        unsigned.stdout.contains("no signature"),
+        "{}",
+        unsigned.stdout
+    );
+    assert!(
+        unsigned
+            .stderr
+            .contains(&format!("`git atom fetch {url}` brings them")),
+        "{}",
+        unsigned.stderr
+    );
+    env.git(&early, ["atom", "fetch", url]).success();
+    env.git(&early, ["atom", "verify", "--signed"]).success();
+
+    // Before the revocation, a clone requiring signatures verifies.
+    let clone = |name: &str| {
+        env.git_ok(
+            env.root(),
+            &[
+                "clone",
+                "-q",
+                "-c",
+                "atom.requireSignature=true",
+                &uri,
+                name,
+            ],
+        );
+        env.path(name)
+    };
+    let before = clone("before");
+    env.git(&before, ["atom", "verify"]).success();
+
+    // The revocation is made and pushed in one command.
+    let revoked = env
+        .git(
+            &src,
+            [
+                "atom",
+                "sign",
+                "--revoke",
+                alice.to_str().unwrap(),
+                "--remote",
+                url,
+            ],
+        )
+        .success();
+    let rev_refs = env.refs(&remote, "refs/atoms/_revoked/");
+    assert_eq!(rev_refs.len(), 1, "{rev_refs:?}");
+    assert_eq!(rev_refs, env.refs(&src, "refs/atoms/_revoked/"));
+    let rev_ref = rev_refs[0].split_once(' ').unwrap().0;
+    assert!(
+        revoked.stdout.starts_with("revoked, pushed "),
+        "{}",
+        revoked.stdout
+    );
+    // Again: the remote has it.
+    let again = env
+        .git(
+            &src,
+            [
+                "atom",
+                "sign",
+                "--revoke",
+                alice.to_str().unwrap(),
+                "--remote",
+                url,
+            ],
+        )
+        .success();
+    assert!(
+        again.stdout.starts_with("revoked already, on remote "),
+        "{}",
+        again.stdout
+    );
+
+    // A clone made now, and the earlier one after `git atom fetch`, see it.
+    let after = clone("after");
+    let failed = env.git(&after, ["atom", "verify"]).code(1);
+    assert!(
+        failed.stdout.contains(&format!(
+            "its key was revoked in the repository (`{rev_ref}`)"
+        )),
+        "{}",
+        failed.stdout
+    );
+    env.git(&before, ["atom", "fetch", url]).success();
+    env.git(&before, ["atom", "verify"]).code(1);
+}

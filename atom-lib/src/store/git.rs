@@ -174,6 +174,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The revocation keyring (`gpg.ssh.revocationKeyring`) could not be read or checked: no
+    /// signature counts until it can be.
+    #[error("cannot check the revocation keyring `{}`: {what}", crate::escape::escaped(&path.to_string_lossy()))]
+    Keyring {
+        /// The keyring file.
+        path: PathBuf,
+        /// What failed.
+        what: String,
+    },
 }
 
 fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {

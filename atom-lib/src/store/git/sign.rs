@@ -129,3 +129,34 @@ fn verified(git: command::Git, tag: Oid) -> Result<Result<(), String>, StoreErro
         Err(command::first_error_line(&out.stderr))
     })
 }
+
+/// Whether the OpenSSH KRL `krl` revokes the ssh key `public` (a public key line), as
+/// `ssh-keygen -Q -f <krl> <key file>` says: exit 0 not revoked, 1 revoked. Anything else
+/// (an unreadable or malformed KRL) is an error, so a keyring that cannot be checked never
+/// lets a key through.
+pub fn krl_revokes(krl: &std::path::Path, public: &str) -> Result<bool, StoreError> {
+    let err = |what: String| StoreError::Keyring {
+        path: krl.to_owned(),
+        what,
+    };
+    let mut key = tempfile::Builder::new()
+        .prefix("atom-key-")
+        .suffix(".pub")
+        .tempfile()
+        .map_err(|source| StoreError::Scratch { source })?;
+    std::io::Write::write_all(&mut key, format!("{}\n", public.trim()).as_bytes())
+        .map_err(|source| StoreError::Scratch { source })?;
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-Q")
+        .arg("-f")
+        .arg(krl)
+        .arg(key.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| err(format!("cannot run `ssh-keygen -Q`: {e}")))?;
+    match out.status.code() {
+        Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        _ => Err(err(command::first_error_line(&out.stderr))),
+    }
+}
