@@ -6,6 +6,8 @@
 //! `git-atom` and `git-remote-atom`. The environment is set on each [`Command`], never on the
 //! test process.
 
+pub mod sandbox;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
