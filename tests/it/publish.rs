@@ -26,7 +26,7 @@ fn publishes_every_atom_locally_and_to_the_remote() {
     let env = TestEnv::new();
     let (src, remote) = setup(&env);
     let run = env.git(&src, ["atom", "publish"]).success();
-    insta::assert_snapshot!(env.snapshot(&run));
+    atom_tests::assert_user_sees!(env, run);
     let local = atom_refs(&env, &src);
     assert_eq!(local.len(), 3, "{local:?}");
     assert_eq!(
@@ -62,7 +62,7 @@ fn publishes_every_atom_locally_and_to_the_remote() {
 
     // Publishing again is not an error: everything is up to date.
     let again = env.git(&src, ["atom", "publish"]).success();
-    insta::assert_snapshot!(env.snapshot(&again));
+    atom_tests::assert_user_sees!(env, again);
     assert_eq!(atom_refs(&env, &remote), local);
 }
 
@@ -104,7 +104,7 @@ fn without_a_remote_it_publishes_locally_and_says_so() {
     env.atom(&src, "a", "alpha", "0.1.0");
     env.commit_all(&src, "init");
     let run = env.git(&src, ["atom", "publish"]).success();
-    insta::assert_snapshot!(env.snapshot(&run));
+    atom_tests::assert_user_sees!(env, run);
     assert_eq!(atom_refs(&env, &src).len(), 2);
 }
 
@@ -113,7 +113,7 @@ fn dry_run_writes_nothing_anywhere() {
     let env = TestEnv::new();
     let (src, remote) = setup(&env);
     let run = env.git(&src, ["atom", "publish", "--dry-run"]).success();
-    insta::assert_snapshot!(env.snapshot(&run));
+    atom_tests::assert_user_sees!(env, run);
     assert!(atom_refs(&env, &src).is_empty());
     assert!(atom_refs(&env, &remote).is_empty());
     // Not even the commit objects were written.
@@ -200,7 +200,7 @@ fn a_source_commit_the_remote_lacks_is_refused_unless_pushed_along() {
     env.atom(&src, "pkgs/foo", "foo", "0.2.0");
     env.commit_all(&src, "foo 0.2.0");
     let run = env.git(&src, ["atom", "publish", "pkgs/foo"]).code(1);
-    insta::assert_snapshot!(env.snapshot(&run));
+    atom_tests::assert_user_sees!(env, run);
     assert!(atom_refs(&env, &src).is_empty());
     assert!(atom_refs(&env, &remote).is_empty());
 
@@ -227,7 +227,7 @@ fn a_published_version_is_never_overwritten() {
     env.commit_all(&src, "change foo");
     env.git_ok(&src, &["push", "-q", "origin", "main"]);
     let run = env.git(&src, ["atom", "publish"]).code(1);
-    insta::assert_snapshot!(env.snapshot(&run));
+    atom_tests::assert_user_sees!(env, run);
     assert_eq!(atom_refs(&env, &src), before_local);
     assert_eq!(atom_refs(&env, &remote), before_remote);
     // There is no force option.
@@ -244,7 +244,7 @@ fn a_published_version_is_never_overwritten() {
     env.commit_all(&src, "bump foo");
     env.git_ok(&src, &["push", "-q", "origin", "main"]);
     let bumped = env.git(&src, ["atom", "publish"]).success();
-    insta::assert_snapshot!(env.snapshot(&bumped));
+    atom_tests::assert_user_sees!(env, bumped);
     let bar = before_local
         .iter()
         .find(|l| l.starts_with("refs/atoms/bar/"))
@@ -505,7 +505,7 @@ fn uncommitted_changes_inside_an_atom_are_refused() {
     env.write(&src, "pkgs/foo/new.nix", "{ }\n");
     env.write(&src, "README", "changes outside atoms do not matter\n");
     let run = env.git(&src, ["atom", "publish"]).code(1);
-    insta::assert_snapshot!(env.snapshot(&run));
+    atom_tests::assert_user_sees!(env, run);
     assert!(atom_refs(&env, &src).is_empty());
     assert!(atom_refs(&env, &remote).is_empty());
     // Only the selected atoms' directories matter.

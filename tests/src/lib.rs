@@ -6,6 +6,8 @@
 //! `git-atom` and `git-remote-atom`. The environment is set on each [`Command`], never on the
 //! test process.
 
+pub mod sandbox;
+
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -493,6 +495,21 @@ impl TestEnv {
         hex.replace_all(&text, "[OID]").into_owned()
     }
 
+    /// insta settings whose filters redact what differs between runs: this test's temporary
+    /// directory (as given and canonical) becomes `[TMP]`, full object ids `[OID]`, 12-digit
+    /// abbreviated ids `[SHORT-OID]`, and decimal durations (`0.25s`, `12.5 ms`) `[DURATION]`.
+    pub fn insta_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        let canonical = self.root().canonicalize().unwrap();
+        for root in [self.root(), canonical.as_path()] {
+            settings.add_filter(&regex::escape(root.to_str().unwrap()), "[TMP]");
+        }
+        settings.add_filter(r"\b([0-9a-f]{64}|[0-9a-f]{40})\b", "[OID]");
+        settings.add_filter(r"\b[0-9a-f]{12}\b", "[SHORT-OID]");
+        settings.add_filter(r"\b[0-9]+\.[0-9]+ ?m?s\b", "[DURATION]");
+        settings
+    }
+
     /// What a user sees: exit status, stdout and stderr, normalised.
     pub fn snapshot(&self, run: &Run) -> String {
         format!(
@@ -587,17 +604,42 @@ impl GitDaemon {
 
     /// The repository (its directory's name, such as `core.git`) of every `upload-pack`
     /// connection the daemon has logged, in order: what fetches and listings cost in
-    /// connections. Waits until the log has been quiet for a moment, so that connections made
-    /// by a command that has returned are all counted.
+    /// connections. Every connection a command that has returned made is counted: this asks
+    /// the daemon for a marker repository and waits until the log shows that request, which
+    /// the daemon logged after everything before it.
     pub fn upload_packs(&self) -> Vec<String> {
-        let mut last = usize::MAX;
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static MARKERS: AtomicUsize = AtomicUsize::new(0);
+        let marker = format!(
+            "atom-test-log-marker-{}-{}",
+            std::process::id(),
+            MARKERS.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))
+            .expect("connect to the git daemon");
+        stream
+            .write_all(&pkt_line(
+                format!("git-upload-pack /{marker}\0host=127.0.0.1\0").as_bytes(),
+            ))
+            .expect("send the marker request");
+        // The daemon refuses the marker (no such repository) and hangs up.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+        let _ = stream.read_to_end(&mut Vec::new());
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let now = self.requests.lock().unwrap().clone();
-            if now.len() == last {
-                return now;
+            {
+                let mut requests = self.requests.lock().unwrap();
+                if let Some(at) = requests.iter().position(|r| *r == marker) {
+                    requests.remove(at);
+                    return requests.clone();
+                }
             }
-            last = now.len();
+            assert!(
+                Instant::now() < deadline,
+                "the git daemon never logged the marker request {marker}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -1183,3 +1225,18 @@ impl HostileProxy {
         format!("git://127.0.0.1:{}/{rel}", self.port)
     }
 }
+
+/// Snapshots what a user sees of `run` (exit status, stdout, stderr; see [`TestEnv::snapshot`])
+/// with `env`'s redactions ([`TestEnv::insta_settings`]), named after the calling test.
+#[macro_export]
+macro_rules! assert_user_sees {
+    ($env:expr, $run:expr $(,)?) => {{
+        let env: &$crate::TestEnv = &$env;
+        let seen = env.snapshot(&$run);
+        env.insta_settings()
+            .bind(|| $crate::insta::assert_snapshot!(seen));
+    }};
+}
+
+#[doc(hidden)]
+pub use insta;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::*;
+use atom_tests::sandbox::*;
 
 /// An atom whose derivations are built by the busybox at `config.busybox`.
 pub const ATOM: &str = r##"let

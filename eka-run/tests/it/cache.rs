@@ -3,7 +3,7 @@
 //! runs the real one.
 
 use crate::build::{Fixture, ATOM};
-use crate::support::*;
+use atom_tests::sandbox::*;
 
 const STARTED: &str = "wrapper: nix-instantiate started";
 

@@ -143,7 +143,7 @@ fn before_a_program_nothing_moves() {
 
 #[test]
 fn a_bad_config_is_said_once_and_a_closed_stderr_is_a_quiet_exit() {
-    use crate::support::{eka_run, output, stderr, Sandbox};
+    use atom_tests::sandbox::{eka_run, output, stderr, Sandbox};
     let s = Sandbox::new();
     s.write("atom/mod.nix", "{ X = 1; }\n", 0o644);
     let run = |stderr_closed: bool| {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::*;
+use atom_tests::sandbox::*;
 
 const COMPOSE: &str =
     "atomRoot: { from ? {}, get ? {}, config ? {} }: import (atomRoot + \"/mod.nix\")\n";
@@ -76,7 +76,7 @@ struct Fixture {
 }
 
 fn fixture(mod_nix: &str) -> Fixture {
-    require_tool("perl", "perl-base");
+    atom_tests::require_program("perl", "perl-base");
     let sb = Sandbox::new();
     sb.write("atom-nix/compose.nix", COMPOSE, 0o644);
     sb.write("atom/mod.nix", mod_nix, 0o644);
@@ -366,7 +366,7 @@ fn a_secret_in_an_inherited_environment_variable_is_not_visible() {
 #[test]
 fn tiocsti_on_the_callers_terminal_is_denied() {
     let f = fixture("{}");
-    require_tool("script", "bsdutils");
+    atom_tests::require_program("script", "bsdutils");
     // `script` gives the command a pseudo-terminal as its controlling terminal.
     let in_pty = |command: String| {
         let mut cmd = f.sb.command("script");
@@ -397,7 +397,11 @@ fn signals_and_ptrace_to_processes_outside_are_denied() {
     let mut outside_victim = spawn_victim();
     let mut inside_victim = spawn_victim();
     let traced_outside = spawn_victim();
-    std::thread::sleep(Duration::from_millis(100));
+    // Each victim is `sleep` as the unprivileged user (past `setpriv`'s exec) before anyone
+    // probes it: a probe of a process still owned by root would be denied for another reason.
+    for victim in [&outside_victim, &inside_victim, &traced_outside] {
+        wait_for_exec(victim, "sleep");
+    }
     let pid = |c: &std::process::Child| c.id().to_string();
 
     assert_allowed(

@@ -7,7 +7,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::support::*;
+use atom_tests::sandbox::*;
 
 fn fixture() -> Sandbox {
     let sb = Sandbox::new();

@@ -3,7 +3,7 @@
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 
-use crate::support::*;
+use atom_tests::sandbox::*;
 
 /// A store path name (Nix base-32 hash, name `x`) that the host does not have.
 const STORE_PATH: &str = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-x";

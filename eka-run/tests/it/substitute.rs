@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::build::{Fixture, ATOM};
-use crate::support::*;
+use atom_tests::sandbox::*;
 
 /// A static file server on loopback (HTTP/1.1, `GET` and `HEAD`, one request per connection),
 /// recording every request path: what Nix asks a binary cache for.

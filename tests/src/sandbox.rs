@@ -1,5 +1,6 @@
-//! Shared test fixtures: an unprivileged user, a sealed environment, the checks that say loudly
-//! what the machine lacks.
+//! eka-run's sandbox fixtures: an unprivileged user, a sealed environment, the checks that say
+//! loudly what the machine lacks. eka-run's own integration tests use them; so can the
+//! end-to-end tests.
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt as _;
@@ -10,13 +11,14 @@ use std::sync::OnceLock;
 /// The uid and gid tests drop to when they run as root (CI does): `nobody`.
 pub const NOBODY: u32 = 65534;
 
-/// The eka-run binary under test, at a path the unprivileged user can execute: when the build
-/// directory is not reachable for others (a checkout under `/root`, say), a hard link (or copy)
-/// in the temporary directory. That one file is left behind.
+/// The eka-run binary under test (built fresh, see [`crate::bin_dir`]), at a path the
+/// unprivileged user can execute: when the build directory is not reachable for others (a
+/// checkout under `/root`, say), a hard link (or copy) in the temporary directory. That one file
+/// is left behind.
 pub fn eka_run() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let built = PathBuf::from(env!("CARGO_BIN_EXE_eka-run"));
+        let built = crate::bin_dir().join("eka-run");
         let reachable = built
             .ancestors()
             .skip(1)
@@ -38,17 +40,26 @@ pub fn eka_run() -> &'static Path {
     })
 }
 
+/// Whether the tests run as root (CI does).
 pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
 }
 
 /// A temporary directory the unprivileged user owns, with a home, a store and a `bin` holding
 /// eka-run (so scripts can say `#!/usr/bin/env eka-run`).
+#[derive(Debug)]
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Sandbox {
+    /// A fresh sandbox directory (failing loudly when user namespaces are unavailable).
     pub fn new() -> Self {
         require_userns();
         let dir = tempfile::Builder::new()
@@ -145,6 +156,29 @@ impl Sandbox {
     }
 }
 
+/// Waits until `child` runs `program` (its `/proc/<pid>/comm`), i.e. has passed the `exec` of
+/// any wrapper such as `setpriv`; panics if it exits first or takes more than 20 s.
+pub fn wait_for_exec(child: &std::process::Child, program: &str) {
+    let comm = PathBuf::from(format!("/proc/{}/comm", child.id()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match std::fs::read_to_string(&comm) {
+            Ok(name) if name.trim_end() == program => return,
+            Ok(_) => {}
+            Err(e) => panic!(
+                "process {} is gone before running {program}: {e}",
+                child.id()
+            ),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {} did not exec {program} within 20 s",
+            child.id()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Run and capture, with a readable failure if the command cannot start.
 pub fn output(cmd: &mut Command) -> Output {
     cmd.output()
@@ -196,29 +230,9 @@ pub fn require_userns() {
     }
 }
 
-/// Fail loudly when Nix is not installed.
+/// Fail loudly when Nix is not installed: eka-run's eval tests run the real Nix evaluator.
 pub fn require_nix() -> PathBuf {
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .chain(["/usr/bin".into()])
-        .map(|d| d.join("nix-instantiate"))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| {
-        panic!(
-            "MISSING: nix-instantiate is not installed; eka-run's eval tests run the real Nix \
-             evaluator: install it (Debian: `apt-get install nix-bin`)"
-        )
-    })
-}
-
-/// Fail loudly when a tool the tests use is missing.
-pub fn require_tool(name: &str, package: &str) {
-    let found = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        .iter()
-        .any(|d| Path::new(d).join(name).is_file());
-    assert!(
-        found,
-        "MISSING: `{name}` is not installed; the tests need it (Debian package `{package}`)"
-    );
+    crate::require_program("nix-instantiate", "nix-bin")
 }
 
 /// A statically linked busybox (Debian `busybox-static`), to copy into a store as a builder
