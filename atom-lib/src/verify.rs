@@ -244,9 +244,9 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     let quarantine = store.quarantine()?;
     let mut wants = vec![atom.name()];
     if options.signed {
-        let sigs = crate::sign::sig_prefix(&atom);
+        let sigs = crate::sign::check::sig_prefix(&atom);
         wants.push(format!("+{sigs}*:{sigs}*"));
-        let revoked = crate::sign::REVOKED_REF_PREFIX;
+        let revoked = crate::sign::check::REVOKED_REF_PREFIX;
         wants.push(format!("+{revoked}*:{revoked}*"));
     }
     quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
@@ -682,7 +682,7 @@ fn run(
             let id = roots
                 .get(w.atom.format)
                 .map(|r| crate::Root(r).atom_id(&w.atom.label));
-            match crate::sign::check(view, &w.atom, w.commit, tree, id.as_ref()) {
+            match crate::sign::check::check(view, &w.atom, w.commit, tree, id.as_ref()) {
                 Ok(None) => w.levels.push(Level::Signature),
                 Ok(Some(finding)) => {
                     w.findings.push(finding.into());

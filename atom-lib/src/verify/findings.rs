@@ -243,7 +243,7 @@ pub enum Finding {
     },
     /// The signature requirement is not met.
     #[error(transparent)]
-    Signature(#[from] crate::sign::SignatureFinding),
+    Signature(#[from] crate::sign::check::SignatureFinding),
     /// An object could not be read.
     #[error("{0}")]
     Store(String),
