@@ -7,6 +7,10 @@ use std::fmt;
 pub const ATOM_REF_PREFIX: &str = "refs/atoms/";
 /// The ref naming the repository's root commit (its identity), next to the atoms.
 pub const ROOT_REF: &str = "refs/atoms/_root";
+/// The configuration key an atom clone records its publisher's root under (`git clone
+/// atom::<uri>` writes it into the clone's own configuration): the clone holds the atom commit
+/// alone, not the publisher's history, so it cannot point [`ROOT_REF`] at a commit it has.
+pub const RECORDED_ROOT_KEY: &str = "atom.root";
 /// Where the eka tool's atom refs live.
 pub const EKA_ATOM_REF_PREFIX: &str = "refs/eka/atoms/";
 /// The eka tool's root ref.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::commit::Format;
+use crate::format::RECORDED_ROOT_KEY;
 use crate::refs::{
     AtomRef, AtomRefError, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF,
 };
@@ -221,6 +222,13 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
             peeled: None,
         });
     }
+    if let Some(oid) = recorded_root(store)? {
+        refs.push(RemoteRef {
+            name: ROOT_REF.into(),
+            oid,
+            peeled: None,
+        });
+    }
     // Walking HEAD's history costs its length: only when no identity ref says the root.
     let has_root = refs
         .iter()
@@ -231,6 +239,32 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
     };
     tracing::info!(refs = refs.len(), "listed the local repository");
     Ok(Listing::from_refs(&refs, patterns, fallback))
+}
+
+/// The root this repository's atoms are numbered from, as recorded: its `refs/atoms/_root`,
+/// else, in a clone made with `git clone atom::<uri>`, the publisher's root the remote helper
+/// recorded under `atom.root` ([`RECORDED_ROOT_KEY`]). `None` when neither is recorded (the
+/// root is then that of `HEAD`'s history). A recorded value that is not an object id is an
+/// error naming the key.
+pub fn recorded_root(store: &GitStore) -> Result<Option<Oid>, StoreError> {
+    if let Some(oid) = store.find_ref(ROOT_REF)? {
+        return Ok(Some(oid));
+    }
+    let Some(value) = store.config()?.string(RECORDED_ROOT_KEY) else {
+        return Ok(None);
+    };
+    value
+        .trim()
+        .parse::<Oid>()
+        .map(Some)
+        .map_err(|_| StoreError::Ref {
+            name: RECORDED_ROOT_KEY.to_owned(),
+            what: format!(
+            "`{}` is not an object id (remove it with `git config --unset {RECORDED_ROOT_KEY}`)",
+            crate::escape::escaped(&value)
+        ),
+            source: None,
+        })
 }
 
 /// The ref prefixes a remote listing asks for.

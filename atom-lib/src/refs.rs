@@ -18,7 +18,9 @@ use crate::{Label, Oid, Version};
 
 // Where each format keeps its atoms and its root is the format module's; the names stay here too,
 // with the rest of the namespace.
-pub use crate::format::{ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF};
+pub use crate::format::{
+    ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, RECORDED_ROOT_KEY, ROOT_REF,
+};
 
 /// Where the eka tool keeps each atom's metadata refs.
 pub const EKA_META_PREFIX: &str = "refs/eka/meta/";

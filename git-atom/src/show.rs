@@ -70,9 +70,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let (manifest, lock, root, lock_state) = if is_dir {
         let local = deps::open_atom(&ctx, args.atom.as_deref().map(std::path::Path::new))?;
         // The repository's recorded identity (in a clone made with `git clone atom::<uri>`,
-        // the publisher's, which the helper records), else the root of `HEAD`.
+        // the publisher's, which the helper records under `atom.root`), else the root of `HEAD`.
         let root = ctx.store.as_ref().and_then(|s| {
-            s.find_ref(atom_lib::refs::ROOT_REF)
+            atom_lib::list::recorded_root(s)
                 .ok()
                 .flatten()
                 .or_else(|| s.head_commit().and_then(|h| s.first_parent_root(h).ok()))

@@ -2,10 +2,9 @@
 //! then are the objects admitted into the repository git works on.
 
 use atom_lib::admit;
+use atom_lib::refs::RECORDED_ROOT_KEY;
 use atom_lib::refs::ROOT_REF;
-use atom_lib::store::git::quarantine::Filter;
-use atom_lib::store::git::RefUpdate;
-use atom_lib::{AtomRef, Oid, RefName, StoreError};
+use atom_lib::{AtomRef, Oid, StoreError};
 
 use crate::remote::{NoLabel, Remote};
 
@@ -123,50 +122,21 @@ impl Remote {
 }
 
 impl Remote {
-    /// Records the publisher's identity in the clone: the remote's `refs/atoms/_root` (a
-    /// parentless commit, fetched alone: no tree, no history) under the same name, so atomic
-    /// numbers shown in the clone (`git atom ls`, `show`) are the publisher's. A clone that has
-    /// a root already keeps it; a remote without one, or whose root is not a parentless
-    /// commit, records nothing (the atomic number is then unknown, as the remote's own).
+    /// Records the publisher's identity in the clone, so atomic numbers shown there (`git atom
+    /// ls`, `show`) are the publisher's: the remote's listed `refs/atoms/_root` goes into the
+    /// clone's configuration as `atom.root`. The clone holds the atom commits alone, not the
+    /// publisher's history, so a ref would name a commit (and a tree) it does not have; nothing
+    /// is fetched for it. A repository that records a root already (its own `_root`, or an
+    /// earlier `atom.root`) keeps it; a remote without a root records nothing (the atomic
+    /// number is then unknown, as the remote's own).
     fn record_root(&self) -> Result<(), StoreError> {
-        let Some(root) = self
-            .listed
-            .iter()
-            .find(|r| r.name == ROOT_REF)
-            .map(|r| r.oid)
-        else {
+        let Some(root) = self.listed.iter().find(|r| r.name == ROOT_REF) else {
             return Ok(());
         };
-        if self.store.find_ref(ROOT_REF)?.is_some() {
+        if atom_lib::list::recorded_root(&self.store)?.is_some() {
             return Ok(());
         }
-        let quarantine = self.store.quarantine()?;
-        quarantine.fetch(
-            &self.url(),
-            &[ROOT_REF.to_owned()],
-            Filter::History,
-            self.verbosity,
-        )?;
-        let parentless = quarantine
-            .store()?
-            .commit_tree_and_parents(root)
-            .is_ok_and(|(_, parents)| parents.is_empty());
-        if !parentless {
-            self.say(
-                1,
-                &format!("atom: the remote's {ROOT_REF} is not a root commit; not recorded"),
-            );
-            return Ok(());
-        }
-        quarantine.admit()?;
-        let name = RefName::new(ROOT_REF).map_err(|e| StoreError::Ref {
-            name: ROOT_REF.to_owned(),
-            what: e.to_string(),
-            source: None,
-        })?;
-        self.store.update_refs(
-            &[RefUpdate::create(name, root)],
-            "atom: the publisher's root",
-        )
+        self.store
+            .set_local_config(RECORDED_ROOT_KEY, &root.oid.to_string())
     }
 }

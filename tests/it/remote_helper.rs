@@ -751,10 +751,16 @@ fn an_atom_clone_shows_the_publishers_atomic_number() {
         &["clone", "-q", &format!("atom::{url}::foo"), "clone"],
     );
     let clone = env.path("clone");
-    // The clone records the publisher's root, so its numbers are the publisher's.
+    // The clone records the publisher's root (in its configuration: it does not hold the
+    // publisher's history), so its numbers are the publisher's.
     assert_eq!(
-        env.git_ok(&clone, &["rev-parse", "refs/atoms/_root"]),
+        env.git_ok(&clone, &["config", "--local", "atom.root"]),
         env.git_ok(&src, &["rev-parse", "refs/atoms/_root"])
+    );
+    assert_ne!(
+        env.git(&clone, ["rev-parse", "-q", "--verify", "refs/atoms/_root"])
+            .code,
+        0
     );
     // `ls` numbers from it (the clone holds a branch, not atom refs), and `show` of the
     // checked-out atom shows the publisher's number.

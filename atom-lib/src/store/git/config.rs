@@ -121,6 +121,18 @@ impl GitStore {
         }
         Ok(config)
     }
+
+    /// Sets `key` to `value` in this repository's own configuration (`git config --local`).
+    pub fn set_local_config(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let out = self
+            .git("config")
+            .args(["--local", "--", key, value])
+            .output()?;
+        if !out.status.success() {
+            return Err(command::failure("config", &out));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
