@@ -9,7 +9,13 @@
 //!    (`docs/format.md` section 8);
 //! 2. **source**: its tree is the tree at its recorded path in its source commit, which the
 //!    same remote must have (fetched without blobs or history, and thrown away);
-//! 3. **lock**: where the caller says which tree a lock recorded, the atom's tree is that one.
+//! 3. **lock**: where the caller says which tree a lock recorded, the atom's tree is that one;
+//! 4. **signature**: under a signature policy that requires them (`atom.requireSignature`), a
+//!    good signature by a trusted key, revoked neither in the repository, nor on the remote,
+//!    nor by `gpg.ssh.revocationKeyring` ([`crate::sign::Policy`]). Atoms held already are
+//!    checked again against the signatures the repository holds; those it lacks are fetched
+//!    from the remote with its revocations, and kept (refs under `refs/atoms/_sig/` and
+//!    `refs/atoms/_revoked/`) once admitted.
 //!
 //! Only when every atom passes are the objects moved into the repository (for a sparse fetch,
 //! only what the wanted commits and blobs reach). A refusal names the atom, the remote and each
@@ -18,7 +24,11 @@
 use std::fmt;
 
 use crate::manifest::MANIFEST_FILE;
+use crate::refs::RefName;
+use crate::sign::check::{sig_prefix, SignatureFinding, REVOKED_REF_PREFIX};
+use crate::sign::Policy;
 use crate::store::git::connection::{Connection, Want};
+use crate::store::git::RefUpdate;
 use crate::store::git::{Filter, Verbosity};
 use crate::store::{EntryKind, RemoteRef};
 use crate::verify::{self, Ancestry, Finding, Level, Provenance, Unverifiable, Verdict};
@@ -68,6 +78,16 @@ pub struct Request<'a> {
     pub listed: &'a [RemoteRef],
     /// How chatty fetches may be.
     pub verbosity: Verbosity,
+    /// The signature policy: when it requires signatures, every wanted atom must carry one
+    /// that counts. `None` checks no signature.
+    pub signatures: Option<&'a Policy>,
+}
+
+impl Request<'_> {
+    /// The policy, when it requires signatures.
+    fn required_signatures(&self) -> Option<&Policy> {
+        self.signatures.filter(|p| p.required())
+    }
 }
 
 /// What admission did.
@@ -98,6 +118,8 @@ pub enum Reason {
         /// The atom's tree.
         found: Oid,
     },
+    /// Signatures are required and none counts.
+    Signature(SignatureFinding),
 }
 
 impl fmt::Display for Reason {
@@ -128,6 +150,9 @@ impl fmt::Display for Reason {
                 f,
                 "its tree {found} is not the tree {locked} the lock records"
             ),
+            Reason::Signature(finding) => {
+                write!(f, "atom.requireSignature is set and it has {finding}")
+            }
         }
     }
 }
@@ -242,7 +267,12 @@ pub fn admit(
         check_locked_tree(store, wanted, remote)?;
     }
     if missing.is_empty() {
-        return Ok(Admitted::default());
+        let signed = check_signatures(store, store, from, remote, request)?;
+        let refs = admit_signatures(signed, remote, request)?;
+        return keep_signature_refs(store, refs, remote, request).map(|fetches| Admitted {
+            fetched: 0,
+            fetches,
+        });
     }
     let _span = tracing::info_span!("admit", remote = %remote, atoms = missing.len()).entered();
     let wants: Vec<Want> = missing
@@ -253,6 +283,7 @@ pub fn admit(
         fetched: missing.len(),
         fetches: 1,
     };
+    let signature_refs;
     match request.contents {
         Contents::Manifests => {
             let sparse = from.fetch_sparse(store, &wants).map_err(transfer)?;
@@ -264,6 +295,8 @@ pub fn admit(
                 }
                 sparse.fetch_blobs(&blobs).map_err(transfer)?;
                 admitted.fetches += check(&view, from, remote, &missing, request)?;
+                let signed = check_signatures(store, &view, from, remote, request)?;
+                signature_refs = admit_signatures(signed, remote, request)?;
             }
             sparse.admit().map_err(transfer)?;
         }
@@ -271,26 +304,43 @@ pub fn admit(
             let quarantine = from
                 .fetch_whole(store, &wants, request.verbosity)
                 .map_err(transfer)?;
-            admitted.fetches += check(
-                &quarantine.store().map_err(transfer)?,
-                from,
-                remote,
-                &missing,
-                request,
-            )?;
+            let view = quarantine.store().map_err(transfer)?;
+            admitted.fetches += check(&view, from, remote, &missing, request)?;
+            let signed = check_signatures(store, &view, from, remote, request)?;
+            signature_refs = admit_signatures(signed, remote, request)?;
+            drop(view);
             quarantine.admit().map_err(transfer)?;
         }
     }
+    admitted.fetches += keep_signature_refs(store, signature_refs, remote, request)?;
     Ok(admitted)
 }
 
 /// The checks [`admit`] makes again on atoms `store` already holds, without a connection:
-/// each must be there, with the tree the lock records.
-pub fn check_held(store: &GitStore, remote: &str, wanted: &[Wanted]) -> Result<(), Error> {
+/// each must be there, with the tree the lock records, and, under a policy that requires
+/// signatures, a signature `store` holds that counts.
+pub fn check_held(
+    store: &GitStore,
+    remote: &str,
+    wanted: &[Wanted],
+    signatures: Option<&Policy>,
+) -> Result<(), Error> {
     for w in wanted {
         check_locked_tree(store, w, remote)?;
     }
-    Ok(())
+    let Some(policy) = signatures.filter(|p| p.required()) else {
+        return Ok(());
+    };
+    let transfer = |source| Error::Transfer {
+        what: describe(wanted),
+        remote: remote.to_owned(),
+        source,
+    };
+    let revoked = Vec::new();
+    match unsigned(store, store, &revoked, policy, wanted.iter()).map_err(transfer)? {
+        Some((w, finding)) => Err(refused_unsigned(w, finding, remote)),
+        None => Ok(()),
+    }
 }
 
 /// Fetches objects by id (a pin's commit, a path source's tree or blob) from `from`, leaving
@@ -345,9 +395,14 @@ pub fn admit_any(
     remote: &str,
     request: &Request<'_>,
 ) -> Result<Admitted, Error> {
-    // Nothing to fetch: no connection either.
+    // Nothing to fetch: no connection either (unless signatures are missing: the remote may
+    // have them).
     if request.wanted.iter().all(|w| store.has_object(w.commit)) {
-        return check_held(store, remote, request.wanted).map(|()| Admitted::default());
+        match check_held(store, remote, request.wanted, request.signatures) {
+            Err(Error::Refused(refusal))
+                if matches!(refusal.reasons.as_slice(), [Reason::Signature(_)]) => {}
+            other => return other.map(|()| Admitted::default()),
+        }
     }
     let mut failure = None;
     for url in urls {
@@ -471,6 +526,185 @@ fn check_locked_tree(view: &GitStore, wanted: &Wanted, remote: &str) -> Result<(
         remote: remote.to_owned(),
         reasons: vec![Reason::NotLocked { locked, found }],
     })))
+}
+
+/// Signature refs a remote sent for admitted atoms: the quarantine they are in (stacked on the
+/// view of the atoms) and the refs to keep.
+struct Signed {
+    quarantine: Option<crate::store::git::Quarantine>,
+    refs: Vec<RemoteRef>,
+}
+
+/// Under a policy that requires signatures, checks that every wanted atom (visible in `view`)
+/// has one that counts: first with the signatures `store` holds, then, for the atoms that
+/// lack one, with the signature refs and revocations `from` lists, their tags fetched into a
+/// quarantine on top of `view`. Revocations `store` holds count too. `None` when nothing was fetched.
+fn check_signatures(
+    store: &GitStore,
+    view: &GitStore,
+    from: &Connection,
+    remote: &str,
+    request: &Request<'_>,
+) -> Result<Option<Signed>, Error> {
+    let Some(policy) = request.required_signatures() else {
+        return Ok(None);
+    };
+    let transfer = |source| Error::Transfer {
+        what: describe(request.wanted),
+        remote: remote.to_owned(),
+        source,
+    };
+    let held_revoked = policy.revocations(store).map_err(transfer)?;
+    // Signatures the repository holds are refs of `store`; the objects are in `view` too.
+    let mut pending: Vec<&Wanted> = Vec::new();
+    for w in request.wanted {
+        if unsigned(store, view, &[], policy, std::iter::once(w))
+            .map_err(transfer)?
+            .is_some()
+        {
+            pending.push(w);
+        }
+    }
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    // The remote's signatures of those atoms and its revocations: listed, then their tags
+    // fetched by id (no trees: the atoms are in `view` already).
+    let mut prefixes: Vec<String> = pending.iter().map(|w| sig_prefix(&w.atom)).collect();
+    prefixes.push(REVOKED_REF_PREFIX.to_owned());
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    let refs: Vec<RemoteRef> = from
+        .list(view, &prefixes)
+        .map_err(transfer)?
+        .into_iter()
+        .filter(|r| prefixes.iter().any(|p| r.name.starts_with(p)))
+        .collect();
+    let tags: Vec<Oid> = refs
+        .iter()
+        .map(|r| r.oid)
+        .filter(|oid| !view.has_object(*oid))
+        .collect();
+    let quarantine = if tags.is_empty() {
+        None
+    } else {
+        Some(
+            from.fetch_ids(view, &tags, Filter::History, request.verbosity)
+                .map_err(transfer)?,
+        )
+    };
+    let sent = quarantine
+        .as_ref()
+        .map(|q| q.store())
+        .transpose()
+        .map_err(transfer)?;
+    let sent_view = sent.as_ref().unwrap_or(view);
+    let revoked_refs: Vec<RemoteRef> = refs
+        .iter()
+        .filter(|r| r.name.starts_with(REVOKED_REF_PREFIX))
+        .cloned()
+        .collect();
+    let mut revoked = policy
+        .revocations_in(sent_view, &revoked_refs)
+        .map_err(transfer)?;
+    revoked.extend(held_revoked);
+    for w in pending {
+        let (tree, _) = view.commit_tree_and_parents(w.commit).map_err(transfer)?;
+        if let Some(finding) = policy
+            .check_signature_refs(sent_view, &refs, &revoked, &w.atom, w.commit, tree, None)
+            .map_err(transfer)?
+        {
+            return Err(refused_unsigned(w, finding, remote));
+        }
+    }
+    drop(sent);
+    Ok(Some(Signed { quarantine, refs }))
+}
+
+/// The first of `atoms` without a signature that counts under `policy`, with why: signature
+/// refs (and their tags) are read from `refs`, the atoms' trees from `view`, and
+/// `also_revoked` counts besides the revocations `refs` holds.
+fn unsigned<'w>(
+    refs: &GitStore,
+    view: &GitStore,
+    also_revoked: &[crate::sign::Revocation],
+    policy: &Policy,
+    atoms: impl Iterator<Item = &'w Wanted>,
+) -> Result<Option<(&'w Wanted, SignatureFinding)>, StoreError> {
+    for w in atoms {
+        let (tree, _) = view.commit_tree_and_parents(w.commit)?;
+        // `git verify-tag` needs the tag alone, which is where its ref is.
+        let finding =
+            policy.check_signatures_revoking(refs, also_revoked, &w.atom, w.commit, tree, None)?;
+        if let Some(finding) = finding {
+            return Ok(Some((w, finding)));
+        }
+    }
+    Ok(None)
+}
+
+/// Moves the signatures a remote sent into the view they were fetched on top of (the atoms'
+/// quarantine, admitted next, or the repository); the refs to create once the atoms are in.
+fn admit_signatures(
+    signed: Option<Signed>,
+    remote: &str,
+    request: &Request<'_>,
+) -> Result<Option<Vec<RemoteRef>>, Error> {
+    let Some(Signed { quarantine, refs }) = signed else {
+        return Ok(None);
+    };
+    if let Some(quarantine) = quarantine {
+        quarantine.admit().map_err(|source| Error::Transfer {
+            what: describe(request.wanted),
+            remote: remote.to_owned(),
+            source,
+        })?;
+    }
+    Ok(Some(refs))
+}
+
+/// Creates the refs of the signatures and revocations a remote sent where `store` has none of
+/// that name (published signatures and revocations never change). Returns how many fetches
+/// they took.
+fn keep_signature_refs(
+    store: &GitStore,
+    refs: Option<Vec<RemoteRef>>,
+    remote: &str,
+    request: &Request<'_>,
+) -> Result<usize, Error> {
+    let Some(refs) = refs else {
+        return Ok(0);
+    };
+    let transfer = |source| Error::Transfer {
+        what: describe(request.wanted),
+        remote: remote.to_owned(),
+        source,
+    };
+    let mut updates = Vec::new();
+    for r in refs {
+        if store.find_ref(&r.name).map_err(transfer)?.is_some() {
+            continue;
+        }
+        let Ok(name) = RefName::new(&r.name) else {
+            continue;
+        };
+        updates.push(RefUpdate::create(name, r.oid));
+    }
+    if !updates.is_empty() {
+        store
+            .update_refs(&updates, "atom: signatures of admitted atoms")
+            .map_err(transfer)?;
+    }
+    Ok(1)
+}
+
+/// The refusal of `wanted` for want of a signature that counts.
+fn refused_unsigned(wanted: &Wanted, finding: SignatureFinding, remote: &str) -> Error {
+    Error::Refused(Box::new(Refusal {
+        atom: wanted.atom.clone(),
+        commit: wanted.commit,
+        remote: remote.to_owned(),
+        reasons: vec![Reason::Signature(finding)],
+    }))
 }
 
 /// The source commits `missing` name (their structure in `view` says which, and where the

@@ -127,11 +127,14 @@ pub fn fetch(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
             None => wanted.push(crate::admit::Wanted::listed(atom, r.oid)),
         }
     }
+    // Under `atom.requireSignature`, each new atom must carry a signature that counts.
+    let policy = crate::sign::Policy::from_config(store).map_err(fetch_err)?;
     let request = crate::admit::Request {
         wanted: &wanted,
         contents: crate::admit::Contents::Whole,
         listed: &listed,
         verbosity: options.verbosity,
+        signatures: Some(&policy),
     };
     crate::admit::admit(store, &connection, &options.remote, &request).map_err(Box::new)?;
     if !reserved.is_empty() {

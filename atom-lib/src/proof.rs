@@ -137,6 +137,9 @@ pub struct Options<'a> {
     pub contents: Contents,
     /// Fetch nothing: every atom must be in `store` already.
     pub offline: bool,
+    /// The signature policy every fetched entry's atom is checked under (see
+    /// [`admit::Request::signatures`]).
+    pub signatures: Option<&'a crate::sign::Policy>,
 }
 
 /// `label@version (<key>)`.
@@ -282,10 +285,11 @@ fn admit_all(store: &GitStore, atoms: &[&LockedAtom], options: &Options<'_>) -> 
             contents: options.contents,
             listed: &[],
             verbosity: Verbosity::default(),
+            signatures: options.signatures,
         };
         let result = if options.offline {
             // Everything is here: only the locked trees are checked.
-            let connection_free = admit::check_held(store, remote, &wanted);
+            let connection_free = admit::check_held(store, remote, &wanted, options.signatures);
             connection_free.map(drop)
         } else {
             admit::admit_any(store, urls, remote, &request).map(drop)

@@ -1084,10 +1084,12 @@ fn lock_problems(
             // A current lock must also prove itself: every fetched entry is what it names.
             if reasons.is_empty() && !lock.atoms.is_empty() {
                 let shown = format!("{path}/atom.lock");
+                let policy = crate::sign::Policy::from_config(store)?;
                 let options = crate::proof::Options {
                     lock: &shown,
                     contents: crate::admit::Contents::Manifests,
                     offline: false,
+                    signatures: Some(&policy),
                 };
                 let proved = crate::local::index()
                     .map_err(|e| e.to_string())

@@ -72,6 +72,7 @@ pub fn resolve(
         update,
         mirrors: local::mirrors(&ctx.config, &ctx.aliases),
         offline,
+        signatures: Some(atom_lib::sign::Policy::from_settings(&ctx.config)),
     };
     let here = match (&ctx.store, &local.repo_path) {
         (Some(store), Some(atom_dir)) => Some(graph::Local { store, atom_dir }),
@@ -103,6 +104,7 @@ pub fn resolve_local_change(
             update: Update::Nothing,
             mirrors: local::mirrors(&ctx.config, &ctx.aliases),
             offline: true,
+            signatures: Some(atom_lib::sign::Policy::from_settings(&ctx.config)),
         };
         let here = match (&ctx.store, &local.repo_path) {
             (Some(store), Some(atom_dir)) => Some(graph::Local { store, atom_dir }),

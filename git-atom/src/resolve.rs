@@ -74,10 +74,12 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 if stale.is_empty() && !lock.atoms.is_empty() {
                     let index = atom_lib::local::index().context("cannot open the atom index")?;
                     let shown = local.lock_path().display().to_string();
+                    let policy = atom_lib::sign::Policy::from_settings(&ctx.config);
                     let options = atom_lib::proof::Options {
                         lock: &shown,
                         contents: atom_lib::admit::Contents::Manifests,
                         offline: args.offline,
+                        signatures: Some(&policy),
                     };
                     if let Err(e) = atom_lib::proof::prove(&index, lock, &options) {
                         output::error(&anyhow::Error::new(e));

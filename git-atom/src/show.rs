@@ -282,11 +282,13 @@ fn remote(
     // Only the atom commit, its tree and the manifest's and lock's blobs move (on servers that
     // allow filters), checked before they are admitted into the cache.
     let wanted = [admit::Wanted::listed(atom.clone(), commit)];
+    let policy = atom_lib::sign::Policy::from_settings(&ctx.config);
     let request = admit::Request {
         wanted: &wanted,
         contents: admit::Contents::Manifests,
         listed: &refs,
         verbosity: Verbosity::default(),
+        signatures: Some(&policy),
     };
     admit::admit(&cache, &connection, &address.redacted(), &request)?;
     let store = &cache;

@@ -99,7 +99,10 @@ impl Remote {
             .iter()
             .map(|(atom, commit)| admit::Wanted::listed(atom.clone(), *commit))
             .collect();
+        // Under `atom.requireSignature`, each atom must carry a signature that counts.
+        let policy = atom_lib::sign::Policy::from_config(&self.store).map_err(transfer)?;
         let request = admit::Request {
+            signatures: Some(&policy),
             wanted: &atoms,
             contents: admit::Contents::Whole,
             listed: &self.listed,

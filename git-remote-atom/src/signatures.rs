@@ -1,7 +1,9 @@
 //! Signature refs in clones: with `atom.requireSignature` set, fetching an atom through the
 //! helper also brings its signature refs (`refs/atoms/_sig/<label>/<version>/*`) and the
 //! repository's revocations (`refs/atoms/_revoked/*`), so `git atom verify --signed` works in
-//! the clone. They are claims, checked by `verify --signed`, not here.
+//! the clone. Admission ([`atom_lib::admit`]) has checked that each atom carries one that
+//! counts before anything was written; this brings the rest (every signature of the atoms,
+//! every revocation), which `verify --signed` checks again later.
 
 use atom_lib::sign::{sig_prefix, REVOKED_REF_PREFIX};
 use atom_lib::{AtomRef, Oid, StoreError};

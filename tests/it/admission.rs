@@ -97,17 +97,17 @@ fn forge(f: &Fixture, version: &str, like: &str) -> Forged {
 }
 
 /// The remote as a URL.
-fn url(f: &Fixture) -> String {
+pub(crate) fn url(f: &Fixture) -> String {
     f.remote.to_str().unwrap().to_owned()
 }
 
 /// Whether the repository at `dir` holds `oid`.
-fn holds(f: &Fixture, dir: &Path, oid: &str) -> bool {
+pub(crate) fn holds(f: &Fixture, dir: &Path, oid: &str) -> bool {
     dir.exists() && f.env.git(dir, ["cat-file", "-e", oid]).code == 0
 }
 
 /// The user's atom cache (eka-run's) and the resolver's index.
-fn caches(f: &Fixture) -> [PathBuf; 2] {
+pub(crate) fn caches(f: &Fixture) -> [PathBuf; 2] {
     let base = f.env.home().join(".cache/atom");
     [base.join("atoms.git"), base.join("index.git")]
 }
@@ -140,7 +140,7 @@ fn assert_refused(f: &Fixture, run: &Run, version: &str, forged: &Forged) {
 
 /// An atom directory `app` in a new repository, with `atom.toml` declaring `foo` at
 /// `requirement` from the fixture's remote (and no other dependency).
-fn app(f: &Fixture, name: &str, requirement: Option<&str>) -> PathBuf {
+pub(crate) fn app(f: &Fixture, name: &str, requirement: Option<&str>) -> PathBuf {
     let repo = f.env.init(name);
     let mut manifest = "[atom]\nid = \"app\"\nversion = \"0.1.0\"\n".to_owned();
     if let Some(req) = requirement {
@@ -155,7 +155,7 @@ fn app(f: &Fixture, name: &str, requirement: Option<&str>) -> PathBuf {
     repo.join("app")
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 

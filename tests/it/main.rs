@@ -29,6 +29,7 @@ mod remote_tls;
 mod remote_transport;
 mod remote_uri;
 mod sign;
+mod signed_admission;
 mod stress;
 mod subatomic;
 mod verify;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use atom_tests::{GitDaemon, TestEnv};
 
 /// Makes an ed25519 key `name` and returns its private key path.
-fn key(env: &TestEnv, name: &str) -> PathBuf {
+pub(crate) fn key(env: &TestEnv, name: &str) -> PathBuf {
     let path = env.path(name);
     env.run(
         env.root(),
@@ -28,7 +28,7 @@ fn key(env: &TestEnv, name: &str) -> PathBuf {
 }
 
 /// Trusts `keys` for `git verify-tag` (an allowed-signers file, as git documents).
-fn trust(env: &TestEnv, keys: &[&Path]) {
+pub(crate) fn trust(env: &TestEnv, keys: &[&Path]) {
     let mut text = String::new();
     for k in keys {
         let public = std::fs::read_to_string(k.with_extension("pub")).unwrap();
@@ -47,7 +47,7 @@ fn trust(env: &TestEnv, keys: &[&Path]) {
     );
 }
 
-fn use_key(env: &TestEnv, key: &Path) {
+pub(crate) fn use_key(env: &TestEnv, key: &Path) {
     env.git_ok(env.root(), &["config", "--global", "gpg.format", "ssh"]);
     env.git_ok(
         env.root(),
@@ -1052,16 +1052,28 @@ fn sign_revoke_remote_pushes_the_revocation_that_clones_then_apply() {
         again.stdout
     );
 
-    // A clone made now, and the earlier one after `git atom fetch`, see it.
-    let after = clone("after");
-    let failed = env.git(&after, ["atom", "verify"]).code(1);
+    // A clone requiring signatures made now is refused (admission applies the remote's
+    // revocations), and the earlier one sees it after `git atom fetch`.
+    let refused = env.git(
+        env.root(),
+        [
+            "clone",
+            "-q",
+            "-c",
+            "atom.requireSignature=true",
+            &uri,
+            "after",
+        ],
+    );
+    assert_eq!(refused.code, 128, "{}", refused.stderr);
     assert!(
-        failed.stdout.contains(&format!(
+        refused.stderr.contains(&format!(
             "its key was revoked in the repository (`{rev_ref}`)"
         )),
         "{}",
-        failed.stdout
+        refused.stderr
     );
+    assert!(!env.path("after").exists());
     env.git(&before, ["atom", "fetch", url]).success();
     env.git(&before, ["atom", "verify"]).code(1);
 }

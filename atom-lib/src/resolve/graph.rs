@@ -887,6 +887,7 @@ impl Resolver<'_> {
                     contents: Contents::Manifests,
                     listed: &[],
                     verbosity: Verbosity::default(),
+                    signatures: self.options.signatures.as_ref(),
                 };
                 let admitted = admit::admit(self.cache, &connection, &address.redacted(), &request)
                     .map_err(|e| Error::Admit(Box::new(e)))?;

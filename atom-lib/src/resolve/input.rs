@@ -18,6 +18,10 @@ pub struct Options {
     /// Use only what the index holds: no listing, no fetch. The candidates of a repository are
     /// the atoms earlier resolutions recorded for any of its addresses.
     pub offline: bool,
+    /// The signature policy every fetched candidate is admitted under: under one that
+    /// requires signatures (`atom.requireSignature`), an unsigned version is refused, not
+    /// locked.
+    pub signatures: Option<crate::sign::Policy>,
 }
 
 /// Which dependencies may move away from their locked versions.

@@ -412,15 +412,52 @@ impl Policy {
         tree: Oid,
         id: Option<&AtomId>,
     ) -> Result<Option<SignatureFinding>, StoreError> {
+        self.check_signatures_revoking(view, &[], atom, commit, tree, id)
+    }
+
+    /// [`Policy::check_signatures`], with `also_revoked` (revocations found elsewhere, such
+    /// as in the repository an atom is admitted into while `view` holds what a remote sent)
+    /// counted as well as `view`'s own.
+    pub fn check_signatures_revoking(
+        &self,
+        view: &GitStore,
+        also_revoked: &[Revocation],
+        atom: &AtomRef,
+        commit: Oid,
+        tree: Oid,
+        id: Option<&AtomId>,
+    ) -> Result<Option<SignatureFinding>, StoreError> {
+        let refs = view.refs_with_prefix(&sig_prefix(atom))?;
+        let mut revoked = self.revocations(view)?;
+        revoked.extend(also_revoked.iter().cloned());
+        self.check_signature_refs(view, &refs, &revoked, atom, commit, tree, id)
+    }
+
+    /// Checks the signature refs `refs` of `atom` (a listing's, say: their tags are objects of
+    /// `view`), with `revoked` the revocations that count ([`Policy::revocations_in`]).
+    /// `Ok(None)` when one counts.
+    #[allow(clippy::too_many_arguments)] // the signatures, and the atom they must name
+    pub fn check_signature_refs(
+        &self,
+        view: &GitStore,
+        refs: &[crate::store::RemoteRef],
+        revoked: &[Revocation],
+        atom: &AtomRef,
+        commit: Oid,
+        tree: Oid,
+        id: Option<&AtomId>,
+    ) -> Result<Option<SignatureFinding>, StoreError> {
         let prefix = sig_prefix(atom);
-        let refs = view.refs_with_prefix(&prefix)?;
+        let refs: Vec<&crate::store::RemoteRef> = refs
+            .iter()
+            .filter(|r| r.name.starts_with(&prefix))
+            .collect();
         if refs.is_empty() {
             return Ok(Some(SignatureFinding::Unsigned { prefix }));
         }
-        let revoked = self.revocations(view)?;
         let mut signatures = Vec::new();
         for r in refs {
-            match self.signature(view, &revoked, atom, commit, tree, id, &r.name, r.oid)? {
+            match self.signature(view, revoked, atom, commit, tree, id, &r.name, r.oid)? {
                 None => return Ok(None),
                 Some(why) => signatures.push(Rejected {
                     reference: r.name.clone(),
@@ -561,8 +598,18 @@ impl Policy {
     /// The revocations under `refs/atoms/_revoked/` of `view` that count: well-formed, naming
     /// the key their ref is named after, and signed by a key this policy trusts.
     pub fn revocations(&self, view: &GitStore) -> Result<Vec<Revocation>, StoreError> {
+        self.revocations_in(view, &view.refs_with_prefix(REVOKED_REF_PREFIX)?)
+    }
+
+    /// The revocations among `refs` (a listing's, say: their tags are objects of `view`)
+    /// that count, as [`Policy::revocations`] says.
+    pub fn revocations_in(
+        &self,
+        view: &GitStore,
+        refs: &[crate::store::RemoteRef],
+    ) -> Result<Vec<Revocation>, StoreError> {
         let mut found = Vec::new();
-        for r in view.refs_with_prefix(REVOKED_REF_PREFIX)? {
+        for r in refs {
             let Some(id) = r.name.strip_prefix(REVOKED_REF_PREFIX) else {
                 continue;
             };

@@ -128,10 +128,12 @@ impl Subject {
         let cache = cache()?;
         fetch_missing(&cache, &deps)?;
         if let Some(lock) = self.lock.as_ref().filter(|l| !l.atoms.is_empty()) {
+            let policy = super::fetch::policy(&cache)?;
             let options = atom_lib::proof::Options {
                 lock: LOCK_FILE,
                 contents: admit::Contents::Whole,
                 offline: false,
+                signatures: Some(&policy),
             };
             atom_lib::proof::prove(&cache, lock, &options)
                 .map_err(|e| Error::Proof(Box::new(e)))?;

@@ -158,8 +158,10 @@ impl Subject {
         let commit = resolution.selected.commit;
         tracing::info!(atom = %atom, %commit, "resolved");
         let wanted = [admit::Wanted::listed(atom.clone(), commit)];
+        let policy = super::fetch::policy(&cache)?;
         let request = admit::Request {
             wanted: &wanted,
+            signatures: Some(&policy),
             contents: admit::Contents::Whole,
             listed: &refs,
             verbosity: Verbosity::default(),
