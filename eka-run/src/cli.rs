@@ -64,7 +64,11 @@ pub enum Command {
     /// atom's atom.lock is checked against its atom.toml (missing or stale: run `git atom
     /// resolve`), and every locked dependency is exported from the atom cache (fetched from the
     /// lock's URL when the cache lacks it) into the sandbox's private directory, to be the
-    /// atom's `from.<name>`. The evaluator reads only the atom, its locked dependencies, the
+    /// atom's `from.<name>`. Every atom fetched is checked before it enters the cache
+    /// (structure, source, the locked tree), every lock entry against what it names, and with
+    /// `atom.requireSignature` true in the user's git configuration each atom used, cached or
+    /// not, must carry a signature by a trusted key that is not revoked (exit 125 otherwise,
+    /// naming the atom). The evaluator reads only the atom, its locked dependencies, the
     /// store and the Nix installation, writes only a private temporary
     /// directory and the store, has no network, a rebuilt environment (never the caller's
     /// NIX_CONFIG, NIX_PATH or LD_*), Nix settings owned by eka-run, no inherited descriptors,

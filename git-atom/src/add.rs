@@ -19,7 +19,9 @@ use crate::{deps, output};
 /// aliases from `git config atom.alias.<name>` expanded). The dependency is written as
 /// `[deps.<name>]` with the fully expanded repository URL (never an alias) and the requirement
 /// (none given: `^<highest released version>`), then the whole graph is resolved into
-/// `atom.lock`. The manifest and the lock are written only if resolution succeeds.
+/// `atom.lock`. The manifest and the lock are written only if resolution succeeds: every atom
+/// fetched is checked first (structure, source and, with `atom.requireSignature` true, a
+/// signature by a trusted key that is not revoked).
 ///
 /// With --path <DIR> instead of URIs, the dependency is another atom of the same repository, by
 /// its directory (relative to the current directory): it must be inside the repository, hold an

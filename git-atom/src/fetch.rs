@@ -14,6 +14,9 @@ use crate::{output, repository};
 /// show` see them. Atom commits have no parents: only their trees are transferred, never the
 /// source history. An atom already here is never rewritten: if the remote has different content
 /// under a version this repository has, the fetch fails and nothing changes for that ref.
+/// Every new atom is checked before any ref is written (structure, source and, with
+/// `atom.requireSignature` true, a signature by a trusted key that is not revoked): one that
+/// fails is named and nothing is written.
 ///
 /// Prints the new atom versions (nothing with -q); progress on stderr when it is a terminal.
 ///

@@ -19,7 +19,9 @@ use crate::{deps, output};
 /// change changes: a locked version that still matches its requirement stays. Compatible
 /// requirements on one atom are unified to one version; other majors coexist. Mirrors of a
 /// repository come from the manifest's `mirrors` and `git config atom.<url>.mirror`; one that
-/// does not answer is a warning, two that disagree are an error.
+/// does not answer is a warning, two that disagree are an error. With `atom.requireSignature`
+/// true, an atom is locked only with a signature by a trusted key that is not revoked
+/// (`gpg.ssh.allowedSignersFile`, `refs/atoms/_revoked/*`, `gpg.ssh.revocationKeyring`).
 ///
 /// With --offline nothing is listed or fetched: the candidates are the atoms earlier
 /// resolutions fetched into the index (for the dependency's URL or any of its mirrors), and a

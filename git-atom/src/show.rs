@@ -19,8 +19,9 @@ use crate::{deps, output};
 ///
 /// With no argument, the atom whose directory holds the current directory; with a directory,
 /// that atom; with an atom URI (`<repository>::<label>[@<requirement>]`, aliases expanded), the
-/// highest matching published version, fetched into the per-user cache after its structure is
-/// checked. Shows its identity, meta data, dependencies (with the versions locked in
+/// highest matching published version, fetched into the per-user cache after its structure and
+/// source are checked (and, with `atom.requireSignature` true, a signature by a trusted key
+/// that is not revoked). Shows its identity, meta data, dependencies (with the versions locked in
 /// `atom.lock`), pins and sources (with the commit, hash or tree they are locked to), the
 /// expanded platform triples, variations and formats.
 ///
