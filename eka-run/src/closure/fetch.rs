@@ -147,16 +147,6 @@ pub(super) fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<()
     Ok(())
 }
 
-/// The signature policy atoms enter the cache under: the user's git configuration's
-/// (`atom.requireSignature`, `gpg.ssh.allowedSignersFile`, `gpg.ssh.revocationKeyring`), as the
-/// cache sees it.
-pub(super) fn policy(cache: &GitStore) -> Result<atom_lib::sign::Policy, Error> {
-    atom_lib::sign::Policy::from_config(cache).map_err(|source| Error::Store {
-        what: "the git configuration".to_owned(),
-        source,
-    })
-}
-
 /// Admit `atoms` (the commits and trees a lock records) from the first of `urls` that can
 /// be reached: each is checked before anything enters the cache.
 fn fetch(
@@ -165,7 +155,7 @@ fn fetch(
     shown: &str,
     atoms: &[admit::Wanted],
 ) -> Result<(), Error> {
-    let policy = policy(cache)?;
+    let policy = super::subject::policy(cache)?;
     let request = admit::Request {
         wanted: atoms,
         signatures: Some(&policy),

@@ -128,7 +128,7 @@ impl Subject {
         let cache = cache()?;
         fetch_missing(&cache, &deps)?;
         if let Some(lock) = self.lock.as_ref().filter(|l| !l.atoms.is_empty()) {
-            let policy = super::fetch::policy(&cache)?;
+            let policy = super::subject::policy(&cache)?;
             let options = atom_lib::proof::Options {
                 lock: LOCK_FILE,
                 contents: admit::Contents::Whole,

@@ -18,6 +18,16 @@ use super::error::{Error, Fix};
 use super::spec::Spec;
 use crate::identity;
 
+/// The signature policy atoms enter the cache under: the user's git configuration's
+/// (`atom.requireSignature`, `gpg.ssh.allowedSignersFile`, `gpg.ssh.revocationKeyring`), as the
+/// cache sees it.
+pub(super) fn policy(cache: &GitStore) -> Result<atom_lib::sign::Policy, Error> {
+    atom_lib::sign::Policy::from_config(cache).map_err(|source| Error::Store {
+        what: "the git configuration".to_owned(),
+        source,
+    })
+}
+
 pub(super) fn cache() -> Result<GitStore, Error> {
     local::cache().map_err(|e| Error::Cache(Box::new(e)))
 }
@@ -158,7 +168,7 @@ impl Subject {
         let commit = resolution.selected.commit;
         tracing::info!(atom = %atom, %commit, "resolved");
         let wanted = [admit::Wanted::listed(atom.clone(), commit)];
-        let policy = super::fetch::policy(&cache)?;
+        let policy = policy(&cache)?;
         let request = admit::Request {
             wanted: &wanted,
             signatures: Some(&policy),
