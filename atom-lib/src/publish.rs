@@ -409,6 +409,44 @@ struct Planned {
     source: Oid,
 }
 
+/// A subatomic to publish: what is shown, the commit to write (unless an existing one is
+/// reused) and the source commit of the subatomic commit that will be on the remote.
+struct PlannedSub {
+    sub: PublishedSubatomic,
+    bytes: Option<Vec<u8>>,
+    source: Oid,
+}
+
+/// Where a published ref stands against the commit the plan would give it.
+enum Existing {
+    /// No such ref: the commit would be published.
+    Absent,
+    /// The same commit.
+    Same,
+    /// Another commit with the same tree (the same content from another source commit), whose
+    /// source commit is given: kept, up to date.
+    SameContent(Oid),
+    /// Another commit with other content: a conflict.
+    Conflict,
+}
+
+/// How the published ref `existing` (if any) stands against `commit`, whose tree is `tree`.
+fn compare(
+    store: &GitStore,
+    existing: Option<Oid>,
+    commit: Oid,
+    tree: Oid,
+) -> Result<Existing, StoreError> {
+    Ok(match existing {
+        None => Existing::Absent,
+        Some(existing) if existing == commit => Existing::Same,
+        Some(existing) => match published_content(store, existing)? {
+            Some((t, earlier)) if t == tree => Existing::SameContent(earlier),
+            _ => Existing::Conflict,
+        },
+    })
+}
+
 /// Decides what publishing `options` would do, finding every problem; writes nothing (it may
 /// fetch another publisher's atom commit to compare its content).
 pub fn plan(
@@ -422,22 +460,11 @@ pub fn plan(
     let _span = tracing::info_span!("publish", %source).entered();
 
     let all = scan::find_atoms(store, tree)?;
-    let mut warnings = Vec::new();
-    if options.paths.is_empty() {
-        // A new atom whose manifest is not committed is not in the revision: say so.
-        for file in store.uncommitted_files_named(crate::manifest::MANIFEST_FILE)? {
-            let dir = file
-                .strip_suffix(crate::manifest::MANIFEST_FILE)
-                .unwrap_or(&file)
-                .trim_end_matches('/');
-            if !all.iter().any(|a| a.path.as_str() == dir) {
-                warnings.push(Warning::NotCommitted {
-                    path: dir.to_owned(),
-                    rev: rev.clone(),
-                });
-            }
-        }
-    }
+    let mut warnings = if options.paths.is_empty() {
+        not_committed(store, rev, &all)?
+    } else {
+        Vec::new()
+    };
     let selected = select(store, tree, rev, &all, &options.paths)?;
     // Before anything else is decided: a missing or unreadable key stops a `--sign` publish.
     let key = if options.sign {
@@ -449,36 +476,7 @@ pub fn plan(
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
     tracing::info!(selected = selected.len(), of = all.len(), "planning");
-    let mut problems: Vec<Problem> = Vec::new();
-
-    // Labels are unique across the whole revision, not just the selection.
-    let mut by_label: BTreeMap<&Label, &AtomPath> = BTreeMap::new();
-    for atom in &all {
-        if let Ok(m) = &atom.manifest {
-            if let Some(first) = by_label.insert(&m.label, &atom.path) {
-                problems.push(Problem::DuplicateLabel {
-                    label: m.label.clone(),
-                    rev: rev.clone(),
-                    first: first.clone(),
-                    second: atom.path.clone(),
-                });
-            }
-        }
-    }
-    for atom in &selected {
-        match &atom.manifest {
-            Err(e) => problems.push(Problem::Manifest(e.clone())),
-            Ok(_) => problems.extend(lock_problems(store, tree, atom)?),
-        }
-    }
-
-    if store.head_commit() == Some(source) {
-        let dirs: Vec<&str> = selected.iter().map(|a| a.path.as_str()).collect();
-        let paths = store.uncommitted_paths(&dirs)?;
-        if !paths.is_empty() {
-            problems.push(Problem::Uncommitted { paths });
-        }
-    }
+    let mut problems = revision_problems(store, tree, source, rev, &all, &selected)?;
 
     let root_oid = store.first_parent_root(source)?;
     let roots = store.roots(source)?;
@@ -499,6 +497,150 @@ pub fn plan(
         });
     }
 
+    let mut planned = plan_atoms(store, source, root, &selected, &mut problems, progress)?;
+    let mut subs = plan_subatomics(store, tree, source, &selected, &mut problems)?;
+
+    let remote = match &options.remote {
+        Remote::Named(name) => Some(name.clone()),
+        Remote::Default => store.default_push_remote()?,
+        Remote::Local => None,
+    };
+    let source_branch = if options.push_source {
+        let branch = branch_of(store, rev, source)
+            .ok_or_else(|| Error::NoSourceBranch { rev: rev.clone() })?;
+        Some(branch)
+    } else {
+        None
+    };
+
+    // The labels already published, each with where: new labels must not look like them.
+    let mut published_labels =
+        published_labels_of(&store.refs_with_prefix("refs/atoms/")?, &Place::Local);
+    let mut remote_updates: Vec<RefUpdate> = Vec::new();
+    if let Some(remote) = &remote {
+        let against = AgainstRemote {
+            remote,
+            source,
+            root: root_oid,
+            source_branch: source_branch.as_deref(),
+        };
+        let theirs = against.plan(store, &mut planned, &mut subs, &mut problems)?;
+        remote_updates = theirs.updates;
+        published_labels.extend(theirs.labels);
+    }
+    if !options.allow_confusable {
+        problems.extend(confusable_labels(&planned, &published_labels));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Refused { problems });
+    }
+    if let Some(key) = &key {
+        plan_signatures(store, key, remote.as_deref(), &mut planned)?;
+    }
+
+    let mut local_updates: Vec<RefUpdate> = planned
+        .iter()
+        .filter(|p| p.atom.local == Status::WouldPublish)
+        .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
+        .chain(
+            subs.iter()
+                .filter(|s| s.sub.local == Status::WouldPublish)
+                .map(|s| RefUpdate::create(crate::subatomic::ref_name(s.sub.tree), s.sub.commit)),
+        )
+        .collect();
+    if !local_updates.is_empty() && local_root.is_none() {
+        local_updates.push(RefUpdate::create(RefName::root(), root_oid));
+    }
+    let commits = planned
+        .iter()
+        .filter_map(|p| p.bytes.clone())
+        .chain(subs.iter().filter_map(|s| s.bytes.clone()))
+        .collect();
+    Ok(Plan {
+        source,
+        root,
+        remote,
+        pushed_source: source_branch,
+        atoms: planned.into_iter().map(|p| p.atom).collect(),
+        subatomics: subs.into_iter().map(|s| s.sub).collect(),
+        warnings,
+        commits,
+        remote_updates,
+        local_updates,
+        verbosity: options.verbosity,
+    })
+}
+
+/// A new atom whose manifest is not committed is not in the revision: a warning for each.
+fn not_committed(store: &GitStore, rev: &str, all: &[SourceAtom]) -> Result<Vec<Warning>, Error> {
+    let mut warnings = Vec::new();
+    for file in store.uncommitted_files_named(crate::manifest::MANIFEST_FILE)? {
+        let dir = file
+            .strip_suffix(crate::manifest::MANIFEST_FILE)
+            .unwrap_or(&file)
+            .trim_end_matches('/');
+        if !all.iter().any(|a| a.path.as_str() == dir) {
+            warnings.push(Warning::NotCommitted {
+                path: dir.to_owned(),
+                rev: rev.to_owned(),
+            });
+        }
+    }
+    Ok(warnings)
+}
+
+/// What is wrong with the revision itself: labels used twice (across the whole revision, not
+/// just the selection), the selected atoms' manifests and locks, and uncommitted changes in
+/// their directories when the revision is `HEAD`.
+fn revision_problems(
+    store: &GitStore,
+    tree: Oid,
+    source: Oid,
+    rev: &str,
+    all: &[SourceAtom],
+    selected: &[SourceAtom],
+) -> Result<Vec<Problem>, Error> {
+    let mut problems = Vec::new();
+    let mut by_label: BTreeMap<&Label, &AtomPath> = BTreeMap::new();
+    for atom in all {
+        if let Ok(m) = &atom.manifest {
+            if let Some(first) = by_label.insert(&m.label, &atom.path) {
+                problems.push(Problem::DuplicateLabel {
+                    label: m.label.clone(),
+                    rev: rev.to_owned(),
+                    first: first.clone(),
+                    second: atom.path.clone(),
+                });
+            }
+        }
+    }
+    for atom in selected {
+        match &atom.manifest {
+            Err(e) => problems.push(Problem::Manifest(e.clone())),
+            Ok(_) => problems.extend(lock_problems(store, tree, atom)?),
+        }
+    }
+    if store.head_commit() == Some(source) {
+        let dirs: Vec<&str> = selected.iter().map(|a| a.path.as_str()).collect();
+        let paths = store.uncommitted_paths(&dirs)?;
+        if !paths.is_empty() {
+            problems.push(Problem::Uncommitted { paths });
+        }
+    }
+    Ok(problems)
+}
+
+/// The atom commits of the selected atoms with a readable manifest, each against the local
+/// ref of its label and version (an existing atom with the same tree is the same content
+/// published from an earlier source commit: it stays as it is and counts as up to date).
+fn plan_atoms(
+    store: &GitStore,
+    source: Oid,
+    root: Root,
+    selected: &[SourceAtom],
+    problems: &mut Vec<Problem>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Planned>, Error> {
     let valid: Vec<(&SourceAtom, &crate::manifest::Identity)> = selected
         .iter()
         .filter_map(|a| a.manifest.as_ref().ok().map(|m| (a, m)))
@@ -518,25 +660,23 @@ pub fn plan(
         let bytes = commit.to_bytes();
         let oid = store.hash_commit(&bytes);
         let reference = AtomRef::new(manifest.label.clone(), manifest.version.clone());
-        // An existing atom with the same tree is the same content published from an earlier
-        // source commit: it stays as it is (atoms are immutable) and counts as up to date.
-        let (local, oid, bytes, atom_source) = match store.find_ref(&reference.name())? {
-            None => (Status::WouldPublish, oid, Some(bytes), source),
-            Some(existing) if existing == oid => (Status::UpToDate, oid, None, source),
-            Some(existing) => match published_content(store, existing)? {
-                Some((tree, earlier)) if tree == atom.tree => {
-                    (Status::UpToDate, existing, None, earlier)
-                }
-                _ => {
-                    problems.push(Problem::Conflict {
-                        atom: reference.clone(),
-                        place: Place::Local,
-                        existing,
-                        new: oid,
-                    });
-                    (Status::UpToDate, existing, None, source)
-                }
-            },
+        let existing = store.find_ref(&reference.name())?;
+        let (local, oid, bytes, atom_source) = match compare(store, existing, oid, atom.tree)? {
+            Existing::Absent => (Status::WouldPublish, oid, Some(bytes), source),
+            Existing::Same => (Status::UpToDate, oid, None, source),
+            Existing::SameContent(earlier) => {
+                (Status::UpToDate, existing.unwrap_or(oid), None, earlier)
+            }
+            Existing::Conflict => {
+                let existing = existing.unwrap_or(oid);
+                problems.push(Problem::Conflict {
+                    atom: reference.clone(),
+                    place: Place::Local,
+                    existing,
+                    new: oid,
+                });
+                (Status::UpToDate, existing, None, source)
+            }
         };
         planned.push(Planned {
             atom: PublishedAtom {
@@ -556,10 +696,20 @@ pub fn plan(
         });
     }
     planned.sort_by(|a, b| (&a.atom.label, &a.atom.version).cmp(&(&b.atom.label, &b.atom.version)));
+    Ok(planned)
+}
 
-    // Subatomics: the directories the atoms name as path sources, one per tree.
+/// Subatomics: the directories the selected atoms name as path sources, one per tree, each
+/// against its local ref.
+fn plan_subatomics(
+    store: &GitStore,
+    tree: Oid,
+    source: Oid,
+    selected: &[SourceAtom],
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<PlannedSub>, Error> {
     let mut wanted = Vec::new();
-    for atom in &selected {
+    for atom in selected {
         if atom.manifest.is_err() {
             continue;
         }
@@ -569,7 +719,7 @@ pub fn plan(
             )?);
         }
     }
-    let mut subs: Vec<(PublishedSubatomic, Option<Vec<u8>>, Oid)> = Vec::new();
+    let mut subs = Vec::new();
     for (path, sub_tree) in crate::subatomic::dedup(wanted) {
         let bytes = crate::subatomic::SubatomicCommit {
             tree: sub_tree,
@@ -579,24 +729,26 @@ pub fn plan(
         .to_bytes();
         let oid = store.hash_commit(&bytes);
         let name = crate::subatomic::ref_name(sub_tree);
-        let (local, commit, bytes, sub_source) = match store.find_ref(name.as_str())? {
-            None => (Status::WouldPublish, oid, Some(bytes), source),
-            Some(existing) if existing == oid => (Status::UpToDate, oid, None, source),
-            Some(existing) => match published_content(store, existing)? {
-                // The same tree published earlier (another source commit or path): kept.
-                Some((t, earlier)) if t == sub_tree => (Status::UpToDate, existing, None, earlier),
-                _ => {
-                    problems.push(Problem::SubatomicConflict {
-                        tree: sub_tree,
-                        place: Place::Local,
-                        existing,
-                    });
-                    (Status::UpToDate, existing, None, source)
-                }
-            },
+        let existing = store.find_ref(name.as_str())?;
+        let (local, commit, bytes, sub_source) = match compare(store, existing, oid, sub_tree)? {
+            Existing::Absent => (Status::WouldPublish, oid, Some(bytes), source),
+            Existing::Same => (Status::UpToDate, oid, None, source),
+            // The same tree published earlier (another source commit or path): kept.
+            Existing::SameContent(earlier) => {
+                (Status::UpToDate, existing.unwrap_or(oid), None, earlier)
+            }
+            Existing::Conflict => {
+                let existing = existing.unwrap_or(oid);
+                problems.push(Problem::SubatomicConflict {
+                    tree: sub_tree,
+                    place: Place::Local,
+                    existing,
+                });
+                (Status::UpToDate, existing, None, source)
+            }
         };
-        subs.push((
-            PublishedSubatomic {
+        subs.push(PlannedSub {
+            sub: PublishedSubatomic {
                 tree: sub_tree,
                 path,
                 commit,
@@ -604,221 +756,221 @@ pub fn plan(
                 remote: None,
             },
             bytes,
-            sub_source,
-        ));
+            source: sub_source,
+        });
     }
+    Ok(subs)
+}
 
-    let remote = match &options.remote {
-        Remote::Named(name) => Some(name.clone()),
-        Remote::Default => store.default_push_remote()?,
-        Remote::Local => None,
-    };
-    let source_branch = if options.push_source {
-        let branch = branch_of(store, rev, source)
-            .ok_or_else(|| Error::NoSourceBranch { rev: rev.clone() })?;
-        Some(branch)
-    } else {
-        None
-    };
+/// What the remote adds to a plan: its ref updates, and the labels it has published.
+struct RemotePlan {
+    updates: Vec<RefUpdate>,
+    labels: Vec<(Label, Place)>,
+}
 
-    let mut remote_updates: Vec<RefUpdate> = Vec::new();
-    // The labels already published, each with where: new labels must not look like them.
-    let mut published_labels =
-        published_labels_of(&store.refs_with_prefix("refs/atoms/")?, &Place::Local);
-    if let Some(remote) = &remote {
+/// The plan against the remote publishing goes to.
+struct AgainstRemote<'a> {
+    remote: &'a str,
+    /// The revision's commit.
+    source: Oid,
+    /// This repository's root.
+    root: Oid,
+    /// The source branch pushed along, if any.
+    source_branch: Option<&'a str>,
+}
+
+impl AgainstRemote<'_> {
+    /// Lists the remote once, sets each atom's and subatomic's remote status, and finds the
+    /// problems only the remote shows (another repository, conflicts, sources it lacks).
+    fn plan(
+        &self,
+        store: &GitStore,
+        planned: &mut [Planned],
+        subs: &mut [PlannedSub],
+        problems: &mut Vec<Problem>,
+    ) -> Result<RemotePlan, Error> {
+        let remote = self.remote;
         let sub_names: Vec<String> = subs
             .iter()
-            .map(|(sub, _, _)| crate::subatomic::ref_name(sub.tree).to_string())
+            .map(|s| crate::subatomic::ref_name(s.sub.tree).to_string())
             .collect();
         let mut prefixes = vec!["refs/atoms/", "refs/heads/", "refs/tags/"];
         prefixes.extend(sub_names.iter().map(String::as_str));
         let listed = store.list_remote(remote, &prefixes)?;
         let find = |name: &str| listed.iter().find(|r| r.name == name).map(|r| r.oid);
-        published_labels.extend(published_labels_of(&listed, &Place::Remote(remote.clone())));
+        let labels = published_labels_of(&listed, &Place::Remote(remote.to_owned()));
         let theirs_root = find(ROOT_REF);
-        if let Some(theirs) = theirs_root.filter(|t| *t != root_oid) {
+        if let Some(theirs) = theirs_root.filter(|t| *t != self.root) {
             problems.push(Problem::DifferentRepository {
-                remote: remote.clone(),
+                remote: remote.to_owned(),
                 theirs,
-                ours: root_oid,
+                ours: self.root,
             });
-            return Err(Error::Refused { problems });
+            return Err(Error::Refused {
+                problems: std::mem::take(problems),
+            });
         }
-        for p in &mut planned {
+        let mut updates: Vec<RefUpdate> = Vec::new();
+        for p in planned.iter_mut() {
             let name = p.reference.name();
-            p.atom.remote = Some(match find(&name) {
-                None => {
-                    remote_updates.push(RefUpdate::create(p.reference.ref_name(), p.atom.commit));
+            let status = self.status(store, &name, find(&name), p.atom.commit, p.tree)?;
+            p.atom.remote = Some(match status {
+                Existing::Absent => {
+                    updates.push(RefUpdate::create(p.reference.ref_name(), p.atom.commit));
                     Status::WouldPublish
                 }
-                Some(existing) if existing == p.atom.commit => Status::UpToDate,
-                Some(existing) => {
-                    if !store.has_object(existing) {
-                        // Someone else published it: bring the (small, orphan) atom commit to
-                        // compare.
-                        store.fetch_objects(remote, std::slice::from_ref(&name))?;
-                    }
-                    match published_content(store, existing)? {
-                        Some((tree, _)) if tree == p.tree => Status::UpToDate,
-                        _ => {
-                            problems.push(Problem::Conflict {
-                                atom: p.reference.clone(),
-                                place: Place::Remote(remote.clone()),
-                                existing,
-                                new: p.atom.commit,
-                            });
-                            Status::UpToDate
-                        }
-                    }
-                }
-            });
-        }
-        for (sub, _, _) in &mut subs {
-            let name = crate::subatomic::ref_name(sub.tree);
-            sub.remote = Some(match find(name.as_str()) {
-                None => {
-                    remote_updates.push(RefUpdate::create(name, sub.commit));
-                    Status::WouldPublish
-                }
-                Some(existing) if existing == sub.commit => Status::UpToDate,
-                Some(existing) => {
-                    if !store.has_object(existing) {
-                        store.fetch_objects(remote, &[name.to_string()])?;
-                    }
-                    match published_content(store, existing)? {
-                        Some((t, _)) if t == sub.tree => Status::UpToDate,
-                        _ => {
-                            problems.push(Problem::SubatomicConflict {
-                                tree: sub.tree,
-                                place: Place::Remote(remote.clone()),
-                                existing,
-                            });
-                            Status::UpToDate
-                        }
-                    }
-                }
-            });
-        }
-        if source_branch.is_none() {
-            let mut sources: Vec<Oid> = planned
-                .iter()
-                .filter(|p| p.atom.remote == Some(Status::WouldPublish))
-                .map(|p| p.source)
-                .chain(
-                    subs.iter()
-                        .filter(|(s, _, _)| s.remote == Some(Status::WouldPublish))
-                        .map(|(_, _, source)| *source),
-                )
-                .collect();
-            sources.sort();
-            sources.dedup();
-            for s in sources {
-                if !source_on_remote(store, s, &listed)? {
-                    problems.push(Problem::SourceNotOnRemote {
-                        remote: remote.clone(),
-                        source_commit: s,
-                        branch: store
-                            .head_branch()
-                            .map(|b| b.trim_start_matches("refs/heads/").to_owned())
-                            .unwrap_or_else(|| s.to_string()),
+                Existing::Same | Existing::SameContent(_) => Status::UpToDate,
+                Existing::Conflict => {
+                    problems.push(Problem::Conflict {
+                        atom: p.reference.clone(),
+                        place: Place::Remote(remote.to_owned()),
+                        existing: find(&name).unwrap_or(p.atom.commit),
+                        new: p.atom.commit,
                     });
+                    Status::UpToDate
                 }
-            }
+            });
         }
-        if !remote_updates.is_empty() && theirs_root.is_none() {
-            remote_updates.push(RefUpdate::create(RefName::root(), root_oid));
+        for s in subs.iter_mut() {
+            let name = crate::subatomic::ref_name(s.sub.tree);
+            let existing = find(name.as_str());
+            let status = self.status(store, name.as_str(), existing, s.sub.commit, s.sub.tree)?;
+            s.sub.remote = Some(match status {
+                Existing::Absent => {
+                    updates.push(RefUpdate::create(name, s.sub.commit));
+                    Status::WouldPublish
+                }
+                Existing::Same | Existing::SameContent(_) => Status::UpToDate,
+                Existing::Conflict => {
+                    problems.push(Problem::SubatomicConflict {
+                        tree: s.sub.tree,
+                        place: Place::Remote(remote.to_owned()),
+                        existing: existing.unwrap_or(s.sub.commit),
+                    });
+                    Status::UpToDate
+                }
+            });
         }
-        if let Some(branch) = &source_branch {
-            if !remote_updates.is_empty() && find(branch) != Some(source) {
+        if self.source_branch.is_none() {
+            problems.extend(self.missing_sources(store, planned, subs, &listed)?);
+        }
+        if !updates.is_empty() && theirs_root.is_none() {
+            updates.push(RefUpdate::create(RefName::root(), self.root));
+        }
+        if let Some(branch) = self.source_branch {
+            if !updates.is_empty() && find(branch) != Some(self.source) {
                 // git allows names this tool does not pass on (a C1 control character).
                 let name = RefName::new(branch)?;
-                remote_updates.push(RefUpdate {
+                updates.push(RefUpdate {
                     name,
-                    new: source,
+                    new: self.source,
                     expect: crate::store::git::Expect::FastForward,
                 });
             }
         }
-    }
-    if !options.allow_confusable {
-        problems.extend(confusable_labels(&planned, &published_labels));
-    }
-    if !problems.is_empty() {
-        return Err(Error::Refused { problems });
-    }
-    if let Some(key) = &key {
-        let listed_sigs = match &remote {
-            Some(remote) => Some(store.list_remote(remote, &[crate::sign::SIG_REF_PREFIX])?),
-            None => None,
-        };
-        for p in &mut planned {
-            let name = format!("{}{key}", crate::sign::sig_prefix(&p.reference));
-            let reference = RefName::new(&name).map_err(|e| crate::sign::Error::Key {
-                key: key.clone(),
-                reason: e.to_string(),
-            })?;
-            let on_remote = listed_sigs
-                .as_ref()
-                .map(|l| l.iter().find(|r| r.name == name).map(|r| r.oid));
-            let mut existing = store.find_ref(&name)?;
-            if let (None, Some(Some(theirs)), Some(remote)) = (existing, on_remote, &remote) {
-                // Signed elsewhere with this key and pushed: the same signature here too.
-                if !store.has_object(theirs) {
-                    store.fetch_objects(remote, std::slice::from_ref(&name))?;
-                }
-                existing = Some(theirs);
-            }
-            let local = if store.find_ref(&name)?.is_some() {
-                Status::UpToDate
-            } else {
-                Status::WouldPublish
-            };
-            // A signature by this key that the remote has is kept, whatever tag it is (a
-            // signature is never replaced by publishing).
-            let remote_status = on_remote.map(|theirs| match theirs {
-                Some(_) => Status::UpToDate,
-                None => Status::WouldPublish,
-            });
-            p.atom.signature = Some(Signature {
-                reference,
-                tag: existing,
-                local,
-                remote: remote_status,
-            });
-        }
+        Ok(RemotePlan { updates, labels })
     }
 
-    let mut local_updates: Vec<RefUpdate> = planned
-        .iter()
-        .filter(|p| p.atom.local == Status::WouldPublish)
-        .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
-        .chain(
-            subs.iter()
-                .filter(|(s, _, _)| s.local == Status::WouldPublish)
-                .map(|(s, _, _)| RefUpdate::create(crate::subatomic::ref_name(s.tree), s.commit)),
-        )
-        .collect();
-    if !local_updates.is_empty() && local_root.is_none() {
-        local_updates.push(RefUpdate::create(RefName::root(), root_oid));
+    /// How the remote's ref `name` (at `existing`, if listed) stands against `commit` (tree
+    /// `tree`); someone else's atom commit is fetched (small, orphan) to compare.
+    fn status(
+        &self,
+        store: &GitStore,
+        name: &str,
+        existing: Option<Oid>,
+        commit: Oid,
+        tree: Oid,
+    ) -> Result<Existing, Error> {
+        if existing.is_some_and(|e| e != commit && !store.has_object(e)) {
+            store.fetch_objects(self.remote, &[name.to_owned()])?;
+        }
+        Ok(compare(store, existing, commit, tree)?)
     }
-    let commits = planned
-        .iter()
-        .filter_map(|p| p.bytes.clone())
-        .chain(subs.iter().filter_map(|(_, b, _)| b.clone()))
-        .collect();
-    Ok(Plan {
-        source,
-        root,
-        remote,
-        pushed_source: source_branch,
-        atoms: planned.into_iter().map(|p| p.atom).collect(),
-        subatomics: subs.into_iter().map(|(s, _, _)| s).collect(),
-        warnings,
-        commits,
-        remote_updates,
-        local_updates,
-        verbosity: options.verbosity,
-    })
+
+    /// The source commits of what would be published that the remote does not have.
+    fn missing_sources(
+        &self,
+        store: &GitStore,
+        planned: &[Planned],
+        subs: &[PlannedSub],
+        listed: &[RemoteRef],
+    ) -> Result<Vec<Problem>, Error> {
+        let mut sources: Vec<Oid> = planned
+            .iter()
+            .filter(|p| p.atom.remote == Some(Status::WouldPublish))
+            .map(|p| p.source)
+            .chain(
+                subs.iter()
+                    .filter(|s| s.sub.remote == Some(Status::WouldPublish))
+                    .map(|s| s.source),
+            )
+            .collect();
+        sources.sort();
+        sources.dedup();
+        let mut problems = Vec::new();
+        for s in sources {
+            if !source_on_remote(store, s, listed)? {
+                problems.push(Problem::SourceNotOnRemote {
+                    remote: self.remote.to_owned(),
+                    source_commit: s,
+                    branch: store
+                        .head_branch()
+                        .map(|b| b.trim_start_matches("refs/heads/").to_owned())
+                        .unwrap_or_else(|| s.to_string()),
+                });
+            }
+        }
+        Ok(problems)
+    }
+}
+
+/// The signature each planned atom gets with `key`: the one this repository or the remote has
+/// by that key already (a signature is never replaced by publishing), else a new one.
+fn plan_signatures(
+    store: &GitStore,
+    key: &str,
+    remote: Option<&str>,
+    planned: &mut [Planned],
+) -> Result<(), Error> {
+    let listed_sigs = match remote {
+        Some(remote) => Some(store.list_remote(remote, &[crate::sign::SIG_REF_PREFIX])?),
+        None => None,
+    };
+    for p in planned {
+        let name = format!("{}{key}", crate::sign::sig_prefix(&p.reference));
+        let reference = RefName::new(&name).map_err(|e| crate::sign::Error::Key {
+            key: key.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let on_remote = listed_sigs
+            .as_ref()
+            .map(|l| l.iter().find(|r| r.name == name).map(|r| r.oid));
+        let mut existing = store.find_ref(&name)?;
+        if let (None, Some(Some(theirs)), Some(remote)) = (existing, on_remote, remote) {
+            // Signed elsewhere with this key and pushed: the same signature here too.
+            if !store.has_object(theirs) {
+                store.fetch_objects(remote, std::slice::from_ref(&name))?;
+            }
+            existing = Some(theirs);
+        }
+        let local = if store.find_ref(&name)?.is_some() {
+            Status::UpToDate
+        } else {
+            Status::WouldPublish
+        };
+        // A signature by this key that the remote has is kept, whatever tag it is.
+        let remote_status = on_remote.map(|theirs| match theirs {
+            Some(_) => Status::UpToDate,
+            None => Status::WouldPublish,
+        });
+        p.atom.signature = Some(Signature {
+            reference,
+            tag: existing,
+            local,
+            remote: remote_status,
+        });
+    }
+    Ok(())
 }
 
 /// The atoms this push was to create that `remote` now holds with other content, as the
