@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context};
-use atom_lib::publish::{self, Options, Progress, Remote, Status};
+use atom_lib::publish::{self, Options, Plan, Progress, Remote, Status};
 use atom_lib::{AtomPath, GitStore};
 use serde::Serialize;
 
@@ -222,6 +222,66 @@ fn explain(e: publish::Error) -> anyhow::Error {
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let store = GitStore::discover(&cwd)?;
+    let paths = selected_paths(&store, &cwd, &args, quiet)?;
+    let options = Options {
+        rev: args.rev.clone(),
+        paths,
+        remote: match &args.remote {
+            Some(name) => Remote::Named(repository::resolve(&store, name, &cwd)?),
+            None if args.local => Remote::Local,
+            None => Remote::Default,
+        },
+        push_source: args.push_source,
+        verbosity: output::transfer_verbosity(quiet),
+        sign: args.sign,
+        allow_confusable: args.allow_confusable,
+    };
+    let show_progress = output::progress_enabled(quiet);
+    let mut progress = |p: Progress| {
+        if !show_progress {
+            return;
+        }
+        match p {
+            Progress::Reading(done, total) if total >= 20 => {
+                let end = if done == total { "\n" } else { "" };
+                let _ = write!(std::io::stderr(), "\rpreparing atoms: {done}/{total}{end}");
+            }
+            Progress::Reading(..) => {}
+            // git shows its own transfer progress below this line.
+            Progress::Pushing => {
+                let _ = writeln!(std::io::stderr(), "pushing to the remote...");
+            }
+        }
+    };
+    let plan = publish::plan(&store, &options, &mut progress).map_err(explain)?;
+    let outcome = if args.dry_run {
+        plan
+    } else {
+        publish::apply(&store, plan, &mut progress).map_err(explain)?
+    };
+    let warnings: Vec<String> = outcome.warnings.iter().map(ToString::to_string).collect();
+    for w in &warnings {
+        output::warning(w);
+    }
+    if args.json {
+        print_json(&outcome, &warnings, args.dry_run)?;
+    } else if !quiet {
+        print_tables(&outcome, args.sign)?;
+    }
+    summarise(&outcome, &args, quiet);
+    Ok(0)
+}
+
+/// The atoms to publish: the paths given (relative to the current directory, or, in a bare
+/// repository, to the root of the revision's tree), else, without --all, the atom whose
+/// directory holds the current directory; empty for every atom.
+fn selected_paths(
+    store: &GitStore,
+    cwd: &Path,
+    args: &Args,
+    quiet: bool,
+) -> anyhow::Result<Vec<AtomPath>> {
+    let cwd = cwd.to_path_buf();
     let mut paths = Vec::new();
     if !args.paths.is_empty() {
         match store.work_dir() {
@@ -265,126 +325,96 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             }
         }
     }
-    let options = Options {
-        rev: args.rev.clone(),
-        paths,
-        remote: match args.remote {
-            Some(name) => Remote::Named(repository::resolve(&store, &name, &cwd)?),
-            None if args.local => Remote::Local,
-            None => Remote::Default,
-        },
-        push_source: args.push_source,
-        verbosity: output::transfer_verbosity(quiet),
-        sign: args.sign,
-        allow_confusable: args.allow_confusable,
-    };
-    let show_progress = output::progress_enabled(quiet);
-    let mut progress = |p: Progress| {
-        if !show_progress {
-            return;
-        }
-        match p {
-            Progress::Reading(done, total) if total >= 20 => {
-                let end = if done == total { "\n" } else { "" };
-                let _ = write!(std::io::stderr(), "\rpreparing atoms: {done}/{total}{end}");
-            }
-            Progress::Reading(..) => {}
-            // git shows its own transfer progress below this line.
-            Progress::Pushing => {
-                let _ = writeln!(std::io::stderr(), "pushing to the remote...");
-            }
-        }
-    };
-    let plan = publish::plan(&store, &options, &mut progress).map_err(explain)?;
-    let outcome = if args.dry_run {
-        plan
-    } else {
-        publish::apply(&store, plan, &mut progress).map_err(explain)?
-    };
-    let warnings: Vec<String> = outcome.warnings.iter().map(ToString::to_string).collect();
-    for w in &warnings {
-        output::warning(w);
-    }
+    Ok(paths)
+}
 
-    if args.json {
-        let json = JsonOutcome {
-            source: outcome.source.to_string(),
-            root: outcome.root.to_string(),
-            remote: outcome.remote.as_deref(),
-            dry_run: args.dry_run,
-            atoms: outcome
-                .atoms
-                .iter()
-                .map(|a| JsonAtom {
-                    label: a.label.as_str(),
-                    version: a.version.to_string(),
-                    id: a.id.to_string(),
-                    commit: a.commit.to_string(),
-                    path: a.path.as_str(),
-                    status: overall(a).name(),
-                    local: a.local.name(),
-                    remote: a.remote.map(Status::name),
-                    signature: a.signature.as_ref().map(|s| JsonSignature {
-                        reference: s.reference.to_string(),
-                        tag: s.tag.map(|t| t.to_string()),
-                        status: signature_word(s),
-                        local: s.local.name(),
-                        remote: s.remote.map(Status::name),
-                    }),
-                })
-                .collect(),
-            subatomics: outcome
-                .subatomics
-                .iter()
-                .map(|s| JsonSubatomic {
-                    tree: s.tree.to_string(),
-                    path: s.path.as_str(),
-                    commit: s.commit.to_string(),
-                    status: first_change(s.local, s.remote).name(),
+/// The outcome as one JSON document.
+fn print_json(outcome: &Plan, warnings: &[String], dry_run: bool) -> anyhow::Result<()> {
+    let json = JsonOutcome {
+        source: outcome.source.to_string(),
+        root: outcome.root.to_string(),
+        remote: outcome.remote.as_deref(),
+        dry_run,
+        atoms: outcome
+            .atoms
+            .iter()
+            .map(|a| JsonAtom {
+                label: a.label.as_str(),
+                version: a.version.to_string(),
+                id: a.id.to_string(),
+                commit: a.commit.to_string(),
+                path: a.path.as_str(),
+                status: overall(a).name(),
+                local: a.local.name(),
+                remote: a.remote.map(Status::name),
+                signature: a.signature.as_ref().map(|s| JsonSignature {
+                    reference: s.reference.to_string(),
+                    tag: s.tag.map(|t| t.to_string()),
+                    status: signature_word(s),
                     local: s.local.name(),
                     remote: s.remote.map(Status::name),
-                })
-                .collect(),
-            warnings: &warnings,
-        };
-        output::json(&json)?;
-    } else if !quiet {
-        let mut header = vec![
-            "LABEL".into(),
-            "VERSION".into(),
-            "ID".into(),
-            "STATUS".into(),
-        ];
-        if args.sign {
-            header.push("SIGNATURE".into());
-        }
-        let mut rows = vec![header];
-        for a in &outcome.atoms {
-            let mut row = vec![
-                a.label.to_string(),
-                a.version.to_string(),
-                a.id.short(12),
-                overall(a).name().into(),
-            ];
-            if let Some(s) = &a.signature {
-                row.push(signature_word(s).into());
-            }
-            rows.push(row);
-        }
-        output::stdout(&output::table(&rows))?;
-        if !outcome.subatomics.is_empty() {
-            let mut rows = vec![vec!["SUBATOMIC".into(), "PATH".into(), "STATUS".into()]];
-            for s in &outcome.subatomics {
-                rows.push(vec![
-                    s.tree.short(12),
-                    s.path.to_string(),
-                    first_change(s.local, s.remote).name().into(),
-                ]);
-            }
-            output::stdout(&format!("\n{}", output::table(&rows)))?;
-        }
-    }
+                }),
+            })
+            .collect(),
+        subatomics: outcome
+            .subatomics
+            .iter()
+            .map(|s| JsonSubatomic {
+                tree: s.tree.to_string(),
+                path: s.path.as_str(),
+                commit: s.commit.to_string(),
+                status: first_change(s.local, s.remote).name(),
+                local: s.local.name(),
+                remote: s.remote.map(Status::name),
+            })
+            .collect(),
+        warnings,
+    };
+    output::json(&json)?;
+    Ok(())
+}
 
+/// The atoms (and subatomics) with their status, as tables.
+fn print_tables(outcome: &Plan, sign: bool) -> anyhow::Result<()> {
+    let mut header = vec![
+        "LABEL".into(),
+        "VERSION".into(),
+        "ID".into(),
+        "STATUS".into(),
+    ];
+    if sign {
+        header.push("SIGNATURE".into());
+    }
+    let mut rows = vec![header];
+    for a in &outcome.atoms {
+        let mut row = vec![
+            a.label.to_string(),
+            a.version.to_string(),
+            a.id.short(12),
+            overall(a).name().into(),
+        ];
+        if let Some(s) = &a.signature {
+            row.push(signature_word(s).into());
+        }
+        rows.push(row);
+    }
+    output::stdout(&output::table(&rows))?;
+    if !outcome.subatomics.is_empty() {
+        let mut rows = vec![vec!["SUBATOMIC".into(), "PATH".into(), "STATUS".into()]];
+        for s in &outcome.subatomics {
+            rows.push(vec![
+                s.tree.short(12),
+                s.path.to_string(),
+                first_change(s.local, s.remote).name().into(),
+            ]);
+        }
+        output::stdout(&format!("\n{}", output::table(&rows)))?;
+    }
+    Ok(())
+}
+
+/// The closing notes: how many atoms were (or would be) published and signed, and where.
+fn summarise(outcome: &Plan, args: &Args, quiet: bool) {
     let new = outcome
         .atoms
         .iter()
@@ -418,7 +448,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             &format!("{verb} {signed} of {} atoms", outcome.atoms.len()),
         );
     }
-    Ok(0)
 }
 
 #[cfg(test)]

@@ -69,93 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .as_deref()
         .is_none_or(|a| PathBuf::from(a).join(MANIFEST_FILE).is_file());
     let (manifest, lock, root, lock_state) = if is_dir {
-        let local = deps::open_atom(&ctx, args.atom.as_deref().map(std::path::Path::new))?;
-        // The repository's recorded identity (in a clone made with `git clone atom::<uri>`,
-        // the publisher's, which the helper records under `atom.root`), else the root of `HEAD`.
-        let root = ctx.store.as_ref().and_then(|s| {
-            atom_lib::list::recorded_root(s)
-                .ok()
-                .flatten()
-                .or_else(|| s.head_commit().and_then(|h| s.first_parent_root(h).ok()))
-        });
-        let state = match &local.lock {
-            None => "missing",
-            Some(l) if l.is_current(&local.manifest, local.repo_path.as_deref().unwrap_or("")) => {
-                "current"
-            }
-            Some(_) => "stale",
-        };
-        (
-            local.manifest.clone(),
-            local.lock.clone(),
-            root,
-            Some(state),
-        )
+        local_atom(&ctx, args.atom.as_deref())?
     } else {
         let text = args.atom.clone().unwrap_or_default();
         let (manifest, lock, root) = remote(&ctx, &text)?;
         (manifest, lock, Some(root), None)
     };
     let id = root.map(|r| Root(r).atom_id(&manifest.label).to_string());
-    let locked = |name: &atom_lib::manifest::Name| {
-        lock.as_ref()
-            .and_then(|l| l.requires.get(name))
-            .map(|k| k.version.to_string())
-    };
-    let pinned = lock
-        .as_ref()
-        .map(atom_lib::resolve::pins::locked_values)
-        .unwrap_or_default();
-    let mut dep_rows = Vec::new();
-    for (name, dep) in &manifest.deps {
-        let (source, requirement) = match dep {
-            Dep::Atom(a) => (
-                format!(
-                    "{}::{}",
-                    a.url,
-                    a.label_for(name).map(|l| l.to_string()).unwrap_or_default()
-                ),
-                Some(a.version.to_string()),
-            ),
-            Dep::Path(p) => (format!("path {p}"), None),
-        };
-        dep_rows.push(JsonDep {
-            name: name.to_string(),
-            kind: "atom",
-            source,
-            requirement,
-            locked: locked(name),
-        });
-    }
-    for (name, pin) in &manifest.pins {
-        let source = match pin {
-            Pin::Git { git, reference, .. } => format!("{git} {reference}"),
-            Pin::Tarball { url, .. } => url.to_string(),
-        };
-        dep_rows.push(JsonDep {
-            name: name.to_string(),
-            kind: "pin",
-            source,
-            requirement: None,
-            locked: pinned.get(&("pin", name.clone())).cloned(),
-        });
-    }
-    for (name, src) in &manifest.srcs {
-        let source = match src {
-            Src::Url { url, .. } => src
-                .url_for(&manifest.version)
-                .unwrap_or_else(|| url.as_str().to_owned()),
-            Src::Git { git, reference } => format!("{git} {reference}"),
-            Src::Path(p) => format!("path {p}"),
-        };
-        dep_rows.push(JsonDep {
-            name: name.to_string(),
-            kind: "src",
-            source,
-            requirement: None,
-            locked: pinned.get(&("src", name.clone())).cloned(),
-        });
-    }
     let show = JsonShow {
         label: manifest.label.to_string(),
         version: manifest.version.to_string(),
@@ -165,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         license: manifest.meta.license.as_ref().map(ToString::to_string),
         maintainers: manifest.meta.maintainers.clone(),
         homepage: manifest.meta.homepage.clone(),
-        deps: dep_rows,
+        deps: dependency_rows(&manifest, lock.as_ref()),
         platforms: manifest
             .platform
             .supported
@@ -187,6 +107,105 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         output::json(&show)?;
         return Ok(0);
     }
+    output::stdout(&render(&show))?;
+    Ok(0)
+}
+
+/// An atom as `show` reads it: manifest, lock, the root it is numbered from (if known) and,
+/// for an atom directory, the lock's state.
+type Opened = (
+    Manifest,
+    Option<Lock>,
+    Option<atom_lib::Oid>,
+    Option<&'static str>,
+);
+
+/// The atom in a directory (`dir`, else the one whose directory holds the current directory):
+/// its manifest, its lock, the root it is numbered from and the lock's state.
+fn local_atom(ctx: &deps::Session, dir: Option<&str>) -> anyhow::Result<Opened> {
+    let local = deps::open_atom(ctx, dir.map(std::path::Path::new))?;
+    // The repository's recorded identity (in a clone made with `git clone atom::<uri>`, the
+    // publisher's, which the helper records under `atom.root`), else the root of `HEAD`.
+    let root = ctx.store.as_ref().and_then(|s| {
+        atom_lib::list::recorded_root(s)
+            .ok()
+            .flatten()
+            .or_else(|| s.head_commit().and_then(|h| s.first_parent_root(h).ok()))
+    });
+    let state = match &local.lock {
+        None => "missing",
+        Some(l) if l.is_current(&local.manifest, local.repo_path.as_deref().unwrap_or("")) => {
+            "current"
+        }
+        Some(_) => "stale",
+    };
+    Ok((local.manifest, local.lock, root, Some(state)))
+}
+
+/// One row per dependency, pin and source, with what the lock records for it.
+fn dependency_rows(manifest: &Manifest, lock: Option<&Lock>) -> Vec<JsonDep> {
+    let locked = |name: &atom_lib::manifest::Name| {
+        lock.and_then(|l| l.requires.get(name))
+            .map(|k| k.version.to_string())
+    };
+    let pinned = lock
+        .map(atom_lib::resolve::pins::locked_values)
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for (name, dep) in &manifest.deps {
+        let (source, requirement) = match dep {
+            Dep::Atom(a) => (
+                format!(
+                    "{}::{}",
+                    a.url,
+                    a.label_for(name).map(|l| l.to_string()).unwrap_or_default()
+                ),
+                Some(a.version.to_string()),
+            ),
+            Dep::Path(p) => (format!("path {p}"), None),
+        };
+        rows.push(JsonDep {
+            name: name.to_string(),
+            kind: "atom",
+            source,
+            requirement,
+            locked: locked(name),
+        });
+    }
+    for (name, pin) in &manifest.pins {
+        let source = match pin {
+            Pin::Git { git, reference, .. } => format!("{git} {reference}"),
+            Pin::Tarball { url, .. } => url.to_string(),
+        };
+        rows.push(JsonDep {
+            name: name.to_string(),
+            kind: "pin",
+            source,
+            requirement: None,
+            locked: pinned.get(&("pin", name.clone())).cloned(),
+        });
+    }
+    for (name, src) in &manifest.srcs {
+        let source = match src {
+            Src::Url { url, .. } => src
+                .url_for(&manifest.version)
+                .unwrap_or_else(|| url.as_str().to_owned()),
+            Src::Git { git, reference } => format!("{git} {reference}"),
+            Src::Path(p) => format!("path {p}"),
+        };
+        rows.push(JsonDep {
+            name: name.to_string(),
+            kind: "src",
+            source,
+            requirement: None,
+            locked: pinned.get(&("src", name.clone())).cloned(),
+        });
+    }
+    rows
+}
+
+/// What `show` prints without --json: the fields, then a table of the dependencies.
+fn render(show: &JsonShow) -> String {
     let mut text = format!("{} {}\n", show.label, show.version);
     // What a manifest says is escaped: a description must not drive the terminal or forge a line.
     let mut field = |k: &str, v: &str| {
@@ -240,8 +259,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         text.push_str(&output::table(&rows));
     }
-    output::stdout(&text)?;
-    Ok(0)
+    text
 }
 
 /// The manifest and lock of a published atom named by a URI, fetched into the cache.

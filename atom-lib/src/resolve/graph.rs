@@ -277,6 +277,64 @@ struct PathRequest {
     update: bool,
 }
 
+/// A request and the atom version chosen for it: its key, its commit and the repository (by
+/// its key in the resolver's repositories) it comes from.
+struct Picked<R = Request> {
+    request: R,
+    key: AtomKey,
+    commit: Oid,
+    repo: String,
+}
+
+/// The graph one round builds: the atoms, and what the top atom requires.
+#[derive(Default)]
+struct Graph {
+    nodes: BTreeMap<AtomKey, Node>,
+    top_requires: BTreeMap<Name, AtomKey>,
+}
+
+impl Graph {
+    /// Records that `owner` (the top atom when `None`) requires `key` as `name`.
+    fn link(&mut self, owner: Option<&AtomKey>, name: &Name, key: &AtomKey) {
+        match owner {
+            None => {
+                self.top_requires.insert(name.clone(), key.clone());
+            }
+            Some(owner) => {
+                if let Some(node) = self.nodes.get_mut(owner) {
+                    node.requires.insert(name.clone(), key.clone());
+                }
+            }
+        }
+    }
+
+    /// The lock the graph is, sorted.
+    fn into_lock(self) -> Lock {
+        let atoms = self
+            .nodes
+            .into_iter()
+            .map(|(key, node)| LockedAtom {
+                label: node.label,
+                version: key.version,
+                id: key.id,
+                root: node.root,
+                commit: node.commit,
+                tree: node.tree,
+                origin: node.origin,
+                requires: node.requires,
+            })
+            .collect();
+        let mut lock = Lock {
+            requires: self.top_requires,
+            atoms,
+            pins: Vec::new(),
+            srcs: Vec::new(),
+        };
+        lock.sort();
+        lock
+    }
+}
+
 /// The resolver's state across rounds: listings and fetched atoms are kept.
 struct Resolver<'a> {
     cache: &'a GitStore,
@@ -379,25 +437,15 @@ impl Resolver<'_> {
         let atom_dir = self.local.map(|l| l.atom_dir.to_owned());
         let (mut level, mut paths) =
             self.requests(manifest, None, atom_dir.as_deref(), &[top], true)?;
-        let mut nodes: BTreeMap<AtomKey, Node> = BTreeMap::new();
-        let mut top_requires = BTreeMap::new();
+        let mut graph = Graph::default();
         let mut demands: Demands = BTreeMap::new();
         while !level.is_empty() || !paths.is_empty() {
             let mut next: Vec<Request> = Vec::new();
             let mut next_paths: Vec<PathRequest> = Vec::new();
             for request in std::mem::take(&mut paths) {
                 let (key, node, manifest) = self.path_atom(&request)?;
-                match &request.owner {
-                    None => {
-                        top_requires.insert(request.name.clone(), key.clone());
-                    }
-                    Some(owner) => {
-                        if let Some(n) = nodes.get_mut(owner) {
-                            n.requires.insert(request.name.clone(), key.clone());
-                        }
-                    }
-                }
-                if nodes.contains_key(&key) {
+                graph.link(request.owner.as_ref(), &request.name, &key);
+                if graph.nodes.contains_key(&key) {
                     continue;
                 }
                 let mut chain = request.chain.clone();
@@ -411,131 +459,54 @@ impl Resolver<'_> {
                 )?;
                 next.extend(more);
                 next_paths.extend(more_paths);
-                nodes.insert(key, node);
+                graph.nodes.insert(key, node);
             }
-            let mut picked: Vec<(Request, AtomKey, Oid, String)> = Vec::new();
+            let mut picked: Vec<Picked> = Vec::new();
             for request in level {
-                let not_cached = |cached: Vec<Version>| Error::NotCached {
-                    label: request.label.clone(),
-                    url: request.url.redacted(),
-                    requirement: request.requirement.clone(),
-                    chain: request.chain.clone(),
-                    cached,
-                };
-                let key = match self.repository_key(&request.url, &request.mirrors) {
-                    Err(Error::NoRoot { .. }) if self.options.offline => {
-                        return Err(not_cached(Vec::new()))
-                    }
-                    other => other?,
-                };
-                let repo = &self.repositories[&key];
-                let root = Root(repo.root);
-                let id = root.atom_id(&request.label);
-                let versions = match repo.atoms.get(&request.label) {
-                    Some(versions) => versions,
-                    None if self.options.offline => return Err(not_cached(Vec::new())),
-                    None => {
-                        return Err(Error::NoSuchAtom {
-                            label: request.label.clone(),
-                            url: request.url.redacted(),
-                            chain: request.chain.clone(),
-                        })
-                    }
-                };
-                let highest = match versions
-                    .keys()
-                    .filter(|v| request.requirement.matches(v))
-                    .max()
-                {
-                    Some(highest) => highest,
-                    None if self.options.offline => {
-                        return Err(not_cached(versions.keys().cloned().collect()))
-                    }
-                    None => {
-                        return Err(Error::NoMatch {
-                            label: request.label.clone(),
-                            url: request.url.redacted(),
-                            requirement: request.requirement.clone(),
-                            chain: request.chain.clone(),
-                            available: versions.keys().cloned().collect(),
-                        })
-                    }
-                };
-                let class_key = (id, class(highest));
-                let locked = self
-                    .locked_version(id, &request)
-                    .filter(|v| request.requirement.matches(v) && versions.contains_key(v));
-                // What the locks of the graph's atoms chose, where it matches: the version their
-                // authors tested, and already fetched with the rest of its repository's.
-                let hinted = self.hinted.get(&id).and_then(|vs| {
-                    vs.iter()
-                        .rev()
-                        .find(|v| request.requirement.matches(v) && versions.contains_key(*v))
-                        .filter(|_| !request.update)
+                let pick = self.pick(&request, choices, &mut demands)?;
+                graph.link(request.owner.as_ref(), &request.name, &pick.key);
+                picked.push(Picked {
+                    request,
+                    key: pick.key,
+                    commit: pick.commit,
+                    repo: pick.repo,
                 });
-                let version = choices
-                    .get(&class_key)
-                    .filter(|v| request.requirement.matches(v))
-                    .or(locked.as_ref())
-                    .or(hinted)
-                    .unwrap_or(highest)
-                    .clone();
-                demands
-                    .entry(class_key)
-                    .or_insert_with(|| (request.label.clone(), Vec::new()))
-                    .1
-                    .push(Demand {
-                        chain: request.chain.clone(),
-                        requirement: request.requirement.clone(),
-                        update: request.update,
-                    });
-                let commit = versions[&version].0;
-                let key_ = AtomKey { id, version };
-                match &request.owner {
-                    None => {
-                        top_requires.insert(request.name.clone(), key_.clone());
-                    }
-                    Some(owner) => {
-                        if let Some(node) = nodes.get_mut(owner) {
-                            node.requires.insert(request.name.clone(), key_.clone());
-                        }
-                    }
-                }
-                picked.push((request, key_, commit, key));
             }
             // Fetch what is new, one fetch per repository.
             let mut wanted: BTreeMap<String, Vec<(AtomRef, Oid)>> = BTreeMap::new();
-            for (request, key, commit, repo) in &picked {
-                if nodes.contains_key(key) || self.manifests.contains_key(commit) {
+            for p in &picked {
+                if graph.nodes.contains_key(&p.key) || self.manifests.contains_key(&p.commit) {
                     continue;
                 }
-                let atom = AtomRef::new(request.label.clone(), key.version.clone());
-                let list = wanted.entry(repo.clone()).or_default();
+                let atom = AtomRef::new(p.request.label.clone(), p.key.version.clone());
+                let list = wanted.entry(p.repo.clone()).or_default();
                 if !list.iter().any(|(a, _)| a == &atom) {
-                    list.push((atom, *commit));
+                    list.push((atom, p.commit));
                 }
             }
             for (repo, atoms) in wanted {
                 self.fetch(&repo, &atoms)?;
             }
             self.prefetch()?;
-            for (request, key, commit, repo) in picked {
-                if nodes.contains_key(&key) {
+            for Picked {
+                request,
+                key,
+                commit,
+                repo,
+            } in picked
+            {
+                if graph.nodes.contains_key(&key) {
                     continue;
                 }
                 let (tree, dep_manifest) = self.manifests[&commit].clone();
-                let chain = {
-                    let mut c = request.chain.clone();
-                    c.push(format!("{}@{}", request.label, key.version));
-                    c
-                };
-                let update = request.update;
+                let mut chain = request.chain.clone();
+                chain.push(format!("{}@{}", request.label, key.version));
                 let (more, more_paths) =
-                    self.requests(&dep_manifest, Some(&key), None, &chain, update)?;
+                    self.requests(&dep_manifest, Some(&key), None, &chain, request.update)?;
                 next.extend(more);
                 next_paths.extend(more_paths);
                 let repository = &self.repositories[&repo];
-                nodes.insert(
+                graph.nodes.insert(
                     key,
                     Node {
                         label: request.label,
@@ -553,27 +524,98 @@ impl Resolver<'_> {
             level = next;
             paths = next_paths;
         }
-        let atoms = nodes
-            .into_iter()
-            .map(|(key, node)| LockedAtom {
-                label: node.label,
-                version: key.version,
-                id: key.id,
-                root: node.root,
-                commit: node.commit,
-                tree: node.tree,
-                origin: node.origin,
-                requires: node.requires,
-            })
-            .collect();
-        let mut lock = Lock {
-            requires: top_requires,
-            atoms,
-            pins: Vec::new(),
-            srcs: Vec::new(),
+        Ok((graph.into_lock(), demands))
+    }
+
+    /// The version `request` gets: the one an earlier round chose for its class, else the
+    /// locked one, else one the graph's locks chose, else the highest matching; recorded as a
+    /// demand on its class. Fails when its repository, atom or a matching version is missing.
+    fn pick(
+        &mut self,
+        request: &Request,
+        choices: &BTreeMap<Class, Version>,
+        demands: &mut Demands,
+    ) -> Result<Picked<()>, Error> {
+        let not_cached = |cached: Vec<Version>| Error::NotCached {
+            label: request.label.clone(),
+            url: request.url.redacted(),
+            requirement: request.requirement.clone(),
+            chain: request.chain.clone(),
+            cached,
         };
-        lock.sort();
-        Ok((lock, demands))
+        let repo = match self.repository_key(&request.url, &request.mirrors) {
+            Err(Error::NoRoot { .. }) if self.options.offline => {
+                return Err(not_cached(Vec::new()))
+            }
+            other => other?,
+        };
+        let repository = &self.repositories[&repo];
+        let id = Root(repository.root).atom_id(&request.label);
+        let versions = match repository.atoms.get(&request.label) {
+            Some(versions) => versions,
+            None if self.options.offline => return Err(not_cached(Vec::new())),
+            None => {
+                return Err(Error::NoSuchAtom {
+                    label: request.label.clone(),
+                    url: request.url.redacted(),
+                    chain: request.chain.clone(),
+                })
+            }
+        };
+        let highest = match versions
+            .keys()
+            .filter(|v| request.requirement.matches(v))
+            .max()
+        {
+            Some(highest) => highest,
+            None if self.options.offline => {
+                return Err(not_cached(versions.keys().cloned().collect()))
+            }
+            None => {
+                return Err(Error::NoMatch {
+                    label: request.label.clone(),
+                    url: request.url.redacted(),
+                    requirement: request.requirement.clone(),
+                    chain: request.chain.clone(),
+                    available: versions.keys().cloned().collect(),
+                })
+            }
+        };
+        let class_key = (id, class(highest));
+        let locked = self
+            .locked_version(id, request)
+            .filter(|v| request.requirement.matches(v) && versions.contains_key(v));
+        // What the locks of the graph's atoms chose, where it matches: the version their
+        // authors tested, and already fetched with the rest of its repository's.
+        let hinted = self.hinted.get(&id).and_then(|vs| {
+            vs.iter()
+                .rev()
+                .find(|v| request.requirement.matches(v) && versions.contains_key(*v))
+                .filter(|_| !request.update)
+        });
+        let version = choices
+            .get(&class_key)
+            .filter(|v| request.requirement.matches(v))
+            .or(locked.as_ref())
+            .or(hinted)
+            .unwrap_or(highest)
+            .clone();
+        demands
+            .entry(class_key)
+            .or_insert_with(|| (request.label.clone(), Vec::new()))
+            .1
+            .push(Demand {
+                chain: request.chain.clone(),
+                requirement: request.requirement.clone(),
+                update: request.update,
+            });
+        let commit = versions[&version].0;
+        Ok(Picked {
+            request: (),
+            key: AtomKey { id, version },
+            commit,
+            repo,
+        })
     }
 
     /// The requests for `manifest`'s dependencies: by URL, and by path when the atom's
