@@ -1,5 +1,7 @@
 //! `git atom verify`.
 
+use std::path::Path;
+
 use anyhow::Context;
 use atom_lib::store::git::Verbosity;
 use atom_lib::uri::{Aliases, Uri};
@@ -160,10 +162,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         .collect::<Result<_, _>>()
     {
         Ok(t) => t,
-        Err(e) => {
-            output::error(&anyhow::Error::new(e));
-            return Ok(EXIT_USAGE);
-        }
+        Err(e) => return Ok(usage(anyhow::Error::new(e))),
     };
     let local = GitStore::discover(&cwd);
     let verbosity = Verbosity {
@@ -188,61 +187,28 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let remote = match (&args.remote, &local) {
         (Some(r), Ok(repo)) => match crate::repository::resolve(repo, r, &cwd) {
             Ok(resolved) => Some(resolved),
-            Err(e) => {
-                output::error(&e);
-                return Ok(EXIT_USAGE);
-            }
+            Err(e) => return Ok(usage(e)),
         },
         (r, _) => r.clone(),
     };
     // Missing objects can be fetched with --remote, unless it was given already.
-    let mut hint = args.remote.is_none();
+    let hint = args.remote.is_none() && uris.is_empty();
     if !uris.is_empty() {
-        hint = false;
-        let store = match GitStore::scratch() {
-            Ok(s) => s,
-            Err(e) => {
-                output::error(&e.into());
-                return Ok(EXIT_USAGE);
-            }
+        let options = Options {
+            ancestry: args.ancestry,
+            signed,
+            verbosity,
+            ..Options::default()
         };
-        let config = match &local {
-            Ok(repo) => repo.config(),
-            Err(_) => store.config(),
-        }?;
-        let aliases = Aliases::from_config(&config)?;
-        for text in &uris {
-            let uri = match Uri::parse(text, &aliases) {
-                Ok(u) => u,
-                Err(e) => {
-                    output::error(&e.into());
-                    return Ok(EXIT_USAGE);
-                }
-            };
-            let options = Options {
-                ancestry: args.ancestry,
-                signed,
-                verbosity,
-                ..Options::default()
-            };
-            match verify::verify_uri(&store, &uri, &options) {
-                Ok(o) => outcome.atoms.extend(o.atoms),
-                Err(e) => {
-                    output::error(
-                        &anyhow::Error::new(e).context(format!("cannot verify `{text}`")),
-                    );
-                    return Ok(EXIT_USAGE);
-                }
-            }
+        match verify_uris(local.as_ref().ok(), &uris, &options)? {
+            Ok(atoms) => outcome.atoms.extend(atoms),
+            Err(code) => return Ok(code),
         }
     }
     if !targets.is_empty() || uris.is_empty() {
         let store = match local {
             Ok(s) => s,
-            Err(e) => {
-                output::error(&e.into());
-                return Ok(EXIT_USAGE);
-            }
+            Err(e) => return Ok(usage(e.into())),
         };
         let options = Options {
             targets,
@@ -256,30 +222,81 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 outcome.atoms.extend(o.atoms);
                 outcome.subatomics.extend(o.subatomics);
             }
-            Err(verify::Error::NoSuchAtom { target }) => {
-                output::error(&anyhow::anyhow!(
-                    "no atom `{target}` in this repository (see `git atom ls`)"
-                ));
-                return Ok(EXIT_USAGE);
-            }
-            Err(verify::Error::NothingToVerify) => {
-                output::error(&anyhow::anyhow!(
-                    "nothing to verify: this repository has no atom refs and no branch at an atom commit"
-                ));
-                output::note(
-                    quiet,
-                    "hint: fetch the atoms first: git fetch <remote> 'refs/atoms/*:refs/atoms/*'\n\
-                     hint: or verify an atom where it is published: git atom verify <repository>::<label>",
-                );
-                return Ok(EXIT_USAGE);
-            }
-            Err(e) => {
-                output::error(&e.into());
-                return Ok(EXIT_USAGE);
-            }
+            Err(e) => return Ok(refused_here(e, quiet)),
         }
     }
     print(&outcome, args.json, hint, quiet, signed)?;
+    if uris.is_empty() {
+        signature_hint(&outcome, &cwd, quiet);
+    }
+    Ok(outcome.exit_code())
+}
+
+/// Says `e` and gives the exit status for bad arguments.
+fn usage(e: anyhow::Error) -> u8 {
+    output::error(&e);
+    EXIT_USAGE
+}
+
+/// Verifies the atoms the URIs `uris` name where they are published, with the aliases of the
+/// local repository's configuration (else the user's). `Ok(Err(code))` when one cannot be
+/// verified (said already).
+fn verify_uris(
+    local: Option<&GitStore>,
+    uris: &[String],
+    options: &Options,
+) -> anyhow::Result<Result<Vec<Checked>, u8>> {
+    let store = match GitStore::scratch() {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(usage(e.into()))),
+    };
+    let config = match local {
+        Some(repo) => repo.config(),
+        None => store.config(),
+    }?;
+    let aliases = Aliases::from_config(&config)?;
+    let mut atoms = Vec::new();
+    for text in uris {
+        let uri = match Uri::parse(text, &aliases) {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(usage(e.into()))),
+        };
+        match verify::verify_uri(&store, &uri, options) {
+            Ok(o) => atoms.extend(o.atoms),
+            Err(e) => {
+                let e = anyhow::Error::new(e).context(format!("cannot verify `{text}`"));
+                return Ok(Err(usage(e)));
+            }
+        }
+    }
+    Ok(Ok(atoms))
+}
+
+/// Says why verifying in this repository could not start, with a hint where one helps; the
+/// exit status for bad arguments.
+fn refused_here(e: verify::Error, quiet: bool) -> u8 {
+    match e {
+        verify::Error::NoSuchAtom { target } => usage(anyhow::anyhow!(
+            "no atom `{target}` in this repository (see `git atom ls`)"
+        )),
+        verify::Error::NothingToVerify => {
+            let code = usage(anyhow::anyhow!(
+                "nothing to verify: this repository has no atom refs and no branch at an atom commit"
+            ));
+            output::note(
+                quiet,
+                "hint: fetch the atoms first: git fetch <remote> 'refs/atoms/*:refs/atoms/*'\n\
+                 hint: or verify an atom where it is published: git atom verify <repository>::<label>",
+            );
+            code
+        }
+        e => usage(e.into()),
+    }
+}
+
+/// When an atom here failed for want of a signature: where signatures live, and the command
+/// that brings them into this repository.
+fn signature_hint(outcome: &Outcome, cwd: &Path, quiet: bool) {
     let unsigned = outcome.atoms.iter().any(|c| match &c.verdict {
         Verdict::Failed(findings) => findings.iter().any(|f| {
             matches!(
@@ -289,21 +306,21 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         }),
         _ => false,
     });
-    if unsigned && uris.is_empty() {
-        let repository = GitStore::discover(&cwd)
-            .ok()
-            .and_then(|store| atom_clone_repository(&store))
-            .unwrap_or_else(|| "<repository>".to_owned());
-        output::note(
-            quiet,
-            &format!(
-                "hint: signatures live beside the atoms, under `refs/atoms/_sig/`; a clone made \
-                 without `atom.requireSignature` holds none: `git atom fetch {repository}` brings \
-                 them (and the repository's revocations)"
-            ),
-        );
+    if !unsigned {
+        return;
     }
-    Ok(outcome.exit_code())
+    let repository = GitStore::discover(cwd)
+        .ok()
+        .and_then(|store| atom_clone_repository(&store))
+        .unwrap_or_else(|| "<repository>".to_owned());
+    output::note(
+        quiet,
+        &format!(
+            "hint: signatures live beside the atoms, under `refs/atoms/_sig/`; a clone made \
+             without `atom.requireSignature` holds none: `git atom fetch {repository}` brings \
+             them (and the repository's revocations)"
+        ),
+    );
 }
 
 fn print(
