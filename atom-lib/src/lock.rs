@@ -942,47 +942,9 @@ impl Lock {
     pub fn check(&self, manifest: &Manifest, atom_dir: &str) -> Vec<Stale> {
         let mut stale = Vec::new();
         for (name, dep) in &manifest.deps {
-            let Some(atom) = self.requires.get(name).and_then(|k| self.atom(k)) else {
-                stale.push(Stale::DepNotLocked { name: name.clone() });
-                continue;
-            };
-            let changed = |wanted: String, locked: String| Stale::DepChanged {
-                name: name.clone(),
-                wanted,
-                locked,
-            };
-            match (dep, &atom.origin) {
-                (Dep::Atom(want), Origin::Url { url, .. }) => {
-                    if want.url != *url {
-                        stale.push(changed(format!("`{}`", want.url), format!("`{url}`")));
-                    } else if want.label_for(name).ok().as_ref() != Some(&atom.label) {
-                        let wanted = want
-                            .label_for(name)
-                            .map_or_else(|_| name.to_string(), |l| l.to_string());
-                        stale.push(changed(
-                            format!("label `{wanted}`"),
-                            format!("label `{}`", atom.label),
-                        ));
-                    } else if !want.version.matches(&atom.version) {
-                        stale.push(Stale::DepVersion {
-                            name: name.clone(),
-                            requirement: want.version.to_string(),
-                            locked: atom.version.clone(),
-                        });
-                    }
-                }
-                (Dep::Path(want), Origin::Path { path }) => {
-                    let wanted = want.resolve(atom_dir);
-                    if wanted.as_deref() != Some(path.as_str()) {
-                        stale.push(changed(format!("path `{want}`"), format!("path `{path}`")));
-                    }
-                }
-                (Dep::Atom(want), Origin::Path { path }) => {
-                    stale.push(changed(format!("`{}`", want.url), format!("path `{path}`")))
-                }
-                (Dep::Path(want), Origin::Url { url, .. }) => {
-                    stale.push(changed(format!("path `{want}`"), format!("`{url}`")))
-                }
+            match self.requires.get(name).and_then(|k| self.atom(k)) {
+                None => stale.push(Stale::DepNotLocked { name: name.clone() }),
+                Some(atom) => stale.extend(dep_stale(name, dep, atom, atom_dir)),
             }
         }
         for name in self.requires.keys() {
@@ -993,52 +955,8 @@ impl Lock {
                 });
             }
         }
-        let direct_pins: BTreeMap<&Name, &LockedPin> = self
-            .pins
-            .iter()
-            .filter(|p| p.owner.is_none())
-            .map(|p| (&p.name, p))
-            .collect();
-        for (name, pin) in &manifest.pins {
-            match direct_pins.get(name) {
-                None => stale.push(Stale::PinNotLocked { name: name.clone() }),
-                Some(locked) if !pin_matches(pin, locked) => {
-                    stale.push(Stale::PinChanged { name: name.clone() })
-                }
-                Some(_) => {}
-            }
-        }
-        for name in direct_pins.keys() {
-            if !manifest.pins.contains_key(*name) {
-                stale.push(Stale::Removed {
-                    section: "pins",
-                    name: (*name).clone(),
-                });
-            }
-        }
-        let direct_srcs: BTreeMap<&Name, &LockedSrc> = self
-            .srcs
-            .iter()
-            .filter(|s| s.owner.is_none())
-            .map(|s| (&s.name, s))
-            .collect();
-        for (name, src) in &manifest.srcs {
-            match direct_srcs.get(name) {
-                None => stale.push(Stale::SrcNotLocked { name: name.clone() }),
-                Some(locked) if !src_matches(src, locked, manifest, atom_dir) => {
-                    stale.push(Stale::SrcChanged { name: name.clone() })
-                }
-                Some(_) => {}
-            }
-        }
-        for name in direct_srcs.keys() {
-            if !manifest.srcs.contains_key(*name) {
-                stale.push(Stale::Removed {
-                    section: "srcs",
-                    name: (*name).clone(),
-                });
-            }
-        }
+        self.check_pins(manifest, &mut stale);
+        self.check_srcs(manifest, atom_dir, &mut stale);
         // Atoms nothing reaches from the manifest's dependencies.
         let mut reached = BTreeSet::new();
         let mut todo: Vec<&AtomKey> = self
@@ -1062,9 +980,112 @@ impl Lock {
         stale
     }
 
+    /// The manifest's pins against the lock's direct pins, both ways.
+    fn check_pins(&self, manifest: &Manifest, stale: &mut Vec<Stale>) {
+        let direct_pins: BTreeMap<&Name, &LockedPin> = self
+            .pins
+            .iter()
+            .filter(|p| p.owner.is_none())
+            .map(|p| (&p.name, p))
+            .collect();
+        for (name, pin) in &manifest.pins {
+            match direct_pins.get(name) {
+                None => stale.push(Stale::PinNotLocked { name: name.clone() }),
+                Some(locked) if !pin_matches(pin, locked) => {
+                    stale.push(Stale::PinChanged { name: name.clone() })
+                }
+                Some(_) => {}
+            }
+        }
+        for name in direct_pins.keys() {
+            if !manifest.pins.contains_key(*name) {
+                stale.push(Stale::Removed {
+                    section: "pins",
+                    name: (*name).clone(),
+                });
+            }
+        }
+    }
+
+    /// The manifest's sources against the lock's direct sources, both ways.
+    fn check_srcs(&self, manifest: &Manifest, atom_dir: &str, stale: &mut Vec<Stale>) {
+        let direct_srcs: BTreeMap<&Name, &LockedSrc> = self
+            .srcs
+            .iter()
+            .filter(|s| s.owner.is_none())
+            .map(|s| (&s.name, s))
+            .collect();
+        for (name, src) in &manifest.srcs {
+            match direct_srcs.get(name) {
+                None => stale.push(Stale::SrcNotLocked { name: name.clone() }),
+                Some(locked) if !src_matches(src, locked, manifest, atom_dir) => {
+                    stale.push(Stale::SrcChanged { name: name.clone() })
+                }
+                Some(_) => {}
+            }
+        }
+        for name in direct_srcs.keys() {
+            if !manifest.srcs.contains_key(*name) {
+                stale.push(Stale::Removed {
+                    section: "srcs",
+                    name: (*name).clone(),
+                });
+            }
+        }
+    }
+
     /// Whether [`check`](Self::check) finds nothing.
     pub fn is_current(&self, manifest: &Manifest, atom_dir: &str) -> bool {
         self.check(manifest, atom_dir).is_empty()
+    }
+}
+
+/// How the locked atom for the direct dependency `name` differs from what the manifest asks
+/// (`atom_dir` is the dependent atom's directory, for path dependencies).
+fn dep_stale(name: &Name, dep: &Dep, atom: &LockedAtom, atom_dir: &str) -> Option<Stale> {
+    let changed = |wanted: String, locked: String| {
+        Some(Stale::DepChanged {
+            name: name.clone(),
+            wanted,
+            locked,
+        })
+    };
+    match (dep, &atom.origin) {
+        (Dep::Atom(want), Origin::Url { url, .. }) => {
+            if want.url != *url {
+                changed(format!("`{}`", want.url), format!("`{url}`"))
+            } else if want.label_for(name).ok().as_ref() != Some(&atom.label) {
+                let wanted = want
+                    .label_for(name)
+                    .map_or_else(|_| name.to_string(), |l| l.to_string());
+                changed(
+                    format!("label `{wanted}`"),
+                    format!("label `{}`", atom.label),
+                )
+            } else if !want.version.matches(&atom.version) {
+                Some(Stale::DepVersion {
+                    name: name.clone(),
+                    requirement: want.version.to_string(),
+                    locked: atom.version.clone(),
+                })
+            } else {
+                None
+            }
+        }
+        (Dep::Path(want), Origin::Path { path }) => {
+            let wanted = want.resolve(atom_dir);
+            if wanted.as_deref() != Some(path.as_str()) {
+                changed(format!("path `{want}`"), format!("path `{path}`"))
+            } else {
+                None
+            }
+        }
+        (Dep::Atom(want), Origin::Path { path }) => {
+            changed(format!("`{}`", want.url), format!("path `{path}`"))
+        }
+        (Dep::Path(want), Origin::Url { url, .. }) => {
+            changed(format!("path `{want}`"), format!("`{url}`"))
+        }
     }
 }
 

@@ -961,6 +961,18 @@ impl<'a> Table<'a> {
 }
 
 impl<'a> Field<'a> {
+    /// This entry's name is already taken by `first`.
+    fn duplicate(&self, ctx: &Ctx<'_>, name: &Name, first: String) -> ManifestError {
+        ctx.err(
+            &self.span,
+            Problem::Duplicate {
+                key: self.key.clone(),
+                name: name.to_string(),
+                first,
+            },
+        )
+    }
+
     fn wrong(&self, ctx: &Ctx<'_>, expected: &'static str) -> ManifestError {
         ctx.err(
             &self.span,
@@ -1109,6 +1121,72 @@ fn read(ctx: &Ctx<'_>, root: &toml_edit::Table) -> Result<Manifest, ManifestErro
         .get("atom")
         .ok_or_else(|| ctx.err(&None, Problem::MissingKey { key: "atom".into() }))?
         .table(ctx)?;
+    let (label, version, kind, meta) = read_atom(ctx, &atom)?;
+
+    let section = |name: &str| -> Result<Vec<(Name, Field<'_>)>, ManifestError> {
+        match top.get(name) {
+            None => Ok(Vec::new()),
+            Some(field) => field.table(ctx)?.named(ctx),
+        }
+    };
+    let mut deps = BTreeMap::new();
+    for (name, field) in section("deps")? {
+        let dep = read_dep(ctx, &field.table(ctx)?)?;
+        deps.insert(name, dep);
+    }
+    let mut pins = BTreeMap::new();
+    for (name, field) in section("pins")? {
+        if deps.contains_key(&name) {
+            return Err(field.duplicate(ctx, &name, format!("deps.{name}")));
+        }
+        let pin = read_pin(ctx, &field.table(ctx)?)?;
+        pins.insert(name, pin);
+    }
+    let mut srcs = BTreeMap::new();
+    for (name, field) in section("srcs")? {
+        let src = read_src(ctx, &field.table(ctx)?)?;
+        srcs.insert(name, src);
+    }
+    let platform = match top.get("platform") {
+        None => Platform::default(),
+        Some(field) => read_platform(ctx, &field.table(ctx)?)?,
+    };
+    let mut provide = BTreeMap::new();
+    for (name, field) in section("provide")? {
+        provide.insert(name, read_provide(ctx, &field, &deps)?);
+    }
+    let mut support = BTreeMap::new();
+    for (name, field) in section("support")? {
+        if provide.contains_key(&name) {
+            return Err(field.duplicate(ctx, &name, format!("provide.{name}")));
+        }
+        support.insert(name, read_support(ctx, &field)?);
+    }
+    let dist = match top.get("dist") {
+        None => Dist::default(),
+        Some(field) => read_dist(ctx, &field.table(ctx)?)?,
+    };
+
+    Ok(Manifest {
+        label,
+        version,
+        kind,
+        meta,
+        deps,
+        pins,
+        srcs,
+        platform,
+        provide,
+        support,
+        dist,
+    })
+}
+
+/// `[atom]`: the identity, the kind and the metadata.
+fn read_atom(
+    ctx: &Ctx<'_>,
+    atom: &Table<'_>,
+) -> Result<(Label, Version, AtomType, Meta), ManifestError> {
     atom.only(ctx, ATOM_KEYS)?;
     let id = atom.require(ctx, "id")?.text(ctx)?;
     let label = Label::new(id.text).map_err(|error| {
@@ -1150,193 +1228,137 @@ fn read(ctx: &Ctx<'_>, root: &toml_edit::Table) -> Result<Manifest, ManifestErro
         None => Meta::default(),
         Some(field) => read_meta(ctx, &field.table(ctx)?)?,
     };
+    Ok((label, version, kind, meta))
+}
 
-    let section = |name: &str| -> Result<Vec<(Name, Field<'_>)>, ManifestError> {
-        match top.get(name) {
-            None => Ok(Vec::new()),
-            Some(field) => field.table(ctx)?.named(ctx),
-        }
+/// `[platform]`: the supported triples, each pattern expanded and no triple named twice.
+fn read_platform(ctx: &Ctx<'_>, table: &Table<'_>) -> Result<Platform, ManifestError> {
+    table.only(ctx, &["supported"])?;
+    let mut platform = Platform::default();
+    let mut seen = BTreeSet::new();
+    let Some(supported) = table.get("supported") else {
+        return Ok(platform);
     };
-    let mut deps = BTreeMap::new();
-    for (name, field) in section("deps")? {
-        let dep = read_dep(ctx, &field.table(ctx)?)?;
-        deps.insert(name, dep);
-    }
-    let mut pins = BTreeMap::new();
-    for (name, field) in section("pins")? {
-        if deps.contains_key(&name) {
-            return Err(ctx.err(
-                &field.span,
-                Problem::Duplicate {
-                    key: field.key.clone(),
-                    name: name.to_string(),
-                    first: format!("deps.{name}"),
-                },
-            ));
-        }
-        let pin = read_pin(ctx, &field.table(ctx)?)?;
-        pins.insert(name, pin);
-    }
-    let mut srcs = BTreeMap::new();
-    for (name, field) in section("srcs")? {
-        let src = read_src(ctx, &field.table(ctx)?)?;
-        srcs.insert(name, src);
-    }
-
-    let platform = match top.get("platform") {
-        None => Platform::default(),
-        Some(field) => {
-            let table = field.table(ctx)?;
-            table.only(ctx, &["supported"])?;
-            let mut platform = Platform::default();
-            let mut seen = BTreeSet::new();
-            if let Some(supported) = table.get("supported") {
-                for pattern in supported.strings(ctx)? {
-                    let triples = platform::expand(pattern.text).and_then(|triples| {
-                        for triple in &triples {
-                            if !seen.insert(*triple) {
-                                return Err(PlatformError::Duplicate {
-                                    pattern: pattern.text.escape_debug().to_string(),
-                                    triple: *triple,
-                                });
-                            }
-                        }
-                        Ok(triples)
+    for pattern in supported.strings(ctx)? {
+        let triples = platform::expand(pattern.text).and_then(|triples| {
+            for triple in &triples {
+                if !seen.insert(*triple) {
+                    return Err(PlatformError::Duplicate {
+                        pattern: pattern.text.escape_debug().to_string(),
+                        triple: *triple,
                     });
-                    let triples = triples.map_err(|error| {
-                        pattern.err(
-                            ctx,
-                            Problem::Platform {
-                                key: pattern.key.clone(),
-                                error,
-                            },
-                        )
-                    })?;
-                    platform.patterns.push(pattern.text.to_owned());
-                    platform.supported.extend(triples);
                 }
             }
-            platform
-        }
-    };
-
-    let mut provide = BTreeMap::new();
-    for (name, field) in section("provide")? {
-        let mut candidates: Vec<Name> = Vec::new();
-        let list = field.strings(ctx)?;
-        if list.is_empty() {
-            return Err(ctx.err(
-                &field.span,
-                Problem::Incomplete {
-                    key: field.key.clone(),
-                    expected: "at least one candidate dependency",
+            Ok(triples)
+        });
+        let triples = triples.map_err(|error| {
+            pattern.err(
+                ctx,
+                Problem::Platform {
+                    key: pattern.key.clone(),
+                    error,
                 },
-            ));
-        }
-        for candidate in list {
-            let dep = Name::new(candidate.text).map_err(|error| {
-                candidate.err(
-                    ctx,
-                    Problem::Name {
-                        key: candidate.key.clone(),
-                        error,
-                    },
-                )
-            })?;
-            if !deps.contains_key(&dep) {
-                return Err(candidate.err(
-                    ctx,
-                    Problem::Undeclared {
-                        key: candidate.key.clone(),
-                        name: dep.to_string(),
-                    },
-                ));
-            }
-            if let Some(i) = candidates.iter().position(|c| *c == dep) {
-                return Err(candidate.err(
-                    ctx,
-                    Problem::Duplicate {
-                        key: candidate.key.clone(),
-                        name: dep.to_string(),
-                        first: format!("{}[{i}]", field.key),
-                    },
-                ));
-            }
-            candidates.push(dep);
-        }
-        provide.insert(name, candidates);
-    }
-
-    let mut support = BTreeMap::new();
-    for (name, field) in section("support")? {
-        if provide.contains_key(&name) {
-            return Err(ctx.err(
-                &field.span,
-                Problem::Duplicate {
-                    key: field.key.clone(),
-                    name: name.to_string(),
-                    first: format!("provide.{name}"),
-                },
-            ));
-        }
-        let value = if let Some(b) = field.item.as_bool() {
-            Support::Toggle(b)
-        } else if field.item.is_array() {
-            Support::Flags(
-                field
-                    .strings(ctx)?
-                    .into_iter()
-                    .map(|t| t.text.to_owned())
-                    .collect(),
             )
-        } else {
-            return Err(field.wrong(ctx, "a boolean or an array of strings"));
-        };
-        support.insert(name, value);
+        })?;
+        platform.patterns.push(pattern.text.to_owned());
+        platform.supported.extend(triples);
     }
+    Ok(platform)
+}
 
-    let dist = match top.get("dist") {
-        None => Dist::default(),
-        Some(field) => {
-            let table = field.table(ctx)?;
-            table.only(ctx, &["formats"])?;
-            let mut dist = Dist::default();
-            if let Some(formats) = table.get("formats") {
-                for format in formats.strings(ctx)? {
-                    let ok = format.text.starts_with(|c: char| c.is_ascii_lowercase())
-                        && format
-                            .text
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                    if !ok {
-                        return Err(format.bad(
-                            ctx,
-                            "a format is a lowercase name (letters, digits and `-`)",
-                        ));
-                    }
-                    if dist.formats.iter().any(|f| f == format.text) {
-                        return Err(format.bad(ctx, "listed twice"));
-                    }
-                    dist.formats.push(format.text.to_owned());
-                }
-            }
-            dist
+/// One `[provide]` entry: a non-empty list of declared dependencies, none named twice.
+fn read_provide(
+    ctx: &Ctx<'_>,
+    field: &Field<'_>,
+    deps: &BTreeMap<Name, Dep>,
+) -> Result<Vec<Name>, ManifestError> {
+    let list = field.strings(ctx)?;
+    if list.is_empty() {
+        return Err(ctx.err(
+            &field.span,
+            Problem::Incomplete {
+                key: field.key.clone(),
+                expected: "at least one candidate dependency",
+            },
+        ));
+    }
+    let mut candidates: Vec<Name> = Vec::new();
+    for candidate in list {
+        let dep = Name::new(candidate.text).map_err(|error| {
+            candidate.err(
+                ctx,
+                Problem::Name {
+                    key: candidate.key.clone(),
+                    error,
+                },
+            )
+        })?;
+        if !deps.contains_key(&dep) {
+            return Err(candidate.err(
+                ctx,
+                Problem::Undeclared {
+                    key: candidate.key.clone(),
+                    name: dep.to_string(),
+                },
+            ));
         }
-    };
+        if let Some(i) = candidates.iter().position(|c| *c == dep) {
+            return Err(candidate.err(
+                ctx,
+                Problem::Duplicate {
+                    key: candidate.key.clone(),
+                    name: dep.to_string(),
+                    first: format!("{}[{i}]", field.key),
+                },
+            ));
+        }
+        candidates.push(dep);
+    }
+    Ok(candidates)
+}
 
-    Ok(Manifest {
-        label,
-        version,
-        kind,
-        meta,
-        deps,
-        pins,
-        srcs,
-        platform,
-        provide,
-        support,
-        dist,
-    })
+/// One `[support]` entry: a toggle or a list of flags.
+fn read_support(ctx: &Ctx<'_>, field: &Field<'_>) -> Result<Support, ManifestError> {
+    if let Some(b) = field.item.as_bool() {
+        Ok(Support::Toggle(b))
+    } else if field.item.is_array() {
+        Ok(Support::Flags(
+            field
+                .strings(ctx)?
+                .into_iter()
+                .map(|t| t.text.to_owned())
+                .collect(),
+        ))
+    } else {
+        Err(field.wrong(ctx, "a boolean or an array of strings"))
+    }
+}
+
+/// `[dist]`: the distribution formats, lowercase names listed once each.
+fn read_dist(ctx: &Ctx<'_>, table: &Table<'_>) -> Result<Dist, ManifestError> {
+    table.only(ctx, &["formats"])?;
+    let mut dist = Dist::default();
+    let Some(formats) = table.get("formats") else {
+        return Ok(dist);
+    };
+    for format in formats.strings(ctx)? {
+        let ok = format.text.starts_with(|c: char| c.is_ascii_lowercase())
+            && format
+                .text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(format.bad(
+                ctx,
+                "a format is a lowercase name (letters, digits and `-`)",
+            ));
+        }
+        if dist.formats.iter().any(|f| f == format.text) {
+            return Err(format.bad(ctx, "listed twice"));
+        }
+        dist.formats.push(format.text.to_owned());
+    }
+    Ok(dist)
 }
 
 fn read_meta(ctx: &Ctx<'_>, table: &Table<'_>) -> Result<Meta, ManifestError> {

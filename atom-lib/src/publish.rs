@@ -478,24 +478,8 @@ pub fn plan(
     tracing::info!(selected = selected.len(), of = all.len(), "planning");
     let mut problems = revision_problems(store, tree, source, rev, &all, &selected)?;
 
-    let root_oid = store.first_parent_root(source)?;
-    let roots = store.roots(source)?;
-    if roots.len() > 1 {
-        warnings.push(Warning::SeveralRoots {
-            rev: rev.clone(),
-            count: roots.len(),
-            root: root_oid,
-        });
-    }
+    let (root_oid, local_root) = root_checks(store, source, rev, &mut warnings, &mut problems)?;
     let root = Root(root_oid);
-    let local_root = store.find_ref(ROOT_REF)?;
-    if let Some(recorded) = local_root.filter(|r| *r != root_oid) {
-        problems.push(Problem::LocalRoot {
-            rev: rev.clone(),
-            recorded,
-            root: root_oid,
-        });
-    }
 
     let mut planned = plan_atoms(store, source, root, &selected, &mut problems, progress)?;
     let mut subs = plan_subatomics(store, tree, source, &selected, &mut problems)?;
@@ -538,19 +522,7 @@ pub fn plan(
         plan_signatures(store, key, remote.as_deref(), &mut planned)?;
     }
 
-    let mut local_updates: Vec<RefUpdate> = planned
-        .iter()
-        .filter(|p| p.atom.local == Status::WouldPublish)
-        .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
-        .chain(
-            subs.iter()
-                .filter(|s| s.sub.local == Status::WouldPublish)
-                .map(|s| RefUpdate::create(crate::subatomic::ref_name(s.sub.tree), s.sub.commit)),
-        )
-        .collect();
-    if !local_updates.is_empty() && local_root.is_none() {
-        local_updates.push(RefUpdate::create(RefName::root(), root_oid));
-    }
+    let local_updates = local_updates(&planned, &subs, local_root.is_none(), root_oid);
     let commits = planned
         .iter()
         .filter_map(|p| p.bytes.clone())
@@ -569,6 +541,60 @@ pub fn plan(
         local_updates,
         verbosity: options.verbosity,
     })
+}
+
+/// The repository's root (the first-parent root of `source`), with a warning when `source`
+/// has several roots and a problem when the root recorded here is another; returns the root
+/// and the recorded one.
+fn root_checks(
+    store: &GitStore,
+    source: Oid,
+    rev: &str,
+    warnings: &mut Vec<Warning>,
+    problems: &mut Vec<Problem>,
+) -> Result<(Oid, Option<Oid>), Error> {
+    let root_oid = store.first_parent_root(source)?;
+    let roots = store.roots(source)?;
+    if roots.len() > 1 {
+        warnings.push(Warning::SeveralRoots {
+            rev: rev.to_owned(),
+            count: roots.len(),
+            root: root_oid,
+        });
+    }
+    let local_root = store.find_ref(ROOT_REF)?;
+    if let Some(recorded) = local_root.filter(|r| *r != root_oid) {
+        problems.push(Problem::LocalRoot {
+            rev: rev.to_owned(),
+            recorded,
+            root: root_oid,
+        });
+    }
+    Ok((root_oid, local_root))
+}
+
+/// The local refs a publish creates: each new atom and subatomic, and the root ref the first
+/// time.
+fn local_updates(
+    planned: &[Planned],
+    subs: &[PlannedSub],
+    record_root: bool,
+    root: Oid,
+) -> Vec<RefUpdate> {
+    let mut updates: Vec<RefUpdate> = planned
+        .iter()
+        .filter(|p| p.atom.local == Status::WouldPublish)
+        .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
+        .chain(
+            subs.iter()
+                .filter(|s| s.sub.local == Status::WouldPublish)
+                .map(|s| RefUpdate::create(crate::subatomic::ref_name(s.sub.tree), s.sub.commit)),
+        )
+        .collect();
+    if !updates.is_empty() && record_root {
+        updates.push(RefUpdate::create(RefName::root(), root));
+    }
+    updates
 }
 
 /// A new atom whose manifest is not committed is not in the revision: a warning for each.

@@ -29,7 +29,7 @@ use crate::manifest::{Manifest, Src};
 use crate::refs::{RefName, SUBS_REF_PREFIX};
 use crate::store::git::{Filter, Verbosity};
 use crate::store::EntryKind;
-use crate::verify::findings::{Finding, Level, Unverifiable, Verdict};
+use crate::verify::findings::{Finding, Level, Subject, Unverifiable, Verdict};
 use crate::{GitStore, Oid, StoreError};
 
 /// What a subatomic commit's message starts with.
@@ -146,13 +146,13 @@ pub fn check_structure(
             })
         }
         Err(e) => {
-            s.findings.push(Finding::Store(e.to_string()));
+            s.findings
+                .push(Finding::unreadable(Subject::Commit(commit), e));
             return Ok(s);
         }
     };
     let Some(raw) = RawCommit::parse(&bytes) else {
-        s.findings
-            .push(Finding::Store("not a well-formed commit object".into()));
+        s.findings.push(Finding::Malformed { commit });
         return Ok(s);
     };
     let findings = &mut s.findings;
@@ -246,7 +246,7 @@ pub fn check_source(
             },
             oid,
         },
-        other => Unverifiable::Store(other.to_string()),
+        other => Unverifiable::store("read the source", other),
     };
     if !store.has_object(source) {
         return Err(Unverifiable::Missing {
@@ -354,10 +354,7 @@ pub fn verify(
         .max()
         .unwrap_or(1);
     // The quarantine lives until the checks are done; dropping it removes what it fetched.
-    let quarantine = store.quarantine().and_then(|q| {
-        q.fetch(remote, &wants, Filter::TreesToDepth(depth), verbosity)
-            .map(|()| q)
-    });
+    let quarantine = store.fetch_scratch(remote, &wants, Filter::TreesToDepth(depth), verbosity);
     let fetched: Result<GitStore, String> = match &quarantine {
         Ok(q) => q.store().map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),

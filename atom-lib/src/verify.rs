@@ -34,7 +34,7 @@ pub mod structure;
 mod work;
 
 use ancestry::{ancestry_level, Roots, Walker};
-pub use findings::{Checked, Finding, Level, Unverifiable, Verdict};
+pub use findings::{Checked, Finding, Level, Subject, Unverifiable, Verdict};
 use source::source_level;
 use structure::structure_level;
 pub use structure::{check_structure, Structure};
@@ -241,7 +241,6 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     )?;
     let atom = resolution.selected_ref();
     let commit = resolution.selected.commit;
-    let quarantine = store.quarantine()?;
     let mut wants = vec![atom.name()];
     if options.signed {
         let sigs = crate::sign::check::sig_prefix(&atom);
@@ -249,7 +248,7 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
         let revoked = crate::sign::check::REVOKED_REF_PREFIX;
         wants.push(format!("+{revoked}*:{revoked}*"));
     }
-    quarantine.fetch(&url, &wants, Filter::Everything, options.verbosity)?;
+    let quarantine = store.fetch_scratch(&url, &wants, Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;
     // eka's metadata refs go into a quarantine of their own: the origin ref brings the source
     // commit without its history (a shallow fetch), which must not stand in the way of the
@@ -258,9 +257,7 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     let meta_quarantine = if meta_specs.is_empty() {
         None
     } else {
-        let meta = store.quarantine()?;
-        meta.fetch(&url, &meta_specs, Filter::Trees, options.verbosity)?;
-        Some(meta)
+        Some(store.fetch_scratch(&url, &meta_specs, Filter::Trees, options.verbosity)?)
     };
     let meta = meta_quarantine.as_ref().map(|q| q.store()).transpose()?;
     let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
@@ -344,11 +341,7 @@ fn eka_meta_from_remote(
     let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     let fetched = store.list_remote(remote, &prefixes).and_then(|listed| {
         let specs = eka_meta_refspecs(&listed, &lacking);
-        let quarantine = store.quarantine()?;
-        if !specs.is_empty() {
-            quarantine.fetch(remote, &specs, Filter::Trees, verbosity)?;
-        }
-        Ok(quarantine)
+        store.fetch_scratch(remote, &specs, Filter::Trees, verbosity)
     });
     match fetched {
         Ok(quarantine) => Some(quarantine),
@@ -540,7 +533,6 @@ fn run(
     through: Level,
     meta: Option<&GitStore>,
 ) -> Outcome {
-    let structure_level = |v: &GitStore, w: &mut Work| structure_level(v, w, meta);
     let mut work: Vec<Work> = atoms
         .into_iter()
         .map(|(atom, commit)| Work {
@@ -554,146 +546,177 @@ fn run(
             path: None,
         })
         .collect();
-
-    // Structure: the atom commit and its tree.
-    let pending = level_pass(view, &mut work, structure_level);
-    if !pending.is_empty() {
-        let wants: Vec<String> = pending
-            .iter()
-            .map(|&i| work[i].commit.to_string())
-            .collect();
-        fetch_and_retry(
-            view,
-            &mut work,
-            &pending,
-            remote,
-            &wants,
-            Filter::Everything,
-            Level::Structure,
-            options,
-            structure_level,
-        );
-    }
-
-    // Source: the source commit and the trees along the path.
-    let pending = level_pass(view, &mut work, source_level);
-    if !pending.is_empty() {
-        let mut wants: Vec<String> = Vec::new();
-        let mut filter = Filter::TreesToDepth(1);
-        for &i in &pending {
-            if let Some(source) = work[i].source {
-                wants.push(source.to_string());
-            }
-            filter = match (&work[i].path, filter) {
-                (None, _) | (_, Filter::Trees) => Filter::Trees,
-                (Some(path), Filter::TreesToDepth(d)) => {
-                    let depth = u32::try_from(path.as_str().split('/').count()).unwrap_or(u32::MAX);
-                    Filter::TreesToDepth(d.max(depth))
-                }
-                (_, other) => other,
-            };
-        }
-        wants.dedup();
-        fetch_and_retry(
-            view,
-            &mut work,
-            &pending,
-            remote,
-            &wants,
-            filter,
-            Level::Source,
-            options,
-            source_level,
-        );
-    }
-
+    structure_pass(view, &mut work, remote, options, meta);
+    source_pass(view, &mut work, remote, options);
     if through < Level::Ancestry {
         return outcome(work);
     }
-
-    // Ancestry: the commits from the source back to the root.
     if let Some(remote) = remote {
         if work.iter().any(|w| roots.get(w.atom.format).is_none()) {
             roots.fill_from_remote(view, remote);
         }
     }
+    ancestry_pass(view, &mut work, &roots, remote, options);
+    if options.signed {
+        signature_pass(view, &mut work, &roots);
+    }
+    outcome(work)
+}
+
+/// Structure: the atom commit and its tree, fetched for all atoms at once where missing.
+fn structure_pass(
+    view: &GitStore,
+    work: &mut [Work],
+    remote: Option<&str>,
+    options: &Options,
+    meta: Option<&GitStore>,
+) {
+    let structure_level = |v: &GitStore, w: &mut Work| structure_level(v, w, meta);
+    let pending = level_pass(view, work, structure_level);
+    if pending.is_empty() {
+        return;
+    }
+    let wants: Vec<String> = pending
+        .iter()
+        .map(|&i| work[i].commit.to_string())
+        .collect();
+    fetch_and_retry(
+        view,
+        work,
+        &pending,
+        remote,
+        &wants,
+        Filter::Everything,
+        Level::Structure,
+        options,
+        structure_level,
+    );
+}
+
+/// Source: the source commit and the trees along the path, fetched (trees only, to the deepest
+/// path) for all atoms at once where missing.
+fn source_pass(view: &GitStore, work: &mut [Work], remote: Option<&str>, options: &Options) {
+    let pending = level_pass(view, work, source_level);
+    if pending.is_empty() {
+        return;
+    }
+    let mut wants: Vec<String> = Vec::new();
+    let mut filter = Filter::TreesToDepth(1);
+    for &i in &pending {
+        if let Some(source) = work[i].source {
+            wants.push(source.to_string());
+        }
+        filter = match (&work[i].path, filter) {
+            (None, _) | (_, Filter::Trees) => Filter::Trees,
+            (Some(path), Filter::TreesToDepth(d)) => {
+                let depth = u32::try_from(path.as_str().split('/').count()).unwrap_or(u32::MAX);
+                Filter::TreesToDepth(d.max(depth))
+            }
+            (_, other) => other,
+        };
+    }
+    wants.dedup();
+    fetch_and_retry(
+        view,
+        work,
+        &pending,
+        remote,
+        &wants,
+        filter,
+        Level::Source,
+        options,
+        source_level,
+    );
+}
+
+/// Ancestry: the commits from the source back to the root, fetched (history, no blobs) for
+/// every atom whose history is not here.
+fn ancestry_pass(
+    view: &GitStore,
+    work: &mut [Work],
+    roots: &Roots,
+    remote: Option<&str>,
+    options: &Options,
+) {
     let mut walker = Walker::default();
     let mut pending = Vec::new();
     for (i, w) in work.iter_mut().enumerate() {
         if w.blocked() {
             continue;
         }
-        match ancestry_level(view, w, roots.get(w.atom.format), &mut walker) {
-            Ok(()) => {}
-            Err(_) => pending.push(i),
+        if ancestry_level(view, w, roots.get(w.atom.format), &mut walker).is_err() {
+            pending.push(i);
         }
     }
-    if !pending.is_empty() && options.ancestry {
-        let wants: Vec<String> = pending
-            .iter()
-            .filter_map(|&i| work[i].source.map(|s| s.to_string()))
-            .collect();
-        match remote {
-            Some(remote) => match view.quarantine().and_then(|q| {
-                q.fetch(remote, &wants, Filter::History, options.verbosity)
-                    .map(|()| q)
-            }) {
-                Ok(q) => match q.store() {
-                    Ok(fetched) => {
-                        for &i in &pending {
-                            let w = &mut work[i];
-                            if let Err(missing) =
-                                ancestry_level(&fetched, w, roots.get(w.atom.format), &mut walker)
-                            {
-                                w.unverifiable = Some(missing);
-                            }
-                        }
-                    }
-                    Err(e) => block(&mut work, &pending, Unverifiable::Store(e.to_string())),
+    if pending.is_empty() || !options.ancestry {
+        return;
+    }
+    let Some(remote) = remote else {
+        for &i in &pending {
+            let w = &mut work[i];
+            if let Some(source) = w.source {
+                w.unverifiable = Some(Unverifiable::Missing {
+                    what: "history of source commit",
+                    oid: source,
+                });
+            }
+        }
+        return;
+    };
+    let wants: Vec<String> = pending
+        .iter()
+        .filter_map(|&i| work[i].source.map(|s| s.to_string()))
+        .collect();
+    let fetched = view.fetch_scratch(remote, &wants, Filter::History, options.verbosity);
+    let quarantine = match fetched {
+        Ok(q) => q,
+        Err(e) => {
+            return block(
+                work,
+                &pending,
+                Unverifiable::Fetch {
+                    level: Level::Ancestry,
+                    remote: remote.to_owned(),
+                    error: e.to_string(),
                 },
-                Err(e) => block(
-                    &mut work,
-                    &pending,
-                    Unverifiable::Fetch {
-                        level: Level::Ancestry,
-                        remote: remote.to_owned(),
-                        error: e.to_string(),
-                    },
-                ),
-            },
-            None => {
-                for &i in &pending {
-                    let w = &mut work[i];
-                    if let Some(source) = w.source {
-                        w.unverifiable = Some(Unverifiable::Missing {
-                            what: "history of source commit",
-                            oid: source,
-                        });
-                    }
+            )
+        }
+    };
+    match quarantine.store() {
+        Ok(fetched) => {
+            for &i in &pending {
+                let w = &mut work[i];
+                if let Err(missing) =
+                    ancestry_level(&fetched, w, roots.get(w.atom.format), &mut walker)
+                {
+                    w.unverifiable = Some(missing);
                 }
             }
         }
+        Err(e) => block(
+            work,
+            &pending,
+            Unverifiable::store("open the fetched history", e),
+        ),
     }
+}
 
-    // Signature: a good signature by a trusted key, when asked for.
-    if options.signed {
-        for w in work.iter_mut().filter(|w| !w.blocked()) {
-            let Some(tree) = w.tree else { continue };
-            let id = roots
-                .get(w.atom.format)
-                .map(|r| crate::Root(r).atom_id(&w.atom.label));
-            match crate::sign::check::check(view, &w.atom, w.commit, tree, id.as_ref()) {
-                Ok(None) => w.levels.push(Level::Signature),
-                Ok(Some(finding)) => {
-                    w.findings.push(finding.into());
-                    w.levels.push(Level::Signature);
-                }
-                Err(e) => w.unverifiable = Some(Unverifiable::Store(e.to_string())),
+/// Signature: a good signature by a trusted key on every atom not already blocked.
+fn signature_pass(view: &GitStore, work: &mut [Work], roots: &Roots) {
+    for w in work.iter_mut().filter(|w| !w.blocked()) {
+        let Some(tree) = w.tree else { continue };
+        let id = roots
+            .get(w.atom.format)
+            .map(|r| crate::Root(r).atom_id(&w.atom.label));
+        match crate::sign::check::check(view, &w.atom, w.commit, tree, id.as_ref()) {
+            Ok(None) => w.levels.push(Level::Signature),
+            Ok(Some(finding)) => {
+                w.findings.push(finding.into());
+                w.levels.push(Level::Signature);
             }
+            Err(e) => w.unverifiable = Some(Unverifiable::store("read the signature refs", e)),
         }
     }
-
-    outcome(work)
 }
 
 /// The verdicts on `work`, sorted by label, format and version.
@@ -771,10 +794,7 @@ fn fetch_and_retry(
         ?filter,
         "fetching what the check needs"
     );
-    let quarantine = match view.quarantine().and_then(|q| {
-        q.fetch(remote, wants, filter, options.verbosity)
-            .map(|()| q)
-    }) {
+    let quarantine = match view.fetch_scratch(remote, wants, filter, options.verbosity) {
         Ok(q) => q,
         Err(e) => {
             let why = Unverifiable::Fetch {
@@ -787,7 +807,13 @@ fn fetch_and_retry(
     };
     let fetched = match quarantine.store() {
         Ok(s) => s,
-        Err(e) => return block(work, pending, Unverifiable::Store(e.to_string())),
+        Err(e) => {
+            return block(
+                work,
+                pending,
+                Unverifiable::store("open the fetched objects", e),
+            )
+        }
     };
     for &i in pending {
         let w = &mut work[i];

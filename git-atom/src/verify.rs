@@ -331,103 +331,119 @@ fn print(
     signed: bool,
 ) -> anyhow::Result<()> {
     if json {
-        let json: Vec<JsonVerdict> = outcome
-            .atoms
-            .iter()
-            .map(|c| {
-                let (status, findings) = match &c.verdict {
-                    Verdict::Verified => ("verified", Vec::new()),
-                    Verdict::Failed(f) => ("failed", f.iter().map(ToString::to_string).collect()),
-                    Verdict::Unverifiable(why) => ("unverifiable", vec![unverifiable(why, hint)]),
-                };
-                JsonVerdict {
-                    label: c.atom.label.to_string(),
-                    version: c.atom.version.to_string(),
-                    format: c.atom.format.name(),
-                    commit: c.commit.to_string(),
-                    source: c.source.map(|s| s.to_string()),
-                    status,
-                    levels: JsonLevels {
-                        structure: level_state(c, Level::Structure),
-                        source: level_state(c, Level::Source),
-                        ancestry: level_state(c, Level::Ancestry),
-                        signature: signed.then(|| level_state(c, Level::Signature)),
-                    },
-                    findings,
-                }
-            })
-            .collect();
-        let subs: Vec<JsonSubatomic> = outcome
-            .subatomics
-            .iter()
-            .map(|s| {
-                let (status, findings) = verdict_words(&s.verdict, hint);
-                JsonSubatomic {
-                    tree: s.tree.to_string(),
-                    commit: s.commit.to_string(),
-                    path: s.path.as_ref().map(ToString::to_string),
-                    source: s.source.map(|o| o.to_string()),
-                    status,
-                    levels: JsonSubLevels {
-                        structure: sub_level_state(s, Level::Structure),
-                        source: sub_level_state(s, Level::Source),
-                    },
-                    findings,
-                }
-            })
-            .collect();
-        output::json(&serde_json::json!({ "atoms": json, "subatomics": subs }))?;
+        output::json(&json_document(outcome, hint, signed))?;
     } else {
-        let mut text = String::new();
-        for c in &outcome.atoms {
-            let name = match c.atom.format {
-                atom_lib::Format::Atom1 => c.atom.to_string(),
-                other => format!("{} ({other})", c.atom),
-            };
-            let levels = levels_text(c, signed);
-            match &c.verdict {
-                Verdict::Verified => text.push_str(&format!("ok            {name} {levels}\n")),
-                Verdict::Failed(findings) => {
-                    let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
-                    text.push_str(&format!(
-                        "FAILED        {name}: {} {levels}\n",
-                        shown.join("; ")
-                    ))
-                }
-                Verdict::Unverifiable(why) => text.push_str(&format!(
-                    "UNVERIFIABLE  {name}: {} {levels}\n",
-                    unverifiable(why, hint)
-                )),
-            }
-        }
-        for s in &outcome.subatomics {
-            let name = match &s.path {
-                Some(path) => format!("subatomic {} ({path})", s.tree.short(12)),
-                None => format!("subatomic {}", s.tree.short(12)),
-            };
-            let checked: Vec<&str> = s.levels.iter().map(|l| l.name()).collect();
-            let levels = if checked.len() == 2 {
-                format!("({})", checked.join(", "))
-            } else if checked.is_empty() {
-                "(not checked: structure, source)".to_owned()
-            } else {
-                format!("({}; not checked: source)", checked.join(", "))
-            };
-            let (status, findings) = verdict_words(&s.verdict, hint);
-            match status {
-                "verified" => text.push_str(&format!("ok            {name} {levels}\n")),
-                "failed" => text.push_str(&format!(
-                    "FAILED        {name}: {} {levels}\n",
-                    findings.join("; ")
-                )),
-                _ => text.push_str(&format!(
-                    "UNVERIFIABLE  {name}: {} {levels}\n",
-                    findings.join("; ")
-                )),
-            }
-        }
-        output::stdout(&text)?;
+        output::stdout(&text_report(outcome, hint, signed))?;
     }
+    summarise(outcome, quiet);
+    Ok(())
+}
+
+/// The `--json` document: `{"atoms": [...], "subatomics": [...]}` (docs/json.md).
+fn json_document(outcome: &Outcome, hint: bool, signed: bool) -> serde_json::Value {
+    let atoms: Vec<JsonVerdict> = outcome
+        .atoms
+        .iter()
+        .map(|c| {
+            let (status, findings) = match &c.verdict {
+                Verdict::Verified => ("verified", Vec::new()),
+                Verdict::Failed(f) => ("failed", f.iter().map(ToString::to_string).collect()),
+                Verdict::Unverifiable(why) => ("unverifiable", vec![unverifiable(why, hint)]),
+            };
+            JsonVerdict {
+                label: c.atom.label.to_string(),
+                version: c.atom.version.to_string(),
+                format: c.atom.format.name(),
+                commit: c.commit.to_string(),
+                source: c.source.map(|s| s.to_string()),
+                status,
+                levels: JsonLevels {
+                    structure: level_state(c, Level::Structure),
+                    source: level_state(c, Level::Source),
+                    ancestry: level_state(c, Level::Ancestry),
+                    signature: signed.then(|| level_state(c, Level::Signature)),
+                },
+                findings,
+            }
+        })
+        .collect();
+    let subs: Vec<JsonSubatomic> = outcome
+        .subatomics
+        .iter()
+        .map(|s| {
+            let (status, findings) = verdict_words(&s.verdict, hint);
+            JsonSubatomic {
+                tree: s.tree.to_string(),
+                commit: s.commit.to_string(),
+                path: s.path.as_ref().map(ToString::to_string),
+                source: s.source.map(|o| o.to_string()),
+                status,
+                levels: JsonSubLevels {
+                    structure: sub_level_state(s, Level::Structure),
+                    source: sub_level_state(s, Level::Source),
+                },
+                findings,
+            }
+        })
+        .collect();
+    serde_json::json!({ "atoms": atoms, "subatomics": subs })
+}
+
+/// One line per atom and subatomic: its verdict, what failed and the levels checked.
+fn text_report(outcome: &Outcome, hint: bool, signed: bool) -> String {
+    let mut text = String::new();
+    for c in &outcome.atoms {
+        let name = match c.atom.format {
+            atom_lib::Format::Atom1 => c.atom.to_string(),
+            other => format!("{} ({other})", c.atom),
+        };
+        let levels = levels_text(c, signed);
+        match &c.verdict {
+            Verdict::Verified => text.push_str(&format!("ok            {name} {levels}\n")),
+            Verdict::Failed(findings) => {
+                let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
+                text.push_str(&format!(
+                    "FAILED        {name}: {} {levels}\n",
+                    shown.join("; ")
+                ))
+            }
+            Verdict::Unverifiable(why) => text.push_str(&format!(
+                "UNVERIFIABLE  {name}: {} {levels}\n",
+                unverifiable(why, hint)
+            )),
+        }
+    }
+    for s in &outcome.subatomics {
+        let name = match &s.path {
+            Some(path) => format!("subatomic {} ({path})", s.tree.short(12)),
+            None => format!("subatomic {}", s.tree.short(12)),
+        };
+        let checked: Vec<&str> = s.levels.iter().map(|l| l.name()).collect();
+        let levels = if checked.len() == 2 {
+            format!("({})", checked.join(", "))
+        } else if checked.is_empty() {
+            "(not checked: structure, source)".to_owned()
+        } else {
+            format!("({}; not checked: source)", checked.join(", "))
+        };
+        let (status, findings) = verdict_words(&s.verdict, hint);
+        match status {
+            "verified" => text.push_str(&format!("ok            {name} {levels}\n")),
+            "failed" => text.push_str(&format!(
+                "FAILED        {name}: {} {levels}\n",
+                findings.join("; ")
+            )),
+            _ => text.push_str(&format!(
+                "UNVERIFIABLE  {name}: {} {levels}\n",
+                findings.join("; ")
+            )),
+        }
+    }
+    text
+}
+
+/// The counts on stderr, and a note when ancestry was not checked.
+fn summarise(outcome: &Outcome, quiet: bool) {
     let verdicts = || {
         outcome
             .atoms
@@ -462,7 +478,6 @@ fn print(
             ),
         );
     }
-    Ok(())
 }
 
 /// The repository an `atom::` remote of `store` names (a clone made with `git clone

@@ -244,12 +244,52 @@ pub enum Finding {
     /// The signature requirement is not met.
     #[error(transparent)]
     Signature(#[from] crate::sign::check::SignatureFinding),
-    /// An object could not be read.
-    #[error("{0}")]
-    Store(String),
+    /// An object or ref could not be read.
+    #[error("cannot read {subject}: {error}")]
+    Unreadable {
+        /// What could not be read.
+        subject: Subject,
+        /// Why, in the store's words.
+        error: String,
+    },
+    /// The object a ref names is not a well-formed commit.
+    #[error("{commit} is not a well-formed commit object")]
+    Malformed {
+        /// The object.
+        commit: Oid,
+    },
+}
+
+/// An object or ref a check reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A commit.
+    Commit(Oid),
+    /// A tree.
+    Tree(Oid),
+    /// A ref.
+    Ref(String),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Commit(oid) => write!(f, "commit {oid}"),
+            Subject::Tree(oid) => write!(f, "tree {oid}"),
+            Subject::Ref(name) => write!(f, "ref `{name}`"),
+        }
+    }
 }
 
 impl Finding {
+    /// `subject` could not be read: `error`.
+    pub(crate) fn unreadable(subject: Subject, error: impl std::fmt::Display) -> Finding {
+        Finding::Unreadable {
+            subject,
+            error: error.to_string(),
+        }
+    }
+
     /// The level whose check found this.
     pub fn level(&self) -> Level {
         match self {
@@ -297,9 +337,24 @@ pub enum Unverifiable {
         /// What failed.
         error: String,
     },
-    /// The repository could not be read.
-    #[error("{0}")]
-    Store(String),
+    /// The repository (or the objects fetched for the check) could not be read.
+    #[error("cannot {operation}: {error}")]
+    Store {
+        /// What was being done, as a verb phrase ("open the fetched objects").
+        operation: &'static str,
+        /// Why, in the store's words.
+        error: String,
+    },
+}
+
+impl Unverifiable {
+    /// `operation` failed: `error`.
+    pub(crate) fn store(operation: &'static str, error: impl std::fmt::Display) -> Unverifiable {
+        Unverifiable::Store {
+            operation,
+            error: error.to_string(),
+        }
+    }
 }
 
 /// The verdict on one atom.

@@ -24,7 +24,7 @@ pub(super) fn source_level(view: &GitStore, w: &mut Work) -> Result<(), Unverifi
             what: "source tree",
             oid,
         },
-        other => Unverifiable::Store(other.to_string()),
+        other => Unverifiable::store("read the source", other),
     };
     if !view.has_object(source) {
         return Err(Unverifiable::Missing {

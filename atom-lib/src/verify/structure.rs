@@ -1,7 +1,7 @@
 //! The structure level: the checks that need only the atom commit and its tree
 //! (`docs/format.md`, section 8, checks 1-6), and for eka atoms their metadata refs.
 
-use super::findings::{Finding, Level, Unverifiable};
+use super::findings::{Finding, Level, Subject, Unverifiable};
 use super::work::Work;
 use crate::commit::{
     AtomCommit, AtomPath, RawCommit, EKA_IDENTITY, FORMAT_VERSION, HEADER_FORMAT, HEADER_PATH,
@@ -46,19 +46,55 @@ pub fn check_structure(
             })
         }
         Err(e) => {
-            structure.findings.push(Finding::Store(e.to_string()));
+            structure
+                .findings
+                .push(Finding::unreadable(Subject::Commit(commit), e));
             return Ok(structure);
         }
     };
-    let findings = &mut structure.findings;
     let Some(raw) = RawCommit::parse(&bytes) else {
-        findings.push(Finding::Store("not a well-formed commit object".into()));
+        structure.findings.push(Finding::Malformed { commit });
         return Ok(structure);
     };
     if let Some(why) = unsupported_format(&raw) {
         return Err(why);
     }
+    header_level(&raw, atom, &mut structure);
+    let Some(tree) = raw.one("tree").and_then(|t| t.parse::<Oid>().ok()) else {
+        structure
+            .findings
+            .push(Finding::InvalidHeader { name: "tree" });
+        return Ok(structure);
+    };
+    structure.tree = Some(tree);
+    if let Some(finding) = manifest_finding(store, atom, tree)? {
+        structure.findings.push(finding);
+    }
 
+    // Reproducibility: the commit rebuilt from its fields must be this very object.
+    if let Some(source) = structure.source {
+        let rebuilt = AtomCommit {
+            format: atom.format,
+            tree,
+            source,
+            path: structure.path.clone(),
+            label: atom.label.clone(),
+            version: atom.version.clone(),
+        };
+        let id = store.hash_commit(&rebuilt.to_bytes());
+        if id != commit {
+            structure.findings.push(Finding::NotReproducible {
+                rebuilt: id,
+                commit,
+            });
+        }
+    }
+    Ok(structure)
+}
+
+/// The checks on the commit's own bytes: no parents, the fixed identity, exactly the format's
+/// headers in order with valid values, and the message; records the source and path found.
+fn header_level(raw: &RawCommit, atom: &AtomRef, structure: &mut Structure) {
     let (identity, expected_headers): (&'static str, &[&'static str]) = match atom.format {
         Format::Atom1 => (
             IDENTITY,
@@ -76,35 +112,15 @@ pub fn check_structure(
             &["tree", "author", "committer", "origin", "format"],
         ),
     };
+    let findings = &mut structure.findings;
     let parents = raw.all("parent").count();
     if parents > 0 {
         findings.push(Finding::Parents { count: parents });
     }
     for role in ["author", "committer"] {
-        match raw.one(role) {
-            Some(v) if v == identity => {}
-            Some(v) => {
-                let (who, when) = split_ident(v);
-                let (want_who, want_when) = split_ident(identity);
-                if who != want_who {
-                    findings.push(Finding::Identity {
-                        role,
-                        found: who.to_owned(),
-                        expected: want_who,
-                    });
-                }
-                if when != want_when {
-                    findings.push(Finding::Timestamp {
-                        role,
-                        found: when.to_owned(),
-                        expected: want_when,
-                    });
-                }
-            }
-            None => findings.push(Finding::MissingOrRepeated { name: role }),
-        }
+        identity_findings(raw, role, identity, findings);
     }
-    findings.extend(header_findings(&raw, expected_headers));
+    findings.extend(header_findings(raw, expected_headers));
 
     let (format_header, source_header, want_format) = match atom.format {
         Format::Atom1 => (HEADER_FORMAT, HEADER_SOURCE, FORMAT_VERSION),
@@ -143,68 +159,78 @@ pub fn check_structure(
             expected: expected_message,
         });
     }
-    let Some(tree) = raw.one("tree").and_then(|t| t.parse::<Oid>().ok()) else {
-        findings.push(Finding::InvalidHeader { name: "tree" });
-        return Ok(structure);
-    };
-    structure.tree = Some(tree);
+}
 
-    // The manifest inside the atom must name the atom the ref names.
+/// The `author` or `committer` header must be the format's fixed identity and timestamp.
+fn identity_findings(
+    raw: &RawCommit,
+    role: &'static str,
+    identity: &'static str,
+    findings: &mut Vec<Finding>,
+) {
+    match raw.one(role) {
+        Some(v) if v == identity => {}
+        Some(v) => {
+            let (who, when) = split_ident(v);
+            let (want_who, want_when) = split_ident(identity);
+            if who != want_who {
+                findings.push(Finding::Identity {
+                    role,
+                    found: who.to_owned(),
+                    expected: want_who,
+                });
+            }
+            if when != want_when {
+                findings.push(Finding::Timestamp {
+                    role,
+                    found: when.to_owned(),
+                    expected: want_when,
+                });
+            }
+        }
+        None => findings.push(Finding::MissingOrRepeated { name: role }),
+    }
+}
+
+/// The manifest inside the atom must name the atom the ref names.
+fn manifest_finding(
+    store: &GitStore,
+    atom: &AtomRef,
+    tree: Oid,
+) -> Result<Option<Finding>, Unverifiable> {
     let schema = match atom.format {
         Format::Atom1 => Schema::Atom,
         Format::EkaPre1 => Schema::EkaPackage,
     };
-    match store.tree_entries(tree) {
-        Ok(entries) => match entries.iter().find(|e| e.name == MANIFEST_FILE.as_bytes()) {
-            Some(e) if e.kind == EntryKind::Blob => {
-                let manifest = store
-                    .read_blob(e.oid)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| {
-                        Manifest::parse_schema(
-                            &b,
-                            &format!("{}:{MANIFEST_FILE}", atom.name()),
-                            schema,
-                        )
-                        .map_err(|e| e.to_string())
-                    });
-                match manifest {
-                    Ok(m) if m.label == atom.label && m.version == atom.version => {}
-                    Ok(m) => findings.push(Finding::ManifestMismatch {
-                        label: m.label,
-                        version: m.version,
-                        atom: atom.clone(),
-                    }),
-                    Err(e) => findings.push(Finding::InvalidManifest(e)),
-                }
-            }
-            _ => findings.push(Finding::NoManifest),
-        },
+    let entries = match store.tree_entries(tree) {
+        Ok(entries) => entries,
         Err(StoreError::Missing { oid }) => {
             return Err(Unverifiable::Missing { what: "tree", oid })
         }
-        Err(e) => findings.push(Finding::Store(e.to_string())),
-    }
-
-    // Reproducibility: the commit rebuilt from its fields must be this very object.
-    if let Some(source) = structure.source {
-        let rebuilt = AtomCommit {
-            format: atom.format,
-            tree,
-            source,
-            path: structure.path.clone(),
-            label: atom.label.clone(),
-            version: atom.version.clone(),
-        };
-        let id = store.hash_commit(&rebuilt.to_bytes());
-        if id != commit {
-            structure.findings.push(Finding::NotReproducible {
-                rebuilt: id,
-                commit,
-            });
-        }
-    }
-    Ok(structure)
+        Err(e) => return Ok(Some(Finding::unreadable(Subject::Tree(tree), e))),
+    };
+    let Some(entry) = entries
+        .iter()
+        .find(|e| e.name == MANIFEST_FILE.as_bytes() && e.kind == EntryKind::Blob)
+    else {
+        return Ok(Some(Finding::NoManifest));
+    };
+    let manifest = store
+        .read_blob(entry.oid)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            Manifest::parse_schema(&b, &format!("{}:{MANIFEST_FILE}", atom.name()), schema)
+                .map_err(|e| e.to_string())
+        });
+    Ok(match manifest {
+        Ok(m) if m.label == atom.label && m.version == atom.version => None,
+        Ok(m) => Some(Finding::ManifestMismatch {
+            label: m.label,
+            version: m.version,
+            atom: atom.clone(),
+        }),
+        Err(e) => Some(Finding::InvalidManifest(e)),
+    })
 }
 
 /// The structure level on one atom: [`check_structure`], and for eka atoms the metadata refs
@@ -255,7 +281,7 @@ fn eka_meta(
             }
         }
         Ok(None) => findings.push(Finding::EkaMetaMissing { name: origin_ref }),
-        Err(e) => findings.push(Finding::Store(e.to_string())),
+        Err(e) => findings.push(Finding::unreadable(Subject::Ref(origin_ref.clone()), e)),
     }
     let manifest_ref = atom.eka_meta_ref(EkaMeta::Manifest);
     match refs.find_ref(&manifest_ref) {
@@ -284,7 +310,7 @@ fn eka_meta(
             }
         }
         Ok(None) => findings.push(Finding::EkaMetaMissing { name: manifest_ref }),
-        Err(e) => findings.push(Finding::Store(e.to_string())),
+        Err(e) => findings.push(Finding::unreadable(Subject::Ref(manifest_ref), e)),
     }
     findings
 }

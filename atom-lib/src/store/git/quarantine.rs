@@ -102,17 +102,22 @@ impl GitStore {
         })
     }
 
-    /// Fetches `refs` (ref names or refspecs on the remote) from `url` into a new quarantine
-    /// next to this repository, with objects only: no ref, no `FETCH_HEAD`, no tags. A relative
-    /// `url` is relative to this process's current directory.
-    pub fn fetch_quarantined(
+    /// Fetches `wants` (ref names, refspecs or object ids) from `url` into a new quarantine
+    /// next to this repository, objects only (no ref, no `FETCH_HEAD`, no tags), leaving out
+    /// what `filter` says: a scratch view for a check to read, removed when dropped. Nothing
+    /// in it is admitted; admission goes through [`crate::admit`]. A relative `url` is
+    /// relative to this process's current directory. No wants, no fetch: an empty view.
+    pub fn fetch_scratch(
         &self,
         url: &str,
-        refs: &[String],
+        wants: &[String],
+        filter: Filter,
         verbosity: Verbosity,
     ) -> Result<Quarantine, StoreError> {
         let quarantine = self.quarantine()?;
-        quarantine.fetch(url, refs, Filter::Everything, verbosity)?;
+        if !wants.is_empty() {
+            quarantine.fetch(url, wants, filter, verbosity)?;
+        }
         Ok(quarantine)
     }
 }
