@@ -51,6 +51,15 @@ pub struct Lock {
     pub srcs: Vec<LockedSrc>,
 }
 
+/// What a consumer of a published atom asks of a sibling its lock names by path (another atom
+/// of the same repository): the locked version or any later compatible one (`^<version>`, as
+/// a bare version requirement means), resolved in that repository (docs/lock.md, "Path
+/// dependencies").
+pub fn sibling_requirement(version: &Version) -> crate::uri::Requirement {
+    crate::uri::Requirement::new(&format!("^{version}"))
+        .expect("a version is a valid caret requirement")
+}
+
 /// Which atom an entry is: its atomic number and version (written `<id>@<version>`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AtomKey {

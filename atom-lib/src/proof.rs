@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::admit::{self, Contents, Wanted};
-use crate::lock::{AtomKey, LockedAtom, Origin, LOCK_FILE};
+use crate::lock::{sibling_requirement, AtomKey, LockedAtom, Origin, LOCK_FILE};
 use crate::manifest::Name;
 use crate::store::git::Verbosity;
 use crate::store::EntryKind;
@@ -331,11 +331,24 @@ fn disagreement(own: Option<&Lock>, name: &Name, ours: &LockedAtom) -> Option<St
     let Some(theirs) = own.requires.get(name).and_then(|k| own.atom(k)) else {
         return Some(format!("nothing for `{name}`"));
     };
-    let same = theirs.id == ours.id
-        && theirs.version == ours.version
-        && theirs.root == ours.root
-        && theirs.commit == ours.commit
-        && theirs.tree == ours.tree;
+    let same = match theirs.origin {
+        // A sibling of the requirer's repository, locked by path: published apart from it, so
+        // its atom commit differs; the consumer's entry is that atom or a later compatible
+        // version of it (docs/lock.md, "Path dependencies"), with the locked tree if the same.
+        Origin::Path { .. } => {
+            theirs.id == ours.id
+                && theirs.root == ours.root
+                && sibling_requirement(&theirs.version).matches(&ours.version)
+                && (theirs.version != ours.version || theirs.tree == ours.tree)
+        }
+        Origin::Url { .. } => {
+            theirs.id == ours.id
+                && theirs.version == ours.version
+                && theirs.root == ours.root
+                && theirs.commit == ours.commit
+                && theirs.tree == ours.tree
+        }
+    };
     (!same).then(|| {
         format!(
             "{} commit {} tree {}",

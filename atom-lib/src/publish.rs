@@ -250,6 +250,37 @@ pub enum Problem {
         /// The atom directory.
         path: AtomPath,
     },
+    /// A sibling the atom depends on by path is neither published nor in this publish.
+    #[error(
+        "`{path}` depends on `{sibling}` (path `{dir}`), which is not published, so no consumer \
+         could fetch it: publish them together (`git atom publish {dir} {path}`, or `--all`)"
+    )]
+    SiblingUnpublished {
+        /// The dependent atom's directory.
+        path: AtomPath,
+        /// The sibling, as the lock names it.
+        sibling: AtomRef,
+        /// The sibling's directory.
+        dir: String,
+    },
+    /// A sibling the atom depends on by path is published at its version with another tree.
+    #[error(
+        "`{path}` depends on `{sibling}` (path `{dir}`) at tree {}, but `{sibling}` is published \
+         with tree {}: give `{dir}` a new version, run `git atom resolve` in `{path}` and commit",
+        .locked.short(12), .published.short(12)
+    )]
+    SiblingDiffers {
+        /// The dependent atom's directory.
+        path: AtomPath,
+        /// The sibling, as the lock names it.
+        sibling: AtomRef,
+        /// The sibling's directory.
+        dir: String,
+        /// The tree the lock records.
+        locked: Oid,
+        /// The tree published.
+        published: Oid,
+    },
     /// An atom's lock is unreadable or not current for its manifest.
     #[error("`{path}/atom.lock` is not current: {} (run `git atom resolve` in it and commit the lock)", .reasons.join("; "))]
     LockStale {
@@ -643,7 +674,7 @@ fn revision_problems(
     for atom in selected {
         match &atom.manifest {
             Err(e) => problems.push(Problem::Manifest(e.clone())),
-            Ok(_) => problems.extend(lock_problems(store, tree, atom)?),
+            Ok(_) => problems.extend(lock_problems(store, tree, atom, Some(selected))?),
         }
     }
     if store.head_commit() == Some(source) {
@@ -1199,18 +1230,20 @@ pub fn lock_problems_at(store: &GitStore, commit: Oid) -> Result<Vec<Problem>, S
     let (tree, _) = store.commit_tree_and_parents(commit)?;
     let mut problems = Vec::new();
     for atom in scan::find_atoms(store, tree)? {
-        problems.extend(lock_problems(store, tree, &atom)?);
+        problems.extend(lock_problems(store, tree, &atom, None)?);
     }
     Ok(problems)
 }
 
 /// What is wrong with an atom's full manifest and its lock: the manifest must be valid, and an
 /// atom with dependencies must carry a lock that is current for it (seed 001: "Before
-/// publishing, the publish logic double-checks the lock's accuracy").
+/// publishing, the publish logic double-checks the lock's accuracy"). When `publishing` (the
+/// atoms selected), every sibling the lock names must be published or among them.
 fn lock_problems(
     store: &GitStore,
     source_tree: Oid,
     atom: &SourceAtom,
+    publishing: Option<&[SourceAtom]>,
 ) -> Result<Vec<Problem>, StoreError> {
     let entries = store.tree_entries(atom.tree)?;
     let blob = |name: &str| -> Result<Option<Vec<u8>>, StoreError> {
@@ -1235,9 +1268,13 @@ fn lock_problems(
         None => return Ok(Vec::new()),
         Some(bytes) => crate::Lock::parse(&bytes, &format!("{path}/atom.lock")),
     };
+    let mut siblings = Vec::new();
     let reasons: Vec<String> = match lock {
         Err(e) => vec![e.to_string()],
         Ok(lock) => {
+            if let Some(selected) = publishing {
+                siblings = sibling_problems(store, path, &lock, selected)?;
+            }
             let mut reasons: Vec<String> = lock
                 .check(&manifest, path.as_str())
                 .iter()
@@ -1282,14 +1319,60 @@ fn lock_problems(
             reasons
         }
     };
-    Ok(if reasons.is_empty() {
-        Vec::new()
-    } else {
-        vec![Problem::LockStale {
+    if !reasons.is_empty() {
+        siblings.push(Problem::LockStale {
             path: path.clone(),
             reasons,
-        }]
-    })
+        });
+    }
+    Ok(siblings)
+}
+
+/// The siblings `lock` names (atoms of this repository, locked by path) that a consumer of the
+/// atom at `path` could not fetch: neither published here nor selected in this publish, or
+/// published with another tree than the one locked. A consumer resolves each in the atom's
+/// own repository (docs/lock.md, "Path dependencies").
+fn sibling_problems(
+    store: &GitStore,
+    path: &AtomPath,
+    lock: &crate::Lock,
+    selected: &[SourceAtom],
+) -> Result<Vec<Problem>, StoreError> {
+    let mut problems = Vec::new();
+    for atom in &lock.atoms {
+        let crate::lock::Origin::Path { path: dir } = &atom.origin else {
+            continue;
+        };
+        let in_this_publish = selected.iter().any(|s| {
+            s.manifest
+                .as_ref()
+                .is_ok_and(|m| m.label == atom.label && m.version == atom.version)
+        });
+        if in_this_publish {
+            continue;
+        }
+        let reference = AtomRef::new(atom.label.clone(), atom.version.clone());
+        let published = match store.find_ref(&reference.name())? {
+            Some(commit) => Some(store.commit_tree_and_parents(commit)?.0),
+            None => None,
+        };
+        match published {
+            Some(tree) if tree == atom.tree => {}
+            Some(tree) => problems.push(Problem::SiblingDiffers {
+                path: path.clone(),
+                sibling: reference,
+                dir: dir.clone(),
+                locked: atom.tree,
+                published: tree,
+            }),
+            None => problems.push(Problem::SiblingUnpublished {
+                path: path.clone(),
+                sibling: reference,
+                dir: dir.clone(),
+            }),
+        }
+    }
+    Ok(problems)
 }
 
 /// The atom's full manifest, if it parses (its problems are reported by [`lock_problems`]).

@@ -22,7 +22,7 @@ use std::fmt;
 
 use crate::admit::{self, Contents, Wanted};
 use crate::commit::{AtomCommit, AtomPath, Format};
-use crate::lock::{AtomKey, Lock, LockedAtom, Origin};
+use crate::lock::{sibling_requirement, AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, ROOT_REF};
 use crate::store::git::{Connection, Expect, RefUpdate, Verbosity};
@@ -186,6 +186,22 @@ pub enum Error {
         /// The path as written.
         path: String,
     },
+    /// A fetched atom's path dependency (a sibling in its repository) that its lock does not
+    /// name, so its label and version are unknown.
+    #[error(
+        "`deps.{name}` of {chain} is a path dependency (a sibling atom of its repository) that \
+         its `atom.lock` does not lock: it was published without a current lock; its publisher \
+         must run `git atom resolve` and publish a new version"
+    )]
+    SiblingNotLocked {
+        /// The dependency.
+        name: Name,
+        /// The chain of dependencies to the atom that declares it.
+        chain: String,
+    },
+    /// Atoms that depend on themselves through their dependencies.
+    #[error("the dependencies form a cycle: {}; an atom cannot depend on itself", .0.join(" -> "))]
+    Cycle(Vec<String>),
     /// Path dependencies are published from `HEAD`, and there is none.
     #[error("the repository has no commit yet: path dependencies are published from a commit, make one first")]
     NoCommit,
@@ -204,6 +220,18 @@ pub enum Error {
 const INDEX_PREFIX: &str = "refs/index/";
 
 /// An address as a ref component: the BLAKE3 hash of the address (password hidden), in hex.
+/// `chain` and then `label@version`; an atom already on the chain is a cycle.
+fn extend_chain(chain: &[String], label: &Label, version: &Version) -> Result<Vec<String>, Error> {
+    let this = format!("{label}@{version}");
+    let mut out = chain.to_vec();
+    let again = chain.contains(&this);
+    out.push(this);
+    if again {
+        return Err(Error::Cycle(out));
+    }
+    Ok(out)
+}
+
 fn address_key(address: &Address) -> String {
     blake3::hash(address.redacted().as_bytes())
         .to_hex()
@@ -277,6 +305,23 @@ struct PathRequest {
     update: bool,
 }
 
+/// Where an atom whose dependencies are requested lives: what its path dependencies mean.
+#[derive(Clone, Copy)]
+enum Home<'a> {
+    /// Nowhere path dependencies can be read (no local repository).
+    None,
+    /// A directory of the local repository, relative to its root: siblings are read from the
+    /// working tree.
+    Local(&'a str),
+    /// A repository it was fetched from: a sibling is the atom its lock names there, published
+    /// in the same repository.
+    Fetched {
+        url: &'a Address,
+        mirrors: &'a [Address],
+        lock: Option<&'a Lock>,
+    },
+}
+
 /// A request and the atom version chosen for it: its key, its commit and the repository (by
 /// its key in the resolver's repositories) it comes from.
 struct Picked<R = Request> {
@@ -343,6 +388,9 @@ struct Resolver<'a> {
     existing: Option<&'a Lock>,
     repositories: BTreeMap<String, Repository>,
     manifests: BTreeMap<Oid, (Oid, Manifest)>,
+    /// The locks of fetched atoms, by atom commit: they name the siblings their path
+    /// dependencies are.
+    locks: BTreeMap<Oid, Lock>,
     /// Atoms the locks of fetched atoms (and the existing lock) name, not yet prefetched.
     hints: Vec<Hint>,
     /// Versions those locks chose, per atom: preferred where they match.
@@ -399,6 +447,7 @@ pub fn resolve(
         existing,
         repositories: BTreeMap::new(),
         manifests: BTreeMap::new(),
+        locks: BTreeMap::new(),
         hints: existing.map(Hint::from_lock).unwrap_or_default(),
         hinted: BTreeMap::new(),
         warnings: Vec::new(),
@@ -435,8 +484,8 @@ impl Resolver<'_> {
     ) -> Result<(Lock, Demands), Error> {
         let top = format!("{}@{}", manifest.label, manifest.version);
         let atom_dir = self.local.map(|l| l.atom_dir.to_owned());
-        let (mut level, mut paths) =
-            self.requests(manifest, None, atom_dir.as_deref(), &[top], true)?;
+        let home = atom_dir.as_deref().map_or(Home::None, Home::Local);
+        let (mut level, mut paths) = self.requests(manifest, None, home, &[top], true)?;
         let mut graph = Graph::default();
         let mut demands: Demands = BTreeMap::new();
         while !level.is_empty() || !paths.is_empty() {
@@ -445,15 +494,14 @@ impl Resolver<'_> {
             for request in std::mem::take(&mut paths) {
                 let (key, node, manifest) = self.path_atom(&request)?;
                 graph.link(request.owner.as_ref(), &request.name, &key);
+                let chain = extend_chain(&request.chain, &node.label, &key.version)?;
                 if graph.nodes.contains_key(&key) {
                     continue;
                 }
-                let mut chain = request.chain.clone();
-                chain.push(format!("{}@{}", node.label, key.version));
                 let (more, more_paths) = self.requests(
                     &manifest,
                     Some(&key),
-                    Some(&request.dir),
+                    Home::Local(&request.dir),
                     &chain,
                     request.update,
                 )?;
@@ -495,14 +543,18 @@ impl Resolver<'_> {
                 repo,
             } in picked
             {
+                let chain = extend_chain(&request.chain, &request.label, &key.version)?;
                 if graph.nodes.contains_key(&key) {
                     continue;
                 }
                 let (tree, dep_manifest) = self.manifests[&commit].clone();
-                let mut chain = request.chain.clone();
-                chain.push(format!("{}@{}", request.label, key.version));
+                let home = Home::Fetched {
+                    url: &request.url,
+                    mirrors: &request.mirrors,
+                    lock: self.locks.get(&commit),
+                };
                 let (more, more_paths) =
-                    self.requests(&dep_manifest, Some(&key), None, &chain, request.update)?;
+                    self.requests(&dep_manifest, Some(&key), home, &chain, request.update)?;
                 next.extend(more);
                 next_paths.extend(more_paths);
                 let repository = &self.repositories[&repo];
@@ -624,7 +676,7 @@ impl Resolver<'_> {
         &self,
         manifest: &Manifest,
         owner: Option<&AtomKey>,
-        dir: Option<&str>,
+        home: Home<'_>,
         chain: &[String],
         update_parent: bool,
     ) -> Result<(Vec<Request>, Vec<PathRequest>), Error> {
@@ -641,28 +693,50 @@ impl Resolver<'_> {
             c.push(format!("deps.{name}"));
             let dep = match dep {
                 Dep::Atom(dep) => dep,
-                Dep::Path(path) => {
-                    let (Some(dir), Some(_)) = (dir, self.local) else {
+                Dep::Path(path) => match home {
+                    Home::Local(dir) if self.local.is_some() => {
+                        let target = path.resolve(dir).ok_or_else(|| Error::PathOutside {
+                            name: name.clone(),
+                            path: path.to_string(),
+                        })?;
+                        paths.push(PathRequest {
+                            name: name.clone(),
+                            owner: owner.cloned(),
+                            dir: target,
+                            chain: c,
+                            update,
+                        });
+                        continue;
+                    }
+                    Home::Fetched { url, mirrors, lock } => {
+                        let sibling = lock
+                            .and_then(|l| l.requires.get(name).and_then(|k| l.atom(k)))
+                            .filter(|a| matches!(a.origin, Origin::Path { .. }))
+                            .ok_or_else(|| Error::SiblingNotLocked {
+                                name: name.clone(),
+                                chain: chain.join(" -> "),
+                            })?;
+                        out.push(Request {
+                            name: name.clone(),
+                            owner: owner.cloned(),
+                            label: sibling.label.clone(),
+                            url: url.clone(),
+                            mirrors: mirrors.to_vec(),
+                            requirement: sibling_requirement(&sibling.version),
+                            chain: c,
+                            update,
+                        });
+                        continue;
+                    }
+                    Home::Local(_) | Home::None => {
                         return Err(Error::Unsupported {
                             what: format!(
-                                "`deps.{name}` of {} (a path dependency of a fetched atom)",
+                                "`deps.{name}` of {} (a path dependency outside a repository)",
                                 chain.join(" -> ")
                             ),
                         });
-                    };
-                    let target = path.resolve(dir).ok_or_else(|| Error::PathOutside {
-                        name: name.clone(),
-                        path: path.to_string(),
-                    })?;
-                    paths.push(PathRequest {
-                        name: name.clone(),
-                        owner: owner.cloned(),
-                        dir: target,
-                        chain: c,
-                        update,
-                    });
-                    continue;
-                }
+                    }
+                },
             };
             let label = dep.label_for(name).map_err(|e| Error::Manifest {
                 atom: chain.join(" -> "),
@@ -968,7 +1042,10 @@ impl Resolver<'_> {
                 let bytes = self.cache.read_blob(lock.oid)?;
                 // A dependency's lock is advice: an unreadable one only loses the prefetch.
                 match Lock::parse(&bytes, &format!("{}:atom.lock", atom.name())) {
-                    Ok(lock) => self.hints.extend(Hint::from_lock(&lock)),
+                    Ok(lock) => {
+                        self.hints.extend(Hint::from_lock(&lock));
+                        self.locks.insert(*commit, lock);
+                    }
                     Err(e) => tracing::warn!("ignoring the lock of {atom}: {e}"),
                 }
             }

@@ -95,6 +95,14 @@ pub enum Error {
         /// ` of <atom key>`, or nothing for the atom's own.
         of: String,
     },
+    /// A sibling (path) dependency in the lock of an atom that is not in a git repository.
+    #[error("{atom} is a sibling (path `{path}`) of the atom's repository, and the atom is not evaluated in one: add the atom to an atom of yours (`git atom add <uri>`) and evaluate that, or evaluate it from a clone of its repository")]
+    SiblingOutsideRepository {
+        /// The sibling, `label@version`.
+        atom: String,
+        /// Its directory in the repository.
+        path: String,
+    },
     /// A fetched atom's path source could not be fetched from its repository.
     #[error("{what}: cannot fetch the locked {object} from {url}: {reason}")]
     PathSourceFetch {

@@ -117,18 +117,16 @@ pub(super) fn git_tree(
 }
 
 /// Fetch the locked atoms the cache lacks: one fetch per repository, from its URL, else each of
-/// its mirrors in turn.
+/// its mirrors in turn. Siblings (path entries) are left to the caller: they are in the atom's
+/// own repository.
 pub(super) fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<(), Error> {
     // By the address written in the lock: every address to try, the one to show, the atoms.
     type Batch = (Vec<String>, String, Vec<admit::Wanted>);
     let mut by_repo: BTreeMap<String, Batch> = BTreeMap::new();
     for locked in deps.iter().filter(|a| !cache.has_object(a.commit)) {
+        // A sibling comes from the atom's own repository, not from the cache.
         let LockOrigin::Url { url, mirrors } = &locked.origin else {
-            return Err(Error::Fetch {
-                atom: format!("{}@{}", locked.label, locked.version),
-                url: "a path".into(),
-                reason: "path dependencies are not evaluated by this version of eka-run".into(),
-            });
+            continue;
         };
         let entry = by_repo.entry(url.to_string()).or_insert_with(|| {
             let mut urls = vec![url.git_url()];

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use atom_lib::admit;
-use atom_lib::lock::{AtomKey, LockedPin, LockedSrc, PathObject, PinSource, SrcSource, LOCK_FILE};
+use atom_lib::lock::{
+    AtomKey, LockedAtom, LockedPin, LockedSrc, Origin as LockOrigin, PathObject, PinSource,
+    SrcSource, LOCK_FILE,
+};
 use atom_lib::resolve::pins;
 use atom_lib::store::git::export::copy_tree;
 use atom_lib::{GitStore, Lock, Oid};
@@ -115,6 +118,17 @@ impl Subject {
     /// Export the atom (for a URI) and every locked dependency from the atom cache into `into`
     /// (which the sandbox sees read-only) or, with [`Exports::Shared`], the dependencies into
     /// the shared exports to be bound there, fetching what the cache lacks from the lock's URLs.
+    /// The repository a sibling (a path entry of the lock) is exported from: the working
+    /// repository of a directory atom, where `git atom resolve` wrote its tree.
+    fn sibling_home(&self, shown: &str, path: &str) -> Result<GitStore, Error> {
+        self.dir()
+            .and_then(|d| GitStore::discover(d).ok())
+            .ok_or_else(|| Error::SiblingOutsideRepository {
+                atom: shown.to_owned(),
+                path: path.to_owned(),
+            })
+    }
+
     pub fn materialise(&self, into: &Path, how: Exports) -> Result<Materialised, Error> {
         let deps = self.dependencies();
         let mut out = Materialised::default();
@@ -144,22 +158,28 @@ impl Subject {
             out.bytes += export(&cache, *tree, &into.join(&rel), &shown)?;
             out.atom = Some(rel);
         }
+        let mut home = None;
         for locked in deps {
             let shown = format!("{}@{}", locked.label, locked.version);
-            let (tree, _) = cache
-                .commit_tree_and_parents(locked.commit)
-                .map_err(|source| Error::Store {
-                    what: shown.clone(),
-                    source,
-                })?;
-            if tree != locked.tree {
-                return Err(Error::TreeMismatch {
-                    atom: shown,
-                    commit: locked.commit,
-                    found: tree,
-                    locked: locked.tree,
-                });
-            }
+            let repo = match &locked.origin {
+                LockOrigin::Path { path } => {
+                    let repo = match &mut home {
+                        Some(repo) => repo,
+                        None => home.insert(self.sibling_home(&shown, path)?),
+                    };
+                    if !repo.has_object(locked.tree) {
+                        return Err(Error::PathObjectMissing {
+                            what: format!("{shown} (path `{path}`)"),
+                            object: format!("tree {}", locked.tree),
+                        });
+                    }
+                    &*repo
+                }
+                LockOrigin::Url { .. } => {
+                    check_locked_tree(&cache, locked, &shown)?;
+                    &cache
+                }
+            };
             // `deps/<atomic number>/<version>/<label>`: unique, and the directory's name (what
             // atom-nix names its store copies after) is the label.
             let rel = PathBuf::from("deps")
@@ -168,12 +188,12 @@ impl Subject {
                 .join(locked.label.as_str());
             match how {
                 Exports::Copy => {
-                    out.bytes += export(&cache, locked.tree, &into.join(&rel), &shown)?;
+                    out.bytes += export(repo, locked.tree, &into.join(&rel), &shown)?;
                 }
                 Exports::Shared => {
                     let dir = cache.git_dir().parent().unwrap_or(cache.git_dir());
                     // `exports`, not the `trees` of versions that did not check links.
-                    let shared = cache
+                    let shared = repo
                         .export_shared(locked.tree, &dir.join("exports"))
                         .map_err(|e| Error::exported(&shown, e))?;
                     out.binds.push((shared, rel.clone()));
@@ -377,6 +397,25 @@ impl Subject {
             }
         }
     }
+}
+
+/// The tree a fetched locked atom's commit has must be the tree the lock records.
+fn check_locked_tree(cache: &GitStore, locked: &LockedAtom, shown: &str) -> Result<(), Error> {
+    let (tree, _) = cache
+        .commit_tree_and_parents(locked.commit)
+        .map_err(|source| Error::Store {
+            what: shown.to_owned(),
+            source,
+        })?;
+    if tree != locked.tree {
+        return Err(Error::TreeMismatch {
+            atom: shown.to_owned(),
+            commit: locked.commit,
+            found: tree,
+            locked: locked.tree,
+        });
+    }
+    Ok(())
 }
 
 /// Export `tree` of `repo` into the new directory `dir` (see
