@@ -52,6 +52,16 @@ step git atom ls origin
 step git ls-remote origin 'refs/atoms/*'
 step git atom verify
 step git cat-file commit refs/atoms/hello/0.1.10
+# Siblings: `banner` depends on `strings` of the same repository by path. It evaluates from the
+# working tree before anything is published, and publish refuses it unless `strings` is
+# published with it (here it already is); a consumer gets `strings` from this repository.
+mkdir -p pkgs/banner
+printf '[atom]\nid = "banner"\nversion = "0.1.0"\n\n[deps.strings]\npath = "../../lib/strings"\n' > pkgs/banner/atom.toml
+printf '{ Text = from.strings.shout "a sibling of strings"; }\n' > pkgs/banner/mod.nix
+(cd pkgs/banner && step git atom resolve)
+step eka-run eval pkgs/banner text
+git add -A && git commit -qm "banner depends on its sibling strings" && git push -q origin main
+step git atom publish pkgs/banner
 
 # Another repository depends on `strings` at a version requirement.
 cd "$demo"
@@ -108,7 +118,8 @@ step git clone -q "atom::$demo/remote.git::hello@^0.1" hello
 step ls -A hello
 step git -C hello log --oneline --all
 echo
-echo "demo: published, listed and verified atoms, depended on one from another repository (locked and"
+echo "demo: published, listed and verified atoms, evaluated and published an atom depending on a"
+echo "sibling of its repository, depended on one from another repository (locked and"
 echo "published with its lock), evaluated, built and ran that atom with its dependency (the last"
 echo "evaluation came from the evaluation cache), and cloned one atom; everything above ran in $demo"
 echo "(removed on exit)"
