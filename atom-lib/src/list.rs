@@ -233,8 +233,17 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
     let has_root = refs
         .iter()
         .any(|r| r.name == ROOT_REF || r.name == EKA_ROOT_REF);
+    // No atom here needs no root; a shallow clone's history may not reach it (then the ids are
+    // unknown until `git atom fetch` brings the remote's `_root`).
     let fallback = match store.head_commit() {
-        Some(head) if !has_root => Some(store.first_parent_root(head)?),
+        Some(head) if !has_root && !refs.is_empty() => match store.first_parent_root(head) {
+            Ok(root) => Some(root),
+            Err(StoreError::Shallow { commit }) => {
+                tracing::warn!("the history stops at {commit} (a shallow clone): ids unknown");
+                None
+            }
+            Err(e) => return Err(e),
+        },
         _ => None,
     };
     tracing::info!(refs = refs.len(), "listed the local repository");

@@ -509,17 +509,24 @@ pub fn plan(
     tracing::info!(selected = selected.len(), of = all.len(), "planning");
     let mut problems = revision_problems(store, tree, source, rev, &all, &selected)?;
 
-    let (root_oid, local_root) = root_checks(store, source, rev, &mut warnings, &mut problems)?;
-    let root = Root(root_oid);
-
-    let mut planned = plan_atoms(store, source, root, &selected, &mut problems, progress)?;
-    let mut subs = plan_subatomics(store, tree, source, &selected, &mut problems)?;
-
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
         Remote::Default => store.default_push_remote()?,
         Remote::Local => None,
     };
+    let (root_oid, local_root) = root_checks(
+        store,
+        source,
+        rev,
+        remote.as_deref(),
+        &mut warnings,
+        &mut problems,
+    )?;
+    let root = Root(root_oid);
+
+    let mut planned = plan_atoms(store, source, root, &selected, &mut problems, progress)?;
+    let mut subs = plan_subatomics(store, tree, source, &selected, &mut problems)?;
+
     let source_branch = if options.push_source {
         let branch = branch_of(store, rev, source)
             .ok_or_else(|| Error::NoSourceBranch { rev: rev.clone() })?;
@@ -576,15 +583,36 @@ pub fn plan(
 
 /// The repository's root (the first-parent root of `source`), with a warning when `source`
 /// has several roots and a problem when the root recorded here is another; returns the root
-/// and the recorded one.
+/// and the recorded one. In a shallow clone (CI's `git clone --depth 1`), whose history stops
+/// short of the root, the root is the one recorded here, else the one `remote` publishes
+/// (`refs/atoms/_root`): the remote has the history, and checks the source commit is on it.
 fn root_checks(
     store: &GitStore,
     source: Oid,
     rev: &str,
+    remote: Option<&str>,
     warnings: &mut Vec<Warning>,
     problems: &mut Vec<Problem>,
 ) -> Result<(Oid, Option<Oid>), Error> {
-    let root_oid = store.first_parent_root(source)?;
+    let local_root = store.find_ref(ROOT_REF)?;
+    let root_oid = match store.first_parent_root(source) {
+        Ok(root) => root,
+        Err(shallow @ StoreError::Shallow { .. }) => {
+            let theirs = match remote.filter(|_| local_root.is_none()) {
+                Some(remote) => store
+                    .list_remote(remote, &[ROOT_REF])?
+                    .iter()
+                    .find(|r| r.name == ROOT_REF)
+                    .map(|r| r.target()),
+                None => None,
+            };
+            return match local_root.or(theirs) {
+                Some(root) => Ok((root, local_root)),
+                None => Err(shallow.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
     let roots = store.roots(source)?;
     if roots.len() > 1 {
         warnings.push(Warning::SeveralRoots {
@@ -593,7 +621,6 @@ fn root_checks(
             root: root_oid,
         });
     }
-    let local_root = store.find_ref(ROOT_REF)?;
     if let Some(recorded) = local_root.filter(|r| *r != root_oid) {
         problems.push(Problem::LocalRoot {
             rev: rev.to_owned(),

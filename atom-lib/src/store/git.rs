@@ -88,6 +88,15 @@ pub enum StoreError {
         /// The revision as given.
         rev: String,
     },
+    /// A history walk reached the end of a shallow clone's history.
+    #[error(
+        "the history stops at {commit} (a shallow clone), so the repository's root is unknown: \
+         `git atom fetch` records the remote's root, or `git fetch --unshallow` brings the history"
+    )]
+    Shallow {
+        /// The boundary commit, whose parents are not here.
+        commit: Oid,
+    },
     /// An object is not in the object database.
     #[error("object {oid} is missing from the repository")]
     Missing {

@@ -153,7 +153,10 @@ pub(super) fn ancestry_level(
             root,
             found,
         }),
-        Err(StoreError::Missing { oid }) => return Err(missing(oid)),
+        // A shallow clone's history stops short of the root: not here, like a missing commit.
+        Err(StoreError::Missing { oid } | StoreError::Shallow { commit: oid }) => {
+            return Err(missing(oid))
+        }
         Err(e) => w.findings.push(Finding::BadSource {
             source_commit: source,
             error: e.to_string(),

@@ -200,10 +200,22 @@ impl GitStore {
             }
             let (_, parents) = self.commit_tree_and_parents(current)?;
             match parents.first() {
+                Some(p) if !self.has_object(*p) && self.is_shallow_boundary(current) => {
+                    return Err(StoreError::Shallow { commit: current })
+                }
                 Some(p) => current = *p,
                 None => return Ok((current, false)),
             }
         }
+    }
+
+    /// Whether `commit` is where a shallow clone's history stops (listed in `shallow`).
+    pub fn is_shallow_boundary(&self, commit: Oid) -> bool {
+        self.repo
+            .shallow_commits()
+            .ok()
+            .flatten()
+            .is_some_and(|boundary| boundary.iter().any(|c| to_oid(*c) == commit))
     }
 
     /// Whether the repository has a usable commit graph.

@@ -28,6 +28,9 @@ pub struct Quarantine {
     objects: PathBuf,
     /// The real repository's bound on transfers.
     bound: Bound,
+    /// Whether the real repository is a shallow clone: its refs' history is cut, so they must
+    /// not be offered to a server as history this quarantine has.
+    shallow: bool,
 }
 
 /// What a quarantined fetch asks the server to leave out (`git fetch --filter`), and how much
@@ -96,6 +99,7 @@ impl GitStore {
             .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
             .map_err(|source| StoreError::Scratch { source })?;
         Ok(Quarantine {
+            shallow: self.repo.is_shallow().unwrap_or(false),
             dir,
             objects,
             bound,
@@ -116,7 +120,8 @@ impl GitStore {
     ) -> Result<Quarantine, StoreError> {
         let quarantine = self.quarantine()?;
         if !wants.is_empty() {
-            quarantine.fetch(url, wants, filter, verbosity)?;
+            let named = self.configured_remote_url(url);
+            quarantine.fetch(named.as_deref().unwrap_or(url), wants, filter, verbosity)?;
         }
         Ok(quarantine)
     }
@@ -133,7 +138,13 @@ impl Quarantine {
         filter: Filter,
         verbosity: Verbosity,
     ) -> Result<(), StoreError> {
-        let git = command::Git::new("fetch", self.dir.path());
+        let mut git = command::Git::new("fetch", self.dir.path());
+        if self.shallow {
+            // git offers the refs of the repository it borrows objects from as history it has
+            // ("have"); a shallow clone's refs lack their ancestors, which the server would then
+            // leave out. Offer none.
+            git = git.config("core.alternateRefsCommand", "true");
+        }
         let out = self
             .bound
             .apply(git, url)

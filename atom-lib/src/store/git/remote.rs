@@ -325,6 +325,21 @@ impl GitStore {
         self.remote_names().iter().any(|n| n == name)
     }
 
+    /// The URL a configured remote's name stands for (a relative path made absolute, as
+    /// [`relative_remote_url`](Self::relative_remote_url)); `None` for anything else. A
+    /// repository that only borrows this one's objects (a quarantine) has no remotes of its own.
+    pub(super) fn configured_remote_url(&self, remote: &str) -> Option<String> {
+        if let Some(url) = self.relative_remote_url(remote) {
+            return Some(url);
+        }
+        if !self.is_configured_remote(remote) {
+            return None;
+        }
+        let config = self.repo.config_snapshot();
+        let url = config.string(format!("remote.{remote}.url").as_str())?;
+        url.to_str().ok().map(str::to_owned)
+    }
+
     /// For a configured remote whose URL is a relative path (`../r.git`), the path made
     /// absolute as git reads it: relative to the top of the working tree, or to the repository
     /// itself when it is bare (git works there, wherever it was started).
