@@ -983,7 +983,8 @@ fn resolution_fetches_only_the_manifest_and_lock_of_a_dependency() {
 /// Its lock pins two atoms and one transitive one.
 pub(crate) struct Monorepo {
     pub env: TestEnv,
-    pub http: HttpServer,
+    /// Serves `srv/` for as long as the fixture lives.
+    pub _http: HttpServer,
     pub lib: PathBuf,
     pub app: PathBuf,
 }
@@ -1001,7 +1002,7 @@ impl Monorepo {
         let g = Monorepo {
             app: env.init("app"),
             env,
-            http,
+            _http: http,
             lib,
         };
         g.publish("strings", "1.0.0");
