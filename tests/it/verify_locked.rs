@@ -85,3 +85,47 @@ fn verify_locked_checks_every_pinned_atom_where_it_lives() {
          atom's dependencies\n"
     );
 }
+
+#[test]
+fn verify_locked_checks_a_path_entry_against_the_working_tree() {
+    let g = Monorepo::new();
+    let env = &g.env;
+    // `tool` in the lib repository needs its sibling `strings` by path.
+    env.write(
+        &g.lib,
+        "tool/atom.toml",
+        "[atom]\nid = \"tool\"\nversion = \"0.1.0\"\n\n[deps.strings]\npath = \"../strings\"\n",
+    );
+    let tool = g.lib.join("tool");
+    env.git(&tool, ["atom", "resolve"]).success();
+    let run = env.git(&tool, ["atom", "verify", "--locked"]).success();
+    assert_eq!(
+        run.stdout,
+        "ok            strings@1.0.0 (not checked: structure, source, ancestry)\n"
+    );
+    // The working tree moves away from the locked tree: the entry fails, naming both trees.
+    env.write(&g.lib, "strings/mod.nix", "{ Name = \"changed\"; }\n");
+    let run = env.git(&tool, ["atom", "verify", "--locked"]).code(1);
+    assert!(
+        run.stdout
+            .starts_with("FAILED        strings@1.0.0: the working tree's strings is "),
+        "{}",
+        run.stdout
+    );
+    // A lock that is not current for the manifest: one line saying to resolve.
+    env.write(
+        &g.lib,
+        "tool/atom.toml",
+        "[atom]\nid = \"tool\"\nversion = \"0.1.0\"\n",
+    );
+    let run = env.git(&tool, ["atom", "verify", "--locked"]).code(2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not current (")
+            && run
+                .stderr
+                .contains("run `git atom resolve` to bring it in line with atom.toml"),
+        "{}",
+        run.stderr
+    );
+}
