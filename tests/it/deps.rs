@@ -978,7 +978,8 @@ fn resolution_fetches_only_the_manifest_and_lock_of_a_dependency() {
 }
 
 /// One repository `lib.git`, served over smart HTTP, with `strings` 1.0.0, `greet` 1.0.0 (which
-/// needs `strings` ^1 from the same repository, by URL, and is published with its lock) and
+/// needs `strings` ^1 as `text` from the same repository, by URL, and is published with its
+/// lock) and
 /// `extra` 0.1.0; and an app (a working tree of its own) needing `greet` ^1 and `extra` ^0.1.
 /// Its lock pins two atoms and one transitive one.
 pub(crate) struct Monorepo {
@@ -1006,10 +1007,14 @@ impl Monorepo {
             lib,
         };
         g.publish("strings", "1.0.0");
+        // greet requires strings by another name: `from.text`.
         g.env.write(
             &g.lib,
             "greet/atom.toml",
-            &manifest("greet", "1.0.0", &[("strings", &url, "1")]),
+            &format!(
+                "{}label = \"strings\"\n",
+                manifest("greet", "1.0.0", &[("text", &url, "1")])
+            ),
         );
         g.env
             .write(&g.lib, "greet/mod.nix", "{ Name = \"greet\"; }\n");
@@ -1104,10 +1109,18 @@ fn update_takes_a_transitive_atom_and_moves_it_alone() {
     // (docs/lock.md section 9, item 3): `--locked` says so until greet is published with it.
     let locked_run = g.env.git(&app, ["atom", "resolve", "--locked"]).code(1);
     assert!(
-        locked_run.stderr.contains("requires it as `strings`"),
+        locked_run.stderr.contains("requires it as `text`"),
         "{}",
         locked_run.stderr
     );
+    // The name greet requires it by works as well.
+    g.publish("strings", "1.0.2");
+    g.env
+        .git(&app, ["atom", "resolve", "--update", "text"])
+        .success();
+    let after = g.lock();
+    assert_eq!(entry(&after, "strings").version.to_string(), "1.0.2");
+    assert_eq!(entry(&after, "extra"), entry(&before, "extra"));
     // An unknown name: one line, the nearest name, and the lock untouched byte for byte.
     let bad = g
         .env
