@@ -83,3 +83,37 @@ pub struct Local<'a> {
     /// The atom's directory, relative to the repository's root.
     pub atom_dir: &'a str,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_selection_moves_exactly_what_it_names() {
+        let name = |s: &str| Name::new(s).unwrap();
+        let id = |label: &str| {
+            crate::Root("1".repeat(40).parse().unwrap()).atom_id(&label.parse().unwrap())
+        };
+        let key = AtomKey {
+            id: id("greet"),
+            version: "1.0.0".parse().unwrap(),
+        };
+        let selection = Selection {
+            direct: [name("pkgs")].into(),
+            atoms: [id("strings")].into(),
+            owned: [(key.clone(), name("lib"))].into(),
+        };
+        let update = Update::Names(selection);
+        assert!(update.moves_atom(id("strings")));
+        assert!(!update.moves_atom(id("greet")));
+        assert!(update.moves_entry(None, &name("pkgs")));
+        assert!(!update.moves_entry(None, &name("lib")));
+        assert!(update.moves_entry(Some(&key), &name("lib")));
+        assert!(!update.moves_entry(Some(&key), &name("pkgs")));
+        assert!(
+            Update::All.moves_atom(id("greet")) && Update::All.moves_entry(Some(&key), &name("x"))
+        );
+        assert!(!Update::Nothing.moves_atom(id("strings")));
+        assert!(!Update::Nothing.moves_entry(None, &name("pkgs")));
+    }
+}
