@@ -744,7 +744,7 @@ pub enum Problem {
 
 /// The nearest of `candidates` to `input`, if it is close enough to be a likely typo: one that
 /// differs only in case, one that `input` is a prefix of, or one within a small edit distance.
-pub(crate) fn suggest<'a>(
+pub fn suggest<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str> + Clone,
 ) -> Option<String> {

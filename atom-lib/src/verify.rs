@@ -29,6 +29,7 @@ use crate::{GitStore, Label, LabelError, Oid, StoreError, Version, VersionError}
 
 mod ancestry;
 pub mod findings;
+mod locked;
 mod source;
 pub mod structure;
 mod work;
@@ -39,6 +40,8 @@ use source::source_level;
 use structure::structure_level;
 pub use structure::{check_structure, Structure};
 use work::Work;
+
+pub use locked::verify_lock;
 
 /// Which atoms to verify: `label` or `label@version`.
 #[derive(Debug, Clone, PartialEq, Eq)]

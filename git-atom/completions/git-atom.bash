@@ -301,7 +301,7 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__verify)
-            opts="-v -q -h -V --remote --ancestry --signed --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --remote --ancestry --signed --locked --json --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

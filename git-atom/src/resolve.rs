@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
+use atom_lib::local::LocalAtom;
 use atom_lib::manifest::Name;
-use atom_lib::resolve::graph::Update;
+use atom_lib::resolve::graph::{Selection, Update};
 
 use crate::{deps, output};
 
@@ -41,9 +42,90 @@ pub struct Args {
     #[arg(long)]
     offline: bool,
     /// Move dependencies to their newest matching versions, and resolve pins and sources again
-    /// (refs, downloads): all, or only the NAMEs given
+    /// (refs, downloads): all, or only the NAMEs given. A NAME is any of the lock: a
+    /// dependency, pin or source of the atom (a dependency moves with what it alone brings), or
+    /// a transitive atom by its label or the name its dependent requires it by (it alone moves,
+    /// as far as every requirement on it allows), or a dependency's pin or source; everything
+    /// else keeps its locked version
     #[arg(long, value_name = "NAME", num_args = 0.., value_parser = parse_name)]
     update: Option<Vec<Name>>,
+}
+
+/// What `--update <name>...` names. A name of the manifest (`deps.<name>`, `pins.<name>`,
+/// `srcs.<name>`) is the atom's own; any other is looked up in the existing lock: every atom
+/// entry with that label or required by that name (`requires = { <name> = ... }`), and every
+/// pin and source of a dependency with that name. A name found nowhere is refused, with the
+/// nearest name of the manifest and lock when one is close.
+fn selection(local: &LocalAtom, names: &[Name]) -> anyhow::Result<Selection> {
+    let mut selection = Selection::default();
+    let lock = local.lock.as_ref();
+    for name in names {
+        let manifest = &local.manifest;
+        if manifest.deps.contains_key(name)
+            || manifest.pins.contains_key(name)
+            || manifest.srcs.contains_key(name)
+        {
+            selection.direct.insert(name.clone());
+            continue;
+        }
+        let mut found = false;
+        for atom in lock.map(|l| l.atoms.as_slice()).unwrap_or_default() {
+            if atom.label.as_str() == name.as_str() {
+                selection.atoms.insert(atom.id);
+                found = true;
+            }
+            for (required_as, key) in &atom.requires {
+                if required_as == name {
+                    selection.atoms.insert(key.id);
+                    found = true;
+                }
+            }
+        }
+        let owned = lock.into_iter().flat_map(|l| {
+            let pins = l.pins.iter().map(|p| (p.owner.as_ref(), &p.name));
+            pins.chain(l.srcs.iter().map(|s| (s.owner.as_ref(), &s.name)))
+        });
+        for (owner, entry) in owned {
+            if let (Some(owner), true) = (owner, entry == name) {
+                selection.owned.insert((owner.clone(), name.clone()));
+                found = true;
+            }
+        }
+        if !found {
+            let known = known_names(local);
+            let hint = atom_lib::manifest::suggest(name.as_str(), known.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            bail!(
+                "`{name}` is not a dependency, pin or source of this atom nor an atom, pin or source of its atom.lock: {hint}(see `git atom show`)"
+            );
+        }
+    }
+    Ok(selection)
+}
+
+/// Every name `--update` takes for this atom: the manifest's, and the lock's labels, `requires`
+/// names, pins and sources.
+fn known_names(local: &LocalAtom) -> Vec<String> {
+    let m = &local.manifest;
+    let mut known: Vec<String> = m
+        .deps
+        .keys()
+        .chain(m.pins.keys())
+        .chain(m.srcs.keys())
+        .map(ToString::to_string)
+        .collect();
+    if let Some(lock) = &local.lock {
+        for atom in &lock.atoms {
+            known.push(atom.label.to_string());
+            known.extend(atom.requires.keys().map(ToString::to_string));
+        }
+        known.extend(lock.pins.iter().map(|p| p.name.to_string()));
+        known.extend(lock.srcs.iter().map(|s| s.name.to_string()));
+    }
+    known.sort();
+    known.dedup();
+    known
 }
 
 pub fn parse_name(s: &str) -> Result<Name, String> {
@@ -107,17 +189,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let update = match args.update {
         None => Update::Nothing,
         Some(names) if names.is_empty() => Update::All,
-        Some(names) => {
-            for name in &names {
-                if !local.manifest.deps.contains_key(name)
-                    && !local.manifest.pins.contains_key(name)
-                    && !local.manifest.srcs.contains_key(name)
-                {
-                    bail!("`{name}` is not a dependency, pin or source of this atom (see `git atom show`)");
-                }
-            }
-            Update::Names(names.into_iter().collect())
-        }
+        Some(names) => Update::Names(selection(&local, &names)?),
     };
     let lock = deps::resolve(&ctx, &local, &local.manifest, update, args.offline)?;
     if local.lock.as_ref() == Some(&lock) {

@@ -40,8 +40,12 @@ use crate::{output, EXIT_USAGE};
 /// Prints one line per atom: `ok`, `FAILED` with every finding, or `UNVERIFIABLE` with the
 /// reason, followed by the levels checked.
 ///
+/// With --locked, the atoms are those the atom.lock of the atom here pins, each checked where
+/// the lock says it lives (see --locked); a missing lock, or one not current for atom.toml, is
+/// one line saying to run `git atom resolve` (exit status 2).
+///
 /// Exit status: 0 all verified, 1 any failed, 2 could not verify (missing objects, a format this
-/// tool does not read, nothing to verify, bad arguments).
+/// tool does not read, nothing to verify, no current lock, bad arguments).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Atoms to verify: <LABEL> (every version), <LABEL>@<VERSION>, or an atom URI
@@ -60,6 +64,13 @@ pub struct Args {
     /// when `atom.requireSignature` is true
     #[arg(long)]
     signed: bool,
+    /// Verify every atom the atom.lock of the atom here pins (the atom whose directory holds
+    /// the current directory): each fetched from its URL (or a mirror), one listing and one
+    /// fetch per repository, whose ref must name the locked commit, whose root must be the
+    /// locked root and whose tree must be the locked tree, then checked at every level; an atom
+    /// of this repository (a path entry) must have the locked tree in the working tree
+    #[arg(long, conflicts_with_all = ["atoms", "remote"])]
+    locked: bool,
     /// Print the verdicts as JSON on stdout
     #[arg(long)]
     json: bool,
@@ -182,6 +193,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
             Ok(repo) => require(repo),
             Err(_) => GitStore::scratch().is_ok_and(|s| require(&s)),
         };
+    if args.locked {
+        let options = Options {
+            ancestry: args.ancestry,
+            signed,
+            verbosity,
+            ..Options::default()
+        };
+        return verify_locked(local.as_ref().ok(), &options, args.json, quiet);
+    }
     // --remote names a repository as everywhere else: a remote, a path, a URL or an address
     // with aliases; a mistyped remote name is said before anything else happens.
     let remote = match (&args.remote, &local) {
@@ -229,6 +249,40 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     if uris.is_empty() {
         signature_hint(&outcome, &cwd, quiet);
     }
+    Ok(outcome.exit_code())
+}
+
+/// `--locked`: every atom the lock of the atom here pins. A lock that is missing or not current
+/// for the manifest is one line saying to resolve.
+fn verify_locked(
+    local: Option<&GitStore>,
+    options: &Options,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<u8> {
+    let ctx = crate::deps::context()?;
+    let atom = match crate::deps::open_atom(&ctx, None) {
+        Ok(atom) => atom,
+        Err(e) => return Ok(usage(e)),
+    };
+    let shown = atom.lock_path().display().to_string();
+    let Some(lock) = &atom.lock else {
+        return Ok(usage(anyhow::anyhow!(
+            "{shown} does not exist: run `git atom resolve` to lock the atom's dependencies"
+        )));
+    };
+    let atom_dir = atom.repo_path.clone().unwrap_or_default();
+    if let Some(stale) = lock.check(&atom.manifest, &atom_dir).first() {
+        return Ok(usage(anyhow::anyhow!(
+            "{shown} is not current ({stale}): run `git atom resolve` to bring it in line with atom.toml"
+        )));
+    }
+    let scratch = match GitStore::scratch() {
+        Ok(s) => s,
+        Err(e) => return Ok(usage(e.into())),
+    };
+    let outcome = verify::verify_lock(&scratch, local, lock, options);
+    print(&outcome, json, false, quiet, options.signed)?;
     Ok(outcome.exit_code())
 }
 

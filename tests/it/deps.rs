@@ -976,3 +976,160 @@ fn resolution_fetches_only_the_manifest_and_lock_of_a_dependency() {
     );
     assert!(whole > 2 * 256 * 1024, "fetch received {whole} bytes");
 }
+
+/// One repository `lib.git`, served over smart HTTP, with `strings` 1.0.0, `greet` 1.0.0 (which
+/// needs `strings` ^1 as `text` from the same repository, by URL, and is published with its
+/// lock) and
+/// `extra` 0.1.0; and an app (a working tree of its own) needing `greet` ^1 and `extra` ^0.1.
+/// Its lock pins two atoms and one transitive one.
+pub(crate) struct Monorepo {
+    pub env: TestEnv,
+    /// Serves `srv/` for as long as the fixture lives.
+    pub _http: HttpServer,
+    pub lib: PathBuf,
+    pub app: PathBuf,
+}
+
+impl Monorepo {
+    pub fn new() -> Self {
+        let env = TestEnv::new();
+        std::fs::create_dir_all(env.path("srv")).unwrap();
+        let http = HttpServer::start(&env, &env.path("srv"));
+        let lib = env.init("lib");
+        env.init_bare("srv/lib.git");
+        let origin = env.path("srv/lib.git");
+        env.git_ok(&lib, &["remote", "add", "origin", origin.to_str().unwrap()]);
+        let url = http.url("lib.git");
+        let g = Monorepo {
+            app: env.init("app"),
+            env,
+            _http: http,
+            lib,
+        };
+        g.publish("strings", "1.0.0");
+        // greet requires strings by another name: `from.text`.
+        g.env.write(
+            &g.lib,
+            "greet/atom.toml",
+            &format!(
+                "{}label = \"strings\"\n",
+                manifest("greet", "1.0.0", &[("text", &url, "1")])
+            ),
+        );
+        g.env
+            .write(&g.lib, "greet/mod.nix", "{ Name = \"greet\"; }\n");
+        g.env
+            .git(&g.lib.join("greet"), ["atom", "resolve"])
+            .success();
+        g.publish_as_is("greet");
+        g.publish("extra", "0.1.0");
+        g.env.write(
+            &g.app,
+            "app/atom.toml",
+            &manifest(
+                "app",
+                "0.1.0",
+                &[("greet", &url, "1"), ("extra", &url, "0.1")],
+            ),
+        );
+        g.env.commit_all(&g.app, "app");
+        g.env.git(&g.app.join("app"), ["atom", "resolve"]).success();
+        g.env.commit_all(&g.app, "lock");
+        g
+    }
+
+    /// Writes `label` at `version` into the lib repository and publishes it.
+    pub fn publish(&self, label: &str, version: &str) {
+        self.env.atom(&self.lib, label, label, version);
+        self.publish_as_is(label);
+    }
+
+    fn publish_as_is(&self, label: &str) {
+        let env = &self.env;
+        env.commit_all(&self.lib, label);
+        env.git_ok(&self.lib, &["push", "-q", "origin", "HEAD:main"]);
+        env.git(&self.lib, ["atom", "publish", label]).success();
+    }
+
+    pub fn app_dir(&self) -> PathBuf {
+        self.app.join("app")
+    }
+
+    pub fn lock(&self) -> String {
+        std::fs::read_to_string(self.app_dir().join("atom.lock")).unwrap()
+    }
+}
+
+/// The entry of `label` in a lock.
+fn entry(lock: &str, label: &str) -> atom_lib::lock::LockedAtom {
+    let parsed = atom_lib::Lock::parse(lock.as_bytes(), "atom.lock").unwrap();
+    let found = parsed.atoms.iter().find(|a| a.label.as_str() == label);
+    found.unwrap().clone()
+}
+
+#[test]
+fn update_takes_a_transitive_atom_and_moves_it_alone() {
+    let g = Monorepo::new();
+    let app = g.app_dir();
+    let before = g.lock();
+    assert_eq!(
+        locked(&before),
+        pairs(&[("extra", "0.1.0"), ("greet", "1.0.0"), ("strings", "1.0.0")])
+    );
+    g.publish("strings", "1.0.1");
+    g.publish("extra", "0.1.1");
+    // Nothing moves without --update.
+    g.env.git(&app, ["atom", "resolve"]).success();
+    assert_eq!(g.lock(), before);
+    // `strings` is no dependency of the app, but an atom of its lock: it alone moves.
+    let run = g
+        .env
+        .git(&app, ["atom", "resolve", "--update", "strings"])
+        .success();
+    assert!(
+        run.stderr.contains("updated strings 1.0.0 -> 1.0.1"),
+        "{}",
+        run.stderr
+    );
+    let after = g.lock();
+    assert_eq!(
+        locked(&after),
+        pairs(&[("extra", "0.1.0"), ("greet", "1.0.0"), ("strings", "1.0.1")])
+    );
+    let published = g
+        .env
+        .git_ok(&g.lib, &["rev-parse", "refs/atoms/strings/1.0.1"]);
+    assert_eq!(entry(&after, "strings").commit.to_string(), published);
+    // greet keeps its commit and tree (its `requires` now names strings 1.0.1); extra, with
+    // a newer version published, keeps its entry whole.
+    let (greet, was) = (entry(&after, "greet"), entry(&before, "greet"));
+    assert_eq!((greet.commit, greet.tree), (was.commit, was.tree));
+    assert_eq!(entry(&after, "extra"), entry(&before, "extra"));
+    // The lock now disagrees with greet's own lock (strings 1.0.0), which a lock must not
+    // (docs/lock.md section 9, item 3): `--locked` says so until greet is published with it.
+    let locked_run = g.env.git(&app, ["atom", "resolve", "--locked"]).code(1);
+    assert!(
+        locked_run.stderr.contains("requires it as `text`"),
+        "{}",
+        locked_run.stderr
+    );
+    // The name greet requires it by works as well.
+    g.publish("strings", "1.0.2");
+    g.env
+        .git(&app, ["atom", "resolve", "--update", "text"])
+        .success();
+    let after = g.lock();
+    assert_eq!(entry(&after, "strings").version.to_string(), "1.0.2");
+    assert_eq!(entry(&after, "extra"), entry(&before, "extra"));
+    // An unknown name: one line, the nearest name, and the lock untouched byte for byte.
+    let bad = g
+        .env
+        .git(&app, ["atom", "resolve", "--update", "strngs"])
+        .code(1);
+    assert_eq!(
+        bad.stderr,
+        "error: `strngs` is not a dependency, pin or source of this atom nor an atom, pin or \
+         source of its atom.lock: did you mean `strings`? (see `git atom show`)\n"
+    );
+    assert_eq!(g.lock(), after);
+}

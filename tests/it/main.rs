@@ -35,6 +35,7 @@ mod signed_admission;
 mod stress;
 mod subatomic;
 mod verify;
+mod verify_locked;
 mod verify_remote;
 
 #[test]

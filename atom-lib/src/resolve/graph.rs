@@ -30,7 +30,7 @@ use crate::store::EntryKind;
 use crate::uri::{Address, Requirement};
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
 
-pub use super::input::{Local, Options, Update};
+pub use super::input::{Local, Options, Selection, Update};
 
 /// Something the user should know that did not stop the resolution.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -634,8 +634,10 @@ impl Resolver<'_> {
             }
         };
         let class_key = (id, class(highest));
+        // Named by `--update` itself (a transitive atom), or brought by what was.
+        let moves = request.update || self.options.update.moves_atom(id);
         let locked = self
-            .locked_version(id, request)
+            .locked_version(id, request, moves)
             .filter(|v| request.requirement.matches(v) && versions.contains_key(v));
         // What the locks of the graph's atoms chose, where it matches: the version their
         // authors tested, and already fetched with the rest of its repository's.
@@ -643,7 +645,7 @@ impl Resolver<'_> {
             vs.iter()
                 .rev()
                 .find(|v| request.requirement.matches(v) && versions.contains_key(*v))
-                .filter(|_| !request.update)
+                .filter(|_| !moves)
         });
         let version = choices
             .get(&class_key)
@@ -659,7 +661,7 @@ impl Resolver<'_> {
             .push(Demand {
                 chain: request.chain.clone(),
                 requirement: request.requirement.clone(),
-                update: request.update,
+                update: moves,
             });
         let commit = versions[&version].0;
         Ok(Picked {
@@ -685,7 +687,7 @@ impl Resolver<'_> {
         for (name, dep) in &manifest.deps {
             let update = match (&self.options.update, owner) {
                 (Update::All, _) => true,
-                (Update::Names(names), None) => names.contains(name),
+                (Update::Names(selection), None) => selection.direct.contains(name),
                 (_, Some(_)) => update_parent,
                 (Update::Nothing, None) => false,
             };
@@ -838,8 +840,8 @@ impl Resolver<'_> {
     }
 
     /// The version the existing lock has for this atom, unless the request may move.
-    fn locked_version(&self, id: AtomId, request: &Request) -> Option<Version> {
-        if request.update {
+    fn locked_version(&self, id: AtomId, request: &Request, moves: bool) -> Option<Version> {
+        if moves {
             return None;
         }
         let lock = self.existing?;

@@ -196,7 +196,7 @@ pub fn lock(
         srcs: Vec::new(),
     };
     let top_dir = local.map(|l| l.atom_dir.to_owned());
-    locker.own(manifest, None, top_dir.as_deref(), true)?;
+    locker.own(manifest, None, top_dir.as_deref())?;
     for atom in &lock.atoms {
         let key = atom.key();
         let shown = format!("{}@{}", atom.label, atom.version);
@@ -206,7 +206,7 @@ pub fn lock(
                 let Some(manifest) = path_manifest(local.store, path)? else {
                     continue;
                 };
-                locker.own(&manifest, Some(&key), Some(path), false)?;
+                locker.own(&manifest, Some(&key), Some(path))?;
             }
             Origin::Url { .. } => locker.dependency(atom.commit, atom.tree, &key, &shown)?,
         }
@@ -253,12 +253,8 @@ fn shown(section: &str, name: &Name, owner: Option<&AtomKey>) -> String {
 }
 
 impl Locker<'_> {
-    fn moves(&self, name: &Name, top: bool) -> bool {
-        match self.update {
-            Update::Nothing => false,
-            Update::All => true,
-            Update::Names(names) => top && names.contains(name),
-        }
+    fn moves(&self, name: &Name, owner: Option<&AtomKey>) -> bool {
+        self.update.moves_entry(owner, name)
     }
 
     fn http(&mut self) -> Result<HttpSettings, Error> {
@@ -275,7 +271,6 @@ impl Locker<'_> {
         manifest: &Manifest,
         owner: Option<&AtomKey>,
         dir: Option<&str>,
-        top: bool,
     ) -> Result<(), Error> {
         for (name, pin) in &manifest.pins {
             let what = shown("pins", name, owner);
@@ -286,7 +281,7 @@ impl Locker<'_> {
                         .iter()
                         .find(|p| p.owner.as_ref() == owner && &p.name == name)
                 })
-                .filter(|p| crate::lock::pin_matches(pin, p) && !self.moves(name, top));
+                .filter(|p| crate::lock::pin_matches(pin, p) && !self.moves(name, owner));
             let locked = match kept {
                 Some(p) => p.clone(),
                 None => LockedPin {
@@ -313,7 +308,7 @@ impl Locker<'_> {
                 .filter(|s| {
                     !matches!(src, Src::Path(_))
                         && crate::lock::src_matches(src, s, manifest, atom_dir)
-                        && !self.moves(name, top)
+                        && !self.moves(name, owner)
                 });
             let locked = match kept {
                 Some(s) => s.clone(),

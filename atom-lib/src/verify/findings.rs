@@ -244,6 +244,17 @@ pub enum Finding {
     /// The signature requirement is not met.
     #[error(transparent)]
     Signature(#[from] crate::sign::check::SignatureFinding),
+    /// (`verify --locked`) The remote's ref, the remote's root, the commit's tree or the
+    /// working tree is not what the lock records.
+    #[error("{what} is {found}, the lock has {locked}")]
+    NotLocked {
+        /// What was read: `the remote's refs/atoms/<label>/<version>`, `the tree of the commit`.
+        what: String,
+        /// What it is (an object id, or `missing`).
+        found: String,
+        /// What the lock records.
+        locked: Oid,
+    },
     /// An object or ref could not be read.
     #[error("cannot read {subject}: {error}")]
     Unreadable {
