@@ -20,9 +20,10 @@ use std::fmt;
 
 use crate::admit::{self, Contents, Wanted};
 use crate::lock::{sibling_requirement, AtomKey, LockedAtom, Origin, LOCK_FILE};
-use crate::manifest::Name;
+use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::store::git::Verbosity;
 use crate::store::EntryKind;
+use crate::uri::Requirement;
 use crate::{AtomRef, GitStore, Lock, Oid, Root, StoreError};
 
 /// What is wrong with one entry of a lock.
@@ -197,11 +198,20 @@ pub fn prove(store: &GitStore, lock: &Lock, options: &Options<'_>) -> Result<(),
             entry: shown(requirer),
             source,
         })?;
+        let manifest = own_manifest(store, requirer).map_err(|source| Error::Store {
+            lock: options.lock.to_owned(),
+            entry: shown(requirer),
+            source,
+        })?;
         for (name, key) in &requirer.requires {
             let Some(ours) = by_key.get(key) else {
                 continue; // `Lock::check` names a dangling key.
             };
-            if let Some(says) = disagreement(own.as_ref(), name, ours) {
+            let allowed = manifest.as_ref().and_then(|m| match m.deps.get(name) {
+                Some(Dep::Atom(dep)) => Some(&dep.version),
+                _ => None,
+            });
+            if let Some(says) = disagreement(own.as_ref(), allowed, name, ours) {
                 return Err(entry_err(
                     ours,
                     Problem::NotTheRequirers {
@@ -309,6 +319,20 @@ fn admit_all(store: &GitStore, atoms: &[&LockedAtom], options: &Options<'_>) -> 
     Ok(())
 }
 
+/// The `atom.toml` in `atom`'s tree, if it has a readable one.
+fn own_manifest(store: &GitStore, atom: &LockedAtom) -> Result<Option<Manifest>, StoreError> {
+    let Some(entry) = store
+        .tree_entries(atom.tree)?
+        .into_iter()
+        .find(|e| e.name == MANIFEST_FILE.as_bytes() && e.kind == EntryKind::Blob)
+    else {
+        return Ok(None);
+    };
+    let bytes = store.read_blob(entry.oid)?;
+    let shown = format!("{}@{}:{MANIFEST_FILE}", atom.label, atom.version);
+    Ok(Manifest::parse(&bytes, &shown).ok())
+}
+
 /// The `atom.lock` in `atom`'s tree, if it has one.
 fn own_lock(store: &GitStore, atom: &LockedAtom) -> Result<Option<Lock>, StoreError> {
     let Some(entry) = store
@@ -324,7 +348,13 @@ fn own_lock(store: &GitStore, atom: &LockedAtom) -> Result<Option<Lock>, StoreEr
 }
 
 /// What the requirer's own lock says for `name`, when it is not `ours`; `None` when it agrees.
-fn disagreement(own: Option<&Lock>, name: &Name, ours: &LockedAtom) -> Option<String> {
+/// `allowed` is the requirement the requirer's manifest states for `name`.
+fn disagreement(
+    own: Option<&Lock>,
+    allowed: Option<&Requirement>,
+    name: &Name,
+    ours: &LockedAtom,
+) -> Option<String> {
     let Some(own) = own else {
         return Some("nothing (it has no readable atom.lock)".to_owned());
     };
@@ -341,12 +371,16 @@ fn disagreement(own: Option<&Lock>, name: &Name, ours: &LockedAtom) -> Option<St
                 && sibling_requirement(&theirs.version).matches(&ours.version)
                 && (theirs.version != ours.version || theirs.tree == ours.tree)
         }
+        // The atom the requirer locked, or another version of it its manifest allows (a
+        // consumer moved it with `--update`; item 2 proved that version is the atom).
         Origin::Url { .. } => {
             theirs.id == ours.id
-                && theirs.version == ours.version
                 && theirs.root == ours.root
-                && theirs.commit == ours.commit
-                && theirs.tree == ours.tree
+                && if theirs.version == ours.version {
+                    theirs.commit == ours.commit && theirs.tree == ours.tree
+                } else {
+                    allowed.is_some_and(|r| r.matches(&ours.version))
+                }
         }
     };
     (!same).then(|| {
