@@ -96,6 +96,7 @@ step git atom add "$demo/remote.git::strings@^1.2"
 step cat atom.toml atom.lock
 step git atom show
 step git atom resolve --locked
+step git atom verify --locked
 cd ..
 git add -A && git commit -qm "greeter depends on strings" && git push -q origin main
 step git atom publish
