@@ -319,32 +319,34 @@ fn admit_all(store: &GitStore, atoms: &[&LockedAtom], options: &Options<'_>) -> 
     Ok(())
 }
 
-/// The `atom.toml` in `atom`'s tree, if it has a readable one.
-fn own_manifest(store: &GitStore, atom: &LockedAtom) -> Result<Option<Manifest>, StoreError> {
+/// The file `name` at the top of `atom`'s tree, with how to name it in errors
+/// (`<label>@<version>:<name>`); `None` when there is no such file.
+fn own_file(
+    store: &GitStore,
+    atom: &LockedAtom,
+    name: &str,
+) -> Result<Option<(Vec<u8>, String)>, StoreError> {
     let Some(entry) = store
         .tree_entries(atom.tree)?
         .into_iter()
-        .find(|e| e.name == MANIFEST_FILE.as_bytes() && e.kind == EntryKind::Blob)
+        .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
     else {
         return Ok(None);
     };
-    let bytes = store.read_blob(entry.oid)?;
-    let shown = format!("{}@{}:{MANIFEST_FILE}", atom.label, atom.version);
-    Ok(Manifest::parse(&bytes, &shown).ok())
+    let shown = format!("{}@{}:{name}", atom.label, atom.version);
+    Ok(Some((store.read_blob(entry.oid)?, shown)))
 }
 
-/// The `atom.lock` in `atom`'s tree, if it has one.
+/// The `atom.toml` in `atom`'s tree, if it has a readable one.
+fn own_manifest(store: &GitStore, atom: &LockedAtom) -> Result<Option<Manifest>, StoreError> {
+    Ok(own_file(store, atom, MANIFEST_FILE)?
+        .and_then(|(bytes, shown)| Manifest::parse(&bytes, &shown).ok()))
+}
+
+/// The `atom.lock` in `atom`'s tree, if it has a readable one.
 fn own_lock(store: &GitStore, atom: &LockedAtom) -> Result<Option<Lock>, StoreError> {
-    let Some(entry) = store
-        .tree_entries(atom.tree)?
-        .into_iter()
-        .find(|e| e.name == LOCK_FILE.as_bytes() && e.kind == EntryKind::Blob)
-    else {
-        return Ok(None);
-    };
-    let bytes = store.read_blob(entry.oid)?;
-    let shown = format!("{}@{}:{LOCK_FILE}", atom.label, atom.version);
-    Ok(Lock::parse(&bytes, &shown).ok())
+    Ok(own_file(store, atom, LOCK_FILE)?
+        .and_then(|(bytes, shown)| Lock::parse(&bytes, &shown).ok()))
 }
 
 /// What the requirer's own lock says for `name`, when it is not `ours`; `None` when it agrees.

@@ -31,6 +31,9 @@ pub struct Quarantine {
     /// Whether the real repository is a shallow clone: its refs' history is cut, so they must
     /// not be offered to a server as history this quarantine has.
     shallow: bool,
+    /// The real repository's configured remotes, by name, with their URLs: a quarantine has
+    /// no remotes of its own, so a name given to [`Quarantine::fetch`] is looked up here.
+    remotes: Vec<(String, String)>,
 }
 
 /// What a quarantined fetch asks the server to leave out (`git fetch --filter`), and how much
@@ -98,7 +101,13 @@ impl GitStore {
         fs::create_dir_all(&info)
             .and_then(|()| fs::write(info.join("alternates"), format!("{}\n", objects.display())))
             .map_err(|source| StoreError::Scratch { source })?;
+        let remotes = self
+            .remote_names()
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), self.configured_remote_url(&name)?)))
+            .collect();
         Ok(Quarantine {
+            remotes,
             shallow: self.repo.is_shallow().unwrap_or(false),
             dir,
             objects,
@@ -120,8 +129,7 @@ impl GitStore {
     ) -> Result<Quarantine, StoreError> {
         let quarantine = self.quarantine()?;
         if !wants.is_empty() {
-            let named = self.configured_remote_url(url);
-            quarantine.fetch(named.as_deref().unwrap_or(url), wants, filter, verbosity)?;
+            quarantine.fetch(url, wants, filter, verbosity)?;
         }
         Ok(quarantine)
     }
@@ -138,6 +146,12 @@ impl Quarantine {
         filter: Filter,
         verbosity: Verbosity,
     ) -> Result<(), StoreError> {
+        // A configured remote's name means its URL, as in the real repository.
+        let target = self
+            .remotes
+            .iter()
+            .find(|(name, _)| name == url)
+            .map_or(url, |(_, u)| u.as_str());
         let mut git = command::Git::new("fetch", self.dir.path());
         if self.shallow {
             // git offers the refs of the repository it borrows objects from as history it has
@@ -161,7 +175,7 @@ impl Quarantine {
             .args(filter.args())
             .verbosity(verbosity)
             .arg("--")
-            .arg(url)
+            .arg(target)
             .args(wants)
             .output()?;
         if !out.status.success() {
