@@ -103,6 +103,18 @@ pub enum Error {
         /// Its directory in the repository.
         path: String,
     },
+    /// A sibling a fetched atom's lock names is not published in its repository.
+    #[error("{atom} depends on its sibling {sibling} (path `{path}`), which {url} does not publish: its publisher must publish them together (`git atom publish`)")]
+    SiblingUnpublished {
+        /// The atom, `label@version`.
+        atom: String,
+        /// The sibling, `label@version`.
+        sibling: String,
+        /// The sibling's directory in the repository.
+        path: String,
+        /// The repository, credentials removed.
+        url: String,
+    },
     /// A fetched atom's path source could not be fetched from its repository.
     #[error("{what}: cannot fetch the locked {object} from {url}: {reason}")]
     PathSourceFetch {

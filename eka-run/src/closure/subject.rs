@@ -220,6 +220,10 @@ impl Subject {
             Fix::Republish,
             true,
         )?;
+        let mut lock = lock;
+        if let Some(lock) = lock.as_mut() {
+            published_siblings(&cache, &connection, &address, &shown, lock, &policy)?;
+        }
         Ok(Subject {
             origin: Origin::Cache {
                 atom,
@@ -254,6 +258,77 @@ impl Subject {
             (_, Origin::Dir(_)) => None,
         }
     }
+}
+
+/// A fetched atom's siblings (the path entries of its lock: atoms of its repository, locked at
+/// the tree its working tree had) are the atoms published there at the locked label and version,
+/// which publishing checked have the locked tree (docs/lock.md, "Path dependencies"): listed and
+/// admitted on the atom's own connection, their trees held to the locked ones, and recorded in
+/// `lock` as fetched from the atom's address.
+fn published_siblings(
+    cache: &GitStore,
+    connection: &atom_lib::store::git::Connection,
+    address: &atom_lib::uri::Address,
+    shown: &str,
+    lock: &mut Lock,
+    policy: &atom_lib::sign::Policy,
+) -> Result<(), Error> {
+    let names: Vec<String> = lock
+        .atoms
+        .iter()
+        .filter(|a| matches!(a.origin, LockOrigin::Path { .. }))
+        .map(|a| AtomRef::new(a.label.clone(), a.version.clone()).name())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let url = address.redacted();
+    let prefixes: Vec<&str> = names.iter().map(String::as_str).collect();
+    let refs = {
+        let _span = tracing::info_span!("list siblings", url = %url).entered();
+        connection
+            .list(cache, &prefixes)
+            .map_err(|source| Error::List {
+                url: url.clone(),
+                source,
+            })?
+    };
+    let mut wanted = Vec::with_capacity(names.len());
+    for atom in &mut lock.atoms {
+        let LockOrigin::Path { path } = &atom.origin else {
+            continue;
+        };
+        let reference = AtomRef::new(atom.label.clone(), atom.version.clone());
+        let name = reference.name();
+        let listed =
+            refs.iter()
+                .find(|r| r.name == name)
+                .ok_or_else(|| Error::SiblingUnpublished {
+                    atom: shown.to_owned(),
+                    sibling: format!("{}@{}", atom.label, atom.version),
+                    path: path.clone(),
+                    url: url.clone(),
+                })?;
+        atom.commit = listed.target();
+        atom.origin = LockOrigin::Url {
+            url: address.clone(),
+            mirrors: Vec::new(),
+        };
+        wanted.push(admit::Wanted {
+            atom: reference,
+            commit: atom.commit,
+            tree: Some(atom.tree),
+        });
+    }
+    let request = admit::Request {
+        wanted: &wanted,
+        signatures: Some(policy),
+        contents: admit::Contents::Whole,
+        listed: &refs,
+        verbosity: Verbosity::default(),
+    };
+    admit::admit(cache, connection, &url, &request).map_err(|e| Error::Admit(Box::new(e)))?;
+    Ok(())
 }
 
 /// The user's aliases: the git config of the repository around the current directory, else the
