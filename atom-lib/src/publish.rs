@@ -312,7 +312,8 @@ pub struct Plan {
     pub remote: Option<String>,
     /// The source branch pushed along, if requested.
     pub pushed_source: Option<String>,
-    /// Every selected atom, sorted by label and version, with what will happen to it.
+    /// Every selected atom with what will happen to it, in dependency order: each after the
+    /// siblings it depends on, else by label and version.
     pub atoms: Vec<PublishedAtom>,
     /// The subatomics the selected atoms name, sorted by tree.
     pub subatomics: Vec<PublishedSubatomic>,
@@ -507,7 +508,7 @@ pub fn plan(
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
     tracing::info!(selected = selected.len(), of = all.len(), "planning");
-    let mut problems = revision_problems(store, tree, source, rev, &all, &selected)?;
+    let (mut problems, siblings) = revision_problems(store, tree, source, rev, &all, &selected)?;
 
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
@@ -525,6 +526,7 @@ pub fn plan(
     let root = Root(root_oid);
 
     let mut planned = plan_atoms(store, source, root, &selected, &mut problems, progress)?;
+    in_dependency_order(&mut planned, &siblings);
     let mut subs = plan_subatomics(store, tree, source, &selected, &mut problems)?;
 
     let source_branch = if options.push_source {
@@ -676,6 +678,11 @@ fn not_committed(store: &GitStore, rev: &str, all: &[SourceAtom]) -> Result<Vec<
 /// What is wrong with the revision itself: labels used twice (across the whole revision, not
 /// just the selection), the selected atoms' manifests and locks, and uncommitted changes in
 /// their directories when the revision is `HEAD`.
+/// How many siblings (atoms of this repository, locked by path) each selected atom's lock pins.
+type SiblingCounts = BTreeMap<AtomPath, usize>;
+
+/// What is wrong with the revision and the selected atoms, and how many siblings each selected
+/// atom's lock pins.
 fn revision_problems(
     store: &GitStore,
     tree: Oid,
@@ -683,8 +690,9 @@ fn revision_problems(
     rev: &str,
     all: &[SourceAtom],
     selected: &[SourceAtom],
-) -> Result<Vec<Problem>, Error> {
+) -> Result<(Vec<Problem>, SiblingCounts), Error> {
     let mut problems = Vec::new();
+    let mut siblings = SiblingCounts::new();
     let mut by_label: BTreeMap<&Label, &AtomPath> = BTreeMap::new();
     for atom in all {
         if let Ok(m) = &atom.manifest {
@@ -701,7 +709,11 @@ fn revision_problems(
     for atom in selected {
         match &atom.manifest {
             Err(e) => problems.push(Problem::Manifest(e.clone())),
-            Ok(_) => problems.extend(lock_problems(store, tree, atom, Some(selected))?),
+            Ok(_) => {
+                let report = lock_problems(store, tree, atom, Some(selected))?;
+                problems.extend(report.problems);
+                siblings.insert(atom.path.clone(), report.siblings);
+            }
         }
     }
     if store.head_commit() == Some(source) {
@@ -711,7 +723,15 @@ fn revision_problems(
             problems.push(Problem::Uncommitted { paths });
         }
     }
-    Ok(problems)
+    Ok((problems, siblings))
+}
+
+/// Puts every atom after the siblings it depends on, keeping label and version order otherwise.
+/// A lock pins its atom's whole closure, so an atom's lock pins more siblings than the lock of
+/// any sibling it depends on (that one's closure and the sibling itself): ordering by how many
+/// siblings each lock pins is a dependency order.
+fn in_dependency_order(planned: &mut [Planned], siblings: &SiblingCounts) {
+    planned.sort_by_key(|p| siblings.get(&p.atom.path).copied().unwrap_or(0));
 }
 
 /// The atom commits of the selected atoms with a readable manifest, each against the local
@@ -1257,7 +1277,7 @@ pub fn lock_problems_at(store: &GitStore, commit: Oid) -> Result<Vec<Problem>, S
     let (tree, _) = store.commit_tree_and_parents(commit)?;
     let mut problems = Vec::new();
     for atom in scan::find_atoms(store, tree)? {
-        problems.extend(lock_problems(store, tree, &atom, None)?);
+        problems.extend(lock_problems(store, tree, &atom, None)?.problems);
     }
     Ok(problems)
 }
@@ -1271,7 +1291,7 @@ fn lock_problems(
     source_tree: Oid,
     atom: &SourceAtom,
     publishing: Option<&[SourceAtom]>,
-) -> Result<Vec<Problem>, StoreError> {
+) -> Result<LockReport, StoreError> {
     let entries = store.tree_entries(atom.tree)?;
     let blob = |name: &str| -> Result<Option<Vec<u8>>, StoreError> {
         entries
@@ -1282,25 +1302,32 @@ fn lock_problems(
     };
     let path = &atom.path;
     let Some(bytes) = blob(crate::manifest::MANIFEST_FILE)? else {
-        return Ok(Vec::new());
+        return Ok(LockReport::default());
     };
     let manifest = match crate::Manifest::parse(&bytes, &format!("{path}/atom.toml")) {
         Ok(m) => m,
-        Err(e) => return Ok(vec![Problem::Manifest(e)]),
+        Err(e) => return Ok(LockReport::of(Problem::Manifest(e))),
     };
     let needs_lock =
         !(manifest.deps.is_empty() && manifest.pins.is_empty() && manifest.srcs.is_empty());
     let lock = match blob(crate::lock::LOCK_FILE)? {
-        None if needs_lock => return Ok(vec![Problem::LockMissing { path: path.clone() }]),
-        None => return Ok(Vec::new()),
+        None if needs_lock => {
+            return Ok(LockReport::of(Problem::LockMissing { path: path.clone() }))
+        }
+        None => return Ok(LockReport::default()),
         Some(bytes) => crate::Lock::parse(&bytes, &format!("{path}/atom.lock")),
     };
-    let mut siblings = Vec::new();
+    let mut report = LockReport::default();
     let reasons: Vec<String> = match lock {
         Err(e) => vec![e.to_string()],
         Ok(lock) => {
+            report.siblings = lock
+                .atoms
+                .iter()
+                .filter(|a| matches!(a.origin, crate::lock::Origin::Path { .. }))
+                .count();
             if let Some(selected) = publishing {
-                siblings = sibling_problems(store, path, &lock, selected)?;
+                report.problems = sibling_problems(store, path, &lock, selected)?;
             }
             let mut reasons: Vec<String> = lock
                 .check(&manifest, path.as_str())
@@ -1347,12 +1374,29 @@ fn lock_problems(
         }
     };
     if !reasons.is_empty() {
-        siblings.push(Problem::LockStale {
+        report.problems.push(Problem::LockStale {
             path: path.clone(),
             reasons,
         });
     }
-    Ok(siblings)
+    Ok(report)
+}
+
+/// What [`lock_problems`] found of one atom's lock.
+#[derive(Debug, Default)]
+struct LockReport {
+    problems: Vec<Problem>,
+    /// How many siblings (path entries) it pins.
+    siblings: usize,
+}
+
+impl LockReport {
+    fn of(problem: Problem) -> Self {
+        LockReport {
+            problems: vec![problem],
+            siblings: 0,
+        }
+    }
 }
 
 /// The siblings `lock` names (atoms of this repository, locked by path) that a consumer of the

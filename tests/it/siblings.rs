@@ -223,7 +223,24 @@ fn publish_refuses_a_dependent_without_its_siblings_and_publishes_the_chain_toge
     );
     assert_eq!(local, "");
 
-    m.env.git(&m.repo, ["atom", "publish"]).success();
+    let run = m.env.git(&m.repo, ["atom", "publish"]).success();
+    // Said in dependency order: each atom after the siblings it needs.
+    let at = |label: &str| {
+        run.stdout
+            .lines()
+            .position(|l| l.split_whitespace().next() == Some(label))
+            .unwrap_or_else(|| panic!("{label} is not listed:\n{}", run.stdout))
+    };
+    assert!(
+        at("strings") < at("greet") && at("greet") < at("tool"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("published 3 of 3 atoms"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         m.remote_refs(),
         "refs/atoms/_root\nrefs/atoms/greet/1.0.0\nrefs/atoms/strings/1.0.0\nrefs/atoms/tool/1.0.0"
