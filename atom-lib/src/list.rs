@@ -250,6 +250,16 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
     Ok(Listing::from_refs(&refs, patterns, fallback))
 }
 
+/// The root of the repository whose history holds `head`: the first-parent root of that
+/// history, else, in a shallow clone whose history stops short of it, the root recorded here
+/// ([`recorded_root`], which `git atom fetch` brings from the remote).
+pub fn history_root(store: &GitStore, head: Oid) -> Result<Oid, StoreError> {
+    match store.first_parent_root(head) {
+        Err(shallow @ StoreError::Shallow { .. }) => recorded_root(store)?.ok_or(shallow),
+        other => other,
+    }
+}
+
 /// The root this repository's atoms are numbered from, as recorded: its `refs/atoms/_root`,
 /// else, in a clone made with `git clone atom::<uri>`, the publisher's root the remote helper
 /// recorded under `atom.root` ([`RECORDED_ROOT_KEY`]). `None` when neither is recorded (the

@@ -30,7 +30,11 @@ impl Served {
         env.commit_all(&full, "root");
         for label in ["a", "b"] {
             env.write(&full, &format!("p/{label}/atom.toml"), &atom(label));
-            env.write(&full, &format!("p/{label}/mod.nix"), "{ }\n");
+            env.write(
+                &full,
+                &format!("p/{label}/mod.nix"),
+                &format!("{{ Name = \"{label}\"; }}\n"),
+            );
             env.commit_all(&full, label);
         }
         env.git_ok(&full, &["push", "-q", "origin", "main"]);
@@ -145,4 +149,68 @@ fn a_blobless_clone_fetches_and_verifies() {
         "ok            a@1.0.0 (structure, source, ancestry)\n\
          ok            b@1.0.0 (structure, source, ancestry)\n"
     );
+}
+
+/// A consumer's work in a CI clone (`how`): an atom depending on a published atom by URL and on
+/// a sibling by path is added, resolved, shown, verified, evaluated and published.
+fn a_consumer_works_in(how: &str) {
+    atom_tests::require_program("nix-instantiate", "nix-bin");
+    let s = Served::new();
+    let env = &s.env;
+    env.write(&env.path("nix-conf"), "nix.conf", "# the test's own\n");
+    let clone = s.clone("ci", how);
+    let url = s.daemon.url("r.git");
+    env.git(&clone, ["atom", "fetch"]).success();
+    env.write(&clone, "p/app/atom.toml", &atom("app"));
+    env.write(
+        &clone,
+        "p/app/mod.nix",
+        "{ Out = from.a.name + \"+\" + from.b.name; }\n",
+    );
+    let app = clone.join("p/app");
+    env.git(&app, ["atom", "add", &format!("{url}::a@^1")])
+        .success();
+    env.git(&app, ["atom", "add", "--path", "../b"]).success();
+    env.git(&app, ["atom", "resolve", "--locked"]).success();
+    let shown = env.git(&app, ["atom", "show", "--json"]).success();
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    let names: Vec<&str> = shown["deps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    let remote = env
+        .git(&app, ["atom", "show", &format!("{url}::b@^1")])
+        .success();
+    assert!(remote.stdout.contains("b"), "{}", remote.stdout);
+    let verify = env.git(&app, ["atom", "verify", "--locked"]).success();
+    assert!(
+        verify.stdout.starts_with("ok            a@1.0.0")
+            && verify.stdout.contains("\nok            b@1.0.0"),
+        "{}",
+        verify.stdout
+    );
+    let eval = env.eka_run(&app, &["eval", "--json", ".", "out"]).success();
+    assert_eq!(eval.stdout.trim(), "\"a+b\"");
+
+    env.commit_all(&clone, "app");
+    env.git_ok(&clone, &["push", "-q", "origin", "main"]);
+    env.git(&clone, ["atom", "publish", "p/app"]).success();
+    let published = env.git_ok(
+        &env.path("srv/r.git"),
+        &["for-each-ref", "--format=%(refname)", "refs/atoms/app/"],
+    );
+    assert_eq!(published, "refs/atoms/app/1.0.0");
+}
+
+#[test]
+fn a_consumer_works_in_a_depth_one_clone() {
+    a_consumer_works_in("--depth=1");
+}
+
+#[test]
+fn a_consumer_works_in_a_blobless_clone() {
+    a_consumer_works_in("--filter=blob:none");
 }

@@ -408,6 +408,16 @@ fn a_cycle_of_siblings_is_refused_naming_it() {
         before,
         "the lock is left as it was"
     );
+    // Committed as it is, nothing of it publishes: strings has no lock, and no lock can be
+    // written for it.
+    m.commit_and_push("a cycle");
+    let run = m.env.git(&m.repo, ["atom", "publish"]).code(1);
+    assert!(
+        run.stderr.contains("pkgs/strings") && run.stderr.contains("git atom resolve"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(m.remote_refs(), "");
 }
 
 #[test]

@@ -810,7 +810,7 @@ impl Resolver<'_> {
                 url: request.dir.clone(),
                 message: e.to_string(),
             })?;
-        let root = store.first_parent_root(head)?;
+        let root = crate::list::history_root(store, head)?;
         let commit = store.hash_commit(
             &AtomCommit {
                 format: Format::Atom1,
