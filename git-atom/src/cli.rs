@@ -30,7 +30,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch,
-    /// update); what a command exists to print (ls, show, verify, --json) is still printed
+    /// update); what a command exists to print (ls, show, tree, verify, --json) is still printed
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]

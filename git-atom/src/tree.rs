@@ -35,8 +35,8 @@ use crate::{deps, output, show};
 ///
 /// --format dot writes Graphviz DOT: `git atom tree --format dot | dot -Tsvg > deps.svg`.
 ///
-/// Exit status: 0 shown, 1 the atom or its lock could not be read or NAME is in no lock entry,
-/// 2 bad arguments.
+/// Exit status: 0 shown, 1 the atom or its lock could not be read or NAME names nothing in the
+/// closure, 2 bad arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// An atom directory or an atom URI

@@ -418,6 +418,21 @@ fn bad_input_is_one_line() {
     w.tree(&["--depth", "many"]).code(2);
     w.tree(&["-i", "base", "--duplicates"]).code(2);
     w.tree(&["--json", "--format", "dot"]).code(2);
+    // A lock that is not current is shown as it is, with a warning saying so.
+    let manifest = w.app.join("atom.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("version = \"2\"", "version = \"1\""),
+    )
+    .unwrap();
+    let run = w.tree(&[]).success();
+    assert_eq!(redact_short(&w.normalise(&run.stdout)), TREE);
+    assert_eq!(
+        w.normalise(&run.stderr),
+        "warning: [TMP]/app/app/atom.lock is not current for its atom.toml: showing what it pins; run `git atom resolve` to lock what the manifest asks for\n"
+    );
+    std::fs::write(&manifest, text).unwrap();
     // No lock: the file named, and the command that makes it.
     std::fs::remove_file(w.app.join("atom.lock")).unwrap();
     let run = w.tree(&[]).code(1);
