@@ -65,7 +65,7 @@ impl Cli {
             Command::Remove(args) => crate::add::remove(args, quiet),
             Command::Resolve(args) => crate::resolve::run(args, quiet),
             Command::Show(args) => crate::show::run(args),
-            Command::Tree(args) => crate::tree::run(args),
+            Command::Tree(args) => crate::tree::run(args, quiet),
             Command::Hook(args) => crate::hook::run(args, quiet),
             Command::Sign(args) => crate::sign::run(args, quiet),
             Command::Fetch(args) => crate::fetch::run(args, quiet),

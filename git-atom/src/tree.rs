@@ -29,8 +29,9 @@ use crate::{deps, output, show};
 ///
 /// --invert NAME shows every path from the atom to NAME upside down, each requirer with the
 /// requirement it states (`requires ^1.1`), read from its `atom.toml` in the atom index that
-/// `git atom resolve` fills (or the repository); a requirer not found there shows none. This
-/// tells which requirement holds a version back (then `git atom resolve --update NAME`).
+/// `git atom resolve` fills (or the repository); a requirer not found there shows none, and a
+/// note on stderr names it (`git atom resolve --locked` fetches it). This tells which
+/// requirement holds a version back (then `git atom resolve --update NAME`).
 /// --duplicates does the same for every atom locked in more than one major version.
 ///
 /// --format dot writes Graphviz DOT: `git atom tree --format dot | dot -Tsvg > deps.svg`.
@@ -80,7 +81,7 @@ struct Opened {
     root: Option<atom_lib::Oid>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<u8> {
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     let ctx = deps::context()?;
     let opened = open(&ctx, args.atom.as_deref())?;
     // The requirements an entry states are in its own manifest: in the atom index when a
@@ -116,6 +117,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         origin: &opened.origin,
         depth: args.depth,
     };
+    // What is shown with requirements: the inverted trees, the JSON and DOT graphs.
+    if args.json || args.format == Format::Dot || targets.is_some() {
+        let unknown = view.unknown_requirements(targets.as_deref());
+        if !unknown.is_empty() {
+            output::note(
+                quiet,
+                &format!(
+                    "not shown: what {} require (their atom.toml is not in the atom index; `git atom resolve --locked` in an atom that locks them fetches it)",
+                    unknown.join(", ")
+                ),
+            );
+        }
+    }
     if args.json {
         output::json(&view.json(targets.as_deref()))?;
         return Ok(0);
@@ -326,6 +340,24 @@ impl View<'_> {
                     (Some(_), None) => true,
                 };
                 near && on_path.as_ref().is_none_or(|p| p.contains(&n))
+            })
+            .collect()
+    }
+
+    /// The requirers among the kept nodes whose requirements are unknown (their manifest was
+    /// not found), as `<label> <version>`.
+    fn unknown_requirements(&self, targets: Option<&[usize]>) -> Vec<String> {
+        let kept = self.kept(targets);
+        let requirers: BTreeSet<usize> = self
+            .kept_edges(&kept)
+            .filter(|e| e.stated.is_none() && matches!(self.graph.nodes[e.to], Node::Atom(_)))
+            .map(|e| e.from)
+            .collect();
+        requirers
+            .into_iter()
+            .filter_map(|n| {
+                let node = &self.graph.nodes[n];
+                Some(format!("{} {}", node.name(), node.version()?))
             })
             .collect()
     }

@@ -395,6 +395,30 @@ fn json_dot_and_the_remote_form() {
         w.normalise(&run.stdout),
         WHY_BASE.replace("(path app)", "(git://127.0.0.1:[PORT]/app.git)")
     );
+    assert_eq!(run.stderr, "");
+    // With an empty atom index, the requirements of `mid` and `mid2` are not at hand: the
+    // paths are all there, their requirements are not, and stderr says why and what fetches
+    // them.
+    let fresh = w
+        .env
+        .command(w.env.root(), "git")
+        .args(["atom", "tree", &uri, "-i", "base"])
+        .env("XDG_CACHE_HOME", w.env.path("fresh-cache"))
+        .output()
+        .unwrap();
+    assert!(fresh.status.success(), "{fresh:?}");
+    let stdout = String::from_utf8(fresh.stdout).unwrap();
+    assert_eq!(
+        w.normalise(&stdout),
+        WHY_BASE
+            .replace("(path app)", "(git://127.0.0.1:[PORT]/app.git)")
+            .replace(" requires ^1.0", "")
+            .replace(" requires ^1.1", "")
+    );
+    assert_eq!(
+        String::from_utf8(fresh.stderr).unwrap(),
+        "not shown: what mid 1.0.0, mid2 1.0.0 require (their atom.toml is not in the atom index; `git atom resolve --locked` in an atom that locks them fetches it)\n"
+    );
 }
 
 #[test]
