@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local tour of atom: a sample repository with a few atoms, published to a local bare remote,
 # listed and verified; a second repository whose atom depends on one of them (added, resolved
-# into a lock, shown, published); that atom evaluated with its dependency, built and run with
+# into a lock, shown, its locked closure drawn as a tree, published); that atom evaluated with its dependency, built and run with
 # eka-run; and one atom cloned on its own. No server, no network. Needs `git`, the installed
 # `git-atom`, `git-remote-atom` and `eka-run`, Nix (`nix-instantiate`, `nix-store`: Debian
 # `nix-bin`) and a static busybox as the builder (Debian `busybox-static`).
@@ -95,6 +95,7 @@ cd greeter
 step git atom add "$demo/remote.git::strings@^1.2"
 step cat atom.toml atom.lock
 step git atom show
+step git atom tree
 step git atom resolve --locked
 step git atom verify --locked
 cd ..

@@ -19,6 +19,8 @@
 // would only add noise to every conversion.
 #![allow(clippy::result_large_err)]
 
+pub mod graph;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;

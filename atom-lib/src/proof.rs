@@ -337,8 +337,9 @@ fn own_file(
     Ok(Some((store.read_blob(entry.oid)?, shown)))
 }
 
-/// The `atom.toml` in `atom`'s tree, if it has a readable one.
-fn own_manifest(store: &GitStore, atom: &LockedAtom) -> Result<Option<Manifest>, StoreError> {
+/// The `atom.toml` in `atom`'s tree, if it has a readable one (`git atom tree` reads the
+/// requirements a dependency states with it).
+pub fn own_manifest(store: &GitStore, atom: &LockedAtom) -> Result<Option<Manifest>, StoreError> {
     Ok(own_file(store, atom, MANIFEST_FILE)?
         .and_then(|(bytes, shown)| Manifest::parse(&bytes, &shown).ok()))
 }

@@ -95,6 +95,17 @@ impl Version {
     pub fn is_prerelease(&self) -> bool {
         !self.0.pre.is_empty()
     }
+
+    /// The versions that are semver-compatible share a class: the major version from 1 on, the
+    /// minor for 0.x, the patch for 0.0.x (as Cargo's caret does).
+    pub fn compatibility(&self) -> (u64, u64, u64) {
+        let s = &self.0;
+        match (s.major, s.minor) {
+            (0, 0) => (0, 0, s.patch),
+            (0, minor) => (0, minor, 0),
+            (major, _) => (major, 0, 0),
+        }
+    }
 }
 
 impl Ord for Version {

@@ -43,6 +43,9 @@ _git__atom() {
             git__atom,sign)
                 cmd="git__atom__subcmd__sign"
                 ;;
+            git__atom,tree)
+                cmd="git__atom__subcmd__tree"
+                ;;
             git__atom,update)
                 cmd="git__atom__subcmd__update"
                 ;;
@@ -65,7 +68,7 @@ _git__atom() {
 
     case "${cmd}" in
         git__atom)
-            opts="-v -q -h -V --verbose --quiet --help --version publish ls verify add remove resolve show hook sign fetch update"
+            opts="-v -q -h -V --verbose --quiet --help --version publish ls verify add remove resolve show tree hook sign fetch update"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +280,36 @@ _git__atom() {
                     ;;
                 --revoke)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__atom__subcmd__tree)
+            opts="-i -d -v -q -h -V --depth --invert --duplicates --format --json --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --depth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --invert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text dot" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -7,8 +7,9 @@ use clap::{Parser, Subcommand};
 /// An atom is a directory holding an `atom.toml` manifest. `git atom publish` turns it into a
 /// reproducible orphan commit referenced by `refs/atoms/<label>/<version>`, locally and on a
 /// remote; `git atom ls` lists atoms from one ref listing; `git atom verify` proves an atom
-/// matches its source commit; `git atom fetch` brings a remote's atoms here; `git atom update`
-/// moves a clone of an atom to its newest matching version.
+/// matches its source commit; `git atom tree` shows the dependency closure a lock pins;
+/// `git atom fetch` brings a remote's atoms here; `git atom update` moves a clone of an atom to
+/// its newest matching version.
 ///
 /// A repository is named the same way by every subcommand: `.`, a configured remote, a path, a
 /// URL, or an address with aliases as atom URIs write it (`gh:org/repo`).
@@ -29,7 +30,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch,
-    /// update); what a command exists to print (ls, show, verify, --json) is still printed
+    /// update); what a command exists to print (ls, show, tree, verify, --json) is still printed
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
@@ -45,6 +46,7 @@ enum Command {
     Remove(crate::add::RemoveArgs),
     Resolve(crate::resolve::Args),
     Show(crate::show::Args),
+    Tree(crate::tree::Args),
     Hook(crate::hook::Args),
     Sign(crate::sign::Args),
     Fetch(crate::fetch::Args),
@@ -63,6 +65,7 @@ impl Cli {
             Command::Remove(args) => crate::add::remove(args, quiet),
             Command::Resolve(args) => crate::resolve::run(args, quiet),
             Command::Show(args) => crate::show::run(args),
+            Command::Tree(args) => crate::tree::run(args, quiet),
             Command::Hook(args) => crate::hook::run(args, quiet),
             Command::Sign(args) => crate::sign::run(args, quiet),
             Command::Fetch(args) => crate::fetch::run(args, quiet),

@@ -17,6 +17,7 @@ mod repository;
 mod resolve;
 mod show;
 mod sign;
+mod tree;
 mod update;
 mod verify;
 

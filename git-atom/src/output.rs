@@ -71,7 +71,7 @@ pub fn progress_enabled(quiet: bool) -> bool {
 }
 
 /// How many columns a string takes on a terminal (`ひらがな` takes 8).
-fn width(s: &str) -> usize {
+pub fn width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
 }
 
@@ -123,29 +123,38 @@ pub fn table_fit(rows: &[Vec<String>], max: Option<usize>) -> String {
             let indent = width(&line);
             let room = max.map(|m| m.saturating_sub(indent).max(20));
             match room {
-                Some(room) if width(cell) > room => {
-                    let mut current = String::new();
-                    for word in cell.split(' ') {
-                        if !current.is_empty() && width(&current) + 1 + width(word) > room {
-                            line.push_str(&current);
-                            line.push('\n');
-                            line.push_str(&" ".repeat(indent));
-                            current.clear();
-                        }
-                        if !current.is_empty() {
-                            current.push(' ');
-                        }
-                        current.push_str(word);
-                    }
-                    line.push_str(&current);
+                Some(room) => {
+                    let continuation = format!("\n{}", " ".repeat(indent));
+                    line.push_str(&wrap(cell, room).join(&continuation));
                 }
-                _ => line.push_str(cell),
+                None => line.push_str(cell),
             }
         }
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// Splits `text` between words into lines of at most `room` columns (display width); a word
+/// longer than that has a line of its own.
+pub fn wrap(text: &str, room: usize) -> Vec<String> {
+    if width(text) <= room {
+        return vec![text.to_owned()];
+    }
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        if !current.is_empty() && width(&current) + 1 + width(word) > room {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    lines.push(current);
+    lines
 }
 
 /// Writes `text` to stdout.

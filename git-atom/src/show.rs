@@ -124,14 +124,7 @@ type Opened = (
 /// its manifest, its lock, the root it is numbered from and the lock's state.
 fn local_atom(ctx: &deps::Session, dir: Option<&str>) -> anyhow::Result<Opened> {
     let local = deps::open_atom(ctx, dir.map(std::path::Path::new))?;
-    // The repository's recorded identity (in a clone made with `git clone atom::<uri>`, the
-    // publisher's, which the helper records under `atom.root`), else the root of `HEAD`.
-    let root = ctx.store.as_ref().and_then(|s| {
-        atom_lib::list::recorded_root(s)
-            .ok()
-            .flatten()
-            .or_else(|| s.head_commit().and_then(|h| s.first_parent_root(h).ok()))
-    });
+    let root = repository_root(ctx);
     let state = match &local.lock {
         None => "missing",
         Some(l) if l.is_current(&local.manifest, local.repo_path.as_deref().unwrap_or("")) => {
@@ -140,6 +133,18 @@ fn local_atom(ctx: &deps::Session, dir: Option<&str>) -> anyhow::Result<Opened> 
         Some(_) => "stale",
     };
     Ok((local.manifest, local.lock, root, Some(state)))
+}
+
+/// The root a local atom is numbered from: the repository's recorded identity (in a clone made
+/// with `git clone atom::<uri>`, the publisher's, which the helper records under `atom.root`),
+/// else the root of `HEAD`.
+pub(crate) fn repository_root(ctx: &deps::Session) -> Option<atom_lib::Oid> {
+    ctx.store.as_ref().and_then(|s| {
+        atom_lib::list::recorded_root(s)
+            .ok()
+            .flatten()
+            .or_else(|| s.head_commit().and_then(|h| s.first_parent_root(h).ok()))
+    })
 }
 
 /// One row per dependency, pin and source, with what the lock records for it.
@@ -262,8 +267,9 @@ fn render(show: &JsonShow) -> String {
     text
 }
 
-/// The manifest and lock of a published atom named by a URI, fetched into the cache.
-fn remote(
+/// The manifest and lock of a published atom named by a URI, fetched into the cache (`tree`
+/// reads a remote atom through it too).
+pub(crate) fn remote(
     ctx: &deps::Session,
     text: &str,
 ) -> anyhow::Result<(Manifest, Option<Lock>, atom_lib::Oid)> {

@@ -34,6 +34,7 @@ mod sign;
 mod signed_admission;
 mod stress;
 mod subatomic;
+mod tree;
 mod verify;
 mod verify_locked;
 mod verify_remote;

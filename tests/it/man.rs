@@ -22,6 +22,7 @@ fn git_atom_man_pages_match_the_clap_definitions() {
             "git-atom-remove.1",
             "git-atom-resolve.1",
             "git-atom-show.1",
+            "git-atom-tree.1",
             "git-atom-hook.1",
             "git-atom-hook-install.1",
             "git-atom-sign.1",
@@ -51,6 +52,7 @@ fn every_flag_is_documented() {
         let flags: &[&str] = match name.as_str() {
             "git-atom-verify.1" => &["--remote", "--ancestry", "--signed", "--json"],
             "git-atom-hook-install.1" => &["--server", "--force"],
+            "git-atom-tree.1" => &["--depth", "--invert", "--duplicates", "--format", "--json"],
             _ => &[],
         };
         for flag in flags {

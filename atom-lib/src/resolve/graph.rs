@@ -248,15 +248,9 @@ fn lines(demands: &[Demand]) -> String {
     shown.join("\n")
 }
 
-/// The versions that are semver-compatible share a class: the major version from 1 on, the
-/// minor for 0.x, the patch for 0.0.x (as Cargo's caret does).
+/// The versions that are semver-compatible share a class ([`Version::compatibility`]).
 fn class(v: &Version) -> (u64, u64, u64) {
-    let s = v.semver();
-    match (s.major, s.minor) {
-        (0, 0) => (0, 0, s.patch),
-        (0, minor) => (0, minor, 0),
-        (major, _) => (major, 0, 0),
-    }
+    v.compatibility()
 }
 
 type Class = (AtomId, (u64, u64, u64));

@@ -720,22 +720,31 @@ pub fn fetch_tarball(
 pub fn locked_values(lock: &Lock) -> BTreeMap<(&'static str, Name), String> {
     let mut out = BTreeMap::new();
     for pin in lock.pins.iter().filter(|p| p.owner.is_none()) {
-        let value = match &pin.source {
-            PinSource::Git { rev, .. } => rev.to_string(),
-            PinSource::Tarball { hash, .. } => hash.to_string(),
-        };
-        out.insert(("pin", pin.name.clone()), value);
+        out.insert(("pin", pin.name.clone()), locked_pin(pin));
     }
     for src in lock.srcs.iter().filter(|s| s.owner.is_none()) {
-        let value = match &src.source {
-            SrcSource::Url { hash, .. } => hash.to_string(),
-            SrcSource::Git { rev, .. } => rev.to_string(),
-            SrcSource::Path { object, .. } => match object {
-                PathObject::Tree(t) => format!("tree {t}"),
-                PathObject::Blob(b) => format!("blob {b}"),
-            },
-        };
-        out.insert(("src", src.name.clone()), value);
+        out.insert(("src", src.name.clone()), locked_src(src));
     }
     out
+}
+
+/// What a pin is locked to, for people: its commit (git) or its hash (tarball).
+pub fn locked_pin(pin: &LockedPin) -> String {
+    match &pin.source {
+        PinSource::Git { rev, .. } => rev.to_string(),
+        PinSource::Tarball { hash, .. } => hash.to_string(),
+    }
+}
+
+/// What a source is locked to, for people: its hash (URL), its commit (git), or its object
+/// (`tree <id>`, `blob <id>`: path).
+pub fn locked_src(src: &LockedSrc) -> String {
+    match &src.source {
+        SrcSource::Url { hash, .. } => hash.to_string(),
+        SrcSource::Git { rev, .. } => rev.to_string(),
+        SrcSource::Path { object, .. } => match object {
+            PathObject::Tree(t) => format!("tree {t}"),
+            PathObject::Blob(b) => format!("blob {b}"),
+        },
+    }
 }
