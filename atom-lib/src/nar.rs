@@ -128,6 +128,35 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// How a single file is archived: what a git blob entry's mode says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMode {
+    /// A regular file (`100644`).
+    Regular,
+    /// An executable file (`100755`).
+    Executable,
+    /// A symbolic link (`120000`), the blob being its target.
+    Symlink,
+}
+
+impl FileMode {
+    /// Every mode, in the order a file is tried against a hash.
+    pub const ALL: [FileMode; 3] = [FileMode::Regular, FileMode::Executable, FileMode::Symlink];
+}
+
+/// The NAR hash of one file whose contents (or, for a symbolic link, target) are `contents`,
+/// archived as `mode`: what `builtins.path` of that file gives.
+pub fn file_hash(mode: FileMode, contents: &[u8]) -> Sri {
+    let mut nar = Writer::new(Hasher::default()).expect("hashing does not fail");
+    match mode {
+        FileMode::Regular => nar.file(false, contents),
+        FileMode::Executable => nar.file(true, contents),
+        FileMode::Symlink => nar.symlink(contents),
+    }
+    .expect("hashing does not fail");
+    nar.finish().expect("hashing does not fail").sri()
+}
+
 /// A SHA-256 digest as Nix writes it in SRI form.
 pub fn sri_sha256(digest: &[u8]) -> Sri {
     Sri::new(&format!("sha256-{}", data_encoding::BASE64.encode(digest)))

@@ -673,3 +673,49 @@ fn a_dependencys_path_sources_are_fetched_from_its_repository() {
     );
     assert_eq!(v["word"], expected);
 }
+
+#[test]
+fn a_file_source_keeps_its_mode_an_executable_and_a_symbolic_link_included() {
+    require_program("nix-instantiate", "nix-bin");
+    let env = TestEnv::new();
+    let repo = env.init("repo");
+    env.write(&repo, "tools/run.sh", "#!/bin/sh\necho tool\n");
+    set_mode(&repo.join("tools/run.sh"), 0o755);
+    env.write(&repo, "tools/plain.txt", "plain\n");
+    std::os::unix::fs::symlink("plain.txt", repo.join("tools/link")).unwrap();
+    env.write(
+        &repo,
+        "app/atom.toml",
+        "[atom]\nid = \"app\"\nversion = \"0.1.0\"\n\n[srcs.tool]\npath = \"../tools/run.sh\"\n\n\
+         [srcs.plain]\npath = \"../tools/plain.txt\"\n\n[srcs.link]\npath = \"../tools/link\"\n",
+    );
+    env.write(
+        &repo,
+        "app/mod.nix",
+        "{ Tool = builtins.readFile get.tool; Plain = builtins.readFile get.plain; \
+         Link = \"${get.link}\"; }\n",
+    );
+    env.commit_all(&repo, "app");
+    let app = repo.join("app");
+    env.git(&app, ["atom", "resolve"]).success();
+    let lock = std::fs::read_to_string(app.join("atom.lock")).unwrap();
+    // Each file is locked with the hash of what it is: three different kinds of NAR.
+    let hashes: Vec<&str> = lock.lines().filter(|l| l.starts_with("hash = ")).collect();
+    assert_eq!(hashes.len(), 3, "{lock}");
+
+    let eval = env.eka_run(&app, &["eval", "--json", "."]).success();
+    let v = json(&eval);
+    assert_eq!(v["tool"], "#!/bin/sh\necho tool\n");
+    assert_eq!(v["plain"], "plain\n");
+    let link = v["link"].as_str().unwrap();
+    assert!(
+        link.starts_with("/nix/store/") && link.ends_with("-link"),
+        "{link}"
+    );
+
+    // The mode is part of what is locked: without the executable bit the lock is stale.
+    set_mode(&repo.join("tools/run.sh"), 0o644);
+    let run = env.git(&app, ["atom", "resolve", "--locked"]).code(1);
+    assert!(run.stderr.contains("`srcs.tool` changed"), "{}", run.stderr);
+    assert!(!run.stderr.contains("`srcs.plain`"), "{}", run.stderr);
+}

@@ -496,12 +496,8 @@ impl Locker<'_> {
                 let store = local.store;
                 let (object, hash) = match working_object(store, &resolved)? {
                     Some(Working::Tree(tree)) => (PathObject::Tree(tree), tree_hash(store, tree)?),
-                    Some(Working::Blob(blob, executable)) => {
-                        let mut nar = nar::Writer::new(nar::Hasher::default())
-                            .expect("hashing does not fail");
-                        nar.file(executable, &store.read_blob(blob)?)
-                            .expect("hashing does not fail");
-                        let hash = nar.finish().expect("hashing does not fail").sri();
+                    Some(Working::Blob(blob, mode)) => {
+                        let hash = nar::file_hash(mode, &store.read_blob(blob)?);
                         (PathObject::Blob(blob), hash)
                     }
                     None => return Err(no_path()),
@@ -586,12 +582,15 @@ pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Re
 pub fn path_drift(store: &GitStore, lock: &Lock) -> Result<Vec<Stale>, StoreError> {
     let mut out = Vec::new();
     for src in lock.srcs.iter().filter(|s| s.owner.is_none()) {
-        let SrcSource::Path { path, object, .. } = &src.source else {
+        let SrcSource::Path { path, object, hash } = &src.source else {
             continue;
         };
+        // A file's mode is in its hash, not its blob: `chmod +x` changes what is locked.
         let same = match (working_object(store, path)?, object) {
             (Some(Working::Tree(found)), PathObject::Tree(locked)) => found == *locked,
-            (Some(Working::Blob(found, _)), PathObject::Blob(locked)) => found == *locked,
+            (Some(Working::Blob(found, mode)), PathObject::Blob(locked)) => {
+                found == *locked && nar::file_hash(mode, &store.read_blob(found)?) == *hash
+            }
             _ => false,
         };
         if !same {
@@ -603,10 +602,10 @@ pub fn path_drift(store: &GitStore, lock: &Lock) -> Result<Vec<Stale>, StoreErro
     Ok(out)
 }
 
-/// What the working tree has at a path.
+/// What the working tree has at a path: a directory, or a file (a symbolic link included).
 enum Working {
     Tree(Oid),
-    Blob(Oid, bool),
+    Blob(Oid, nar::FileMode),
 }
 
 fn working_object(store: &GitStore, path: &str) -> Result<Option<Working>, StoreError> {
@@ -623,8 +622,16 @@ fn working_object(store: &GitStore, path: &str) -> Result<Option<Working>, Store
     Ok(store
         .tree_entries(parent_tree)?
         .into_iter()
-        .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
-        .map(|e| Working::Blob(e.oid, e.executable)))
+        .find(|e| e.name == name.as_bytes())
+        .and_then(|e| {
+            let mode = match e.kind {
+                EntryKind::Blob if e.executable => nar::FileMode::Executable,
+                EntryKind::Blob => nar::FileMode::Regular,
+                EntryKind::Link => nar::FileMode::Symlink,
+                EntryKind::Tree | EntryKind::Submodule => return None,
+            };
+            Some(Working::Blob(e.oid, mode))
+        }))
 }
 
 /// The NAR hash of a git tree as Nix's `fetchGit` would unpack it (`git archive` of the commit,

@@ -115,6 +115,16 @@ pub enum Error {
         /// The repository, credentials removed.
         url: String,
     },
+    /// A path source's blob, archived any way a file can be, does not have the locked hash.
+    #[error("{what}: blob {blob}, as a file, an executable or a symbolic link, does not have the locked hash {hash}: run `git atom resolve` to lock it again")]
+    PathSourceHash {
+        /// The source.
+        what: String,
+        /// The blob the lock names.
+        blob: Oid,
+        /// The locked NAR hash.
+        hash: String,
+    },
     /// A fetched atom's path source could not be fetched from its repository.
     #[error("{what}: cannot fetch the locked {object} from {url}: {reason}")]
     PathSourceFetch {

@@ -9,6 +9,7 @@ use atom_lib::lock::{
     AtomKey, LockedAtom, LockedPin, LockedSrc, Origin as LockOrigin, PathObject, PinSource,
     SrcSource, LOCK_FILE,
 };
+use atom_lib::nar;
 use atom_lib::resolve::pins;
 use atom_lib::store::git::export::copy_tree;
 use atom_lib::{GitStore, Lock, Oid};
@@ -380,8 +381,18 @@ impl Subject {
                             what: what.clone(),
                             source,
                         })?;
+                        // The lock holds the blob and the NAR hash, which says how the file
+                        // is archived: a file, an executable or a symbolic link.
+                        let mode = nar::FileMode::ALL
+                            .into_iter()
+                            .find(|m| nar::file_hash(*m, &data) == *hash)
+                            .ok_or_else(|| Error::PathSourceHash {
+                                what: what.clone(),
+                                blob: *blob,
+                                hash: hash.to_string(),
+                            })?;
                         let file = dir.join("file");
-                        std::fs::write(&file, &data).map_err(|source| Error::Write {
+                        write_file(&file, mode, &data).map_err(|source| Error::Write {
                             path: file.clone(),
                             source,
                         })?;
@@ -395,6 +406,22 @@ impl Subject {
                     "name": store_name(path),
                 }))
             }
+        }
+    }
+}
+
+/// Writes one file of a path source as `mode` says.
+fn write_file(file: &Path, mode: nar::FileMode, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    match mode {
+        nar::FileMode::Symlink => {
+            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(data), file)
+        }
+        nar::FileMode::Regular => std::fs::write(file, data),
+        nar::FileMode::Executable => {
+            std::fs::write(file, data)?;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755))
         }
     }
 }
