@@ -37,6 +37,7 @@ use crate::{backend, cmd, run};
     name = "eka-run",
     version,
     args_conflicts_with_subcommands = true,
+    arg_required_else_help = true,
     subcommand_negates_reqs = true,
     max_term_width = 100
 )]

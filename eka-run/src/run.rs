@@ -65,10 +65,12 @@ pub enum Error {
     #[error("cannot determine the working directory")]
     Cwd(#[source] std::io::Error),
     /// `exec` failed.
-    #[error("cannot run `{}`", program.to_string_lossy())]
+    #[error("cannot run `{}`{hint}", program.to_string_lossy())]
     Exec {
         /// The program.
         program: OsString,
+        /// What the user may have meant (a subcommand), with a leading space; or nothing.
+        hint: String,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -165,9 +167,28 @@ pub fn run(args: Args) -> Result<Infallible, Error> {
         .expect("clap requires a program");
     let source = RunMode::new(program, args.to_vec()).exec();
     Err(Error::Exec {
+        hint: subcommand_hint(program, &source),
         program: program.clone(),
         source,
     })
+}
+
+/// For a program not found whose name is close to a subcommand's (`eka-run evl`): the
+/// subcommand it may have meant, and how to run a program of that name.
+fn subcommand_hint(program: &std::ffi::OsStr, error: &std::io::Error) -> String {
+    let name = program.to_str().filter(|n| !n.contains('/'));
+    let (Some(name), std::io::ErrorKind::NotFound) = (name, error.kind()) else {
+        return String::new();
+    };
+    let command = crate::cli::command();
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .collect();
+    match atom_lib::manifest::suggest(name, names.iter().copied()) {
+        Some(sub) => format!(" (no such program; did you mean the subcommand `eka-run {sub}`?)"),
+        None => String::new(),
+    }
 }
 
 /// Execute `program` (a path in the store, as seen at `/nix/store`) with `args` in run mode on
@@ -182,6 +203,7 @@ pub fn exec_in_store(
     enter(&layout, &cwd, &command::run_mode_conf())?;
     let source = RunMode::new(program, args.to_vec()).exec();
     Err(Error::Exec {
+        hint: String::new(),
         program: program.into(),
         source,
     })

@@ -167,3 +167,37 @@ fn a_bad_config_is_said_once_and_a_closed_stderr_is_a_quiet_exit() {
     let out = run(true);
     assert_eq!(out.status.code(), Some(125), "not a panic (101)");
 }
+
+#[test]
+fn without_arguments_the_help_lists_the_subcommands_and_a_near_miss_names_one() {
+    use atom_tests::sandbox::{eka_run, output, stderr, Sandbox};
+    let s = Sandbox::new();
+    let out = output(std::process::Command::new(eka_run()).current_dir(s.path("")));
+    assert_eq!(out.status.code(), Some(125));
+    let help = stderr(&out);
+    for sub in ["eval", "build", "run", "plan", "sandbox"] {
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with(sub)),
+            "{sub} is not listed:\n{help}"
+        );
+    }
+    // `evl` is no program: eka-run says which subcommand it looks like.
+    let out = output(
+        std::process::Command::new(eka_run())
+            .args(["evl", "./atom"])
+            .current_dir(s.path("")),
+    );
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        stderr(&out),
+        "eka-run: cannot run `evl` (no such program; did you mean the subcommand `eka-run \
+         eval`?): No such file or directory (os error 2)\n"
+    );
+    // A program that is found runs, whatever its name looks like.
+    let out = output(
+        std::process::Command::new(eka_run())
+            .args(["true"])
+            .current_dir(s.path("")),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
