@@ -591,24 +591,6 @@ pub enum ManifestError {
         /// What is wrong.
         what: String,
     },
-    /// [`Identity`]: `[atom] id` is not a valid label.
-    #[error("{}: {source}", crate::escape::escaped(path))]
-    Label {
-        /// The manifest's path.
-        path: String,
-        /// The label's error.
-        #[source]
-        source: LabelError,
-    },
-    /// [`Identity`]: `[atom] version` is not a publishable version.
-    #[error("{}: {source}", crate::escape::escaped(path))]
-    Version {
-        /// The manifest's path.
-        path: String,
-        /// The version's error.
-        #[source]
-        source: VersionError,
-    },
 }
 
 fn did_you_mean(s: &Option<String>) -> String {

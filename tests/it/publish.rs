@@ -365,19 +365,19 @@ fn refusals_write_nothing() {
             name: "invalid label",
             prepare: |env, src| env.atom(src, "z", "9lives", "1.0.0"),
             args: &[],
-            expect: "error: z/atom.toml: invalid atom label `9lives`: must start with a letter, not '9'\n",
+            expect: "error: z/atom.toml:2:6: `atom.id`: invalid atom label `9lives`: must start with a letter, not '9'\n",
         },
         Case {
             name: "invalid version",
             prepare: |env, src| env.atom(src, "z", "zed", "1.0"),
             args: &[],
-            expect: "error: z/atom.toml: invalid atom version `1.0`: unexpected end of input while parsing minor version number\n",
+            expect: "error: z/atom.toml:3:11: `atom.version`: invalid atom version `1.0`: unexpected end of input while parsing minor version number\n",
         },
         Case {
             name: "build metadata",
             prepare: |env, src| env.atom(src, "z", "zed", "1.0.0+linux"),
             args: &[],
-            expect: "error: z/atom.toml: invalid atom version `1.0.0+linux`: build metadata (`+linux`) is not allowed in a published version\n",
+            expect: "error: z/atom.toml:3:11: `atom.version`: invalid atom version `1.0.0+linux`: build metadata (`+linux`) is not allowed in a published version\n",
         },
         Case {
             name: "malformed toml",

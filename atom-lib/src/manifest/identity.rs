@@ -81,17 +81,35 @@ impl Identity {
             ))),
             None => Err(schema_err(format!("missing `{table_name}.{key}`"))),
         };
-        let label = Label::new(string(label_key)?).map_err(|source| ManifestError::Label {
-            path: path.to_owned(),
-            source,
-        })?;
-        let version =
-            Version::new(string("version")?).map_err(|source| ManifestError::Version {
+        // A bad value is said where it is: `<path>:<line>:<column>: `atom.id`: ...`.
+        let invalid = |key: &str, problem: super::Problem| {
+            let (line, column) = value_position(text, table_name, key);
+            ManifestError::Invalid {
                 path: path.to_owned(),
-                source,
-            })?;
+                line,
+                column,
+                problem: Box::new(problem),
+            }
+        };
+        let label = Label::new(string(label_key)?).map_err(|error| {
+            let key = format!("{table_name}.{label_key}");
+            invalid(label_key, super::Problem::Label { key, error })
+        })?;
+        let version = Version::new(string("version")?).map_err(|error| {
+            let key = format!("{table_name}.version");
+            invalid("version", super::Problem::Version { key, error })
+        })?;
         Ok(Identity { label, version })
     }
+}
+
+/// The line and column (1-based) of the value of `<table>.<key>` in `text`, read again with
+/// spans (only on the way to an error).
+fn value_position(text: &str, table: &str, key: &str) -> (usize, usize) {
+    toml_edit::ImDocument::parse(text)
+        .ok()
+        .and_then(|doc| doc.get(table)?.get(key)?.span())
+        .map_or((1, 1), |span| line_column(text, span.start))
 }
 
 #[cfg(test)]
@@ -133,11 +151,11 @@ mod tests {
             ("[atom]\nid = \"foo\"\n", "pkgs/foo/atom.toml: missing `atom.version`"),
             (
                 "[atom]\nid = \"9lives\"\nversion = \"1.0.0\"\n",
-                "pkgs/foo/atom.toml: invalid atom label `9lives`: must start with a letter, not '9'",
+                "pkgs/foo/atom.toml:2:6: `atom.id`: invalid atom label `9lives`: must start with a letter, not '9'",
             ),
             (
                 "[atom]\nid = \"foo\"\nversion = \"1.0.0+b\"\n",
-                "pkgs/foo/atom.toml: invalid atom version `1.0.0+b`: build metadata (`+b`) is not allowed in a published version",
+                "pkgs/foo/atom.toml:3:11: `atom.version`: invalid atom version `1.0.0+b`: build metadata (`+b`) is not allowed in a published version",
             ),
         ];
         for (input, expected) in cases {
