@@ -9,8 +9,8 @@
 //! simple     = license-id [ "+" ] / "LicenseRef-" idstring / "(" expression ")"
 //! ```
 //!
-//! License and exception ids must be on the lists below ([`LICENSES`], [`EXCEPTIONS`]), written
-//! as SPDX writes them; anything else can be named with `LicenseRef-<name>`.
+//! License and exception ids must be on the SPDX license list ([`licenses`], [`exceptions`]),
+//! written as SPDX writes them; anything else can be named with `LicenseRef-<name>`.
 //!
 //! ```
 //! use atom_lib::manifest::license::License;
@@ -25,112 +25,30 @@ use std::str::FromStr;
 
 use super::suggest;
 
-/// The SPDX license ids accepted (the commonly used part of the SPDX license list).
-pub const LICENSES: &[&str] = &[
-    "0BSD",
-    "AFL-3.0",
-    "AGPL-3.0-only",
-    "AGPL-3.0-or-later",
-    "Apache-1.1",
-    "Apache-2.0",
-    "Artistic-1.0",
-    "Artistic-2.0",
-    "BlueOak-1.0.0",
-    "BSD-1-Clause",
-    "BSD-2-Clause",
-    "BSD-2-Clause-Patent",
-    "BSD-3-Clause",
-    "BSD-3-Clause-Clear",
-    "BSD-4-Clause",
-    "BSL-1.0",
-    "BUSL-1.1",
-    "CAL-1.0",
-    "CC-BY-4.0",
-    "CC-BY-SA-4.0",
-    "CC0-1.0",
-    "CDDL-1.0",
-    "CDDL-1.1",
-    "CECILL-2.1",
-    "ECL-2.0",
-    "EPL-1.0",
-    "EPL-2.0",
-    "EUPL-1.1",
-    "EUPL-1.2",
-    "FSFAP",
-    "FTL",
-    "GFDL-1.3-only",
-    "GFDL-1.3-or-later",
-    "GPL-1.0-only",
-    "GPL-1.0-or-later",
-    "GPL-2.0-only",
-    "GPL-2.0-or-later",
-    "GPL-3.0-only",
-    "GPL-3.0-or-later",
-    "HPND",
-    "ICU",
-    "IJG",
-    "ISC",
-    "LGPL-2.0-only",
-    "LGPL-2.0-or-later",
-    "LGPL-2.1-only",
-    "LGPL-2.1-or-later",
-    "LGPL-3.0-only",
-    "LGPL-3.0-or-later",
-    "libpng-2.0",
-    "LPPL-1.3c",
-    "MIT",
-    "MIT-0",
-    "MPL-1.1",
-    "MPL-2.0",
-    "MPL-2.0-no-copyleft-exception",
-    "MS-PL",
-    "MS-RL",
-    "MulanPSL-2.0",
-    "NCSA",
-    "ODbL-1.0",
-    "OFL-1.1",
-    "OpenSSL",
-    "OSL-3.0",
-    "PostgreSQL",
-    "PSF-2.0",
-    "Python-2.0",
-    "Ruby",
-    "Sleepycat",
-    "SSPL-1.0",
-    "Unicode-3.0",
-    "Unicode-DFS-2016",
-    "Unlicense",
-    "UPL-1.0",
-    "Vim",
-    "W3C",
-    "WTFPL",
-    "X11",
-    "Zlib",
-    "zlib-acknowledgement",
-    "ZPL-2.1",
-];
+/// The SPDX license ids: the whole SPDX license list (the `spdx` crate's copy of it) as SPDX
+/// writes them, without the ids SPDX deprecated (`GPL-3.0`: say `GPL-3.0-only` or
+/// `GPL-3.0-or-later`), which a suggestion then replaces.
+pub fn licenses() -> impl Iterator<Item = &'static str> + Clone {
+    spdx::identifiers::LICENSES
+        .iter()
+        .filter(|l| l.flags & spdx::flags::IS_DEPRECATED == 0)
+        .map(|l| l.name)
+}
 
-/// The SPDX license exception ids accepted after `WITH`.
-pub const EXCEPTIONS: &[&str] = &[
-    "Autoconf-exception-3.0",
-    "Bison-exception-2.2",
-    "Classpath-exception-2.0",
-    "GCC-exception-3.1",
-    "LLVM-exception",
-    "Linux-syscall-note",
-    "OCaml-LGPL-linking-exception",
-    "OpenJDK-assembly-exception-1.0",
-    "Qt-LGPL-exception-1.1",
-    "u-boot-exception-2.0",
-    "WxWindows-exception-3.1",
-];
+/// The SPDX license exception ids, from the same list, without the deprecated ones.
+pub fn exceptions() -> impl Iterator<Item = &'static str> + Clone {
+    spdx::identifiers::EXCEPTIONS
+        .iter()
+        .filter(|e| e.flags & spdx::flags::IS_DEPRECATED == 0)
+        .map(|e| e.name)
+}
 
 /// A parsed SPDX license expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum License {
     /// A listed license id; `or_later` is a trailing `+`.
     Id {
-        /// The id, as listed in [`LICENSES`].
+        /// The id, as listed in [`licenses`].
         id: &'static str,
         /// Written with `+`: this version or any later one.
         or_later: bool,
@@ -141,7 +59,7 @@ pub enum License {
     With {
         /// The license (an id or a reference).
         license: Box<License>,
-        /// The exception, as listed in [`EXCEPTIONS`].
+        /// The exception, as listed in [`exceptions`].
         exception: &'static str,
     },
     /// Both (two or more operands).
@@ -276,12 +194,13 @@ impl<'a> Parser<'a> {
             });
         }
         let id = self.next().ok_or(LicenseProblem::UnexpectedEnd)?;
-        let exception = EXCEPTIONS.iter().find(|e| **e == id).ok_or_else(|| {
-            LicenseProblem::UnknownException {
-                id: id.to_owned(),
-                suggestion: suggest(id, EXCEPTIONS.iter().copied()),
-            }
-        })?;
+        let exception =
+            exceptions()
+                .find(|e| *e == id)
+                .ok_or_else(|| LicenseProblem::UnknownException {
+                    id: id.to_owned(),
+                    suggestion: suggest(id, exceptions()),
+                })?;
         Ok(License::With {
             license: Box::new(simple),
             exception,
@@ -326,14 +245,12 @@ fn license_id(token: &str) -> Result<License, LicenseProblem> {
         Some(name) => (name, true),
         None => (token, false),
     };
-    let id =
-        LICENSES
-            .iter()
-            .find(|l| **l == name)
-            .ok_or_else(|| LicenseProblem::UnknownLicense {
-                id: name.to_owned(),
-                suggestion: suggest(name, LICENSES.iter().copied()),
-            })?;
+    let id = licenses()
+        .find(|l| *l == name)
+        .ok_or_else(|| LicenseProblem::UnknownLicense {
+            id: name.to_owned(),
+            suggestion: suggest(name, licenses()),
+        })?;
     Ok(License::Id { id, or_later })
 }
 
@@ -426,6 +343,12 @@ mod tests {
                 "GPL-3.0-only WITH GCC-exception-3.1",
                 "GPL-3.0-only WITH GCC-exception-3.1",
             ),
+            // The whole SPDX list, not a part of it.
+            ("CC-BY-3.0", "CC-BY-3.0"),
+            (
+                "LGPL-2.1-or-later WITH OCaml-LGPL-linking-exception",
+                "LGPL-2.1-or-later WITH OCaml-LGPL-linking-exception",
+            ),
         ] {
             let l: License = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(l.to_string(), shown, "{input}");
@@ -481,12 +404,15 @@ mod tests {
 
     fn license() -> impl Strategy<Value = License> {
         let leaf = prop_oneof![
-            (proptest::sample::select(LICENSES), any::<bool>())
+            (
+                proptest::sample::select(licenses().collect::<Vec<_>>()),
+                any::<bool>()
+            )
                 .prop_map(|(id, or_later)| License::Id { id, or_later }),
             "[A-Za-z0-9.-]{1,12}".prop_map(License::Ref),
             (
-                proptest::sample::select(LICENSES),
-                proptest::sample::select(EXCEPTIONS)
+                proptest::sample::select(licenses().collect::<Vec<_>>()),
+                proptest::sample::select(exceptions().collect::<Vec<_>>())
             )
                 .prop_map(|(id, exception)| License::With {
                     license: Box::new(License::Id {
