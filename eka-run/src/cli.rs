@@ -16,7 +16,9 @@ use crate::{backend, cmd, run};
 /// filesystem is the host's, the host's own /nix is hidden. eka-run replaces itself with the
 /// program: exit status and signals pass through. As a script interpreter
 /// (`#!/usr/bin/env eka-run`), the script's `#! eka-run [options] <interpreter> [args...]`
-/// lines name the interpreter to run it with.
+/// lines name the interpreter to run it with, or `#! eka-run run <atom> [attr] [options]` an
+/// atom (a directory relative to the script, or a URI) whose main program, built as `eka-run
+/// run` builds it, runs the script.
 ///
 /// Nix inside works as a single-user install on that store, as root and as anyone else:
 /// eka-run points NIX_CONF_DIR at a nix.conf of its own (build-users-group empty, Nix's build
@@ -188,7 +190,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
     };
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
-        None => match run::run(cli.run)? {},
+        None => {
+            let invocation = run::invocation(cli.run, std::env::var_os("PATH").as_deref())?;
+            match &invocation.atom {
+                Some(script) => run_atom_script(script, invocation.clone()),
+                None => match run::run(invocation)? {},
+            }
+        }
         Some(Command::Eval(args)) => cmd::eval::run(&args),
         Some(Command::Build(args)) => cmd::build::run(&args),
         Some(Command::Run(args)) => cmd::run::run(&args),
@@ -203,6 +211,27 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
         },
         ok => ok,
     }
+}
+
+/// A script whose `#! eka-run run <atom> [attr] [options]` line names an atom: `eka-run run`
+/// with those arguments, the script and its arguments, the script's store options applying.
+fn run_atom_script(script: &std::path::Path, invocation: run::Invocation) -> anyhow::Result<u8> {
+    let words = ["eka-run".into(), "run".into()]
+        .into_iter()
+        .chain(invocation.command);
+    let refused = |message: String| run::Error::Directives {
+        script: script.to_owned(),
+        message,
+    };
+    let cli = Cli::try_parse_from(words)
+        .map_err(|e| refused(e.render().to_string().trim().to_owned()))?;
+    let Some(Command::Run(mut args)) = cli.command else {
+        return Err(refused("`run` takes an atom and an attribute path".into()).into());
+    };
+    let store = &mut args.sandbox.store;
+    store.store = store.store.take().or(invocation.store.store);
+    store.state = store.state.take().or(invocation.store.state);
+    cmd::run::run(&args)
 }
 
 /// The exit code for an error returned by [`run()`].

@@ -96,8 +96,11 @@ impl Error {
 pub struct Invocation {
     /// Where the store is.
     pub store: store::Options,
-    /// The program and its arguments.
+    /// The program and its arguments; with [`Invocation::atom`], the arguments of `eka-run run`.
     pub command: Vec<OsString>,
+    /// The script names an atom to run it with (`#! eka-run run <atom> [attr]`): `command` is
+    /// `<atom> [attr] [options] -- <script> [args]`, for `eka-run run`.
+    pub atom: Option<PathBuf>,
 }
 
 /// Turn the command line into what to execute: an eka-run script becomes its interpreter
@@ -110,12 +113,14 @@ pub fn invocation(args: Args, path_var: Option<&std::ffi::OsStr>) -> Result<Invo
         return Ok(Invocation {
             store: args.store,
             command: args.command,
+            atom: None,
         });
     };
     let Some(words) = shebang::directives(&script)? else {
         return Ok(Invocation {
             store: args.store,
             command: args.command,
+            atom: None,
         });
     };
     let directives = Directives::try_parse_from(&words).map_err(|e| Error::Directives {
@@ -133,6 +138,28 @@ pub fn invocation(args: Args, path_var: Option<&std::ffi::OsStr>) -> Result<Invo
     // An interpreter named by a path (it has a `/`) is relative to the script too; a bare name
     // is looked up on `PATH`, as any program's.
     let mut command = directives.interpreter;
+    if command.first().is_some_and(|w| w == "run") {
+        // `#! eka-run run <atom> [attr] [options]`: the atom's main program is the interpreter,
+        // run as `eka-run run` runs it, with the script and its arguments after `--`. An atom
+        // named by a relative path is relative to the script; a URI (`<repo>::<label>`) is not.
+        command.remove(0);
+        if let Some(atom) = command.first_mut() {
+            let path = Path::new(atom.as_os_str());
+            let uri = atom.as_encoded_bytes().windows(2).any(|w| w == b"::");
+            if path.is_relative() && !uri && !atom.as_encoded_bytes().starts_with(b"-") {
+                *atom = base.join(path).into_os_string();
+            }
+        }
+        if !command.iter().any(|w| w == "--") {
+            command.push("--".into());
+        }
+        command.extend(args.command);
+        return Ok(Invocation {
+            store,
+            command,
+            atom: Some(script),
+        });
+    }
     if let Some(interpreter) = command.first_mut() {
         let path = Path::new(interpreter.as_os_str());
         if path.is_relative() && interpreter.as_encoded_bytes().contains(&b'/') {
@@ -140,7 +167,11 @@ pub fn invocation(args: Args, path_var: Option<&std::ffi::OsStr>) -> Result<Invo
         }
     }
     command.extend(args.command);
-    Ok(Invocation { store, command })
+    Ok(Invocation {
+        store,
+        command,
+        atom: None,
+    })
 }
 
 /// The file `program` names, as `execvp` would find it on the host (if it is there).
@@ -155,8 +186,7 @@ fn locate(program: &OsString, path_var: Option<&std::ffi::OsStr>) -> Option<Path
 }
 
 /// Run mode: set up the namespace and `exec` the program. Returns only on failure.
-pub fn run(args: Args) -> Result<Infallible, Error> {
-    let invocation = invocation(args, std::env::var_os("PATH").as_deref())?;
+pub fn run(invocation: Invocation) -> Result<Infallible, Error> {
     let layout = invocation.store.resolve(|k| std::env::var_os(k))?;
     let cwd = std::env::current_dir().map_err(Error::Cwd)?;
     tracing::debug!(store = %layout.store.display(), state = ?layout.state, "entering namespace");

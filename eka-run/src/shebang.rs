@@ -16,6 +16,11 @@
 //! would (single quotes, double quotes, backslashes), with no expansion. Relative paths on those
 //! lines, the interpreter's included (`#! eka-run ./bin/python3`), are relative to the script
 //! (after symlinks), never to the caller's working directory; a bare name is looked up on `PATH`.
+//!
+//! A script may name an atom instead of an interpreter, as `nix shell` shebangs name packages:
+//! `#! eka-run run <atom> [attr] [options]` builds the atom as `eka-run run` does and runs the
+//! script with its main program (`<main program> <script> [script args...]`); the atom is a
+//! directory (relative to the script) or a URI.
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;

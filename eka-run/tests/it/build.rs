@@ -232,3 +232,43 @@ fn what_is_not_a_derivation_is_an_error_naming_it() {
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     assert!(stdout(&out).ends_with("-hello-1.0\n"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_script_names_an_atom_to_run_it_with() {
+    let f = Fixture::new(ATOM);
+    // The atom's main program is the interpreter; the atom is relative to the script.
+    f.sb.write(
+        "scripts/greet",
+        &format!(
+            "#!/usr/bin/env eka-run\n#! eka-run run ../atom hello\n#! eka-run --config '{}'\n\
+             this line is the script\n",
+            f.config()
+        ),
+        0o755,
+    );
+    let out = output(f.sb.eka_run().args(["scripts/greet", "a b"]));
+    // The script is passed as it was named, as the kernel passes it to an interpreter.
+    assert_eq!(
+        stdout(&out),
+        "hello world scripts/greet a b\n",
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    // A `run` line that does not parse is said naming the script.
+    f.sb.write(
+        "scripts/bad",
+        "#!/usr/bin/env eka-run\n#! eka-run run ../atom hello --no-such-flag\n",
+        0o755,
+    );
+    let out = output(f.sb.eka_run().args(["scripts/bad"]));
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("eka-run: invalid `#! eka-run` lines in `")
+            && err.contains("scripts/bad")
+            && err.contains("--no-such-flag"),
+        "{err}"
+    );
+}
