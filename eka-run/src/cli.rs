@@ -194,7 +194,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
             let invocation = run::invocation(cli.run, std::env::var_os("PATH").as_deref())?;
             match &invocation.atom {
                 Some(script) => run_atom_script(script, invocation.clone()),
-                None => match run::run(invocation)? {},
+                None => match run::run(invocation) {
+                    Ok(never) => match never {},
+                    Err(mut e) => {
+                        if let run::Error::Exec {
+                            program,
+                            source,
+                            hint,
+                        } = &mut e
+                        {
+                            *hint = subcommand_hint(program, source);
+                        }
+                        Err(e.into())
+                    }
+                },
             }
         }
         Some(Command::Eval(args)) => cmd::eval::run(&args),
@@ -210,6 +223,24 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<u8> {
             _ => Err(e),
         },
         ok => ok,
+    }
+}
+
+/// For a program not found whose name is close to a subcommand's (`eka-run evl`): the
+/// subcommand it may have meant, and how to run a program of that name.
+fn subcommand_hint(program: &std::ffi::OsStr, error: &std::io::Error) -> String {
+    let name = program.to_str().filter(|n| !n.contains('/'));
+    let (Some(name), std::io::ErrorKind::NotFound) = (name, error.kind()) else {
+        return String::new();
+    };
+    let command = command();
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .collect();
+    match atom_lib::manifest::suggest(name, names.iter().copied()) {
+        Some(sub) => format!(" (no such program; did you mean the subcommand `eka-run {sub}`?)"),
+        None => String::new(),
     }
 }
 

@@ -69,7 +69,8 @@ pub enum Error {
     Exec {
         /// The program.
         program: OsString,
-        /// What the user may have meant (a subcommand), with a leading space; or nothing.
+        /// What the user may have meant (a subcommand), with a leading space, filled in by the
+        /// command line; or nothing.
         hint: String,
         /// The cause.
         #[source]
@@ -197,28 +198,10 @@ pub fn run(invocation: Invocation) -> Result<Infallible, Error> {
         .expect("clap requires a program");
     let source = RunMode::new(program, args.to_vec()).exec();
     Err(Error::Exec {
-        hint: subcommand_hint(program, &source),
+        hint: String::new(),
         program: program.clone(),
         source,
     })
-}
-
-/// For a program not found whose name is close to a subcommand's (`eka-run evl`): the
-/// subcommand it may have meant, and how to run a program of that name.
-fn subcommand_hint(program: &std::ffi::OsStr, error: &std::io::Error) -> String {
-    let name = program.to_str().filter(|n| !n.contains('/'));
-    let (Some(name), std::io::ErrorKind::NotFound) = (name, error.kind()) else {
-        return String::new();
-    };
-    let command = crate::cli::command();
-    let names: Vec<&str> = command
-        .get_subcommands()
-        .map(clap::Command::get_name)
-        .collect();
-    match atom_lib::manifest::suggest(name, names.iter().copied()) {
-        Some(sub) => format!(" (no such program; did you mean the subcommand `eka-run {sub}`?)"),
-        None => String::new(),
-    }
 }
 
 /// Execute `program` (a path in the store, as seen at `/nix/store`) with `args` in run mode on
