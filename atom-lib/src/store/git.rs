@@ -157,11 +157,13 @@ pub enum StoreError {
         /// What it should be.
         expected: &'static str,
     },
-    /// `git` could not be started.
-    #[error("cannot run `git {command}` (is git on PATH?)")]
+    /// `git` could not be started (or waited for).
+    #[error("cannot run `git {command}`{}", why.describe())]
     Spawn {
         /// The subcommand.
         command: &'static str,
+        /// Why, in words of its own.
+        why: SpawnFailure,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -192,6 +194,36 @@ pub enum StoreError {
         /// What failed.
         what: String,
     },
+}
+
+/// Why a process could not be started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnFailure {
+    /// The program is not there (`ENOENT`): git is not on `PATH`.
+    NotFound,
+    /// The arguments and environment are more than the system takes (`E2BIG`).
+    TooManyArguments,
+    /// Something else, said by the cause.
+    Other,
+}
+
+impl SpawnFailure {
+    /// The kind of `e`, an error of starting a process.
+    pub fn of(e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => SpawnFailure::NotFound,
+            std::io::ErrorKind::ArgumentListTooLong => SpawnFailure::TooManyArguments,
+            _ => SpawnFailure::Other,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            SpawnFailure::NotFound => " (is git on PATH?)",
+            SpawnFailure::TooManyArguments => ": too many arguments",
+            SpawnFailure::Other => "",
+        }
+    }
 }
 
 fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {
@@ -351,7 +383,13 @@ impl GitStore {
     /// A `git <subcommand>` process working on this repository, from its working tree (or, for
     /// a bare repository, from the repository itself), as git would run inside it.
     pub(crate) fn git(&self, subcommand: &'static str) -> command::Git {
-        let git = command::Git::new(subcommand, self.git_dir());
+        self.git_with_dir(subcommand, self.git_dir())
+    }
+
+    /// As [`git`](Self::git), with `git_dir` as the git directory (one sharing this
+    /// repository's, as a push's stage does).
+    pub(crate) fn git_with_dir(&self, subcommand: &'static str, git_dir: &Path) -> command::Git {
+        let git = command::Git::new(subcommand, git_dir);
         match self.work_dir() {
             Some(work_dir) => git.work_tree(work_dir),
             None => git.current_dir(self.git_dir()),

@@ -36,6 +36,16 @@ impl GitStore {
         self.repo.has_object(to_gix(oid))
     }
 
+    /// Whether `oid` is a commit without parents (missing or another object: `false`).
+    pub(crate) fn is_root_commit(&self, oid: Oid) -> bool {
+        self.repo
+            .find_object(to_gix(oid))
+            .ok()
+            .and_then(|o| o.try_into_commit().ok())
+            .and_then(|c| c.parent_ids().next().map(|_| false).or(Some(true)))
+            .unwrap_or(false)
+    }
+
     /// The raw bytes of a commit object, or `None` if it is missing.
     pub fn read_commit_raw(&self, oid: Oid) -> Result<Option<Vec<u8>>, StoreError> {
         match self.try_find(oid)? {
