@@ -226,6 +226,9 @@ impl SpawnFailure {
     }
 }
 
+/// The size of the cache of inflated objects of every opened repository.
+const OBJECT_CACHE_BYTES: usize = 64 << 20;
+
 fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {
     Box::new(e)
 }
@@ -310,6 +313,9 @@ pub struct GitStore {
     repo: gix::Repository,
     /// For a scratch repository: its directory, removed when the store is dropped.
     _scratch: Option<Scratch>,
+    /// Large trees indexed by entry name, so that finding the atoms of a monorepo's `pkgs/` one
+    /// after another costs one lookup each, not a read of the whole tree each.
+    trees: objects::TreeIndex,
 }
 
 impl GitStore {
@@ -319,10 +325,15 @@ impl GitStore {
         self._scratch.is_some()
     }
 
-    fn new(repo: gix::Repository) -> Self {
+    fn new(mut repo: gix::Repository) -> Self {
+        // Inflated objects are kept a while: the trees above many atoms (a monorepo's `pkgs/`
+        // of 50,000 entries) are read once per atom, and inflating them each time was most of
+        // the cost of verifying every atom.
+        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         GitStore {
             repo,
             _scratch: None,
+            trees: objects::TreeIndex::default(),
         }
     }
 
@@ -367,6 +378,7 @@ impl GitStore {
         Ok(GitStore {
             repo,
             _scratch: Some(Scratch::new(dir)),
+            trees: objects::TreeIndex::default(),
         })
     }
 
@@ -466,6 +478,7 @@ impl GitStore {
         Ok(GitStore {
             repo,
             _scratch: Some(Scratch::new(scratch)),
+            trees: objects::TreeIndex::default(),
         })
     }
 

@@ -112,6 +112,23 @@ impl GitStore {
             .collect())
     }
 
+    /// The entry `name` of the tree `oid`, if there is one. A large tree is indexed the first
+    /// time and kept a while, so looking up each of its entries in turn stays linear.
+    pub fn tree_entry(&self, oid: Oid, name: &[u8]) -> Result<Option<TreeEntry>, StoreError> {
+        if let Some(index) = self.trees.get(oid) {
+            return Ok(index.get(name).cloned());
+        }
+        let entries = self.tree_entries(oid)?;
+        if entries.len() < TreeIndex::LARGE {
+            return Ok(entries.into_iter().find(|e| e.name == name));
+        }
+        let index: std::collections::HashMap<Vec<u8>, TreeEntry> =
+            entries.into_iter().map(|e| (e.name.clone(), e)).collect();
+        let found = index.get(name).cloned();
+        self.trees.insert(oid, index);
+        Ok(found)
+    }
+
     /// The contents of a blob.
     pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>, StoreError> {
         let obj = self.find(oid)?;
@@ -128,6 +145,11 @@ impl GitStore {
     /// The object an annotated tag points to, following tags of tags; `None` if `oid` is not a
     /// tag (or cannot be read).
     pub(crate) fn peel_tag(&self, oid: Oid) -> Option<Oid> {
+        // The header says the kind without inflating the object: most refs name commits.
+        let header = self.repo.try_find_header(to_gix(oid)).ok()??;
+        if header.kind() != gix::object::Kind::Tag {
+            return None;
+        }
         let mut current = self.try_find(oid).ok()??;
         if current.kind != gix::object::Kind::Tag {
             return None;
@@ -287,5 +309,36 @@ impl GitStore {
             return Ok(false);
         }
         self.walk_history(&starts, |id, _| id == commit)
+    }
+}
+
+/// The large trees [`GitStore::tree_entry`] has indexed, a few at a time.
+#[derive(Debug, Default)]
+pub(super) struct TreeIndex {
+    trees: std::cell::RefCell<Vec<(Oid, std::rc::Rc<TreeByName>)>>,
+}
+
+type TreeByName = std::collections::HashMap<Vec<u8>, TreeEntry>;
+
+impl TreeIndex {
+    /// Trees with fewer entries are read each time: indexing them would not pay.
+    const LARGE: usize = 256;
+    /// How many are kept; the oldest goes first.
+    const KEPT: usize = 8;
+
+    fn get(&self, oid: Oid) -> Option<std::rc::Rc<TreeByName>> {
+        self.trees
+            .borrow()
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn insert(&self, oid: Oid, index: TreeByName) {
+        let mut trees = self.trees.borrow_mut();
+        if trees.len() == Self::KEPT {
+            trees.remove(0);
+        }
+        trees.push((oid, std::rc::Rc::new(index)));
     }
 }
