@@ -1160,9 +1160,7 @@ pub fn apply(
     mut plan: Plan,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, Error> {
-    for bytes in &plan.commits {
-        store.write_commit_raw(bytes)?;
-    }
+    store.write_commits(&plan.commits)?;
     sign_atoms(store, &mut plan)?;
     if let Some(remote) = &plan.remote {
         if !plan.remote_updates.is_empty() {

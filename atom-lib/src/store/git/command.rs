@@ -239,6 +239,12 @@ impl Git {
         self
     }
 
+    /// Gives the child `bytes` on its standard input.
+    pub(crate) fn stdin_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.input = Some(bytes);
+        self
+    }
+
     /// Runs the command to completion; its stdout and (unless live) stderr are captured.
     pub(crate) fn output(mut self) -> Result<Output, StoreError> {
         for c in &self.config {
@@ -668,6 +674,20 @@ mod tests {
         assert_eq!(lines.sign(b"\n\n"), Sign::Life);
         assert_eq!(lines.sign(b"rem"), Sign::Life);
         assert_eq!(lines.sign(b"ote\n"), Sign::Data);
+    }
+
+    #[test]
+    fn a_process_that_cannot_start_says_why() {
+        let error = |errno| {
+            let source = std::io::Error::from_raw_os_error(errno);
+            spawn_error("push")(source).to_string()
+        };
+        // E2BIG: the arguments, not git, are the problem.
+        assert_eq!(error(7), "cannot run `git push`: too many arguments");
+        // ENOENT: git is not there.
+        assert_eq!(error(2), "cannot run `git push` (is git on PATH?)");
+        // Anything else: the cause, chained, says it.
+        assert_eq!(error(13), "cannot run `git push`");
     }
 
     #[test]

@@ -186,6 +186,29 @@ impl GitStore {
             })
     }
 
+    /// Writes the commit objects `commits` (raw bytes), those this repository lacks: a few as
+    /// loose objects, many as one pack (`git index-pack`), which costs one file where loose
+    /// objects cost one each.
+    pub fn write_commits(&self, commits: &[Vec<u8>]) -> Result<(), StoreError> {
+        let missing: Vec<&Vec<u8>> = commits
+            .iter()
+            .filter(|c| !self.has_object(self.hash_commit(c)))
+            .collect();
+        if missing.len() < PACK_FROM {
+            for bytes in missing {
+                self.write_commit_raw(bytes)?;
+            }
+            return Ok(());
+        }
+        let pack = commit_pack(self.repo.object_hash(), &missing)
+            .map_err(|source| StoreError::Scratch { source })?;
+        self.git("index-pack")
+            .args(["--stdin", "--fsck-objects"])
+            .stdin_bytes(pack)
+            .run()?;
+        Ok(())
+    }
+
     /// The root reached by following first parents from `commit`.
     pub fn first_parent_root(&self, commit: Oid) -> Result<Oid, StoreError> {
         self.first_parent_root_until(commit, |_| false)
@@ -341,4 +364,37 @@ impl TreeIndex {
         }
         trees.push((oid, std::rc::Rc::new(index)));
     }
+}
+
+/// From how many new commits [`GitStore::write_commits`] writes a pack.
+const PACK_FROM: usize = 64;
+
+/// A pack (version 2) of `commits`, each deflated whole, with its trailing checksum.
+fn commit_pack(hash: gix::hash::Kind, commits: &[&Vec<u8>]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut pack = Vec::new();
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    let count = u32::try_from(commits.len()).map_err(std::io::Error::other)?;
+    pack.extend_from_slice(&count.to_be_bytes());
+    for bytes in commits {
+        // The entry header: type 1 (commit) and the size, 4 bits then 7 at a time.
+        let mut size = bytes.len();
+        let mut first = (1u8 << 4) | (size & 0x0f) as u8;
+        size >>= 4;
+        while size > 0 {
+            pack.push(first | 0x80);
+            first = (size & 0x7f) as u8;
+            size >>= 7;
+        }
+        pack.push(first);
+        let mut z = flate2::write::ZlibEncoder::new(&mut pack, flate2::Compression::fast());
+        z.write_all(bytes)?;
+        z.finish()?;
+    }
+    let mut hasher = gix::hash::hasher(hash);
+    hasher.update(&pack);
+    let sum = hasher.try_finalize().map_err(std::io::Error::other)?;
+    pack.extend_from_slice(sum.as_bytes());
+    Ok(pack)
 }

@@ -634,10 +634,23 @@ struct Stage {
 impl Stage {
     fn new(store: &GitStore) -> Result<Self, StoreError> {
         let scratch = |source| StoreError::Scratch { source };
-        let dir = tempfile::Builder::new()
-            .prefix("atom-push-")
-            .tempdir()
-            .map_err(scratch)?;
+        // A stage is a file and a directory per ref, written once and removed: in memory when
+        // the system has a directory there (the user's runtime directory, `/dev/shm`), else in
+        // the temporary directory.
+        let in_memory = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain([std::path::PathBuf::from("/dev/shm")])
+            .filter(|d| d.is_absolute() && d.is_dir());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("atom-push-");
+        let dir = match in_memory
+            .into_iter()
+            .find_map(|d| builder.tempdir_in(d).ok())
+        {
+            Some(dir) => dir,
+            None => builder.tempdir().map_err(scratch)?,
+        };
         let common = std::path::absolute(store.repo.common_dir()).map_err(scratch)?;
         let head = std::fs::read(store.git_dir().join("HEAD")).map_err(scratch)?;
         let mut commondir = common.into_os_string().into_encoded_bytes();
