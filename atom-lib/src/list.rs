@@ -213,7 +213,7 @@ impl Listing {
 pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreError> {
     let mut refs = Vec::new();
     for prefix in [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX] {
-        refs.extend(store.refs_with_prefix_unpeeled(prefix)?);
+        refs.extend(store.refs_with_prefix(prefix)?);
     }
     if let Some(oid) = store.find_ref(EKA_ROOT_REF)? {
         refs.push(RemoteRef {

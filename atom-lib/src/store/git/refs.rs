@@ -96,18 +96,6 @@ impl GitStore {
     /// annotated tag carries the object the tag points to in `peeled`, as a remote listing
     /// does, so a tag never stands where a commit is expected.
     pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<RemoteRef>, StoreError> {
-        self.refs_under(prefix, true)
-    }
-
-    /// As [`refs_with_prefix`](Self::refs_with_prefix) without looking at the objects: `peeled`
-    /// is always `None`. What `git for-each-ref` costs (the refs only), for a listing of refs
-    /// that must name commits anyway (atom refs: one naming a tag is malformed, and `verify`
-    /// says so).
-    pub fn refs_with_prefix_unpeeled(&self, prefix: &str) -> Result<Vec<RemoteRef>, StoreError> {
-        self.refs_under(prefix, false)
-    }
-
-    fn refs_under(&self, prefix: &str, peel: bool) -> Result<Vec<RemoteRef>, StoreError> {
         let err = |e: BoxError| StoreError::Ref {
             name: format!("{prefix}*"),
             what: "could not be listed".into(),
@@ -123,7 +111,7 @@ impl GitStore {
                 out.push(RemoteRef {
                     name: r.name().as_bstr().to_str_lossy().into_owned(),
                     oid,
-                    peeled: if peel { self.peel_tag(oid) } else { None },
+                    peeled: self.peel_tag(oid),
                 });
             }
         }

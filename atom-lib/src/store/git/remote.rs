@@ -657,6 +657,16 @@ impl Stage {
         commondir.push(b'\n');
         std::fs::write(dir.path().join("commondir"), commondir).map_err(scratch)?;
         std::fs::write(dir.path().join("HEAD"), head).map_err(scratch)?;
+        // Where a linked worktree's git directory names its worktree's `.git`: git does not
+        // need it, the git library does, to open the stage (a `pre-push` hook runs there).
+        let mut gitdir = match store.work_dir() {
+            Some(work_dir) => std::path::absolute(work_dir.join(".git")).map_err(scratch)?,
+            None => std::path::absolute(store.repo.common_dir()).map_err(scratch)?,
+        }
+        .into_os_string()
+        .into_encoded_bytes();
+        gitdir.push(b'\n');
+        std::fs::write(dir.path().join("gitdir"), gitdir).map_err(scratch)?;
         std::fs::create_dir(dir.path().join("refs")).map_err(scratch)?;
         Ok(Stage { dir })
     }
