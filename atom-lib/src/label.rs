@@ -165,16 +165,19 @@ pub fn confusable_with<'a>(
 pub fn confusable_pairs<'a>(
     labels: impl IntoIterator<Item = &'a Label>,
 ) -> Vec<(&'a Label, &'a Label)> {
-    let mut seen: Vec<(String, &Label)> = Vec::new();
+    // Grouped by skeleton, so the cost is one skeleton per label, not one comparison per pair
+    // of labels (50,000 labels are a monorepo's, not a limit).
+    let mut seen: std::collections::HashMap<String, Vec<&Label>> = std::collections::HashMap::new();
     let mut pairs = Vec::new();
     for label in labels {
-        let skeleton = skeleton(label);
-        for (other_skeleton, other) in &seen {
-            if *other_skeleton == skeleton && *other != label {
-                pairs.push((*other, label));
-            }
-        }
-        seen.push((skeleton, label));
+        let alike = seen.entry(skeleton(label)).or_default();
+        pairs.extend(
+            alike
+                .iter()
+                .filter(|other| **other != label)
+                .map(|other| (*other, label)),
+        );
+        alike.push(label);
     }
     pairs
 }

@@ -492,8 +492,15 @@ pub fn plan(
     let _span = tracing::info_span!("publish", %source).entered();
 
     let all = scan::find_atoms(store, tree)?;
+    let at_head = store.head_commit() == Some(source);
+    // One `git status` of the whole tree serves every check of the working tree.
+    let uncommitted = if options.paths.is_empty() || at_head {
+        store.uncommitted_files()?
+    } else {
+        Vec::new()
+    };
     let mut warnings = if options.paths.is_empty() {
-        not_committed(store, rev, &all)?
+        not_committed(rev, &all, &uncommitted)
     } else {
         Vec::new()
     };
@@ -508,7 +515,8 @@ pub fn plan(
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
     tracing::info!(selected = selected.len(), of = all.len(), "planning");
-    let (mut problems, siblings) = revision_problems(store, tree, source, rev, &all, &selected)?;
+    let changed = if at_head { &uncommitted[..] } else { &[] };
+    let (mut problems, siblings) = revision_problems(store, tree, rev, &all, &selected, changed)?;
 
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
@@ -657,39 +665,61 @@ fn local_updates(
     updates
 }
 
-/// A new atom whose manifest is not committed is not in the revision: a warning for each.
-fn not_committed(store: &GitStore, rev: &str, all: &[SourceAtom]) -> Result<Vec<Warning>, Error> {
-    let mut warnings = Vec::new();
-    for file in store.uncommitted_files_named(crate::manifest::MANIFEST_FILE)? {
-        let dir = file
-            .strip_suffix(crate::manifest::MANIFEST_FILE)
-            .unwrap_or(&file)
-            .trim_end_matches('/');
-        if !all.iter().any(|a| a.path.as_str() == dir) {
-            warnings.push(Warning::NotCommitted {
+/// A new atom whose manifest is not committed is not in the revision: a warning for each of
+/// the `uncommitted` files that is a manifest outside the revision's atoms.
+fn not_committed(rev: &str, all: &[SourceAtom], uncommitted: &[String]) -> Vec<Warning> {
+    let known: std::collections::HashSet<&str> = all.iter().map(|a| a.path.as_str()).collect();
+    uncommitted
+        .iter()
+        .filter_map(|file| {
+            let dir = match file.rsplit_once('/') {
+                Some((dir, name)) => (name == crate::manifest::MANIFEST_FILE).then_some(dir)?,
+                None => (file == crate::manifest::MANIFEST_FILE).then_some("")?,
+            };
+            (!known.contains(dir)).then(|| Warning::NotCommitted {
                 path: dir.to_owned(),
                 rev: rev.to_owned(),
-            });
-        }
-    }
-    Ok(warnings)
+            })
+        })
+        .collect()
 }
 
-/// What is wrong with the revision itself: labels used twice (across the whole revision, not
-/// just the selection), the selected atoms' manifests and locks, and uncommitted changes in
-/// their directories when the revision is `HEAD`.
+/// The `changed` paths inside the directory of one of `selected`.
+fn inside_atoms(selected: &[SourceAtom], changed: &[String]) -> Vec<String> {
+    let dirs: std::collections::HashSet<&str> = selected.iter().map(|a| a.path.as_str()).collect();
+    if dirs.contains("") {
+        return changed.to_vec();
+    }
+    changed
+        .iter()
+        .filter(|path| {
+            let mut dir = path.as_str();
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if dirs.contains(parent) {
+                    return true;
+                }
+                dir = parent;
+            }
+            false
+        })
+        .cloned()
+        .collect()
+}
+
 /// How many siblings (atoms of this repository, locked by path) each selected atom's lock pins.
 type SiblingCounts = BTreeMap<AtomPath, usize>;
 
-/// What is wrong with the revision and the selected atoms, and how many siblings each selected
-/// atom's lock pins.
+/// What is wrong with the revision itself: labels used twice (across the whole revision, not
+/// just the selection), the selected atoms' manifests and locks, and the `changed` paths of the
+/// working tree in their directories (when the revision is `HEAD`); and how many siblings each
+/// selected atom's lock pins.
 fn revision_problems(
     store: &GitStore,
     tree: Oid,
-    source: Oid,
     rev: &str,
     all: &[SourceAtom],
     selected: &[SourceAtom],
+    changed: &[String],
 ) -> Result<(Vec<Problem>, SiblingCounts), Error> {
     let mut problems = Vec::new();
     let mut siblings = SiblingCounts::new();
@@ -716,12 +746,9 @@ fn revision_problems(
             }
         }
     }
-    if store.head_commit() == Some(source) {
-        let dirs: Vec<&str> = selected.iter().map(|a| a.path.as_str()).collect();
-        let paths = store.uncommitted_paths(&dirs)?;
-        if !paths.is_empty() {
-            problems.push(Problem::Uncommitted { paths });
-        }
+    let paths = inside_atoms(selected, changed);
+    if !paths.is_empty() {
+        problems.push(Problem::Uncommitted { paths });
     }
     Ok((problems, siblings))
 }
@@ -1152,9 +1179,7 @@ pub fn apply(
     mut plan: Plan,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome, Error> {
-    for bytes in &plan.commits {
-        store.write_commit_raw(bytes)?;
-    }
+    store.write_commits(&plan.commits)?;
     sign_atoms(store, &mut plan)?;
     if let Some(remote) = &plan.remote {
         if !plan.remote_updates.is_empty() {

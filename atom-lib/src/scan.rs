@@ -282,8 +282,7 @@ pub fn entry_at(store: &GitStore, tree: Oid, path: &str) -> Result<Option<TreeEn
         if current.kind != EntryKind::Tree {
             return Ok(None);
         }
-        let entries = store.tree_entries(current.oid)?;
-        match entries.into_iter().find(|e| e.name == component.as_bytes()) {
+        match store.tree_entry(current.oid, component.as_bytes())? {
             Some(e) => current = e,
             None => return Ok(None),
         }

@@ -28,6 +28,7 @@ mod remote_nix;
 mod remote_tls;
 mod remote_transport;
 mod remote_uri;
+mod scale;
 mod shallow;
 mod siblings;
 mod sign;

@@ -157,11 +157,13 @@ pub enum StoreError {
         /// What it should be.
         expected: &'static str,
     },
-    /// `git` could not be started.
-    #[error("cannot run `git {command}` (is git on PATH?)")]
+    /// `git` could not be started (or waited for).
+    #[error("cannot run `git {command}`{}", why.describe())]
     Spawn {
         /// The subcommand.
         command: &'static str,
+        /// Why, in words of its own.
+        why: SpawnFailure,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -193,6 +195,39 @@ pub enum StoreError {
         what: String,
     },
 }
+
+/// Why a process could not be started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnFailure {
+    /// The program is not there (`ENOENT`): git is not on `PATH`.
+    NotFound,
+    /// The arguments and environment are more than the system takes (`E2BIG`).
+    TooManyArguments,
+    /// Something else, said by the cause.
+    Other,
+}
+
+impl SpawnFailure {
+    /// The kind of `e`, an error of starting a process.
+    pub fn of(e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => SpawnFailure::NotFound,
+            std::io::ErrorKind::ArgumentListTooLong => SpawnFailure::TooManyArguments,
+            _ => SpawnFailure::Other,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            SpawnFailure::NotFound => " (is git on PATH?)",
+            SpawnFailure::TooManyArguments => ": too many arguments",
+            SpawnFailure::Other => "",
+        }
+    }
+}
+
+/// The size of the cache of inflated objects of every opened repository.
+const OBJECT_CACHE_BYTES: usize = 64 << 20;
 
 fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {
     Box::new(e)
@@ -278,6 +313,9 @@ pub struct GitStore {
     repo: gix::Repository,
     /// For a scratch repository: its directory, removed when the store is dropped.
     _scratch: Option<Scratch>,
+    /// Large trees indexed by entry name, so that finding the atoms of a monorepo's `pkgs/` one
+    /// after another costs one lookup each, not a read of the whole tree each.
+    trees: objects::TreeIndex,
 }
 
 impl GitStore {
@@ -287,10 +325,15 @@ impl GitStore {
         self._scratch.is_some()
     }
 
-    fn new(repo: gix::Repository) -> Self {
+    fn new(mut repo: gix::Repository) -> Self {
+        // Inflated objects are kept a while: the trees above many atoms (a monorepo's `pkgs/`
+        // of 50,000 entries) are read once per atom, and inflating them each time was most of
+        // the cost of verifying every atom.
+        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         GitStore {
             repo,
             _scratch: None,
+            trees: objects::TreeIndex::default(),
         }
     }
 
@@ -335,6 +378,7 @@ impl GitStore {
         Ok(GitStore {
             repo,
             _scratch: Some(Scratch::new(dir)),
+            trees: objects::TreeIndex::default(),
         })
     }
 
@@ -351,7 +395,13 @@ impl GitStore {
     /// A `git <subcommand>` process working on this repository, from its working tree (or, for
     /// a bare repository, from the repository itself), as git would run inside it.
     pub(crate) fn git(&self, subcommand: &'static str) -> command::Git {
-        let git = command::Git::new(subcommand, self.git_dir());
+        self.git_with_dir(subcommand, self.git_dir())
+    }
+
+    /// As [`git`](Self::git), with `git_dir` as the git directory (one sharing this
+    /// repository's, as a push's stage does).
+    pub(crate) fn git_with_dir(&self, subcommand: &'static str, git_dir: &Path) -> command::Git {
+        let git = command::Git::new(subcommand, git_dir);
         match self.work_dir() {
             Some(work_dir) => git.work_tree(work_dir),
             None => git.current_dir(self.git_dir()),
@@ -428,6 +478,7 @@ impl GitStore {
         Ok(GitStore {
             repo,
             _scratch: Some(Scratch::new(scratch)),
+            trees: objects::TreeIndex::default(),
         })
     }
 

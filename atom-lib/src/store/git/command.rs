@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 
 use super::settings::Timeouts;
-use super::StoreError;
+use super::{SpawnFailure, StoreError};
 
 /// Environment variables that tie a `git` process to the repository its parent works on. They
 /// are removed from every child, which is told its repository explicitly (`GIT_DIR`), so a
@@ -65,6 +65,17 @@ pub(crate) struct Git {
     args: Vec<OsString>,
     live_stderr: bool,
     watchdog: Option<Watchdog>,
+    /// What the child reads on its standard input (`None`: nothing, `/dev/null`).
+    input: Option<Vec<u8>>,
+}
+
+/// The error for a process that could not be started or waited for.
+fn spawn_error(command: &'static str) -> impl Fn(std::io::Error) -> StoreError {
+    move |source| StoreError::Spawn {
+        command,
+        why: SpawnFailure::of(&source),
+        source,
+    }
 }
 
 /// A transfer is ended when its `git` shows no sign of life for `timeouts.idle`, or only the
@@ -131,6 +142,7 @@ impl Git {
             args: Vec::new(),
             live_stderr: false,
             watchdog: None,
+            input: None,
         }
     }
 
@@ -210,44 +222,85 @@ impl Git {
         self
     }
 
+    /// Gives the child `lines` on its standard input, one a line: how a list as long as the
+    /// number of atoms or refs reaches git (`--stdin`), never on the command line, whose size
+    /// the system bounds.
+    pub(crate) fn stdin_lines<I, S>(mut self, lines: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        let mut input = self.input.take().unwrap_or_default();
+        for line in lines {
+            input.extend_from_slice(line.as_ref());
+            input.push(b'\n');
+        }
+        self.input = Some(input);
+        self
+    }
+
+    /// Gives the child `bytes` on its standard input.
+    pub(crate) fn stdin_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.input = Some(bytes);
+        self
+    }
+
     /// Runs the command to completion; its stdout and (unless live) stderr are captured.
     pub(crate) fn output(mut self) -> Result<Output, StoreError> {
         for c in &self.config {
             self.cmd.arg("-c").arg(c);
         }
-        let Some(watchdog) = self.watchdog.take() else {
-            self.cmd.arg(self.subcommand).args(&self.args);
-            if self.live_stderr {
-                self.cmd.stderr(Stdio::inherit());
-            } else {
-                self.cmd.stderr(Stdio::piped());
-            }
-            self.cmd.stdout(Stdio::piped());
-            tracing::debug!(cmd = ?self.cmd, "running git");
-            return self.cmd.output().map_err(|e| StoreError::Spawn {
-                command: self.subcommand,
-                source: e,
-            });
-        };
-        // Progress is the sign of life the watchdog looks for: always asked for, and passed on
-        // to the user only when they see git's diagnostics live.
-        let args = self
-            .args
-            .iter()
-            .filter(|a| *a != "--progress" && *a != "--no-progress");
+        let watchdog = self.watchdog.take();
+        self.cmd.arg(self.subcommand);
+        if watchdog.is_some() {
+            // Progress is the sign of life the watchdog looks for: always asked for, and passed
+            // on to the user only when they see git's diagnostics live.
+            let args = self
+                .args
+                .iter()
+                .filter(|a| *a != "--progress" && *a != "--no-progress");
+            self.cmd.arg("--progress").args(args);
+        } else {
+            self.cmd.args(&self.args);
+        }
+        let live_stderr = self.live_stderr && watchdog.is_none();
         self.cmd
-            .arg(self.subcommand)
-            .arg("--progress")
-            .args(args)
-            .stdin(Stdio::null())
+            .stdin(if self.input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        tracing::debug!(cmd = ?self.cmd, timeouts = ?watchdog.timeouts, "running git with a watchdog");
-        let child = self.cmd.spawn().map_err(|e| StoreError::Spawn {
-            command: self.subcommand,
-            source: e,
-        })?;
-        supervise(child, self.subcommand, &watchdog, self.live_stderr)
+            .stderr(if live_stderr {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            });
+        tracing::debug!(cmd = ?self.cmd, watchdog = ?watchdog.as_ref().map(|w| w.timeouts), "running git");
+        let spawn = spawn_error(self.subcommand);
+        let mut child = self.cmd.spawn().map_err(&spawn)?;
+        // The input is written on a thread while git's output is read, so neither side waits on
+        // a full pipe.
+        let writer = match (self.input.take(), child.stdin.take()) {
+            (Some(input), Some(mut stdin)) => Some(std::thread::spawn(move || {
+                let written = stdin.write_all(&input);
+                drop(stdin);
+                written
+            })),
+            _ => None,
+        };
+        let out = match &watchdog {
+            Some(watchdog) => supervise(child, self.subcommand, watchdog, self.live_stderr)?,
+            None => child.wait_with_output().map_err(&spawn)?,
+        };
+        // git stopping early (a bad pack, a refused push) closes the pipe: its own error says
+        // more.
+        if let Some(Ok(Err(e))) = writer.map(std::thread::JoinHandle::join) {
+            if out.status.success() {
+                return Err(spawn(e));
+            }
+        }
+        Ok(out)
     }
 
     /// Runs the command with `input` as its standard input, to completion; stdout and stderr
@@ -263,11 +316,8 @@ impl Git {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         tracing::debug!(cmd = ?self.cmd, "running git with input");
-        let spawn = |source| StoreError::Spawn {
-            command: self.subcommand,
-            source,
-        };
-        let mut child = self.cmd.spawn().map_err(spawn)?;
+        let spawn = spawn_error(self.subcommand);
+        let mut child = self.cmd.spawn().map_err(&spawn)?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
         // git's output is read on threads while the input is written, so neither side waits on
         // a full pipe.
@@ -294,7 +344,7 @@ impl Git {
         );
         let copied = std::io::copy(input, &mut stdin);
         drop(stdin);
-        let status = child.wait().map_err(spawn)?;
+        let status = child.wait().map_err(&spawn)?;
         let out = Output {
             status,
             stdout: stdout.join().unwrap_or_default(),
@@ -379,10 +429,7 @@ fn supervise(
         tracing::debug!(remote = %watchdog.remote, ?stall, "no progress, killing git");
         let _ = child.kill();
     }
-    let status = child.wait().map_err(|source| StoreError::Spawn {
-        command: subcommand,
-        source,
-    })?;
+    let status = child.wait().map_err(spawn_error(subcommand))?;
     if let Some(stall) = stalled {
         // git's own children (index-pack, ssh, a remote helper) may hold the pipes a moment
         // longer; they end once git is gone, and what they would say is not needed.
@@ -627,6 +674,20 @@ mod tests {
         assert_eq!(lines.sign(b"\n\n"), Sign::Life);
         assert_eq!(lines.sign(b"rem"), Sign::Life);
         assert_eq!(lines.sign(b"ote\n"), Sign::Data);
+    }
+
+    #[test]
+    fn a_process_that_cannot_start_says_why() {
+        let error = |errno| {
+            let source = std::io::Error::from_raw_os_error(errno);
+            spawn_error("push")(source).to_string()
+        };
+        // E2BIG: the arguments, not git, are the problem.
+        assert_eq!(error(7), "cannot run `git push`: too many arguments");
+        // ENOENT: git is not there.
+        assert_eq!(error(2), "cannot run `git push` (is git on PATH?)");
+        // Anything else: the cause, chained, says it.
+        assert_eq!(error(13), "cannot run `git push`");
     }
 
     #[test]

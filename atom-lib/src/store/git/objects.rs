@@ -36,6 +36,16 @@ impl GitStore {
         self.repo.has_object(to_gix(oid))
     }
 
+    /// Whether `oid` is a commit without parents (missing or another object: `false`).
+    pub(crate) fn is_root_commit(&self, oid: Oid) -> bool {
+        self.repo
+            .find_object(to_gix(oid))
+            .ok()
+            .and_then(|o| o.try_into_commit().ok())
+            .and_then(|c| c.parent_ids().next().map(|_| false).or(Some(true)))
+            .unwrap_or(false)
+    }
+
     /// The raw bytes of a commit object, or `None` if it is missing.
     pub fn read_commit_raw(&self, oid: Oid) -> Result<Option<Vec<u8>>, StoreError> {
         match self.try_find(oid)? {
@@ -102,6 +112,23 @@ impl GitStore {
             .collect())
     }
 
+    /// The entry `name` of the tree `oid`, if there is one. A large tree is indexed the first
+    /// time and kept a while, so looking up each of its entries in turn stays linear.
+    pub fn tree_entry(&self, oid: Oid, name: &[u8]) -> Result<Option<TreeEntry>, StoreError> {
+        if let Some(index) = self.trees.get(oid) {
+            return Ok(index.get(name).cloned());
+        }
+        let entries = self.tree_entries(oid)?;
+        if entries.len() < TreeIndex::LARGE {
+            return Ok(entries.into_iter().find(|e| e.name == name));
+        }
+        let index: std::collections::HashMap<Vec<u8>, TreeEntry> =
+            entries.into_iter().map(|e| (e.name.clone(), e)).collect();
+        let found = index.get(name).cloned();
+        self.trees.insert(oid, index);
+        Ok(found)
+    }
+
     /// The contents of a blob.
     pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>, StoreError> {
         let obj = self.find(oid)?;
@@ -118,6 +145,11 @@ impl GitStore {
     /// The object an annotated tag points to, following tags of tags; `None` if `oid` is not a
     /// tag (or cannot be read).
     pub(crate) fn peel_tag(&self, oid: Oid) -> Option<Oid> {
+        // The header says the kind without inflating the object: most refs name commits.
+        let header = self.repo.try_find_header(to_gix(oid)).ok()??;
+        if header.kind() != gix::object::Kind::Tag {
+            return None;
+        }
         let mut current = self.try_find(oid).ok()??;
         if current.kind != gix::object::Kind::Tag {
             return None;
@@ -152,6 +184,29 @@ impl GitStore {
                 what: "could not be written".into(),
                 source: Some(boxed(e)),
             })
+    }
+
+    /// Writes the commit objects `commits` (raw bytes), those this repository lacks: a few as
+    /// loose objects, many as one pack (`git index-pack`), which costs one file where loose
+    /// objects cost one each.
+    pub fn write_commits(&self, commits: &[Vec<u8>]) -> Result<(), StoreError> {
+        let missing: Vec<&Vec<u8>> = commits
+            .iter()
+            .filter(|c| !self.has_object(self.hash_commit(c)))
+            .collect();
+        if missing.len() < PACK_FROM {
+            for bytes in missing {
+                self.write_commit_raw(bytes)?;
+            }
+            return Ok(());
+        }
+        let pack = commit_pack(self.repo.object_hash(), &missing)
+            .map_err(|source| StoreError::Scratch { source })?;
+        self.git("index-pack")
+            .args(["--stdin", "--fsck-objects"])
+            .stdin_bytes(pack)
+            .run()?;
+        Ok(())
     }
 
     /// The root reached by following first parents from `commit`.
@@ -278,4 +333,68 @@ impl GitStore {
         }
         self.walk_history(&starts, |id, _| id == commit)
     }
+}
+
+/// The large trees [`GitStore::tree_entry`] has indexed, a few at a time.
+#[derive(Debug, Default)]
+pub(super) struct TreeIndex {
+    trees: std::cell::RefCell<Vec<(Oid, std::rc::Rc<TreeByName>)>>,
+}
+
+type TreeByName = std::collections::HashMap<Vec<u8>, TreeEntry>;
+
+impl TreeIndex {
+    /// Trees with fewer entries are read each time: indexing them would not pay.
+    const LARGE: usize = 256;
+    /// How many are kept; the oldest goes first.
+    const KEPT: usize = 8;
+
+    fn get(&self, oid: Oid) -> Option<std::rc::Rc<TreeByName>> {
+        self.trees
+            .borrow()
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn insert(&self, oid: Oid, index: TreeByName) {
+        let mut trees = self.trees.borrow_mut();
+        if trees.len() == Self::KEPT {
+            trees.remove(0);
+        }
+        trees.push((oid, std::rc::Rc::new(index)));
+    }
+}
+
+/// From how many new commits [`GitStore::write_commits`] writes a pack.
+const PACK_FROM: usize = 64;
+
+/// A pack (version 2) of `commits`, each deflated whole, with its trailing checksum.
+fn commit_pack(hash: gix::hash::Kind, commits: &[&Vec<u8>]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut pack = Vec::new();
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    let count = u32::try_from(commits.len()).map_err(std::io::Error::other)?;
+    pack.extend_from_slice(&count.to_be_bytes());
+    for bytes in commits {
+        // The entry header: type 1 (commit) and the size, 4 bits then 7 at a time.
+        let mut size = bytes.len();
+        let mut first = (1u8 << 4) | (size & 0x0f) as u8;
+        size >>= 4;
+        while size > 0 {
+            pack.push(first | 0x80);
+            first = (size & 0x7f) as u8;
+            size >>= 7;
+        }
+        pack.push(first);
+        let mut z = flate2::write::ZlibEncoder::new(&mut pack, flate2::Compression::fast());
+        z.write_all(bytes)?;
+        z.finish()?;
+    }
+    let mut hasher = gix::hash::hasher(hash);
+    hasher.update(&pack);
+    let sum = hasher.try_finalize().map_err(std::io::Error::other)?;
+    pack.extend_from_slice(sum.as_bytes());
+    Ok(pack)
 }

@@ -174,9 +174,9 @@ impl Quarantine {
             ])
             .args(filter.args())
             .verbosity(verbosity)
-            .arg("--")
+            .args(["--stdin", "--"])
             .arg(target)
-            .args(wants)
+            .stdin_lines(wants)
             .output()?;
         if !out.status.success() {
             return Err(StoreError::Remote {
@@ -431,8 +431,8 @@ impl Sparse {
                 "--no-auto-gc",
             ])
             .args(options)
-            .args(["--", "origin"])
-            .args(what)
+            .args(["--stdin", "--", "origin"])
+            .stdin_lines(what)
             .output()?;
         if !out.status.success() {
             return Err(StoreError::Remote {

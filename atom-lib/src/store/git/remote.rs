@@ -436,10 +436,11 @@ impl GitStore {
                 "--no-tags",
                 "--no-write-fetch-head",
                 "--no-recurse-submodules",
+                "--stdin",
                 "--",
             ])
             .arg(remote)
-            .args(refspecs)
+            .stdin_lines(refspecs)
             .run()?;
         Ok(())
     }
@@ -459,10 +460,11 @@ impl GitStore {
                 "--no-tags",
                 "--no-write-fetch-head",
                 "--no-recurse-submodules",
+                "--stdin",
                 "--",
             ])
             .arg(remote)
-            .args(refspecs)
+            .stdin_lines(refspecs)
             .run()?;
         Ok(())
     }
@@ -497,18 +499,49 @@ impl GitStore {
         )))
     }
 
-    /// Pushes `updates` to `remote`, each with its expectation: [`Expect::Absent`] becomes a
-    /// create-only lease (`--force-with-lease=<ref>:`), [`Expect::Equal`] a lease on that value,
-    /// and [`Expect::FastForward`] a plain update, which must fast-forward. Returns what
-    /// happened to each ref; fails only when git did not get as far as reporting refs.
+    /// Pushes `updates` to `remote`, each with its expectation, in one `git push` whatever
+    /// their number: the refs to create are staged in a [`Stage`] and pushed with one wildcard
+    /// refspec, so no list as long as the updates reaches the command line, and git's
+    /// transports, credentials, `insteadOf` and hooks all apply as to any push.
+    ///
+    /// [`Expect::Absent`] is create-only: a staged commit without parents (an atom, a
+    /// subatomic, the root) can replace nothing, since git refuses a push that does not
+    /// fast-forward and no other commit is an ancestor of a root; any other object (a signature
+    /// tag, which git peels when it compares) also gets a create-only lease
+    /// (`--force-with-lease=<ref>:`). [`Expect::Equal`] is a lease on that value, and
+    /// [`Expect::FastForward`] a plain update, which must fast-forward. Returns what happened
+    /// to each ref; fails only when git did not get as far as reporting refs.
     pub fn push(
         &self,
         remote: &str,
         updates: &[RefUpdate],
         options: &PushOptions,
     ) -> Result<Vec<PushedRef>, StoreError> {
+        let stage = Stage::new(self)?;
+        let creates: Vec<String> = updates
+            .iter()
+            .filter(|u| u.expect == Expect::Absent)
+            .map(|u| format!("create {STAGE_PREFIX}{} {}", u.name, u.new))
+            .collect();
+        if !creates.is_empty() {
+            self.git_with_dir("update-ref", stage.dir.path())
+                .arg("--stdin")
+                .stdin_lines(creates)
+                .run()?;
+        }
+        self.push_staged(remote, updates, &stage, options)
+    }
+
+    fn push_staged(
+        &self,
+        remote: &str,
+        updates: &[RefUpdate],
+        stage: &Stage,
+        options: &PushOptions,
+    ) -> Result<Vec<PushedRef>, StoreError> {
         let mut git = self
-            .transfer("push", remote)?
+            .bound()?
+            .apply(self.git_with_dir("push", stage.dir.path()), remote)
             .args(["--porcelain", "--no-follow-tags"])
             .verbosity(options.verbosity);
         if options.atomic {
@@ -525,6 +558,7 @@ impl GitStore {
         }
         for update in updates {
             match update.expect {
+                Expect::Absent if self.is_root_commit(update.new) => {}
                 Expect::Absent => git = git.arg(format!("--force-with-lease={}:", update.name)),
                 Expect::Equal(oid) => {
                     git = git.arg(format!("--force-with-lease={}:{oid}", update.name))
@@ -533,17 +567,33 @@ impl GitStore {
             }
         }
         git = git.arg("--").arg(remote);
-        for update in updates {
+        if updates.iter().any(|u| u.expect == Expect::Absent) {
+            git = git.arg(format!("{STAGE_PREFIX}refs/*:refs/*"));
+        }
+        for update in updates.iter().filter(|u| u.expect != Expect::Absent) {
             git = git.arg(format!("{}:{}", update.new, update.name));
         }
         let out = git.output()?;
+        let created: std::collections::HashSet<&str> = updates
+            .iter()
+            .filter(|u| u.expect == Expect::Absent)
+            .map(|u| u.name.as_str())
+            .collect();
         let mut pushed = Vec::new();
         for line in command::parse_push_porcelain(&out.stdout) {
             let summary = line.summary.as_str();
             let outcome = match line.flag {
                 '*' | ' ' | '+' => PushOutcome::Updated,
                 '=' => PushOutcome::UpToDate,
-                _ if summary.contains("stale info") || summary.contains("already exists") => {
+                // A staged creation meets an existing ref as git's refusal to replace it
+                // without force.
+                _ if summary.contains("stale info")
+                    || summary.contains("already exists")
+                    || (created.contains(line.to.as_str())
+                        && ["non-fast-forward", "fetch first", "needs force"]
+                            .iter()
+                            .any(|why| summary.contains(why))) =>
+                {
                     PushOutcome::Rejected(Rejection::AlreadyExists)
                 }
                 _ => PushOutcome::Rejected(Rejection::Other(
@@ -566,5 +616,58 @@ impl GitStore {
             return Err(command::failure("push", &out));
         }
         Ok(pushed)
+    }
+}
+
+/// Where a [`Stage`] keeps the refs a push creates, under their own names.
+const STAGE_PREFIX: &str = "refs/worktree/atom-push/";
+
+/// A git directory of its own for one push, sharing the repository's objects, refs, config and
+/// hooks (a `commondir` file, as a linked worktree's), whose per-worktree refs
+/// (`refs/worktree/`) no one else sees: where the refs a push creates are staged, so that one
+/// wildcard refspec names them all. It lives in a temporary directory outside the repository
+/// and goes with the push: a killed push leaves nothing in the repository.
+struct Stage {
+    dir: tempfile::TempDir,
+}
+
+impl Stage {
+    fn new(store: &GitStore) -> Result<Self, StoreError> {
+        let scratch = |source| StoreError::Scratch { source };
+        // A stage is a file and a directory per ref, written once and removed: in memory when
+        // the system has a directory there (the user's runtime directory, `/dev/shm`), else in
+        // the temporary directory.
+        let in_memory = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain([std::path::PathBuf::from("/dev/shm")])
+            .filter(|d| d.is_absolute() && d.is_dir());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("atom-push-");
+        let dir = match in_memory
+            .into_iter()
+            .find_map(|d| builder.tempdir_in(d).ok())
+        {
+            Some(dir) => dir,
+            None => builder.tempdir().map_err(scratch)?,
+        };
+        let common = std::path::absolute(store.repo.common_dir()).map_err(scratch)?;
+        let head = std::fs::read(store.git_dir().join("HEAD")).map_err(scratch)?;
+        let mut commondir = common.into_os_string().into_encoded_bytes();
+        commondir.push(b'\n');
+        std::fs::write(dir.path().join("commondir"), commondir).map_err(scratch)?;
+        std::fs::write(dir.path().join("HEAD"), head).map_err(scratch)?;
+        // Where a linked worktree's git directory names its worktree's `.git`: git does not
+        // need it, the git library does, to open the stage (a `pre-push` hook runs there).
+        let mut gitdir = match store.work_dir() {
+            Some(work_dir) => std::path::absolute(work_dir.join(".git")).map_err(scratch)?,
+            None => std::path::absolute(store.repo.common_dir()).map_err(scratch)?,
+        }
+        .into_os_string()
+        .into_encoded_bytes();
+        gitdir.push(b'\n');
+        std::fs::write(dir.path().join("gitdir"), gitdir).map_err(scratch)?;
+        std::fs::create_dir(dir.path().join("refs")).map_err(scratch)?;
+        Ok(Stage { dir })
     }
 }

@@ -3,10 +3,12 @@
 use super::{command, GitStore, StoreError};
 
 impl GitStore {
-    /// Paths under `dirs` with uncommitted changes (staged, unstaged or untracked, not ignored),
-    /// relative to the repository root. Empty for a bare repository.
-    pub fn uncommitted_paths(&self, dirs: &[&str]) -> Result<Vec<String>, StoreError> {
-        if self.work_dir().is_none() || dirs.is_empty() {
+    /// Every path of the working tree that differs from `HEAD` (tracked changes, staged or not,
+    /// untracked files, not ignored ones, submodules included), relative to the repository
+    /// root: one `git status` of the whole tree, whatever the number of atoms it holds. Empty
+    /// for a bare repository.
+    pub fn uncommitted_files(&self) -> Result<Vec<String>, StoreError> {
+        if self.work_dir().is_none() {
             return Ok(Vec::new());
         }
         let stdout = self
@@ -16,24 +18,7 @@ impl GitStore {
                 "-z",
                 "--untracked-files=all",
                 "--ignore-submodules=none",
-                "--",
             ])
-            .args(dirs.iter().map(|dir| format!(":(top,literal){dir}")))
-            .run()?;
-        Ok(command::parse_status_z(&stdout))
-    }
-
-    /// The `file_name` files of the working tree that are not committed (untracked or added but
-    /// not committed, not ignored), relative to the repository root. Empty for a bare
-    /// repository.
-    pub fn uncommitted_files_named(&self, file_name: &str) -> Result<Vec<String>, StoreError> {
-        if self.work_dir().is_none() {
-            return Ok(Vec::new());
-        }
-        let stdout = self
-            .git("status")
-            .args(["--porcelain=v1", "-z", "--untracked-files=all", "--"])
-            .arg(format!(":(top,glob)**/{file_name}"))
             .run()?;
         Ok(command::parse_status_z(&stdout))
     }
