@@ -229,15 +229,18 @@ impl Git {
                 source: e,
             });
         };
-        // Progress is the sign of life the watchdog looks for: always asked for, and passed on
-        // to the user only when they see git's diagnostics live.
+        // Progress is the sign of life the watchdog looks for: always asked for (from the
+        // commands that report any; `ls-remote` has only its answer), and passed on to the user
+        // only when they see git's diagnostics live.
         let args = self
             .args
             .iter()
             .filter(|a| *a != "--progress" && *a != "--no-progress");
+        self.cmd.arg(self.subcommand);
+        if self.subcommand != "ls-remote" {
+            self.cmd.arg("--progress");
+        }
         self.cmd
-            .arg(self.subcommand)
-            .arg("--progress")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -339,22 +339,24 @@ impl GitStore {
     /// Fetches `refs` (ref names or commit ids) from `url` with their root trees and nothing
     /// else (`--filter=combine:blob:none+tree:1`) into a throwaway repository that borrows this
     /// repository's objects, on servers that allow filters (`uploadpack.allowFilter`); others
-    /// send everything, which is still correct. Blobs are fetched by id afterwards with
+    /// send everything, which is still correct. `commits` are the commits `refs` stand for
+    /// (what the checks read). Blobs are fetched by id afterwards with
     /// [`Sparse::fetch_blobs`]; [`Sparse::admit`] moves what arrived into this repository.
-    pub fn fetch_sparse(&self, url: &str, refs: &[String]) -> Result<Sparse, StoreError> {
+    pub fn fetch_sparse(
+        &self,
+        url: &str,
+        refs: &[String],
+        commits: &[Oid],
+    ) -> Result<Sparse, StoreError> {
         let via = Via::Cli {
             url: url.to_owned(),
             bound: self.bound()?,
         };
         let sparse = self.sparse(via)?;
         sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
-        // What the names became: the commits asked for.
-        let store = sparse.store()?;
-        let commits = refs
-            .iter()
-            .map(|r| store.resolve_commit(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        sparse.wanted.borrow_mut().commits = commits;
+        // The names are fetched without a destination (no ref is written): what they stand
+        // for are the commits the caller listed, which the checks then read.
+        sparse.wanted.borrow_mut().commits = commits.to_vec();
         Ok(sparse)
     }
 

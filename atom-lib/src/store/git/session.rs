@@ -26,7 +26,7 @@ use gix::protocol::transport::Protocol;
 
 use super::command::{Git, Stall};
 use super::remote::{list_limits, timeouts, ListLimits, Timeouts};
-use super::{boxed, GitStore, StoreError};
+use super::{boxed, Config, GitStore, StoreError};
 use crate::store::RemoteRef;
 use crate::Oid;
 
@@ -96,8 +96,19 @@ impl GitStore {
     /// when the server speaks only protocol v0/v1, which allows one command per connection.
     pub fn session(&self, remote: &str) -> Result<Option<Session>, StoreError> {
         let config = self.config()?;
-        let timeouts = timeouts(&config)?;
-        let limits = list_limits(&config)?;
+        if self.transfers_by_git(&config, remote) {
+            return Ok(None);
+        }
+        match self.open_session(remote, &config) {
+            Err(e) if self.leave_to_git(remote, &e) => Ok(None),
+            opened => opened,
+        }
+    }
+
+    /// [`GitStore::session`] through the git library.
+    fn open_session(&self, remote: &str, config: &Config) -> Result<Option<Session>, StoreError> {
+        let timeouts = timeouts(config)?;
+        let limits = list_limits(config)?;
         let repo = self.repo_for_transfers(remote, timeouts.idle)?;
         let location = self
             .relative_remote_url(remote)
