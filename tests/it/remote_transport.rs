@@ -326,3 +326,37 @@ fn over_ssh() {
     let server = SshServer::start(&f.env);
     exercise(&f, &server.url(&f.remote), "ssh");
 }
+
+/// A repository named by a plain path whose server side allows filters
+/// (`uploadpack.allowFilter`): git filters from it only as a `file://` URL, so clone, verify
+/// of the clone and verify of a URI work as from the URL. An atom with nested directories,
+/// whose trees and blobs a filter leaves out.
+#[test]
+fn over_plain_paths_that_allow_filters() {
+    let f = Fixture::new();
+    let env = &f.env;
+    env.git_ok(&f.remote, &["config", "uploadpack.allowFilter", "true"]);
+    env.write(&f.src, "pkgs/deep/lib/inner/x.nix", "1\n");
+    env.write(&f.src, "pkgs/deep/lib/y.nix", "2\n");
+    f.publish("pkgs/deep", "deep", "1.0.0");
+    let path = f.remote.to_str().unwrap().to_owned();
+    let dir = env.path("deep");
+    let clone = env.git(env.root(), ["clone", &format!("atom::{path}::deep")]);
+    assert_eq!(clone.code, 0, "{}", clone.stderr);
+    assert_eq!(
+        files(&dir),
+        ["atom.toml", "lib/inner/x.nix", "lib/y.nix", "mod.nix"]
+    );
+    let verify = env.git(&dir, ["atom", "verify"]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains("ok"), "{}", verify.stdout);
+    assert!(verify.stdout.contains("source"), "{}", verify.stdout);
+    for address in [path.as_str(), "srv/remote.git"] {
+        let uri = env.git(
+            env.root(),
+            ["atom", "verify", &format!("{address}::deep@1")],
+        );
+        assert_eq!(uri.code, 0, "{address}: {}{}", uri.stdout, uri.stderr);
+        assert!(uri.stdout.contains("source"), "{}", uri.stdout);
+    }
+}

@@ -152,6 +152,12 @@ impl Quarantine {
             .iter()
             .find(|(name, _)| name == url)
             .map_or(url, |(_, u)| u.as_str());
+        let filter_args = filter.args();
+        let target = if filter_args.iter().any(|a| a.starts_with("--filter")) {
+            super::remote::filterable_url(target)
+        } else {
+            target.to_owned()
+        };
         let mut git = command::Git::new("fetch", self.dir.path());
         if self.shallow {
             // git offers the refs of the repository it borrows objects from as history it has
@@ -172,7 +178,7 @@ impl Quarantine {
                 "--no-recurse-submodules",
                 "--no-auto-gc",
             ])
-            .args(filter.args())
+            .args(filter_args)
             .verbosity(verbosity)
             .arg("--")
             .arg(target)
@@ -389,6 +395,7 @@ impl GitStore {
         let mut config =
             "[core]\n\trepositoryformatversion = 1\n\talternateRefsCommand = true\n".to_owned();
         if let Via::Cli { url, .. } = &via {
+            let url = super::remote::filterable_url(url);
             config.push_str(&format!(
                 "[extensions]\n\tpartialClone = origin\n\
                  [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = {SPARSE_FILTER}\n"

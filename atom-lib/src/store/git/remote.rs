@@ -261,6 +261,25 @@ impl GitStore {
     }
 }
 
+/// `url` as git is to be given it for a fetch with `--filter`: a plain path to a repository
+/// (`/srv/repo.git`, `../repo.git`) becomes a `file://` URL. git fetches from a path with its
+/// local transport, which does not filter (the objects a filter leaves out then arrive
+/// without the promisor marking that lets them be missing, and the fetch fails with "missing
+/// blob object"); from the same repository as a `file://` URL it filters as a server does.
+pub(super) fn filterable_url(url: &str) -> String {
+    let scheme = url.contains("://");
+    let scp_like = url
+        .find(':')
+        .is_some_and(|colon| !url[..colon].contains('/'));
+    if scheme || scp_like || url.is_empty() {
+        return url.to_owned();
+    }
+    match std::path::absolute(url) {
+        Ok(path) if path.is_dir() => format!("file://{}", path.display()),
+        _ => url.to_owned(),
+    }
+}
+
 /// Settings of git's HTTP transport (`http.<name>`, also `http.<url>.<name>`, and the
 /// environment variable that sets it) that the git library's transport cannot apply: with any
 /// of them set, transfers over `http(s)://` are left to `git` itself.
