@@ -191,6 +191,11 @@ impl Quarantine {
                 source: None,
             });
         }
+        if let Some(spec) = filter.spec().0 {
+            if String::from_utf8_lossy(&out.stderr).contains("filtering not recognized by server") {
+                unfiltered(url, &spec, pack_bytes(self.dir.path()));
+            }
+        }
         Ok(())
     }
 
@@ -338,6 +343,39 @@ enum Via {
     Session(Session),
 }
 
+/// A fetch larger than this that a server did not filter is reported as a warning (smaller
+/// ones at `-v`).
+const LARGE_UNFILTERED: u64 = 1 << 20;
+
+/// Reports that `url` did not apply the filter `spec` asked for (its `uploadpack.allowFilter`
+/// is off, as in `git daemon`'s default), so that a fetch brought everything under what was
+/// wanted (`bytes` of pack when known): at `-v`, or as a warning when that is large.
+pub(super) fn unfiltered(url: &str, spec: &str, bytes: Option<u64>) {
+    let size = bytes.map_or(String::new(), |b| format!(" ({} KiB)", b.div_ceil(1024)));
+    let message = format!(
+        "`{url}` does not filter (its `uploadpack.allowFilter` is off): the fetch brought \
+         everything under what was asked for{size}, where `--filter={spec}` needed less"
+    );
+    if bytes.is_some_and(|b| b > LARGE_UNFILTERED) {
+        tracing::warn!("{message}");
+    } else {
+        tracing::info!("{message}");
+    }
+}
+
+/// The size of the packs in the repository at `git_dir` (what fetches into it brought).
+fn pack_bytes(git_dir: &Path) -> Option<u64> {
+    let packs = fs::read_dir(git_dir.join("objects/pack")).ok()?;
+    Some(
+        packs
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum(),
+    )
+}
+
 /// What a sparse fetch leaves out: every blob and every tree below the root tree.
 const SPARSE_FILTER: &str = "combine:blob:none+tree:1";
 
@@ -449,6 +487,12 @@ impl Sparse {
                 what: format!("cannot fetch: {}", command::first_error_line(&out.stderr)),
                 source: None,
             });
+        }
+        let spec = options.iter().find_map(|o| o.strip_prefix("--filter="));
+        if let Some(spec) = spec {
+            if String::from_utf8_lossy(&out.stderr).contains("filtering not recognized by server") {
+                unfiltered(url, spec, pack_bytes(self.dir.path()));
+            }
         }
         Ok(())
     }

@@ -469,6 +469,7 @@ impl Worker {
             inner: &mut reader,
             worker: self,
             trace,
+            bytes: 0,
         };
         let out = Git::new("index-pack", git_dir)
             .args(["--stdin", "--fix-thin"])
@@ -485,6 +486,9 @@ impl Worker {
         // Whatever index-pack left unread (nothing, for a well-formed pack) up to the flush.
         std::io::copy(&mut pack, &mut std::io::sink())
             .map_err(|e| err("could not read the server's answer", Some(boxed(e))))?;
+        if let (Some(spec), false) = (filter, filtered) {
+            super::quarantine::unfiltered(url, spec, Some(pack.bytes));
+        }
         Ok(filtered)
     }
 }
@@ -495,11 +499,14 @@ struct Alive<'a, R> {
     inner: &'a mut R,
     worker: &'a Worker,
     trace: Option<std::fs::File>,
+    /// The bytes read so far.
+    bytes: u64,
 }
 
 impl<R: Read> Read for Alive<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.bytes += u64::try_from(n).unwrap_or(u64::MAX);
         self.worker.alive();
         if let Some(trace) = &mut self.trace {
             use std::io::Write as _;
