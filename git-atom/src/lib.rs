@@ -40,6 +40,9 @@ pub fn command() -> clap::Command {
 /// Parses `args`, runs the subcommand and returns the exit status. Diagnostics go to stderr.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(code) = man::help(&args) {
+        return code;
+    }
     let matches = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {

@@ -15,6 +15,12 @@ pub fn resolve(store: &GitStore, given: &str, cwd: &Path) -> anyhow::Result<Stri
     if store.is_configured_remote(given) {
         return Ok(given.to_owned());
     }
+    // An existing directory is a path, as git reads it, whatever it looks like as an address
+    // (`migr.git` has no `/` and would parse as a host).
+    let path = cwd.join(given);
+    if !given.contains("://") && !given.contains("::") && path.is_dir() {
+        return Ok(path.to_string_lossy().into_owned());
+    }
     let aliases = Aliases::from_config(&store.config()?)
         .map_err(|e| anyhow::anyhow!("in git config `atom.alias.*`: {e}"))?;
     let address = Address::parse(given, &aliases)?;

@@ -300,3 +300,26 @@ fn reserved_refs_are_skipped_and_tags_are_peeled() {
     let run = env.git(&src, ["atom", "ls"]).success();
     assert!(run.stderr.contains("malformed atom ref"), "{}", run.stderr);
 }
+
+/// A directory is a repository whatever it is named: `migr.git` (no `/`, which as an address
+/// would name a host) lists like `./migr.git` and `git ls-remote migr.git`, relative to where
+/// the command runs.
+#[test]
+fn an_existing_directory_without_a_slash_is_a_path() {
+    let env = TestEnv::new();
+    let remote = env.init_bare("migr.git");
+    let src = env.init("src");
+    env.git_ok(&src, &["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.atom(&src, "pkgs/foo", "foo", "0.1.0");
+    env.commit_all(&src, "init");
+    env.git_ok(&src, &["push", "-q", "origin", "HEAD:main"]);
+    env.git(&src, ["atom", "publish"]).success();
+    env.git(env.root(), ["ls-remote", "migr.git"]).success();
+    let bare = env.git(env.root(), ["atom", "ls", "migr.git"]).success();
+    assert!(bare.stdout.contains("foo"), "{}", bare.stdout);
+    let dotted = env.git(env.root(), ["atom", "ls", "./migr.git"]).success();
+    assert_eq!(bare.stdout, dotted.stdout);
+    // A bare word that is no directory is still a mistyped remote.
+    let missing = env.git(&src, ["atom", "ls", "migr2.git"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+}

@@ -200,3 +200,43 @@ fn git_help_finds_every_page_and_every_reference_resolves() {
     let run = env.git(env.root(), ["atom", "publish", "--help"]).success();
     assert!(run.stdout.contains("--all"), "{}", run.stdout);
 }
+
+#[test]
+fn git_atom_help_opens_the_page_git_help_opens() {
+    // `git atom help [<subcommand>]` opens what `git help git-atom-<subcommand>` opens (git is
+    // the oracle), with git's viewer printing the installed page.
+    let env = atom_tests::TestEnv::new();
+    let man1 = env.path("share/man/man1");
+    std::fs::create_dir_all(&man1).unwrap();
+    for entry in std::fs::read_dir(man_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), man1.join(entry.file_name())).unwrap();
+    }
+    env.append_global_config(&format!(
+        "[help]\n\tformat = man\n[man]\n\tviewer = print-page\n[man \"print-page\"]\n\t\
+         cmd = sh -c 'cat \\\"{}/$1.1\\\"' sh\n",
+        man1.display()
+    ));
+    for (ours, page) in [
+        (vec!["atom", "help"], "git-atom"),
+        (vec!["atom", "help", "publish"], "git-atom-publish"),
+        (
+            vec!["atom", "help", "hook", "install"],
+            "git-atom-hook-install",
+        ),
+        (vec!["atom", "-v", "help", "ls"], "git-atom-ls"),
+    ] {
+        let oracle = env.git(env.root(), ["help", page]).success();
+        let want = std::fs::read_to_string(man1.join(format!("{page}.1"))).unwrap();
+        assert_eq!(oracle.stdout, want, "{page}");
+        let run = env.git(env.root(), &ours).success();
+        assert_eq!(run.stdout, want, "{ours:?}");
+    }
+    let bad = env.git(env.root(), ["atom", "help", "publsh"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`publsh`") && bad.stderr.contains("`publish`"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(bad.stdout, "");
+}

@@ -326,3 +326,81 @@ fn over_ssh() {
     let server = SshServer::start(&f.env);
     exercise(&f, &server.url(&f.remote), "ssh");
 }
+
+/// A repository named by a plain path whose server side allows filters
+/// (`uploadpack.allowFilter`): git filters from it only as a `file://` URL, so clone, verify
+/// of the clone and verify of a URI work as from the URL. An atom with nested directories,
+/// whose trees and blobs a filter leaves out.
+#[test]
+fn over_plain_paths_that_allow_filters() {
+    let f = Fixture::new();
+    let env = &f.env;
+    env.git_ok(&f.remote, &["config", "uploadpack.allowFilter", "true"]);
+    env.write(&f.src, "pkgs/deep/lib/inner/x.nix", "1\n");
+    env.write(&f.src, "pkgs/deep/lib/y.nix", "2\n");
+    f.publish("pkgs/deep", "deep", "1.0.0");
+    let path = f.remote.to_str().unwrap().to_owned();
+    let dir = env.path("deep");
+    let clone = env.git(env.root(), ["clone", &format!("atom::{path}::deep")]);
+    assert_eq!(clone.code, 0, "{}", clone.stderr);
+    assert_eq!(
+        files(&dir),
+        ["atom.toml", "lib/inner/x.nix", "lib/y.nix", "mod.nix"]
+    );
+    let verify = env.git(&dir, ["atom", "verify"]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains("ok"), "{}", verify.stdout);
+    assert!(verify.stdout.contains("source"), "{}", verify.stdout);
+    for address in [path.as_str(), "srv/remote.git"] {
+        let uri = env.git(
+            env.root(),
+            ["atom", "verify", &format!("{address}::deep@1")],
+        );
+        assert_eq!(uri.code, 0, "{address}: {}{}", uri.stdout, uri.stderr);
+        assert!(uri.stdout.contains("source"), "{}", uri.stdout);
+    }
+}
+
+/// A server that does not filter (`git daemon`'s default: `uploadpack.allowFilter` unset) makes
+/// a check fetch the whole source snapshot; that is said on stderr (a warning when it is
+/// large), and not said once the server filters.
+#[test]
+fn a_server_that_does_not_filter_is_named() {
+    let f = Fixture::new();
+    let env = &f.env;
+    // 2 MiB that do not compress, outside the atom.
+    let mut state: u32 = 0x9e37_79b9;
+    let noise: Vec<u8> = (0..(2 << 20))
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    std::fs::create_dir_all(f.src.join("big")).unwrap();
+    std::fs::write(f.src.join("big/noise.bin"), noise).unwrap();
+    f.publish("pkgs/foo", "foo", "4.0.0");
+    let daemon = GitDaemon::start(env, &env.path("srv"));
+    let uri = format!("{}::foo@=4.0.0", daemon.url("remote.git"));
+
+    let verify = env.git(env.root(), ["atom", "verify", &uri]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains("source"), "{}", verify.stdout);
+    assert!(
+        verify.stderr.contains("does not filter")
+            && verify.stderr.contains("uploadpack.allowFilter"),
+        "{}",
+        verify.stderr
+    );
+
+    env.git_ok(&f.remote, &["config", "uploadpack.allowFilter", "true"]);
+    let verify = env.git(env.root(), ["atom", "-v", "verify", &uri]);
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains("source"), "{}", verify.stdout);
+    assert!(
+        !verify.stderr.contains("does not filter"),
+        "{}",
+        verify.stderr
+    );
+}

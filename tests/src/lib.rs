@@ -695,25 +695,98 @@ pub struct HttpServer {
     pub port: u16,
     /// For a server speaking TLS: the certificate of the authority that signed its certificate.
     pub ca: Option<PathBuf>,
+    /// For a server speaking TLS: every certificate made for it (the client's too).
+    pub certs: Option<TestCertificates>,
     /// The document root: a file put there is served at [`HttpServer::file_url`].
     pub files: PathBuf,
 }
 
 /// A certificate authority made for one test, and a server certificate it signed for
-/// `127.0.0.1` and `localhost`, all made with `openssl`.
-#[derive(Debug)]
+/// `127.0.0.1` and `localhost`, all made with `openssl`; or ([`TestCertificates::self_signed`])
+/// a server certificate that is its own authority.
+#[derive(Debug, Clone)]
 pub struct TestCertificates {
     /// The authority's certificate (what a client trusts).
     pub ca: PathBuf,
-    /// The server's certificate.
+    /// The server's certificate (followed by the intermediate authority's in a chain).
     pub cert: PathBuf,
     /// The server's private key.
     pub key: PathBuf,
+    /// A client certificate the authority signed, and its key (what `http.sslCert` and
+    /// `http.sslKey` name).
+    pub client: (PathBuf, PathBuf),
+}
+
+/// How [`HttpServer::start_with_options`] sets up a server.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Speak TLS.
+    pub tls: bool,
+    /// With TLS: a certificate that is its own authority (`openssl req -x509`, `CA:TRUE`), as
+    /// a company's self-made certificate usually is.
+    pub self_signed: bool,
+    /// With TLS: the server's certificate is signed by an intermediate authority the root
+    /// signed, and the server sends the chain; clients trust the root.
+    pub chain: bool,
+    /// With TLS: the server requires a client certificate signed by its authority.
+    pub client_certificate: bool,
+    /// Basic authentication with this user and password.
+    pub basic_auth: Option<(String, String)>,
 }
 
 impl TestCertificates {
     /// Makes a fresh authority and server certificate in `dir`.
     pub fn make(env: &TestEnv, dir: &Path) -> Self {
+        Self::make_with(env, dir, false)
+    }
+
+    /// Makes a server certificate that is its own authority (`CA:TRUE`, as `openssl req -x509`
+    /// makes it), and a client certificate it signed.
+    pub fn self_signed(env: &TestEnv, dir: &Path) -> Self {
+        let certs = Self::make(env, dir);
+        let openssl = require_program("openssl", "openssl");
+        let out = env
+            .command(dir, &openssl)
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout",
+                "self.key",
+                "-out",
+                "self.pem",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TestCertificates {
+            ca: dir.join("self.pem"),
+            cert: dir.join("self.pem"),
+            key: dir.join("self.key"),
+            client: certs.client,
+        }
+    }
+
+    /// Makes a root authority, an intermediate one it signed, and a server certificate the
+    /// intermediate signed; [`TestCertificates::cert`] holds the chain (server, intermediate)
+    /// and [`TestCertificates::ca`] the root.
+    pub fn chain(env: &TestEnv, dir: &Path) -> Self {
+        Self::make_with(env, dir, true)
+    }
+
+    fn make_with(env: &TestEnv, dir: &Path, chain: bool) -> Self {
         let openssl = require_program("openssl", "openssl");
         std::fs::create_dir_all(dir).unwrap();
         let p = |name: &str| dir.join(name);
@@ -759,15 +832,56 @@ impl TestCertificates {
              extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
         )
         .unwrap();
+        let issuer = if chain {
+            std::fs::write(
+                p("inter.ext"),
+                "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n",
+            )
+            .unwrap();
+            run(&[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=atom test intermediate CA",
+                "-keyout",
+                "inter.key",
+                "-out",
+                "inter.csr",
+            ]);
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                "inter.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "inter.ext",
+                "-out",
+                "inter.pem",
+            ]);
+            "inter"
+        } else {
+            "ca"
+        };
+        let (issuer_pem, issuer_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
         run(&[
             "x509",
             "-req",
             "-in",
             "server.csr",
             "-CA",
-            "ca.pem",
+            &issuer_pem,
             "-CAkey",
-            "ca.key",
+            &issuer_key,
             "-CAcreateserial",
             "-days",
             "2",
@@ -776,10 +890,52 @@ impl TestCertificates {
             "-out",
             "server.pem",
         ]);
+        if chain {
+            let mut pem = std::fs::read(p("server.pem")).unwrap();
+            pem.extend(std::fs::read(p("inter.pem")).unwrap());
+            std::fs::write(p("server.pem"), pem).unwrap();
+        }
+        std::fs::write(
+            p("client.ext"),
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=atom test client",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "client.ext",
+            "-out",
+            "client.pem",
+        ]);
         TestCertificates {
             ca: p("ca.pem"),
             cert: p("server.pem"),
             key: p("server.key"),
+            client: (p("client.pem"), p("client.key")),
         }
     }
 }
@@ -787,19 +943,41 @@ impl TestCertificates {
 impl HttpServer {
     /// Starts lighttpd serving `base` at `http://127.0.0.1:<port>/git/`.
     pub fn start(env: &TestEnv, base: &Path) -> Self {
-        Self::start_with(env, base, None)
+        Self::start_with(env, base, None, &HttpOptions::default())
     }
 
     /// Starts lighttpd serving `base` at `https://127.0.0.1:<port>/git/` with a certificate
     /// signed by an authority made for this server ([`HttpServer::ca`]), which nothing trusts
     /// unless told to.
     pub fn start_tls(env: &TestEnv, base: &Path) -> Self {
-        let port_dir = env.path(&format!("tls-{}", free_port()));
-        let certs = TestCertificates::make(env, &port_dir);
-        Self::start_with(env, base, Some(certs))
+        let options = HttpOptions {
+            tls: true,
+            ..HttpOptions::default()
+        };
+        Self::start_with_options(env, base, &options)
     }
 
-    fn start_with(env: &TestEnv, base: &Path, tls: Option<TestCertificates>) -> Self {
+    /// Starts lighttpd serving `base` as `options` say.
+    pub fn start_with_options(env: &TestEnv, base: &Path, options: &HttpOptions) -> Self {
+        let tls = options.tls.then(|| {
+            let port_dir = env.path(&format!("tls-{}", free_port()));
+            if options.self_signed {
+                TestCertificates::self_signed(env, &port_dir)
+            } else if options.chain {
+                TestCertificates::chain(env, &port_dir)
+            } else {
+                TestCertificates::make(env, &port_dir)
+            }
+        });
+        Self::start_with(env, base, tls, options)
+    }
+
+    fn start_with(
+        env: &TestEnv,
+        base: &Path,
+        tls: Option<TestCertificates>,
+        options: &HttpOptions,
+    ) -> Self {
         let lighttpd = require_program("lighttpd", "lighttpd");
         let exec_path = env.git_ok(env.root(), &["--exec-path"]);
         let backend = Path::new(&exec_path).join("git-http-backend");
@@ -820,11 +998,34 @@ impl HttpServer {
                     "lighttpd's TLS module is needed by this test: install the Debian package \
                      `lighttpd-mod-openssl`"
                 );
+                let client = if options.client_certificate {
+                    format!(
+                        "ssl.ca-file = \"{}\"\nssl.verifyclient.activate = \"enable\"\n\
+                         ssl.verifyclient.enforce = \"enable\"\n",
+                        certs.ca.display()
+                    )
+                } else {
+                    String::new()
+                };
                 format!(
                     "server.modules += (\"mod_openssl\")\nssl.engine = \"enable\"\n\
-                     ssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n",
+                     ssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\n{client}",
                     certs.cert.display(),
                     certs.key.display()
+                )
+            }
+            None => String::new(),
+        };
+        let auth_conf = match &options.basic_auth {
+            Some((user, password)) => {
+                let users = dir.join("users");
+                std::fs::write(&users, format!("{user}:{password}\n")).unwrap();
+                format!(
+                    "server.modules += (\"mod_auth\", \"mod_authn_file\")\n\
+                     auth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\n\
+                     auth.require = (\"/git/\" => (\"method\" => \"basic\", \
+                     \"realm\" => \"git\", \"require\" => \"valid-user\"))\n",
+                    users.display()
                 )
             }
             None => String::new(),
@@ -834,6 +1035,7 @@ impl HttpServer {
             format!(
                 r#"server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
 {tls_conf}
+{auth_conf}
 server.bind = "127.0.0.1"
 server.port = {port}
 server.document-root = "{dir}"
@@ -881,7 +1083,8 @@ $HTTP["url"] =~ "^/git-t/" {{
         HttpServer {
             child,
             port,
-            ca: tls.map(|certs| certs.ca),
+            ca: tls.as_ref().map(|certs| certs.ca.clone()),
+            certs: tls,
             files: dir,
         }
     }
@@ -1240,3 +1443,81 @@ macro_rules! assert_user_sees {
 
 #[doc(hidden)]
 pub use insta;
+
+/// An HTTP proxy on loopback that tunnels `CONNECT` requests (what git's libcurl sends for an
+/// `https://` URL through `http.proxy`), counting the tunnels it opened. Its threads end with
+/// the test process.
+#[derive(Debug)]
+pub struct ConnectProxy {
+    /// The port it listens on.
+    pub port: u16,
+    tunnels: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ConnectProxy {
+    /// Starts the proxy.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = tunnels.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let count = count.clone();
+                std::thread::spawn(move || Self::tunnel(client, &count));
+            }
+        });
+        ConnectProxy { port, tunnels }
+    }
+
+    fn tunnel(client: std::net::TcpStream, count: &std::sync::atomic::AtomicUsize) {
+        use std::io::Write;
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        let mut request = String::new();
+        if reader.read_line(&mut request).is_err() {
+            return;
+        }
+        loop {
+            let mut header = String::new();
+            match reader.read_line(&mut header) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if header.trim().is_empty() => break,
+                Ok(_) => {}
+            }
+        }
+        let mut client = client;
+        let target = request
+            .strip_prefix("CONNECT ")
+            .and_then(|r| r.split_whitespace().next());
+        let Some(server) = target.and_then(|t| std::net::TcpStream::connect(t).ok()) else {
+            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+            return;
+        };
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+        let (mut up_from, mut up_to) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let up = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut up_from, &mut up_to);
+            let _ = up_to.shutdown(std::net::Shutdown::Write);
+        });
+        let (mut down_from, mut down_to) = (server, client);
+        let _ = std::io::copy(&mut down_from, &mut down_to);
+        let _ = down_to.shutdown(std::net::Shutdown::Write);
+        let _ = up.join();
+    }
+
+    /// `http.proxy`'s value for this proxy.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many tunnels it has opened.
+    pub fn tunnels(&self) -> usize {
+        self.tunnels.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

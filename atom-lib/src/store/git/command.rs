@@ -253,13 +253,17 @@ impl Git {
         let watchdog = self.watchdog.take();
         self.cmd.arg(self.subcommand);
         if watchdog.is_some() {
-            // Progress is the sign of life the watchdog looks for: always asked for, and passed
-            // on to the user only when they see git's diagnostics live.
+            // Progress is the sign of life the watchdog looks for: always asked for (from the
+            // commands that report any; `ls-remote` has only its answer), and passed on to the
+            // user only when they see git's diagnostics live.
             let args = self
                 .args
                 .iter()
                 .filter(|a| *a != "--progress" && *a != "--no-progress");
-            self.cmd.arg("--progress").args(args);
+            if self.subcommand != "ls-remote" {
+                self.cmd.arg("--progress");
+            }
+            self.cmd.args(args);
         } else {
             self.cmd.args(&self.args);
         }

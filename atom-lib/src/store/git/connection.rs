@@ -86,7 +86,8 @@ impl Connection {
             }
             None => {
                 let args: Vec<String> = wants.iter().map(Want::arg).collect();
-                store.fetch_sparse(&self.url, &args)
+                let ids: Vec<Oid> = wants.iter().map(|w| w.oid).collect();
+                store.fetch_sparse(&self.url, &args, &ids)
             }
         }
     }

@@ -152,6 +152,12 @@ impl Quarantine {
             .iter()
             .find(|(name, _)| name == url)
             .map_or(url, |(_, u)| u.as_str());
+        let filter_args = filter.args();
+        let target = if filter_args.iter().any(|a| a.starts_with("--filter")) {
+            super::remote::filterable_url(target)
+        } else {
+            target.to_owned()
+        };
         let mut git = command::Git::new("fetch", self.dir.path());
         if self.shallow {
             // git offers the refs of the repository it borrows objects from as history it has
@@ -172,7 +178,7 @@ impl Quarantine {
                 "--no-recurse-submodules",
                 "--no-auto-gc",
             ])
-            .args(filter.args())
+            .args(filter_args)
             .verbosity(verbosity)
             .args(["--stdin", "--"])
             .arg(target)
@@ -184,6 +190,11 @@ impl Quarantine {
                 what: format!("cannot fetch: {}", command::first_error_line(&out.stderr)),
                 source: None,
             });
+        }
+        if let Some(spec) = filter.spec().0 {
+            if String::from_utf8_lossy(&out.stderr).contains("filtering not recognized by server") {
+                unfiltered(url, &spec, pack_bytes(self.dir.path()));
+            }
         }
         Ok(())
     }
@@ -332,6 +343,39 @@ enum Via {
     Session(Session),
 }
 
+/// A fetch larger than this that a server did not filter is reported as a warning (smaller
+/// ones at `-v`).
+const LARGE_UNFILTERED: u64 = 1 << 20;
+
+/// Reports that `url` did not apply the filter `spec` asked for (its `uploadpack.allowFilter`
+/// is off, as in `git daemon`'s default), so that a fetch brought everything under what was
+/// wanted (`bytes` of pack when known): at `-v`, or as a warning when that is large.
+pub(super) fn unfiltered(url: &str, spec: &str, bytes: Option<u64>) {
+    let size = bytes.map_or(String::new(), |b| format!(" ({} KiB)", b.div_ceil(1024)));
+    let message = format!(
+        "`{url}` does not filter (its `uploadpack.allowFilter` is off): the fetch brought \
+         everything under what was asked for{size}, where `--filter={spec}` needed less"
+    );
+    if bytes.is_some_and(|b| b > LARGE_UNFILTERED) {
+        tracing::warn!("{message}");
+    } else {
+        tracing::info!("{message}");
+    }
+}
+
+/// The size of the packs in the repository at `git_dir` (what fetches into it brought).
+fn pack_bytes(git_dir: &Path) -> Option<u64> {
+    let packs = fs::read_dir(git_dir.join("objects/pack")).ok()?;
+    Some(
+        packs
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum(),
+    )
+}
+
 /// What a sparse fetch leaves out: every blob and every tree below the root tree.
 const SPARSE_FILTER: &str = "combine:blob:none+tree:1";
 
@@ -339,22 +383,24 @@ impl GitStore {
     /// Fetches `refs` (ref names or commit ids) from `url` with their root trees and nothing
     /// else (`--filter=combine:blob:none+tree:1`) into a throwaway repository that borrows this
     /// repository's objects, on servers that allow filters (`uploadpack.allowFilter`); others
-    /// send everything, which is still correct. Blobs are fetched by id afterwards with
+    /// send everything, which is still correct. `commits` are the commits `refs` stand for
+    /// (what the checks read). Blobs are fetched by id afterwards with
     /// [`Sparse::fetch_blobs`]; [`Sparse::admit`] moves what arrived into this repository.
-    pub fn fetch_sparse(&self, url: &str, refs: &[String]) -> Result<Sparse, StoreError> {
+    pub fn fetch_sparse(
+        &self,
+        url: &str,
+        refs: &[String],
+        commits: &[Oid],
+    ) -> Result<Sparse, StoreError> {
         let via = Via::Cli {
             url: url.to_owned(),
             bound: self.bound()?,
         };
         let sparse = self.sparse(via)?;
         sparse.fetch(&[&format!("--filter={SPARSE_FILTER}")], refs)?;
-        // What the names became: the commits asked for.
-        let store = sparse.store()?;
-        let commits = refs
-            .iter()
-            .map(|r| store.resolve_commit(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        sparse.wanted.borrow_mut().commits = commits;
+        // The names are fetched without a destination (no ref is written): what they stand
+        // for are the commits the caller listed, which the checks then read.
+        sparse.wanted.borrow_mut().commits = commits.to_vec();
         Ok(sparse)
     }
 
@@ -387,6 +433,7 @@ impl GitStore {
         let mut config =
             "[core]\n\trepositoryformatversion = 1\n\talternateRefsCommand = true\n".to_owned();
         if let Via::Cli { url, .. } = &via {
+            let url = super::remote::filterable_url(url);
             config.push_str(&format!(
                 "[extensions]\n\tpartialClone = origin\n\
                  [remote \"origin\"]\n\turl = {url}\n\tpromisor = true\n\tpartialclonefilter = {SPARSE_FILTER}\n"
@@ -440,6 +487,12 @@ impl Sparse {
                 what: format!("cannot fetch: {}", command::first_error_line(&out.stderr)),
                 source: None,
             });
+        }
+        let spec = options.iter().find_map(|o| o.strip_prefix("--filter="));
+        if let Some(spec) = spec {
+            if String::from_utf8_lossy(&out.stderr).contains("filtering not recognized by server") {
+                unfiltered(url, spec, pack_bytes(self.dir.path()));
+            }
         }
         Ok(())
     }

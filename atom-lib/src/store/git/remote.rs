@@ -261,6 +261,214 @@ impl GitStore {
     }
 }
 
+/// `url` as git is to be given it for a fetch with `--filter`: a plain path to a repository
+/// (`/srv/repo.git`, `../repo.git`) becomes a `file://` URL. git fetches from a path with its
+/// local transport, which does not filter (the objects a filter leaves out then arrive
+/// without the promisor marking that lets them be missing, and the fetch fails with "missing
+/// blob object"); from the same repository as a `file://` URL it filters as a server does.
+pub(super) fn filterable_url(url: &str) -> String {
+    let scheme = url.contains("://");
+    let scp_like = url
+        .find(':')
+        .is_some_and(|colon| !url[..colon].contains('/'));
+    if scheme || scp_like || url.is_empty() {
+        return url.to_owned();
+    }
+    match std::path::absolute(url) {
+        Ok(path) if path.is_dir() => format!("file://{}", path.display()),
+        _ => url.to_owned(),
+    }
+}
+
+/// Settings of git's HTTP transport (`http.<name>`, also `http.<url>.<name>`, and the
+/// environment variable that sets it) that the git library's transport cannot apply: with any
+/// of them set, transfers over `http(s)://` are left to `git` itself.
+const GIT_ONLY_HTTP: &[(&str, Option<&str>)] = &[
+    ("sslcapath", Some("GIT_SSL_CAPATH")),
+    ("sslcert", Some("GIT_SSL_CERT")),
+    ("sslkey", Some("GIT_SSL_KEY")),
+    (
+        "sslcertpasswordprotected",
+        Some("GIT_SSL_CERT_PASSWORD_PROTECTED"),
+    ),
+    ("sslcerttype", None),
+    ("sslkeytype", None),
+    ("sslcipherlist", Some("GIT_SSL_CIPHER_LIST")),
+    ("sslbackend", None),
+    ("pinnedpubkey", None),
+    ("cookiefile", None),
+    ("curloptresolve", None),
+    ("delegation", None),
+];
+
+/// Whether `url` is reached over HTTP (where the git library's transport and git's libcurl can
+/// disagree).
+fn is_http(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// The first setting of [`GIT_ONLY_HTTP`] that `config` or the environment sets, by name.
+fn git_only_http_setting(config: &Config) -> Option<String> {
+    for (name, var) in GIT_ONLY_HTTP {
+        if let Some(var) = var {
+            if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+                return Some((*var).to_owned());
+            }
+        }
+        let set = config.iter().find(|(key, _)| {
+            key.strip_prefix("http.")
+                .and_then(|rest| rest.rsplit('.').next())
+                .is_some_and(|leaf| leaf.eq_ignore_ascii_case(name))
+        });
+        if let Some((key, _)) = set {
+            return Some(key.to_owned());
+        }
+    }
+    None
+}
+
+/// Whether the git library's transport failed on something git's own libcurl may accept: the
+/// server's certificate or the TLS handshake (rustls accepts fewer certificates than OpenSSL:
+/// a self-signed certificate, which says `CA:TRUE`, is refused as a server's certificate even
+/// when it is the configured authority). Then `git` decides.
+fn git_may_accept(error: &StoreError) -> bool {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        text.push('\n');
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    let text = text.to_ascii_lowercase();
+    ["rustls", "certificate", "ssl", "tls"]
+        .iter()
+        .any(|word| text.contains(word))
+}
+
+/// The HTTP remotes for which the git library's transport failed where git may not, in this
+/// process: their transfers go through `git`.
+fn left_to_git() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static URLS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    URLS.get_or_init(Default::default)
+}
+
+impl GitStore {
+    /// Whether transfers with `remote` (a configured name or a URL) go through `git` instead of
+    /// the git library: an HTTP remote with a setting only git applies ([`GIT_ONLY_HTTP`]), or
+    /// on which the library failed where git may not ([`GitStore::leave_to_git`]).
+    pub(super) fn transfers_by_git(&self, config: &Config, remote: &str) -> bool {
+        let url = self
+            .configured_remote_url(remote)
+            .unwrap_or_else(|| remote.to_owned());
+        if !is_http(&url) {
+            return false;
+        }
+        let known = left_to_git()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&url);
+        if known {
+            return true;
+        }
+        match git_only_http_setting(config) {
+            Some(setting) => {
+                tracing::debug!(
+                    "`{setting}` is set, which the git library's HTTP transport cannot apply: \
+                     `git` reaches {url}"
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// After the git library's transport failed with `error` on `remote`: whether `git` should
+    /// try instead (an HTTP remote and a failure git's libcurl may not share); remembered for
+    /// the rest of the process.
+    pub(super) fn leave_to_git(&self, remote: &str, error: &StoreError) -> bool {
+        let url = self
+            .configured_remote_url(remote)
+            .unwrap_or_else(|| remote.to_owned());
+        if !is_http(&url) || !git_may_accept(error) {
+            return false;
+        }
+        tracing::debug!("the git library could not reach {url} ({error}); trying `git`");
+        left_to_git()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(url);
+        true
+    }
+
+    /// The refs of `remote` under `prefixes` as `git ls-remote` lists them (every ref: git
+    /// sends no `ref-prefix` for patterns), filtered here and bounded by `limits` afterwards,
+    /// as a protocol v0 advertisement is.
+    fn list_remote_by_git(
+        &self,
+        remote: &str,
+        prefixes: &[&str],
+        limits: ListLimits,
+    ) -> Result<Vec<RemoteRef>, StoreError> {
+        let out = self
+            .transfer("ls-remote", remote)?
+            .args(["--", remote])
+            .output()?;
+        if !out.status.success() {
+            return Err(StoreError::Remote {
+                remote: remote.to_owned(),
+                what: "could not connect".to_owned(),
+                source: Some(boxed(command::failure("ls-remote", &out))),
+            });
+        }
+        let too_many = |what: &str| StoreError::Remote {
+            remote: remote.to_owned(),
+            what: what.to_owned(),
+            source: None,
+        };
+        if u64::try_from(out.stdout.len()).unwrap_or(u64::MAX) > limits.bytes {
+            return Err(too_many(&format!(
+                "the listing is larger than {} bytes, refused (the limit is `atom.listMaxBytes`)",
+                limits.bytes
+            )));
+        }
+        let lines = out.stdout.lines().count();
+        if u64::try_from(lines).unwrap_or(u64::MAX) > limits.refs {
+            return Err(too_many(&format!(
+                "the listing has more than {} refs, refused (the limit is `atom.listMaxRefs`)",
+                limits.refs
+            )));
+        }
+        let mut listed: Vec<RemoteRef> = Vec::new();
+        for line in out.stdout.lines() {
+            let Some((oid, name)) = line.to_str().ok().and_then(|l| l.split_once('\t')) else {
+                continue;
+            };
+            let Ok(oid) = oid.parse::<crate::Oid>() else {
+                continue;
+            };
+            if let Some(tag) = name.strip_suffix("^{}") {
+                if let Some(last) = listed.last_mut().filter(|r| r.name == tag) {
+                    last.peeled = Some(oid);
+                }
+                continue;
+            }
+            listed.push(RemoteRef {
+                name: name.to_owned(),
+                oid,
+                peeled: None,
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        listed.retain(|r| {
+            prefixes.iter().any(|p| r.name.starts_with(p)) && seen.insert(r.name.clone())
+        });
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
+    }
+}
+
 /// The refs of `remote` under `prefixes`, with one connection: its handshake, then (protocol
 /// v2) one bounded `ls-refs`.
 fn list_refs(
@@ -371,8 +579,27 @@ impl GitStore {
         prefixes: &[&str],
     ) -> Result<Vec<RemoteRef>, StoreError> {
         let config = self.config()?;
-        let timeout = transfer_timeout(&config)?;
         let limits = list_limits(&config)?;
+        if self.transfers_by_git(&config, remote) {
+            return self.list_remote_by_git(remote, prefixes, limits);
+        }
+        match self.list_remote_by_library(remote, prefixes, &config, limits) {
+            Err(e) if self.leave_to_git(remote, &e) => {
+                self.list_remote_by_git(remote, prefixes, limits)
+            }
+            listed => listed,
+        }
+    }
+
+    /// [`GitStore::list_remote`] through the git library.
+    fn list_remote_by_library(
+        &self,
+        remote: &str,
+        prefixes: &[&str],
+        config: &Config,
+        limits: ListLimits,
+    ) -> Result<Vec<RemoteRef>, StoreError> {
+        let timeout = transfer_timeout(config)?;
         let repo = self.repo_for_transfers(remote, timeout)?;
         // The listing runs on its own thread so that a remote that accepts the connection and
         // never answers (no transport of the git library bounds that) is given up on after

@@ -26,7 +26,7 @@ use gix::protocol::transport::Protocol;
 
 use super::command::{Git, Stall};
 use super::remote::{list_limits, timeouts, ListLimits, Timeouts};
-use super::{boxed, GitStore, StoreError};
+use super::{boxed, Config, GitStore, StoreError};
 use crate::store::RemoteRef;
 use crate::Oid;
 
@@ -96,8 +96,19 @@ impl GitStore {
     /// when the server speaks only protocol v0/v1, which allows one command per connection.
     pub fn session(&self, remote: &str) -> Result<Option<Session>, StoreError> {
         let config = self.config()?;
-        let timeouts = timeouts(&config)?;
-        let limits = list_limits(&config)?;
+        if self.transfers_by_git(&config, remote) {
+            return Ok(None);
+        }
+        match self.open_session(remote, &config) {
+            Err(e) if self.leave_to_git(remote, &e) => Ok(None),
+            opened => opened,
+        }
+    }
+
+    /// [`GitStore::session`] through the git library.
+    fn open_session(&self, remote: &str, config: &Config) -> Result<Option<Session>, StoreError> {
+        let timeouts = timeouts(config)?;
+        let limits = list_limits(config)?;
         let repo = self.repo_for_transfers(remote, timeouts.idle)?;
         let location = self
             .relative_remote_url(remote)
@@ -458,6 +469,7 @@ impl Worker {
             inner: &mut reader,
             worker: self,
             trace,
+            bytes: 0,
         };
         let out = Git::new("index-pack", git_dir)
             .args(["--stdin", "--fix-thin"])
@@ -474,6 +486,9 @@ impl Worker {
         // Whatever index-pack left unread (nothing, for a well-formed pack) up to the flush.
         std::io::copy(&mut pack, &mut std::io::sink())
             .map_err(|e| err("could not read the server's answer", Some(boxed(e))))?;
+        if let (Some(spec), false) = (filter, filtered) {
+            super::quarantine::unfiltered(url, spec, Some(pack.bytes));
+        }
         Ok(filtered)
     }
 }
@@ -484,11 +499,14 @@ struct Alive<'a, R> {
     inner: &'a mut R,
     worker: &'a Worker,
     trace: Option<std::fs::File>,
+    /// The bytes read so far.
+    bytes: u64,
 }
 
 impl<R: Read> Read for Alive<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.bytes += u64::try_from(n).unwrap_or(u64::MAX);
         self.worker.alive();
         if let Some(trace) = &mut self.trace {
             use std::io::Write as _;
