@@ -11,7 +11,7 @@ use atom_lib::lock::{
 };
 use atom_lib::nar;
 use atom_lib::resolve::pins;
-use atom_lib::store::git::export::copy_tree;
+use atom_lib::store::git::export::{copy_tree, write_file};
 use atom_lib::{GitStore, Lock, Oid};
 
 use super::error::Error;
@@ -406,22 +406,6 @@ impl Subject {
                     "name": store_name(path),
                 }))
             }
-        }
-    }
-}
-
-/// Writes one file of a path source as `mode` says.
-fn write_file(file: &Path, mode: nar::FileMode, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::PermissionsExt;
-    match mode {
-        nar::FileMode::Symlink => {
-            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(data), file)
-        }
-        nar::FileMode::Regular => std::fs::write(file, data),
-        nar::FileMode::Executable => {
-            std::fs::write(file, data)?;
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755))
         }
     }
 }

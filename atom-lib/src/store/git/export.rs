@@ -15,7 +15,7 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use super::{GitStore, StoreError};
-use crate::nar::MAX_DEPTH;
+use crate::nar::{FileMode, MAX_DEPTH};
 use crate::store::EntryKind;
 use crate::Oid;
 
@@ -186,6 +186,26 @@ fn refusal(name: &[u8]) -> Option<Refusal> {
 }
 
 /// Writes `tree` as the new directory `dir` (see [`GitStore::export_tree`]).
+/// Writes `data` as a new file at `path`, as `mode` says: read-only (`0444`), executable
+/// (`0555`), or a symbolic link whose target is `data`. `create_new` never opens an existing
+/// entry, nor follows a link.
+pub fn write_file(path: &Path, mode: FileMode, data: &[u8]) -> io::Result<()> {
+    let bits = match mode {
+        FileMode::Symlink => {
+            return std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(data), path);
+        }
+        FileMode::Executable => 0o555,
+        FileMode::Regular => 0o444,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(bits)
+        .open(path)?;
+    io::Write::write_all(&mut file, data)?;
+    file.set_permissions(std::fs::Permissions::from_mode(bits))
+}
+
 fn write_tree(store: &GitStore, tree: Oid, dir: &Path, depth: usize) -> Result<u64, ExportError> {
     let read_err = |oid| move |source| ExportError::Read { oid, source };
     std::fs::create_dir(dir).map_err(write_err(dir))?;
@@ -220,26 +240,15 @@ fn write_tree(store: &GitStore, tree: Oid, dir: &Path, depth: usize) -> Result<u
                 }
                 bytes += write_tree(store, entry.oid, &path, depth + 1)?;
             }
-            EntryKind::Blob => {
+            EntryKind::Blob | EntryKind::Link => {
                 let data = store.read_blob(entry.oid).map_err(read_err(entry.oid))?;
                 bytes += data.len() as u64;
-                let mode = if entry.executable { 0o555 } else { 0o444 };
-                // `create_new` never opens an existing entry, nor follows a link.
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(mode)
-                    .open(&path)
-                    .map_err(twice)?;
-                io::Write::write_all(&mut file, &data).map_err(write_err(&path))?;
-                file.set_permissions(std::fs::Permissions::from_mode(mode))
-                    .map_err(write_err(&path))?;
-            }
-            EntryKind::Link => {
-                let target = store.read_blob(entry.oid).map_err(read_err(entry.oid))?;
-                bytes += target.len() as u64;
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &path)
-                    .map_err(twice)?;
+                let mode = match (entry.kind, entry.executable) {
+                    (EntryKind::Link, _) => FileMode::Symlink,
+                    (_, true) => FileMode::Executable,
+                    (_, false) => FileMode::Regular,
+                };
+                write_file(&path, mode, &data).map_err(twice)?;
             }
             EntryKind::Submodule => {
                 std::fs::create_dir(&path).map_err(twice)?;
