@@ -544,7 +544,19 @@ impl GitDaemon {
     /// Starts `git daemon --base-path=<base> --export-all --enable=receive-pack` on a free port
     /// and waits until it accepts connections.
     pub fn start(env: &TestEnv, base: &Path) -> Self {
-        let port = free_port();
+        // A port found free can be taken by another test before the daemon binds it; the
+        // daemon then exits, and this tries another.
+        const ATTEMPTS: usize = 8;
+        for _ in 0..ATTEMPTS {
+            if let Some(daemon) = Self::start_on(env, base, free_port()) {
+                return daemon;
+            }
+        }
+        panic!("git daemon could not listen on a free port in {ATTEMPTS} attempts")
+    }
+
+    /// Starts the daemon on `port`: `None` if it exits before it is ready.
+    fn start_on(env: &TestEnv, base: &Path, port: u16) -> Option<Self> {
         // The daemon itself, not `git daemon`: `git` would stay as its parent, and killing it on
         // drop would leave the daemon running after the test.
         let exec_path = env.git_ok(base, &["--exec-path"]);
@@ -591,15 +603,15 @@ impl GitDaemon {
                 Instant::now() < deadline,
                 "git daemon did not start on port {port}"
             );
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("git daemon exited early: {status}");
+            if child.try_wait().unwrap().is_some() {
+                return None;
             }
         }
-        GitDaemon {
+        Some(GitDaemon {
             child,
             port,
             requests,
-        }
+        })
     }
 
     /// The repository (its directory's name, such as `core.git`) of every `upload-pack`
@@ -656,19 +668,70 @@ impl Drop for GitDaemon {
     }
 }
 
-/// Waits until something accepts TCP connections on `127.0.0.1:port`, or panics naming `what`.
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+/// Starts a server on a free loopback port: `spawn` starts it on the port it is given, and this
+/// waits until that very process listens there. A port found free can be taken by another test
+/// before the server binds it; then the server exits (or something else answers on the port) and
+/// this tries again on another port, instead of handing out a port whose listener belongs to a
+/// server that another test stops.
+fn start_on_free_port(what: &str, mut spawn: impl FnMut(u16) -> Child) -> (Child, u16) {
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        let port = free_port();
+        let mut child = spawn(port);
+        if wait_until_listening(port, what, &mut child) {
+            return (child, port);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{what} could not listen on a free port in {ATTEMPTS} attempts")
+}
+
+/// Waits until `child` listens on `127.0.0.1:port`: true once it does, false when it exits
+/// first or another process holds the port; panics naming `what` after 20 seconds.
+fn wait_until_listening(port: u16, what: &str, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if let Some(inode) = listening_inode(port) {
+            return owns_socket(child.id(), &inode);
+        }
         assert!(
             Instant::now() < deadline,
             "{what} did not start on port {port}"
         );
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{what} exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The inode of the socket listening on `127.0.0.1:port` (or on every address), from
+/// `/proc/net/tcp`.
+fn listening_inode(port: u16) -> Option<String> {
+    const LISTEN: &str = "0A";
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let wanted = [
+        format!("0100007F:{port:04X}"),
+        format!("00000000:{port:04X}"),
+    ];
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+        (wanted.iter().any(|w| w == local) && *state == LISTEN).then(|| (*inode).to_owned())
+    })
+}
+
+/// Whether process `pid` holds the socket with this inode.
+fn owns_socket(pid: u32, inode: &str) -> bool {
+    let link = format!("socket:[{inode}]");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == link.as_str())
+        })
 }
 
 /// Finds a program on `PATH` or in the sbin directories, or panics saying which package to
@@ -986,8 +1049,7 @@ impl HttpServer {
             "git http-backend is missing at {}",
             backend.display()
         );
-        let port = free_port();
-        let dir = env.path(&format!("lighttpd-{port}"));
+        let dir = env.path(&format!("lighttpd-{}", free_port()));
         std::fs::create_dir_all(&dir).unwrap();
         let conf = dir.join("lighttpd.conf");
         let tls_conf = match &tls {
@@ -1030,10 +1092,11 @@ impl HttpServer {
             }
             None => String::new(),
         };
-        std::fs::write(
-            &conf,
-            format!(
-                r#"server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
+        let (child, port) = start_on_free_port("lighttpd", |port| {
+            std::fs::write(
+                &conf,
+                format!(
+                    r#"server.modules = ("mod_alias", "mod_cgi", "mod_setenv")
 {tls_conf}
 {auth_conf}
 server.bind = "127.0.0.1"
@@ -1065,21 +1128,20 @@ $HTTP["url"] =~ "^/git-t/" {{
     )
 }}
 "#,
-                dir = dir.display(),
-                backend = backend.display(),
-                base = base.display(),
-            ),
-        )
-        .unwrap();
-        let mut child = env
-            .command(&dir, lighttpd)
-            .args(["-D", "-f"])
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("lighttpd starts");
-        wait_for_port(port, "lighttpd", &mut child);
+                    dir = dir.display(),
+                    backend = backend.display(),
+                    base = base.display(),
+                ),
+            )
+            .unwrap();
+            env.command(&dir, &lighttpd)
+                .args(["-D", "-f"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("lighttpd starts")
+        });
         HttpServer {
             child,
             port,
@@ -1133,8 +1195,7 @@ impl SshServer {
     pub fn start(env: &TestEnv) -> Self {
         let sshd = require_program("sshd", "openssh-server");
         require_program("ssh", "openssh-client");
-        let port = free_port();
-        let dir = env.path(&format!("sshd-{port}"));
+        let dir = env.path(&format!("sshd-{}", free_port()));
         std::fs::create_dir_all(&dir).unwrap();
         for key in ["host_key", "client_key"] {
             env.run(
@@ -1148,27 +1209,27 @@ impl SshServer {
         // sshd needs its privilege separation directory.
         let _ = std::fs::create_dir_all("/run/sshd");
         let conf = dir.join("sshd_config");
-        std::fs::write(
-            &conf,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\n\
+        let (child, port) = start_on_free_port("sshd", |port| {
+            std::fs::write(
+                &conf,
+                format!(
+                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\n\
                  AuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\n\
                  StrictModes no\nUsePAM no\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
                  PermitRootLogin prohibit-password\nAcceptEnv GIT_PROTOCOL\n",
-                dir = dir.display()
-            ),
-        )
-        .unwrap();
-        let mut child = env
-            .command(&dir, &sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sshd starts");
-        wait_for_port(port, "sshd", &mut child);
+                    dir = dir.display()
+                ),
+            )
+            .unwrap();
+            env.command(&dir, &sshd)
+                .args(["-D", "-e", "-f"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("sshd starts")
+        });
         let user = env
             .run(&dir, "id", ["-un"])
             .success()
@@ -1519,5 +1580,55 @@ impl ConnectProxy {
     /// How many tunnels it has opened.
     pub fn tunnels(&self) -> usize {
         self.tunnels.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_held_by_another_process_is_not_taken_for_the_server() {
+        let held = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let mut bystander = Command::new("sleep").arg("30").spawn().unwrap();
+        let listening = wait_until_listening(port, "sleep", &mut bystander);
+        let _ = bystander.kill();
+        let _ = bystander.wait();
+        assert!(
+            !listening,
+            "the listener on {port} is this test's, not sleep's"
+        );
+    }
+
+    #[test]
+    fn a_server_that_exits_is_not_taken_for_listening() {
+        let port = free_port();
+        let mut exited = Command::new("true").spawn().unwrap();
+        let _ = exited.wait();
+        assert!(!wait_until_listening(port, "true", &mut exited));
+    }
+
+    #[test]
+    fn a_server_started_on_a_free_port_listens_there_itself() {
+        let (mut child, port) = start_on_free_port("python3", |port| {
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "http.server",
+                    "--bind",
+                    "127.0.0.1",
+                    &port.to_string(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        });
+        let inode = listening_inode(port).expect("something listens on the port");
+        let owned = owns_socket(child.id(), &inode);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(owned);
     }
 }
