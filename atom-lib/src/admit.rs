@@ -24,7 +24,6 @@
 use std::fmt;
 
 use crate::manifest::MANIFEST_FILE;
-use crate::refs::RefName;
 use crate::sign::check::{sig_prefix, SignatureFinding, REVOKED_REF_PREFIX};
 use crate::sign::Policy;
 use crate::store::git::connection::{Connection, Want};
@@ -577,7 +576,7 @@ fn check_signatures(
         .list(view, &prefixes)
         .map_err(transfer)?
         .into_iter()
-        .filter(|r| prefixes.iter().any(|p| r.name.starts_with(p)))
+        .filter(|r| prefixes.iter().any(|p| r.name.as_str().starts_with(p)))
         .collect();
     let tags: Vec<Oid> = refs
         .iter()
@@ -600,7 +599,7 @@ fn check_signatures(
     let sent_view = sent.as_ref().unwrap_or(view);
     let revoked_refs: Vec<RemoteRef> = refs
         .iter()
-        .filter(|r| r.name.starts_with(REVOKED_REF_PREFIX))
+        .filter(|r| r.name.as_str().starts_with(REVOKED_REF_PREFIX))
         .cloned()
         .collect();
     let mut revoked = policy
@@ -684,10 +683,7 @@ fn keep_signature_refs(
         if store.find_ref(&r.name).map_err(transfer)?.is_some() {
             continue;
         }
-        let Ok(name) = RefName::new(&r.name) else {
-            continue;
-        };
-        updates.push(RefUpdate::create(name, r.oid));
+        updates.push(RefUpdate::create(r.name, r.oid));
     }
     if !updates.is_empty() {
         store

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::list::{self, Listing};
-use crate::refs::ATOM_REF_PREFIX;
+use crate::refs::{Refspec, ATOM_REF_PREFIX};
 use crate::store::git::RefUpdate;
 use crate::store::git::Verbosity;
 use crate::{AtomRef, GitStore, Label, Oid, StoreError, Version};
@@ -63,7 +63,7 @@ pub enum Error {
         /// The remote.
         remote: String,
         /// The ref.
-        name: String,
+        name: crate::refs::RefName,
         /// The remote's commit.
         theirs: Oid,
         /// The local commit.
@@ -107,14 +107,14 @@ pub fn fetch(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
     let mut wanted = Vec::new();
     let mut reserved = Vec::new();
     for r in &listed {
-        let Ok(Some(atom)) = AtomRef::parse(&r.name) else {
+        let Ok(Some(atom)) = AtomRef::parse(r.name.as_str()) else {
             // `refs/atoms/_*`: identity, signatures and revocations, fetched by git below.
-            if r.name.starts_with(&format!("{ATOM_REF_PREFIX}_")) {
-                reserved.push(format!("{0}:{0}", r.name));
+            if r.name.as_str().starts_with(&format!("{ATOM_REF_PREFIX}_")) {
+                reserved.push(Refspec::Same(r.name.clone()));
             }
             continue;
         };
-        match store.find_exact_ref(&r.name)? {
+        match store.find_exact_ref(r.name.as_str())? {
             Some(ours) if ours == r.oid => {}
             Some(ours) => {
                 return Err(Error::Differs {
@@ -144,7 +144,7 @@ pub fn fetch(store: &GitStore, options: &Options) -> Result<Outcome, Error> {
     }
     let updates: Vec<RefUpdate> = wanted
         .iter()
-        .map(|w| RefUpdate::create(w.atom.ref_name(), w.commit))
+        .map(|w| RefUpdate::create(w.atom.name(), w.commit))
         .collect();
     if !updates.is_empty() {
         store.update_refs(&updates, "atom fetch")?;

@@ -478,7 +478,9 @@ pub fn confusable_new_atoms(
             for prefix in [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX] {
                 let full = format!("{}{prefix}", c.namespace);
                 for r in repository.refs_with_prefix(&full)? {
-                    if let Ok(Some(existing)) = AtomRef::parse(&r.name[c.namespace.len()..]) {
+                    if let Ok(Some(existing)) =
+                        AtomRef::parse(&r.name.as_str()[c.namespace.len()..])
+                    {
                         if !labels.contains(&existing.label) {
                             labels.push(existing.label);
                         }
@@ -549,7 +551,7 @@ pub fn malformed_new_signatures(
         // The atom in the same namespace as the signature.
         let commit = changes
             .iter()
-            .find(|o| o.namespace == c.namespace && o.target == atom.name())
+            .find(|o| o.namespace == c.namespace && atom.name() == o.target.as_str())
             .and_then(|o| o.new)
             .or_else(|| {
                 repository

@@ -164,7 +164,7 @@ impl Listing {
         let mut grouped: BTreeMap<(Label, Format), Vec<ListedVersion>> = BTreeMap::new();
         let mut malformed = Vec::new();
         for r in refs {
-            match AtomRef::parse(&r.name) {
+            match AtomRef::parse(r.name.as_str()) {
                 Ok(Some(atom)) => {
                     if patterns.is_empty()
                         || patterns.iter().any(|p| p.matches(atom.label.as_str()))
@@ -215,16 +215,16 @@ pub fn local(store: &GitStore, patterns: &[Pattern]) -> Result<Listing, StoreErr
     for prefix in [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX] {
         refs.extend(store.refs_with_prefix(prefix)?);
     }
-    if let Some(oid) = store.find_ref(EKA_ROOT_REF)? {
+    if let Some(oid) = store.find_ref(&crate::refs::RefName::eka_root())? {
         refs.push(RemoteRef {
-            name: EKA_ROOT_REF.into(),
+            name: crate::refs::RefName::eka_root(),
             oid,
             peeled: None,
         });
     }
     if let Some(oid) = recorded_root(store)? {
         refs.push(RemoteRef {
-            name: ROOT_REF.into(),
+            name: crate::refs::RefName::root(),
             oid,
             peeled: None,
         });
@@ -266,7 +266,7 @@ pub fn history_root(store: &GitStore, head: Oid) -> Result<Oid, StoreError> {
 /// root is then that of `HEAD`'s history). A recorded value that is not an object id is an
 /// error naming the key.
 pub fn recorded_root(store: &GitStore) -> Result<Option<Oid>, StoreError> {
-    if let Some(oid) = store.find_ref(ROOT_REF)? {
+    if let Some(oid) = store.find_ref(&crate::refs::RefName::root())? {
         return Ok(Some(oid));
     }
     let Some(value) = store.config()?.string(RECORDED_ROOT_KEY) else {
@@ -314,7 +314,7 @@ mod tests {
 
     fn r(name: &str, oid: &str) -> RemoteRef {
         RemoteRef {
-            name: name.into(),
+            name: crate::refs::RefName::new(name).unwrap(),
             oid: oid.repeat(40).parse().unwrap(),
             peeled: None,
         }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::commit::{AtomCommit, AtomPath, Format, HEADER_SOURCE};
 use crate::manifest::ManifestError;
-use crate::refs::{AtomRef, RefName, ROOT_REF};
+use crate::refs::{AtomRef, RefName, Refspec, ROOT_REF};
 use crate::scan::{self, SourceAtom, SourceError};
 use crate::store::git::{PushOptions, PushOutcome, RefUpdate, Verbosity};
 use crate::store::RemoteRef;
@@ -604,7 +604,7 @@ fn root_checks(
     warnings: &mut Vec<Warning>,
     problems: &mut Vec<Problem>,
 ) -> Result<(Oid, Option<Oid>), Error> {
-    let local_root = store.find_ref(ROOT_REF)?;
+    let local_root = store.find_ref(&crate::refs::RefName::root())?;
     let root_oid = match store.first_parent_root(source) {
         Ok(root) => root,
         Err(shallow @ StoreError::Shallow { .. }) => {
@@ -652,7 +652,7 @@ fn local_updates(
     let mut updates: Vec<RefUpdate> = planned
         .iter()
         .filter(|p| p.atom.local == Status::WouldPublish)
-        .map(|p| RefUpdate::create(p.reference.ref_name(), p.atom.commit))
+        .map(|p| RefUpdate::create(p.reference.name(), p.atom.commit))
         .chain(
             subs.iter()
                 .filter(|s| s.sub.local == Status::WouldPublish)
@@ -860,7 +860,7 @@ fn plan_subatomics(
         .to_bytes();
         let oid = store.hash_commit(&bytes);
         let name = crate::subatomic::ref_name(sub_tree);
-        let existing = store.find_ref(name.as_str())?;
+        let existing = store.find_ref(&name)?;
         let (local, commit, bytes, sub_source) = match compare(store, existing, oid, sub_tree)? {
             Existing::Absent => (Status::WouldPublish, oid, Some(bytes), source),
             Existing::Same => (Status::UpToDate, oid, None, source),
@@ -944,10 +944,10 @@ impl AgainstRemote<'_> {
         let mut updates: Vec<RefUpdate> = Vec::new();
         for p in planned.iter_mut() {
             let name = p.reference.name();
-            let status = self.status(store, &name, find(&name), p.atom.commit, p.tree)?;
+            let status = self.status(store, &name, find(name.as_str()), p.atom.commit, p.tree)?;
             p.atom.remote = Some(match status {
                 Existing::Absent => {
-                    updates.push(RefUpdate::create(p.reference.ref_name(), p.atom.commit));
+                    updates.push(RefUpdate::create(p.reference.name(), p.atom.commit));
                     Status::WouldPublish
                 }
                 Existing::Same | Existing::SameContent(_) => Status::UpToDate,
@@ -955,7 +955,7 @@ impl AgainstRemote<'_> {
                     problems.push(Problem::Conflict {
                         atom: p.reference.clone(),
                         place: Place::Remote(remote.to_owned()),
-                        existing: find(&name).unwrap_or(p.atom.commit),
+                        existing: find(name.as_str()).unwrap_or(p.atom.commit),
                         new: p.atom.commit,
                     });
                     Status::UpToDate
@@ -965,7 +965,7 @@ impl AgainstRemote<'_> {
         for s in subs.iter_mut() {
             let name = crate::subatomic::ref_name(s.sub.tree);
             let existing = find(name.as_str());
-            let status = self.status(store, name.as_str(), existing, s.sub.commit, s.sub.tree)?;
+            let status = self.status(store, &name, existing, s.sub.commit, s.sub.tree)?;
             s.sub.remote = Some(match status {
                 Existing::Absent => {
                     updates.push(RefUpdate::create(name, s.sub.commit));
@@ -1007,13 +1007,13 @@ impl AgainstRemote<'_> {
     fn status(
         &self,
         store: &GitStore,
-        name: &str,
+        name: &RefName,
         existing: Option<Oid>,
         commit: Oid,
         tree: Oid,
     ) -> Result<Existing, Error> {
         if existing.is_some_and(|e| e != commit && !store.has_object(e)) {
-            store.fetch_objects(self.remote, &[name.to_owned()])?;
+            store.fetch_objects(self.remote, &[Refspec::Objects(name.clone())])?;
         }
         Ok(compare(store, existing, commit, tree)?)
     }
@@ -1075,16 +1075,16 @@ fn plan_signatures(
         })?;
         let on_remote = listed_sigs
             .as_ref()
-            .map(|l| l.iter().find(|r| r.name == name).map(|r| r.oid));
-        let mut existing = store.find_ref(&name)?;
+            .map(|l| l.iter().find(|r| r.name == reference).map(|r| r.oid));
+        let mut existing = store.find_ref(&reference)?;
         if let (None, Some(Some(theirs)), Some(remote)) = (existing, on_remote, remote) {
             // Signed elsewhere with this key and pushed: the same signature here too.
             if !store.has_object(theirs) {
-                store.fetch_objects(remote, std::slice::from_ref(&name))?;
+                store.fetch_objects(remote, &[Refspec::Objects(reference.clone())])?;
             }
             existing = Some(theirs);
         }
-        let local = if store.find_ref(&name)?.is_some() {
+        let local = if store.find_ref(&reference)?.is_some() {
             Status::UpToDate
         } else {
             Status::WouldPublish
@@ -1109,7 +1109,7 @@ fn plan_signatures(
 /// The labels of the atom refs among `refs`, each with `place`.
 fn published_labels_of(refs: &[RemoteRef], place: &Place) -> Vec<(Label, Place)> {
     refs.iter()
-        .filter_map(|r| AtomRef::parse(&r.name).ok().flatten())
+        .filter_map(|r| AtomRef::parse(r.name.as_str()).ok().flatten())
         .map(|a| (a.label, place.clone()))
         .collect()
 }
@@ -1152,8 +1152,8 @@ fn lost_race(store: &GitStore, remote: &str, atoms: &[PublishedAtom]) -> Vec<Pro
     if wanted.is_empty() {
         return Vec::new();
     }
-    let names: Vec<String> = wanted.iter().map(|(r, _)| r.name()).collect();
-    let prefixes: Vec<&str> = names.iter().map(String::as_str).collect();
+    let names: Vec<RefName> = wanted.iter().map(|(r, _)| r.name()).collect();
+    let prefixes: Vec<&str> = names.iter().map(RefName::as_str).collect();
     let Ok(listed) = store.list_remote(remote, &prefixes) else {
         return Vec::new();
     };
@@ -1504,11 +1504,17 @@ fn published_content(store: &GitStore, commit: Oid) -> Result<Option<(Oid, Oid)>
 /// The branch to push with `--push-source`: `rev` itself if it names a branch, else the branch
 /// `HEAD` is on when `rev` resolves to `HEAD`'s commit.
 fn branch_of(store: &GitStore, rev: &str, source: Oid) -> Option<String> {
+    let points_at_source = |name: &str| {
+        RefName::new(name)
+            .ok()
+            .and_then(|name| store.find_ref(&name).ok().flatten())
+            == Some(source)
+    };
     let candidate = format!("refs/heads/{rev}");
-    if store.find_ref(&candidate).ok().flatten() == Some(source) {
+    if points_at_source(&candidate) {
         return Some(candidate);
     }
-    if rev.starts_with("refs/heads/") && store.find_ref(rev).ok().flatten() == Some(source) {
+    if rev.starts_with("refs/heads/") && points_at_source(rev) {
         return Some(rev.to_owned());
     }
     (store.head_commit() == Some(source))
@@ -1525,7 +1531,9 @@ fn source_on_remote(
 ) -> Result<bool, StoreError> {
     let tips: Vec<Oid> = listed
         .iter()
-        .filter(|r| r.name.starts_with("refs/heads/") || r.name.starts_with("refs/tags/"))
+        .filter(|r| {
+            r.name.as_str().starts_with("refs/heads/") || r.name.as_str().starts_with("refs/tags/")
+        })
         .map(RemoteRef::target)
         .collect();
     store.reachable_from_any(source, &tips)
@@ -1630,7 +1638,7 @@ pub fn check_existing(
             }
             check
                 .updates
-                .push(RefUpdate::create(checked.atom.ref_name(), checked.commit));
+                .push(RefUpdate::create(checked.atom.name(), checked.commit));
         } else {
             check.refused.push((checked.atom, reasons));
         }

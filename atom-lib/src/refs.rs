@@ -97,6 +97,31 @@ impl RefName {
     pub fn root() -> Self {
         RefName(ROOT_REF.to_owned())
     }
+
+    /// A name this crate composes from parts it has validated (a label, a version, an object
+    /// id, a format prefix), checked in debug builds.
+    pub(crate) fn composed(name: String) -> Self {
+        debug_assert!(
+            RefName::new(&name).is_ok(),
+            "composed an invalid ref name {name:?}"
+        );
+        RefName(name)
+    }
+
+    /// Whether the name starts with `prefix`.
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        self.0.starts_with(prefix)
+    }
+
+    /// The rest of the name after `prefix`, if it starts with it.
+    pub fn strip_prefix(&self, prefix: &str) -> Option<&str> {
+        self.0.strip_prefix(prefix)
+    }
+
+    /// The identity ref of the eka tool (format `pre1`).
+    pub fn eka_root() -> Self {
+        RefName(EKA_ROOT_REF.to_owned())
+    }
 }
 
 impl fmt::Display for RefName {
@@ -108,6 +133,58 @@ impl fmt::Display for RefName {
 impl AsRef<str> for RefName {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+// Ordered, hashed and compared as its string: a map keyed by names answers for a `&str`.
+impl std::borrow::Borrow<str> for RefName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for RefName {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl PartialEq<str> for RefName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RefName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// One thing a fetch asks a remote for: typed until it becomes a line of `git fetch --stdin`
+/// (git's refspec syntax, `git help fetch`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Refspec {
+    /// The objects a remote ref points at, no ref written here: `<name>`.
+    Objects(RefName),
+    /// An object by id (protocol v2 servers give any commit reachable from their refs), no ref
+    /// written here: `<oid>`.
+    Object(Oid),
+    /// A remote ref into the same name here, never rewriting one that exists: `<name>:<name>`.
+    Same(RefName),
+    /// Every remote ref under the directory `prefix` into the same names here, replacing what
+    /// is there: `+<prefix>/*:<prefix>/*`.
+    Mirror(RefName),
+}
+
+impl fmt::Display for Refspec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refspec::Objects(name) => write!(f, "{name}"),
+            Refspec::Object(oid) => write!(f, "{oid}"),
+            Refspec::Same(name) => write!(f, "{name}:{name}"),
+            Refspec::Mirror(prefix) => write!(f, "+{prefix}/*:{prefix}/*"),
+        }
     }
 }
 
@@ -265,29 +342,29 @@ impl AtomRef {
         }))
     }
 
-    /// The full ref name, typed.
-    pub fn ref_name(&self) -> RefName {
-        RefName(self.name())
-    }
-
     /// The names of eka's metadata refs of this atom,
     /// `refs/eka/meta/<label>/<version>/{origin,manifest}` (meaningful for a `pre1` atom).
-    pub fn eka_meta_ref(&self, kind: EkaMeta) -> String {
+    pub fn eka_meta_ref(&self, kind: EkaMeta) -> RefName {
         let kind = match kind {
             EkaMeta::Origin => "origin",
             EkaMeta::Manifest => "manifest",
         };
-        format!("{EKA_META_PREFIX}{}/{}/{kind}", self.label, self.version)
+        // A valid label and version make a valid name.
+        RefName(format!(
+            "{EKA_META_PREFIX}{}/{}/{kind}",
+            self.label, self.version
+        ))
     }
 
     /// The full ref name.
-    pub fn name(&self) -> String {
-        format!(
+    pub fn name(&self) -> RefName {
+        // A valid label and version make a valid name.
+        RefName(format!(
             "{}{}/{}",
             self.format.ref_prefix(),
             self.label,
             self.version
-        )
+        ))
     }
 }
 
@@ -316,7 +393,7 @@ mod tests {
             "refs/eka/meta/bar/1.0.0/origin"
         );
         assert!(matches!(
-            Known::classify(&e.eka_meta_ref(EkaMeta::Manifest)).unwrap(),
+            Known::classify(e.eka_meta_ref(EkaMeta::Manifest).as_str()).unwrap(),
             Known::EkaMeta {
                 kind: EkaMeta::Manifest,
                 ..

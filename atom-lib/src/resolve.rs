@@ -149,7 +149,7 @@ mod tests {
 
     fn r(name: &str, fill: &str) -> RemoteRef {
         RemoteRef {
-            name: name.into(),
+            name: crate::refs::RefName::new(name).unwrap(),
             oid: fill.repeat(40).parse().unwrap(),
             peeled: None,
         }
@@ -205,8 +205,16 @@ mod tests {
         let pick = |req: Option<&str>| {
             let req = req.map(|r| r.parse::<Requirement>().unwrap());
             let r = resolve(&refs, &foo, req.as_ref(), "there").unwrap();
-            let m: Vec<String> = r.matching.iter().map(|v| v.atom_ref(&foo).name()).collect();
-            let s: Vec<String> = r.shadowed.iter().map(|v| v.atom_ref(&foo).name()).collect();
+            let m: Vec<String> = r
+                .matching
+                .iter()
+                .map(|v| v.atom_ref(&foo).name().to_string())
+                .collect();
+            let s: Vec<String> = r
+                .shadowed
+                .iter()
+                .map(|v| v.atom_ref(&foo).name().to_string())
+                .collect();
             (r.selected_ref().name(), m, s)
         };
         let (selected, matching, shadowed) = pick(Some("^0.1"));

@@ -19,9 +19,10 @@
 pub mod check;
 
 pub use check::{
-    check, is_ssh_key_id, message, revocation_message, revocation_problem, revocations, sig_prefix,
-    ssh_signer, Policy, Rejected, Rejection, Revocation, RevokedBy, SignatureFinding, Window,
-    REVOCATION_FORMAT, REVOKED_REF_PREFIX, SIGNATURE_FORMAT, SIG_REF_PREFIX,
+    check, is_ssh_key_id, message, revocation_message, revocation_problem, revocations,
+    revoked_dir, sig_dir, sig_prefix, ssh_signer, Policy, Rejected, Rejection, Revocation,
+    RevokedBy, SignatureFinding, Window, REVOCATION_FORMAT, REVOKED_REF_PREFIX, SIGNATURE_FORMAT,
+    SIG_REF_PREFIX,
 };
 
 pub(crate) use check::ssh_key_id;
@@ -165,7 +166,9 @@ pub fn sign(store: &GitStore, options: &Options) -> Result<Vec<Signed>, Error> {
             ..verify::Options::default()
         },
     )?;
-    let root = store.find_ref(crate::refs::ROOT_REF)?.map(crate::Root);
+    let root = store
+        .find_ref(&crate::refs::RefName::root())?
+        .map(crate::Root);
     let mut signed = Vec::new();
     let mut updates = Vec::new();
     for checked in &outcome.atoms {
@@ -186,7 +189,7 @@ pub fn sign(store: &GitStore, options: &Options) -> Result<Vec<Signed>, Error> {
             key: key.clone(),
             reason: e.to_string(),
         })?;
-        if let Some(tag) = store.find_ref(&name)? {
+        if let Some(tag) = store.find_ref(&reference)? {
             signed.push(Signed {
                 atom: atom.clone(),
                 reference,
@@ -239,7 +242,7 @@ pub fn push(
     let mut outcome = Vec::with_capacity(signed.len());
     let mut updates = Vec::new();
     for s in signed {
-        if find(&s.atom.name()).is_none() {
+        if find(s.atom.name().as_str()).is_none() {
             return Err(Error::NotOnRemote {
                 atom: s.atom.clone(),
                 remote: remote.to_owned(),
@@ -349,7 +352,7 @@ pub fn revoke(store: &GitStore, key: &str) -> Result<Revoked, Error> {
     let id = ssh_key_id(&public).map_err(err)?;
     let name = format!("{REVOKED_REF_PREFIX}{id}");
     let reference = RefName::new(&name).map_err(|e| err(e.to_string()))?;
-    if let Some(tag) = store.find_ref(&name)? {
+    if let Some(tag) = store.find_ref(&reference)? {
         return Ok(Revoked {
             reference,
             tag,

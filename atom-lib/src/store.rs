@@ -3,6 +3,7 @@
 
 pub mod git;
 
+use crate::refs::RefName;
 use crate::Oid;
 
 /// What a tree entry is.
@@ -36,7 +37,7 @@ pub struct TreeEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRef {
     /// The full ref name.
-    pub name: String,
+    pub name: RefName,
     /// The object id the ref points at.
     pub oid: Oid,
     /// For an annotated tag, the object it points to.

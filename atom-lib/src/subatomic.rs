@@ -343,9 +343,9 @@ pub fn verify(
     let Some(remote) = remote.filter(|_| !pending.is_empty()) else {
         return out;
     };
-    let wants: Vec<String> = pending
+    let wants: Vec<crate::refs::Refspec> = pending
         .iter()
-        .filter_map(|&i| out[i].source.map(|s| s.to_string()))
+        .filter_map(|&i| out[i].source.map(crate::refs::Refspec::Object))
         .collect();
     let depth = pending
         .iter()

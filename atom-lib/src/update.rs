@@ -68,7 +68,7 @@ pub enum Error {
         /// The remote.
         remote: String,
         /// The remote-tracking ref.
-        tracking: String,
+        tracking: crate::refs::RefName,
     },
     /// The working tree could not be moved (local changes to files that differ).
     #[error("cannot move `{branch}` to {to}: local changes would be overwritten (commit or stash them, then update)")]

@@ -20,7 +20,8 @@ use crate::commit::{RawCommit, HEADER_FORMAT};
 use crate::format::Format;
 use crate::list;
 use crate::refs::{
-    AtomRef, EkaMeta, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_META_PREFIX, EKA_ROOT_REF, ROOT_REF,
+    AtomRef, EkaMeta, Refspec, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_META_PREFIX, EKA_ROOT_REF,
+    ROOT_REF,
 };
 use crate::resolve::{self, ResolveError};
 use crate::store::git::{Filter, Verbosity};
@@ -244,12 +245,10 @@ pub fn verify_uri(store: &GitStore, uri: &Uri, options: &Options) -> Result<Outc
     )?;
     let atom = resolution.selected_ref();
     let commit = resolution.selected.commit;
-    let mut wants = vec![atom.name()];
+    let mut wants = vec![Refspec::Objects(atom.name())];
     if options.signed {
-        let sigs = crate::sign::check::sig_prefix(&atom);
-        wants.push(format!("+{sigs}*:{sigs}*"));
-        let revoked = crate::sign::check::REVOKED_REF_PREFIX;
-        wants.push(format!("+{revoked}*:{revoked}*"));
+        wants.push(Refspec::Mirror(crate::sign::check::sig_dir(&atom)));
+        wants.push(Refspec::Mirror(crate::sign::check::revoked_dir()));
     }
     let quarantine = store.fetch_scratch(&url, &wants, Filter::Everything, options.verbosity)?;
     let view = quarantine.store()?;
@@ -301,13 +300,16 @@ pub fn label_prefixes(label: &Label) -> Vec<String> {
 /// and a tree, so fetch them into a quarantine that is thrown away, with
 /// [`Filter::Trees`](crate::store::git::Filter::Trees) (no history, no blob): never into one
 /// whose objects are admitted.
-pub fn eka_meta_refspecs(listed: &[crate::store::RemoteRef], atoms: &[AtomRef]) -> Vec<String> {
+pub fn eka_meta_refspecs(
+    listed: &[crate::store::RemoteRef],
+    atoms: &[AtomRef],
+) -> Vec<crate::refs::Refspec> {
     atoms
         .iter()
         .filter(|a| a.format == Format::EkaPre1)
         .flat_map(|a| [EkaMeta::Origin, EkaMeta::Manifest].map(|k| a.eka_meta_ref(k)))
         .filter(|name| listed.iter().any(|r| &r.name == name))
-        .map(|name| format!("{name}:{name}"))
+        .map(crate::refs::Refspec::Same)
         .collect()
 }
 
@@ -579,9 +581,9 @@ fn structure_pass(
     if pending.is_empty() {
         return;
     }
-    let wants: Vec<String> = pending
+    let wants: Vec<Refspec> = pending
         .iter()
-        .map(|&i| work[i].commit.to_string())
+        .map(|&i| Refspec::Object(work[i].commit))
         .collect();
     fetch_and_retry(
         view,
@@ -603,11 +605,11 @@ fn source_pass(view: &GitStore, work: &mut [Work], remote: Option<&str>, options
     if pending.is_empty() {
         return;
     }
-    let mut wants: Vec<String> = Vec::new();
+    let mut wants: Vec<Refspec> = Vec::new();
     let mut filter = Filter::TreesToDepth(1);
     for &i in &pending {
         if let Some(source) = work[i].source {
-            wants.push(source.to_string());
+            wants.push(Refspec::Object(source));
         }
         filter = match (&work[i].path, filter) {
             (None, _) | (_, Filter::Trees) => Filter::Trees,
@@ -666,9 +668,9 @@ fn ancestry_pass(
         }
         return;
     };
-    let wants: Vec<String> = pending
+    let wants: Vec<Refspec> = pending
         .iter()
-        .filter_map(|&i| work[i].source.map(|s| s.to_string()))
+        .filter_map(|&i| work[i].source.map(Refspec::Object))
         .collect();
     let fetched = view.fetch_scratch(remote, &wants, Filter::History, options.verbosity);
     let quarantine = match fetched {
@@ -782,7 +784,7 @@ fn fetch_and_retry(
     work: &mut [Work],
     pending: &[usize],
     remote: Option<&str>,
-    wants: &[String],
+    wants: &[Refspec],
     filter: Filter,
     level: Level,
     options: &Options,

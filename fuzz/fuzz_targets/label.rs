@@ -13,9 +13,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(Label::new(&shown).as_ref(), Ok(&label));
     assert_arg_safe("label", &shown);
     let atom = AtomRef::new(label.clone(), Version::new("1.0.0").unwrap());
-    assert_ref_safe(&atom.name());
+    assert_ref_safe(atom.name().as_str());
     assert_eq!(
-        AtomRef::parse(&atom.name()).ok().flatten().as_ref(),
+        AtomRef::parse(atom.name().as_str()).ok().flatten().as_ref(),
         Some(&atom)
     );
 });

@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     };
     let atom = AtomRef::new(manifest.label.clone(), manifest.version.clone());
     assert_arg_safe("label", &atom.label.to_string());
-    assert_ref_safe(&atom.name());
+    assert_ref_safe(atom.name().as_str());
 });

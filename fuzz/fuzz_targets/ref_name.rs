@@ -13,9 +13,9 @@ fuzz_target!(|data: &[u8]| {
         assert_ref_safe(name.as_str());
     }
     if let Ok(Some(atom)) = AtomRef::parse(text) {
-        assert_ref_safe(&atom.name());
+        assert_ref_safe(atom.name().as_str());
         assert_eq!(
-            AtomRef::parse(&atom.name()).ok().flatten().as_ref(),
+            AtomRef::parse(atom.name().as_str()).ok().flatten().as_ref(),
             Some(&atom)
         );
     }

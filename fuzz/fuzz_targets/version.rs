@@ -15,9 +15,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(Version::new(&shown).as_ref(), Ok(&version));
     assert_arg_safe("version", &shown);
     let atom = AtomRef::new(Label::new("fuzz").unwrap(), version);
-    assert_ref_safe(&atom.name());
+    assert_ref_safe(atom.name().as_str());
     assert_eq!(
-        AtomRef::parse(&atom.name()).ok().flatten().as_ref(),
+        AtomRef::parse(atom.name().as_str()).ok().flatten().as_ref(),
         Some(&atom)
     );
 });

@@ -115,8 +115,11 @@ impl Remote {
         // In a clone whose branch is behind, say the one command that moves it: the versions
         // are unrelated commits, so `git pull` would refuse to merge them.
         if self.git_dir.is_some() {
-            let branch = format!("refs/heads/{label}");
-            if let Ok(Some(current)) = self.store.find_ref(&branch) {
+            let branch = atom_lib::refs::RefName::new(&format!("refs/heads/{label}"));
+            let current = branch
+                .ok()
+                .and_then(|b| self.store.find_ref(&b).ok().flatten());
+            if let Some(current) = current {
                 if current != resolution.selected.commit {
                     let hint = format!(
                         "atom: {label}@{} is the newest {wanted}: run `git atom update` to check \

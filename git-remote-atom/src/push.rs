@@ -70,7 +70,7 @@ impl Remote {
         })?;
         for (atom, reasons) in check.refused {
             results.push((
-                atom.name(),
+                atom.name().to_string(),
                 Err(format!("not a valid atom commit: {}", reasons.join("; "))),
             ));
         }

@@ -87,7 +87,7 @@ pub struct Remote {
     /// the identity refs.
     pub(crate) listed: Vec<RemoteRef>,
     /// The last `list for-push`'s refs: what exists on the remote.
-    pub(crate) existing: BTreeMap<String, Oid>,
+    pub(crate) existing: BTreeMap<atom_lib::refs::RefName, Oid>,
     /// What to say once the newer version selected by `list` has been fetched.
     pub(crate) after_fetch: Option<String>,
     /// The connection to the remote, opened by the first listing or fetch and kept: a

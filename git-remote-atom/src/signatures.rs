@@ -5,7 +5,8 @@
 //! counts before anything was written; this brings the rest (every signature of the atoms,
 //! every revocation), which `verify --signed` checks again later.
 
-use atom_lib::sign::{sig_prefix, REVOKED_REF_PREFIX};
+use atom_lib::refs::Refspec;
+use atom_lib::sign::{revoked_dir, sig_dir};
 use atom_lib::{AtomRef, Oid, StoreError};
 
 use crate::remote::Remote;
@@ -22,14 +23,11 @@ impl Remote {
         if !required || atoms.is_empty() {
             return Ok(());
         }
-        let mut specs: Vec<String> = atoms
+        let mut specs: Vec<Refspec> = atoms
             .iter()
-            .map(|(atom, _)| {
-                let prefix = sig_prefix(atom);
-                format!("+{prefix}*:{prefix}*")
-            })
+            .map(|(atom, _)| Refspec::Mirror(sig_dir(atom)))
             .collect();
-        specs.push(format!("+{REVOKED_REF_PREFIX}*:{REVOKED_REF_PREFIX}*"));
+        specs.push(Refspec::Mirror(revoked_dir()));
         self.say(
             2,
             "atom: fetching signature refs (atom.requireSignature is set)",

@@ -24,7 +24,7 @@ use crate::admit::{self, Contents, Wanted};
 use crate::commit::{AtomCommit, AtomPath, Format};
 use crate::lock::{sibling_requirement, AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
-use crate::refs::{AtomRef, ROOT_REF};
+use crate::refs::{AtomRef, RefName, ROOT_REF};
 use crate::store::git::{Connection, Expect, RefUpdate, Verbosity};
 use crate::store::EntryKind;
 use crate::uri::{Address, Requirement};
@@ -912,7 +912,7 @@ impl Resolver<'_> {
                     }
                     continue;
                 }
-                let Ok(Some(atom)) = AtomRef::parse(&r.name) else {
+                let Ok(Some(atom)) = AtomRef::parse(r.name.as_str()) else {
                     continue;
                 };
                 let versions = atoms.entry(atom.label.clone()).or_default();
@@ -1058,7 +1058,7 @@ impl Resolver<'_> {
         let mut out = Vec::new();
         let mut root: Option<String> = None;
         for r in self.cache.refs_with_prefix(&prefix)? {
-            let Some(rest) = r.name.strip_prefix(&prefix) else {
+            let Some(rest) = r.name.as_str().strip_prefix(&prefix) else {
                 continue;
             };
             let Some((this_root, atom)) = rest.split_once('/') else {
@@ -1073,14 +1073,17 @@ impl Resolver<'_> {
                 None => {
                     root = Some(this_root.to_owned());
                     out.push(crate::store::RemoteRef {
-                        name: ROOT_REF.to_owned(),
+                        name: crate::refs::RefName::root(),
                         oid: root_oid,
                         peeled: None,
                     });
                 }
             }
+            let Ok(name) = RefName::new(&format!("{}{atom}", crate::refs::ATOM_REF_PREFIX)) else {
+                continue;
+            };
             out.push(crate::store::RemoteRef {
-                name: format!("{}{atom}", crate::refs::ATOM_REF_PREFIX),
+                name,
                 oid: r.oid,
                 peeled: None,
             });
@@ -1118,7 +1121,7 @@ impl Resolver<'_> {
         for attempt in 1..=ATTEMPTS {
             let mut updates = Vec::new();
             for (name, commit) in &wanted {
-                let expect = match self.cache.find_ref(name.as_str())? {
+                let expect = match self.cache.find_ref(name)? {
                     Some(old) if old == *commit => continue,
                     Some(old) => Expect::Equal(old),
                     None => Expect::Absent,

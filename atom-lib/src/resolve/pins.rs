@@ -36,14 +36,74 @@ use crate::store::EntryKind;
 use crate::uri::Address;
 use crate::{GitStore, Oid, StoreError};
 
-/// Why a pin or a source could not be locked. `what` is the entry, e.g. `` `pins.nixpkgs` ``.
+/// Which table of a manifest an entry is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// `[pins]`: Nix expressions from elsewhere.
+    Pins,
+    /// `[srcs]`: sources.
+    Srcs,
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Table::Pins => "pins",
+            Table::Srcs => "srcs",
+        })
+    }
+}
+
+/// A pin or a source of an atom, as a message names it: `` `pins.nixpkgs` `` of the atom at
+/// hand, `` `srcs.data` of <id>@1.0.0 `` of an atom of its closure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The table.
+    pub table: Table,
+    /// The entry's name in it.
+    pub name: Name,
+    /// The atom whose manifest declares it; `None` for the atom at hand.
+    pub owner: Option<AtomKey>,
+}
+
+impl Entry {
+    /// The pin `name` of `owner`.
+    pub fn pin(name: &Name, owner: Option<&AtomKey>) -> Entry {
+        Entry {
+            table: Table::Pins,
+            name: name.clone(),
+            owner: owner.cloned(),
+        }
+    }
+
+    /// The source `name` of `owner`.
+    pub fn src(name: &Name, owner: Option<&AtomKey>) -> Entry {
+        Entry {
+            table: Table::Srcs,
+            name: name.clone(),
+            owner: owner.cloned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}.{}`", self.table, self.name)?;
+        match &self.owner {
+            Some(key) => write!(f, " of {key}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a pin or a source could not be locked. `what` is the entry.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The repository could not be listed.
     #[error("{what}: cannot list {url}")]
     List {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The repository, credentials removed.
         url: String,
         /// The cause.
@@ -54,7 +114,7 @@ pub enum Error {
     #[error("{what}: {url} has no ref `{reference}` (looked for `refs/tags/{reference}` and `refs/heads/{reference}`)")]
     NoRef {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The repository.
         url: String,
         /// The ref.
@@ -64,7 +124,7 @@ pub enum Error {
     #[error("{what}: cannot fetch {rev} from {url}")]
     Fetch {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The repository.
         url: String,
         /// The commit.
@@ -77,7 +137,7 @@ pub enum Error {
     #[error("{what}: {url} did not send commit {rev}")]
     NotSent {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The repository.
         url: String,
         /// The commit.
@@ -87,7 +147,7 @@ pub enum Error {
     #[error("{what}")]
     Download {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The cause.
         #[source]
         source: crate::download::Error,
@@ -96,7 +156,7 @@ pub enum Error {
     #[error("{what}: cannot hash the tree")]
     Hash {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The cause.
         #[source]
         source: nar::Error,
@@ -105,7 +165,7 @@ pub enum Error {
     #[error("{what}: the version `{version}` has no major, minor and patch for `{url}`")]
     Interpolate {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The version.
         version: String,
         /// The URL template.
@@ -115,7 +175,7 @@ pub enum Error {
     #[error("{what}: the interpolated URL `{url}` is invalid: {reason}")]
     BadUrl {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The URL.
         url: String,
         /// Why.
@@ -125,7 +185,7 @@ pub enum Error {
     #[error("{what} = `{path}` leaves the repository")]
     PathOutside {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The path as written.
         path: String,
     },
@@ -133,7 +193,7 @@ pub enum Error {
     #[error("{what} = `{path}`: nothing is at `{resolved}` in the working tree (only files git would commit count)")]
     NoPath {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The path as written.
         path: String,
         /// The path from the repository's root.
@@ -143,7 +203,7 @@ pub enum Error {
     #[error("{what}: a path source is locked from the atom's git repository, and there is none")]
     NoRepository {
         /// The entry.
-        what: String,
+        what: Entry,
     },
     /// A fetched atom declares a pin or source its lock lacks.
     #[error("atom {atom} declares {what} but its lock does not record it: its publisher must run `git atom resolve` and publish again")]
@@ -151,7 +211,7 @@ pub enum Error {
         /// The atom, `label@version`.
         atom: String,
         /// The entry.
-        what: String,
+        what: Entry,
     },
     /// A fetched atom's lock is invalid.
     #[error("the lock of atom {atom} is invalid: {message}")]
@@ -165,7 +225,7 @@ pub enum Error {
     #[error("cannot make scratch space for {what}")]
     Scratch {
         /// The entry.
-        what: String,
+        what: Entry,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -245,13 +305,6 @@ struct Locker<'a> {
     srcs: Vec<LockedSrc>,
 }
 
-fn shown(section: &str, name: &Name, owner: Option<&AtomKey>) -> String {
-    match owner {
-        None => format!("`{section}.{name}`"),
-        Some(key) => format!("`{section}.{name}` of {key}"),
-    }
-}
-
 impl Locker<'_> {
     fn moves(&self, name: &Name, owner: Option<&AtomKey>) -> bool {
         self.update.moves_entry(owner, name)
@@ -273,7 +326,7 @@ impl Locker<'_> {
         dir: Option<&str>,
     ) -> Result<(), Error> {
         for (name, pin) in &manifest.pins {
-            let what = shown("pins", name, owner);
+            let what = Entry::pin(name, owner);
             let kept = self
                 .existing
                 .and_then(|l| {
@@ -294,7 +347,7 @@ impl Locker<'_> {
             self.pins.push(locked);
         }
         for (name, src) in &manifest.srcs {
-            let what = shown("srcs", name, owner);
+            let what = Entry::src(name, owner);
             let atom_dir = dir.unwrap_or("");
             let kept = self
                 .existing
@@ -380,7 +433,7 @@ impl Locker<'_> {
             else {
                 return Err(Error::DependencyNotLocked {
                     atom: atom.to_owned(),
-                    what: format!("`pins.{name}`"),
+                    what: Entry::pin(name, None),
                 });
             };
             self.pins.push(LockedPin {
@@ -397,7 +450,7 @@ impl Locker<'_> {
             }) else {
                 return Err(Error::DependencyNotLocked {
                     atom: atom.to_owned(),
-                    what: format!("`srcs.{name}`"),
+                    what: Entry::src(name, None),
                 });
             };
             self.srcs.push(LockedSrc {
@@ -408,7 +461,7 @@ impl Locker<'_> {
         Ok(())
     }
 
-    fn pin(&mut self, pin: &Pin, what: &str) -> Result<PinSource, Error> {
+    fn pin(&mut self, pin: &Pin, what: &Entry) -> Result<PinSource, Error> {
         match pin {
             Pin::Git { git, reference, .. } => {
                 let (rev, hash) = self.git(git, reference, what)?;
@@ -435,14 +488,14 @@ impl Locker<'_> {
         src: &Src,
         manifest: &Manifest,
         dir: Option<&str>,
-        what: &str,
+        what: &Entry,
     ) -> Result<SrcSource, Error> {
         match src {
             Src::Url { url: template, .. } => {
                 let text = src
                     .url_for(&manifest.version)
                     .ok_or_else(|| Error::Interpolate {
-                        what: what.to_owned(),
+                        what: what.clone(),
                         version: match src {
                             Src::Url {
                                 version: Some(v), ..
@@ -452,7 +505,7 @@ impl Locker<'_> {
                         url: template.as_str().to_owned(),
                     })?;
                 let url = Url::new(&text).map_err(|reason| Error::BadUrl {
-                    what: what.to_owned(),
+                    what: what.clone(),
                     url: text.clone(),
                     reason,
                 })?;
@@ -460,7 +513,7 @@ impl Locker<'_> {
                 let mut hasher = nar::Hasher::default();
                 crate::download::download(&url, &http, &mut hasher).map_err(|source| {
                     Error::Download {
-                        what: what.to_owned(),
+                        what: what.clone(),
                         source,
                     }
                 })?;
@@ -480,16 +533,14 @@ impl Locker<'_> {
             }
             Src::Path(path) => {
                 let (Some(local), Some(dir)) = (self.local, dir) else {
-                    return Err(Error::NoRepository {
-                        what: what.to_owned(),
-                    });
+                    return Err(Error::NoRepository { what: what.clone() });
                 };
                 let resolved = path.resolve(dir).ok_or_else(|| Error::PathOutside {
-                    what: what.to_owned(),
+                    what: what.clone(),
                     path: path.to_string(),
                 })?;
                 let no_path = || Error::NoPath {
-                    what: what.to_owned(),
+                    what: what.clone(),
                     path: path.to_string(),
                     resolved: resolved.clone(),
                 };
@@ -513,7 +564,12 @@ impl Locker<'_> {
 
     /// Resolves `reference` at `git`, fetches the commit alone into the cache, and hashes its
     /// tree.
-    fn git(&mut self, git: &Address, reference: &GitRef, what: &str) -> Result<(Oid, Sri), Error> {
+    fn git(
+        &mut self,
+        git: &Address,
+        reference: &GitRef,
+        what: &Entry,
+    ) -> Result<(Oid, Sri), Error> {
         let url = git.redacted();
         let rev = match reference.as_str().parse::<Oid>() {
             Ok(rev) if reference.as_str().len() >= 40 => rev,
@@ -530,17 +586,17 @@ impl Locker<'_> {
                     self.cache
                         .list_remote(&git.git_url(), &prefixes)
                         .map_err(|source| Error::List {
-                            what: what.to_owned(),
+                            what: what.clone(),
                             url: url.clone(),
                             source,
                         })?
                 };
                 candidates
                     .iter()
-                    .find_map(|c| refs.iter().find(|r| &r.name == c))
+                    .find_map(|c| refs.iter().find(|r| r.name == c.as_str()))
                     .map(|r| r.target())
                     .ok_or_else(|| Error::NoRef {
-                        what: what.to_owned(),
+                        what: what.clone(),
                         url: url.clone(),
                         reference: reference.clone(),
                     })?
@@ -554,14 +610,14 @@ impl Locker<'_> {
 
 /// Makes sure the cache has the commit `rev` of `git` and everything under it: unless it has
 /// it already, fetches it alone (depth 1) and admits it ([`crate::admit::objects`]).
-pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Result<(), Error> {
+pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &Entry) -> Result<(), Error> {
     if cache.has_object(rev) {
         return Ok(());
     }
     let url = git.redacted();
     let _span = tracing::info_span!("fetch", url = %url, %rev).entered();
     let fetch_err = |source| Error::Fetch {
-        what: what.to_owned(),
+        what: what.clone(),
         url: url.clone(),
         rev,
         source,
@@ -569,7 +625,7 @@ pub fn fetch_commit(cache: &GitStore, git: &Address, rev: Oid, what: &str) -> Re
     let connection = cache.connect(&git.git_url()).map_err(fetch_err)?;
     crate::admit::objects(cache, &connection, &url, &[rev], Filter::Snapshot).map_err(|e| match e {
         crate::admit::ObjectsError::NotSent { .. } => Error::NotSent {
-            what: what.to_owned(),
+            what: what.clone(),
             url: url.clone(),
             rev,
         },
@@ -684,15 +740,15 @@ fn tree_nar<W: std::io::Write>(
 }
 
 /// Downloads a tarball pin, unpacks it as `fetchTarball` does and hashes the result.
-pub fn tarball_hash(url: &Url, http: &HttpSettings, what: &str) -> Result<Sri, Error> {
+pub fn tarball_hash(url: &Url, http: &HttpSettings, what: &Entry) -> Result<Sri, Error> {
     let scratch = |source| Error::Scratch {
-        what: what.to_owned(),
+        what: what.clone(),
         source,
     };
     let dir = tempfile::tempdir().map_err(scratch)?;
     let top = fetch_tarball(url, http, dir.path(), what)?;
     nar::hash_path(&top).map_err(|source| Error::Hash {
-        what: what.to_owned(),
+        what: what.clone(),
         source,
     })
 }
@@ -703,14 +759,14 @@ pub fn fetch_tarball(
     url: &Url,
     http: &HttpSettings,
     into: &std::path::Path,
-    what: &str,
+    what: &Entry,
 ) -> Result<std::path::PathBuf, Error> {
     let scratch = |source| Error::Scratch {
-        what: what.to_owned(),
+        what: what.clone(),
         source,
     };
     let download = |source| Error::Download {
-        what: what.to_owned(),
+        what: what.clone(),
         source,
     };
     let mut file = tempfile::tempfile().map_err(scratch)?;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::refs::AtomRef;
+use crate::refs::{AtomRef, RefName};
 use crate::store::git::Config;
 use crate::{AtomId, GitStore, Oid, StoreError};
 
@@ -26,6 +26,17 @@ pub const REVOCATION_FORMAT: &str = "atom-revocation 1";
 /// `id`.
 pub fn revocation_message(id: &str, public: &str) -> String {
     format!("{REVOCATION_FORMAT}\nkey {id}\npublic-key {public}\n")
+}
+
+/// The directory of the refs holding the signatures of `atom`:
+/// `refs/atoms/_sig/<label>/<version>`.
+pub fn sig_dir(atom: &AtomRef) -> RefName {
+    RefName::composed(format!("{SIG_REF_PREFIX}{}/{}", atom.label, atom.version))
+}
+
+/// The directory of the revocation refs: `refs/atoms/_revoked`.
+pub fn revoked_dir() -> RefName {
+    RefName::composed(REVOKED_REF_PREFIX.trim_end_matches('/').to_owned())
 }
 
 /// The ref prefix holding the signatures of `atom`.
@@ -123,7 +134,7 @@ pub fn revocation_problem(
 #[derive(Debug, Clone)]
 pub struct Revocation {
     /// The revocation ref.
-    pub reference: String,
+    pub reference: RefName,
     /// The revoked key's id.
     pub key: String,
     /// The revoked public key line.
@@ -199,7 +210,7 @@ pub enum RevokedBy {
     /// A revocation published in the repository (`refs/atoms/_revoked/<key id>`).
     Repository {
         /// The revocation ref.
-        reference: String,
+        reference: RefName,
     },
     /// The consumer's `gpg.ssh.revocationKeyring` (a list of public keys or an OpenSSH KRL).
     Keyring {
@@ -302,7 +313,7 @@ impl std::fmt::Display for Rejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     /// The signature ref.
-    pub reference: String,
+    pub reference: RefName,
     /// Why it does not count.
     pub why: Rejection,
 }
@@ -450,14 +461,23 @@ impl Policy {
         let prefix = sig_prefix(atom);
         let refs: Vec<&crate::store::RemoteRef> = refs
             .iter()
-            .filter(|r| r.name.starts_with(&prefix))
+            .filter(|r| r.name.as_str().starts_with(&prefix))
             .collect();
         if refs.is_empty() {
             return Ok(Some(SignatureFinding::Unsigned { prefix }));
         }
         let mut signatures = Vec::new();
         for r in refs {
-            match self.signature(view, revoked, atom, commit, tree, id, &r.name, r.oid)? {
+            match self.signature(
+                view,
+                revoked,
+                atom,
+                commit,
+                tree,
+                id,
+                r.name.as_str(),
+                r.oid,
+            )? {
                 None => return Ok(None),
                 Some(why) => signatures.push(Rejected {
                     reference: r.name.clone(),
@@ -610,7 +630,7 @@ impl Policy {
     ) -> Result<Vec<Revocation>, StoreError> {
         let mut found = Vec::new();
         for r in refs {
-            let Some(id) = r.name.strip_prefix(REVOKED_REF_PREFIX) else {
+            let Some(id) = r.name.as_str().strip_prefix(REVOKED_REF_PREFIX) else {
                 continue;
             };
             let Ok(Some((_, text))) = view.read_tag(r.oid) else {

@@ -24,8 +24,8 @@ impl Roots {
     /// The local identity refs; failing those, the first-parent root of `HEAD`, unless `HEAD`
     /// is itself one of the atoms (in a clone it is, and its root would be itself).
     pub(super) fn local(store: &GitStore, atoms: &[(AtomRef, Oid)]) -> Result<Self, StoreError> {
-        let atom1 = store.find_ref(ROOT_REF)?;
-        let eka = store.find_ref(EKA_ROOT_REF)?;
+        let atom1 = store.find_ref(&crate::refs::RefName::root())?;
+        let eka = store.find_ref(&crate::refs::RefName::eka_root())?;
         // Walking HEAD's history costs its length: only when no identity ref says the root.
         let head_root = match store.head_commit() {
             Some(head)

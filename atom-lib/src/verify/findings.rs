@@ -3,7 +3,7 @@
 //! checks and the orchestration above them, and the subatomics' checks, speak it.
 
 use crate::commit::{AtomPath, AtomPathError};
-use crate::refs::AtomRef;
+use crate::refs::{AtomRef, RefName};
 use crate::{Label, Oid, Version};
 
 /// A level of verification: what it proves and which objects it needs.
@@ -212,13 +212,13 @@ pub enum Finding {
     #[error("eka metadata ref `{name}` is missing")]
     EkaMetaMissing {
         /// The ref.
-        name: String,
+        name: RefName,
     },
     /// (pre1) eka's `origin` metadata ref names another commit than the atom's `origin` header.
     #[error("eka metadata ref `{name}` points at {found}, but the atom's origin is {expected}")]
     EkaOriginMismatch {
         /// The ref.
-        name: String,
+        name: RefName,
         /// Where it points.
         found: Oid,
         /// The atom's `origin` header.
@@ -229,7 +229,7 @@ pub enum Finding {
     #[error("eka metadata ref `{name}` ({found}) does not hold the atom's manifest")]
     EkaManifestMismatch {
         /// The ref.
-        name: String,
+        name: RefName,
         /// Where it points.
         found: Oid,
     },
@@ -279,7 +279,7 @@ pub enum Subject {
     /// A tree.
     Tree(Oid),
     /// A ref.
-    Ref(String),
+    Ref(RefName),
 }
 
 impl std::fmt::Display for Subject {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::{label_prefixes, run, Checked, Finding, Level, Options, Outcome, Roots};
 use super::{Unverifiable, Verdict};
 use crate::lock::{Lock, LockedAtom, Origin};
-use crate::refs::{AtomRef, EKA_ROOT_REF, ROOT_REF};
+use crate::refs::{AtomRef, Refspec, EKA_ROOT_REF, ROOT_REF};
 use crate::store::git::Filter;
 use crate::store::RemoteRef;
 use crate::uri::Address;
@@ -134,7 +134,7 @@ fn repository(
     for atom in atoms {
         let name = AtomRef::new(atom.label.clone(), atom.version.clone()).name();
         let mut findings = Vec::new();
-        let found = find(&name);
+        let found = find(name.as_str());
         if found != Some(atom.commit) {
             findings.push(not_locked(
                 format!("the remote's {name}"),
@@ -172,14 +172,15 @@ fn fetch_and_check(
         .iter()
         .map(|a| (AtomRef::new(a.label.clone(), a.version.clone()), a.commit))
         .collect();
-    let mut wants: Vec<String> = pairs.iter().map(|(r, _)| r.name()).collect();
+    let mut wants: Vec<Refspec> = pairs
+        .iter()
+        .map(|(r, _)| Refspec::Objects(r.name()))
+        .collect();
     if options.signed {
         for (atom, _) in &pairs {
-            let sigs = crate::sign::check::sig_prefix(atom);
-            wants.push(format!("+{sigs}*:{sigs}*"));
+            wants.push(Refspec::Mirror(crate::sign::check::sig_dir(atom)));
         }
-        let revoked = crate::sign::check::REVOKED_REF_PREFIX;
-        wants.push(format!("+{revoked}*:{revoked}*"));
+        wants.push(Refspec::Mirror(crate::sign::check::revoked_dir()));
     }
     let url = address.git_url();
     let all = |why: Unverifiable| {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use atom_lib::admit;
 use atom_lib::local;
+use atom_lib::resolve::pins::Entry;
 use atom_lib::resolve::ResolveError;
 use atom_lib::store::git::export::{ExportError, Refusal};
 use atom_lib::uri::{AliasError, UriError};
@@ -119,7 +120,7 @@ pub enum Error {
     #[error("{what}: blob {blob}, as a file, an executable or a symbolic link, does not have the locked hash {hash}: run `git atom resolve` to lock it again")]
     PathSourceHash {
         /// The source.
-        what: String,
+        what: Entry,
         /// The blob the lock names.
         blob: Oid,
         /// The locked NAR hash.
@@ -129,7 +130,7 @@ pub enum Error {
     #[error("{what}: cannot fetch the locked {object} from {url}: {reason}")]
     PathSourceFetch {
         /// The source.
-        what: String,
+        what: Entry,
         /// `tree <id>` or `blob <id>`.
         object: String,
         /// The repository, credentials removed.
@@ -144,7 +145,7 @@ pub enum Error {
     #[error("{what}: the download of {url} has the hash {found}, the lock says {locked}: the server changed what it serves (or tampered with it); if the change is expected, run `git atom resolve --update <name>`")]
     PinHash {
         /// The pin.
-        what: String,
+        what: Entry,
         /// Where from.
         url: String,
         /// What it has.

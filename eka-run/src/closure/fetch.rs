@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use atom_lib::admit;
 use atom_lib::lock::{LockedAtom, Origin as LockOrigin, PathObject, SrcSource};
-use atom_lib::resolve::pins;
+use atom_lib::resolve::pins::{self, Entry};
 use atom_lib::store::git::Verbosity;
 use atom_lib::{AtomRef, GitStore, Lock, Oid};
 
 use super::error::Error;
-use super::subject::{shown, Home, Subject};
+use super::subject::{Home, Subject};
 
 impl Subject {
     /// Fetch into the cache the trees and blobs of fetched atoms' path sources that it lacks,
@@ -19,7 +19,7 @@ impl Subject {
     /// what arrives is what the lock pins, or it is not there.
     pub(super) fn fetch_path_sources(&self, cache: &GitStore, lock: &Lock) -> Result<(), Error> {
         // Per repository: where, and each object with `tree <id>`/`blob <id>` and its source.
-        type Wanted = (Home, Vec<(Oid, String, String)>);
+        type Wanted = (Home, Vec<(Oid, String, Entry)>);
         let mut wanted: BTreeMap<String, Wanted> = BTreeMap::new();
         for src in &lock.srcs {
             let SrcSource::Path { object, .. } = &src.source else {
@@ -35,7 +35,7 @@ impl Subject {
             if cache.has_object(oid) {
                 continue;
             }
-            let what = shown("srcs", &src.name.to_string(), src.owner.as_ref());
+            let what = Entry::src(&src.name, src.owner.as_ref());
             wanted
                 .entry(home.shown.clone())
                 .or_insert_with(|| (home, Vec::new()))
@@ -104,13 +104,13 @@ pub(super) fn git_tree(
     cache: &GitStore,
     git: &atom_lib::uri::Address,
     rev: Oid,
-    what: &str,
+    what: &Entry,
 ) -> Result<Oid, Error> {
     pins::fetch_commit(cache, git, rev, what)?;
     let (tree, _) = cache
         .commit_tree_and_parents(rev)
         .map_err(|source| Error::Store {
-            what: what.to_owned(),
+            what: what.to_string(),
             source,
         })?;
     Ok(tree)

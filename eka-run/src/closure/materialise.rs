@@ -10,13 +10,13 @@ use atom_lib::lock::{
     SrcSource, LOCK_FILE,
 };
 use atom_lib::nar;
-use atom_lib::resolve::pins;
+use atom_lib::resolve::pins::{self, Entry};
 use atom_lib::store::git::export::{copy_tree, write_file};
 use atom_lib::{GitStore, Lock, Oid};
 
 use super::error::Error;
 use super::fetch::{fetch_missing, git_tree};
-use super::subject::{cache, shown, Origin, Subject};
+use super::subject::{cache, Origin, Subject};
 use super::tarball::shared_tarball;
 
 /// What [`Subject::materialise`] wrote, relative to the directory it wrote into.
@@ -255,17 +255,17 @@ impl Subject {
         out: &mut Materialised,
     ) -> Result<serde_json::Value, Error> {
         let mut bound = false;
-        let what = shown("pins", &pin.name.to_string(), pin.owner.as_ref());
+        let what = Entry::pin(&pin.name, pin.owner.as_ref());
         let rel = PathBuf::from("pins").join(id);
         let (root, hash) = match &pin.source {
             PinSource::Git { git, rev, hash, .. } => {
                 let tree = git_tree(cache, git, *rev, &what)?;
-                out.bytes += export(cache, tree, &into.join(&rel), &what)?;
+                out.bytes += export(cache, tree, &into.join(&rel), &what.to_string())?;
                 let hash = match hash {
                     Some(h) => h.to_string(),
                     None => pins::tree_hash(cache, tree)
                         .map_err(|source| Error::Store {
-                            what: what.clone(),
+                            what: what.to_string(),
                             source,
                         })?
                         .to_string(),
@@ -289,7 +289,7 @@ impl Subject {
                     }
                     Exports::Copy => {
                         out.bytes += copy_tree(&shared, &into.join(&rel))
-                            .map_err(|e| Error::exported(&what, e))?;
+                            .map_err(|e| Error::exported(&what.to_string(), e))?;
                         (rel, hash.to_string())
                     }
                 }
@@ -321,7 +321,7 @@ impl Subject {
         into: &Path,
         bytes: &mut u64,
     ) -> Result<serde_json::Value, Error> {
-        let what = shown("srcs", &src.name.to_string(), src.owner.as_ref());
+        let what = Entry::src(&src.name, src.owner.as_ref());
         let rel = PathBuf::from("srcs").join(id);
         match &src.source {
             SrcSource::Url { url, hash } => Ok(serde_json::json!({
@@ -331,7 +331,7 @@ impl Subject {
             })),
             SrcSource::Git { git, rev, hash, .. } => {
                 let tree = git_tree(cache, git, *rev, &what)?;
-                *bytes += export(cache, tree, &into.join(&rel), &what)?;
+                *bytes += export(cache, tree, &into.join(&rel), &what.to_string())?;
                 Ok(serde_json::json!({
                     "root": rel.to_string_lossy(),
                     "hash": hash.to_string(),
@@ -357,7 +357,7 @@ impl Subject {
                     }
                 };
                 let missing = |object: String| Error::PathObjectMissing {
-                    what: what.clone(),
+                    what: what.to_string(),
                     object,
                 };
                 let root = match object {
@@ -365,7 +365,7 @@ impl Subject {
                         if !repo.has_object(*tree) {
                             return Err(missing(format!("tree {tree}")));
                         }
-                        *bytes += export(repo, *tree, &into.join(&rel), &what)?;
+                        *bytes += export(repo, *tree, &into.join(&rel), &what.to_string())?;
                         rel
                     }
                     PathObject::Blob(blob) => {
@@ -378,7 +378,7 @@ impl Subject {
                             source,
                         })?;
                         let data = repo.read_blob(*blob).map_err(|source| Error::Store {
-                            what: what.clone(),
+                            what: what.to_string(),
                             source,
                         })?;
                         // The lock holds the blob and the NAR hash, which says how the file

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use atom_lib::admit;
 use atom_lib::local::{self, LocalAtom};
-use atom_lib::lock::{AtomKey, LockedAtom, LockedSrc, Origin as LockOrigin, SrcSource, LOCK_FILE};
+use atom_lib::lock::{LockedAtom, LockedSrc, Origin as LockOrigin, SrcSource, LOCK_FILE};
 use atom_lib::manifest::{Manifest, MANIFEST_FILE};
 use atom_lib::resolve;
 use atom_lib::store::git::Verbosity;
@@ -273,7 +273,7 @@ fn published_siblings(
     lock: &mut Lock,
     policy: &atom_lib::sign::Policy,
 ) -> Result<(), Error> {
-    let names: Vec<String> = lock
+    let names: Vec<atom_lib::refs::RefName> = lock
         .atoms
         .iter()
         .filter(|a| matches!(a.origin, LockOrigin::Path { .. }))
@@ -283,7 +283,7 @@ fn published_siblings(
         return Ok(());
     }
     let url = address.redacted();
-    let prefixes: Vec<&str> = names.iter().map(String::as_str).collect();
+    let prefixes: Vec<&str> = names.iter().map(atom_lib::refs::RefName::as_str).collect();
     let refs = {
         let _span = tracing::info_span!("list siblings", url = %url).entered();
         connection
@@ -404,12 +404,4 @@ fn check(
         }
     }
     Ok(())
-}
-
-/// `` `pins.<name>` `` or `` `pins.<name>` of <key> ``.
-pub(super) fn shown(section: &str, name: &str, owner: Option<&AtomKey>) -> String {
-    match owner {
-        None => format!("`{section}.{name}`"),
-        Some(key) => format!("`{section}.{name}` of {key}"),
-    }
 }

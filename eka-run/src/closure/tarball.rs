@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use atom_lib::resolve::pins;
+use atom_lib::resolve::pins::{self, Entry};
 use atom_lib::GitStore;
 
 use super::error::Error;
@@ -17,7 +17,7 @@ pub(super) fn shared_tarball(
     url: &atom_lib::manifest::Url,
     hash: &atom_lib::lock::Sri,
     dir: &Path,
-    what: &str,
+    what: &Entry,
 ) -> Result<PathBuf, Error> {
     let shared = dir.join(blake3::hash(hash.to_string().as_bytes()).to_hex().as_str());
     // A directory, not a link to one (`symlink_metadata` does not follow): the unpacker checked
@@ -40,12 +40,12 @@ pub(super) fn shared_tarball(
     })?;
     let top = pins::fetch_tarball(url, &http, unpacked.path(), what)?;
     let found = atom_lib::nar::hash_path(&top).map_err(|source| pins::Error::Hash {
-        what: what.to_owned(),
+        what: what.clone(),
         source,
     })?;
     if &found != hash {
         return Err(Error::PinHash {
-            what: what.to_owned(),
+            what: what.clone(),
             url: url.to_string(),
             found: found.to_string(),
             locked: hash.to_string(),

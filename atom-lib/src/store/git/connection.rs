@@ -4,6 +4,7 @@
 
 use super::quarantine::{Filter, Quarantine, Sparse};
 use super::{GitStore, Session, StoreError, Verbosity};
+use crate::refs::{RefName, Refspec};
 use crate::store::RemoteRef;
 use crate::Oid;
 
@@ -12,16 +13,16 @@ use crate::Oid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Want {
     /// The ref on the remote, or `None` for an object asked for by id only.
-    pub name: Option<String>,
+    pub name: Option<RefName>,
     /// The object.
     pub oid: Oid,
 }
 
 impl Want {
     /// The object `oid`, named on the remote by the ref `name`.
-    pub fn named(name: impl Into<String>, oid: Oid) -> Want {
+    pub fn named(name: RefName, oid: Oid) -> Want {
         Want {
-            name: Some(name.into()),
+            name: Some(name),
             oid,
         }
     }
@@ -33,8 +34,10 @@ impl Want {
 
     /// What `git fetch` is given: the ref's name when there is one (a v0/v1 server refuses
     /// ids unless configured to allow them), else the id.
-    fn arg(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.oid.to_string())
+    fn refspec(&self) -> Refspec {
+        self.name
+            .clone()
+            .map_or(Refspec::Object(self.oid), Refspec::Objects)
     }
 }
 
@@ -85,7 +88,7 @@ impl Connection {
                 store.fetch_sparse_with(session, &ids)
             }
             None => {
-                let args: Vec<String> = wants.iter().map(Want::arg).collect();
+                let args: Vec<Refspec> = wants.iter().map(Want::refspec).collect();
                 let ids: Vec<Oid> = wants.iter().map(|w| w.oid).collect();
                 store.fetch_sparse(&self.url, &args, &ids)
             }
@@ -106,7 +109,7 @@ impl Connection {
                 quarantine.fetch_with(session, &ids)?;
             }
             None => {
-                let args: Vec<String> = wants.iter().map(Want::arg).collect();
+                let args: Vec<Refspec> = wants.iter().map(Want::refspec).collect();
                 quarantine.fetch(&self.url, &args, Filter::Everything, verbosity)?;
             }
         }
@@ -126,7 +129,7 @@ impl Connection {
         match &self.session {
             Some(session) => quarantine.fetch_filtered_with(session, wants, filter)?,
             None => {
-                let ids: Vec<String> = wants.iter().map(ToString::to_string).collect();
+                let ids: Vec<Refspec> = wants.iter().copied().map(Refspec::Object).collect();
                 quarantine.fetch(&self.url, &ids, filter, verbosity)?;
             }
         }
@@ -139,7 +142,7 @@ impl Connection {
     pub fn fetch_refspecs(
         &self,
         view: &GitStore,
-        refspecs: &[String],
+        refspecs: &[Refspec],
         filter: Filter,
         verbosity: Verbosity,
     ) -> Result<Quarantine, StoreError> {

@@ -14,6 +14,7 @@ use gix::protocol::transport::Protocol;
 
 use super::settings::ListLimits;
 use super::{boxed, to_oid, BoxError, StoreError};
+use crate::refs::RefName;
 use crate::store::RemoteRef;
 
 /// A connection to a remote after its handshake.
@@ -216,8 +217,15 @@ pub(super) fn remote_refs(
             } => (full_ref_name, *object, None),
             gix::protocol::handshake::Ref::Unborn { .. } => continue,
         };
-        let name = name.to_str_lossy().into_owned();
-        if prefixes.iter().any(|p| name.starts_with(p.as_ref())) && seen.insert(name.clone()) {
+        // A name this crate would refuse to write (git is more lenient) is nothing it reads.
+        let Ok(name) = RefName::new(&name.to_str_lossy()) else {
+            continue;
+        };
+        if prefixes
+            .iter()
+            .any(|p| name.as_str().starts_with(p.as_ref()))
+            && seen.insert(name.clone())
+        {
             out.push(RemoteRef {
                 name,
                 oid: to_oid(oid),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::command::{self, Verbosity};
 use super::remote::Bound;
 use super::{GitStore, Session, StoreError};
+use crate::refs::Refspec;
 use crate::Oid;
 
 const QUARANTINE_PREFIX: &str = "atom-quarantine-";
@@ -123,7 +124,7 @@ impl GitStore {
     pub fn fetch_scratch(
         &self,
         url: &str,
-        wants: &[String],
+        wants: &[Refspec],
         filter: Filter,
         verbosity: Verbosity,
     ) -> Result<Quarantine, StoreError> {
@@ -142,7 +143,7 @@ impl Quarantine {
     pub fn fetch(
         &self,
         url: &str,
-        wants: &[String],
+        wants: &[Refspec],
         filter: Filter,
         verbosity: Verbosity,
     ) -> Result<(), StoreError> {
@@ -182,7 +183,7 @@ impl Quarantine {
             .verbosity(verbosity)
             .args(["--stdin", "--"])
             .arg(target)
-            .stdin_lines(wants)
+            .stdin_lines(wants.iter().map(ToString::to_string))
             .output()?;
         if !out.status.success() {
             return Err(StoreError::Remote {
@@ -389,7 +390,7 @@ impl GitStore {
     pub fn fetch_sparse(
         &self,
         url: &str,
-        refs: &[String],
+        refs: &[Refspec],
         commits: &[Oid],
     ) -> Result<Sparse, StoreError> {
         let via = Via::Cli {
@@ -460,7 +461,7 @@ impl GitStore {
 
 impl Sparse {
     /// `git fetch` of `what` from the remote (a sparse fetch by the command line).
-    fn fetch(&self, options: &[&str], what: &[String]) -> Result<(), StoreError> {
+    fn fetch(&self, options: &[&str], what: &[Refspec]) -> Result<(), StoreError> {
         let Via::Cli { url, bound } = &self.via else {
             unreachable!("only a command-line sparse fetch runs git fetch");
         };
@@ -479,7 +480,7 @@ impl Sparse {
             ])
             .args(options)
             .args(["--stdin", "--", "origin"])
-            .stdin_lines(what)
+            .stdin_lines(what.iter().map(ToString::to_string))
             .output()?;
         if !out.status.success() {
             return Err(StoreError::Remote {
@@ -511,7 +512,7 @@ impl Sparse {
         }
         match &self.via {
             Via::Cli { .. } => {
-                let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+                let missing: Vec<Refspec> = missing.into_iter().map(Refspec::Object).collect();
                 self.fetch(&[], &missing)
             }
             Via::Session(session) => session

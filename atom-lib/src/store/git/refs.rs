@@ -44,12 +44,12 @@ impl RefUpdate {
 
 impl GitStore {
     /// The object a ref points at (not peeled), if the ref exists.
-    pub fn find_ref(&self, name: &str) -> Result<Option<Oid>, StoreError> {
-        match self.repo.try_find_reference(name) {
+    pub fn find_ref(&self, name: &RefName) -> Result<Option<Oid>, StoreError> {
+        match self.repo.try_find_reference(name.as_str()) {
             Ok(Some(r)) => Ok(r.target().try_id().map(to_oid)),
             Ok(None) => Ok(None),
             Err(e) => Err(StoreError::Ref {
-                name: name.to_owned(),
+                name: name.to_string(),
                 what: "could not be read".into(),
                 source: Some(boxed(e)),
             }),
@@ -57,7 +57,9 @@ impl GitStore {
     }
 
     /// The ref stored under exactly the full name `name`, whatever namespace (`GIT_NAMESPACE`)
-    /// the repository was opened in, not followed if it is symbolic.
+    /// the repository was opened in, not followed if it is symbolic. `name` is untyped: the
+    /// server hook asks about names exactly as git hands them over, which may be names this
+    /// crate would never write.
     fn find_exact(&self, name: &str) -> Result<Option<gix::refs::Reference>, StoreError> {
         let err = |what: &str, e: BoxError| StoreError::Ref {
             name: name.to_owned(),
@@ -106,10 +108,15 @@ impl GitStore {
         let mut out = Vec::new();
         for r in iter {
             let r = r.map_err(|e| err(boxed(e)))?;
+            // A name git accepts but this crate does not (a C1 control character) is nothing
+            // this crate reads.
+            let Ok(name) = RefName::new(&r.name().as_bstr().to_str_lossy()) else {
+                continue;
+            };
             if let Some(id) = r.target().try_id() {
                 let oid = to_oid(id);
                 out.push(RemoteRef {
-                    name: r.name().as_bstr().to_str_lossy().into_owned(),
+                    name,
                     oid,
                     peeled: self.peel_tag(oid),
                 });
@@ -136,7 +143,7 @@ impl GitStore {
                 Expect::Equal(oid) => {
                     PreviousValue::MustExistAndMatch(gix::refs::Target::Object(to_gix(oid)))
                 }
-                Expect::FastForward => match self.find_ref(name)? {
+                Expect::FastForward => match self.find_ref(&update.name)? {
                     None => PreviousValue::MustNotExist,
                     Some(old) if self.is_ancestor(old, update.new)? => {
                         PreviousValue::MustExistAndMatch(gix::refs::Target::Object(to_gix(old)))

@@ -13,6 +13,7 @@ pub use super::settings::{
     DEFAULT_LIST_MAX_BYTES, DEFAULT_LIST_MAX_REFS, DEFAULT_TIMEOUT, PROGRESS_TIMEOUTS,
 };
 use super::{boxed, BoxError, Config, Expect, GitStore, RefUpdate, StoreError};
+use crate::refs::{RefName, Refspec};
 use crate::store::RemoteRef;
 
 /// How to push.
@@ -454,15 +455,20 @@ impl GitStore {
                 }
                 continue;
             }
+            // A name this crate would refuse to write (git is more lenient) is nothing it
+            // reads.
+            let Ok(name) = RefName::new(name) else {
+                continue;
+            };
             listed.push(RemoteRef {
-                name: name.to_owned(),
+                name,
                 oid,
                 peeled: None,
             });
         }
         let mut seen = std::collections::HashSet::new();
         listed.retain(|r| {
-            prefixes.iter().any(|p| r.name.starts_with(p)) && seen.insert(r.name.clone())
+            prefixes.iter().any(|p| r.name.as_str().starts_with(p)) && seen.insert(r.name.clone())
         });
         listed.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(listed)
@@ -656,7 +662,7 @@ impl GitStore {
 
     /// Fetches `refspecs` from `remote` into this repository's object database without touching
     /// `FETCH_HEAD`, tags or other refs (destination-less refspecs only bring objects).
-    pub fn fetch_objects(&self, remote: &str, refspecs: &[String]) -> Result<(), StoreError> {
+    pub fn fetch_objects(&self, remote: &str, refspecs: &[Refspec]) -> Result<(), StoreError> {
         self.transfer("fetch", remote)?
             .args([
                 "--quiet",
@@ -667,7 +673,7 @@ impl GitStore {
                 "--",
             ])
             .arg(remote)
-            .stdin_lines(refspecs)
+            .stdin_lines(refspecs.iter().map(ToString::to_string))
             .run()?;
         Ok(())
     }
@@ -678,7 +684,7 @@ impl GitStore {
     pub fn fetch_refs(
         &self,
         remote: &str,
-        refspecs: &[String],
+        refspecs: &[Refspec],
         verbosity: Verbosity,
     ) -> Result<(), StoreError> {
         self.transfer("fetch", remote)?
@@ -691,7 +697,7 @@ impl GitStore {
                 "--",
             ])
             .arg(remote)
-            .stdin_lines(refspecs)
+            .stdin_lines(refspecs.iter().map(ToString::to_string))
             .run()?;
         Ok(())
     }
@@ -709,7 +715,7 @@ impl GitStore {
     /// The upstream of branch `refs/heads/<branch>`: `(remote, remote-tracking ref)` from
     /// `branch.<branch>.remote` and `branch.<branch>.merge` mapped through the remote's fetch
     /// refspecs (for the usual `refs/heads/*:refs/remotes/<remote>/*`).
-    pub fn upstream(&self, branch: &str) -> Result<Option<(String, String)>, StoreError> {
+    pub fn upstream(&self, branch: &str) -> Result<Option<(String, RefName)>, StoreError> {
         let config = self.config()?;
         let (Some(remote), Some(merge)) = (
             config.string(&format!("branch.{branch}.remote")),
@@ -720,10 +726,11 @@ impl GitStore {
         let Some(name) = merge.strip_prefix("refs/heads/") else {
             return Ok(None);
         };
-        Ok(Some((
-            remote.clone(),
-            format!("refs/remotes/{remote}/{name}"),
-        )))
+        // git keeps a remote-tracking ref only for names it accepts; one this crate refuses is
+        // no upstream it reads.
+        Ok(RefName::new(&format!("refs/remotes/{remote}/{name}"))
+            .ok()
+            .map(|tracking| (remote.clone(), tracking)))
     }
 
     /// Pushes `updates` to `remote`, each with its expectation, in one `git push` whatever

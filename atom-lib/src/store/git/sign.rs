@@ -5,6 +5,7 @@
 use gix::bstr::ByteSlice;
 
 use super::{command, object_error, to_gix, to_oid, GitStore, StoreError};
+use crate::refs::RefName;
 use crate::Oid;
 
 impl GitStore {
@@ -13,18 +14,23 @@ impl GitStore {
     /// `refs/tags/<name>`, which must not exist, and that ref is removed again: the caller
     /// references the returned tag object where it belongs.
     pub fn sign_tag(&self, name: &str, target: Oid, message: &str) -> Result<Oid, StoreError> {
-        let temporary = format!("refs/tags/{name}");
+        let temporary =
+            RefName::new(&format!("refs/tags/{name}")).map_err(|e| StoreError::Ref {
+                name: e.name.clone(),
+                what: e.reason.into(),
+                source: None,
+            })?;
         self.git("tag")
             .args(["-s", "-m", message, "--", name])
             .arg(target.to_string())
             .run()?;
         let tag = self.find_ref(&temporary)?.ok_or_else(|| StoreError::Ref {
-            name: temporary.clone(),
+            name: temporary.to_string(),
             what: "was not created by `git tag -s`".into(),
             source: None,
         })?;
         self.git("update-ref")
-            .args(["-d", &temporary])
+            .args(["-d", temporary.as_str()])
             .arg(tag.to_string())
             .run()?;
         Ok(tag)
