@@ -186,7 +186,16 @@ let
             map (f: { name = B.substring 0 (B.stringLength f - 4) f; value = importFile f; }) memberFiles
             ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
             ++ [{ name = "outPath"; value = files; }]);
-          full = B.seq checked (fileAttrs // modAttrs);
+          declared = fileAttrs // modAttrs;
+          publicNames = B.filter isPublic (B.attrNames declared);
+          # The existing atom-nix's spelling: a public member is also seen
+          # under its lowered name (`Foo` as `mod.foo`, a child's
+          # `pre.foo`), unless a member is declared under that name (the
+          # declared one wins) or it is reserved (`Pre`, `OutPath`).
+          lowered = B.listToAttrs (B.concatMap
+            (n: let l = lower n; in if l == "pre" || l == "outPath" then [ ] else [{ name = l; value = declared.${n}; }])
+            publicNames);
+          full = B.seq checked (lowered // declared);
 
           # What this module's children see as `pre`.
           asPre = if parentPre == null then full else full // { pre = parentPre; };
@@ -204,7 +213,7 @@ let
           # `file/` is private until re-exported (`File = mod.file;`); a
           # submodule `File/` is public as `file`.
         in
-        B.listToAttrs (map (n: { name = lower n; value = full.${n}; }) (B.filter isPublic (B.attrNames full)));
+        B.seq checked (B.listToAttrs (map (n: { name = lower n; value = declared.${n}; }) publicNames));
     in
     atom;
 

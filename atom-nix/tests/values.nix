@@ -21,7 +21,7 @@ in
   childPrivatesHidden = { expr = [ (basic.path ? level) (basic.path ? secret) ]; expected = [ false false ]; };
   modSeesEverything = {
     expr = basic.modNames;
-    expected = [ "Cap" "ChildNames" "Double" "File" "Files" "Fixed" "FromDep" "HiddenNames" "ModNames" "Path" "Purity" "Scopes" "Six" "Src" "System" "ViaHelper" "ViaHidden" "file" "helper" "hidden" "level" "outPath" "path" "privateFunc" "secret" ];
+    expected = [ "Cap" "ChildNames" "Double" "File" "Files" "Fixed" "FromDep" "HiddenNames" "ModNames" "Path" "Purity" "Scopes" "Six" "Src" "System" "ViaHelper" "ViaHidden" "cap" "childNames" "double" "file" "files" "fixed" "fromDep" "helper" "hidden" "hiddenNames" "level" "modNames" "outPath" "path" "privateFunc" "purity" "scopes" "secret" "six" "src" "system" "viaHelper" "viaHidden" ];
   };
 
   # --- submodules: private until re-exported or capitalised -----------------
@@ -63,7 +63,24 @@ in
   modNixShadowsSubmodule = { expr = edge.sub.shadowSub; expected = { pub = "from mod.nix"; sub = "from mod.nix"; }; };
   capitalisedAndPrivateSubmodules = {
     expr = [ edge.sub.collideLower.foo.value edge.sub.collideLower.private edge.sub.collideLower.names ];
-    expected = [ "Foo" "foo" [ "Foo" "Names" "Private" "foo" "outPath" ] ];
+    expected = [ "Foo" "foo" [ "Foo" "Names" "Private" "foo" "names" "outPath" "private" ] ];
+  };
+  # The existing atom-nix's spelling through `mod` and `pre`: both are accepted,
+  # and a declared name wins over a lowered one.
+  loweredThroughModAndPre = {
+    expr = let l = compose ./fixtures/lowered { }; in {
+      inherit (l) viaMod declared;
+      inherit (l.child) fromPre declaredWins bothSpellings;
+      public = B.attrNames l;
+    };
+    expected = {
+      viaMod = 1;
+      declared = "private bar";
+      fromPre = 3;
+      declaredWins = "private bar";
+      bothSpellings = [ 1 1 ];
+      public = [ "bar" "child" "declared" "foo" "viaMod" ];
+    };
   };
   publicFileAndPrivateSubmodule = { expr = edge.sub.collidePublic; expected = { sub = "thing/"; thing = 1; }; };
 
@@ -123,7 +140,7 @@ in
   };
   edgeSubmodules = {
     expr = B.attrNames edge.sub;
-    expected = [ "ModNames" "Ok" "Sub" "TopPre" "badSub" "brokenSub" "collideLower" "collidePublic" "dotted" "fileAndSub" "modDir" "notAttrs" "outPath" "reserved" "reservedOut" "shadowFile" "shadowSub" "symlinkData" "symlinked" "syntax" ];
+    expected = [ "ModNames" "Ok" "Sub" "TopPre" "badSub" "brokenSub" "collideLower" "collidePublic" "dotted" "fileAndSub" "modDir" "modNames" "notAttrs" "ok" "outPath" "reserved" "reservedOut" "shadowFile" "shadowSub" "sub" "symlinkData" "symlinked" "syntax" "topPre" ];
   };
   dotFilesNotMembers = { expr = B.elem "hidden" edge.modNames || B.elem ".hidden" edge.modNames; expected = false; };
   dotDirNotSubmodule = { expr = edge.sub ? dotmod || edge.sub ? ".dotmod"; expected = false; };
