@@ -28,7 +28,8 @@ fn workspace() -> PathBuf {
 
 /// The served repositories and files, and the app's working tree:
 /// - `atom-nix.git`: this workspace's `atom-nix/`, published as the atom `atom-nix` 0.1.0;
-/// - `base.git`: `base` 1.0.0, pinning the tarball `bb.tar.gz` (a static busybox, the
+/// - `nixlib.git`: a plain git repository (not an atom) whose tag `v1` has `default.nix`;
+/// - `base.git`: `base` 1.0.0, pinning `nixlib` at the tag `v1` and the tarball `bb.tar.gz` (a static busybox, the
 ///   builder) and with the URL source `greeting-${version}.txt`;
 /// - `lib.git`: `lib` 1.0.0, needing `base` ^1, with a data file read through `"${mod}"`;
 /// - `app.git` and the working tree `app/app`: `app` 1.0.0, needing `lib` ^1, with the path
@@ -95,6 +96,16 @@ impl World {
         Self::publish(&env, &tools);
         let atom_nix_commit = env.git_ok(&tools, &["rev-parse", "refs/atoms/atom-nix/0.1.0"]);
 
+        // A legacy Nix library at a tag (a short ref: lock.nix looks among all refs), which
+        // moves on after it.
+        let nixlib = Self::repo(&env, "nixlib");
+        env.write(&nixlib, "default.nix", "{ answer = 42; }\n");
+        env.commit_all(&nixlib, "v1");
+        env.git_ok(&nixlib, &["tag", "v1"]);
+        env.write(&nixlib, "default.nix", "{ answer = 43; }\n");
+        env.commit_all(&nixlib, "after v1");
+        env.git_ok(&nixlib, &["push", "-q", "origin", "main", "v1"]);
+
         let base = Self::repo(&env, "base");
         env.write(
             &base,
@@ -102,8 +113,9 @@ impl World {
             &manifest(
                 "base",
                 &format!(
-                    "\n[pins.bb]\nurl = \"{}\"\n\n[srcs.greeting]\nurl = \"{}\"\nversion = \"${{atom.version}}\"\n",
+                    "\n[pins.bb]\nurl = \"{}\"\n\n[pins.nixlib]\ngit = \"{}\"\nref = \"v1\"\n\n[srcs.greeting]\nurl = \"{}\"\nversion = \"${{atom.version}}\"\n",
                     http.file_url("bb.tar.gz"),
+                    http.url("nixlib.git"),
                     http.file_url("greeting-${version}.txt")
                 ),
             ),
@@ -111,7 +123,7 @@ impl World {
         env.write(
             &base,
             "base/mod.nix",
-            "{\n  Word = \"base\";\n  Busybox = from.bb.busybox;\n  Greeting = get.greeting;\n}\n",
+            "{\n  Word = \"base\";\n  Answer = from.nixlib.answer;\n  Busybox = from.bb.busybox;\n  Greeting = get.greeting;\n}\n",
         );
         env.git(&base.join("base"), ["atom", "resolve"]).success();
         Self::publish(&env, &base);
@@ -131,7 +143,7 @@ impl World {
         env.write(
             &lib,
             "lib/mod.nix",
-            "{\n  Word = \"lib+\" + from.base.word;\n  Text = builtins.readFile \"${mod}/greeting.txt\";\n  Busybox = from.base.busybox;\n  Greeting = from.base.greeting;\n}\n",
+            "{\n  Word = \"lib+\" + from.base.word;\n  Answer = from.base.answer;\n  Text = builtins.readFile \"${mod}/greeting.txt\";\n  Busybox = from.base.busybox;\n  Greeting = from.base.greeting;\n}\n",
         );
         env.write(&lib, "lib/greeting.txt", "hello from lib\n");
         env.git(&lib.join("lib"), ["atom", "resolve"]).success();
@@ -253,6 +265,7 @@ const APP: &str = r#"let
 in
 {
   Lib = from.lib.word;
+  Answer = from.lib.answer;
   Text = from.lib.text;
   Busybox = bb;
   Greeting = from.lib.greeting;
@@ -289,6 +302,7 @@ fn lock_nix_gives_eka_runs_values_from_the_working_tree_and_in_pure_evaluation()
     assert_eq!(eka["lib"], "lib+base");
     assert_eq!(eka["text"], "hello from lib\n");
     assert_eq!(eka["data"], "data\n");
+    assert_eq!(eka["answer"], 42, "the git pin at its tag, not its branch");
     for (key, end) in [
         ("busybox", "-bin/busybox"),
         ("greeting", "-greeting-1.0.0.txt"),
