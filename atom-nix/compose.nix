@@ -118,6 +118,15 @@ let
     else if reserved != [ ] then fail "`${r}` (${origin}) is a reserved name in an atom module"
     else fail "`${dup}` is defined twice in ${where}: by file ${relFile "${dup}.nix"} and by submodule ${relFile dup}/";
 
+  # A module file's own store copy. Pure evaluation (`--pure-eval`, flakes)
+  # allows importing what `builtins.path` added but not what `toFile` wrote,
+  # so there the file is added with `builtins.path` (the same bytes under
+  # another store path); elsewhere `toFile`, which is cheaper. Pure mode is
+  # the one without `currentTime`.
+  pure = !(B ? currentTime);
+  copyFile = name: source: text:
+    if pure then B.path { path = source; inherit name; } else B.toFile name text;
+
   # Can the text of a Nix file name a path relative to itself? Every
   # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
   hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
@@ -171,7 +180,7 @@ let
             B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}"))
               (if hasSlash text
                then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
-                 (B.toFile (fileStoreName (moduleStoreName prefix rel) f) text))
+                 (copyFile (fileStoreName (moduleStoreName prefix rel) f) source text))
                else source);
 
           modAttrs =

@@ -10,6 +10,7 @@ mod eka_remote;
 mod eval_deps;
 mod fetch_update;
 mod format;
+mod from_nix;
 mod hook;
 mod hostile;
 mod hostile_remote;
