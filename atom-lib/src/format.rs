@@ -51,6 +51,43 @@ impl Format {
     }
 }
 
+/// A generation of the eka tool's atoms that a ref listing recognises but this suite does not
+/// read: listed for what it is, never resolved, fetched or evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unsupported {
+    /// The eka tool's first generation: `refs/atoms/<label>/<version>` (this suite's layout) on
+    /// a commit with headers `src`, `path` and `format 1`, told apart in a listing by its
+    /// metadata refs `refs/atoms/<label>/_specs/<version>` and `.../_srcs/<version>`
+    /// ([`EKA1_META`]).
+    Eka1,
+}
+
+/// The metadata refs of the eka tool's first generation, under
+/// `refs/atoms/<label>/<kind>/<version>`.
+pub const EKA1_META: [&str; 2] = ["_specs", "_srcs"];
+
+impl Unsupported {
+    /// The name shown to users and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unsupported::Eka1 => "eka/1",
+        }
+    }
+
+    /// What it is, for a message: "the eka tool's first format (eka/1)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unsupported::Eka1 => "the eka tool's first format (eka/1)",
+        }
+    }
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -1,11 +1,11 @@
 //! Listing atoms from a ref listing: local refs, or a remote's over protocol v2 with
 //! server-side `ref-prefix` filtering, grouped per atom in semver precedence order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::commit::Format;
-use crate::format::RECORDED_ROOT_KEY;
+use crate::format::{Unsupported, RECORDED_ROOT_KEY};
 use crate::refs::{
     AtomRef, AtomRefError, ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX, EKA_ROOT_REF, ROOT_REF,
 };
@@ -58,6 +58,9 @@ pub struct ListedVersion {
     pub commit: Oid,
     /// The layout of the ref it was listed under.
     pub format: Format,
+    /// Set when the listing shows the version is in a generation this suite does not read
+    /// (resolution skips it).
+    pub unsupported: Option<Unsupported>,
 }
 
 impl ListedVersion {
@@ -78,7 +81,10 @@ pub struct ListedAtom {
     pub label: Label,
     /// The layout its refs use.
     pub format: Format,
-    /// The atomic number, when the repository root is known.
+    /// Set when these versions are in a generation this suite recognises but does not read.
+    pub unsupported: Option<Unsupported>,
+    /// The atomic number, when the repository root is known (never for an unsupported
+    /// generation: how it numbered atoms is not this suite's to say).
     pub id: Option<AtomId>,
     /// Versions in ascending semver precedence.
     pub versions: Vec<ListedVersion>,
@@ -146,6 +152,42 @@ pub fn roots(
     )
 }
 
+/// Which atom refs of a listing belong to a generation of the eka tool this suite recognises but
+/// does not read. Its first generation shares this suite's layout
+/// (`refs/atoms/<label>/<version>`); its metadata refs (`refs/atoms/<label>/_specs/<version>`,
+/// `.../_srcs/<version>`) tell its atoms apart.
+#[derive(Debug, Default)]
+pub struct Generations {
+    /// `<label>/<version>` of every atom with eka/1 metadata refs.
+    eka1: BTreeSet<String>,
+}
+
+impl Generations {
+    /// Reads the metadata refs of `refs`.
+    pub fn from_refs(refs: &[RemoteRef]) -> Self {
+        Generations {
+            eka1: refs
+                .iter()
+                .filter_map(|r| crate::refs::eka1_meta_of(r.name.as_str()))
+                .collect(),
+        }
+    }
+
+    /// The unsupported generation `atom` was published in, if the listing shows one.
+    pub fn unsupported(&self, atom: &AtomRef) -> Option<Unsupported> {
+        (atom.format == Format::Atom1
+            && self
+                .eka1
+                .contains(&format!("{}/{}", atom.label, atom.version)))
+        .then_some(Unsupported::Eka1)
+    }
+
+    /// Whether `r` is one of those generations' metadata refs (not an atom, not malformed).
+    pub fn is_metadata(r: &RemoteRef) -> bool {
+        crate::refs::eka1_meta_of(r.name.as_str()).is_some()
+    }
+}
+
 impl Listing {
     /// The root `format`'s atoms are numbered from.
     pub fn root_of(&self, format: Format) -> Option<Root> {
@@ -161,7 +203,9 @@ impl Listing {
     pub fn from_refs(refs: &[RemoteRef], patterns: &[Pattern], fallback_root: Option<Oid>) -> Self {
         let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.target());
         let (root, eka_root, warning) = roots(find(ROOT_REF), find(EKA_ROOT_REF), fallback_root);
-        let mut grouped: BTreeMap<(Label, Format), Vec<ListedVersion>> = BTreeMap::new();
+        let generations = Generations::from_refs(refs);
+        type Key = (Label, Format, Option<Unsupported>);
+        let mut grouped: BTreeMap<Key, Vec<ListedVersion>> = BTreeMap::new();
         let mut malformed = Vec::new();
         for r in refs {
             match AtomRef::parse(r.name.as_str()) {
@@ -169,32 +213,38 @@ impl Listing {
                     if patterns.is_empty()
                         || patterns.iter().any(|p| p.matches(atom.label.as_str()))
                     {
+                        let unsupported = generations.unsupported(&atom);
                         grouped
-                            .entry((atom.label, atom.format))
+                            .entry((atom.label, atom.format, unsupported))
                             .or_default()
                             .push(ListedVersion {
                                 version: atom.version,
                                 commit: r.target(),
                                 format: atom.format,
+                                unsupported,
                             });
                     }
                 }
                 Ok(None) => {}
+                Err(_) if Generations::is_metadata(r) => {}
                 Err(e) => malformed.push(e),
             }
         }
         let atoms = grouped
             .into_iter()
-            .map(|((label, format), mut versions)| {
+            .map(|((label, format, unsupported), mut versions)| {
                 versions.sort_by(|a, b| a.version.cmp(&b.version));
                 let root = match format {
                     Format::Atom1 => root,
                     Format::EkaPre1 => eka_root,
                 };
                 ListedAtom {
-                    id: root.map(|r| r.atom_id(&label)),
+                    id: root
+                        .filter(|_| unsupported.is_none())
+                        .map(|r| r.atom_id(&label)),
                     label,
                     format,
+                    unsupported,
                     versions,
                 }
             })
@@ -367,6 +417,64 @@ mod tests {
         assert_eq!(listing.malformed.len(), 1);
         let only_bar = Listing::from_refs(&refs, &[Pattern::new("b*")], None);
         assert_eq!(only_bar.atoms.len(), 1);
+    }
+
+    #[test]
+    fn the_eka_tools_first_generation_is_listed_as_unsupported() {
+        // Its atoms share this format's layout; its metadata refs tell them apart, and are
+        // neither atoms nor malformed.
+        let refs = [
+            r("refs/atoms/_root", "9"),
+            r("refs/atoms/nix-lock/0.1.0", "1"),
+            r("refs/atoms/nix-lock/_specs/0.1.0", "2"),
+            r("refs/atoms/nix-lock/_srcs/0.1.0", "3"),
+            r("refs/atoms/nix-lock/0.2.0", "4"),
+            r("refs/atoms/nix-lock/_specs/0.2.0", "5"),
+            r("refs/atoms/nix-lock/_srcs/0.2.0", "6"),
+            // The same label later published by this suite: its own atom.
+            r("refs/atoms/nix-lock/1.0.0", "7"),
+            r("refs/atoms/other/_specs/not-a-version", "8"),
+        ];
+        let listing = Listing::from_refs(&refs, &[], None);
+        let shown: Vec<String> = listing
+            .atoms
+            .iter()
+            .map(|a| {
+                let versions: Vec<String> = a
+                    .versions
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{}{}",
+                            v.version,
+                            if v.unsupported.is_some() { "!" } else { "" }
+                        )
+                    })
+                    .collect();
+                let generation = a.unsupported.map_or("-", Unsupported::name);
+                format!(
+                    "{} {} {generation} {} {}",
+                    a.label,
+                    a.format,
+                    a.id.is_some(),
+                    versions.join(" ")
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "nix-lock atom/1 - true 1.0.0",
+                "nix-lock atom/1 eka/1 false 0.1.0! 0.2.0!",
+            ]
+        );
+        // Only the ref that is neither an atom nor a known metadata ref is malformed.
+        let malformed: Vec<String> = listing.malformed.iter().map(ToString::to_string).collect();
+        assert_eq!(malformed.len(), 1, "{malformed:?}");
+        assert!(
+            malformed[0].contains("refs/atoms/other/_specs/not-a-version"),
+            "{malformed:?}"
+        );
     }
 
     fn ids(listing: &Listing) -> Vec<(String, String)> {

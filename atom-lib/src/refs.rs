@@ -271,6 +271,24 @@ impl Known {
     }
 }
 
+/// The `<label>/<version>` a metadata ref of the eka tool's first generation
+/// (`refs/atoms/<label>/_specs/<version>` or `.../_srcs/<version>`) belongs to, as written in the
+/// atom's own ref name; `None` for any other name. Readers skip these refs and list the atom they
+/// belong to as [`crate::format::Unsupported::Eka1`]; the server hook still refuses new ones.
+pub fn eka1_meta_of(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(ATOM_REF_PREFIX)?;
+    let mut parts = rest.split('/');
+    let (Some(label), Some(kind), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    (crate::format::EKA1_META.contains(&kind)
+        && Label::new(label).is_ok_and(|l| l.as_str() == label)
+        && Version::new(version).is_ok())
+    .then(|| format!("{label}/{version}"))
+}
+
 /// Whether `name` is a reserved name under `refs/atoms/` other than the identity ref.
 pub fn is_reserved(name: &str) -> bool {
     name != ROOT_REF

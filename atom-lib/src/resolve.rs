@@ -47,6 +47,23 @@ pub enum ResolveError {
         /// Where it was looked for.
         location: String,
     },
+    /// The repository has the atom only in a generation of the eka tool this suite does not
+    /// read.
+    #[error(
+        "`{label}` at {location} is published only in {} ({}), which atom does not read: republish it with `git atom publish`",
+        .generation.describe(),
+        list(.versions)
+    )]
+    UnsupportedFormat {
+        /// The atom.
+        label: Label,
+        /// Where it was looked for.
+        location: String,
+        /// Its generation.
+        generation: crate::format::Unsupported,
+        /// Its versions there.
+        versions: Vec<Version>,
+    },
     /// Versions exist, but none is accepted.
     #[error(
         "no version of `{label}` at {location} matches `{requirement}` (available: {})",
@@ -71,7 +88,8 @@ fn list(versions: &[Version]) -> String {
 
 /// Picks the versions of `label` in `refs` (a listing of `refs/atoms/<label>/`, and of
 /// `refs/eka/atoms/<label>/` for the eka tool's atoms) that `requirement` accepts; with no
-/// requirement, released versions only. Malformed refs are ignored.
+/// requirement, released versions only. Malformed refs are ignored, and so are atoms of a
+/// generation this suite does not read (named in the error when they are all there is).
 ///
 /// The two formats are merged per version, format 1 winning: an eka version is a candidate
 /// unless a format-1 atom of the same label has the same version (it is then in
@@ -85,8 +103,13 @@ pub fn resolve(
     let listing = Listing::from_refs(refs, &[], None);
     let (mut versions, mut shadowed): (Vec<ListedVersion>, Vec<ListedVersion>) =
         (Vec::new(), Vec::new());
+    let mut unsupported = None;
     // Sorted by format, format 1 first: an eka version meets the format-1 one it loses to.
     for atom in listing.atoms.into_iter().filter(|a| &a.label == label) {
+        if let Some(generation) = atom.unsupported {
+            unsupported = Some((generation, atom.versions));
+            continue;
+        }
         for v in atom.versions {
             if atom.format == Format::EkaPre1
                 && versions
@@ -100,6 +123,14 @@ pub fn resolve(
         }
     }
     versions.sort_by(|a, b| a.version.cmp(&b.version));
+    if let (true, Some((generation, listed))) = (versions.is_empty(), unsupported) {
+        return Err(ResolveError::UnsupportedFormat {
+            label: label.clone(),
+            location: location.to_owned(),
+            generation,
+            versions: listed.into_iter().map(|v| v.version).collect(),
+        });
+    }
     if versions.is_empty() {
         return Err(ResolveError::NoSuchAtom {
             label: label.clone(),
@@ -153,6 +184,28 @@ mod tests {
             oid: fill.repeat(40).parse().unwrap(),
             peeled: None,
         }
+    }
+
+    #[test]
+    fn an_atom_only_in_an_unsupported_generation_is_named_so() {
+        let legacy = [
+            r("refs/atoms/nix-lock/0.1.0", "1"),
+            r("refs/atoms/nix-lock/_specs/0.1.0", "2"),
+            r("refs/atoms/nix-lock/_srcs/0.1.0", "3"),
+        ];
+        let label: Label = "nix-lock".parse().unwrap();
+        let err = resolve(&legacy, &label, None, "srv:mono").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`nix-lock` at srv:mono is published only in the eka tool's first format (eka/1) \
+             (0.1.0), which atom does not read: republish it with `git atom publish`"
+        );
+        // Once republished by this suite, its own versions are candidates, the old ones never.
+        let mut both = legacy.to_vec();
+        both.push(r("refs/atoms/nix-lock/0.0.9", "4"));
+        let resolution = resolve(&both, &label, None, "srv:mono").unwrap();
+        assert_eq!(resolution.selected.version.to_string(), "0.0.9");
+        assert_eq!(resolution.matching.len(), 1);
     }
 
     #[test]

@@ -16,7 +16,10 @@ use crate::{output, repository};
 /// semver precedence order. Atoms published by the eka tool (`refs/eka/atoms/`) are listed too,
 /// with format `eka/pre1`, and numbered from eka's identity ref (`refs/ekala/init`); when it
 /// and `refs/atoms/_root` name different commits, a warning says so (in `--json`, under
-/// `warnings`).
+/// `warnings`). The eka tool's first generation, published under this suite's own layout and told
+/// apart by its metadata refs (`refs/atoms/<label>/_specs/<version>` and `_srcs`), is listed as
+/// `eka/1 (unsupported)`: shown, never resolved or fetched; its metadata refs are not atoms.
+/// Malformed atom refs are skipped with a warning (in `--json`, under `warnings`).
 ///
 /// Exit status: 0 listed (even if empty), 1 the repository or remote could not be read,
 /// 2 bad arguments.
@@ -44,6 +47,7 @@ struct JsonAtom<'a> {
     label: &'a str,
     id: Option<String>,
     format: &'static str,
+    supported: bool,
     versions: Vec<JsonVersion>,
 }
 
@@ -103,7 +107,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                 .map(|a| JsonAtom {
                     label: a.label.as_str(),
                     id: a.id.map(|id| id.to_string()),
-                    format: a.format.name(),
+                    format: a.unsupported.map_or(a.format.name(), |u| u.name()),
+                    supported: a.unsupported.is_none(),
                     versions: a
                         .versions
                         .iter()
@@ -114,7 +119,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
                         .collect(),
                 })
                 .collect(),
-            warnings: listing.warnings.iter().map(ToString::to_string).collect(),
+            warnings: listing
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .chain(
+                    listing
+                        .malformed
+                        .iter()
+                        .map(|bad| format!("ignoring {bad}")),
+                )
+                .collect(),
         };
         output::json(&json)?;
         return Ok(0);
@@ -136,7 +151,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
         rows.push(vec![
             a.label.to_string(),
             a.id.map_or_else(|| "-".into(), |id| id.short(12)),
-            a.format.name().into(),
+            match a.unsupported {
+                Some(generation) => format!("{generation} (unsupported)"),
+                None => a.format.name().into(),
+            },
             versions.join(" "),
         ]);
     }

@@ -149,13 +149,31 @@ impl Remote {
 
     /// Every atom version of the repository, as `<commit> refs/atoms/<label>/<version>` and
     /// `<commit> refs/eka/atoms/<label>/<version>`, per label (format 1 first) in semver
-    /// precedence order; no branch and no `HEAD`.
+    /// precedence order; no branch and no `HEAD`. Atoms of a generation this suite does not read
+    /// are not offered (a message says so).
     fn list_all(&self) -> Result<String, Error> {
         let refs = self.remote_refs(&list::remote_prefixes(&[]))?;
         let listing = Listing::from_refs(&refs, &[], None);
         self.warn(&listing);
         let mut text = String::new();
         for atom in &listing.atoms {
+            if let Some(generation) = atom.unsupported {
+                let versions: Vec<String> = atom
+                    .versions
+                    .iter()
+                    .map(|v| v.version.to_string())
+                    .collect();
+                self.say(
+                    1,
+                    &format!(
+                        "atom: `{}` {} is in {}, which atom does not read: not offered",
+                        atom.label,
+                        versions.join(", "),
+                        generation.describe()
+                    ),
+                );
+                continue;
+            }
             for v in &atom.versions {
                 text.push_str(&format!(
                     "{} {}\n",

@@ -554,3 +554,158 @@ fn disagreeing_identity_refs_warn_and_number_eka_atoms_from_ekala_init() {
         .success();
     assert_eq!(quiet.stderr, "");
 }
+
+/// A repository in the eka tool's first layout: `nix-lock` 0.1.0 and 0.2.0 at
+/// `refs/atoms/<label>/<version>` on commits with headers `src`, `path` and `format 1`, each
+/// with its metadata refs `refs/atoms/<label>/_specs/<version>` and `_srcs/<version>`; no
+/// `refs/atoms/_root`. Served by `git daemon`.
+struct Eka1 {
+    env: TestEnv,
+    daemon: GitDaemon,
+}
+
+impl Eka1 {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let src = env.init("eka1");
+        for version in ["0.1.0", "0.2.0"] {
+            env.write(
+                &src,
+                "legacy/atom.toml",
+                &format!("[atom]\nid = \"{LABEL}\"\nversion = \"{version}\"\n"),
+            );
+            let source = env.commit_all(&src, &format!("nix-lock {version}"));
+            let tree = env.git_ok(&src, &["rev-parse", "HEAD:legacy"]);
+            let manifest = env.git_ok(&src, &["rev-parse", "HEAD:legacy/atom.toml"]);
+            let body = format!(
+                "tree {tree}\nauthor  <> 0 +0000\ncommitter  <> 0 +0000\nsrc {source}\n\
+                 path legacy\nformat 1\n\n{LABEL}: {version}"
+            );
+            let file = env.path(&format!("eka1-{version}"));
+            std::fs::write(&file, body).unwrap();
+            let atom = env.git_ok(
+                &src,
+                &["hash-object", "-t", "commit", "-w", file.to_str().unwrap()],
+            );
+            for (name, target) in [
+                (format!("refs/atoms/{LABEL}/{version}"), &atom),
+                (format!("refs/atoms/{LABEL}/_specs/{version}"), &manifest),
+                (format!("refs/atoms/{LABEL}/_srcs/{version}"), &source),
+            ] {
+                env.git_ok(&src, &["update-ref", &name, target]);
+            }
+        }
+        let served = env.path("srv/eka1.git");
+        env.git_ok(
+            env.root(),
+            &[
+                "clone",
+                "-q",
+                "--mirror",
+                src.to_str().unwrap(),
+                served.to_str().unwrap(),
+            ],
+        );
+        let daemon = GitDaemon::start(&env, &env.path("srv"));
+        Eka1 { env, daemon }
+    }
+
+    fn url(&self) -> String {
+        self.daemon.url("eka1.git")
+    }
+}
+
+#[test]
+fn the_eka_tools_first_generation_is_listed_as_unsupported_and_never_taken() {
+    let f = Eka1::new();
+    let url = f.url();
+    // Listed for what it is, its metadata refs not taken for malformed atom refs.
+    let ls = f.env.git(f.env.root(), ["atom", "ls", &url]).success();
+    assert_eq!(
+        ls.stdout,
+        "LABEL     ID  FORMAT               VERSIONS\n\
+         nix-lock  -   eka/1 (unsupported)  0.1.0 0.2.0\n"
+    );
+    assert_eq!(ls.stderr, "");
+    let json = f
+        .env
+        .git(f.env.root(), ["atom", "ls", "--json", &url])
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        doc["atoms"],
+        serde_json::json!([{
+            "label": LABEL,
+            "id": null,
+            "format": "eka/1",
+            "supported": false,
+            "versions": [
+                { "version": "0.1.0", "commit": f.env.git_ok(&f.env.path("srv/eka1.git"), &["rev-parse", "refs/atoms/nix-lock/0.1.0"]) },
+                { "version": "0.2.0", "commit": f.env.git_ok(&f.env.path("srv/eka1.git"), &["rev-parse", "refs/atoms/nix-lock/0.2.0"]) },
+            ],
+        }])
+    );
+    assert_eq!(doc["warnings"], serde_json::json!([]));
+
+    // Never offered, cloned, verified or added, and each says why in the same words.
+    let refused = format!(
+        "`{LABEL}` at {url} is published only in the eka tool's first format (eka/1) (0.1.0, \
+         0.2.0), which atom does not read: republish it with `git atom publish`"
+    );
+    let listed = f
+        .env
+        .git(f.env.root(), ["ls-remote", &format!("atom::{url}")])
+        .success();
+    assert_eq!(listed.stdout, "");
+    assert_eq!(
+        listed.stderr,
+        format!(
+            "atom: `{LABEL}` 0.1.0, 0.2.0 is in the eka tool's first format (eka/1), which atom \
+             does not read: not offered\n"
+        )
+    );
+    let clone = f.env.git(
+        f.env.root(),
+        ["clone", "-q", &format!("atom::{url}::{LABEL}"), "clone"],
+    );
+    assert_ne!(clone.code, 0);
+    assert!(clone.stderr.contains(&refused), "{}", clone.stderr);
+    assert!(!f.env.path("clone").exists());
+    let verify = f
+        .env
+        .git(f.env.root(), ["atom", "verify", &format!("{url}::{LABEL}")])
+        .code(2); // a format this tool does not read
+    assert!(verify.stderr.contains(&refused), "{}", verify.stderr);
+
+    let app = f.env.init("app");
+    f.env.atom(&app, "app", "app", "0.1.0");
+    let dir = app.join("app");
+    let before = std::fs::read_to_string(dir.join("atom.toml")).unwrap();
+    let add = f
+        .env
+        .git(&dir, ["atom", "add", &format!("{url}::{LABEL}")])
+        .code(1);
+    assert!(add.stderr.contains(&refused), "{}", add.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("atom.toml")).unwrap(),
+        before
+    );
+    assert!(!dir.join("atom.lock").exists());
+    // Declared by hand, the resolver names it too, not "no refs/atoms/_root".
+    f.env.write(
+        &app,
+        "app/atom.toml",
+        &format!("{before}\n[deps.{LABEL}]\nurl = \"{url}\"\nversion = \"^0.1\"\n"),
+    );
+    let resolve = f.env.git(&dir, ["atom", "resolve"]).code(1);
+    assert!(
+        resolve.stderr.contains(&format!(
+            "`{LABEL}` at {url} is published only in the eka tool's first format (eka/1) \
+             (0.1.0, 0.2.0), which atom does not read: republish it with `git atom publish` \
+             (needed by app@0.1.0 -> deps.nix-lock)"
+        )),
+        "{}",
+        resolve.stderr
+    );
+    assert!(!dir.join("atom.lock").exists());
+}

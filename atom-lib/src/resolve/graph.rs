@@ -22,6 +22,8 @@ use std::fmt;
 
 use crate::admit::{self, Contents, Wanted};
 use crate::commit::{AtomCommit, AtomPath, Format};
+use crate::format::Unsupported;
+use crate::list::Generations;
 use crate::lock::{sibling_requirement, AtomKey, Lock, LockedAtom, Origin};
 use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::refs::{AtomRef, RefName, ROOT_REF};
@@ -120,6 +122,21 @@ pub enum Error {
         label: Label,
         /// The repository.
         url: String,
+        /// Who needs it.
+        chain: Vec<String>,
+    },
+    /// The repository has the atom only in a generation of the eka tool this suite does not
+    /// read.
+    #[error("`{label}` at {url} is published only in {} ({}), which atom does not read: republish it with `git atom publish` (needed by {})", .generation.describe(), list(.versions), .chain.join(" -> "))]
+    UnsupportedFormat {
+        /// The atom.
+        label: Label,
+        /// The repository.
+        url: String,
+        /// Its generation.
+        generation: Unsupported,
+        /// Its versions there.
+        versions: Vec<Version>,
         /// Who needs it.
         chain: Vec<String>,
     },
@@ -381,6 +398,9 @@ struct Resolver<'a> {
     options: &'a Options,
     existing: Option<&'a Lock>,
     repositories: BTreeMap<String, Repository>,
+    /// Per repository key, its atoms published only in a generation this suite does not read,
+    /// with their versions: named when such an atom is asked for.
+    unsupported: BTreeMap<String, BTreeMap<Label, (Unsupported, Vec<Version>)>>,
     manifests: BTreeMap<Oid, (Oid, Manifest)>,
     /// The locks of fetched atoms, by atom commit: they name the siblings their path
     /// dependencies are.
@@ -440,6 +460,7 @@ pub fn resolve(
         options,
         existing,
         repositories: BTreeMap::new(),
+        unsupported: BTreeMap::new(),
         manifests: BTreeMap::new(),
         locks: BTreeMap::new(),
         hints: existing.map(Hint::from_lock).unwrap_or_default(),
@@ -593,6 +614,7 @@ impl Resolver<'_> {
             Err(Error::NoRoot { .. }) if self.options.offline => {
                 return Err(not_cached(Vec::new()))
             }
+            Err(e @ Error::NoRoot { .. }) => return Err(self.unsupported_or(request, e)),
             other => other?,
         };
         let repository = &self.repositories[&repo];
@@ -601,11 +623,12 @@ impl Resolver<'_> {
             Some(versions) => versions,
             None if self.options.offline => return Err(not_cached(Vec::new())),
             None => {
-                return Err(Error::NoSuchAtom {
+                let missing = Error::NoSuchAtom {
                     label: request.label.clone(),
                     url: request.url.redacted(),
                     chain: request.chain.clone(),
-                })
+                };
+                return Err(self.unsupported_or(request, missing));
             }
         };
         let highest = match versions
@@ -846,6 +869,26 @@ impl Resolver<'_> {
             .max()
     }
 
+    /// `otherwise`, unless the request's repository has the atom only in a generation this suite
+    /// does not read: that is the error then, since "no atom" would be false.
+    fn unsupported_or(&self, request: &Request, otherwise: Error) -> Error {
+        let key = request.url.to_string();
+        match self
+            .unsupported
+            .get(&key)
+            .and_then(|atoms| atoms.get(&request.label))
+        {
+            Some((generation, versions)) => Error::UnsupportedFormat {
+                label: request.label.clone(),
+                url: request.url.redacted(),
+                generation: *generation,
+                versions: versions.clone(),
+                chain: request.chain.clone(),
+            },
+            None => otherwise,
+        }
+    }
+
     /// Lists the request's repository at every address (once per repository), checking that
     /// they agree; returns the key of its entry in `self.repositories`.
     fn repository_key(&mut self, url: &Address, mirrors: &[Address]) -> Result<String, Error> {
@@ -894,7 +937,9 @@ impl Resolver<'_> {
         }
         let mut root: Option<(Oid, usize)> = None;
         let mut atoms: BTreeMap<Label, BTreeMap<Version, (Oid, usize)>> = BTreeMap::new();
+        let mut unsupported: BTreeMap<Label, (Unsupported, Vec<Version>)> = BTreeMap::new();
         for (i, refs) in &answers {
+            let generations = Generations::from_refs(refs);
             for r in refs {
                 if r.name == ROOT_REF {
                     match root {
@@ -915,6 +960,15 @@ impl Resolver<'_> {
                 let Ok(Some(atom)) = AtomRef::parse(r.name.as_str()) else {
                     continue;
                 };
+                if let Some(generation) = generations.unsupported(&atom) {
+                    let (_, versions) = unsupported
+                        .entry(atom.label)
+                        .or_insert((generation, Vec::new()));
+                    if !versions.contains(&atom.version) {
+                        versions.push(atom.version);
+                    }
+                    continue;
+                }
                 let versions = atoms.entry(atom.label.clone()).or_default();
                 match versions.get(&atom.version) {
                     Some((theirs, j)) if *theirs != r.target() => {
@@ -933,6 +987,10 @@ impl Resolver<'_> {
                 }
             }
         }
+        for (_, versions) in unsupported.values_mut() {
+            versions.sort();
+        }
+        self.unsupported.insert(key.clone(), unsupported);
         let Some((root, _)) = root else {
             return Err(Error::NoRoot {
                 url: url.redacted(),
