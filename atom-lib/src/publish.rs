@@ -736,11 +736,12 @@ fn revision_problems(
             }
         }
     }
+    let prover = LockProver::default();
     for atom in selected {
         match &atom.manifest {
             Err(e) => problems.push(Problem::Manifest(e.clone())),
             Ok(_) => {
-                let report = lock_problems(store, tree, atom, Some(selected))?;
+                let report = lock_problems(store, &prover, tree, atom, Some(selected))?;
                 problems.extend(report.problems);
                 siblings.insert(atom.path.clone(), report.siblings);
             }
@@ -1301,8 +1302,9 @@ fn select(
 pub fn lock_problems_at(store: &GitStore, commit: Oid) -> Result<Vec<Problem>, SourceError> {
     let (tree, _) = store.commit_tree_and_parents(commit)?;
     let mut problems = Vec::new();
+    let prover = LockProver::default();
     for atom in scan::find_atoms(store, tree)? {
-        problems.extend(lock_problems(store, tree, &atom, None)?.problems);
+        problems.extend(lock_problems(store, &prover, tree, &atom, None)?.problems);
     }
     Ok(problems)
 }
@@ -1313,6 +1315,7 @@ pub fn lock_problems_at(store: &GitStore, commit: Oid) -> Result<Vec<Problem>, S
 /// atoms selected), every sibling the lock names must be published or among them.
 fn lock_problems(
     store: &GitStore,
+    prover: &LockProver,
     source_tree: Oid,
     atom: &SourceAtom,
     publishing: Option<&[SourceAtom]>,
@@ -1378,19 +1381,16 @@ fn lock_problems(
             // A current lock must also prove itself: every fetched entry is what it names.
             if reasons.is_empty() && !lock.atoms.is_empty() {
                 let shown = format!("{path}/atom.lock");
-                let policy = crate::sign::Policy::from_config(store)?;
+                let policy = prover.policy(store)?;
                 let options = crate::proof::Options {
                     lock: &shown,
                     contents: crate::admit::Contents::Manifests,
                     offline: false,
-                    signatures: Some(&policy),
+                    signatures: Some(policy),
                 };
-                let proved = crate::local::index()
-                    .map_err(|e| e.to_string())
-                    .and_then(|index| {
-                        crate::proof::prove(&index, &lock, &options)
-                            .map_err(|e| crate::error_chain(&e))
-                    });
+                let proved = prover.index().and_then(|index| {
+                    crate::proof::prove(index, &lock, &options).map_err(|e| crate::error_chain(&e))
+                });
                 if let Err(why) = proved {
                     reasons.push(why);
                 }
@@ -1405,6 +1405,32 @@ fn lock_problems(
         });
     }
     Ok(report)
+}
+
+/// What proving many locks shares, made on first use and kept: the signature policy and the
+/// per-user index (opening it, and the cache it borrows from, for each of 500 locks was most of
+/// a publish's time).
+#[derive(Default)]
+struct LockProver {
+    policy: std::cell::OnceCell<crate::sign::Policy>,
+    index: std::cell::OnceCell<Result<GitStore, String>>,
+}
+
+impl LockProver {
+    fn policy(&self, store: &GitStore) -> Result<&crate::sign::Policy, StoreError> {
+        if let Some(policy) = self.policy.get() {
+            return Ok(policy);
+        }
+        let policy = crate::sign::Policy::from_config(store)?;
+        Ok(self.policy.get_or_init(|| policy))
+    }
+
+    fn index(&self) -> Result<&GitStore, String> {
+        self.index
+            .get_or_init(|| crate::local::index().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
 }
 
 /// What [`lock_problems`] found of one atom's lock.

@@ -316,6 +316,10 @@ pub struct GitStore {
     /// Large trees indexed by entry name, so that finding the atoms of a monorepo's `pkgs/` one
     /// after another costs one lookup each, not a read of the whole tree each.
     trees: objects::TreeIndex,
+    /// The configuration, read once by [`GitStore::config`] (a `git config` process each time
+    /// was most of the cost of publishing 500 atoms with locks) and dropped by this store's own
+    /// writes to it.
+    config: std::cell::RefCell<Option<config::Config>>,
 }
 
 impl GitStore {
@@ -334,6 +338,7 @@ impl GitStore {
             repo,
             _scratch: None,
             trees: objects::TreeIndex::default(),
+            config: Default::default(),
         }
     }
 
@@ -379,6 +384,7 @@ impl GitStore {
             repo,
             _scratch: Some(Scratch::new(dir)),
             trees: objects::TreeIndex::default(),
+            config: Default::default(),
         })
     }
 
@@ -479,6 +485,7 @@ impl GitStore {
             repo,
             _scratch: Some(Scratch::new(scratch)),
             trees: objects::TreeIndex::default(),
+            config: Default::default(),
         })
     }
 

@@ -98,8 +98,19 @@ impl Config {
 }
 
 impl GitStore {
-    /// A snapshot of the configuration git sees in this repository.
+    /// A snapshot of the configuration git sees in this repository, read once per store:
+    /// configuration is the user's, not changed under a running command except by the command
+    /// itself ([`GitStore::set_local_config`], which drops the snapshot).
     pub fn config(&self) -> Result<Config, StoreError> {
+        if let Some(config) = self.config.borrow().as_ref() {
+            return Ok(config.clone());
+        }
+        let config = self.read_config()?;
+        *self.config.borrow_mut() = Some(config.clone());
+        Ok(config)
+    }
+
+    fn read_config(&self) -> Result<Config, StoreError> {
         let out = self
             .git("config")
             .args(["-z", "--list", "--show-scope"])
@@ -127,7 +138,9 @@ impl GitStore {
         let out = self
             .git("config")
             .args(["--local", "--", key, value])
-            .output()?;
+            .output();
+        self.config.borrow_mut().take();
+        let out = out?;
         if !out.status.success() {
             return Err(command::failure("config", &out));
         }
