@@ -138,6 +138,8 @@ let
     let
       prefix = atomName rootDir;
       atom = loadModule rootDir "" null;
+      # Every file's scope, with the atom's scopes applied once.
+      scopeFor = boundary.fileScope atom from get std config;
 
       # A module's public API (what others see). `parentPre` is what its
       # parent's files see as `mod`, with the parent's `pre` (null at the
@@ -161,7 +163,7 @@ let
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
-          scopeOf = boundary.fileScope atom full parentPre from get std config;
+          scopeOf = scopeFor full parentPre;
 
           # A file that could name a path relative to itself is copied to the
           # store on its own, when it is first needed, directly into the

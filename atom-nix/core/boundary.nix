@@ -1,8 +1,9 @@
 # The boundary of an atom module: what a module file sees in place of the host
 # Nix's global scope, and the builtins that `std` carries.
 #
-#   fileScope       moduleScope -> relFile -> every name a module file sees
-#                   (one attribute set literal per file; the values stay lazy);
+#   fileScope       atom scopes -> module scopes -> relFile -> every name a
+#                   module file sees (one attribute set literal per file; the
+#                   values stay lazy);
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -155,10 +156,11 @@ let
   # one under the other spelling cannot open a hole, and so that a builtin
   # the host lacks gives the same error; guarded ones and `getEnv` under the
   # `__` spelling Nix uses for them. `pre` at the top is an error too.
-  # Curried so that compose.nix applies the module's scopes once per module
-  # and the file once per file; the scopes are then plain variables of the
-  # literal, which costs no thunk. `pre` is null at the top.
-  fileScope = atom: mod: pre: from: get: std: config: relFile:
+  # Curried so that compose.nix applies the atom's scopes once per atom, the
+  # module's (`mod`, `pre`) once per module and the file once per file; the
+  # scopes are then plain variables of the literal, which costs no thunk.
+  # `pre` is null at the top.
+  fileScope = atom: from: get: std: config: mod: pre: relFile:
     let
       stop = name: abort (message relFile name blocked.${name});
       builtins = filteredFor relFile;
