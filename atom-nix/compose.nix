@@ -179,7 +179,7 @@ let
               source = "${dir}/${f}";
               text = B.readFile source;
             in
-            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}"))
+            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") text)
               (if hasSlash text
                then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
                  (copyFile (fileStoreName (moduleStoreName prefix rel) f) source text))

@@ -1,9 +1,10 @@
 # The boundary of an atom module: what a module file sees in place of the host
 # Nix's global scope, and the builtins that `std` carries.
 #
-#   fileScope       atom scopes -> module scopes -> relFile -> every name a
-#                   module file sees (one attribute set literal per file; the
-#                   values stay lazy);
+#   fileScope       atom scopes -> module scopes -> relFile -> text -> every
+#                   name a module file sees (one attribute set literal per
+#                   file, or the module scopes alone for a file that names
+#                   nothing of the boundary; the values stay lazy);
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -150,17 +151,20 @@ let
     in
     self;
 
+  # `pre` at the top.
+  noPre = relFile: abort "atom-nix: `pre` is not available in the top module (used in ${relFile}): it has no parent module";
+
   # Every global name a module file sees, as one attribute set literal per
   # file (its values are thunks: nothing is computed unless used). Blocked
   # builtins are shadowed under both spellings, so that a Nix that exposes
   # one under the other spelling cannot open a hole, and so that a builtin
   # the host lacks gives the same error; guarded ones and `getEnv` under the
   # `__` spelling Nix uses for them. `pre` at the top is an error too.
-  # Curried so that compose.nix applies the atom's scopes once per atom, the
+  # Curried so that `fileScope` applies the atom's scopes once per atom, the
   # module's (`mod`, `pre`) once per module and the file once per file; the
   # scopes are then plain variables of the literal, which costs no thunk.
   # `pre` is null at the top.
-  fileScope = atom: from: get: std: config: mod: pre: relFile:
+  boundaryScope = atom: from: get: std: config: mod: pre: relFile:
     let
       stop = name: abort (message relFile name blocked.${name});
       builtins = filteredFor relFile;
@@ -184,7 +188,7 @@ let
     in
     {
       inherit atom mod from get std config builtins;
-      pre = if pre != null then pre else abort "atom-nix: `pre` is not available in the top module (used in ${relFile}): it has no parent module";
+      pre = if pre != null then pre else noPre relFile;
       inherit (builtins) derivation derivationStrict;
       import = s_import;
       __import = s_import;
@@ -227,6 +231,38 @@ let
       __readFileType = builtins.readFileType or (abort "atom-nix: `readFileType` is not available in this Nix (used in ${relFile})");
       __getEnv = builtins.getEnv;
     };
+
+  # What a file must contain to use the boundary: the names of
+  # `boundaryScope` other than the module scopes (leaving out those that
+  # contain another, `__import` for `import`), and `<`, since a lookup path
+  # `<x>` stands for `__findFile __nixPath "x"`. A name is used only where it
+  # is written, so a file whose text has none of these sees every name
+  # exactly as under the whole scope if it is given the module scopes alone.
+  scopeNames = [ "atom" "mod" "pre" "from" "get" "std" "config" ];
+  boundaryWords =
+    let
+      names = B.filter (n: !B.elem n scopeNames)
+        (B.attrNames (boundaryScope null null null null null null null ""));
+      contains = n: w: w != n && B.replaceStrings [ w ] [ "" ] n != n;
+    in
+    [ "<" ] ++ B.filter (n: !B.any (contains n) names) names;
+  noWords = map (_: "") boundaryWords;
+  usesBoundary = text: B.replaceStrings boundaryWords noWords text != text;
+
+  # The scope of the module file `relFile` whose text is `text`: the
+  # module scopes alone (shared by the module's files, one attribute set of
+  # seven), or when the text could use the boundary, the whole scope.
+  fileScope = atom: from: get: std: config:
+    let whole = boundaryScope atom from get std config; in
+    mod: pre:
+    let
+      wholeFor = whole mod pre;
+      scopes = { inherit atom mod pre from get std config; };
+    in
+    relFile: text:
+    if usesBoundary text then wholeFor relFile
+    else if pre != null then scopes
+    else { inherit atom mod from get std config; pre = noPre relFile; };
 
   # `std` holds every pure builtin: all but those that import code, name
   # host or lookup paths, fetch, or read the clock, the system or the
