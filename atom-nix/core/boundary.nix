@@ -1,10 +1,11 @@
 # The boundary of an atom module: what a module file sees in place of the host
 # Nix's global scope, and the builtins that `std` carries.
 #
-#   fileScope       atom scopes -> module scopes -> relFile -> text -> every
+#   fileScope       atom scopes -> module scopes -> relFile -> whole -> every
 #                   name a module file sees (one attribute set literal per
-#                   file, or the module scopes alone for a file that names
-#                   nothing of the boundary; the values stay lazy);
+#                   file, or the module scopes alone for a file that has no
+#                   mark of the boundary; the values stay lazy);
+#   marks           what a file's text must contain to use the boundary;
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -232,35 +233,33 @@ let
       __getEnv = builtins.getEnv;
     };
 
-  # What a file must contain to use the boundary: the names of
-  # `boundaryScope` other than the module scopes (leaving out those that
-  # contain another, `__import` for `import`), and `<`, since a lookup path
-  # `<x>` stands for `__findFile __nixPath "x"`. A name is used only where it
-  # is written, so a file whose text has none of these sees every name
-  # exactly as under the whole scope if it is given the module scopes alone.
+  # What a file's text must contain to use the boundary: one of these
+  # marks, each a part of some names of `boundaryScope` other than the module
+  # scopes (`__` of every `__` name, `mport` of `import`, `scopedImport` and
+  # `importNative`, `Path` of `nixPath` and `storePath`), or `<`, since a
+  # lookup path `<x>` stands for `__findFile __nixPath "x"`. A name is used
+  # only where it is written, so a file whose text has none of them sees
+  # every name exactly as under the whole scope if it is given the module
+  # scopes alone. `fileScope` checks that every name has a mark.
+  marks = [ "<" "__" "builtins" "current" "derivation" "exec" "fetch" "findFile" "Flake" "mport" "Path" ];
   scopeNames = [ "atom" "mod" "pre" "from" "get" "std" "config" ];
-  boundaryWords =
-    let
-      names = B.filter (n: !B.elem n scopeNames)
-        (B.attrNames (boundaryScope null null null null null null null ""));
-      contains = n: w: w != n && B.replaceStrings [ w ] [ "" ] n != n;
-    in
-    [ "<" ] ++ B.filter (n: !B.any (contains n) names) names;
-  noWords = map (_: "") boundaryWords;
-  usesBoundary = text: B.replaceStrings boundaryWords noWords text != text;
+  unmarked = B.filter (n: !B.elem n scopeNames && B.replaceStrings marks (map (_: "") marks) n == n)
+    (B.attrNames (boundaryScope null null null null null null null ""));
 
-  # The scope of the module file `relFile` whose text is `text`: the
-  # module scopes alone (shared by the module's files, one attribute set of
-  # seven), or when the text could use the boundary, the whole scope.
-  fileScope = atom: from: get: std: config:
-    let whole = boundaryScope atom from get std config; in
+  # The scope of the module file `relFile`: when `whole`, every name of the
+  # boundary; else (its text has none of the `marks`) the module scopes
+  # alone, one attribute set of seven shared by the module's files.
+  fileScope =
+    assert B.length unmarked == 0 || throw "atom-nix: boundary.nix: no mark for ${toString unmarked}";
+    atom: from: get: std: config:
+    let all = boundaryScope atom from get std config; in
     mod: pre:
     let
-      wholeFor = whole mod pre;
+      allFor = all mod pre;
       scopes = { inherit atom mod pre from get std config; };
     in
-    relFile: text:
-    if usesBoundary text then wholeFor relFile
+    relFile: whole:
+    if whole then allFor relFile
     else if pre != null then scopes
     else { inherit atom mod from get std config; pre = noPre relFile; };
 
@@ -275,5 +274,5 @@ let
     (B.filter impure (B.attrNames B));
 in
 {
-  inherit fileScope filteredFor stdBuiltins;
+  inherit fileScope marks filteredFor stdBuiltins;
 }
