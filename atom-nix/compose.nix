@@ -37,13 +37,13 @@ let
     (i: { name = B.substring i 1 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; value = B.substring i 1 "abcdefghijklmnopqrstuvwxyz"; })
     26);
 
-  head1 = n: B.substring 0 1 n;
-  isPublic = n: upper ? ${head1 n};
-  # `Six` -> `six`: only the first letter is lowered, `ToLower` -> `toLower`.
-  lower = n: (upper.${head1 n} or (head1 n)) + B.substring 1 (B.stringLength n) n;
+  isPublic = n: upper ? ${B.substring 0 1 n};
+  # A public name as seen from outside, `Six` -> `six`: only the first
+  # letter is lowered, `ToLower` -> `toLower`.
+  lower = n: upper.${B.substring 0 1 n} + B.substring 1 (B.stringLength n) n;
 
   isIdent = n: B.match "[A-Za-z_][A-Za-z0-9_'-]*" n != null;
-  isDot = n: head1 n == ".";
+  isDot = n: B.substring 0 1 n == ".";
   nixStem = n: B.match "(.*)\\.nix" n;
 
   # Store names say which file a copy holds, so that an evaluator's own
@@ -71,19 +71,19 @@ let
 
   fail = msg: throw "atom-nix: ${msg}";
 
-  # The kind of the entry `n` of the module directory `dir`. The common
-  # cases first: a member file costs one regular expression.
+  # The kind of the entry `n` of the module directory `dir` (its type is
+  # `entries.${n}`). The common cases first: a member file costs one regular
+  # expression.
   kindOf = dir: entries: n:
-    let t = entries.${n}; in
-    if n == "mod.nix" then (if t == "regular" then "modFile" else "badModFile")
-    else if t == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
+    if n == "mod.nix" then (if entries.${n} == "regular" then "modFile" else "badModFile")
+    else if entries.${n} == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
     else if isDot n then "ignored"
-    else if t == "directory" then
+    else if entries.${n} == "directory" then
       (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
        else if isIdent n then "submodule" else "badSubmodule")
     else if nixStem n == null then "data"
-    else if t == "symlink" then "symlinkMember"
-    else if t != "regular" then "data"
+    else if entries.${n} == "symlink" then "symlinkMember"
+    else if entries.${n} != "regular" then "data"
     else "badMember";
 
   entryError = kind: relFile: t: n:
@@ -207,15 +207,19 @@ let
             ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
             ++ [{ name = "outPath"; value = files; }]);
           declared = fileAttrs // modAttrs;
-          publicNames = B.filter isPublic (B.attrNames declared);
+
+          # Public: capitalised names, first letter lowered. A submodule
+          # `file/` is private until re-exported (`File = mod.file;`); a
+          # submodule `File/` is public as `file`.
+          public = B.seq checked (B.listToAttrs (map
+            (n: { name = lower n; value = declared.${n}; })
+            (B.filter isPublic (B.attrNames declared))));
+
           # The existing atom-nix's spelling: a public member is also seen
           # under its lowered name (`Foo` as `mod.foo`, a child's
           # `pre.foo`), unless a member is declared under that name (the
           # declared one wins) or it is reserved (`Pre`, `OutPath`).
-          lowered = B.listToAttrs (B.concatMap
-            (n: let l = lower n; in if l == "pre" || l == "outPath" then [ ] else [{ name = l; value = declared.${n}; }])
-            publicNames);
-          full = B.seq checked (lowered // declared);
+          full = B.removeAttrs public [ "pre" "outPath" ] // declared;
 
           # What this module's children see as `pre`.
           asPre = if parentPre == null then full else full // { pre = parentPre; };
@@ -228,12 +232,8 @@ let
               && B.length (B.attrValues fileAttrs) == B.length memberFiles + B.length subdirs + 1
             then true
             else layoutError { inherit dir rel kinds modAttrs; };
-
-          # Public: capitalised names, first letter lowered. A submodule
-          # `file/` is private until re-exported (`File = mod.file;`); a
-          # submodule `File/` is public as `file`.
         in
-        B.seq checked (B.listToAttrs (map (n: { name = lower n; value = declared.${n}; }) publicNames));
+        public;
     in
     atom;
 
