@@ -130,15 +130,6 @@ let
   # Can the text of a Nix file name a path relative to itself? Every
   # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
   hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
-  # A short file whose text has neither a `/` nor a mark of the boundary
-  # (boundary.nix), as most one-line members, is imported where it is with
-  # the module scopes alone, which one scan of the text tells. A scan costs
-  # per character and per string looked for, the whole scope a constant: a
-  # longer file gets the whole scope, and is only looked at for a `/`.
-  markers = [ "/" ] ++ boundary.marks;
-  noMarkers = map (_: "") markers;
-  isPlain = text: B.stringLength text <= 128 && B.replaceStrings markers noMarkers text == text;
-
   # Compose the atom whose top module is in `rootDir` (a string), giving its
   # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
   # public API.
@@ -186,10 +177,9 @@ let
             let
               source = "${dir}/${f}";
               text = B.readFile source;
-              plain = isPlain text;
             in
-            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (!plain))
-              (if !plain && hasSlash text
+            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (boundary.mayUse text))
+              (if hasSlash text
                then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
                  (copyFile (fileStoreName (moduleStoreName prefix rel) f) source text))
                else source);

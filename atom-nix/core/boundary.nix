@@ -5,7 +5,7 @@
 #                   name a module file sees (one attribute set literal per
 #                   file, or the module scopes alone for a file that has no
 #                   mark of the boundary; the values stay lazy);
-#   marks           what a file's text must contain to use the boundary;
+#   mayUse          text -> could a file with this text use the boundary?
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -243,12 +243,19 @@ let
   # scopes alone. `fileScope` checks that every name has a mark.
   marks = [ "<" "__" "builtins" "current" "derivation" "exec" "fetch" "findFile" "Flake" "mport" "Path" ];
   scopeNames = [ "atom" "mod" "pre" "from" "get" "std" "config" ];
-  unmarked = B.filter (n: !B.elem n scopeNames && B.replaceStrings marks (map (_: "") marks) n == n)
+  noMarks = map (_: "") marks;
+  hasMark = text: B.replaceStrings marks noMarks text != text;
+  unmarked = B.filter (n: !B.elem n scopeNames && !hasMark n)
     (B.attrNames (boundaryScope null null null null null null null ""));
 
-  # The scope of the module file `relFile`: when `whole`, every name of the
-  # boundary; else (its text has none of the `marks`) the module scopes
-  # alone, one attribute set of seven shared by the module's files.
+  # Could the file with this text use the boundary? A scan for the marks
+  # costs per character and per mark, the whole scope a constant: only a
+  # short file, as most one-line members, is scanned; a longer one may.
+  mayUse = text: B.stringLength text > 128 || hasMark text;
+
+  # The scope of the module file `relFile`: when `whole` (`mayUse` its
+  # text), every name of the boundary; else the module scopes alone, one
+  # attribute set of seven shared by the module's files.
   fileScope =
     assert B.length unmarked == 0 || throw "atom-nix: boundary.nix: no mark for ${toString unmarked}";
     atom: from: get: std: config:
@@ -274,5 +281,5 @@ let
     (B.filter impure (B.attrNames B));
 in
 {
-  inherit fileScope marks filteredFor stdBuiltins;
+  inherit fileScope mayUse filteredFor stdBuiltins;
 }
