@@ -130,6 +130,11 @@ let
   # Can the text of a Nix file name a path relative to itself? Every
   # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
   hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
+  # Most one-line members have neither a `/` nor a mark of the boundary
+  # (boundary.nix, `mayUse`): one scan tells both.
+  plainMarks = [ "/" ] ++ boundary.marks;
+  noPlainMarks = map (_: "") plainMarks;
+  isPlain = text: B.stringLength text <= 128 && B.replaceStrings plainMarks noPlainMarks text == text;
   # Compose the atom whose top module is in `rootDir` (a string), giving its
   # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
   # public API.
@@ -177,9 +182,10 @@ let
             let
               source = "${dir}/${f}";
               text = B.readFile source;
+              plain = isPlain text;
             in
-            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (boundary.mayUse text))
-              (if hasSlash text
+            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (!plain && boundary.mayUse text))
+              (if !plain && hasSlash text
                then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
                  (copyFile (fileStoreName (moduleStoreName prefix rel) f) source text))
                else source);

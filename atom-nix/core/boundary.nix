@@ -6,6 +6,7 @@
 #                   file, or the module scopes alone for a file that has no
 #                   mark of the boundary; the values stay lazy);
 #   mayUse          text -> could a file with this text use the boundary?
+#   marks           what a short text must contain for that;
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -281,5 +282,5 @@ let
     (B.filter impure (B.attrNames B));
 in
 {
-  inherit fileScope mayUse filteredFor stdBuiltins;
+  inherit fileScope mayUse marks filteredFor stdBuiltins;
 }
