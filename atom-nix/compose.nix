@@ -130,11 +130,11 @@ let
   # Can the text of a Nix file name a path relative to itself? Every
   # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
   hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
-  # Most one-line members have neither a `/` nor a mark of the boundary
-  # (boundary.nix, `mayUse`): one scan tells both.
+  # What a short text without a `/` and without a mark of the boundary
+  # (boundary.nix, `mayUse`) lacks: most one-line members; one scan tells.
   plainMarks = [ "/" ] ++ boundary.marks;
   noPlainMarks = map (_: "") plainMarks;
-  isPlain = text: B.stringLength text <= 128 && B.replaceStrings plainMarks noPlainMarks text == text;
+
   # Compose the atom whose top module is in `rootDir` (a string), giving its
   # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
   # public API.
@@ -156,6 +156,7 @@ let
           kinds = B.groupBy (kindOf dir entries) (B.attrNames entries);
           memberFiles = kinds.member or [ ];
           subdirs = kinds.submodule or [ ];
+          modName = moduleStoreName prefix rel;
 
           # "${mod}": every file of the module's own directory, including data
           # directories, but no submodule, dot-entry or symlink.
@@ -163,7 +164,7 @@ let
             let subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = null; }) subdirs); in
             B.path {
               path = dir;
-              name = moduleStoreName prefix rel + "-files";
+              name = modName + "-files";
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
@@ -182,12 +183,12 @@ let
             let
               source = "${dir}/${f}";
               text = B.readFile source;
-              plain = isPlain text;
+              plain = B.stringLength text <= 128 && B.replaceStrings plainMarks noPlainMarks text == text;
             in
             B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (!plain && boundary.mayUse text))
               (if !plain && hasSlash text
                then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
-                 (copyFile (fileStoreName (moduleStoreName prefix rel) f) source text))
+                 (copyFile (fileStoreName modName f) source text))
                else source);
 
           modAttrs =
