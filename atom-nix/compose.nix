@@ -130,8 +130,9 @@ let
   # Can the text of a Nix file name a path relative to itself? Every
   # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
   hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
-  # What a short text without a `/` and without a mark of the boundary
-  # (boundary.nix, `mayUse`) lacks: most one-line members; one scan tells.
+  # A short text with neither a `/` nor a mark of the boundary (boundary.nix,
+  # `mayUse`), as most one-line members have, needs neither a copy nor the
+  # whole scope: one scan tells both.
   plainMarks = [ "/" ] ++ boundary.marks;
   noPlainMarks = map (_: "") plainMarks;
 
@@ -178,7 +179,8 @@ let
           # (not /nix/store under a chroot store), which the evaluator need
           # not look up in the store's database. A file without a `/` has no
           # path literal that the copy would change, and is imported where
-          # it is.
+          # it is. A file gets the whole boundary as its scope only when its
+          # text could use it (boundary.nix, `mayUse`).
           importFile = f:
             let
               source = "${dir}/${f}";
