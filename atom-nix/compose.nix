@@ -37,13 +37,13 @@ let
     (i: { name = B.substring i 1 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; value = B.substring i 1 "abcdefghijklmnopqrstuvwxyz"; })
     26);
 
-  head1 = n: B.substring 0 1 n;
-  isPublic = n: upper ? ${head1 n};
-  # `Six` -> `six`: only the first letter is lowered, `ToLower` -> `toLower`.
-  lower = n: (upper.${head1 n} or (head1 n)) + B.substring 1 (B.stringLength n) n;
+  isPublic = n: upper ? ${B.substring 0 1 n};
+  # A public name as seen from outside, `Six` -> `six`: only the first
+  # letter is lowered, `ToLower` -> `toLower`.
+  lower = n: upper.${B.substring 0 1 n} + B.substring 1 (B.stringLength n) n;
 
   isIdent = n: B.match "[A-Za-z_][A-Za-z0-9_'-]*" n != null;
-  isDot = n: head1 n == ".";
+  isDot = n: B.substring 0 1 n == ".";
   nixStem = n: B.match "(.*)\\.nix" n;
 
   # Store names say which file a copy holds, so that an evaluator's own
@@ -71,19 +71,19 @@ let
 
   fail = msg: throw "atom-nix: ${msg}";
 
-  # The kind of the entry `n` of the module directory `dir`. The common
-  # cases first: a member file costs one regular expression.
+  # The kind of the entry `n` of the module directory `dir` (its type is
+  # `entries.${n}`). The common cases first: a member file costs one regular
+  # expression.
   kindOf = dir: entries: n:
-    let t = entries.${n}; in
-    if n == "mod.nix" then (if t == "regular" then "modFile" else "badModFile")
-    else if t == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
+    if n == "mod.nix" then (if entries.${n} == "regular" then "modFile" else "badModFile")
+    else if entries.${n} == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
     else if isDot n then "ignored"
-    else if t == "directory" then
+    else if entries.${n} == "directory" then
       (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
        else if isIdent n then "submodule" else "badSubmodule")
     else if nixStem n == null then "data"
-    else if t == "symlink" then "symlinkMember"
-    else if t != "regular" then "data"
+    else if entries.${n} == "symlink" then "symlinkMember"
+    else if entries.${n} != "regular" then "data"
     else "badMember";
 
   entryError = kind: relFile: t: n:
@@ -130,6 +130,11 @@ let
   # Can the text of a Nix file name a path relative to itself? Every
   # relative path literal (`./x`, `../x`, `x/y`, `~/x`, `./${x}`) has a `/`.
   hasSlash = text: B.replaceStrings [ "/" ] [ "" ] text != text;
+  # A short text with neither a `/` nor a mark of the boundary (boundary.nix,
+  # `mayUse`), as most one-line members have, needs neither a copy nor the
+  # whole scope: one scan tells both.
+  plainMarks = [ "/" ] ++ boundary.marks;
+  noPlainMarks = map (_: "") plainMarks;
 
   # Compose the atom whose top module is in `rootDir` (a string), giving its
   # modules the scopes `from`, `get`, `config` and `std`. Returns the atom's
@@ -138,6 +143,8 @@ let
     let
       prefix = atomName rootDir;
       atom = loadModule rootDir "" null;
+      # Every file's scope, with the atom's scopes applied once.
+      scopeFor = boundary.fileScope atom from get std config;
 
       # A module's public API (what others see). `parentPre` is what its
       # parent's files see as `mod`, with the parent's `pre` (null at the
@@ -150,6 +157,7 @@ let
           kinds = B.groupBy (kindOf dir entries) (B.attrNames entries);
           memberFiles = kinds.member or [ ];
           subdirs = kinds.submodule or [ ];
+          modName = moduleStoreName prefix rel;
 
           # "${mod}": every file of the module's own directory, including data
           # directories, but no submodule, dot-entry or symlink.
@@ -157,11 +165,11 @@ let
             let subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = null; }) subdirs); in
             B.path {
               path = dir;
-              name = moduleStoreName prefix rel + "-files";
+              name = modName + "-files";
               filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
             };
 
-          scopeOf = boundary.fileScope atom full parentPre from get std config;
+          scopeOf = scopeFor full parentPre;
 
           # A file that could name a path relative to itself is copied to the
           # store on its own, when it is first needed, directly into the
@@ -171,16 +179,18 @@ let
           # (not /nix/store under a chroot store), which the evaluator need
           # not look up in the store's database. A file without a `/` has no
           # path literal that the copy would change, and is imported where
-          # it is.
+          # it is. A file gets the whole boundary as its scope only when its
+          # text could use it (boundary.nix, `mayUse`).
           importFile = f:
             let
               source = "${dir}/${f}";
               text = B.readFile source;
+              plain = B.stringLength text <= 128 && B.replaceStrings plainMarks noPlainMarks text == text;
             in
-            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}"))
-              (if hasSlash text
+            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (!plain && boundary.mayUse text))
+              (if !plain && hasSlash text
                then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
-                 (copyFile (fileStoreName (moduleStoreName prefix rel) f) source text))
+                 (copyFile (fileStoreName modName f) source text))
                else source);
 
           modAttrs =
@@ -196,15 +206,19 @@ let
             ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
             ++ [{ name = "outPath"; value = files; }]);
           declared = fileAttrs // modAttrs;
-          publicNames = B.filter isPublic (B.attrNames declared);
+
+          # Public: capitalised names, first letter lowered. A submodule
+          # `file/` is private until re-exported (`File = mod.file;`); a
+          # submodule `File/` is public as `file`.
+          public = B.seq checked (B.listToAttrs (map
+            (n: { name = lower n; value = declared.${n}; })
+            (B.filter isPublic (B.attrNames declared))));
+
           # The existing atom-nix's spelling: a public member is also seen
           # under its lowered name (`Foo` as `mod.foo`, a child's
           # `pre.foo`), unless a member is declared under that name (the
           # declared one wins) or it is reserved (`Pre`, `OutPath`).
-          lowered = B.listToAttrs (B.concatMap
-            (n: let l = lower n; in if l == "pre" || l == "outPath" then [ ] else [{ name = l; value = declared.${n}; }])
-            publicNames);
-          full = B.seq checked (lowered // declared);
+          full = B.removeAttrs public [ "pre" "outPath" ] // declared;
 
           # What this module's children see as `pre`.
           asPre = if parentPre == null then full else full // { pre = parentPre; };
@@ -217,12 +231,8 @@ let
               && B.length (B.attrValues fileAttrs) == B.length memberFiles + B.length subdirs + 1
             then true
             else layoutError { inherit dir rel kinds modAttrs; };
-
-          # Public: capitalised names, first letter lowered. A submodule
-          # `file/` is private until re-exported (`File = mod.file;`); a
-          # submodule `File/` is public as `file`.
         in
-        B.seq checked (B.listToAttrs (map (n: { name = lower n; value = declared.${n}; }) publicNames));
+        public;
     in
     atom;
 

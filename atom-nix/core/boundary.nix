@@ -1,8 +1,12 @@
 # The boundary of an atom module: what a module file sees in place of the host
 # Nix's global scope, and the builtins that `std` carries.
 #
-#   fileScope       moduleScope -> relFile -> every name a module file sees
-#                   (one attribute set literal per file; the values stay lazy);
+#   fileScope       atom scopes -> module scopes -> relFile -> whole -> every
+#                   name a module file sees (one attribute set literal per
+#                   file, or the module scopes alone for a file that has no
+#                   mark of the boundary; the values stay lazy);
+#   mayUse          text -> could a file with this text use the boundary?
+#   marks           what a short text must contain for that;
 #   filteredFor     relFile -> the filtered `builtins` of that file;
 #   stdBuiltins     the pure builtins `std` holds (guarded, no file named).
 #
@@ -149,16 +153,20 @@ let
     in
     self;
 
+  # `pre` at the top.
+  noPre = relFile: abort "atom-nix: `pre` is not available in the top module (used in ${relFile}): it has no parent module";
+
   # Every global name a module file sees, as one attribute set literal per
   # file (its values are thunks: nothing is computed unless used). Blocked
   # builtins are shadowed under both spellings, so that a Nix that exposes
   # one under the other spelling cannot open a hole, and so that a builtin
   # the host lacks gives the same error; guarded ones and `getEnv` under the
   # `__` spelling Nix uses for them. `pre` at the top is an error too.
-  # Curried so that compose.nix applies the module's scopes once per module
-  # and the file once per file; the scopes are then plain variables of the
-  # literal, which costs no thunk. `pre` is null at the top.
-  fileScope = atom: mod: pre: from: get: std: config: relFile:
+  # Curried so that `fileScope` applies the atom's scopes once per atom, the
+  # module's (`mod`, `pre`) once per module and the file once per file; the
+  # scopes are then plain variables of the literal, which costs no thunk.
+  # `pre` is null at the top.
+  boundaryScope = atom: from: get: std: config: mod: pre: relFile:
     let
       stop = name: abort (message relFile name blocked.${name});
       builtins = filteredFor relFile;
@@ -182,7 +190,7 @@ let
     in
     {
       inherit atom mod from get std config builtins;
-      pre = if pre != null then pre else abort "atom-nix: `pre` is not available in the top module (used in ${relFile}): it has no parent module";
+      pre = if pre != null then pre else noPre relFile;
       inherit (builtins) derivation derivationStrict;
       import = s_import;
       __import = s_import;
@@ -226,6 +234,43 @@ let
       __getEnv = builtins.getEnv;
     };
 
+  # What a file's text must contain to use the boundary: one of these
+  # marks, each a part of some names of `boundaryScope` other than the module
+  # scopes (`__` of every `__` name, `mport` of `import`, `scopedImport` and
+  # `importNative`, `Path` of `nixPath` and `storePath`), or `<`, since a
+  # lookup path `<x>` stands for `__findFile __nixPath "x"`. A name is used
+  # only where it is written, so a file whose text has none of them sees
+  # every name exactly as under the whole scope if it is given the module
+  # scopes alone. `fileScope` checks that every name has a mark.
+  marks = [ "<" "__" "builtins" "current" "derivation" "exec" "fetch" "findFile" "Flake" "mport" "Path" ];
+  scopeNames = [ "atom" "mod" "pre" "from" "get" "std" "config" ];
+  noMarks = map (_: "") marks;
+  hasMark = text: B.replaceStrings marks noMarks text != text;
+  unmarked = B.filter (n: !B.elem n scopeNames && !hasMark n)
+    (B.attrNames (boundaryScope null null null null null null null ""));
+
+  # Could the file with this text use the boundary? A scan for the marks
+  # costs per character and per mark, the whole scope a constant: only a
+  # short file, as most one-line members, is scanned; a longer one may.
+  mayUse = text: B.stringLength text > 128 || hasMark text;
+
+  # The scope of the module file `relFile`: when `whole` (`mayUse` its
+  # text), every name of the boundary; else the module scopes alone, one
+  # attribute set of seven shared by the module's files.
+  fileScope =
+    assert B.length unmarked == 0 || throw "atom-nix: boundary.nix: no mark for ${toString unmarked}";
+    atom: from: get: std: config:
+    let all = boundaryScope atom from get std config; in
+    mod: pre:
+    let
+      allFor = all mod pre;
+      scopes = { inherit atom mod pre from get std config; };
+    in
+    relFile: whole:
+    if whole then allFor relFile
+    else if pre != null then scopes
+    else { inherit atom mod from get std config; pre = noPre relFile; };
+
   # `std` holds every pure builtin: all but those that import code, name
   # host or lookup paths, fetch, or read the clock, the system or the
   # environment. File builtins are guarded as in modules.
@@ -237,5 +282,5 @@ let
     (B.filter impure (B.attrNames B));
 in
 {
-  inherit fileScope filteredFor stdBuiltins;
+  inherit fileScope mayUse marks filteredFor stdBuiltins;
 }
