@@ -1078,6 +1078,26 @@ impl Manifest {
         Identity::parse_schema(bytes, path, schema)
     }
 
+    /// The manifest of an eka `pre1` atom (`docs/format.md`, section 9): its `[package] label`
+    /// and `version`, and nothing else. The eka tool's other tables are its own, not this
+    /// format's: read as none (no dependencies, pins or sources), never as ours.
+    pub fn parse_eka(bytes: &[u8], path: &str) -> Result<Self, ManifestError> {
+        let Identity { label, version } = Identity::parse_schema(bytes, path, Schema::EkaPackage)?;
+        Ok(Manifest {
+            label,
+            version,
+            kind: AtomType::default(),
+            meta: Meta::default(),
+            deps: BTreeMap::new(),
+            pins: BTreeMap::new(),
+            srcs: BTreeMap::new(),
+            platform: Platform::default(),
+            provide: BTreeMap::new(),
+            support: BTreeMap::new(),
+            dist: Dist::default(),
+        })
+    }
+
     /// The label and version.
     pub fn identity(&self) -> Identity {
         Identity {

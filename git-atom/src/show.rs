@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use atom_lib::admit;
+use atom_lib::commit::Format;
+use atom_lib::list::Listing;
 use atom_lib::lock::Lock;
 use atom_lib::manifest::{Dep, Manifest, Pin, Src, Support, MANIFEST_FILE};
-use atom_lib::refs::ATOM_REF_PREFIX;
 use atom_lib::store::git::Verbosity;
 use atom_lib::store::EntryKind;
 use atom_lib::uri::Uri;
@@ -23,7 +24,10 @@ use crate::{deps, output};
 /// source are checked (and, with `atom.requireSignature` true, a signature by a trusted key
 /// that is not revoked). Shows its identity, meta data, dependencies (with the versions locked in
 /// `atom.lock`), pins and sources (with the commit, hash or tree they are locked to), the
-/// expanded platform triples, variations and formats.
+/// expanded platform triples, variations and formats. An eka atom (`refs/eka/atoms/`, format
+/// `eka/pre1`) is shown with its format, numbered from `refs/ekala/init`, and checked against
+/// eka's metadata refs before it is admitted; of its `[package]` manifest, only `label` and
+/// `version` are read.
 ///
 /// Exit status: 0 shown, 1 the atom could not be read, 2 bad arguments.
 #[derive(Debug, clap::Args)]
@@ -49,6 +53,7 @@ struct JsonDep {
 struct JsonShow {
     label: String,
     version: String,
+    format: &'static str,
     id: Option<String>,
     r#type: &'static str,
     description: Option<String>,
@@ -68,17 +73,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .atom
         .as_deref()
         .is_none_or(|a| PathBuf::from(a).join(MANIFEST_FILE).is_file());
-    let (manifest, lock, root, lock_state) = if is_dir {
-        local_atom(&ctx, args.atom.as_deref())?
+    let (manifest, lock, root, lock_state, format) = if is_dir {
+        let (manifest, lock, root, state) = local_atom(&ctx, args.atom.as_deref())?;
+        (manifest, lock, root, state, Format::Atom1)
     } else {
         let text = args.atom.clone().unwrap_or_default();
-        let (manifest, lock, root) = remote(&ctx, &text)?;
-        (manifest, lock, Some(root), None)
+        let (manifest, lock, root, format) = remote(&ctx, &text)?;
+        (manifest, lock, Some(root), None, format)
     };
     let id = root.map(|r| Root(r).atom_id(&manifest.label).to_string());
     let show = JsonShow {
         label: manifest.label.to_string(),
         version: manifest.version.to_string(),
+        format: format.name(),
         id,
         r#type: manifest.kind.as_str(),
         description: manifest.meta.description.clone(),
@@ -216,6 +223,9 @@ fn render(show: &JsonShow) -> String {
     let mut field = |k: &str, v: &str| {
         text.push_str(&format!("{k:<12} {}\n", atom_lib::escape::escaped(v)));
     };
+    if show.format != Format::Atom1.name() {
+        field("format", show.format);
+    }
     field("type", show.r#type);
     if let Some(id) = &show.id {
         field("id", id);
@@ -272,7 +282,7 @@ fn render(show: &JsonShow) -> String {
 pub(crate) fn remote(
     ctx: &deps::Session,
     text: &str,
-) -> anyhow::Result<(Manifest, Option<Lock>, atom_lib::Oid)> {
+) -> anyhow::Result<(Manifest, Option<Lock>, atom_lib::Oid, Format)> {
     let uri = Uri::parse(text, &ctx.aliases)?;
     let address = uri.address.clone().ok_or_else(|| {
         anyhow!("`{text}` is neither an atom directory nor an atom URI with a repository")
@@ -280,8 +290,10 @@ pub(crate) fn remote(
     // The resolver's index holds atoms' manifests and locks only (never the atoms' cache,
     // whose atoms are whole).
     let cache = local::index().context("cannot open the atom index")?;
-    let prefix = format!("{ATOM_REF_PREFIX}{}/", uri.label);
-    let prefixes = [prefix.as_str(), atom_lib::refs::ROOT_REF];
+    // Both formats, eka's metadata refs (its atoms are checked against them) and both
+    // identity refs.
+    let prefixes = atom_lib::verify::label_prefixes(&uri.label);
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
     // One connection carries the listing and the fetches (a protocol v2 session); a server
     // that speaks only v0/v1 gets a connection per step.
     let cannot_list = || format!("cannot list atoms at {}", address.redacted());
@@ -291,11 +303,6 @@ pub(crate) fn remote(
     let refs = connection
         .list(&cache, &prefixes)
         .with_context(cannot_list)?;
-    let root = refs
-        .iter()
-        .find(|r| r.name == atom_lib::refs::ROOT_REF)
-        .map(|r| r.target())
-        .ok_or_else(|| anyhow!("{} has no {}", address.redacted(), atom_lib::refs::ROOT_REF))?;
     let resolution = atom_lib::resolve::resolve(
         &refs,
         &uri.label,
@@ -304,6 +311,20 @@ pub(crate) fn remote(
     )?;
     let atom: AtomRef = resolution.selected_ref();
     let commit = resolution.selected.commit;
+    // Each format is numbered from its own identity ref (docs/format.md, section 5).
+    let root = Listing::from_refs(&refs, &[], None)
+        .root_of(atom.format)
+        .map(|root| root.0)
+        .ok_or_else(|| {
+            anyhow!(
+                "{} has no {}, so {atom} has no atomic number",
+                address.redacted(),
+                match atom.format {
+                    Format::Atom1 => atom_lib::refs::ROOT_REF,
+                    Format::EkaPre1 => atom_lib::refs::EKA_ROOT_REF,
+                }
+            )
+        })?;
     // Only the atom commit, its tree and the manifest's and lock's blobs move (on servers that
     // allow filters), checked before they are admitted into the cache.
     let wanted = [admit::Wanted::listed(atom.clone(), commit)];
@@ -328,10 +349,14 @@ pub(crate) fn remote(
     };
     let manifest_bytes =
         blob(MANIFEST_FILE)?.ok_or_else(|| anyhow!("{atom} has no {MANIFEST_FILE}"))?;
-    let manifest = Manifest::parse(&manifest_bytes, &format!("{}:{MANIFEST_FILE}", atom.name()))?;
+    let shown = format!("{}:{MANIFEST_FILE}", atom.name());
+    let manifest = match atom.format {
+        Format::Atom1 => Manifest::parse(&manifest_bytes, &shown)?,
+        Format::EkaPre1 => Manifest::parse_eka(&manifest_bytes, &shown)?,
+    };
     let lock = match blob(atom_lib::lock::LOCK_FILE)? {
         Some(bytes) => Some(Lock::parse(&bytes, &format!("{}:atom.lock", atom.name()))?),
         None => None,
     };
-    Ok((manifest, lock, root))
+    Ok((manifest, lock, root, atom.format))
 }

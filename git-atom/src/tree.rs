@@ -180,7 +180,7 @@ fn open(ctx: &deps::Session, atom: Option<&str>) -> anyhow::Result<Opened> {
         });
     }
     let text = atom.unwrap_or_default();
-    let (manifest, lock, root) = show::remote(ctx, text)?;
+    let (manifest, lock, root, _) = show::remote(ctx, text)?;
     let address = Uri::parse(text, &ctx.aliases)?
         .address
         .map(|a| a.redacted())

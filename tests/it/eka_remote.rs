@@ -709,3 +709,43 @@ fn the_eka_tools_first_generation_is_listed_as_unsupported_and_never_taken() {
     );
     assert!(!dir.join("atom.lock").exists());
 }
+
+#[test]
+fn show_reads_an_eka_atom_numbered_from_ekala_init() {
+    let f = Fixture::new();
+    let uri = format!("{}::{LABEL}@^0.1", f.url());
+    let id = atomic_number(&f.root, LABEL);
+    let shown = f.env.git(f.env.root(), ["atom", "show", &uri]).success();
+    // The highest eka version the requirement accepts, checked against eka's metadata refs
+    // before it was admitted; only its [package] identity is read.
+    assert_eq!(
+        shown.stdout,
+        format!(
+            "{LABEL} 0.1.10\nformat       eka/pre1\ntype         nix:package\nid           {id}\n"
+        )
+    );
+    let json = f
+        .env
+        .git(f.env.root(), ["atom", "show", "--json", &uri])
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["format"], "eka/pre1");
+    assert_eq!(doc["id"], id.as_str());
+    assert_eq!(doc["deps"], serde_json::json!([]));
+    // The format-1 atom of the same label is shown as ours.
+    let ours = f
+        .env
+        .git(
+            f.env.root(),
+            [
+                "atom",
+                "show",
+                "--json",
+                &format!("{}::{LABEL}@0.2.0", f.url()),
+            ],
+        )
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&ours.stdout).unwrap();
+    assert_eq!(doc["format"], "atom/1");
+    assert_eq!(doc["version"], "0.2.0");
+}
