@@ -175,6 +175,45 @@ mod tests {
         assert_eq!(aliases, [("gh", "github.com"), ("gl", "gitlab.com")]);
     }
 
+    /// The snapshot is read once per store; the store's own write drops it, so the next read
+    /// sees the value it wrote.
+    #[test]
+    fn a_store_reads_its_configuration_once_and_again_after_its_own_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("r.git");
+        let init = std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(&repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .unwrap();
+        assert!(init.success());
+        let store = GitStore::open(&repo).unwrap();
+        assert_eq!(store.config().unwrap().string("atom.timeout"), None);
+        store.set_local_config("atom.timeout", "7").unwrap();
+        assert_eq!(
+            store.config().unwrap().string("atom.timeout").as_deref(),
+            Some("7")
+        );
+        // Written behind its back, the value is not seen by this store (a snapshot), and is by
+        // the next one.
+        std::fs::write(
+            repo.join("config"),
+            std::fs::read_to_string(repo.join("config")).unwrap() + "[atom]\n\ttimeout = 9\n",
+        )
+        .unwrap();
+        assert_eq!(
+            store.config().unwrap().string("atom.timeout").as_deref(),
+            Some("7")
+        );
+        let again = GitStore::open(&repo).unwrap();
+        assert_eq!(
+            again.config().unwrap().string("atom.timeout").as_deref(),
+            Some("9")
+        );
+    }
+
     #[test]
     fn booleans() {
         let config = Config::from_entries([
