@@ -63,8 +63,9 @@ pub enum Command {
     ///
     /// Runs `nix-instantiate --eval --strict` on the atom's public API (or ATTRIBUTE-PATH of
     /// it) in new user, mount, network, PID and IPC namespaces with Landlock rules. Before the
-    /// sandbox starts, on the host: an atom URI is resolved and fetched into the atom cache, the
-    /// atom's atom.lock is checked against its atom.toml (missing or stale: run `git atom
+    /// sandbox starts, on the host: an atom URI is resolved and fetched into the atom cache (an
+    /// atom of the eka tool, format eka/pre1, too, when it has no atom.lock), the atom's
+    /// atom.lock is checked against its atom.toml (missing or stale: run `git atom
     /// resolve`), and every locked dependency is exported from the atom cache (fetched from the
     /// lock's URL when the cache lacks it) into the sandbox's private directory, to be the
     /// atom's `from.<name>`. Every atom fetched is checked before it enters the cache

@@ -132,15 +132,16 @@ impl Fixture {
             &["push", "-q", self.served.to_str().unwrap(), "HEAD:main"],
         );
         // The atom commit and the tree are not reachable from `main`: pass them along.
+        let keep = format!("refs/keep/{version}");
         self.env
-            .git_ok(&self.src, &["update-ref", "refs/keep/atom", &published.0]);
+            .git_ok(&self.src, &["update-ref", &keep, &published.0]);
         self.env.git_ok(
             &self.src,
             &[
                 "push",
                 "-q",
                 self.served.to_str().unwrap(),
-                "refs/keep/atom:refs/keep/atom",
+                &format!("{keep}:{keep}"),
             ],
         );
         published
@@ -748,4 +749,37 @@ fn show_reads_an_eka_atom_numbered_from_ekala_init() {
     let doc: serde_json::Value = serde_json::from_str(&ours.stdout).unwrap();
     assert_eq!(doc["format"], "atom/1");
     assert_eq!(doc["version"], "0.2.0");
+}
+
+#[test]
+fn eka_run_evaluates_an_eka_atom_written_for_atom_nix() {
+    let f = Fixture::new();
+    // A release of the eka atom that is an atom-nix module (its `mod.nix`), with no lock.
+    f.env
+        .write(&f.src, "legacy/mod.nix", "{ Version = \"0.3.0\"; }\n");
+    let (commit, source, tree) = f.publish_served("0.3.0");
+    eka_refs(&f.env, &f.served, "0.3.0", &commit, &source, &tree);
+    let uri = format!("{}::{LABEL}@0.3.0", f.url());
+    let run = f
+        .env
+        .eka_run(f.env.root(), &["eval", "--no-cache", &uri, "version"])
+        .success();
+    assert_eq!(run.stdout, "\"0.3.0\"\n");
+
+    // One with a lock (the eka tool's own format) is refused, not evaluated without its
+    // dependencies.
+    f.env.write(&f.src, "legacy/atom.lock", "version = 1\n");
+    let (commit, source, tree) = f.publish_served("0.4.0");
+    eka_refs(&f.env, &f.served, "0.4.0", &commit, &source, &tree);
+    let locked = format!("{}::{LABEL}@0.4.0", f.url());
+    let run = f
+        .env
+        .eka_run(f.env.root(), &["eval", "--no-cache", &locked, "version"]);
+    assert_eq!(run.code, 125, "{}", run.stderr); // eka-run's own failure
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.contains(&format!("eka-run: atom nix-lock@0.4.0 ({commit}): ")) && run.stderr.contains("it is an eka atom (format eka/pre1) with an `atom.lock` in the eka tool's own format, whose dependencies eka-run does not fetch; only eka atoms without dependencies are evaluated"),
+        "{}",
+        run.stderr
+    );
 }

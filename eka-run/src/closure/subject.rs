@@ -152,7 +152,10 @@ impl Subject {
         };
         let cache = cache()?;
         let url = address.redacted();
-        let prefix = format!("{}{}/", atom_lib::Format::Atom1.ref_prefix(), uri.label);
+        // Both formats, eka's metadata refs (its atoms are checked against them) and the
+        // identity refs.
+        let prefixes = atom_lib::verify::label_prefixes(&uri.label);
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
         let list_err = |source| Error::List {
             url: url.clone(),
             source,
@@ -161,7 +164,7 @@ impl Subject {
         let connection = cache.connect(&address.git_url()).map_err(list_err)?;
         let refs = {
             let _span = tracing::info_span!("list", url = %url).entered();
-            connection.list(&cache, &[&prefix]).map_err(list_err)?
+            connection.list(&cache, &prefixes).map_err(list_err)?
         };
         let resolution = resolve::resolve(&refs, &uri.label, uri.requirement.as_ref(), &url)?;
         let atom = resolution.selected_ref();
@@ -202,9 +205,22 @@ impl Subject {
             .ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
         let manifest_path = format!("{shown}:{MANIFEST_FILE}");
         let lock_path = format!("{shown}:{LOCK_FILE}");
-        let manifest = Manifest::parse(&manifest_bytes, &manifest_path)
-            .map_err(|e| published(e.to_string()))?;
         let lock_bytes = blob(LOCK_FILE)?;
+        let manifest = match atom.format {
+            atom_lib::Format::Atom1 => Manifest::parse(&manifest_bytes, &manifest_path),
+            // An eka atom: only its `[package]` identity is read. A lock there is the eka
+            // tool's own format, whose dependencies this suite does not fetch: refused rather
+            // than evaluated without them.
+            atom_lib::Format::EkaPre1 if lock_bytes.is_some() => {
+                return Err(published(format!(
+                    "it is an eka atom (format eka/pre1) with an `{LOCK_FILE}` in the eka tool's \
+                     own format, whose dependencies eka-run does not fetch; only eka atoms \
+                     without dependencies are evaluated"
+                )))
+            }
+            atom_lib::Format::EkaPre1 => Manifest::parse_eka(&manifest_bytes, &manifest_path),
+        }
+        .map_err(|e| published(e.to_string()))?;
         let lock = lock_bytes
             .as_deref()
             .map(|bytes| Lock::parse(bytes, &lock_path))
