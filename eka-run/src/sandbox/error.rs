@@ -75,10 +75,12 @@ pub enum Error {
         source: io::Error,
     },
     /// The process has more than one thread, so it cannot enter a user namespace or fork safely.
-    #[error("the process has {threads} threads; the sandbox must be entered by a single-threaded process")]
+    #[error("the process has {threads} threads ({}); the sandbox must be entered by a single-threaded process", .names.join(", "))]
     Threads {
         /// How many threads there are.
         threads: usize,
+        /// Their names (`/proc/self/task/<tid>/comm`), to tell which one stayed.
+        names: Vec<String>,
     },
     /// Another process-level operation failed.
     #[error("cannot {what}")]

@@ -10,15 +10,37 @@ use rustix::process::{Pid, WaitOptions};
 
 use super::error::{process_error, Error};
 
-/// Fail unless the process has a single thread (what `unshare(CLONE_NEWUSER)` and a safe `fork` need).
+/// Fail unless the process has a single thread (what `unshare(CLONE_NEWUSER)` and a safe `fork`
+/// need). A thread that has delivered its result may still be on its way out (the library
+/// joins its own, but a thread's exit is the kernel's): a moment is allowed for that, then
+/// the threads still there are named.
 pub(super) fn ensure_single_threaded() -> Result<(), Error> {
-    let threads = fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(1);
-    if threads == 1 {
-        Ok(())
-    } else {
-        Err(Error::Threads { threads })
+    let tasks = || -> Vec<String> {
+        fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.flatten()
+                    .map(|e| {
+                        fs::read_to_string(e.path().join("comm"))
+                            .map(|c| c.trim_end().to_owned())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    loop {
+        let names = tasks();
+        if names.len() <= 1 {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::Threads {
+                threads: names.len(),
+                names,
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 

@@ -609,7 +609,9 @@ impl GitStore {
         let repo = self.repo_for_transfers(remote, timeout)?;
         // The listing runs on its own thread so that a remote that accepts the connection and
         // never answers (no transport of the git library bounds that) is given up on after
-        // `atom.timeout`; the stuck thread ends with the process.
+        // `atom.timeout`; the stuck thread ends with the process. A thread that answered is
+        // joined: a process that must be single-threaded next (eka-run enters its sandbox)
+        // otherwise races the thread's exit.
         let (tx, rx) = std::sync::mpsc::channel();
         // A configured remote's relative URL is relative to the repository, as git reads it.
         let location = self
@@ -619,7 +621,7 @@ impl GitStore {
             location,
             prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         );
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("atom-list-remote".to_owned())
             .spawn(move || {
                 let _ = tx.send(list_refs(&repo, &name, &wanted, limits));
@@ -630,7 +632,10 @@ impl GitStore {
                 source: Some(boxed(e)),
             })?;
         match rx.recv_timeout(timeout) {
-            Ok(listed) => listed,
+            Ok(listed) => {
+                let _ = worker.join();
+                listed
+            }
             Err(_) => Err(StoreError::Remote {
                 remote: remote.to_owned(),
                 what: format!(
