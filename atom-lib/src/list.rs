@@ -175,7 +175,9 @@ impl Generations {
 
     /// The unsupported generation `atom` was published in, if the listing shows one.
     pub fn unsupported(&self, atom: &AtomRef) -> Option<Unsupported> {
-        (atom.format == Format::Atom1
+        // Most listings have none: no name is built per atom then.
+        (!self.eka1.is_empty()
+            && atom.format == Format::Atom1
             && self
                 .eka1
                 .contains(&format!("{}/{}", atom.label, atom.version)))

@@ -58,6 +58,22 @@ fn eka_refs(env: &TestEnv, repo: &Path, version: &str, commit: &str, origin: &st
     }
 }
 
+/// Mirrors `src` to `srv/<name>.git` (what `git daemon` serves); returns its path.
+fn mirror(env: &TestEnv, src: &Path, name: &str) -> PathBuf {
+    let served = env.path(&format!("srv/{name}.git"));
+    env.git_ok(
+        env.root(),
+        &[
+            "clone",
+            "-q",
+            "--mirror",
+            src.to_str().unwrap(),
+            served.to_str().unwrap(),
+        ],
+    );
+    served
+}
+
 impl Fixture {
     fn new() -> Self {
         let env = TestEnv::new();
@@ -78,17 +94,7 @@ impl Fixture {
             ["atom", "publish", "--local", "pkgs/hello", "pkgs/nix-lock"],
         )
         .success();
-        let served = env.path("srv/eka.git");
-        env.git_ok(
-            env.root(),
-            &[
-                "clone",
-                "-q",
-                "--mirror",
-                src.to_str().unwrap(),
-                served.to_str().unwrap(),
-            ],
-        );
+        let served = mirror(&env, &src, "eka");
         env.git_ok(&served, &["config", "uploadpack.allowFilter", "true"]);
         let daemon = GitDaemon::start(&env, &env.path("srv"));
         Fixture {
@@ -596,17 +602,7 @@ impl Eka1 {
                 env.git_ok(&src, &["update-ref", &name, target]);
             }
         }
-        let served = env.path("srv/eka1.git");
-        env.git_ok(
-            env.root(),
-            &[
-                "clone",
-                "-q",
-                "--mirror",
-                src.to_str().unwrap(),
-                served.to_str().unwrap(),
-            ],
-        );
+        mirror(&env, &src, "eka1");
         let daemon = GitDaemon::start(&env, &env.path("srv"));
         Eka1 { env, daemon }
     }
