@@ -18,6 +18,7 @@ use crate::commit::{AtomCommit, AtomPath, Format, HEADER_SOURCE};
 use crate::manifest::ManifestError;
 use crate::refs::{AtomRef, RefName, Refspec, ROOT_REF};
 use crate::scan::{self, SourceAtom, SourceError};
+use crate::store::git::worktree::Uncommitted;
 use crate::store::git::{PushOptions, PushOutcome, RefUpdate, Verbosity};
 use crate::store::RemoteRef;
 use crate::{AtomId, GitStore, Label, Oid, Root, StoreError, Version};
@@ -493,17 +494,10 @@ pub fn plan(
 
     let all = scan::find_atoms(store, tree)?;
     let at_head = store.head_commit() == Some(source);
-    // One `git status` of the whole tree serves every check of the working tree.
-    let uncommitted = if options.paths.is_empty() || at_head {
-        store.uncommitted_files()?
-    } else {
-        Vec::new()
-    };
-    let mut warnings = if options.paths.is_empty() {
-        not_committed(rev, &all, &uncommitted)
-    } else {
-        Vec::new()
-    };
+    // One `git status` of the whole tree serves every check of the working tree; it runs while
+    // the rest of the plan is made, and its findings come first.
+    let status = (options.paths.is_empty() || at_head).then(|| store.start_uncommitted_files());
+    let mut warnings = Vec::new();
     let selected = select(store, tree, rev, &all, &options.paths)?;
     // Before anything else is decided: a missing or unreadable key stops a `--sign` publish.
     let key = if options.sign {
@@ -515,8 +509,8 @@ pub fn plan(
         return Err(Error::NoAtoms { rev: rev.clone() });
     }
     tracing::info!(selected = selected.len(), of = all.len(), "planning");
-    let changed = if at_head { &uncommitted[..] } else { &[] };
-    let (mut problems, siblings) = revision_problems(store, tree, rev, &all, &selected, changed)?;
+    let (mut problems, siblings) = revision_problems(store, tree, rev, &all, &selected)?;
+    let uncommitted_at = problems.len();
 
     let remote = match &options.remote {
         Remote::Named(name) => Some(name.clone()),
@@ -559,6 +553,21 @@ pub fn plan(
         let theirs = against.plan(store, &mut planned, &mut subs, &mut problems)?;
         remote_updates = theirs.updates;
         published_labels.extend(theirs.labels);
+    }
+    let uncommitted = status
+        .map(Uncommitted::wait)
+        .transpose()?
+        .unwrap_or_default();
+    if options.paths.is_empty() {
+        warnings.splice(0..0, not_committed(rev, &all, &uncommitted));
+    }
+    let paths = if at_head {
+        inside_atoms(&selected, &uncommitted)
+    } else {
+        Vec::new()
+    };
+    if !paths.is_empty() {
+        problems.insert(uncommitted_at, Problem::Uncommitted { paths });
     }
     if !options.allow_confusable {
         problems.extend(confusable_labels(&planned, &published_labels));
@@ -710,8 +719,7 @@ fn inside_atoms(selected: &[SourceAtom], changed: &[String]) -> Vec<String> {
 type SiblingCounts = BTreeMap<AtomPath, usize>;
 
 /// What is wrong with the revision itself: labels used twice (across the whole revision, not
-/// just the selection), the selected atoms' manifests and locks, and the `changed` paths of the
-/// working tree in their directories (when the revision is `HEAD`); and how many siblings each
+/// just the selection), the selected atoms' manifests and locks; and how many siblings each
 /// selected atom's lock pins.
 fn revision_problems(
     store: &GitStore,
@@ -719,7 +727,6 @@ fn revision_problems(
     rev: &str,
     all: &[SourceAtom],
     selected: &[SourceAtom],
-    changed: &[String],
 ) -> Result<(Vec<Problem>, SiblingCounts), Error> {
     let mut problems = Vec::new();
     let mut siblings = SiblingCounts::new();
@@ -746,10 +753,6 @@ fn revision_problems(
                 siblings.insert(atom.path.clone(), report.siblings);
             }
         }
-    }
-    let paths = inside_atoms(selected, changed);
-    if !paths.is_empty() {
-        problems.push(Problem::Uncommitted { paths });
     }
     Ok((problems, siblings))
 }

@@ -162,6 +162,16 @@ fn thousands_of_atoms_publish_in_one_push_under_a_small_argument_limit() {
         .filter(|r| !r.starts_with("refs/remotes/"))
         .collect();
     assert_eq!(own.len(), N + 1 + 1, "atoms, `_root`, `main`");
+    // The local refs are one rewrite of `packed-refs`, not a loose ref each, and git packs
+    // and reads them as its own.
+    let packed = std::fs::read_to_string(src.join(".git/packed-refs")).unwrap();
+    assert_eq!(
+        packed.lines().filter(|l| l.contains(" refs/atoms/")).count(),
+        N + 1
+    );
+    assert!(!src.join(".git/refs/atoms/p0").exists());
+    env.git_ok(&src, &["pack-refs", "--all"]);
+    assert_eq!(env.refs(&src, "refs/atoms/"), on_remote);
 }
 
 #[test]

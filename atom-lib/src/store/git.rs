@@ -21,6 +21,7 @@ pub mod connection;
 pub mod export;
 mod listing;
 pub mod objects;
+mod packed;
 pub mod quarantine;
 pub mod refs;
 pub mod remote;
@@ -234,14 +235,18 @@ fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> BoxError {
 }
 
 /// Maps a git library error about object `oid` to [`StoreError::Object`].
-fn object_error<E>(oid: impl std::fmt::Display, what: &str) -> impl FnOnce(E) -> StoreError
+fn object_error<'a, E>(
+    oid: impl std::fmt::Display + 'a,
+    what: &'a str,
+) -> impl FnOnce(E) -> StoreError + 'a
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    let (oid, what) = (oid.to_string(), what.to_owned());
+    // Formatted only on failure: on the paths that read thousands of objects, formatting each
+    // id in advance cost more than reading the object.
     move |e| StoreError::Object {
-        oid,
-        what,
+        oid: oid.to_string(),
+        what: what.to_owned(),
         source: Some(boxed(e)),
     }
 }

@@ -70,7 +70,7 @@ pub(crate) struct Git {
 }
 
 /// The error for a process that could not be started or waited for.
-fn spawn_error(command: &'static str) -> impl Fn(std::io::Error) -> StoreError {
+pub(crate) fn spawn_error(command: &'static str) -> impl Fn(std::io::Error) -> StoreError {
     move |source| StoreError::Spawn {
         command,
         why: SpawnFailure::of(&source),

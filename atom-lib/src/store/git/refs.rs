@@ -128,8 +128,12 @@ impl GitStore {
 
     /// Applies `updates` in one transaction: either every ref is written or none is. An update
     /// whose expectation does not hold fails the whole transaction, so concurrent writers
-    /// cannot both win.
+    /// cannot both win. Many creations at once are one rewrite of `packed-refs` instead of a
+    /// loose ref each (see [`packed`](super::packed)).
     pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<(), StoreError> {
+        if self.packs_creations(updates)? {
+            return self.create_packed(updates);
+        }
         let mut edits = Vec::with_capacity(updates.len());
         for update in updates {
             let name = update.name.as_str();

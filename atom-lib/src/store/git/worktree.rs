@@ -2,25 +2,65 @@
 
 use super::{command, GitStore, StoreError};
 
+/// A `git status` of the working tree running on its own thread (see
+/// [`GitStore::start_uncommitted_files`]). Dropped unanswered, it still waits for git to end.
+#[derive(Debug)]
+pub struct Uncommitted {
+    handle: Option<std::io::Result<StatusThread>>,
+}
+
+/// The thread running `git status`, answering its output.
+type StatusThread = std::thread::JoinHandle<Result<Vec<u8>, StoreError>>;
+
+impl Uncommitted {
+    /// The paths `git status` reports, as [`GitStore::uncommitted_files`] gives them.
+    pub fn wait(mut self) -> Result<Vec<String>, StoreError> {
+        let stdout = match self.handle.take() {
+            None => return Ok(Vec::new()),
+            Some(Err(e)) => return Err(command::spawn_error("status")(e)),
+            Some(Ok(thread)) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+        };
+        Ok(command::parse_status_z(&stdout))
+    }
+}
+
+impl Drop for Uncommitted {
+    fn drop(&mut self) {
+        if let Some(Ok(thread)) = self.handle.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl GitStore {
     /// Every path of the working tree that differs from `HEAD` (tracked changes, staged or not,
     /// untracked files, not ignored ones, submodules included), relative to the repository
     /// root: one `git status` of the whole tree, whatever the number of atoms it holds. Empty
     /// for a bare repository.
     pub fn uncommitted_files(&self) -> Result<Vec<String>, StoreError> {
-        if self.work_dir().is_none() {
-            return Ok(Vec::new());
-        }
-        let stdout = self
-            .git("status")
-            .args([
+        self.start_uncommitted_files().wait()
+    }
+
+    /// [`uncommitted_files`](Self::uncommitted_files), started now and answered by
+    /// [`Uncommitted::wait`]: `git status` walks the whole tree (at 10,000 atoms, as long as
+    /// the rest of a publish's plan), so the plan is made while it runs.
+    pub fn start_uncommitted_files(&self) -> Uncommitted {
+        let git = self.work_dir().map(|_| {
+            self.git("status").args([
                 "--porcelain=v1",
                 "-z",
                 "--untracked-files=all",
                 "--ignore-submodules=none",
             ])
-            .run()?;
-        Ok(command::parse_status_z(&stdout))
+        });
+        let handle = git.map(|git| {
+            std::thread::Builder::new()
+                .name("atom-status".into())
+                .spawn(move || git.run())
+        });
+        Uncommitted { handle }
     }
 
     /// Moves the current branch and the working tree to `commit` as `git reset --keep` does:
