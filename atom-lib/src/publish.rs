@@ -492,11 +492,11 @@ pub fn plan(
     let rev = &options.rev;
     let _span = tracing::info_span!("publish", %source).entered();
 
-    let all = scan::find_atoms(store, tree)?;
     let at_head = store.head_commit() == Some(source);
     // One `git status` of the whole tree serves every check of the working tree; it runs while
-    // the rest of the plan is made, and its findings come first.
+    // the plan is made (from the scan on), and its findings come first.
     let status = (options.paths.is_empty() || at_head).then(|| store.start_uncommitted_files());
+    let all = scan::find_atoms(store, tree)?;
     let mut warnings = Vec::new();
     let selected = select(store, tree, rev, &all, &options.paths)?;
     // Before anything else is decided: a missing or unreadable key stops a `--sign` publish.
