@@ -33,9 +33,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::escape::escaped;
+use crate::manifest::platform::Triple;
 use crate::manifest::{Manifest, Name, Support};
 
-/// The most variant combinations [`Variants::combinations`] lists.
+/// The most variant combinations [`Variants::combinations`] lists, and the most entries
+/// [`matrix`] lists.
 pub const MAX_COMBINATIONS: usize = 4096;
 
 /// One declared option and its values.
@@ -204,6 +206,62 @@ pub enum Error {
     /// More combinations than [`MAX_COMBINATIONS`].
     #[error("the atom declares more than {MAX_COMBINATIONS} variant combinations")]
     TooMany,
+    /// A matrix of more than [`MAX_COMBINATIONS`] entries.
+    #[error(
+        "the atom's matrix has {triples} platform triples times {combinations} variant \
+         combinations, more than {MAX_COMBINATIONS} entries"
+    )]
+    MatrixTooLarge {
+        /// How many triples `[platform]` lists.
+        triples: usize,
+        /// How many variant combinations there are.
+        combinations: usize,
+    },
+}
+
+/// One entry of an atom's static build matrix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The `build:host:target` triple, or `None` when the atom declares no `[platform]`: the
+    /// system the job runs on.
+    pub triple: Option<Triple>,
+    /// The variant.
+    pub selection: Selection,
+}
+
+/// The atom's static build matrix, from its manifest alone: every triple of
+/// `[platform].supported`, in order, times every variant combination
+/// ([`Variants::combinations`]), the triple varying slowest. No `[platform]`: the combinations
+/// alone, each with no triple. No variants: one entry per triple, the empty selection. Neither:
+/// one entry. At most [`MAX_COMBINATIONS`] entries.
+pub fn matrix(manifest: &Manifest) -> Result<Vec<Entry>, Error> {
+    let combinations = Variants::of(manifest).combinations()?;
+    let triples: Vec<Option<Triple>> = if manifest.platform.supported.is_empty() {
+        vec![None]
+    } else {
+        manifest
+            .platform
+            .supported
+            .iter()
+            .copied()
+            .map(Some)
+            .collect()
+    };
+    if triples.len().saturating_mul(combinations.len()) > MAX_COMBINATIONS {
+        return Err(Error::MatrixTooLarge {
+            triples: triples.len(),
+            combinations: combinations.len(),
+        });
+    }
+    Ok(triples
+        .into_iter()
+        .flat_map(|triple| {
+            combinations.iter().map(move |selection| Entry {
+                triple,
+                selection: selection.clone(),
+            })
+        })
+        .collect())
 }
 
 impl Variants {
@@ -460,6 +518,54 @@ mod tests {
         assert_eq!(
             Variants::default().combinations().unwrap(),
             [Selection::default()]
+        );
+    }
+
+    #[test]
+    fn the_matrix_is_triples_times_combinations() {
+        let m = |extra: &str| {
+            Manifest::parse(
+                format!("[atom]\nid = \"a\"\nversion = \"1.0.0\"\n{extra}").as_bytes(),
+                "atom.toml",
+            )
+            .unwrap()
+        };
+        let platform = "[platform]\nsupported = [\"x86_64-linux:{<,aarch64-linux}\"]\n";
+        let both = matrix(&m(&format!("{platform}[support]\nstatic = true\n"))).unwrap();
+        let shown: Vec<String> = both
+            .iter()
+            .map(|e| format!("{} {}", e.triple.unwrap(), e.selection.args().join(" ")))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "x86_64-linux:x86_64-linux:x86_64-linux --enable static",
+                "x86_64-linux:x86_64-linux:x86_64-linux --disable static",
+                "x86_64-linux:aarch64-linux:aarch64-linux --enable static",
+                "x86_64-linux:aarch64-linux:aarch64-linux --disable static",
+            ]
+        );
+        let no_variants = matrix(&m(platform)).unwrap();
+        assert_eq!(no_variants.len(), 2);
+        assert!(no_variants.iter().all(|e| e.selection.values.is_empty()));
+        let no_platform = matrix(&m("[support]\nstatic = true\n")).unwrap();
+        assert_eq!(no_platform.len(), 2);
+        assert!(no_platform.iter().all(|e| e.triple.is_none()));
+        assert_eq!(
+            matrix(&m("")).unwrap(),
+            [Entry {
+                triple: None,
+                selection: Selection::default()
+            }]
+        );
+        let mut big = String::from("[support]\n");
+        for i in 0..10 {
+            big.push_str(&format!("t{i} = false\n"));
+        }
+        let wide = "[platform]\nsupported = [\"{x86_64-linux,aarch64-linux,riscv64-linux,x86_64-darwin,aarch64-darwin}\"]\n";
+        assert_eq!(
+            matrix(&m(&format!("{wide}{big}"))).unwrap_err().to_string(),
+            "the atom's matrix has 5 platform triples times 1024 variant combinations, more than 4096 entries"
         );
     }
 

@@ -18,6 +18,7 @@ mod import_cycles;
 mod lock_proof;
 mod ls;
 mod man;
+mod matrix;
 mod naming;
 mod output;
 mod pin_bounds;
