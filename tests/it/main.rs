@@ -38,6 +38,7 @@ mod signed_admission;
 mod stress;
 mod subatomic;
 mod tree;
+mod variant;
 mod verify;
 mod verify_locked;
 mod verify_remote;
