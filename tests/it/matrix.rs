@@ -207,4 +207,12 @@ fn a_matrix_too_large_is_refused() {
         "error: the atom's matrix has 9 platform triples times 2048 variant combinations, more than 4096 entries"
     );
     assert_eq!(run.stdout, "");
+    let run = env
+        .git(&dir, ["atom", "show", "--matrix", "--json"])
+        .code(1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["error"]["message"],
+        "the atom's matrix has 9 platform triples times 2048 variant combinations, more than 4096 entries"
+    );
 }
