@@ -51,6 +51,7 @@ pub mod subatomic;
 pub mod unpack;
 pub mod update;
 pub mod uri;
+pub mod variant;
 pub mod verify;
 pub mod version;
 

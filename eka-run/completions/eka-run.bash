@@ -81,13 +81,25 @@ _eka__run() {
             return 0
             ;;
         eka__run__subcmd__build)
-            opts="-v -q -h --config --system --no-cache --show-trace --out-link --nix-store --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
+            opts="-v -q -h --config --with --enable --disable --system --no-cache --show-trace --out-link --nix-store --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --enable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disable)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -135,13 +147,25 @@ _eka__run() {
             return 0
             ;;
         eka__run__subcmd__eval)
-            opts="-v -q -h --config --system --no-cache --show-trace --json --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
+            opts="-v -q -h --config --with --enable --disable --system --no-cache --show-trace --json --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --enable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disable)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -279,13 +303,25 @@ _eka__run() {
             return 0
             ;;
         eka__run__subcmd__plan)
-            opts="-v -q -h --config --system --no-cache --show-trace --json --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
+            opts="-v -q -h --config --with --enable --disable --system --no-cache --show-trace --json --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --enable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disable)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -325,13 +361,25 @@ _eka__run() {
             return 0
             ;;
         eka__run__subcmd__run)
-            opts="-v -q -h --config --system --no-cache --show-trace --nix-store --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
+            opts="-v -q -h --config --with --enable --disable --system --no-cache --show-trace --nix-store --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --with)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --enable)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disable)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,9 @@ complete -c eka-run -n "__fish_eka_run_needs_command" -a "plan" -d 'Say what `bu
 complete -c eka-run -n "__fish_eka_run_needs_command" -a "sandbox" -d 'Run a program in the evaluation sandbox instead of nix-instantiate'
 complete -c eka-run -n "__fish_eka_run_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l config -d 'The atom\'s configuration, a JSON object passed to atom-nix as `config`; normalised to canonical JSON (RFC 8785), which is also what atom-nix gets' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l with -d 'Choose CANDIDATE for the atom\'s `[provide]` option NAME (e.g. `--with cc=clang`); atom-nix sees it as `config.variant.NAME`, the name of the chosen dependency [default: the option\'s first candidate]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l enable -d 'Turn on the atom\'s `[support]` option NAME: `config.variant.NAME` is `true` for a toggle, the list of flags for a list [default: the toggle\'s default in atom.toml; a list is off]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l disable -d 'Turn off the atom\'s `[support]` option NAME: `config.variant.NAME` is `false` for a toggle, `[]` for a list; repeatable' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l system -d 'The system to evaluate for, passed as `config.system` [default: the configuration\'s `system`, else this machine\'s, e.g. x86_64-linux]' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l store -d 'Directory that appears at /nix/store [default: $XDG_DATA_HOME/eka-run/nix/store]' -r -F
 complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -l state -d 'Directory that appears at /nix/var/nix, Nix\'s state [default: var/nix beside the store\'s parent]' -r -F
@@ -52,6 +55,9 @@ complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -s v -l verbose -d
 complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -s q -l quiet -d 'Only errors on stderr'
 complete -c eka-run -n "__fish_eka_run_using_subcommand eval" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l config -d 'The atom\'s configuration, a JSON object passed to atom-nix as `config`; normalised to canonical JSON (RFC 8785), which is also what atom-nix gets' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l with -d 'Choose CANDIDATE for the atom\'s `[provide]` option NAME (e.g. `--with cc=clang`); atom-nix sees it as `config.variant.NAME`, the name of the chosen dependency [default: the option\'s first candidate]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l enable -d 'Turn on the atom\'s `[support]` option NAME: `config.variant.NAME` is `true` for a toggle, the list of flags for a list [default: the toggle\'s default in atom.toml; a list is off]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l disable -d 'Turn off the atom\'s `[support]` option NAME: `config.variant.NAME` is `false` for a toggle, `[]` for a list; repeatable' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l system -d 'The system to evaluate for, passed as `config.system` [default: the configuration\'s `system`, else this machine\'s, e.g. x86_64-linux]' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l out-link -d 'Also make PATH a symlink to the default output (Nix names further outputs PATH-2, ...), registered in the user\'s store as a garbage collector root; it resolves where the store is /nix/store (in eka-run\'s run mode)' -r -F
 complete -c eka-run -n "__fish_eka_run_using_subcommand build" -l nix-store -d 'The nix-store to realise with [default: the one on PATH]' -r -F
@@ -68,6 +74,9 @@ complete -c eka-run -n "__fish_eka_run_using_subcommand build" -s v -l verbose -
 complete -c eka-run -n "__fish_eka_run_using_subcommand build" -s q -l quiet -d 'Only errors on stderr'
 complete -c eka-run -n "__fish_eka_run_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l config -d 'The atom\'s configuration, a JSON object passed to atom-nix as `config`; normalised to canonical JSON (RFC 8785), which is also what atom-nix gets' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l with -d 'Choose CANDIDATE for the atom\'s `[provide]` option NAME (e.g. `--with cc=clang`); atom-nix sees it as `config.variant.NAME`, the name of the chosen dependency [default: the option\'s first candidate]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l enable -d 'Turn on the atom\'s `[support]` option NAME: `config.variant.NAME` is `true` for a toggle, the list of flags for a list [default: the toggle\'s default in atom.toml; a list is off]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l disable -d 'Turn off the atom\'s `[support]` option NAME: `config.variant.NAME` is `false` for a toggle, `[]` for a list; repeatable' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l system -d 'The system to evaluate for, passed as `config.system` [default: the configuration\'s `system`, else this machine\'s, e.g. x86_64-linux]' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l nix-store -d 'The nix-store to realise with [default: the one on PATH]' -r -F
 complete -c eka-run -n "__fish_eka_run_using_subcommand run" -l store -d 'Directory that appears at /nix/store [default: $XDG_DATA_HOME/eka-run/nix/store]' -r -F
@@ -83,6 +92,9 @@ complete -c eka-run -n "__fish_eka_run_using_subcommand run" -s v -l verbose -d 
 complete -c eka-run -n "__fish_eka_run_using_subcommand run" -s q -l quiet -d 'Only errors on stderr'
 complete -c eka-run -n "__fish_eka_run_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l config -d 'The atom\'s configuration, a JSON object passed to atom-nix as `config`; normalised to canonical JSON (RFC 8785), which is also what atom-nix gets' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l with -d 'Choose CANDIDATE for the atom\'s `[provide]` option NAME (e.g. `--with cc=clang`); atom-nix sees it as `config.variant.NAME`, the name of the chosen dependency [default: the option\'s first candidate]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l enable -d 'Turn on the atom\'s `[support]` option NAME: `config.variant.NAME` is `true` for a toggle, the list of flags for a list [default: the toggle\'s default in atom.toml; a list is off]; repeatable' -r
+complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l disable -d 'Turn off the atom\'s `[support]` option NAME: `config.variant.NAME` is `false` for a toggle, `[]` for a list; repeatable' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l system -d 'The system to evaluate for, passed as `config.system` [default: the configuration\'s `system`, else this machine\'s, e.g. x86_64-linux]' -r
 complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l store -d 'Directory that appears at /nix/store [default: $XDG_DATA_HOME/eka-run/nix/store]' -r -F
 complete -c eka-run -n "__fish_eka_run_using_subcommand plan" -l state -d 'Directory that appears at /nix/var/nix, Nix\'s state [default: var/nix beside the store\'s parent]' -r -F

@@ -103,7 +103,8 @@ pub enum Command {
     /// Prints the parts of the evaluation's identity (atom: the content digest of the atom
     /// directory as it is on disk, or the atom commit of an atom URI; lock: BLAKE3 of atom.lock,
     /// which pins every dependency's commit, or 64 zeros without one; config: BLAKE3 of the
-    /// canonical JSON of --config without `system`; system; attribute), the identity (BLAKE3 of
+    /// canonical JSON of --config without `system`, with the variant selection as `variant`
+    /// when the atom declares options; system; attribute), the identity (BLAKE3 of
     /// the canonical JSON of those five), and the derivation with its outputs. Evaluates (or
     /// reads the evaluation cache), which writes the derivation to the store; builds nothing.
     Plan(cmd::plan::Args),

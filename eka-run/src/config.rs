@@ -4,8 +4,19 @@
 //! spellings of the same configuration are one configuration, with one digest. The system is
 //! kept apart from the rest: `--system`, else the configuration's own `system`, else the
 //! system eka-run runs on; atom-nix gets it back as `config.system`.
+//!
+//! The atom's variant selection (`--with`, `--enable`, `--disable`, checked against its
+//! manifest, completed with its defaults) is the configuration's reserved member
+//! [`VARIANT_KEY`], an object of one member per declared option ([`Config::with_variant`]);
+//! an atom that declares no options has none. Being part of the configuration, it is part of
+//! its digest, and so of the evaluation's identity.
+
+use atom_lib::variant::{self, Selection};
 
 use crate::canonical::{self, Value};
+
+/// The member of the configuration that holds the variant selection.
+pub const VARIANT_KEY: &str = "variant";
 
 /// A failure to read the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +50,15 @@ pub enum Error {
         /// The configuration's `system`.
         config: String,
     },
+    /// `--config` sets the member the variant selection is passed in.
+    #[error(
+        "invalid --config `{text}`: `{VARIANT_KEY}` is reserved for the atom's variants: choose \
+         them with --with, --enable and --disable"
+    )]
+    Reserved {
+        /// What was given.
+        text: String,
+    },
     /// `--system` is not a Nix system name.
     #[error("invalid --system `{0}`: expected <cpu>-<os>, e.g. x86_64-linux")]
     System(String),
@@ -65,6 +85,11 @@ impl Config {
                 text: text.to_owned(),
             });
         };
+        if members.iter().any(|(n, _)| n == VARIANT_KEY) {
+            return Err(Error::Reserved {
+                text: text.to_owned(),
+            });
+        }
         let from_config = match members.iter().position(|(n, _)| n == "system") {
             Some(i) => match members.remove(i).1 {
                 Value::String(s) => Some(s),
@@ -96,6 +121,38 @@ impl Config {
             canonical: Value::Object(members).to_string(),
             system,
         })
+    }
+
+    /// The configuration with the variant selection as its member [`VARIANT_KEY`]: per declared
+    /// option, a `[provide]` option's chosen candidate (the name of the dependency, a string), a
+    /// `[support]` toggle's boolean, a `[support]` list's flags when it is on and `[]` when it
+    /// is off. An empty selection (the atom declares no options) adds nothing.
+    pub fn with_variant(mut self, selection: &Selection) -> Self {
+        if selection.values.is_empty() {
+            return self;
+        }
+        let members = selection.values.iter().map(|(name, (value, kind))| {
+            let value = match (value, kind) {
+                (variant::Value::Candidate(c), _) => Value::String(c.to_string()),
+                (variant::Value::Enabled(true), variant::Kind::Flags(flags)) => {
+                    Value::Array(flags.iter().cloned().map(Value::String).collect())
+                }
+                (variant::Value::Enabled(false), variant::Kind::Flags(_)) => {
+                    Value::Array(Vec::new())
+                }
+                (variant::Value::Enabled(on), _) => Value::Bool(*on),
+            };
+            (name.to_string(), value)
+        });
+        let mut variant: Vec<(String, Value)> = members.collect();
+        variant.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        let Ok(Value::Object(mut members)) = canonical::parse(&self.canonical) else {
+            unreachable!("`canonical` is a canonical JSON object");
+        };
+        members.push((VARIANT_KEY.into(), Value::Object(variant)));
+        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        self.canonical = Value::Object(members).to_string();
+        self
     }
 
     /// The canonical JSON atom-nix gets as `config`: the configuration with `system`.
@@ -175,6 +232,41 @@ mod tests {
     }
 
     #[test]
+    fn the_variant_selection_is_a_member_of_the_configuration() {
+        use atom_lib::manifest::Manifest;
+        use atom_lib::variant::{Choice, Variants};
+        let m = Manifest::parse(
+            b"[atom]\nid = \"a\"\nversion = \"1.0.0\"\n[deps.gcc]\npath = \"../gcc\"\n\
+              [deps.clang]\npath = \"../clang\"\n[provide]\ncc = [\"gcc\", \"clang\"]\n\
+              [support]\nstatic = false\nfeature = [\"F=1\", \"G\"]\n",
+            "atom.toml",
+        )
+        .unwrap();
+        let v = Variants::of(&m);
+        let config = || Config::new(r#"{"z":1,"a":2}"#, Some("x86_64-linux")).unwrap();
+        let defaults = config().with_variant(&v.select(&[]).unwrap());
+        assert_eq!(
+            defaults.canonical,
+            r#"{"a":2,"variant":{"cc":"gcc","feature":[],"static":false},"z":1}"#
+        );
+        let chosen = config().with_variant(
+            &v.select(&[
+                Choice::with("cc=clang").unwrap(),
+                Choice::Enable("feature".into()),
+                Choice::Enable("static".into()),
+            ])
+            .unwrap(),
+        );
+        assert_eq!(
+            chosen.for_evaluation(),
+            r#"{"a":2,"system":"x86_64-linux","variant":{"cc":"clang","feature":["F=1","G"],"static":true},"z":1}"#
+        );
+        assert_ne!(chosen.digest(), defaults.digest());
+        let none = config().with_variant(&Variants::default().select(&[]).unwrap());
+        assert_eq!(none, config(), "no options: the configuration as given");
+    }
+
+    #[test]
     fn bad_configurations_name_the_input() {
         let err = |c: &str, s: Option<&str>| {
             format!("{:#}", anyhow::Error::from(Config::new(c, s).unwrap_err()))
@@ -199,6 +291,11 @@ mod tests {
         assert_eq!(
             err("{}", Some("linux")),
             "invalid --system `linux`: expected <cpu>-<os>, e.g. x86_64-linux"
+        );
+        assert_eq!(
+            err(r#"{"variant":{}}"#, None),
+            "invalid --config `{\"variant\":{}}`: `variant` is reserved for the atom's variants: \
+             choose them with --with, --enable and --disable"
         );
         assert!(Config::new("{}", Some("x86_64-linux")).is_ok());
     }

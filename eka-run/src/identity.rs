@@ -6,7 +6,9 @@
 //!   names its tree and everything in it.
 //! - **lock**: BLAKE3 of `atom.lock`, or [`NO_LOCK`] when the atom has none. The lock records
 //!   the commit and tree of every dependency, so this part covers what `from` holds.
-//! - **config**: BLAKE3 of the canonical JSON of the configuration ([`crate::config`]).
+//! - **config**: BLAKE3 of the canonical JSON of the configuration ([`crate::config`]), the
+//!   variant selection (defaults included) as its member `variant` when the atom declares
+//!   options.
 //! - **system**: the system name, e.g. `x86_64-linux`.
 //! - **attribute**: the attribute path as given, or `null` for the whole API.
 //!
@@ -303,5 +305,64 @@ mod tests {
                 .digest(),
             id.digest()
         );
+    }
+
+    /// The test vectors of docs/eka-run.md (*Configuration and identity*).
+    #[test]
+    fn the_documented_vectors_hold() {
+        use atom_lib::manifest::Manifest;
+        use atom_lib::variant::{Choice, Variants};
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/eka-run.md"),
+        )
+        .unwrap();
+        let block = doc
+            .split("```identity-vector\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .unwrap();
+        let manifest = Manifest::parse(
+            b"[atom]\nid = \"a\"\nversion = \"1.0.0\"\n[deps.gcc]\npath = \"../gcc\"\n\
+              [deps.clang]\npath = \"../clang\"\n[provide]\ncc = [\"gcc\", \"clang\"]\n\
+              [support]\nfeature = [\"F=1\"]\nstatic = false\n",
+            "atom.toml",
+        )
+        .unwrap();
+        let chosen = Variants::of(&manifest)
+            .select(&[
+                Choice::with("cc=clang").unwrap(),
+                Choice::Enable("static".into()),
+            ])
+            .unwrap();
+        let vectors: Vec<&str> = block.split("\n\n").collect();
+        assert_eq!(vectors.len(), 2);
+        for (vector, selection) in vectors
+            .iter()
+            .zip([atom_lib::variant::Selection::default(), chosen])
+        {
+            let field = |name: &str| {
+                vector
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(str::trim))
+                    .unwrap()
+            };
+            let config = Config::new(field("config"), Some("x86_64-linux"))
+                .unwrap()
+                .with_variant(&selection);
+            let variant = match crate::canonical::parse(&config.canonical).unwrap() {
+                Value::Object(m) => m
+                    .into_iter()
+                    .find(|(n, _)| n == "variant")
+                    .map_or("{}".to_owned(), |(_, v)| v.to_string()),
+                _ => unreachable!(),
+            };
+            assert_eq!(variant, field("variant"));
+            let id = Identity::new("1".repeat(40), NO_LOCK.to_owned(), &config, Some("hello"));
+            assert_eq!(
+                (id.config.as_str(), id.digest().as_str()),
+                (field("part"), field("identity")),
+                "{vector}"
+            );
+        }
     }
 }

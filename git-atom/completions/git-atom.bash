@@ -254,7 +254,7 @@ _git__atom() {
             return 0
             ;;
         git__atom__subcmd__show)
-            opts="-v -q -h -V --json --verbose --quiet --help --version"
+            opts="-v -q -h -V --json --matrix --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

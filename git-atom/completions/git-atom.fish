@@ -89,6 +89,7 @@ complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s q -l quiet
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-atom -n "__fish_git_atom_using_subcommand resolve" -s V -l version -d 'Print version'
 complete -c git-atom -n "__fish_git_atom_using_subcommand show" -l json -d 'Print as JSON on stdout'
+complete -c git-atom -n "__fish_git_atom_using_subcommand show" -l matrix -d 'Show the atom\'s static build matrix instead: every `build:host:target` triple of `[platform]` times every combination of its `[provide]` and `[support]` variants, one line each (the triple, then the `eka-run` options that select the variant; `any` when the atom declares no `[platform]`); with --json, `{"include": [...]}`, which a CI system takes as its job matrix (GitHub Actions: `strategy.matrix`)'
 complete -c git-atom -n "__fish_git_atom_using_subcommand show" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); `ATOM_LOG` sets a filter too'
 complete -c git-atom -n "__fish_git_atom_using_subcommand show" -s q -l quiet -d 'Quiet: only errors on stderr, and no report of what was done on stdout (publish, fetch, update); what a command exists to print (ls, show, tree, verify, --json) is still printed'
 complete -c git-atom -n "__fish_git_atom_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -11,6 +11,7 @@ use atom_lib::manifest::{Dep, Manifest, Pin, Src, Support, MANIFEST_FILE};
 use atom_lib::store::git::Verbosity;
 use atom_lib::store::EntryKind;
 use atom_lib::uri::Uri;
+use atom_lib::variant;
 use atom_lib::{local, AtomRef, Root};
 use serde::Serialize;
 
@@ -29,6 +30,8 @@ use crate::{deps, output};
 /// eka's metadata refs before it is admitted; of its `[package]` manifest, only `label` and
 /// `version` are read.
 ///
+/// With --matrix, the static build matrix instead (see --matrix).
+///
 /// Exit status: 0 shown, 1 the atom could not be read, 2 bad arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,6 +41,30 @@ pub struct Args {
     /// Print as JSON on stdout
     #[arg(long)]
     json: bool,
+    /// Show the atom's static build matrix instead: every `build:host:target` triple of
+    /// `[platform]` times every combination of its `[provide]` and `[support]` variants, one
+    /// line each (the triple, then the `eka-run` options that select the variant; `any` when the
+    /// atom declares no `[platform]`); with --json, `{"include": [...]}`, which a CI system
+    /// takes as its job matrix (GitHub Actions: `strategy.matrix`)
+    #[arg(long)]
+    matrix: bool,
+}
+
+/// One entry of `show --matrix --json`.
+#[derive(Serialize)]
+struct JsonMatrixEntry {
+    triple: Option<String>,
+    build: Option<String>,
+    host: Option<String>,
+    target: Option<String>,
+    variant: serde_json::Map<String, serde_json::Value>,
+    args: Vec<String>,
+}
+
+/// `show --matrix --json`.
+#[derive(Serialize)]
+struct JsonMatrix {
+    include: Vec<JsonMatrixEntry>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +108,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let (manifest, lock, root, format) = remote(&ctx, &text)?;
         (manifest, lock, Some(root), None, format)
     };
+    if args.matrix {
+        return show_matrix(&manifest, args.json);
+    }
     let id = root.map(|r| Root(r).atom_id(&manifest.label).to_string());
     let show = JsonShow {
         label: manifest.label.to_string(),
@@ -115,6 +145,51 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         return Ok(0);
     }
     output::stdout(&render(&show))?;
+    Ok(0)
+}
+
+/// `show --matrix`: the static build matrix, one line per entry or one JSON document.
+fn show_matrix(manifest: &Manifest, json: bool) -> anyhow::Result<u8> {
+    let entries = variant::matrix(manifest)?;
+    let include: Vec<JsonMatrixEntry> = entries
+        .into_iter()
+        .map(|entry| {
+            let system = |s: atom_lib::manifest::platform::System| Some(s.as_str().to_owned());
+            let variant = entry
+                .selection
+                .values
+                .iter()
+                .map(|(name, (value, _))| {
+                    let value = match value {
+                        variant::Value::Candidate(c) => c.to_string().into(),
+                        variant::Value::Enabled(on) => (*on).into(),
+                    };
+                    (name.to_string(), value)
+                })
+                .collect();
+            JsonMatrixEntry {
+                triple: entry.triple.map(|t| t.to_string()),
+                build: entry.triple.and_then(|t| system(t.build)),
+                host: entry.triple.and_then(|t| system(t.host)),
+                target: entry.triple.and_then(|t| system(t.target)),
+                variant,
+                args: entry.selection.args(),
+            }
+        })
+        .collect();
+    if json {
+        output::json(&JsonMatrix { include })?;
+        return Ok(0);
+    }
+    let lines: String = include
+        .iter()
+        .map(|e| {
+            let words = std::iter::once(e.triple.as_deref().unwrap_or("any"))
+                .chain(e.args.iter().map(String::as_str));
+            words.collect::<Vec<_>>().join(" ") + "\n"
+        })
+        .collect();
+    output::stdout(&lines)?;
     Ok(0)
 }
 

@@ -31,6 +31,9 @@ pub enum Error {
     /// The atom could not be read for its identity.
     #[error(transparent)]
     Identity(#[from] identity::Error),
+    /// A variant choice (`--with`, `--enable`, `--disable`) does not fit the atom's manifest.
+    #[error(transparent)]
+    Variant(#[from] atom_lib::variant::Error),
     /// The URI does not parse.
     #[error(transparent)]
     Uri(Box<UriError>),

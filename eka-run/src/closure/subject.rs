@@ -12,6 +12,7 @@ use atom_lib::resolve;
 use atom_lib::store::git::Verbosity;
 use atom_lib::store::EntryKind;
 use atom_lib::uri::{Aliases, Uri};
+use atom_lib::variant::{Choice, Selection, Variants};
 use atom_lib::{AtomRef, GitStore, Lock, Oid};
 
 use super::error::{Error, Fix};
@@ -81,15 +82,18 @@ pub struct Subject {
     pub atom_part: String,
     /// The identity's lock part: BLAKE3 of `atom.lock`, or [`identity::NO_LOCK`].
     pub lock_part: String,
+    /// The variant selection: the choices made, checked against the manifest's `[provide]`
+    /// and `[support]`, with the manifest's defaults for the rest (empty without a manifest).
+    pub selection: Selection,
 }
 
 impl Subject {
-    /// Open what `spec` names: read a directory, or resolve and fetch a URI; check the manifest
-    /// and the lock.
-    pub fn open(spec: &Spec) -> Result<Self, Error> {
+    /// Open what `spec` names: read a directory, or resolve and fetch a URI; check the variant
+    /// `choices` against the manifest, then the lock.
+    pub fn open(spec: &Spec, choices: &[Choice]) -> Result<Self, Error> {
         match spec {
-            Spec::Dir(dir) => Self::open_dir(dir),
-            Spec::Uri(uri) => Self::open_uri(uri),
+            Spec::Dir(dir) => Self::open_dir(dir, choices),
+            Spec::Uri(uri) => Self::open_uri(uri, choices),
         }
     }
 
@@ -101,7 +105,7 @@ impl Subject {
         }
     }
 
-    fn open_dir(dir: &Path) -> Result<Self, Error> {
+    fn open_dir(dir: &Path, choices: &[Choice]) -> Result<Self, Error> {
         let dir = dir.canonicalize().map_err(|source| Error::Dir {
             path: dir.to_owned(),
             source,
@@ -114,13 +118,15 @@ impl Subject {
         }
         let atom_part = identity::atom_digest(&dir)?;
         let lock_part = identity::lock_digest(&dir)?;
-        // Without a manifest it is a plain module tree: no dependencies, nothing to check.
-        let lock = if dir.join(MANIFEST_FILE).is_file() {
+        // Without a manifest it is a plain module tree: no dependencies, no variants, nothing to
+        // check.
+        let (lock, selection) = if dir.join(MANIFEST_FILE).is_file() {
             let top = GitStore::discover(&dir)
                 .ok()
                 .and_then(|s| s.work_dir().map(Path::to_owned))
                 .map(|p| p.canonicalize().unwrap_or(p));
             let local = LocalAtom::at(&dir, top.as_deref())?;
+            let selection = Variants::of(&local.manifest).select(choices)?;
             check(
                 &local.manifest,
                 local.lock.as_ref(),
@@ -129,19 +135,20 @@ impl Subject {
                 Fix::Resolve(dir.clone()),
                 local.repo_path.is_some(),
             )?;
-            local.lock
+            (local.lock, selection)
         } else {
-            None
+            (None, Variants::default().select(choices)?)
         };
         Ok(Subject {
             origin: Origin::Dir(dir),
             lock,
             atom_part,
             lock_part,
+            selection,
         })
     }
 
-    fn open_uri(raw: &str) -> Result<Self, Error> {
+    fn open_uri(raw: &str, choices: &[Choice]) -> Result<Self, Error> {
         let aliases = aliases()?;
         let uri = Uri::parse(raw, &aliases)?;
         let Some(address) = uri.address.clone() else {
@@ -221,6 +228,7 @@ impl Subject {
             atom_lib::Format::EkaPre1 => Manifest::parse_eka(&manifest_bytes, &manifest_path),
         }
         .map_err(|e| published(e.to_string()))?;
+        let selection = Variants::of(&manifest).select(choices)?;
         let lock = lock_bytes
             .as_deref()
             .map(|bytes| Lock::parse(bytes, &lock_path))
@@ -253,6 +261,7 @@ impl Subject {
                 || identity::NO_LOCK.to_owned(),
                 |b| blake3::hash(&b).to_hex().to_string(),
             ),
+            selection,
         })
     }
 

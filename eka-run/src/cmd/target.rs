@@ -1,6 +1,8 @@
 //! What `eval`, `build`, `run` and `plan` evaluate: an atom, an attribute path of it, a
 //! configuration, and how (the evaluation cache, Nix's trace).
 
+use atom_lib::variant::Choice;
+
 use crate::backend::nix::NixEvaluator;
 use crate::backend::{Cached, Request};
 use crate::cache::Cache;
@@ -27,6 +29,20 @@ pub struct Target {
     /// canonical JSON (RFC 8785), which is also what atom-nix gets
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub config: String,
+    /// Choose CANDIDATE for the atom's `[provide]` option NAME (e.g. `--with cc=clang`); atom-nix
+    /// sees it as `config.variant.NAME`, the name of the chosen dependency [default: the
+    /// option's first candidate]; repeatable
+    #[arg(long = "with", value_name = "NAME=CANDIDATE", value_parser = Choice::with)]
+    pub with: Vec<Choice>,
+    /// Turn on the atom's `[support]` option NAME: `config.variant.NAME` is `true` for a toggle,
+    /// the list of flags for a list [default: the toggle's default in atom.toml; a list is
+    /// off]; repeatable
+    #[arg(long, value_name = "NAME")]
+    pub enable: Vec<String>,
+    /// Turn off the atom's `[support]` option NAME: `config.variant.NAME` is `false` for a
+    /// toggle, `[]` for a list; repeatable
+    #[arg(long, value_name = "NAME")]
+    pub disable: Vec<String>,
     /// The system to evaluate for, passed as `config.system` [default: the configuration's
     /// `system`, else this machine's, e.g. x86_64-linux]
     #[arg(long, value_name = "SYSTEM")]
@@ -42,11 +58,25 @@ pub struct Target {
 
 impl Target {
     /// The request this names: the configuration normalised, the atom opened (a URI resolved
-    /// and fetched) with its lock checked, the identity read from it.
+    /// and fetched) with its variant choices and its lock checked, the selection put into the
+    /// configuration, the identity read from it.
     pub fn request(&self) -> anyhow::Result<Request> {
         let config = Config::new(&self.config, self.system.as_deref())?;
-        let atom = closure::Subject::open(&self.atom)?;
+        let atom = closure::Subject::open(&self.atom, &self.choices())?;
+        let config = config.with_variant(&atom.selection);
         Ok(Request::new(atom, self.attr.as_deref(), config))
+    }
+
+    /// The variant choices: `--with`, then `--enable`, then `--disable`.
+    pub fn choices(&self) -> Vec<Choice> {
+        let enable = self.enable.iter().cloned().map(Choice::Enable);
+        let disable = self.disable.iter().cloned().map(Choice::Disable);
+        self.with
+            .iter()
+            .cloned()
+            .chain(enable)
+            .chain(disable)
+            .collect()
     }
 
     /// The Nix evaluator in `sandbox`, behind the evaluation cache unless `--no-cache` (or

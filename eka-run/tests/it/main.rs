@@ -10,6 +10,7 @@ mod man;
 mod private_dir;
 mod run_mode;
 mod substitute;
+mod variant;
 
 /// Every `*.rs` file here is declared above: a test file nobody declares would never run.
 #[test]
