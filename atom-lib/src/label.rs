@@ -145,7 +145,33 @@ pub fn is_invisible(c: char) -> bool {
 /// The form two labels that look alike share: the Unicode TR39 skeleton of the label in lower
 /// case (`Label`, `label` and `LabeI` have the same one).
 pub fn skeleton(label: &Label) -> String {
-    unicode_security::confusable_detection::skeleton(&label.0.to_lowercase()).collect()
+    let lower = label.0.to_lowercase();
+    ascii_skeleton(&lower)
+        .unwrap_or_else(|| unicode_security::confusable_detection::skeleton(&lower).collect())
+}
+
+/// The TR39 skeleton of ASCII `text` whose characters each have an ASCII skeleton: their
+/// concatenation, which is exact there (the skeleton is NFD, each character replaced by its
+/// prototype, NFD again, and ASCII has neither decompositions nor combining marks to reorder).
+/// A table of 128 entries instead of the general algorithm: most labels of a monorepo are
+/// ASCII, and listing 10,000 of them spent a tenth of its time in skeletons.
+fn ascii_skeleton(text: &str) -> Option<String> {
+    static TABLE: std::sync::OnceLock<Vec<Option<String>>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0u8..128)
+            .map(|b| {
+                let own: String =
+                    unicode_security::confusable_detection::skeleton(&char::from(b).to_string())
+                        .collect();
+                own.is_ascii().then_some(own)
+            })
+            .collect()
+    });
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        out.push_str(table.get(usize::from(b))?.as_deref()?);
+    }
+    Some(out)
 }
 
 /// The first label of `others` that looks like `label` without being it (see [`skeleton`]).
@@ -205,6 +231,32 @@ impl AsRef<str> for Label {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The table's answer is the general algorithm's, for every pair of ASCII characters (all
+    /// the neighbours a character can have) and for look-alikes made of several characters.
+    #[test]
+    fn the_ascii_skeleton_is_the_general_one() {
+        let full =
+            |t: &str| -> String { unicode_security::confusable_detection::skeleton(t).collect() };
+        let mut texts: Vec<String> = ["rn", "m", "l1I|0O", "vv", "w", "cl", "d", "a-b_c.d"]
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect();
+        for a in 32u8..127 {
+            for b in 32u8..127 {
+                texts.push(String::from_utf8(vec![a, b]).unwrap());
+            }
+        }
+        let mut fast = 0;
+        for t in &texts {
+            if let Some(s) = ascii_skeleton(t) {
+                assert_eq!(s, full(t), "{t:?}");
+                fast += 1;
+            }
+        }
+        assert!(fast > texts.len() / 2, "the table answers most ASCII text");
+        assert_eq!(ascii_skeleton("é"), None);
+    }
 
     #[test]
     fn valid_labels() {

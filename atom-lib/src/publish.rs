@@ -527,7 +527,18 @@ pub fn plan(
     )?;
     let root = Root(root_oid);
 
-    let mut planned = plan_atoms(store, source, root, &selected, &mut problems, progress)?;
+    // The atoms here, listed once: looked up by each planned atom, and their labels compared
+    // with the new ones.
+    let here = store.refs_with_prefix("refs/atoms/")?;
+    let mut planned = plan_atoms(
+        store,
+        &here,
+        source,
+        root,
+        &selected,
+        &mut problems,
+        progress,
+    )?;
     in_dependency_order(&mut planned, &siblings);
     let mut subs = plan_subatomics(store, tree, source, &selected, &mut problems)?;
 
@@ -540,8 +551,7 @@ pub fn plan(
     };
 
     // The labels already published, each with where: new labels must not look like them.
-    let mut published_labels =
-        published_labels_of(&store.refs_with_prefix("refs/atoms/")?, &Place::Local);
+    let mut published_labels = published_labels_of(&here, &Place::Local);
     let mut remote_updates: Vec<RefUpdate> = Vec::new();
     if let Some(remote) = &remote {
         let against = AgainstRemote {
@@ -770,6 +780,7 @@ fn in_dependency_order(planned: &mut [Planned], siblings: &SiblingCounts) {
 /// published from an earlier source commit: it stays as it is and counts as up to date).
 fn plan_atoms(
     store: &GitStore,
+    here: &[RemoteRef],
     source: Oid,
     root: Root,
     selected: &[SourceAtom],
@@ -781,6 +792,8 @@ fn plan_atoms(
         .filter_map(|a| a.manifest.as_ref().ok().map(|m| (a, m)))
         .collect();
     let total = valid.len();
+    let here: std::collections::HashMap<&RefName, Oid> =
+        here.iter().map(|r| (&r.name, r.oid)).collect();
     let mut planned = Vec::with_capacity(total);
     for (i, (atom, manifest)) in valid.into_iter().enumerate() {
         progress(Progress::Reading(i + 1, total));
@@ -795,7 +808,7 @@ fn plan_atoms(
         let bytes = commit.to_bytes();
         let oid = store.hash_commit(&bytes);
         let reference = AtomRef::new(manifest.label.clone(), manifest.version.clone());
-        let existing = store.find_ref(&reference.name())?;
+        let existing = here.get(&reference.name()).copied();
         let (local, oid, bytes, atom_source) = match compare(store, existing, oid, atom.tree)? {
             Existing::Absent => (Status::WouldPublish, oid, Some(bytes), source),
             Existing::Same => (Status::UpToDate, oid, None, source),
