@@ -178,6 +178,27 @@ pub(crate) const DEPS_BASE: &str = "/eka-deps";
 /// expression composes (see [`crate::closure::Materialised::graph`]).
 pub(crate) const DEPS_JSON: &str = "deps.json";
 
+/// Where the private directory is made: `TMPDIR` when the user set it; else in memory, in the
+/// user's runtime directory (`XDG_RUNTIME_DIR`, a tmpfs of their own) or `/dev/shm`; else the
+/// system's temporary directory. An evaluation writes a few small files there and removes
+/// them; on a disk file system that creation and removal made the evaluator wait (an
+/// uncached evaluation took 54-62 ms in `/tmp`, 34-39 ms in `/dev/shm`, for the same 23 ms of
+/// CPU, on a loaded machine). Builds do not use it.
+fn private_parent(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let usable = |d: &Path| d.is_absolute() && d.is_dir();
+    if let Some(dir) = env("TMPDIR")
+        .map(PathBuf::from)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        return dir;
+    }
+    env("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| usable(d))
+        .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|d| usable(d)))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
 impl Jail {
     /// Prepare the sandbox for the atom directory `atom` (`None`: the caller exports the atom
     /// into [`Jail::exports`]).
@@ -231,12 +252,13 @@ impl Jail {
         // evaluator through the sandbox's init, and this process stays to remove the directory.
         sandbox::catch_signals()?;
         // Mode 0700: the directory holds the evaluation's /tmp.
+        let parent = private_parent(|k| std::env::var_os(k));
         let private = tempfile::Builder::new()
             .prefix("eka-run.")
             .permissions(std::fs::Permissions::from_mode(0o700))
-            .tempdir()
+            .tempdir_in(&parent)
             .map_err(|source| Error::Private {
-                path: std::env::temp_dir(),
+                path: parent,
                 source,
             })?;
         let jail = Jail {
@@ -624,4 +646,46 @@ pub(crate) struct Spawned {
     pub(crate) code: u8,
     /// The captured stdout (empty unless captured).
     pub(crate) stdout: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment of exactly `vars`.
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| {
+            vars.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.into())
+        }
+    }
+
+    #[test]
+    fn the_private_directory_is_in_memory_unless_tmpdir_says_otherwise() {
+        // TMPDIR, when set, wins: the user (or a test) chose where temporary files go.
+        assert_eq!(
+            private_parent(env(&[("TMPDIR", "/var/tmp"), ("XDG_RUNTIME_DIR", "/run")])),
+            PathBuf::from("/var/tmp")
+        );
+        // Else the user's runtime directory, when it is an absolute directory.
+        let runtime = tempfile::tempdir().unwrap();
+        let dir = runtime.path().to_str().unwrap();
+        assert_eq!(
+            private_parent(env(&[("XDG_RUNTIME_DIR", dir)])),
+            runtime.path()
+        );
+        // A relative or missing one is passed over for /dev/shm, else the system's.
+        let fallback = if Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        assert_eq!(private_parent(env(&[("XDG_RUNTIME_DIR", "run")])), fallback);
+        assert_eq!(private_parent(env(&[("TMPDIR", "")])), fallback);
+    }
 }
