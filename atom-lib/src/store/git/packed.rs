@@ -57,7 +57,8 @@ impl GitStore {
 
     /// Creates every ref of `updates` (all [`Expect::Absent`]) in one rewrite of
     /// `packed-refs`: all of them or, when one exists or collides with an existing ref, none.
-    pub(super) fn create_packed(&self, updates: &[RefUpdate]) -> Result<(), StoreError> {
+    /// `false` (nothing written) when the existing `packed-refs` is not one this writer reads.
+    pub(super) fn create_packed(&self, updates: &[RefUpdate]) -> Result<bool, StoreError> {
         let common = self.repo.common_dir().to_path_buf();
         let path = common.join("packed-refs");
         let lock = Lock::take(&path.with_extension("lock"), self.packed_refs_timeout())?;
@@ -85,15 +86,11 @@ impl GitStore {
             Err(e) => return Err(io("cannot read the packed refs beside", e)),
         };
         let traits = traits(&existing);
-        let mut entries = parse(&existing).map_err(|line| {
-            fail(
-                &first,
-                format!(
-                    "could not be created: `{}` line {line} is not a packed ref",
-                    path.display()
-                ),
-            )
-        })?;
+        // A file this writer does not read is left to git's own way of writing refs (a loose
+        // ref each), which never rewrites it.
+        let Ok(mut entries) = parse(&existing) else {
+            return Ok(false);
+        };
         for update in updates {
             let name = update.name.as_str();
             let taken = if entries.contains_key(name.as_bytes()) {
@@ -121,7 +118,8 @@ impl GitStore {
             text.extend_from_slice(lines);
         }
         lock.commit(&text, &path)
-            .map_err(|e| io("cannot write the packed refs in", e))
+            .map_err(|e| io("cannot write the packed refs in", e))?;
+        Ok(true)
     }
 
     /// `core.packedRefsTimeout`: how long to wait for another writer's `packed-refs.lock`, in
@@ -515,6 +513,24 @@ mod tests {
                 .count(),
             PACKED_CREATIONS
         );
+    }
+
+    #[test]
+    fn a_packed_refs_file_it_does_not_read_is_left_to_loose_refs() {
+        let (dir, store, commits) = repository(PACKED_CREATIONS);
+        let path = dir.path().join("packed-refs");
+        let mut odd = std::fs::read(&path).unwrap();
+        odd.extend_from_slice(b"a line of another writer\n");
+        std::fs::write(&path, &odd).unwrap();
+        assert!(!store.create_packed(&creations(&commits)).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), odd, "not rewritten");
+        assert!(!dir.path().join("packed-refs.lock").exists());
+        // The transaction of the git library writes them instead.
+        let updates = creations(&commits);
+        store.update_refs(&updates, "test").unwrap();
+        for u in &updates {
+            assert_eq!(store.find_ref(&u.name).unwrap(), Some(u.new));
+        }
     }
 
     #[test]

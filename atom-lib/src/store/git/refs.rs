@@ -131,8 +131,8 @@ impl GitStore {
     /// cannot both win. Many creations at once are one rewrite of `packed-refs` instead of a
     /// loose ref each (see [`packed`](super::packed)).
     pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<(), StoreError> {
-        if self.packs_creations(updates)? {
-            return self.create_packed(updates);
+        if self.packs_creations(updates)? && self.create_packed(updates)? {
+            return Ok(());
         }
         let mut edits = Vec::with_capacity(updates.len());
         for update in updates {
