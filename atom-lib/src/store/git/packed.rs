@@ -167,7 +167,10 @@ fn parse(bytes: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, usize> {
         if body.starts_with(b"#") || body.is_empty() {
             continue;
         }
-        if body.starts_with(b"^") {
+        if let Some(peeled) = body.strip_prefix(b"^") {
+            if !is_hex_oid(peeled) {
+                return Err(i + 1);
+            }
             let owner = last
                 .as_ref()
                 .and_then(|n| entries.get_mut(n))
@@ -178,7 +181,7 @@ fn parse(bytes: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, usize> {
         }
         let space = body.iter().position(|&b| b == b' ').ok_or(i + 1)?;
         let (oid, name) = (&body[..space], &body[space + 1..]);
-        if oid.is_empty() || !oid.iter().all(u8::is_ascii_hexdigit) || name.is_empty() {
+        if !is_hex_oid(oid) || name.is_empty() || name.contains(&b' ') {
             return Err(i + 1);
         }
         let mut lines = body.to_vec();
@@ -187,6 +190,11 @@ fn parse(bytes: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, usize> {
         last = Some(name.to_vec());
     }
     Ok(entries)
+}
+
+/// Whether `hex` is an object id as git writes it (SHA-1 or SHA-256, in hexadecimal).
+fn is_hex_oid(hex: &[u8]) -> bool {
+    matches!(hex.len(), 40 | 64) && hex.iter().all(u8::is_ascii_hexdigit)
 }
 
 /// Why `name` cannot be created beside the loose refs: it exists, refs are stored under it,
@@ -558,6 +566,11 @@ mod tests {
         );
         assert_eq!(parse(b"nonsense\n"), Err(1));
         assert_eq!(parse(b"^1111\n"), Err(1));
+        assert_eq!(parse(b"a line of another writer\n"), Err(1));
+        assert_eq!(
+            parse(b"1111111111111111111111111111111111111111 refs/a\n^12\n"),
+            Err(2)
+        );
     }
 
     #[test]
