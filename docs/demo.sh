@@ -69,13 +69,15 @@ git init -q --bare app-remote.git
 git init -q app && cd app
 git remote add origin ../app-remote.git
 mkdir -p greeter
-printf '[atom]\nid = "greeter"\nversion = "0.1.0"\n' > greeter/atom.toml
+# It supports two systems and one variant, `excited` (off unless chosen: `--enable excited`).
+printf '[atom]\nid = "greeter"\nversion = "0.1.0"\n\n[platform]\nsupported = ["x86_64-linux", "aarch64-linux"]\n\n[support]\nexcited = false\n' > greeter/atom.toml
 # `from.strings` is the public API of the locked `strings` atom (`Shout` is public, so it is
-# `shout`); `Hello` is a derivation built by the busybox at `config.busybox` in the user store.
+# `shout`); `config.variant` is the chosen variant; `Hello` is a derivation built by the busybox
+# at `config.busybox` in the user store.
 cat > greeter/mod.nix <<'EOF'
 let
   bb = "${builtins.path { path = config.busybox; name = "busybox"; }}/bin/busybox";
-  message = from.strings.shout "hello from an atom";
+  message = from.strings.shout ("hello from an atom" + (if config.variant.excited then "!" else ""));
 in
 {
   Message = message;
@@ -95,6 +97,8 @@ cd greeter
 step git atom add "$demo/remote.git::strings@^1.2"
 step cat atom.toml atom.lock
 step git atom show
+# The static build matrix a CI system takes as its job list (`--json`): systems x variants.
+step git atom show --matrix
 step git atom tree
 step git atom resolve --locked
 step git atom verify --locked
@@ -105,6 +109,7 @@ step git atom publish
 # Evaluate it with its locked dependency in eka-run's sandbox (no network; it sees the atom and
 # the locked `strings` atom, exported from the atom cache), then from its published URI.
 step eka-run eval greeter message
+step eka-run eval --enable excited greeter message
 step eka-run eval "$demo/app-remote.git::greeter@^0.1" message
 # Build its derivation in the user store ($demo/data/eka-run/nix here, ~/.local/share/eka-run/nix
 # by default) with a static busybox added to that store as the builder, and run it.
@@ -122,6 +127,7 @@ step git -C hello log --oneline --all
 echo
 echo "demo: published, listed and verified atoms, evaluated and published an atom depending on a"
 echo "sibling of its repository, depended on one from another repository (locked and"
-echo "published with its lock), evaluated, built and ran that atom with its dependency (the last"
+echo "published with its lock), listed its build matrix, evaluated it with and without a variant,"
+echo "built and ran that atom with its dependency (the last"
 echo "evaluation came from the evaluation cache), and cloned one atom; everything above ran in $demo"
 echo "(removed on exit)"
