@@ -1128,3 +1128,60 @@ fn update_takes_a_transitive_atom_and_moves_it_alone() {
     );
     assert_eq!(g.lock(), after);
 }
+
+/// Two repositories may each publish an atom of the same label and version, one depending on the
+/// other (a wrapper named after what it wraps): two atoms, not a cycle. The resolver once
+/// compared atoms on the chain by label and version only, and refused this graph.
+#[test]
+fn the_same_label_and_version_in_two_repositories_is_no_cycle() {
+    let g = Graph::new();
+    let env = &g.env;
+    let fork = env.init("fork");
+    env.init_bare("srv/fork.git");
+    env.git_ok(
+        &fork,
+        &[
+            "remote",
+            "add",
+            "origin",
+            env.path("srv/fork.git").to_str().unwrap(),
+        ],
+    );
+    let core_url = g.url("core.git");
+    env.write(
+        &fork,
+        "base/atom.toml",
+        &manifest("base", "1.0.0", &[("base", &core_url, "=1.0.0")]),
+    );
+    // Resolving the wrapper itself: its dependency has its own label and version.
+    env.git(&fork.join("base"), ["atom", "resolve"]).success();
+    env.commit_all(&fork, "a base wrapping core's");
+    env.git_ok(&fork, &["push", "-q", "origin", "main"]);
+    env.git(&fork, ["atom", "publish"]).success();
+
+    env.write(
+        &g.app,
+        "app/atom.toml",
+        &manifest("app", "0.1.0", &[("base", &g.url("fork.git"), "1")]),
+    );
+    env.commit_all(&g.app, "app on the wrapper");
+    let run = g.resolve(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lock = g.lock();
+    assert_eq!(
+        locked(&lock),
+        pairs(&[("base", "1.0.0"), ("base", "1.0.0")])
+    );
+    let parsed = atom_lib::Lock::parse(lock.as_bytes(), "atom.lock").unwrap();
+    assert!(parsed.validate().is_empty(), "{:?}", parsed.validate());
+    let wrapper = parsed
+        .atoms
+        .iter()
+        .find(|a| !a.requires.is_empty())
+        .expect("the wrapper requires the other");
+    let wrapped = parsed
+        .atom(wrapper.requires.values().next().unwrap())
+        .unwrap();
+    assert_ne!(wrapper.id, wrapped.id, "two atoms");
+    g.resolve(&["--locked"]).success();
+}

@@ -236,12 +236,34 @@ pub enum Error {
 /// Where the index records the atoms it holds: `<prefix><address key>/<root>/<label>/<version>`.
 const INDEX_PREFIX: &str = "refs/index/";
 
-/// An address as a ref component: the BLAKE3 hash of the address (password hidden), in hex.
-/// `chain` and then `label@version`; an atom already on the chain is a cycle.
-fn extend_chain(chain: &[String], label: &Label, version: &Version) -> Result<Vec<String>, Error> {
-    let this = format!("{label}@{version}");
+/// How a dependency that leads back to the atom being resolved (the top) is recognised.
+enum Top {
+    /// By its atomic number and version (it is in a repository with a history).
+    Key(AtomKey),
+    /// By nothing: it is in a repository without a commit, so nothing fetched is it.
+    Unnumbered,
+    /// By its label and version: it is not in a local repository.
+    Shown,
+}
+
+/// `chain` and then `label@version` of the atom `key`. An atom already on the chain is a cycle:
+/// one of `keys`, or the top (see [`Top`]). Atoms of two repositories may share a label and a
+/// version: they are two atoms.
+fn extend_chain(
+    chain: &[String],
+    keys: &[AtomKey],
+    top: &Top,
+    label: &Label,
+    key: &AtomKey,
+) -> Result<Vec<String>, Error> {
+    let this = format!("{label}@{}", key.version);
     let mut out = chain.to_vec();
-    let again = chain.contains(&this);
+    let again = keys.contains(key)
+        || match top {
+            Top::Key(top) => top == key,
+            Top::Unnumbered => false,
+            Top::Shown => chain.first() == Some(&this),
+        };
     out.push(this);
     if again {
         return Err(Error::Cycle(out));
@@ -249,6 +271,7 @@ fn extend_chain(chain: &[String], label: &Label, version: &Version) -> Result<Ve
     Ok(out)
 }
 
+/// An address as a ref component: the BLAKE3 hash of the address (password hidden), in hex.
 fn address_key(address: &Address) -> String {
     blake3::hash(address.redacted().as_bytes())
         .to_hex()
@@ -302,6 +325,8 @@ struct Request {
     mirrors: Vec<Address>,
     requirement: Requirement,
     chain: Vec<String>,
+    /// The atoms on the chain below the top, its owner last: what a cycle is found by.
+    keys: Vec<AtomKey>,
     /// Whether its locked version may move.
     update: bool,
 }
@@ -313,6 +338,8 @@ struct PathRequest {
     /// The directory, relative to the repository's root.
     dir: String,
     chain: Vec<String>,
+    /// The atoms on the chain below the top, its owner last.
+    keys: Vec<AtomKey>,
     update: bool,
 }
 
@@ -500,7 +527,8 @@ impl Resolver<'_> {
         let top = format!("{}@{}", manifest.label, manifest.version);
         let atom_dir = self.local.map(|l| l.atom_dir.to_owned());
         let home = atom_dir.as_deref().map_or(Home::None, Home::Local);
-        let (mut level, mut paths) = self.requests(manifest, None, home, &[top], true)?;
+        let top_atom = self.top(manifest);
+        let (mut level, mut paths) = self.requests(manifest, None, home, (&[top], &[]), true)?;
         let mut graph = Graph::default();
         let mut demands: Demands = BTreeMap::new();
         while !level.is_empty() || !paths.is_empty() {
@@ -509,15 +537,17 @@ impl Resolver<'_> {
             for request in std::mem::take(&mut paths) {
                 let (key, node, manifest) = self.path_atom(&request)?;
                 graph.link(request.owner.as_ref(), &request.name, &key);
-                let chain = extend_chain(&request.chain, &node.label, &key.version)?;
+                let chain =
+                    extend_chain(&request.chain, &request.keys, &top_atom, &node.label, &key)?;
                 if graph.nodes.contains_key(&key) {
                     continue;
                 }
+                let keys = [request.keys.as_slice(), std::slice::from_ref(&key)].concat();
                 let (more, more_paths) = self.requests(
                     &manifest,
                     Some(&key),
                     Home::Local(&request.dir),
-                    &chain,
+                    (&chain, &keys),
                     request.update,
                 )?;
                 next.extend(more);
@@ -558,18 +588,30 @@ impl Resolver<'_> {
                 repo,
             } in picked
             {
-                let chain = extend_chain(&request.chain, &request.label, &key.version)?;
+                let chain = extend_chain(
+                    &request.chain,
+                    &request.keys,
+                    &top_atom,
+                    &request.label,
+                    &key,
+                )?;
                 if graph.nodes.contains_key(&key) {
                     continue;
                 }
+                let keys = [request.keys.as_slice(), std::slice::from_ref(&key)].concat();
                 let (tree, dep_manifest) = self.manifests[&commit].clone();
                 let home = Home::Fetched {
                     url: &request.url,
                     mirrors: &request.mirrors,
                     lock: self.locks.get(&commit),
                 };
-                let (more, more_paths) =
-                    self.requests(&dep_manifest, Some(&key), home, &chain, request.update)?;
+                let (more, more_paths) = self.requests(
+                    &dep_manifest,
+                    Some(&key),
+                    home,
+                    (&chain, &keys),
+                    request.update,
+                )?;
                 next.extend(more);
                 next_paths.extend(more_paths);
                 let repository = &self.repositories[&repo];
@@ -696,7 +738,7 @@ impl Resolver<'_> {
         manifest: &Manifest,
         owner: Option<&AtomKey>,
         home: Home<'_>,
-        chain: &[String],
+        (chain, keys): (&[String], &[AtomKey]),
         update_parent: bool,
     ) -> Result<(Vec<Request>, Vec<PathRequest>), Error> {
         let mut out = Vec::new();
@@ -723,6 +765,7 @@ impl Resolver<'_> {
                             owner: owner.cloned(),
                             dir: target,
                             chain: c,
+                            keys: keys.to_vec(),
                             update,
                         });
                         continue;
@@ -743,6 +786,7 @@ impl Resolver<'_> {
                             mirrors: mirrors.to_vec(),
                             requirement: sibling_requirement(&sibling.version),
                             chain: c,
+                            keys: keys.to_vec(),
                             update,
                         });
                         continue;
@@ -778,10 +822,29 @@ impl Resolver<'_> {
                 mirrors,
                 requirement: dep.version.clone(),
                 chain: c,
+                keys: keys.to_vec(),
                 update,
             });
         }
         Ok((out, paths))
+    }
+
+    /// How the atom being resolved is recognised on a chain: by its atomic number when it is in
+    /// a repository with a history (its root).
+    fn top(&self, manifest: &Manifest) -> Top {
+        let Some(local) = self.local else {
+            return Top::Shown;
+        };
+        let Some(head) = local.store.head_commit() else {
+            return Top::Unnumbered;
+        };
+        match crate::list::history_root(local.store, head) {
+            Ok(root) => Top::Key(AtomKey {
+                id: Root(root).atom_id(&manifest.label),
+                version: manifest.version.clone(),
+            }),
+            Err(_) => Top::Shown,
+        }
     }
 
     /// The atom of the local repository a path request names, as its working tree has it
