@@ -28,6 +28,8 @@ pub enum Program {
     Instantiate,
     /// `nix-store`: realises derivations, in run mode.
     Store,
+    /// `nix`: reads Nix's settings as run mode's Nix sees them ([`show_config`]).
+    Nix,
 }
 
 impl Program {
@@ -36,6 +38,7 @@ impl Program {
         match self {
             Program::Instantiate => "nix-instantiate",
             Program::Store => "nix-store",
+            Program::Nix => "nix",
         }
     }
 
@@ -188,6 +191,42 @@ impl Sealed {
 /// `$NIX_CONF_DIR/nix.conf`.
 pub fn run_mode_conf() -> String {
     env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new))
+}
+
+/// Nix's settings as `nix-store --realise` in run mode reads them, from `nix show-config
+/// --json` (`program`, a `nix`): the caller's environment with `NIX_CONF_DIR` at a directory
+/// holding run mode's `nix.conf` ([`run_mode_conf`], which includes the caller's
+/// `$NIX_CONF_DIR/nix.conf`), so the user's `nix.conf` files and `NIX_CONFIG` count as they
+/// count there. Needs no store. Its stdout, or why it failed (its stderr's first line).
+pub fn show_config(program: &Path) -> Result<Vec<u8>, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("eka-run-conf.")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    std::fs::write(dir.path().join("nix.conf"), run_mode_conf())
+        .map_err(|e| format!("cannot write a nix.conf: {e}"))?;
+    let out = Command::new(program)
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "show-config",
+            "--json",
+        ])
+        .env("NIX_CONF_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{}`: {e}", program.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(format!(
+            "`{} show-config` failed ({}): {}",
+            program.display(),
+            out.status,
+            first.trim()
+        ));
+    }
+    Ok(out.stdout)
 }
 
 /// A program to execute in run mode (the user's store at `/nix/store`, entered already): the
