@@ -254,7 +254,9 @@ impl Entry {
     /// options that select the variant: `x86_64-linux:aarch64-linux:aarch64-linux --with
     /// cc=clang --disable static`.
     pub fn label(&self) -> String {
-        let triple = self.triple.map_or_else(|| "any".to_owned(), |t| t.to_string());
+        let triple = self
+            .triple
+            .map_or_else(|| "any".to_owned(), |t| t.to_string());
         std::iter::once(triple)
             .chain(self.selection.args())
             .collect::<Vec<_>>()

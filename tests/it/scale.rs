@@ -166,7 +166,10 @@ fn thousands_of_atoms_publish_in_one_push_under_a_small_argument_limit() {
     // and reads them as its own.
     let packed = std::fs::read_to_string(src.join(".git/packed-refs")).unwrap();
     assert_eq!(
-        packed.lines().filter(|l| l.contains(" refs/atoms/")).count(),
+        packed
+            .lines()
+            .filter(|l| l.contains(" refs/atoms/"))
+            .count(),
         N + 1
     );
     assert!(!src.join(".git/refs/atoms/p0").exists());

@@ -83,7 +83,13 @@ fn realise_request(
     args: &Args,
     out_link: Option<&Path>,
 ) -> Result<(Derivation, Vec<String>), backend::Error> {
-    realise_with(request, &args.target, &args.builder, &args.sandbox, out_link)
+    realise_with(
+        request,
+        &args.target,
+        &args.builder,
+        &args.sandbox,
+        out_link,
+    )
 }
 
 /// `eka-run build`: print the output paths, one a line.

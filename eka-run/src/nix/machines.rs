@@ -213,7 +213,12 @@ mod tests {
         );
         let got: Vec<(&str, Vec<&str>)> = machines
             .iter()
-            .map(|m| (m.uri.as_str(), m.systems.iter().map(String::as_str).collect()))
+            .map(|m| {
+                (
+                    m.uri.as_str(),
+                    m.systems.iter().map(String::as_str).collect(),
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -465,7 +465,10 @@ mod tests {
             "{err}"
         );
         let mut above = creations(&commits[..PACKED_CREATIONS]);
-        above.push(RefUpdate::create(RefName::new("refs/loose").unwrap(), commits[0]));
+        above.push(RefUpdate::create(
+            RefName::new("refs/loose").unwrap(),
+            commits[0],
+        ));
         let err = store.update_refs(&above, "test").unwrap_err().to_string();
         assert!(err.contains("conflicts with the refs under it"), "{err}");
         let mut over = creations(&commits[..PACKED_CREATIONS]);

@@ -107,7 +107,11 @@ fn plan(entries: Vec<Entry>, caps: &Capabilities) -> Vec<Job> {
 fn build_one(args: &Args, subject: &Subject, job: &Job) -> anyhow::Result<Outcome> {
     let target = &args.target;
     let mut config = Config::new(&target.config, Some(&job.system))?;
-    if let Some(t) = job.entry.triple.filter(|t| t.host != t.build || t.target != t.host) {
+    if let Some(t) = job
+        .entry
+        .triple
+        .filter(|t| t.host != t.build || t.target != t.host)
+    {
         config = config.with_platform([t.build.as_str(), t.host.as_str(), t.target.as_str()])?;
     }
     let config = config.with_variant(&job.entry.selection);
@@ -118,9 +122,13 @@ fn build_one(args: &Args, subject: &Subject, job: &Job) -> anyhow::Result<Outcom
     let request = backend::Request::new(atom, target.attr.as_deref(), config);
     match realise_request(&request, args, None) {
         Ok((derivation, _)) => Ok(Outcome::Built(derivation.outputs)),
-        Err(backend::Error::Failed { program, status }) => Ok(Outcome::Failed(format!(
-            "`{program}` failed with exit status {status}"
-        ))),
+        Err(backend::Error::Failed {
+            program,
+            status,
+            error,
+        }) => Ok(Outcome::Failed(error.unwrap_or_else(|| {
+            format!("`{program}` failed with exit status {status}")
+        }))),
         Err(e) => Err(e.into()),
     }
 }
