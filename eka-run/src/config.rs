@@ -61,7 +61,8 @@ pub enum Error {
     },
     /// `build --matrix` would set `platform` for a cross entry, and `--config` sets it.
     #[error(
-        "invalid --config `{text}`: `{PLATFORM_KEY}` is set by --matrix for the cross entry          `{triple}`"
+        "invalid --config `{text}`: `{PLATFORM_KEY}` is set by --matrix for the cross entry \
+         `{triple}`"
     )]
     PlatformTaken {
         /// What was given.
