@@ -187,6 +187,9 @@ pub struct NixBuilder {
     pub store: store::Options,
     /// The nix-store to run [default: the one on PATH].
     pub nix_store: Option<PathBuf>,
+    /// Find the first error line of nix-store's stderr for [`Error::Failed`] (its stderr then
+    /// passes through a pipe, so Nix sees no terminal there: no colours).
+    pub first_error: bool,
 }
 
 impl Builder for NixBuilder {
@@ -229,9 +232,14 @@ impl Builder for NixBuilder {
             what: "open /dev/null",
             source,
         })?;
-        // Its stderr passes through a pipe, copied to ours, to find its first error line.
-        let (err_r, err_w) = sandbox::pipe().map_err(jail::Error::from)?;
-        let process = process.stderr(std::fs::File::from(err_w));
+        // With `first_error`, its stderr passes through a pipe, copied to ours, to find its
+        // first error line.
+        let (process, err_r) = if self.first_error {
+            let (err_r, err_w) = sandbox::pipe().map_err(jail::Error::from)?;
+            (process.stderr(std::fs::File::from(err_w)), Some(err_r))
+        } else {
+            (process, None)
+        };
         let (code, error) = in_run_mode(&layout, &cwd, &nix_conf, process, err_r)?;
         if code != 0 {
             return Err(Error::Failed {
@@ -269,14 +277,14 @@ fn tee_stderr(mut from: std::fs::File) -> Option<String> {
 
 /// Run `process` in run mode on the store `layout` (entered by a forked child, so that this
 /// process stays where it is) with `nix_conf`, passing on SIGINT, SIGTERM and SIGHUP; its exit
-/// code, and the first error line of its stderr, read from `stderr` (copied to ours by a thread
-/// started after the fork, so the child inherits no lock it holds).
+/// code, and the first error line of its stderr when it goes to `stderr` (copied to ours by a
+/// thread started after the fork, so the child inherits no lock it holds).
 fn in_run_mode(
     layout: &store::Layout,
     cwd: &Path,
     nix_conf: &str,
     process: command::RunMode,
-    stderr: std::os::fd::OwnedFd,
+    stderr: Option<std::os::fd::OwnedFd>,
 ) -> Result<(u8, Option<String>), Error> {
     let program = process.program().display().to_string();
     sandbox::catch_signals().map_err(jail::Error::from)?;
@@ -297,13 +305,14 @@ fn in_run_mode(
         }
         sandbox::Fork::Parent(pid) => {
             drop((status_w, process));
-            let tee = std::thread::spawn(move || tee_stderr(std::fs::File::from(stderr)));
+            let tee =
+                stderr.map(|fd| std::thread::spawn(move || tee_stderr(std::fs::File::from(fd))));
             sandbox::forward_signals_to(pid);
             let mut report = String::new();
             let _ = std::io::Read::read_to_string(&mut std::fs::File::from(status_r), &mut report);
             let code = sandbox::wait(pid);
             sandbox::stop_forwarding();
-            let error = tee.join().unwrap_or_default();
+            let error = tee.and_then(|t| t.join().unwrap_or_default());
             let code = code.map_err(jail::Error::from)?;
             if !report.is_empty() {
                 return Err(Error::Start { program, report });

@@ -57,38 +57,43 @@ pub(super) fn realise(
     out_link: Option<&Path>,
 ) -> anyhow::Result<(Derivation, Vec<String>)> {
     let request = target.request()?;
-    Ok(realise_with(&request, target, builder, sandbox, out_link)?)
+    Ok(realise_with(
+        &request, target, builder, sandbox, out_link, false,
+    )?)
 }
 
-/// Evaluate `request` as `target` says (the cache, the trace) and realise it.
+/// Evaluate `request` as `target` says (the cache, the trace) and realise it; with
+/// `first_error`, a failed build's [`backend::Error::Failed`] has Nix's first error line.
 fn realise_with(
     request: &Request,
     target: &Target,
     builder: &BuilderOptions,
     sandbox: &SandboxOptions,
     out_link: Option<&Path>,
+    first_error: bool,
 ) -> Result<(Derivation, Vec<String>), backend::Error> {
     let derivation = target.evaluator(sandbox).derivation(request)?;
     let builder = NixBuilder {
         store: sandbox.store.clone(),
         nix_store: builder.nix_store.clone(),
+        first_error,
     };
     let outputs = builder.realise(&derivation, out_link)?;
     Ok((derivation, outputs))
 }
 
-/// [`realise_with`] with `args`' options.
+/// [`realise_with`] with `args`' options, finding Nix's first error line (`build --matrix`).
 fn realise_request(
     request: &Request,
     args: &Args,
-    out_link: Option<&Path>,
 ) -> Result<(Derivation, Vec<String>), backend::Error> {
     realise_with(
         request,
         &args.target,
         &args.builder,
         &args.sandbox,
-        out_link,
+        None,
+        true,
     )
 }
 

@@ -120,7 +120,7 @@ fn build_one(args: &Args, subject: &Subject, job: &Job) -> anyhow::Result<Outcom
         ..subject.clone()
     };
     let request = backend::Request::new(atom, target.attr.as_deref(), config);
-    match realise_request(&request, args, None) {
+    match realise_request(&request, args) {
         Ok((derivation, _)) => Ok(Outcome::Built(derivation.outputs)),
         Err(backend::Error::Failed {
             program,
