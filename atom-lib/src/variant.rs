@@ -444,6 +444,22 @@ impl Variants {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_entry_is_labelled_by_its_triple_and_the_options_that_select_it() {
+        let selection = variants()
+            .select(&[Choice::with("cc=clang").unwrap()])
+            .unwrap();
+        let native = Entry {
+            triple: None,
+            selection,
+        };
+        assert_eq!(
+            native.label(),
+            "any --with cc=clang --disable feature --enable lto --disable static"
+        );
+        assert_eq!(Entry::default().label(), "any");
+    }
+
     fn variants() -> Variants {
         let m = Manifest::parse(
             b"[atom]\nid = \"a\"\nversion = \"1.0.0\"\n\n\
