@@ -154,6 +154,26 @@ impl Selection {
     }
 }
 
+/// A selection serialises as an object with one member per option: a `[provide]` option's
+/// candidate (a string), a `[support]` option's `true` or `false`.
+impl serde::Serialize for Selection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(untagged)]
+        enum Json<'a> {
+            Candidate(&'a str),
+            Enabled(bool),
+        }
+        serializer.collect_map(self.values.iter().map(|(name, (value, _))| {
+            let value = match value {
+                Value::Candidate(c) => Json::Candidate(c.as_str()),
+                Value::Enabled(on) => Json::Enabled(*on),
+            };
+            (name.as_str(), value)
+        }))
+    }
+}
+
 /// A choice that does not fit the atom's declared options.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -220,13 +240,28 @@ pub enum Error {
 }
 
 /// One entry of an atom's static build matrix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     /// The `build:host:target` triple, or `None` when the atom declares no `[platform]`: the
     /// system the job runs on.
     pub triple: Option<Triple>,
     /// The variant.
     pub selection: Selection,
+}
+
+impl Entry {
+    /// The entry as one line of words: the triple (`any` without one), then the `eka-run`
+    /// options that select the variant: `x86_64-linux:aarch64-linux:aarch64-linux --with
+    /// cc=clang --disable static`.
+    pub fn label(&self) -> String {
+        let triple = self
+            .triple
+            .map_or_else(|| "any".to_owned(), |t| t.to_string());
+        std::iter::once(triple)
+            .chain(self.selection.args())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// The atom's static build matrix, from its manifest alone: every triple of
@@ -408,6 +443,22 @@ impl Variants {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_labelled_by_its_triple_and_the_options_that_select_it() {
+        let selection = variants()
+            .select(&[Choice::with("cc=clang").unwrap()])
+            .unwrap();
+        let native = Entry {
+            triple: None,
+            selection,
+        };
+        assert_eq!(
+            native.label(),
+            "any --with cc=clang --disable feature --enable lto --disable static"
+        );
+        assert_eq!(Entry::default().label(), "any");
+    }
 
     fn variants() -> Variants {
         let m = Manifest::parse(

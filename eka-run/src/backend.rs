@@ -130,6 +130,8 @@ pub enum Error {
         program: String,
         /// Its exit status.
         status: u8,
+        /// The first line of its stderr that starts with `error:`, if any.
+        error: Option<String>,
     },
     /// A backend program printed something unexpected.
     #[error("cannot read the output of `{program}`: {problem}")]

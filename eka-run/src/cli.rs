@@ -88,6 +88,10 @@ pub enum Command {
     /// Prints the output paths, one a line, by output name. A repeated evaluation comes from
     /// the evaluation cache. Exit status: 0 built; nix-instantiate's or nix-store's when they
     /// fail; 125 when eka-run itself fails.
+    ///
+    /// With --matrix, every entry of the atom's static build matrix that this machine or Nix's
+    /// `builders` can build, the others skipped with the reason (see --matrix). Exit status: 0
+    /// every entry built or skipped; 1 an entry failed; 125 when eka-run itself fails.
     Build(cmd::build::Args),
     /// Build an atom's derivation, then run its main program
     ///

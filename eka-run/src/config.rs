@@ -59,10 +59,24 @@ pub enum Error {
         /// What was given.
         text: String,
     },
+    /// `build --matrix` would set `platform` for a cross entry, and `--config` sets it.
+    #[error(
+        "invalid --config `{text}`: `{PLATFORM_KEY}` is set by --matrix for the cross entry \
+         `{triple}`"
+    )]
+    PlatformTaken {
+        /// What was given.
+        text: String,
+        /// The entry's triple.
+        triple: String,
+    },
     /// `--system` is not a Nix system name.
     #[error("invalid --system `{0}`: expected <cpu>-<os>, e.g. x86_64-linux")]
     System(String),
 }
+
+/// The member of the configuration that holds a cross build's platforms (`build --matrix`).
+pub const PLATFORM_KEY: &str = "platform";
 
 /// A normalised configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +167,31 @@ impl Config {
         members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
         self.canonical = Value::Object(members).to_string();
         self
+    }
+
+    /// The configuration of a cross build (`build --matrix`, an entry whose host is not its
+    /// build system or whose target is not its host): the member [`PLATFORM_KEY`] is
+    /// `{"build", "host", "target"}`, the triple's systems (`system` stays the build system,
+    /// where the derivation's builder runs). An error when `--config` has that member already.
+    pub fn with_platform(mut self, triple: [&str; 3]) -> Result<Self, Error> {
+        let Ok(Value::Object(mut members)) = canonical::parse(&self.canonical) else {
+            unreachable!("`canonical` is a canonical JSON object");
+        };
+        if members.iter().any(|(n, _)| n == PLATFORM_KEY) {
+            return Err(Error::PlatformTaken {
+                text: self.canonical.clone(),
+                triple: triple.join(":"),
+            });
+        }
+        let platform = ["build", "host", "target"]
+            .into_iter()
+            .zip(triple)
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect();
+        members.push((PLATFORM_KEY.into(), Value::Object(platform)));
+        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        self.canonical = Value::Object(members).to_string();
+        Ok(self)
     }
 
     /// The canonical JSON atom-nix gets as `config`: the configuration with `system`.
@@ -264,6 +303,27 @@ mod tests {
         assert_ne!(chosen.digest(), defaults.digest());
         let none = config().with_variant(&Variants::default().select(&[]).unwrap());
         assert_eq!(none, config(), "no options: the configuration as given");
+    }
+
+    #[test]
+    fn a_cross_builds_platforms_are_a_member_of_the_configuration() {
+        let c = Config::new(r#"{"a":1}"#, Some("x86_64-linux")).unwrap();
+        let cross = c
+            .with_platform(["x86_64-linux", "aarch64-linux", "aarch64-linux"])
+            .unwrap();
+        assert_eq!(
+            cross.for_evaluation(),
+            r#"{"a":1,"platform":{"build":"x86_64-linux","host":"aarch64-linux","target":"aarch64-linux"},"system":"x86_64-linux"}"#
+        );
+        let taken = Config::new(r#"{"platform":1}"#, None)
+            .unwrap()
+            .with_platform(["a-b", "c-d", "c-d"])
+            .unwrap_err();
+        assert_eq!(
+            taken.to_string(),
+            "invalid --config `{\"platform\":1}`: `platform` is set by --matrix for the cross \
+             entry `a-b:c-d:c-d`"
+        );
     }
 
     #[test]

@@ -381,6 +381,7 @@ impl Jail {
                 Ok(Spawned {
                     code,
                     stdout: pumped.stdout,
+                    error: pumped.error,
                 })
             }
         }
@@ -646,6 +647,8 @@ pub(crate) struct Spawned {
     pub(crate) code: u8,
     /// The captured stdout (empty unless captured).
     pub(crate) stdout: Vec<u8>,
+    /// The first line of its stderr that starts with `error:`.
+    pub(crate) error: Option<String>,
 }
 
 #[cfg(test)]

@@ -52,19 +52,19 @@ pub struct Args {
 
 /// One entry of `show --matrix --json`.
 #[derive(Serialize)]
-struct JsonMatrixEntry {
+struct JsonMatrixEntry<'a> {
     triple: Option<String>,
-    build: Option<String>,
-    host: Option<String>,
-    target: Option<String>,
-    variant: serde_json::Map<String, serde_json::Value>,
+    build: Option<&'static str>,
+    host: Option<&'static str>,
+    target: Option<&'static str>,
+    variant: &'a variant::Selection,
     args: Vec<String>,
 }
 
 /// `show --matrix --json`.
 #[derive(Serialize)]
-struct JsonMatrix {
-    include: Vec<JsonMatrixEntry>,
+struct JsonMatrix<'a> {
+    include: Vec<JsonMatrixEntry<'a>>,
 }
 
 #[derive(Serialize)]
@@ -151,45 +151,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 /// `show --matrix`: the static build matrix, one line per entry or one JSON document.
 fn show_matrix(manifest: &Manifest, json: bool) -> anyhow::Result<u8> {
     let entries = variant::matrix(manifest)?;
+    if !json {
+        let lines: String = entries.iter().map(|e| e.label() + "\n").collect();
+        output::stdout(&lines)?;
+        return Ok(0);
+    }
     let include: Vec<JsonMatrixEntry> = entries
-        .into_iter()
+        .iter()
         .map(|entry| {
-            let system = |s: atom_lib::manifest::platform::System| Some(s.as_str().to_owned());
-            let variant = entry
-                .selection
-                .values
-                .iter()
-                .map(|(name, (value, _))| {
-                    let value = match value {
-                        variant::Value::Candidate(c) => c.to_string().into(),
-                        variant::Value::Enabled(on) => (*on).into(),
-                    };
-                    (name.to_string(), value)
-                })
-                .collect();
+            let system = |s: atom_lib::manifest::platform::System| Some(s.as_str());
             JsonMatrixEntry {
                 triple: entry.triple.map(|t| t.to_string()),
                 build: entry.triple.and_then(|t| system(t.build)),
                 host: entry.triple.and_then(|t| system(t.host)),
                 target: entry.triple.and_then(|t| system(t.target)),
-                variant,
+                variant: &entry.selection,
                 args: entry.selection.args(),
             }
         })
         .collect();
-    if json {
-        output::json(&JsonMatrix { include })?;
-        return Ok(0);
-    }
-    let lines: String = include
-        .iter()
-        .map(|e| {
-            let words = std::iter::once(e.triple.as_deref().unwrap_or("any"))
-                .chain(e.args.iter().map(String::as_str));
-            words.collect::<Vec<_>>().join(" ") + "\n"
-        })
-        .collect();
-    output::stdout(&lines)?;
+    output::json(&JsonMatrix { include })?;
     Ok(0)
 }
 

@@ -673,7 +673,7 @@ impl Drop for GitDaemon {
 /// before the server binds it; then the server exits (or something else answers on the port) and
 /// this tries again on another port, instead of handing out a port whose listener belongs to a
 /// server that another test stops.
-fn start_on_free_port(what: &str, mut spawn: impl FnMut(u16) -> Child) -> (Child, u16) {
+pub(crate) fn start_on_free_port(what: &str, mut spawn: impl FnMut(u16) -> Child) -> (Child, u16) {
     const ATTEMPTS: usize = 8;
     for _ in 0..ATTEMPTS {
         let port = free_port();

@@ -264,3 +264,100 @@ fn has_interpreter(elf: &[u8]) -> bool {
         u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) == 3 // PT_INTERP
     })
 }
+
+/// OpenSSH's `sshd` on loopback, for Nix's remote builders (`builders = ssh://...`): it runs as
+/// the user running the tests and logs in that user (root in CI, while the client is the
+/// unprivileged user), with a key pair of its own. Its files are in a directory of its own,
+/// owned by that user; the client's copy of the key is in the sandbox.
+#[derive(Debug)]
+pub struct Sshd {
+    child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
+    /// The user it logs in.
+    pub user: String,
+    /// Its directory.
+    pub dir: tempfile::TempDir,
+    /// The client's private key (in the sandbox, readable by the client only).
+    pub key: PathBuf,
+}
+
+impl Sshd {
+    /// Generate the keys and start `sshd -D`; the client key goes to `sb`'s `ssh/client_key`.
+    pub fn start(sb: &Sandbox) -> Self {
+        let sshd = crate::require_program("sshd", "openssh-server");
+        crate::require_program("ssh", "openssh-client");
+        let dir = tempfile::Builder::new()
+            .prefix("eka-run-sshd.")
+            .tempdir()
+            .expect("create a directory for sshd");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for key in ["host_key", "client_key"] {
+            let status = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f", key])
+                .current_dir(dir.path())
+                .status()
+                .expect("run ssh-keygen");
+            assert!(status.success());
+        }
+        std::fs::copy(
+            dir.path().join("client_key.pub"),
+            dir.path().join("authorized_keys"),
+        )
+        .unwrap();
+        let key = sb.path("ssh/client_key");
+        std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+        std::fs::copy(dir.path().join("client_key"), &key).unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // sshd needs its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let conf = dir.path().join("sshd_config");
+        let d = dir.path().display().to_string();
+        let (child, port) = crate::start_on_free_port("sshd", |port| {
+            std::fs::write(
+                &conf,
+                format!(
+                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\n\
+                     AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\n\
+                     StrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+                     KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                     PermitRootLogin prohibit-password\n"
+                ),
+            )
+            .unwrap();
+            Command::new(&sshd)
+                .args(["-D", "-e", "-f"])
+                .arg(&conf)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("sshd starts")
+        });
+        let id = Command::new("id").arg("-un").output().expect("run id");
+        let user = String::from_utf8(id.stdout).unwrap().trim().to_owned();
+        Sshd {
+            child,
+            port,
+            user,
+            dir,
+            key,
+        }
+    }
+
+    /// `NIX_SSHOPTS` for Nix's ssh: the port, batch mode, no host key checks (loopback, a key
+    /// made for the test), no agent.
+    pub fn nix_sshopts(&self) -> String {
+        format!(
+            "-p {} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+             -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            self.port
+        )
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -66,6 +66,7 @@ impl NixEvaluator {
             return Err(Error::Failed {
                 program: Program::Instantiate.name().into(),
                 status: spawned.code,
+                error: spawned.error,
             });
         }
         Ok(spawned.stdout)
@@ -186,6 +187,9 @@ pub struct NixBuilder {
     pub store: store::Options,
     /// The nix-store to run [default: the one on PATH].
     pub nix_store: Option<PathBuf>,
+    /// Find the first error line of nix-store's stderr for [`Error::Failed`] (its stderr then
+    /// passes through a pipe, so Nix sees no terminal there: no colours).
+    pub first_error: bool,
 }
 
 impl Builder for NixBuilder {
@@ -228,32 +232,66 @@ impl Builder for NixBuilder {
             what: "open /dev/null",
             source,
         })?;
-        let code = in_run_mode(&layout, &cwd, &nix_conf, process)?;
+        // With `first_error`, its stderr passes through a pipe, copied to ours, to find its
+        // first error line.
+        let (process, err_r) = if self.first_error {
+            let (err_r, err_w) = sandbox::pipe().map_err(jail::Error::from)?;
+            (process.stderr(std::fs::File::from(err_w)), Some(err_r))
+        } else {
+            (process, None)
+        };
+        let (code, error) = in_run_mode(&layout, &cwd, &nix_conf, process, err_r)?;
         if code != 0 {
             return Err(Error::Failed {
                 program: "nix-store --realise".into(),
                 status: code,
+                error,
             });
         }
         Ok(derivation.outputs.values().cloned().collect())
     }
 }
 
+/// Copy `from` (a program's stderr) to our stderr until it closes (a closed stderr of ours
+/// discards the rest); its first error line.
+fn tee_stderr(mut from: std::fs::File) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut error = command::ErrorLine::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut ours = true;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        error.feed(&buf[..n]);
+        if ours {
+            let mut e = std::io::stderr().lock();
+            ours = e.write_all(&buf[..n]).and_then(|()| e.flush()).is_ok();
+        }
+    }
+    error.finish()
+}
+
 /// Run `process` in run mode on the store `layout` (entered by a forked child, so that this
 /// process stays where it is) with `nix_conf`, passing on SIGINT, SIGTERM and SIGHUP; its exit
-/// code.
+/// code, and the first error line of its stderr when it goes to `stderr` (copied to ours by a
+/// thread started after the fork, so the child inherits no lock it holds).
 fn in_run_mode(
     layout: &store::Layout,
     cwd: &Path,
     nix_conf: &str,
     process: command::RunMode,
-) -> Result<u8, Error> {
+    stderr: Option<std::os::fd::OwnedFd>,
+) -> Result<(u8, Option<String>), Error> {
     let program = process.program().display().to_string();
     sandbox::catch_signals().map_err(jail::Error::from)?;
     let (status_r, status_w) = sandbox::pipe().map_err(jail::Error::from)?;
     match sandbox::fork().map_err(jail::Error::from)? {
         sandbox::Fork::Child => {
-            drop(status_r);
+            drop((status_r, stderr));
             let failure = match run::enter(layout, cwd, nix_conf) {
                 Ok(()) => {
                     let source = process.exec();
@@ -267,16 +305,19 @@ fn in_run_mode(
         }
         sandbox::Fork::Parent(pid) => {
             drop((status_w, process));
+            let tee =
+                stderr.map(|fd| std::thread::spawn(move || tee_stderr(std::fs::File::from(fd))));
             sandbox::forward_signals_to(pid);
             let mut report = String::new();
             let _ = std::io::Read::read_to_string(&mut std::fs::File::from(status_r), &mut report);
             let code = sandbox::wait(pid);
             sandbox::stop_forwarding();
+            let error = tee.and_then(|t| t.join().unwrap_or_default());
             let code = code.map_err(jail::Error::from)?;
             if !report.is_empty() {
                 return Err(Error::Start { program, report });
             }
-            Ok(code)
+            Ok((code, error))
         }
     }
 }

@@ -85,6 +85,9 @@ pub struct Subject {
     /// The variant selection: the choices made, checked against the manifest's `[provide]`
     /// and `[support]`, with the manifest's defaults for the rest (empty without a manifest).
     pub selection: Selection,
+    /// Its manifest (`None`: a plain module tree), whose variants and platforms make the
+    /// static build matrix.
+    pub manifest: Option<Manifest>,
 }
 
 impl Subject {
@@ -120,7 +123,7 @@ impl Subject {
         let lock_part = identity::lock_digest(&dir)?;
         // Without a manifest it is a plain module tree: no dependencies, no variants, nothing to
         // check.
-        let (lock, selection) = if dir.join(MANIFEST_FILE).is_file() {
+        let (lock, selection, manifest) = if dir.join(MANIFEST_FILE).is_file() {
             let top = GitStore::discover(&dir)
                 .ok()
                 .and_then(|s| s.work_dir().map(Path::to_owned))
@@ -135,9 +138,9 @@ impl Subject {
                 Fix::Resolve(dir.clone()),
                 local.repo_path.is_some(),
             )?;
-            (local.lock, selection)
+            (local.lock, selection, Some(local.manifest))
         } else {
-            (None, Variants::default().select(choices)?)
+            (None, Variants::default().select(choices)?, None)
         };
         Ok(Subject {
             origin: Origin::Dir(dir),
@@ -145,6 +148,7 @@ impl Subject {
             atom_part,
             lock_part,
             selection,
+            manifest,
         })
     }
 
@@ -262,6 +266,7 @@ impl Subject {
                 |b| blake3::hash(&b).to_hex().to_string(),
             ),
             selection,
+            manifest: Some(manifest),
         })
     }
 

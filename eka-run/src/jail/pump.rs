@@ -5,6 +5,7 @@ use std::io::{self, Write as _};
 use std::os::fd::OwnedFd;
 
 use crate::limits;
+use crate::nix::command::ErrorLine;
 
 /// What [`pump`] saw.
 #[derive(Debug, Default)]
@@ -15,6 +16,8 @@ pub(super) struct Pumped {
     pub(super) report: String,
     /// Whether the program said on stderr that it ran out of memory.
     pub(super) out_of_memory: bool,
+    /// The first line of its stderr that starts with `error:`.
+    pub(super) error: Option<String>,
 }
 
 /// Copy the child's stdout and stderr to ours until both close (a closed stdout of ours, e.g. a
@@ -31,6 +34,7 @@ pub(super) fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd, capture: bool) -
     let mut out_of_memory = false;
     // The end of stderr so far, so that a message split across reads is still recognised.
     let mut stderr_tail: Vec<u8> = Vec::new();
+    let mut error = ErrorLine::default();
     while open.iter().any(Option::is_some) {
         let mut fds: Vec<(usize, PollFd<'_>)> = open
             .iter()
@@ -70,6 +74,7 @@ pub(super) fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd, capture: bool) -
                     stdout_ok = o.write_all(data).and_then(|()| o.flush()).is_ok();
                 }
                 2 => {
+                    error.feed(data);
                     stderr_tail.extend_from_slice(data);
                     out_of_memory |= limits::says_out_of_memory(&stderr_tail);
                     let keep = stderr_tail.len().saturating_sub(16);
@@ -87,5 +92,6 @@ pub(super) fn pump(status: OwnedFd, out: OwnedFd, err: OwnedFd, capture: bool) -
         stdout: captured,
         report: String::from_utf8_lossy(&report).into_owned(),
         out_of_memory,
+        error: error.finish(),
     }
 }

@@ -28,6 +28,8 @@ pub enum Program {
     Instantiate,
     /// `nix-store`: realises derivations, in run mode.
     Store,
+    /// `nix`: reads Nix's settings as run mode's Nix sees them ([`show_config`]).
+    Nix,
 }
 
 impl Program {
@@ -36,6 +38,7 @@ impl Program {
         match self {
             Program::Instantiate => "nix-instantiate",
             Program::Store => "nix-store",
+            Program::Nix => "nix",
         }
     }
 
@@ -117,6 +120,73 @@ impl Realise {
     }
 }
 
+/// Finds the first line of a Nix program's stderr that says `error: ...`, as the stream passes
+/// by: what `build --matrix` reports for an entry that failed. At most [`ErrorLine::MAX`] bytes
+/// of a line are kept; colour escapes are removed.
+#[derive(Debug, Default)]
+pub struct ErrorLine {
+    line: Vec<u8>,
+    found: Option<String>,
+}
+
+impl ErrorLine {
+    /// The most bytes of one line kept.
+    pub const MAX: usize = 4096;
+
+    /// The next bytes of the stream.
+    pub fn feed(&mut self, data: &[u8]) {
+        for &b in data {
+            if self.found.is_some() {
+                return;
+            }
+            if b == b'\n' {
+                self.end_line();
+            } else if self.line.len() < Self::MAX {
+                self.line.push(b);
+            }
+        }
+    }
+
+    fn end_line(&mut self) {
+        let line = strip_escapes(&String::from_utf8_lossy(&self.line));
+        self.line.clear();
+        let line = line.trim();
+        if line.starts_with("error:") {
+            self.found = Some(line.to_owned());
+        }
+    }
+
+    /// The first error line, once the stream has ended.
+    pub fn finish(mut self) -> Option<String> {
+        if !self.line.is_empty() {
+            self.end_line();
+        }
+        self.found
+    }
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... <letter>`).
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if !c.is_control() || c == '\t' {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Where the evaluator's Nix finds the user's store.
 #[derive(Debug, Clone, Copy)]
 pub enum StoreAt<'a> {
@@ -190,6 +260,42 @@ pub fn run_mode_conf() -> String {
     env::run_nix_conf(std::env::var_os("NIX_CONF_DIR").as_deref().map(Path::new))
 }
 
+/// Nix's settings as `nix-store --realise` in run mode reads them, from `nix show-config
+/// --json` (`program`, a `nix`): the caller's environment with `NIX_CONF_DIR` at a directory
+/// holding run mode's `nix.conf` ([`run_mode_conf`], which includes the caller's
+/// `$NIX_CONF_DIR/nix.conf`), so the user's `nix.conf` files and `NIX_CONFIG` count as they
+/// count there. Needs no store. Its stdout, or why it failed (its stderr's first line).
+pub fn show_config(program: &Path) -> Result<Vec<u8>, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("eka-run-conf.")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    std::fs::write(dir.path().join("nix.conf"), run_mode_conf())
+        .map_err(|e| format!("cannot write a nix.conf: {e}"))?;
+    let out = Command::new(program)
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "show-config",
+            "--json",
+        ])
+        .env("NIX_CONF_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{}`: {e}", program.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(format!(
+            "`{} show-config` failed ({}): {}",
+            program.display(),
+            out.status,
+            first.trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
 /// A program to execute in run mode (the user's store at `/nix/store`, entered already): the
 /// caller's environment with `NIX_CONF_DIR` at run mode's `nix.conf`
 /// ([`env::RUN_NIX_CONF_DIR`]).
@@ -198,6 +304,7 @@ pub struct RunMode {
     program: OsString,
     args: Vec<OsString>,
     stdout: Option<File>,
+    stderr: Option<File>,
 }
 
 impl RunMode {
@@ -207,7 +314,14 @@ impl RunMode {
             program: program.into(),
             args,
             stdout: None,
+            stderr: None,
         }
+    }
+
+    /// Send the program's stderr to `file` instead of ours.
+    pub fn stderr(mut self, file: File) -> Self {
+        self.stderr = Some(file);
+        self
     }
 
     /// Send the program's stdout to `file` instead of ours.
@@ -228,6 +342,9 @@ impl RunMode {
             .env("NIX_CONF_DIR", env::RUN_NIX_CONF_DIR);
         if let Some(file) = self.stdout {
             cmd.stdout(Stdio::from(file));
+        }
+        if let Some(file) = self.stderr {
+            cmd.stderr(Stdio::from(file));
         }
         cmd.exec()
     }
@@ -282,6 +399,23 @@ mod tests {
             realise.args(),
             ["--realise", "/nix/store/x.drv", "--add-root", "/w/result"]
         );
+    }
+
+    #[test]
+    fn the_first_error_line_is_found_across_reads() {
+        let mut e = ErrorLine::default();
+        e.feed(b"building '/nix/store/x.drv'...\nsomething\n\x1b[31;1mer");
+        e.feed(b"ror:\x1b[0m builder for '/nix/store/x.drv' failed\nerror: second\n");
+        assert_eq!(
+            e.finish().as_deref(),
+            Some("error: builder for '/nix/store/x.drv' failed")
+        );
+        let mut none = ErrorLine::default();
+        none.feed(b"warning: x\nno newline at the end: error: not at the start");
+        assert_eq!(none.finish(), None);
+        let mut last = ErrorLine::default();
+        last.feed(b"error: without a newline");
+        assert_eq!(last.finish().as_deref(), Some("error: without a newline"));
     }
 
     #[test]

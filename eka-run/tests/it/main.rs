@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod escape;
 mod man;
+mod matrix;
 mod private_dir;
 mod run_mode;
 mod substitute;
