@@ -133,6 +133,14 @@ fn build_one(args: &Args, subject: &Subject, job: &Job) -> anyhow::Result<Outcom
     }
 }
 
+/// Whether the configuration `text` (valid: checked by [`Config::new`]) sets `system`.
+fn sets_system(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("system").cloned())
+        .is_some()
+}
+
 /// The line of one entry, as `git atom show --matrix` prints it, and what became of it.
 fn line(entry: &Entry, outcome: &Outcome) -> String {
     let label = entry.label();
@@ -155,6 +163,13 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     };
     // `--config` is checked before anything is built (each entry adds its system).
     Config::new(&args.target.config, None)?;
+    if sets_system(&args.target.config) {
+        anyhow::bail!(
+            "--config `{}` sets `system`, which --matrix takes from each entry's triple: leave \
+             `system` out of --config",
+            args.target.config
+        );
+    }
     let caps = capabilities()?;
     let jobs = plan(entries, &caps);
     let mut out = std::io::stdout().lock();
@@ -217,5 +232,18 @@ fn json_entry<'a>(job: &'a Job, outcome: &'a Outcome) -> JsonEntry<'a> {
         status,
         outputs,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_that_names_its_system_is_found() {
+        assert!(sets_system(r#"{"system":"x86_64-linux"}"#));
+        assert!(sets_system(r#"{"a":1,"system":"aarch64-linux"}"#));
+        assert!(!sets_system(r#"{"a":{"system":"x86_64-linux"}}"#));
+        assert!(!sets_system("{}"));
     }
 }
