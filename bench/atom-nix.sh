@@ -18,10 +18,14 @@
 # the fastest of each, which is the least disturbed by other load on the
 # machine. ATOM_NIX_BENCH_STORES=<dir> puts the stores there instead of the
 # temp dir, e.g. /dev/shm to take the disk out of the cold runs.
+# Goals (issue 24): warm at most 1.2x plain's time and 1.5x its peak memory in every case; the
+# headline rows (warm against plain, per case) are reported through bench/lib.sh (`row`).
 # Usage: bench/atom-nix.sh [widths...]     (default: 1000 8000)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 compose=${ATOM_NIX_COMPOSE:-$root/atom-nix/compose.nix}   # another atom-nix to compare
 widths=("$@")
 ((${#widths[@]})) || widths=(1000 8000)
@@ -123,6 +127,8 @@ report() {
   fi
   printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7d %7d %7s\n' "$label" "${c[0]}" "${w[0]}" "${p[0]}" "${w[2]}" "${p[2]}" \
     "$(ratio "${w[0]}" "${p[0]}")" "$(ratio "${w[2]}" "${p[2]}")" $((w[1] / 1024)) $((p[1] / 1024)) "$(ratio "${w[1]}" "${p[1]}")"
+  row_later "$label: time (warm)" "${w[0]}" s "plain import" "${p[0]}" "<= 1.2x"
+  row_later "$label: peak memory (warm)" "$((w[1] / 1024))" MB "plain import" "$((p[1] / 1024))" "<= 1.5x"
 }
 
 for n in "${widths[@]}"; do
@@ -134,3 +140,6 @@ done
 
 make_tree "$tmp/tree"
 report "tree 5111" "$tmp/tree"
+
+echo
+rows_now
