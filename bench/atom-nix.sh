@@ -78,12 +78,14 @@ make_tree() {
 
 # --- the two evaluations ---------------------------------------------------
 # Both sum every integer reachable in the atom, so every file is read.
+# shellcheck disable=SC2016 # a Nix expression: ${n} is Nix's interpolation, not the shell's
 sum='let B = builtins; sum = v: if B.isInt v then v else if B.isList v then B.foldl'"'"' (a: x: a + sum x) 0 v else if B.isAttrs v then B.foldl'"'"' (a: n: a + sum v.${n}) 0 (B.attrNames v) else 0; in sum'
 
 ours_expr() { echo "($sum) (import $compose $1 { })"; }
 
 # Plain import of the same files: walk the directories, import every .nix file.
 plain_expr() {
+  # shellcheck disable=SC2028 # the backslashes are for Nix (bash's echo leaves them as they are)
   echo "let B = builtins; load = d: let e = B.readDir d; in B.listToAttrs (B.concatMap (n: if e.\${n} == \"directory\" then [ { name = n; value = load (d + \"/\${n}\"); } ] else if B.match \".*\\\\.nix\" n != null then [ { name = n; value = import (d + \"/\${n}\"); } ] else [ ]) (B.attrNames e)); in ($sum) (load $1)"
 }
 
@@ -112,14 +114,17 @@ echo "# cold: empty store; warm: atom-nix's copies already exist (fastest of $ru
 printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "warm s" "plain s" "warmCPU" "plnCPU" "warm/p" "cpu/p" "warm MB" "plainMB" "mem/p"
 
 report() {
-  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p ws=() ps=() i
-  c=($(run "ours (cold) $label" "$store" "$(ours_expr "$dir")"))
+  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p ws=() ps=() i out
+  out=$(run "ours (cold) $label" "$store" "$(ours_expr "$dir")")
+  read -r -a c <<<"$out"
   for ((i = 0; i < runs; i++)); do
     ws+=("$(run "ours (warm) $label" "$store" "$(ours_expr "$dir")")")
     ps+=("$(run "plain $label" "$stores/store-plain" "$(plain_expr "$dir")")")
   done
-  w=($(best "${ws[@]}"))
-  p=($(best "${ps[@]}"))
+  out=$(best "${ws[@]}")
+  read -r -a w <<<"$out"
+  out=$(best "${ps[@]}")
+  read -r -a p <<<"$out"
   rm -rf "$store"
   if [[ ${c[3]} != "${p[3]}" || ${w[3]} != "${p[3]}" ]]; then
     echo "bench: $label: results differ: ours ${c[3]}/${w[3]}, plain ${p[3]}" >&2

@@ -90,7 +90,7 @@ got=$("${ours[@]}")
 # The cached evaluation: filled by this first run, then it must agree too.
 got=$("${cached[@]}")
 [[ $expected == "$got" ]] || { echo "bench: plain gave $expected, cached eka-run gave $got" >&2; exit 1; }
-[[ $(ls "$tmp/cache/atom/eval" | wc -l) == 1 ]] || { echo "bench: no cache entry" >&2; exit 1; }
+[[ $(find "$tmp/cache/atom/eval" -mindepth 1 -maxdepth 1 -name '[!.]*' | wc -l) == 1 ]] || { echo "bench: no cache entry" >&2; exit 1; }
 
 q() { printf '%q ' "$@"; }
 median() { # median of the hyperfine JSON's result $2 (0-based), in milliseconds

@@ -45,7 +45,7 @@ bin=${GIT_ATOM_BIN_DIR:-$(dirname "$EKA_RUN")}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eval-deps-bench.XXXXXX")
 daemon=
 cleanup() {
-  [[ -n $daemon ]] && kill "$daemon" 2>/dev/null || true
+  if [[ -n $daemon ]]; then kill "$daemon" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -102,8 +102,10 @@ measure() {
   echo "$(printf '%s\n' "${times[@]}" | median) $lines $(cat "$tmp/sent")"
 }
 
-plain=($(measure "$url"))
-atom=($(measure "atom::$url::foo@*"))
+out=$(measure "$url")
+read -r -a plain <<<"$out"
+out=$(measure "atom::$url::foo@*")
+read -r -a atom <<<"$out"
 
 echo "# git-remote-atom listing benchmark: $(git --version), $(nproc) cpus, $(uname -m), $(date -u +%Y-%m-%d)"
 echo "# remote: $total refs ($versions versions of atom foo), served by git daemon on loopback; median of $runs runs"

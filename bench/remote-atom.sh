@@ -99,7 +99,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 pack_bytes() { find "$1" -path '*/objects/pack/*.pack' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 # time_clone <dir-prefix> <args...>: prints "median-seconds pack-bytes objects"
 time_clone() {
-  local prefix=$1 i t times=() dir
+  local prefix=$1 i times=() dir
   shift
   for ((i = 0; i < runs; i++)); do
     dir="$tmp/$prefix-$i"
@@ -112,8 +112,10 @@ time_clone() {
   for ((i = 0; i < runs; i++)); do rm -rf "$tmp/$prefix-$i"; done
 }
 
-full=($(time_clone full --no-checkout "$url"))
-atom=($(time_clone atom "atom::$url::$label"))
+out=$(time_clone full --no-checkout "$url")
+read -r -a full <<<"$out"
+out=$(time_clone atom "atom::$url::$label")
+read -r -a atom <<<"$out"
 # received_bytes <args...>: every byte the server sent during one untimed clone, counted by a
 # TCP proxy in front of the daemon: for the atom clone, the listing, the admitted pack, and the
 # provenance check's fetch of the source commit and the trees along the atom's path (thrown away).

@@ -76,7 +76,7 @@ fi
 ((repos >= 2)) || { echo "REPOS must be at least 2" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/resolve-bench.XXXXXX")
-daemon_pid= proxy_pid=
+daemon_pid='' proxy_pid=''
 cleanup() {
   [[ -n $proxy_pid ]] && kill "$proxy_pid" 2>/dev/null
   [[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null
@@ -401,7 +401,7 @@ for ((run = 0; run < runs; run++)); do
     : >"$tmp/resolve.err"
     a=$(mark); s=$(now)
     atom_resolve "$tmp/cache" && break
-    grep -q 'too few index slots' "$tmp/resolve.err" && ((try < 3)) || { cat "$tmp/resolve.err" >&2; exit 1; }
+    if ! { grep -q 'too few index slots' "$tmp/resolve.err" && ((try < 3)); }; then cat "$tmp/resolve.err" >&2; exit 1; fi
     seed=$((seed * 2))
   done
   e=$(now); b=$(mark); slice "$a" "$b" "cold.$run"
