@@ -18,10 +18,14 @@
 # the fastest of each, which is the least disturbed by other load on the
 # machine. ATOM_NIX_BENCH_STORES=<dir> puts the stores there instead of the
 # temp dir, e.g. /dev/shm to take the disk out of the cold runs.
+# Goals (issue 24): warm at most 1.2x plain's time and 1.5x its peak memory in every case; the
+# headline rows (warm against plain, per case) are reported through bench/lib.sh (`row`).
 # Usage: bench/atom-nix.sh [widths...]     (default: 1000 8000)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 compose=${ATOM_NIX_COMPOSE:-$root/atom-nix/compose.nix}   # another atom-nix to compare
 widths=("$@")
 ((${#widths[@]})) || widths=(1000 8000)
@@ -74,12 +78,14 @@ make_tree() {
 
 # --- the two evaluations ---------------------------------------------------
 # Both sum every integer reachable in the atom, so every file is read.
+# shellcheck disable=SC2016 # a Nix expression: ${n} is Nix's interpolation, not the shell's
 sum='let B = builtins; sum = v: if B.isInt v then v else if B.isList v then B.foldl'"'"' (a: x: a + sum x) 0 v else if B.isAttrs v then B.foldl'"'"' (a: n: a + sum v.${n}) 0 (B.attrNames v) else 0; in sum'
 
 ours_expr() { echo "($sum) (import $compose $1 { })"; }
 
 # Plain import of the same files: walk the directories, import every .nix file.
 plain_expr() {
+  # shellcheck disable=SC2028 # the backslashes are for Nix (bash's echo leaves them as they are)
   echo "let B = builtins; load = d: let e = B.readDir d; in B.listToAttrs (B.concatMap (n: if e.\${n} == \"directory\" then [ { name = n; value = load (d + \"/\${n}\"); } ] else if B.match \".*\\\\.nix\" n != null then [ { name = n; value = import (d + \"/\${n}\"); } ] else [ ]) (B.attrNames e)); in ($sum) (load $1)"
 }
 
@@ -108,14 +114,17 @@ echo "# cold: empty store; warm: atom-nix's copies already exist (fastest of $ru
 printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "warm s" "plain s" "warmCPU" "plnCPU" "warm/p" "cpu/p" "warm MB" "plainMB" "mem/p"
 
 report() {
-  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p ws=() ps=() i
-  c=($(run "ours (cold) $label" "$store" "$(ours_expr "$dir")"))
+  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p ws=() ps=() i out
+  out=$(run "ours (cold) $label" "$store" "$(ours_expr "$dir")")
+  read -r -a c <<<"$out"
   for ((i = 0; i < runs; i++)); do
     ws+=("$(run "ours (warm) $label" "$store" "$(ours_expr "$dir")")")
     ps+=("$(run "plain $label" "$stores/store-plain" "$(plain_expr "$dir")")")
   done
-  w=($(best "${ws[@]}"))
-  p=($(best "${ps[@]}"))
+  out=$(best "${ws[@]}")
+  read -r -a w <<<"$out"
+  out=$(best "${ps[@]}")
+  read -r -a p <<<"$out"
   rm -rf "$store"
   if [[ ${c[3]} != "${p[3]}" || ${w[3]} != "${p[3]}" ]]; then
     echo "bench: $label: results differ: ours ${c[3]}/${w[3]}, plain ${p[3]}" >&2
@@ -123,6 +132,8 @@ report() {
   fi
   printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7d %7d %7s\n' "$label" "${c[0]}" "${w[0]}" "${p[0]}" "${w[2]}" "${p[2]}" \
     "$(ratio "${w[0]}" "${p[0]}")" "$(ratio "${w[2]}" "${p[2]}")" $((w[1] / 1024)) $((p[1] / 1024)) "$(ratio "${w[1]}" "${p[1]}")"
+  row_later "$label: time (warm)" "${w[0]}" s "plain import" "${p[0]}" "<= 1.2x"
+  row_later "$label: peak memory (warm)" "$((w[1] / 1024))" MB "plain import" "$((p[1] / 1024))" "<= 1.5x"
 }
 
 for n in "${widths[@]}"; do
@@ -134,3 +145,6 @@ done
 
 make_tree "$tmp/tree"
 report "tree 5111" "$tmp/tree"
+
+echo
+rows_now

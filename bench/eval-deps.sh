@@ -15,6 +15,9 @@
 #              cache (`--no-cache`): export and evaluate. Baseline: `nix-instantiate` alone.
 #   cached     `eka-run eval` answered from the evaluation cache.
 #
+# Goals (issue 25): warm at most 1.2x plain; a cache hit under 3% of uncached (warm) and under
+# 1.5 ms. The headline rows are reported through bench/lib.sh (`row`).
+#
 # Bytes fetched: the size of the atom cache's object directory after the first evaluation,
 # against the clones' `.git/objects`.
 #
@@ -24,6 +27,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 runs=${1:-10}
 
 for tool in git hyperfine nix-instantiate; do
@@ -40,7 +45,7 @@ bin=${GIT_ATOM_BIN_DIR:-$(dirname "$EKA_RUN")}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eval-deps-bench.XXXXXX")
 daemon=
 cleanup() {
-  [[ -n $daemon ]] && kill "$daemon" 2>/dev/null || true
+  if [[ -n $daemon ]]; then kill "$daemon" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -163,3 +168,10 @@ echo "bytes fetched: eka-run (50 atoms into the atom cache) $atom_bytes, full cl
 echo "median times, ms:"
 median "$tmp/first.json"
 median "$tmp/warm.json"
+# med <json> <index>: the median of one command of a hyperfine JSON, in ms
+med() { perl -MJSON::PP -e 'my $j = decode_json(do { local $/; <STDIN> }); printf "%.1f", $j->{results}[$ARGV[0]]{median} * 1000' "$2" <"$1"; }
+echo
+row "bytes fetched (50 atoms)" "$atom_bytes" bytes "full clones of 5 repositories" "$clone_bytes" -
+row "first evaluation (fetch 50 atoms)" "$(med "$tmp/first.json" 0)" ms "plain (clone 5 repos, evaluate)" "$(med "$tmp/first.json" 1)" -
+row "warm evaluation, 50 deps (--no-cache)" "$(med "$tmp/warm.json" 0)" ms "plain nix-instantiate (clones exist)" "$(med "$tmp/warm.json" 1)" "<= 1.2x"
+row "cached evaluation, 50 deps" "$(med "$tmp/warm.json" 2)" ms "eka-run warm (--no-cache)" "$(med "$tmp/warm.json" 0)" "< 3% and < 1.5 ms"

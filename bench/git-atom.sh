@@ -11,11 +11,16 @@
 #   verify   `git atom verify` of one atom in a repository with 10,000 commits of history,
 #            against `git merge-base --is-ancestor <root> <source>` (the history walk alone).
 #
+# Goals (issues 21 and 28): `ls` at most 1x `git ls-remote`; publish at most 1x the plain push.
+# The headline rows are reported through bench/lib.sh (`row`).
+#
 # Builds git-atom (release) unless GIT_ATOM=<binary> is given. Needs hyperfine and strace
 # (Debian: hyperfine, strace).  Usage: bench/git-atom.sh [runs]   (default 10)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 runs=${1:-10}
 for tool in hyperfine strace git python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 2; }
@@ -176,3 +181,8 @@ verify: one atom, 10,000 commits of history
   git merge-base --is-ancestor root HEAD   ${ancestor_med} ms
   ratio                     $(ratio "$verify_med" "$ancestor_med")
 REPORT
+
+row "ls of a remote with $total_refs refs: time" "$ls_med" ms "git ls-remote" "$lsremote_med" "<= 1x"
+row "ls of a remote with $total_refs refs: bytes advertised" "$ls_bytes" bytes "git ls-remote" "$lsremote_bytes" -
+row "publish 1,000 atoms (one commit, local bare remote)" "$publish_med" ms "push --atomic + update-ref of the same refs" "$push_med" "<= 1x"
+row "verify one atom, 10,000 commits" "$verify_med" ms "merge-base --is-ancestor root HEAD" "$ancestor_med" -

@@ -11,10 +11,14 @@
 # (GIT_TRACE_PACKET, payload plus the 4-byte length of each packet) in a separate untimed run.
 # Times are the median of RUNS runs (default 5) of wall time, client start to exit.
 #
+# No goal is stated for it; the headline rows are reported through bench/lib.sh (`row`).
+#
 # Usage: bench/remote-atom-list.sh       (env: REFS, VERSIONS, RUNS, ATOM_BIN=<dir with our binaries>)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 refs=${REFS:-100000}
 versions=${VERSIONS:-10}
 runs=${RUNS:-5}
@@ -98,8 +102,10 @@ measure() {
   echo "$(printf '%s\n' "${times[@]}" | median) $lines $(cat "$tmp/sent")"
 }
 
-plain=($(measure "$url"))
-atom=($(measure "atom::$url::foo@*"))
+out=$(measure "$url")
+read -r -a plain <<<"$out"
+out=$(measure "atom::$url::foo@*")
+read -r -a atom <<<"$out"
 
 echo "# git-remote-atom listing benchmark: $(git --version), $(nproc) cpus, $(uname -m), $(date -u +%Y-%m-%d)"
 echo "# remote: $total refs ($versions versions of atom foo), served by git daemon on loopback; median of $runs runs"
@@ -109,3 +115,5 @@ printf '%-36s %9s %12s %11s %12s\n' "git ls-remote atom::<url>::foo@*" "${atom[0
 awk -v pb="${plain[3]}" -v ab="${atom[3]}" -v pt="${plain[0]}" -v at="${atom[0]}" 'BEGIN {
   printf "ratios: atom/plain bytes %.6f (1/%.0f), atom/plain time %.2f\n", ab / pb, pb / ab, (pt > 0 ? at / pt : 0)
 }'
+row "list one atom's versions ($total refs): time" "${atom[0]}" s "git ls-remote <url>" "${plain[0]}" -
+row "list one atom's versions ($total refs): bytes sent" "${atom[3]}" bytes "git ls-remote <url>" "${plain[3]}" -

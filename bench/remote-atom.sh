@@ -13,10 +13,14 @@
 # with `git pack-objects` of exactly the atom's commit, tree and blobs in the source repository.
 # Times are the median of RUNS runs (default 5) of wall time.
 #
+# No goal is stated for it; the headline rows are reported through bench/lib.sh (`row`).
+#
 # Usage: bench/remote-atom.sh            (env: ATOMS, COMMITS, RUNS, ATOM_BIN=<dir with our binaries>)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 atoms=${ATOMS:-1000}
 commits=${COMMITS:-300}
 runs=${RUNS:-5}
@@ -95,7 +99,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 pack_bytes() { find "$1" -path '*/objects/pack/*.pack' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 # time_clone <dir-prefix> <args...>: prints "median-seconds pack-bytes objects"
 time_clone() {
-  local prefix=$1 i t times=() dir
+  local prefix=$1 i times=() dir
   shift
   for ((i = 0; i < runs; i++)); do
     dir="$tmp/$prefix-$i"
@@ -108,8 +112,10 @@ time_clone() {
   for ((i = 0; i < runs; i++)); do rm -rf "$tmp/$prefix-$i"; done
 }
 
-full=($(time_clone full --no-checkout "$url"))
-atom=($(time_clone atom "atom::$url::$label"))
+out=$(time_clone full --no-checkout "$url")
+read -r -a full <<<"$out"
+out=$(time_clone atom "atom::$url::$label")
+read -r -a atom <<<"$out"
 # received_bytes <args...>: every byte the server sent during one untimed clone, counted by a
 # TCP proxy in front of the daemon: for the atom clone, the listing, the admitted pack, and the
 # provenance check's fetch of the source commit and the trees along the atom's path (thrown away).
@@ -179,3 +185,8 @@ awk -v fb="${full[1]}" -v ab="${atom[1]}" -v ob="$own_bytes" -v ft="${full[0]}" 
   printf "ratios: atom/full bytes %.5f (1/%.0f), atom/own bytes %.2f, atom/full time %.2f\n",
     ab / fb, fb / ab, ab / ob, (ft > 0 ? at / ft : 0)
 }'
+row "clone one atom of $atoms: pack bytes" "${atom[1]}" bytes "git clone (full)" "${full[1]}" -
+row "clone one atom of $atoms: pack bytes vs its own objects" "${atom[1]}" bytes "the atom's own objects, packed" "$own_bytes" -
+row "clone one atom of $atoms: bytes received" "$atom_received" bytes "git clone (full)" "$full_received" -
+row "clone one atom of $atoms: bytes received (server allows filters)" "$atom_received_filtered" bytes "git clone (full)" "$full_received" -
+row "clone one atom of $atoms: time" "${atom[0]}" s "git clone (full)" "${full[0]}" -

@@ -16,11 +16,14 @@
 #               (`[deps.d] path = "../p<j>"`, locks included): publish against the same push.
 #
 # Goals (issues 21 and 28): publish at most 1x the push, at every N; ls at most 1x its
-# baseline; verify as above. Builds git-atom and git-remote-atom (release) unless GIT_ATOM and
+# baseline; verify as above. The headline rows are reported through bench/lib.sh (`row`), after the
+# table. Builds git-atom and git-remote-atom (release) unless GIT_ATOM and
 # GIT_REMOTE_ATOM name binaries. Usage: bench/scale.sh [N...]   (default: 1000 10000 50000)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(1000 10000 50000)
 for tool in git python3; do
@@ -112,6 +115,11 @@ for n in "${sizes[@]}"; do
   rows+=("| $n | ls origin | $ls_remote ms | ls-remote: $lsr ms | $(ratio "$ls_remote" "$lsr") | $(verdict "$ls_remote" "$lsr") |")
   rows+=("| $n | verify (all) | $verify ms | goal: $verify_goal ms | $(ratio "$verify" "$verify_goal") | $(verdict "$verify" "$verify_goal") |")
   rows+=("| $n | clone atom:: (one) | $clone ms | clone --bare: $plain ms | $(ratio "$clone" "$plain") | - |")
+  row_later "$n atoms: publish --all" "$publish" ms "push --atomic" "$push" "<= 1x"
+  row_later "$n atoms: ls (local)" "$ls_local" ms "for-each-ref" "$fer" "<= 1x"
+  row_later "$n atoms: ls origin" "$ls_remote" ms "ls-remote" "$lsr" "<= 1x"
+  row_later "$n atoms: verify (all)" "$verify" ms - - "< $((verify_goal / 1000)) s"
+  row_later "$n atoms: clone atom:: (one)" "$clone" ms "clone --bare" "$plain" -
   rm -rf "$d"
 done
 
@@ -131,6 +139,7 @@ if [[ " ${sizes[*]} " == *" 1000 "* ]]; then
   push=$(once git -C "$src" push -q --atomic "$d/plain.git" 'refs/atoms/*:refs/atoms/*')
   echo "   $locks locks; publish $publish ms, push $push ms" >&2
   rows+=("| 1000 (500 with a sibling, $locks locks) | publish --all | $publish ms | push --atomic: $push ms | $(ratio "$publish" "$push") | $(verdict "$publish" "$push") |")
+  row_later "1000 atoms, 500 with a sibling: publish --all" "$publish" ms "push --atomic" "$push" "<= 1x"
 fi
 
 echo
@@ -139,3 +148,5 @@ echo
 echo "| atoms | command | time | baseline (same run) | ratio | goal |"
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+echo
+rows_now

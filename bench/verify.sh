@@ -11,9 +11,14 @@
 #   - `git merge-base --is-ancestor <root> <tip>` with and without the commit graph.
 # The three levels run each time (the history is present, so ancestry is checked).
 #
+# No goal is stated for it (the goal for verifying every atom is bench/scale.sh's); the headline
+# rows are reported through bench/lib.sh (`row`).
+#
 # Usage: bench/verify.sh [N...]        (default: 10000 100000 1000000)
 # Needs: git-atom on PATH (cargo build --release --bins; PATH=target/release:$PATH).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
@@ -76,6 +81,10 @@ for n in "${sizes[@]}"; do
     mv "$work/graph" "$repo/.git/objects/info/commit-graph"
     ratio=$(awk -v a="$with_graph" -v b="$base_graph" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     printf '%-10s %12sms %12sms %14sms %14sms %8s\n' "$n" "$with_graph" "$without_graph" "$base_graph" "$base_nograph" "$ratio"
+    row_later "verify one atom, $n commits (commit graph)" "$with_graph" ms "merge-base --is-ancestor (graph)" "$base_graph" -
+    row_later "verify one atom, $n commits (no commit graph)" "$without_graph" ms "merge-base --is-ancestor (no graph)" "$base_nograph" -
     rm -rf "$repo"
 done
 echo "(best of $RUNS runs; ratio = verify with graph / git merge-base --is-ancestor with graph)"
+echo
+rows_now
