@@ -264,6 +264,39 @@ impl Entry {
     }
 }
 
+/// An entry as the matrix documents give it (`git atom show --matrix --json`, `eka-run build
+/// --matrix --json`; docs/json.md): the triple and its three systems (`null` without a
+/// triple), the variant, and the `eka-run` options that select it.
+#[derive(Debug, serde::Serialize)]
+pub struct EntryJson<'a> {
+    /// The triple, `build:host:target`.
+    pub triple: Option<String>,
+    /// The build system.
+    pub build: Option<&'static str>,
+    /// The host system.
+    pub host: Option<&'static str>,
+    /// The target system.
+    pub target: Option<&'static str>,
+    /// The variant.
+    pub variant: &'a Selection,
+    /// The options that select it.
+    pub args: Vec<String>,
+}
+
+impl Entry {
+    /// The entry as the matrix documents give it.
+    pub fn json(&self) -> EntryJson<'_> {
+        EntryJson {
+            triple: self.triple.map(|t| t.to_string()),
+            build: self.triple.map(|t| t.build.as_str()),
+            host: self.triple.map(|t| t.host.as_str()),
+            target: self.triple.map(|t| t.target.as_str()),
+            variant: &self.selection,
+            args: self.selection.args(),
+        }
+    }
+}
+
 /// The atom's static build matrix, from its manifest alone: every triple of
 /// `[platform].supported`, in order, times every variant combination
 /// ([`Variants::combinations`]), the triple varying slowest. No `[platform]`: the combinations

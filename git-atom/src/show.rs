@@ -50,21 +50,10 @@ pub struct Args {
     matrix: bool,
 }
 
-/// One entry of `show --matrix --json`.
-#[derive(Serialize)]
-struct JsonMatrixEntry<'a> {
-    triple: Option<String>,
-    build: Option<&'static str>,
-    host: Option<&'static str>,
-    target: Option<&'static str>,
-    variant: &'a variant::Selection,
-    args: Vec<String>,
-}
-
 /// `show --matrix --json`.
 #[derive(Serialize)]
 struct JsonMatrix<'a> {
-    include: Vec<JsonMatrixEntry<'a>>,
+    include: Vec<atom_lib::variant::EntryJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -156,20 +145,7 @@ fn show_matrix(manifest: &Manifest, json: bool) -> anyhow::Result<u8> {
         output::stdout(&lines)?;
         return Ok(0);
     }
-    let include: Vec<JsonMatrixEntry> = entries
-        .iter()
-        .map(|entry| {
-            let system = |s: atom_lib::manifest::platform::System| Some(s.as_str());
-            JsonMatrixEntry {
-                triple: entry.triple.map(|t| t.to_string()),
-                build: entry.triple.and_then(|t| system(t.build)),
-                host: entry.triple.and_then(|t| system(t.host)),
-                target: entry.triple.and_then(|t| system(t.target)),
-                variant: &entry.selection,
-                args: entry.selection.args(),
-            }
-        })
-        .collect();
+    let include = entries.iter().map(atom_lib::variant::Entry::json).collect();
     output::json(&JsonMatrix { include })?;
     Ok(0)
 }

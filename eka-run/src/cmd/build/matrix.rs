@@ -46,12 +46,8 @@ pub enum Outcome {
 /// One entry of `build --matrix --json`.
 #[derive(Serialize)]
 struct JsonEntry<'a> {
-    triple: Option<String>,
-    build: Option<&'static str>,
-    host: Option<&'static str>,
-    target: Option<&'static str>,
-    variant: &'a variant::Selection,
-    args: Vec<String>,
+    #[serde(flatten)]
+    entry: variant::EntryJson<'a>,
     system: &'a str,
     status: &'static str,
     outputs: Option<&'a BTreeMap<String, String>>,
@@ -215,19 +211,13 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
 }
 
 fn json_entry<'a>(job: &'a Job, outcome: &'a Outcome) -> JsonEntry<'a> {
-    let triple = job.entry.triple;
     let (status, outputs, reason) = match outcome {
         Outcome::Built(outputs) => ("built", Some(outputs), None),
         Outcome::Skipped(why) => ("skipped", None, Some(why.as_str())),
         Outcome::Failed(why) => ("failed", None, Some(why.as_str())),
     };
     JsonEntry {
-        triple: triple.map(|t| t.to_string()),
-        build: triple.map(|t| t.build.as_str()),
-        host: triple.map(|t| t.host.as_str()),
-        target: triple.map(|t| t.target.as_str()),
-        variant: &job.entry.selection,
-        args: job.entry.selection.args(),
+        entry: job.entry.json(),
         system: &job.system,
         status,
         outputs,
