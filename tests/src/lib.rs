@@ -1178,6 +1178,47 @@ impl Drop for HttpServer {
     }
 }
 
+/// Generates a host key and a client key in `dir` (`host_key`, `client_key`, the latter accepted
+/// by `authorized_keys`) and starts OpenSSH's `sshd` on a free loopback port, configured by
+/// `dir/sshd_config` (key logins only, `extra` appended), as `command(config)` runs it.
+pub(crate) fn start_sshd(
+    dir: &Path,
+    extra: &str,
+    command: impl Fn(&Path) -> Command,
+) -> (Child, u16) {
+    for key in ["host_key", "client_key"] {
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f", key])
+            .current_dir(dir)
+            .status()
+            .expect("run ssh-keygen");
+        assert!(status.success(), "ssh-keygen {key}");
+    }
+    std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+    // sshd needs its privilege separation directory.
+    let _ = std::fs::create_dir_all("/run/sshd");
+    let conf = dir.join("sshd_config");
+    start_on_free_port("sshd", |port| {
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\n\
+                 AuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\n\
+                 StrictModes no\nUsePAM no\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                 PermitRootLogin prohibit-password\n{extra}",
+                dir = dir.display()
+            ),
+        )
+        .unwrap();
+        command(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts")
+    })
+}
+
 /// OpenSSH's `sshd` on loopback with a generated host key, accepting a generated client key for
 /// the current user; the test's global git config gets a `core.sshCommand` using that key.
 /// Stopped on drop.
@@ -1197,38 +1238,10 @@ impl SshServer {
         require_program("ssh", "openssh-client");
         let dir = env.path(&format!("sshd-{}", free_port()));
         std::fs::create_dir_all(&dir).unwrap();
-        for key in ["host_key", "client_key"] {
-            env.run(
-                &dir,
-                "ssh-keygen",
-                ["-q", "-t", "ed25519", "-N", "", "-f", key],
-            )
-            .success();
-        }
-        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
-        // sshd needs its privilege separation directory.
-        let _ = std::fs::create_dir_all("/run/sshd");
-        let conf = dir.join("sshd_config");
-        let (child, port) = start_on_free_port("sshd", |port| {
-            std::fs::write(
-                &conf,
-                format!(
-                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\n\
-                 AuthorizedKeysFile {dir}/authorized_keys\nPidFile {dir}/sshd.pid\n\
-                 StrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
-                 PermitRootLogin prohibit-password\nAcceptEnv GIT_PROTOCOL\n",
-                    dir = dir.display()
-                ),
-            )
-            .unwrap();
-            env.command(&dir, &sshd)
-                .args(["-D", "-e", "-f"])
-                .arg(&conf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("sshd starts")
+        let (child, port) = start_sshd(&dir, "AcceptEnv GIT_PROTOCOL\n", |conf| {
+            let mut sshd = env.command(&dir, &sshd);
+            sshd.args(["-D", "-e", "-f"]).arg(conf);
+            sshd
         });
         let user = env
             .run(&dir, "id", ["-un"])

@@ -292,47 +292,15 @@ impl Sshd {
             .tempdir()
             .expect("create a directory for sshd");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        for key in ["host_key", "client_key"] {
-            let status = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f", key])
-                .current_dir(dir.path())
-                .status()
-                .expect("run ssh-keygen");
-            assert!(status.success());
-        }
-        std::fs::copy(
-            dir.path().join("client_key.pub"),
-            dir.path().join("authorized_keys"),
-        )
-        .unwrap();
+        let (child, port) = crate::start_sshd(dir.path(), "", |conf| {
+            let mut sshd = Command::new(&sshd);
+            sshd.args(["-D", "-e", "-f"]).arg(conf);
+            sshd
+        });
         let key = sb.path("ssh/client_key");
         std::fs::create_dir_all(key.parent().unwrap()).unwrap();
         std::fs::copy(dir.path().join("client_key"), &key).unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        // sshd needs its privilege separation directory.
-        let _ = std::fs::create_dir_all("/run/sshd");
-        let conf = dir.path().join("sshd_config");
-        let d = dir.path().display().to_string();
-        let (child, port) = crate::start_on_free_port("sshd", |port| {
-            std::fs::write(
-                &conf,
-                format!(
-                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\n\
-                     AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\n\
-                     StrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-                     KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
-                     PermitRootLogin prohibit-password\n"
-                ),
-            )
-            .unwrap();
-            Command::new(&sshd)
-                .args(["-D", "-e", "-f"])
-                .arg(&conf)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("sshd starts")
-        });
         let id = Command::new("id").arg("-un").output().expect("run id");
         let user = String::from_utf8(id.stdout).unwrap().trim().to_owned();
         Sshd {

@@ -23,6 +23,9 @@ in
 }
 "##;
 
+/// What [`Fixture::wrap_nix`]'s nix-instantiate says on stderr when it starts.
+pub const NIX_STARTED: &str = "wrapper: nix-instantiate started";
+
 /// A fixture: the user store holds busybox; `atom/` is the atom.
 pub struct Fixture {
     pub sb: Sandbox,
@@ -43,6 +46,20 @@ impl Fixture {
         let busybox = stdout(&out).trim().to_owned();
         assert!(busybox.starts_with("/nix/store/"), "{busybox}");
         Fixture { sb, busybox }
+    }
+
+    /// Puts `wrap/bin/nix-instantiate` in the sandbox: a wrapper that says
+    /// [`NIX_STARTED`] on stderr, then runs the real nix-instantiate (evaluate with
+    /// `--nix-instantiate wrap/bin/nix-instantiate` to see whether Nix started).
+    pub fn wrap_nix(&self) {
+        self.sb.write(
+            "wrap/bin/nix-instantiate",
+            &format!(
+                "#!/bin/sh\necho '{NIX_STARTED}' >&2\nexec {} \"$@\"\n",
+                require_nix().display()
+            ),
+            0o755,
+        );
     }
 
     pub fn config(&self) -> String {

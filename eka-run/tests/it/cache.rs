@@ -2,22 +2,12 @@
 //! atom or its lock does. nix-instantiate is a wrapper that says on stderr that it started, then
 //! runs the real one.
 
-use crate::build::{Fixture, ATOM};
+use crate::build::{Fixture, ATOM, NIX_STARTED as STARTED};
 use atom_tests::sandbox::*;
 
-const STARTED: &str = "wrapper: nix-instantiate started";
-
 fn fixture() -> Fixture {
-    let nix = require_nix();
     let f = Fixture::new(ATOM);
-    f.sb.write(
-        "wrap/bin/nix-instantiate",
-        &format!(
-            "#!/bin/sh\necho '{STARTED}' >&2\nexec {} \"$@\"\n",
-            nix.display()
-        ),
-        0o755,
-    );
+    f.wrap_nix();
     f.sb.chown();
     f
 }

@@ -3,14 +3,11 @@
 //! is `config.variant`, and each variant is an identity and an evaluation-cache entry of its
 //! own. nix-instantiate is a wrapper that says on stderr that it started, then runs the real one.
 
-use crate::build::{Fixture, ATOM};
+use crate::build::{Fixture, ATOM, NIX_STARTED as STARTED};
 use atom_tests::sandbox::*;
-
-const STARTED: &str = "wrapper: nix-instantiate started";
 
 /// The build fixture's atom, with `[support]` options and members that show the selection.
 fn fixture() -> Fixture {
-    let nix = require_nix();
     let f = Fixture::new(&ATOM.replace(
         "Greeting = ",
         r#"Picked = config.variant;
@@ -33,14 +30,7 @@ fn fixture() -> Fixture {
     );
     f.sb.write("cc/mod.nix", "{ }\n", 0o644);
     f.sb.write("plain/mod.nix", "{ A = 1; }\n", 0o644);
-    f.sb.write(
-        "wrap/bin/nix-instantiate",
-        &format!(
-            "#!/bin/sh\necho '{STARTED}' >&2\nexec {} \"$@\"\n",
-            nix.display()
-        ),
-        0o755,
-    );
+    f.wrap_nix();
     f.sb.chown();
     f
 }
