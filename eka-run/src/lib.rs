@@ -30,6 +30,7 @@ pub mod identity;
 pub mod jail;
 pub mod limits;
 pub mod nix;
+pub mod record;
 pub mod run;
 pub mod sandbox;
 pub mod shebang;
