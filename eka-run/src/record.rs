@@ -125,7 +125,7 @@ impl Record {
     /// Checks that every value is one a record may hold (what [`parse`] checks of each field).
     pub fn check(&self) -> Result<(), Error> {
         let id = &self.identity;
-        let checks: [(&str, &str, fn(&str) -> bool); 7] = [
+        let checks: [Check<'_>; 7] = [
             ("Atom", &id.atom, is_atom_part),
             ("Lock", &id.lock, is_digest),
             ("Config", &id.config, is_digest),
@@ -154,6 +154,9 @@ impl Record {
         Ok(())
     }
 }
+
+/// A field, its value and the test the value must pass.
+type Check<'a> = (&'static str, &'a str, fn(&str) -> bool);
 
 fn malformed(field: &str, value: &str) -> Error {
     Error::Malformed(format!(
