@@ -231,12 +231,28 @@ impl<E: Evaluator> Cached<E> {
     }
 
     fn key(&self, request: &Request, what: &str) -> Result<String, Error> {
+        self.key_of(&request.identity, what)
+    }
+
+    fn key_of(&self, identity: &Identity, what: &str) -> Result<String, Error> {
         Ok(cache::key(&[
             "eka-run evaluation 1",
-            &request.identity.digest(),
+            &identity.digest(),
             &self.inner.fingerprint()?,
             what,
         ]))
+    }
+
+    /// Whether the cache holds the derivation of the evaluation `identity`, its `.drv` still
+    /// in the store (what [`Evaluator::derivation`] would answer without evaluating).
+    pub fn has_derivation(&self, identity: &Identity) -> bool {
+        let (Some(cache), Ok(key)) = (&self.cache, self.key_of(identity, "derivation")) else {
+            return false;
+        };
+        cache
+            .get(&key)
+            .and_then(|bytes| serde_json::from_slice::<Derivation>(&bytes).ok())
+            .is_some_and(|d| self.inner.has(&d))
     }
 
     fn store(&self, key: &str, value: &[u8]) {

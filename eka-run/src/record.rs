@@ -38,6 +38,8 @@ pub struct Record {
     pub derivation: String,
     /// The program `eka-run run` executes from the default output's `bin/`.
     pub main_program: String,
+    /// The name of the default output (the derivation's `outPath`), one of `outputs`.
+    pub default_output: String,
     /// Every output's path, by output name.
     pub outputs: BTreeMap<String, String>,
 }
@@ -102,8 +104,8 @@ impl Record {
         }
         let _ = write!(
             text,
-            "Derivation: {}\nMainProgram: {}\n",
-            self.derivation, self.main_program
+            "Derivation: {}\nMainProgram: {}\nDefaultOutput: {}\n",
+            self.derivation, self.main_program, self.default_output
         );
         for (name, path) in &self.outputs {
             let _ = writeln!(text, "Output: {name} {path}");
@@ -143,8 +145,8 @@ impl Record {
                 return Err(malformed(field, value));
             }
         }
-        if self.outputs.is_empty() {
-            return Err(Error::Malformed("it names no output".into()));
+        if !self.outputs.contains_key(&self.default_output) {
+            return Err(malformed("DefaultOutput", &self.default_output));
         }
         for (name, path) in &self.outputs {
             if !is_output_name(name) || !is_store_path(path) {
@@ -200,6 +202,7 @@ pub fn parse(bytes: &[u8]) -> Result<Signed, Error> {
     };
     let derivation = take(&mut lines, "Derivation")?.to_owned();
     let main_program = take(&mut lines, "MainProgram")?.to_owned();
+    let default_output = take(&mut lines, "DefaultOutput")?.to_owned();
     let mut outputs: BTreeMap<String, String> = BTreeMap::new();
     let mut signatures = Vec::new();
     for line in lines {
@@ -242,6 +245,7 @@ pub fn parse(bytes: &[u8]) -> Result<Signed, Error> {
         },
         derivation,
         main_program,
+        default_output,
         outputs,
     };
     record.check()?;
@@ -506,6 +510,7 @@ mod tests {
             },
             derivation: "/nix/store/0c6kzph7l0dcbfmjap64f0czdafn3b7x-hello-1.0.drv".into(),
             main_program: "hello".into(),
+            default_output: "out".into(),
             outputs: [(
                 "out".to_owned(),
                 "/nix/store/5rkb4a5h6y6n5k6m9xbllcn0y7v2dl9i-hello-1.0".to_owned(),
@@ -610,6 +615,10 @@ mod tests {
                 "Output",
             ),
             (text.replace("Derivation:", "Deriver:"), "`Derivation:`"),
+            (
+                text.replace("DefaultOutput: out", "DefaultOutput: dev"),
+                "DefaultOutput",
+            ),
             (format!("{text}Extra: 1\n"), "not a field"),
             (
                 text.split("Sig: ").next().unwrap().to_owned(),

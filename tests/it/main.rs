@@ -23,6 +23,7 @@ mod naming;
 mod output;
 mod pin_bounds;
 mod pins;
+mod plan_record;
 mod publish;
 mod publish_context;
 mod remote_helper;

@@ -198,24 +198,87 @@ impl Builder for NixBuilder {
         derivation: &Derivation,
         out_link: Option<&Path>,
     ) -> Result<Vec<String>, Error> {
-        let layout = self.store.resolve(|k| std::env::var_os(k))?;
-        if layout.state.is_none() {
-            return Err(jail::Error::NoState {
-                store: layout.store.clone(),
-                state: layout.state_wanted.clone(),
-            }
-            .into());
-        }
-        let program = match &self.nix_store {
-            Some(p) => p.clone(),
-            None => Program::Store
-                .find_on_path()
-                .ok_or_else(|| Error::NotFound(Program::Store.name().into()))?,
+        let echo = if self.first_error {
+            Stderr::Echo
+        } else {
+            Stderr::Pass
         };
-        let cwd = std::env::current_dir().map_err(|source| Error::Io {
-            what: "determine the working directory",
-            source,
-        })?;
+        self.realise_paths(std::slice::from_ref(&derivation.drv_path), out_link, echo)?;
+        Ok(derivation.outputs.values().cloned().collect())
+    }
+}
+
+/// Where a Nix program's stderr goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stderr {
+    /// To ours, untouched.
+    Pass,
+    /// To ours through a pipe, to find its first error line.
+    Echo,
+    /// Through a pipe, to find its first error line, and nowhere else.
+    Quiet,
+}
+
+impl NixBuilder {
+    /// Substitute `outputs` (store paths) from the binary caches Nix is configured with,
+    /// without building anything, Nix's stderr kept to find why it failed; with `out_link`, a
+    /// root to the first as [`Builder::realise`] makes.
+    pub fn substitute(&self, outputs: &[String], out_link: Option<&Path>) -> Result<(), Error> {
+        self.realise_paths(outputs, out_link, Stderr::Quiet)
+    }
+
+    /// Copy `paths` and their closure into the binary cache directory `dir` with `nix copy`,
+    /// in run mode, signing what it writes with the secret key file `key` (both absolute, and
+    /// without the characters a store URL gives a meaning to).
+    pub fn copy_to(&self, dir: &Path, key: &Path, paths: &[String]) -> Result<(), Error> {
+        let program = self.program(Program::Nix)?;
+        let to = format!("file://{}?secret-key={}", dir.display(), key.display());
+        let mut args: Vec<OsString> = [
+            "--extra-experimental-features",
+            "nix-command",
+            "copy",
+            "--to",
+            &to,
+        ]
+        .map(OsString::from)
+        .to_vec();
+        args.extend(paths.iter().map(OsString::from));
+        let process = command::RunMode::new(program.into_os_string(), args);
+        let (code, error) = self.in_store(process, Stderr::Echo)?;
+        if code != 0 {
+            return Err(Error::Failed {
+                program: "nix copy".into(),
+                status: code,
+                error,
+            });
+        }
+        Ok(())
+    }
+
+    /// The Nix program `which`: for nix-store, `--nix-store` or the one on PATH; for another,
+    /// the one beside `--nix-store`, else on PATH.
+    fn program(&self, which: Program) -> Result<PathBuf, Error> {
+        let beside = self
+            .nix_store
+            .as_deref()
+            .and_then(Path::parent)
+            .map(|dir| dir.join(which.name()));
+        match (which, &self.nix_store) {
+            (Program::Store, Some(p)) => Some(p.clone()),
+            _ => beside
+                .filter(|p| p.is_file())
+                .or_else(|| which.find_on_path()),
+        }
+        .ok_or_else(|| Error::NotFound(which.name().into()))
+    }
+
+    fn realise_paths(
+        &self,
+        paths: &[String],
+        out_link: Option<&Path>,
+        stderr: Stderr,
+    ) -> Result<(), Error> {
+        let program = self.program(Program::Store)?;
         let add_root = out_link
             .map(std::path::absolute)
             .transpose()
@@ -224,23 +287,14 @@ impl Builder for NixBuilder {
                 source,
             })?;
         let realise = Realise {
-            drv_path: derivation.drv_path.clone(),
+            paths: paths.to_vec(),
             add_root,
         };
-        let nix_conf = command::run_mode_conf();
         let process = realise.in_run_mode(&program).map_err(|source| Error::Io {
             what: "open /dev/null",
             source,
         })?;
-        // With `first_error`, its stderr passes through a pipe, copied to ours, to find its
-        // first error line.
-        let (process, err_r) = if self.first_error {
-            let (err_r, err_w) = sandbox::pipe().map_err(jail::Error::from)?;
-            (process.stderr(std::fs::File::from(err_w)), Some(err_r))
-        } else {
-            (process, None)
-        };
-        let (code, error) = in_run_mode(&layout, &cwd, &nix_conf, process, err_r)?;
+        let (code, error) = self.in_store(process, stderr)?;
         if code != 0 {
             return Err(Error::Failed {
                 program: "nix-store --realise".into(),
@@ -248,13 +302,46 @@ impl Builder for NixBuilder {
                 error,
             });
         }
-        Ok(derivation.outputs.values().cloned().collect())
+        Ok(())
+    }
+
+    /// Run `process` in run mode on the user's store, its stderr as `stderr` says.
+    fn in_store(
+        &self,
+        process: command::RunMode,
+        stderr: Stderr,
+    ) -> Result<(u8, Option<String>), Error> {
+        let layout = self.store.resolve(|k| std::env::var_os(k))?;
+        if layout.state.is_none() {
+            return Err(jail::Error::NoState {
+                store: layout.store.clone(),
+                state: layout.state_wanted.clone(),
+            }
+            .into());
+        }
+        let cwd = std::env::current_dir().map_err(|source| Error::Io {
+            what: "determine the working directory",
+            source,
+        })?;
+        let nix_conf = command::run_mode_conf();
+        // Through a pipe, to find its first error line (Nix then sees no terminal there: no
+        // colours).
+        let (process, err_r) = if stderr == Stderr::Pass {
+            (process, None)
+        } else {
+            let (err_r, err_w) = sandbox::pipe().map_err(jail::Error::from)?;
+            (
+                process.stderr(std::fs::File::from(err_w)),
+                Some((err_r, stderr == Stderr::Echo)),
+            )
+        };
+        in_run_mode(&layout, &cwd, &nix_conf, process, err_r)
     }
 }
 
-/// Copy `from` (a program's stderr) to our stderr until it closes (a closed stderr of ours
-/// discards the rest); its first error line.
-fn tee_stderr(mut from: std::fs::File) -> Option<String> {
+/// Read `from` (a program's stderr) until it closes, copied to our stderr with `echo` (a
+/// closed stderr of ours discards the rest); its first error line.
+fn tee_stderr(mut from: std::fs::File, echo: bool) -> Option<String> {
     use std::io::{Read as _, Write as _};
     let mut error = command::ErrorLine::default();
     let mut buf = vec![0u8; 16 * 1024];
@@ -267,7 +354,7 @@ fn tee_stderr(mut from: std::fs::File) -> Option<String> {
             Err(_) => break,
         };
         error.feed(&buf[..n]);
-        if ours {
+        if ours && echo {
             let mut e = std::io::stderr().lock();
             ours = e.write_all(&buf[..n]).and_then(|()| e.flush()).is_ok();
         }
@@ -284,7 +371,7 @@ fn in_run_mode(
     cwd: &Path,
     nix_conf: &str,
     process: command::RunMode,
-    stderr: Option<std::os::fd::OwnedFd>,
+    stderr: Option<(std::os::fd::OwnedFd, bool)>,
 ) -> Result<(u8, Option<String>), Error> {
     let program = process.program().display().to_string();
     sandbox::catch_signals().map_err(jail::Error::from)?;
@@ -305,8 +392,9 @@ fn in_run_mode(
         }
         sandbox::Fork::Parent(pid) => {
             drop((status_w, process));
-            let tee =
-                stderr.map(|fd| std::thread::spawn(move || tee_stderr(std::fs::File::from(fd))));
+            let tee = stderr.map(|(fd, echo)| {
+                std::thread::spawn(move || tee_stderr(std::fs::File::from(fd), echo))
+            });
             sandbox::forward_signals_to(pid);
             let mut report = String::new();
             let _ = std::io::Read::read_to_string(&mut std::fs::File::from(status_r), &mut report);

@@ -90,6 +90,91 @@ pub struct Subject {
     pub manifest: Option<Manifest>,
 }
 
+/// An atom opened as far as its identity needs ([`Subject::peek`]).
+#[derive(Debug)]
+pub struct Peeked {
+    subject: Subject,
+    /// For a URI: what completing it needs.
+    rest: Option<Rest>,
+}
+
+/// What [`Peeked::open`] needs of a URI's opening: its connection (one session carries the
+/// listing and every fetch), its listing and its signature policy.
+#[derive(Debug)]
+struct Rest {
+    cache: GitStore,
+    /// `None` once released ([`Peeked::release`]): connected again if needed.
+    connection: Option<atom_lib::store::git::Connection>,
+    refs: Vec<atom_lib::store::RemoteRef>,
+    address: atom_lib::uri::Address,
+    policy: atom_lib::sign::Policy,
+    shown: String,
+    /// Only the manifest and the lock were fetched.
+    sparse: bool,
+}
+
+impl Peeked {
+    /// The atom as far as it is opened: its identity's parts, manifest, lock and selection.
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+
+    /// Close the remote connection (its session's threads end with it: the sandbox is entered
+    /// by a single-threaded process); [`Peeked::open`] connects again if it needs to.
+    pub fn release(&mut self) {
+        if let Some(rest) = self.rest.as_mut() {
+            rest.connection = None;
+        }
+    }
+
+    /// Complete the opening: for a URI fetched sparsely, the whole atom admitted into the atom
+    /// cache (on the same connection); for a URI, its published siblings listed, admitted and
+    /// recorded in its lock.
+    pub fn open(self) -> Result<Subject, Error> {
+        let Peeked { mut subject, rest } = self;
+        let Some(rest) = rest else {
+            return Ok(subject);
+        };
+        let Origin::Cache { atom, commit, .. } = &subject.origin else {
+            unreachable!("a URI's subject comes from the cache");
+        };
+        let url = rest.address.redacted();
+        let connection = match rest.connection {
+            Some(connection) => connection,
+            None => rest
+                .cache
+                .connect(&rest.address.git_url())
+                .map_err(|source| Error::List {
+                    url: url.clone(),
+                    source,
+                })?,
+        };
+        if rest.sparse {
+            let wanted = [admit::Wanted::listed(atom.clone(), *commit)];
+            let request = admit::Request {
+                wanted: &wanted,
+                signatures: Some(&rest.policy),
+                contents: admit::Contents::Whole,
+                listed: &rest.refs,
+                verbosity: Verbosity::default(),
+            };
+            admit::admit(&rest.cache, &connection, &url, &request)
+                .map_err(|e| Error::Admit(Box::new(e)))?;
+        }
+        if let Some(lock) = subject.lock.as_mut() {
+            published_siblings(
+                &rest.cache,
+                &connection,
+                &rest.address,
+                &rest.shown,
+                lock,
+                &rest.policy,
+            )?;
+        }
+        Ok(subject)
+    }
+}
+
 impl Subject {
     /// Open what `spec` names: read a directory, or resolve and fetch a URI; check the variant
     /// `choices` against the manifest, then the lock.
@@ -152,7 +237,36 @@ impl Subject {
         })
     }
 
+    /// Open what `spec` names as far as its identity needs: a directory is read where it is
+    /// (as [`Subject::open`] reads it); a URI is resolved, and with `sparse` only its atom
+    /// commit, root tree, `atom.toml` and `atom.lock` are fetched (into the resolver's index,
+    /// checked as any fetched atom is), else the whole atom into the atom cache.
+    /// [`Peeked::open`] completes it.
+    /// `sparse` is asked once the remote's listing is in (so that what it waits for overlaps
+    /// the network), and only for a URI.
+    pub fn peek(
+        spec: &Spec,
+        choices: &[Choice],
+        sparse: impl FnOnce() -> bool,
+    ) -> Result<Peeked, Error> {
+        match spec {
+            Spec::Dir(dir) => Ok(Peeked {
+                subject: Self::open_dir(dir, choices)?,
+                rest: None,
+            }),
+            Spec::Uri(uri) => Self::peek_uri(uri, choices, sparse),
+        }
+    }
+
     fn open_uri(raw: &str, choices: &[Choice]) -> Result<Self, Error> {
+        Self::peek_uri(raw, choices, || false)?.open()
+    }
+
+    fn peek_uri(
+        raw: &str,
+        choices: &[Choice],
+        sparse: impl FnOnce() -> bool,
+    ) -> Result<Peeked, Error> {
         let aliases = aliases()?;
         let uri = Uri::parse(raw, &aliases)?;
         let Some(address) = uri.address.clone() else {
@@ -171,7 +285,7 @@ impl Subject {
             url: url.clone(),
             source,
         };
-        // One connection carries the listing and the fetch (a protocol v2 session).
+        // One connection carries the listing and the fetches (a protocol v2 session).
         let connection = cache.connect(&address.git_url()).map_err(list_err)?;
         let refs = {
             let _span = tracing::info_span!("list", url = %url).entered();
@@ -181,34 +295,44 @@ impl Subject {
         let atom = resolution.selected_ref();
         let commit = resolution.selected.commit;
         tracing::info!(atom = %atom, %commit, "resolved");
-        let wanted = [admit::Wanted::listed(atom.clone(), commit)];
         let policy = policy(&cache)?;
+        let sparse = sparse();
+        // Sparse: into the index, which holds atoms of that kind (and borrows the cache's
+        // objects, so an atom the cache holds whole is not fetched again).
+        let index = sparse
+            .then(|| local::index().map_err(|e| Error::Cache(Box::new(e))))
+            .transpose()?;
+        let (store, contents) = match &index {
+            Some(index) => (index, admit::Contents::Manifests),
+            None => (&cache, admit::Contents::Whole),
+        };
+        let wanted = [admit::Wanted::listed(atom.clone(), commit)];
         let request = admit::Request {
             wanted: &wanted,
             signatures: Some(&policy),
-            contents: admit::Contents::Whole,
+            contents,
             listed: &refs,
             verbosity: Verbosity::default(),
         };
-        admit::admit(&cache, &connection, &url, &request).map_err(|e| Error::Admit(Box::new(e)))?;
+        admit::admit(store, &connection, &url, &request).map_err(|e| Error::Admit(Box::new(e)))?;
         let shown = format!("{}@{}", atom.label, atom.version);
         let store_err = |source| Error::Store {
             what: shown.clone(),
             source,
         };
-        let (tree, _) = cache.commit_tree_and_parents(commit).map_err(store_err)?;
+        let (tree, _) = store.commit_tree_and_parents(commit).map_err(store_err)?;
         let published = |problem: String| Error::Published {
             atom: shown.clone(),
             commit,
             problem,
         };
-        let entries = cache.tree_entries(tree).map_err(store_err)?;
+        let entries = store.tree_entries(tree).map_err(store_err)?;
         let blob = |name: &str| -> Result<Option<Vec<u8>>, Error> {
             match entries
                 .iter()
                 .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
             {
-                Some(e) => cache.read_blob(e.oid).map(Some).map_err(store_err),
+                Some(e) => store.read_blob(e.oid).map(Some).map_err(store_err),
                 None => Ok(None),
             }
         };
@@ -239,7 +363,7 @@ impl Subject {
             .transpose()
             .map_err(|e| published(e.to_string()))?;
         // Its path sources are relative to its directory in its repository (`atom-path`).
-        let atom_dir = atom_lib::commit::recorded_path(&cache, commit).map_err(store_err)?;
+        let atom_dir = atom_lib::commit::recorded_path(store, commit).map_err(store_err)?;
         check(
             &manifest,
             lock.as_ref(),
@@ -248,11 +372,7 @@ impl Subject {
             Fix::Republish,
             true,
         )?;
-        let mut lock = lock;
-        if let Some(lock) = lock.as_mut() {
-            published_siblings(&cache, &connection, &address, &shown, lock, &policy)?;
-        }
-        Ok(Subject {
+        let subject = Subject {
             origin: Origin::Cache {
                 atom,
                 commit,
@@ -267,6 +387,18 @@ impl Subject {
             ),
             selection,
             manifest: Some(manifest),
+        };
+        Ok(Peeked {
+            subject,
+            rest: Some(Rest {
+                cache,
+                connection: Some(connection),
+                refs,
+                address,
+                policy,
+                shown,
+                sparse,
+            }),
         })
     }
 

@@ -1,5 +1,6 @@
 //! `eka-run plan`: what `build` would build, and why: the parts of the evaluation's identity,
-//! the identity, and the derivation, without building.
+//! the identity, and the derivation, without building; from a plan record when there is one
+//! (then also where it was read).
 
 use std::io::Write as _;
 
@@ -7,6 +8,7 @@ use super::target::Target;
 use crate::backend::Evaluator as _;
 use crate::canonical::Value;
 use crate::jail::SandboxOptions;
+use crate::nix::command::Program;
 
 /// Arguments of `eka-run plan`.
 #[derive(Debug, Clone, clap::Args)]
@@ -22,9 +24,19 @@ pub struct Args {
 
 /// `eka-run plan`: print the plan.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let request = args.target.request()?;
-    let derivation = args.target.evaluator(&args.sandbox).derivation(&request)?;
-    let id = &request.identity;
+    let opened = args
+        .target
+        .open(&args.sandbox, Program::Nix.find_on_path())?;
+    let identity = opened.identity.clone();
+    let (derivation, record) = match &opened.record {
+        Some(found) => (found.derivation(), Some(found.url.clone())),
+        None => {
+            let request = opened.request()?;
+            let derivation = args.target.evaluator(&args.sandbox).derivation(&request)?;
+            (derivation, None)
+        }
+    };
+    let id = &identity;
     let s = |v: &str| Value::String(v.to_owned());
     let outputs = Value::Object(
         derivation
@@ -42,6 +54,9 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             ("drvPath".into(), s(&derivation.drv_path)),
             ("outputs".into(), outputs),
         ]);
+        if let Some(url) = &record {
+            members.push(("record".into(), s(url)));
+        }
         members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
         format!("{}\n", Value::Object(members))
     } else {
@@ -60,6 +75,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
                 .iter()
                 .map(|(name, path)| format!("output {name} {path}")),
         );
+        lines.extend(record.iter().map(|url| format!("record {url}")));
         lines.join("\n") + "\n"
     };
     let mut out = std::io::stdout().lock();

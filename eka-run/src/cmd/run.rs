@@ -40,7 +40,7 @@ pub enum Error {
 
 /// `eka-run run`: build, then execute the main program in run mode. Returns only on failure.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let (derivation, _) = realise(&args.target, &args.builder, &args.sandbox, None)?;
+    let derivation = realise(&args.target, &args.builder, &args.sandbox, None)?.derivation;
     let name = derivation.main_program();
     let program = format!("{}/bin/{name}", derivation.out_path);
     let layout = args.sandbox.store.resolve(|k| std::env::var_os(k))?;

@@ -1,13 +1,18 @@
 //! What `eval`, `build`, `run` and `plan` evaluate: an atom, an attribute path of it, a
 //! configuration, and how (the evaluation cache, Nix's trace).
 
+use std::path::PathBuf;
+
 use atom_lib::variant::Choice;
+
+use super::planned::{self, Found};
 
 use crate::backend::nix::NixEvaluator;
 use crate::backend::{Cached, Request};
 use crate::cache::Cache;
 use crate::closure;
 use crate::config::Config;
+use crate::identity::Identity;
 use crate::jail::SandboxOptions;
 
 /// What to evaluate, as `eval`, `build`, `run` and `plan` take it.
@@ -48,7 +53,7 @@ pub struct Target {
     #[arg(long, value_name = "SYSTEM")]
     pub system: Option<String>,
     /// Evaluate even when the evaluation cache ($XDG_CACHE_HOME/atom/eval) has the result, and
-    /// do not store it
+    /// do not store it; build, run and plan: also look for no plan record
     #[arg(long)]
     pub no_cache: bool,
     /// Show Nix's detailed trace on evaluation errors
@@ -65,6 +70,52 @@ impl Target {
         let atom = closure::Subject::open(&self.atom, &self.choices())?;
         let config = config.with_variant(&atom.selection);
         Ok(Request::new(atom, self.attr.as_deref(), config))
+    }
+
+    /// For `build`, `run` and `plan`: the atom opened as far as its identity needs and, unless
+    /// `--no-cache` or the evaluation cache has the derivation, the plan record of the identity
+    /// from the binary caches of Nix's settings (read with `nix`, on a thread of their own while
+    /// the atom is opened). For a URI with records to look for, only the atom's manifest and
+    /// lock are fetched until [`Opened::request`] needs more.
+    pub fn open(&self, sandbox: &SandboxOptions, nix: Option<PathBuf>) -> anyhow::Result<Opened> {
+        let config = Config::new(&self.config, self.system.as_deref())?;
+        let mut pending = Some(planned::Pending::start(!self.no_cache, nix));
+        let mut settings = None;
+        let mut peeked = closure::Subject::peek(&self.atom, &self.choices(), || {
+            settings = pending.take().and_then(planned::Pending::usable);
+            settings.is_some()
+        })?;
+        if let Some(pending) = pending {
+            settings = pending.usable();
+        }
+        let config = config.with_variant(&peeked.subject().selection);
+        let subject = peeked.subject();
+        let identity = Identity::new(
+            subject.atom_part.clone(),
+            subject.lock_part.clone(),
+            &config,
+            self.attr.as_deref(),
+        );
+        let record = settings.and_then(|settings| {
+            if self.evaluator(sandbox).has_derivation(&identity) {
+                tracing::info!(
+                    "no plan record is looked for: the evaluation cache has the derivation"
+                );
+                return None;
+            }
+            planned::find(&settings, &identity)
+        });
+        if record.is_some() {
+            // Substituting enters the user's store from a single-threaded process.
+            peeked.release();
+        }
+        Ok(Opened {
+            peeked,
+            config,
+            attr: self.attr.clone(),
+            identity,
+            record,
+        })
     }
 
     /// The variant choices: `--with`, then `--enable`, then `--disable`.
@@ -100,5 +151,26 @@ impl Target {
             },
             cache,
         )
+    }
+}
+
+/// An atom opened as far as its identity needs ([`Target::open`]), and its plan record if one
+/// was found.
+#[derive(Debug)]
+pub struct Opened {
+    peeked: closure::Peeked,
+    config: Config,
+    attr: Option<String>,
+    /// The evaluation's identity.
+    pub identity: Identity,
+    /// The plan record found for it.
+    pub record: Option<Found>,
+}
+
+impl Opened {
+    /// The request to evaluate: the atom opened completely.
+    pub fn request(self) -> anyhow::Result<Request> {
+        let atom = self.peeked.open()?;
+        Ok(Request::new(atom, self.attr.as_deref(), self.config))
     }
 }

@@ -93,8 +93,8 @@ impl Instantiate {
 /// `nix-store --realise`: realise one derivation in the user's store.
 #[derive(Debug, Clone)]
 pub struct Realise {
-    /// The `.drv` file, in the store.
-    pub drv_path: String,
+    /// The `.drv` file, in the store, or output paths to substitute.
+    pub paths: Vec<String>,
     /// `--add-root PATH`: a symlink to the default output, registered as a garbage collector
     /// root (absolute). Without one, `--no-gc-warning`: the outputs are not roots, as
     /// `nix-build --no-out-link` leaves them, and that was asked for.
@@ -104,7 +104,8 @@ pub struct Realise {
 impl Realise {
     /// The arguments.
     pub fn args(&self) -> Vec<OsString> {
-        let mut args: Vec<OsString> = vec!["--realise".into(), self.drv_path.clone().into()];
+        let mut args: Vec<OsString> = vec!["--realise".into()];
+        args.extend(self.paths.iter().map(OsString::from));
         match &self.add_root {
             Some(link) => args.extend(["--add-root".into(), link.clone().into_os_string()]),
             None => args.push("--no-gc-warning".into()),
@@ -387,7 +388,7 @@ mod tests {
     #[test]
     fn realise_adds_a_root_or_says_there_is_none() {
         let mut realise = Realise {
-            drv_path: "/nix/store/x.drv".into(),
+            paths: vec!["/nix/store/x.drv".into()],
             add_root: None,
         };
         assert_eq!(

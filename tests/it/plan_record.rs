@@ -1,0 +1,347 @@
+//! Plan records (docs/plan-record.md): a machine that built an atom writes, with `eka-run build
+//! --to`, its outputs and the signed record of the evaluation into a binary cache served by
+//! lighttpd on loopback; a second machine (a home of its own: empty user store, empty atom and
+//! evaluation caches) that trusts the key runs, builds and plans the atom from its URI without
+//! starting nix-instantiate (a wrapper says when it starts) and without fetching a dependency
+//! (its caches are looked into); and each fallback (no record, a record signed by a key it does
+//! not trust, a record whose outputs the cache no longer has) evaluates, saying why at `-v`.
+
+use std::path::{Path, PathBuf};
+
+use atom_tests::{require_program, HttpServer, Run, TestEnv};
+
+const NIX_STARTED: &str = "wrapper: nix-instantiate started";
+
+/// The producer: `base.git` (`base` 1.0.0, whose tarball pin is a static busybox) and `app.git`
+/// (`app` 1.0.0, needing `base` ^1, with a package `Hello` built by that busybox), served over
+/// smart HTTP; `app` built by `eka-run build --to` into the binary cache `cache/` of the same
+/// server, signed with `test-cache-1`.
+struct World {
+    env: TestEnv,
+    http: HttpServer,
+    uri: String,
+    public: String,
+    base_commit: String,
+    out: String,
+}
+
+const APP: &str = r#"let
+  bb = from.base.busybox;
+in
+{
+  Hello = builtins.derivation {
+    name = "hello-1.0";
+    system = config.system;
+    builder = bb;
+    args = [ "sh" "-c" "${bb} mkdir -p $out/bin && printf '#!%s sh\necho hello from the plan \"$@\"\n' ${bb} > $out/bin/hello && ${bb} chmod +x $out/bin/hello" ];
+  };
+}
+"#;
+
+impl World {
+    fn new() -> Self {
+        require_program("nix-instantiate", "nix-bin");
+        let busybox = require_program("busybox", "busybox-static");
+        let env = TestEnv::new();
+        let srv = env.path("srv");
+        std::fs::create_dir_all(&srv).unwrap();
+        let http = HttpServer::start(&env, &srv);
+        let bb = env.path("bb-src/bb-1");
+        std::fs::create_dir_all(bb.join("bin")).unwrap();
+        std::fs::copy(&busybox, bb.join("bin/busybox")).unwrap();
+        std::fs::write(
+            bb.join("default.nix"),
+            "{ busybox = \"${./bin}/busybox\"; }\n",
+        )
+        .unwrap();
+        let tar = env
+            .command(&env.path("bb-src"), "tar")
+            .arg("-czf")
+            .arg(http.files.join("bb.tar.gz"))
+            .arg("bb-1")
+            .status()
+            .unwrap();
+        assert!(tar.success());
+
+        let base = repo(&env, "base");
+        env.write(
+            &base,
+            "base/atom.toml",
+            &format!(
+                "[atom]\nid = \"base\"\nversion = \"1.0.0\"\n\n[pins.bb]\nurl = \"{}\"\n",
+                http.file_url("bb.tar.gz")
+            ),
+        );
+        env.write(&base, "base/mod.nix", "{ Busybox = from.bb.busybox; }\n");
+        env.git(&base.join("base"), ["atom", "resolve"]).success();
+        publish(&env, &base);
+        let base_commit = env.git_ok(&base, &["rev-parse", "refs/atoms/base/1.0.0"]);
+
+        let app = repo(&env, "app");
+        env.write(
+            &app,
+            "app/atom.toml",
+            &format!(
+                "[atom]\nid = \"app\"\nversion = \"1.0.0\"\n\n[deps.base]\nurl = \"{}\"\nversion = \"1\"\n",
+                http.url("base.git")
+            ),
+        );
+        env.write(&app, "app/mod.nix", APP);
+        env.git(&app.join("app"), ["atom", "resolve"]).success();
+        publish(&env, &app);
+        let uri = format!("{}::app@^1", http.url("app.git"));
+
+        let root = env.root().to_owned();
+        env.eka_run(
+            &root,
+            &[
+                "nix-store",
+                "--generate-binary-cache-key",
+                "test-cache-1",
+                "key.sec",
+                "key.pub",
+            ],
+        )
+        .success();
+        let public = std::fs::read_to_string(env.path("key.pub"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let cache = http.files.join("cache");
+        let built = env
+            .eka_run(
+                &root,
+                &[
+                    "build",
+                    "--to",
+                    cache.to_str().unwrap(),
+                    "--secret-key-file",
+                    "key.sec",
+                    &uri,
+                    "hello",
+                ],
+            )
+            .success();
+        let out = built.stdout.trim().to_owned();
+        assert!(out.ends_with("-hello-1.0"), "{built:?}");
+        assert!(
+            built.stderr.contains("wrote the plan record"),
+            "{}",
+            built.stderr
+        );
+        World {
+            env,
+            http,
+            uri,
+            public,
+            base_commit,
+            out,
+        }
+    }
+
+    /// The one record in the cache.
+    fn record(&self) -> PathBuf {
+        let dir = self.http.files.join("cache/atom-plan");
+        let records: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(records.len(), 1, "{records:?}");
+        records[0].clone()
+    }
+
+    /// A machine of its own (a new home: empty store and caches) whose Nix configuration has
+    /// the cache as a substituter and trusts `key`, with a nix-instantiate that says when it
+    /// starts.
+    fn consumer(&self, key: &str) -> Consumer {
+        let env = TestEnv::new();
+        env.write(
+            &env.path("nix-conf"),
+            "nix.conf",
+            &format!(
+                "substituters = {}\ntrusted-public-keys = {key}\n",
+                self.http.file_url("cache")
+            ),
+        );
+        let real = require_program("nix-instantiate", "nix-bin");
+        env.write(
+            &env.path("wrap"),
+            "nix-instantiate",
+            &format!(
+                "#!/bin/sh\necho '{NIX_STARTED}' >&2\nexec {} \"$@\"\n",
+                real.display()
+            ),
+        );
+        let wrapper = env.path("wrap/nix-instantiate");
+        std::fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        Consumer { env, wrapper }
+    }
+}
+
+struct Consumer {
+    env: TestEnv,
+    wrapper: PathBuf,
+}
+
+impl Consumer {
+    /// `eka-run -v <sub> --nix-instantiate <wrapper> <args...>`.
+    fn eka(&self, sub: &str, args: &[&str]) -> Run {
+        let mut all = vec![
+            "-v",
+            sub,
+            "--nix-instantiate",
+            self.wrapper.to_str().unwrap(),
+        ];
+        all.extend(args);
+        let root = self.env.root().to_owned();
+        self.env.eka_run(&root, &all)
+    }
+
+    /// Whether the atom cache or the resolver's index holds `commit`.
+    fn holds(&self, commit: &str) -> bool {
+        ["atoms.git", "index.git"].iter().any(|repo| {
+            let dir = self.env.home().join(".cache/atom").join(repo);
+            dir.exists()
+                && self
+                    .env
+                    .git(&dir, ["cat-file", "-e", &format!("{commit}^{{commit}}")])
+                    .code
+                    == 0
+        })
+    }
+}
+
+fn repo(env: &TestEnv, name: &str) -> PathBuf {
+    let repo = env.init(name);
+    env.init_bare(&format!("srv/{name}.git"));
+    let remote = env.path(&format!("srv/{name}.git"));
+    env.git_ok(
+        &repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    env.write(&repo, "README", &format!("{name}\n"));
+    env.commit_all(&repo, "root");
+    env.git_ok(&repo, &["push", "-q", "origin", "main"]);
+    repo
+}
+
+fn publish(env: &TestEnv, repo: &Path) {
+    env.commit_all(repo, "atoms");
+    env.git_ok(repo, &["push", "-q", "origin", "main"]);
+    env.git(repo, ["atom", "publish"]).success();
+}
+
+#[test]
+fn a_trusted_record_runs_builds_and_plans_without_evaluating_or_fetching_dependencies() {
+    let w = World::new();
+    let record = std::fs::read_to_string(w.record()).unwrap();
+    assert!(record.starts_with("PlanRecord: 1\n"), "{record}");
+    assert!(
+        record.contains(&format!("\nOutput: out {}\n", w.out)),
+        "{record}"
+    );
+    assert!(record.contains("\nSig: test-cache-1:"), "{record}");
+
+    let c = w.consumer(&w.public);
+    let plan = c.eka("plan", &["--json", &w.uri, "hello"]).success();
+    assert!(!plan.stderr.contains(NIX_STARTED), "{}", plan.stderr);
+    let p: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(p["outputs"]["out"], w.out.as_str());
+    assert!(
+        p["record"].as_str().unwrap().ends_with(&format!(
+            "/cache/atom-plan/{}.plan",
+            p["identity"].as_str().unwrap()
+        )),
+        "{p}"
+    );
+    assert!(
+        record.contains(&format!("Identity: {}\n", p["identity"].as_str().unwrap())),
+        "{record}"
+    );
+
+    let ran = c.eka("run", &[&w.uri, "hello", "--", "a b"]).success();
+    assert_eq!(ran.stdout, "hello from the plan a b\n");
+    assert!(!ran.stderr.contains(NIX_STARTED), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("outputs substituted from the plan record"),
+        "{}",
+        ran.stderr
+    );
+    let built = c.eka("build", &[&w.uri, "hello"]).success();
+    assert_eq!(built.stdout.trim(), w.out);
+    assert!(!built.stderr.contains(NIX_STARTED), "{}", built.stderr);
+
+    // No dependency was fetched: not `base`, not its pin.
+    assert!(!c.holds(&w.base_commit), "base was fetched");
+    assert!(
+        !c.env.home().join(".cache/atom/tarballs").exists()
+            && !c.env.home().join(".cache/atom/exports").exists(),
+        "nothing was downloaded or exported"
+    );
+    // The producer's evaluation is the one the record names.
+    let producer = w
+        .env
+        .eka_run(w.env.root(), &["plan", "--json", &w.uri, "hello"])
+        .success();
+    let q: serde_json::Value = serde_json::from_str(&producer.stdout).unwrap();
+    assert_eq!(q["identity"], p["identity"]);
+    assert_eq!(q["drvPath"], p["drvPath"]);
+}
+
+#[test]
+fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
+    let w = World::new();
+    // Signed by a key the consumer does not trust (and Nix refuses the cache's paths too).
+    let other = "other-cache-1:GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=";
+    let c = w.consumer(other);
+    let ran = c.eka("run", &[&w.uri, "hello"]).success();
+    assert_eq!(ran.stdout, "hello from the plan\n");
+    assert!(ran.stderr.contains(NIX_STARTED), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("is signed by no key of `trusted-public-keys` (signed by: test-cache-1)"),
+        "{}",
+        ran.stderr
+    );
+
+    // A record whose outputs the cache does not have: the narinfo of the output removed.
+    let narinfo = w
+        .http
+        .files
+        .join("cache")
+        .join(format!("{}.narinfo", &w.out["/nix/store/".len()..][..32]));
+    let saved = std::fs::read(&narinfo).unwrap();
+    std::fs::remove_file(&narinfo).unwrap();
+    let c = w.consumer(&w.public);
+    let built = c.eka("build", &[&w.uri, "hello"]).success();
+    assert_eq!(built.stdout.trim(), w.out);
+    assert!(built.stderr.contains(NIX_STARTED), "{}", built.stderr);
+    assert!(
+        built.stderr.contains("cannot be substituted"),
+        "{}",
+        built.stderr
+    );
+    std::fs::write(&narinfo, saved).unwrap();
+
+    // No record at all.
+    std::fs::remove_file(w.record()).unwrap();
+    let c = w.consumer(&w.public);
+    let built = c.eka("build", &[&w.uri, "hello"]).success();
+    assert_eq!(built.stdout.trim(), w.out);
+    assert!(built.stderr.contains(NIX_STARTED), "{}", built.stderr);
+    assert!(
+        built.stderr.contains("no plan record at"),
+        "{}",
+        built.stderr
+    );
+    // `--no-cache` looks for none.
+    let c = w.consumer(&w.public);
+    let plan = c.eka("plan", &["--no-cache", &w.uri, "hello"]).success();
+    assert!(plan.stderr.contains(NIX_STARTED), "{}", plan.stderr);
+    assert!(!plan.stderr.contains("plan record"), "{}", plan.stderr);
+}
