@@ -120,6 +120,21 @@ step eka-run plan --config "$config" greeter hello
 step eka-run build --config "$config" greeter hello
 step eka-run run --config "$config" greeter hello
 step eka-run eval greeter message -v
+# Build once for everyone: the published greeter's outputs copied into a binary cache (signed
+# with a key made with Nix's own tool) and its plan record written beside them.
+eka-run nix-store --generate-binary-cache-key demo-cache-1 "$demo/cache.sec" "$demo/cache.pub"
+step eka-run build --to "$demo/binary-cache" --secret-key-file "$demo/cache.sec" \
+  --config "$config" "$demo/app-remote.git::greeter@^0.1" hello
+# Another machine (empty caches and store) whose Nix configuration has that cache and trusts the
+# key runs it from the record: no evaluator starts, no dependency is fetched (-v says so).
+(
+  export XDG_CACHE_HOME="$demo/elsewhere/cache" XDG_DATA_HOME="$demo/elsewhere/data"
+  mkdir -p "$demo/elsewhere/nix-conf"
+  printf 'substituters = file://%s\ntrusted-public-keys = %s\n' "$demo/binary-cache" \
+    "$(cat "$demo/cache.pub")" > "$demo/elsewhere/nix-conf/nix.conf"
+  export NIX_CONF_DIR="$demo/elsewhere/nix-conf" NIX_USER_CONF_FILES="$demo/elsewhere/nix-conf/nix.conf"
+  step eka-run -v run --config "$config" "$demo/app-remote.git::greeter@^0.1" hello
+)
 cd "$demo"
 step git clone -q "atom::$demo/remote.git::hello@^0.1" hello
 step ls -A hello
@@ -129,5 +144,7 @@ echo "demo: published, listed and verified atoms, evaluated and published an ato
 echo "sibling of its repository, depended on one from another repository (locked and"
 echo "published with its lock), listed its build matrix, evaluated it with and without a variant,"
 echo "built and ran that atom with its dependency (the last"
-echo "evaluation came from the evaluation cache), and cloned one atom; everything above ran in $demo"
+echo "evaluation came from the evaluation cache), wrote its outputs and signed plan record into a"
+echo "binary cache and ran it from there on a second, empty machine without evaluating it, and"
+echo "cloned one atom; everything above ran in $demo"
 echo "(removed on exit)"
