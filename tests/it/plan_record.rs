@@ -345,3 +345,56 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     assert!(plan.stderr.contains(NIX_STARTED), "{}", plan.stderr);
     assert!(!plan.stderr.contains("plan record"), "{}", plan.stderr);
 }
+
+#[test]
+fn build_to_refuses_a_bad_key_or_cache_before_anything_is_built() {
+    let env = TestEnv::new();
+    let root = env.root().to_owned();
+    std::fs::create_dir_all(env.path("atom")).unwrap();
+    env.write(&env.path("atom"), "mod.nix", "{ }\n");
+    env.write(
+        &root,
+        "public.key",
+        "k-1:GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\n",
+    );
+    // docs/plan-record.md's test key.
+    env.write(
+        &root,
+        "secret.key",
+        "example-cache-1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioZf2sj4WyFMsaryDj6zV6nib4MdrKSAzQDm/qLPTaNYQ==",
+    );
+    let cases = [
+        (
+            vec!["--to", "cache", "--secret-key-file", "missing.key"],
+            "cannot read --secret-key-file",
+        ),
+        (
+            vec!["--to", "cache", "--secret-key-file", "public.key"],
+            "is not a secret key of the form `<name>:<base64>`: an Ed25519 secret key has 64 bytes",
+        ),
+        (
+            vec!["--to", "a?b", "--secret-key-file", "secret.key"],
+            "a character a Nix store URL gives a meaning to",
+        ),
+        // A usage error: clap's words, with the usage line.
+        (
+            vec!["--to", "cache"],
+            "required arguments were not provided",
+        ),
+    ];
+    for (args, says) in cases {
+        let mut all = vec!["build"];
+        all.extend(args.iter().copied());
+        all.push("atom");
+        let run = env.eka_run(&root, &all);
+        assert_eq!(run.code, 125, "{run:?}");
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        if !says.starts_with("required") {
+            assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        }
+        assert!(
+            !env.path("cache").exists() && !env.path("a?b").exists(),
+            "nothing written: {args:?}"
+        );
+    }
+}

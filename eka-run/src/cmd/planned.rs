@@ -131,6 +131,7 @@ impl Found {
     /// The derivation as the record gives it (its `.drv` need not be in the store).
     pub fn derivation(&self) -> crate::backend::Derivation {
         let r = &self.record;
+        // `name` and `pname` only choose the main program, which the record names.
         crate::backend::Derivation {
             drv_path: r.derivation.clone(),
             out_path: r.outputs[&r.default_output].clone(),
@@ -147,12 +148,13 @@ impl Found {
 pub fn find(settings: &Settings, identity: &Identity) -> Option<Found> {
     let id = identity.digest();
     for cache in &settings.substituters {
-        let url = format!("{cache}/{}/{id}.plan", record::DIR);
+        let full = format!("{cache}/{}/{id}.plan", record::DIR);
+        let url = without_credentials(&full);
         let _span = tracing::info_span!("plan record", url = %url).entered();
         let refused = |why: &dyn std::fmt::Display| {
             tracing::info!("the plan record {url} is not used: {why}");
         };
-        let bytes = match closure::download(&url, record::MAX_SIZE) {
+        let bytes = match closure::download(&full, record::MAX_SIZE) {
             Ok(bytes) => bytes,
             Err(why) => {
                 tracing::info!("no plan record at {url}: {why}");
@@ -185,6 +187,18 @@ pub fn find(settings: &Settings, identity: &Identity) -> Option<Found> {
     None
 }
 
+/// `url` without the user and password a substituter's URL may carry: what messages show.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +225,17 @@ mod tests {
         let none = Settings::from_show_config(br#"{"substituters": {"value": []}}"#).unwrap();
         assert!(none.unusable().unwrap().contains("trusted-public-keys"));
         assert!(Settings::from_show_config(b"nope").is_err());
+    }
+
+    #[test]
+    fn messages_show_no_credentials() {
+        assert_eq!(
+            without_credentials("https://u:secret@cache.example.org/atom-plan/x.plan"),
+            "https://cache.example.org/atom-plan/x.plan"
+        );
+        assert_eq!(
+            without_credentials("file:///srv/a@b/atom-plan/x.plan"),
+            "file:///srv/a@b/atom-plan/x.plan"
+        );
     }
 }
