@@ -20,6 +20,10 @@
 //! Only when every atom passes are the objects moved into the repository (for a sparse fetch,
 //! only what the wanted commits and blobs reach). A refusal names the atom, the remote and each
 //! reason; nothing is written. `docs/trust.md` lists the doors and the checks in one table.
+//!
+//! [`inspect`] reads an atom's manifest and lock without admitting anything (structure and
+//! signature checked, the quarantine thrown away), for a door that acts on something else that
+//! proves what it runs (eka-run's plan records).
 
 use std::fmt;
 
@@ -313,6 +317,73 @@ pub fn admit(
     }
     admitted.fetches += keep_signature_refs(store, signature_refs, remote, request)?;
     Ok(admitted)
+}
+
+/// Reads atoms without admitting them: what `store` lacks of each wanted atom's commit, root
+/// tree, `atom.toml` and `atom.lock` is fetched from `from` into a quarantine beside `store`,
+/// the atoms are checked for structure (and, under a policy that requires them, signatures, as
+/// [`admit`] checks them), `read` reads them there, and the quarantine is thrown away: nothing
+/// is written to `store`.
+///
+/// The source level is not checked, which is why nothing is admitted: this is for a door that
+/// only computes from an atom's manifest and lock, and acts on something else that proves what
+/// it runs (eka-run's plan records: a signature by a trusted key over an identity that names
+/// the atom commit, which the signer admitted with every check). A door that then needs the
+/// atom's contents admits it with [`admit`]. Atoms of the eka format are not read this way.
+pub fn inspect<R>(
+    store: &GitStore,
+    from: &Connection,
+    remote: &str,
+    request: &Request<'_>,
+    read: impl FnOnce(&GitStore) -> Result<R, StoreError>,
+) -> Result<R, Error> {
+    let transfer = |source| Error::Transfer {
+        what: describe(request.wanted),
+        remote: remote.to_owned(),
+        source,
+    };
+    let missing: Vec<&Wanted> = request
+        .wanted
+        .iter()
+        .filter(|w| !store.has_object(w.commit))
+        .collect();
+    if missing.is_empty() {
+        check_held(store, remote, request.wanted, request.signatures)?;
+        return read(store).map_err(transfer);
+    }
+    let _span = tracing::info_span!("inspect", remote = %remote, atoms = missing.len()).entered();
+    let wants: Vec<Want> = missing
+        .iter()
+        .map(|w| Want::named(w.atom.name(), w.commit))
+        .collect();
+    let sparse = from.fetch_sparse(store, &wants).map_err(transfer)?;
+    let view = sparse.store().map_err(transfer)?;
+    let blobs = manifest_blobs(&view, &missing);
+    sparse.fetch_blobs(&blobs).map_err(transfer)?;
+    for wanted in &missing {
+        let reasons = match verify::check_structure(&view, &wanted.atom, wanted.commit) {
+            Ok(structure) if structure.findings.is_empty() => continue,
+            Ok(structure) => structure
+                .findings
+                .into_iter()
+                .map(Reason::Finding)
+                .collect(),
+            Err(why) => vec![Reason::Unverifiable { why, source: None }],
+        };
+        return Err(Error::Refused(Box::new(Refusal {
+            atom: wanted.atom.clone(),
+            commit: wanted.commit,
+            remote: remote.to_owned(),
+            reasons,
+        })));
+    }
+    for wanted in &missing {
+        check_locked_tree(&view, wanted, remote)?;
+    }
+    // A signature that counts, checked as admission checks it; neither it nor anything else
+    // is kept.
+    drop(check_signatures(store, &view, from, remote, request)?);
+    read(&view).map_err(transfer)
 }
 
 /// The checks [`admit`] makes again on atoms `store` already holds, without a connection:

@@ -297,4 +297,26 @@ fn eka_run_refuses_a_forged_atom_of_a_uri_and_of_a_lock() {
     let run = f.env.eka_run(&dir, &["eval", "--no-cache", "--json", "."]);
     assert_eq!(run.code, 125, "{}", run.stderr);
     assert_refused(&f, &run, "1.1.0", &forged);
+
+    // With plan records to look for, the URI's manifest and lock are read without admitting
+    // anything; no record names the forged commit, so it is evaluated, which admits it whole
+    // with every check: refused there.
+    let empty = f.env.path("empty-binary-cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    f.env.write(
+        &f.env.path("nix-conf"),
+        "nix.conf",
+        &format!(
+            "substituters = file://{}\ntrusted-public-keys = k-1:GX9rI+FshTLGq8g4+s1ep4m+DHaykgM0A5v6iz02jWE=\n",
+            empty.display()
+        ),
+    );
+    let run = f.env.eka_run(f.env.root(), &["-v", "plan", &uri, "name"]);
+    assert_eq!(run.code, 125, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no plan record at file://"),
+        "{}",
+        run.stderr
+    );
+    assert_refused(&f, &run, "1.1.0", &forged);
 }

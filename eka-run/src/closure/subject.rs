@@ -239,8 +239,9 @@ impl Subject {
 
     /// Open what `spec` names as far as its identity needs: a directory is read where it is
     /// (as [`Subject::open`] reads it); a URI is resolved, and with `sparse` only its atom
-    /// commit, root tree, `atom.toml` and `atom.lock` are fetched (into the resolver's index,
-    /// checked as any fetched atom is), else the whole atom into the atom cache.
+    /// commit, root tree, `atom.toml` and `atom.lock` are fetched and read without admitting
+    /// anything ([`admit::inspect`]: structure and signature checked, nothing written), else the
+    /// whole atom is admitted into the atom cache.
     /// [`Peeked::open`] completes it.
     /// `sparse` is asked once the remote's listing is in (so that what it waits for overlaps
     /// the network), and only for a URI.
@@ -267,7 +268,8 @@ impl Subject {
         choices: &[Choice],
         sparse: impl FnOnce() -> bool,
     ) -> Result<Peeked, Error> {
-        let aliases = aliases()?;
+        let cache = cache()?;
+        let aliases = aliases(&cache)?;
         let uri = Uri::parse(raw, &aliases)?;
         let Some(address) = uri.address.clone() else {
             return Err(Error::NoAddress {
@@ -275,7 +277,6 @@ impl Subject {
                 label: uri.label.to_string(),
             });
         };
-        let cache = cache()?;
         let url = address.redacted();
         // Both formats, eka's metadata refs (its atoms are checked against them) and the
         // identity refs.
@@ -296,51 +297,46 @@ impl Subject {
         let commit = resolution.selected.commit;
         tracing::info!(atom = %atom, %commit, "resolved");
         let policy = policy(&cache)?;
-        let sparse = sparse();
-        // Sparse: into the index, which holds atoms of that kind (and borrows the cache's
-        // objects, so an atom the cache holds whole is not fetched again).
-        let index = sparse
-            .then(|| local::index().map_err(|e| Error::Cache(Box::new(e))))
-            .transpose()?;
-        let (store, contents) = match &index {
-            Some(index) => (index, admit::Contents::Manifests),
-            None => (&cache, admit::Contents::Whole),
-        };
+        // Only the manifest and the lock, read without admitting the atom (an eka atom is
+        // fetched whole, as before).
+        let sparse = sparse() && atom.format == atom_lib::Format::Atom1;
         let wanted = [admit::Wanted::listed(atom.clone(), commit)];
         let request = admit::Request {
             wanted: &wanted,
             signatures: Some(&policy),
-            contents,
+            contents: admit::Contents::Whole,
             listed: &refs,
             verbosity: Verbosity::default(),
         };
-        admit::admit(store, &connection, &url, &request).map_err(|e| Error::Admit(Box::new(e)))?;
         let shown = format!("{}@{}", atom.label, atom.version);
-        let store_err = |source| Error::Store {
-            what: shown.clone(),
-            source,
+        let admit_err = |e| Error::Admit(Box::new(e));
+        let read = if sparse {
+            admit::inspect(&cache, &connection, &url, &request, |view| {
+                Read::of(view, commit)
+            })
+            .map_err(admit_err)?
+        } else {
+            admit::admit(&cache, &connection, &url, &request).map_err(admit_err)?;
+            Read::of(&cache, commit).map_err(|source| Error::Store {
+                what: shown.clone(),
+                source,
+            })?
         };
-        let (tree, _) = store.commit_tree_and_parents(commit).map_err(store_err)?;
+        let Read {
+            tree,
+            manifest: manifest_bytes,
+            lock: lock_bytes,
+            atom_dir,
+        } = read;
         let published = |problem: String| Error::Published {
             atom: shown.clone(),
             commit,
             problem,
         };
-        let entries = store.tree_entries(tree).map_err(store_err)?;
-        let blob = |name: &str| -> Result<Option<Vec<u8>>, Error> {
-            match entries
-                .iter()
-                .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
-            {
-                Some(e) => store.read_blob(e.oid).map(Some).map_err(store_err),
-                None => Ok(None),
-            }
-        };
-        let manifest_bytes = blob(MANIFEST_FILE)?
-            .ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
+        let manifest_bytes =
+            manifest_bytes.ok_or_else(|| published(format!("it has no `{MANIFEST_FILE}`")))?;
         let manifest_path = format!("{shown}:{MANIFEST_FILE}");
         let lock_path = format!("{shown}:{LOCK_FILE}");
-        let lock_bytes = blob(LOCK_FILE)?;
         let manifest = match atom.format {
             atom_lib::Format::Atom1 => Manifest::parse(&manifest_bytes, &manifest_path),
             // An eka atom: only its `[package]` identity is read. A lock there is the eka
@@ -362,8 +358,6 @@ impl Subject {
             .map(|bytes| Lock::parse(bytes, &lock_path))
             .transpose()
             .map_err(|e| published(e.to_string()))?;
-        // Its path sources are relative to its directory in its repository (`atom-path`).
-        let atom_dir = atom_lib::commit::recorded_path(store, commit).map_err(store_err)?;
         check(
             &manifest,
             lock.as_ref(),
@@ -493,9 +487,39 @@ fn published_siblings(
     Ok(())
 }
 
-/// The user's aliases: the git config of the repository around the current directory, else the
-/// user's global one.
-fn aliases() -> Result<Aliases, Error> {
+/// What opening an atom of a URI reads of its commit.
+struct Read {
+    tree: Oid,
+    manifest: Option<Vec<u8>>,
+    lock: Option<Vec<u8>>,
+    /// Its directory in its repository (`atom-path`), which its path sources are relative to.
+    atom_dir: String,
+}
+
+impl Read {
+    fn of(store: &GitStore, commit: Oid) -> Result<Read, atom_lib::StoreError> {
+        let (tree, _) = store.commit_tree_and_parents(commit)?;
+        let entries = store.tree_entries(tree)?;
+        let blob = |name: &str| {
+            entries
+                .iter()
+                .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
+                .map(|e| store.read_blob(e.oid))
+                .transpose()
+        };
+        Ok(Read {
+            tree,
+            manifest: blob(MANIFEST_FILE)?,
+            lock: blob(LOCK_FILE)?,
+            atom_dir: atom_lib::commit::recorded_path(store, commit)?,
+        })
+    }
+}
+
+/// The user's aliases: the git config of the repository around the current directory, else
+/// the user's global one as `cache` (a bare repository with no settings of its own) sees it,
+/// whose configuration is read once for everything else the opening needs.
+fn aliases(cache: &GitStore) -> Result<Aliases, Error> {
     let store_err = |source| Error::Store {
         what: "git config".into(),
         source,
@@ -503,9 +527,9 @@ fn aliases() -> Result<Aliases, Error> {
     let around = std::env::current_dir()
         .ok()
         .and_then(|d| GitStore::discover(&d).ok());
-    let config = match around {
+    let config = match &around {
         Some(store) => store.config(),
-        None => GitStore::scratch().and_then(|s| s.config()),
+        None => cache.config(),
     }
     .map_err(store_err)?;
     Aliases::from_config(&config).map_err(Error::Alias)
