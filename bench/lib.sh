@@ -52,6 +52,7 @@ bench_met() {
         else if (suf == "ms" && unit == "s") lim = lim / 1000
         else if (suf != unit) { print "bench: goal `" goal "` is not in " unit > "/dev/stderr"; exit 2 }
       }
+      v += 0; lim += 0  # numbers, not strings: awk compares strings as strings
       ok = (op == "<=" ? v <= lim : op == "<" ? v < lim : op == ">=" ? v >= lim : v > lim)
       if (!ok) met = 0
     }
