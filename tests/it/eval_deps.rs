@@ -3,7 +3,7 @@
 //! fetched before it is evaluated; against repositories served by `git daemon` on loopback, with
 //! the real `nix-instantiate` in eka-run's sandbox.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use atom_tests::{require_program, GitDaemon, Run, TestEnv};
 
@@ -43,16 +43,16 @@ impl Graph {
             "nix.conf",
             "# the test's own, empty\n",
         );
-        let leaf = Self::repo(&env, "leaf");
+        let leaf = env.served_repo("leaf");
         env.write(&leaf, "leaf/atom.toml", &manifest("leaf", &[]));
         env.write(
             &leaf,
             "leaf/mod.nix",
             "{ Word = builtins.trace \"leaf composed\" \"leaf\"; }\n",
         );
-        Self::publish(&env, &leaf);
+        env.publish_pushed(&leaf);
 
-        let lib = Self::repo(&env, "lib");
+        let lib = env.served_repo("lib");
         let leaf_url = daemon.url("leaf.git");
         env.write(
             &lib,
@@ -66,7 +66,7 @@ impl Graph {
         );
         env.write(&lib, "lib/greeting.txt", "hello from lib\n");
         env.git(&lib.join("lib"), ["atom", "resolve"]).success();
-        Self::publish(&env, &lib);
+        env.publish_pushed(&lib);
 
         let app = env.init("app");
         let lib_url = daemon.url("lib.git");
@@ -87,27 +87,6 @@ impl Graph {
             lib,
             app: app.join("app"),
         }
-    }
-
-    /// A working tree `name` whose origin is `srv/<name>.git`, with a first commit pushed.
-    fn repo(env: &TestEnv, name: &str) -> PathBuf {
-        let repo = env.init(name);
-        env.init_bare(&format!("srv/{name}.git"));
-        let remote = env.path(&format!("srv/{name}.git"));
-        env.git_ok(
-            &repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.write(&repo, "README", &format!("{name}\n"));
-        env.commit_all(&repo, "root");
-        env.git_ok(&repo, &["push", "-q", "origin", "main"]);
-        repo
-    }
-
-    fn publish(env: &TestEnv, repo: &Path) {
-        env.commit_all(repo, "atoms");
-        env.git_ok(repo, &["push", "-q", "origin", "main"]);
-        env.git(repo, ["atom", "publish"]).success();
     }
 
     /// `eka-run args...` in the app's directory, with the test's Nix configuration.

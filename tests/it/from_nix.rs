@@ -90,15 +90,15 @@ impl World {
         std::fs::write(http.files.join("greeting-1.0.0.txt"), GREETING).unwrap();
 
         // atom-nix, from this workspace.
-        let tools = Self::repo(&env, "atom-nix");
+        let tools = env.served_repo("atom-nix");
         std::fs::create_dir_all(tools.join("atom-nix")).unwrap();
         copy_tree(&workspace().join("atom-nix"), &tools.join("atom-nix"));
-        Self::publish(&env, &tools);
+        env.publish_pushed(&tools);
         let atom_nix_commit = env.git_ok(&tools, &["rev-parse", "refs/atoms/atom-nix/0.1.0"]);
 
         // A legacy Nix library at a tag (a short ref: lock.nix looks among all refs), which
         // moves on after it.
-        let nixlib = Self::repo(&env, "nixlib");
+        let nixlib = env.served_repo("nixlib");
         env.write(&nixlib, "default.nix", "{ answer = 42; }\n");
         env.commit_all(&nixlib, "v1");
         env.git_ok(&nixlib, &["tag", "v1"]);
@@ -106,7 +106,7 @@ impl World {
         env.commit_all(&nixlib, "after v1");
         env.git_ok(&nixlib, &["push", "-q", "origin", "main", "v1"]);
 
-        let base = Self::repo(&env, "base");
+        let base = env.served_repo("base");
         env.write(
             &base,
             "base/atom.toml",
@@ -126,9 +126,9 @@ impl World {
             "{\n  Word = \"base\";\n  Answer = from.nixlib.answer;\n  Busybox = from.bb.busybox;\n  Greeting = get.greeting;\n}\n",
         );
         env.git(&base.join("base"), ["atom", "resolve"]).success();
-        Self::publish(&env, &base);
+        env.publish_pushed(&base);
 
-        let lib = Self::repo(&env, "lib");
+        let lib = env.served_repo("lib");
         env.write(
             &lib,
             "lib/atom.toml",
@@ -147,9 +147,9 @@ impl World {
         );
         env.write(&lib, "lib/greeting.txt", "hello from lib\n");
         env.git(&lib.join("lib"), ["atom", "resolve"]).success();
-        Self::publish(&env, &lib);
+        env.publish_pushed(&lib);
 
-        let app = Self::repo(&env, "app");
+        let app = env.served_repo("app");
         env.write(&app, "data/f", "data\n");
         env.write(
             &app,
@@ -164,7 +164,7 @@ impl World {
         );
         env.write(&app, "app/mod.nix", APP);
         env.git(&app.join("app"), ["atom", "resolve"]).success();
-        Self::publish(&env, &app);
+        env.publish_pushed(&app);
         let app_commit = env.git_ok(&app, &["rev-parse", "refs/atoms/app/1.0.0"]);
         World {
             env,
@@ -173,27 +173,6 @@ impl World {
             atom_nix_commit,
             app_commit,
         }
-    }
-
-    /// A working tree `name` whose origin is `srv/<name>.git`, with a first commit pushed.
-    fn repo(env: &TestEnv, name: &str) -> PathBuf {
-        let repo = env.init(name);
-        env.init_bare(&format!("srv/{name}.git"));
-        let remote = env.path(&format!("srv/{name}.git"));
-        env.git_ok(
-            &repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        env.write(&repo, "README", &format!("{name}\n"));
-        env.commit_all(&repo, "root");
-        env.git_ok(&repo, &["push", "-q", "origin", "main"]);
-        repo
-    }
-
-    fn publish(env: &TestEnv, repo: &Path) {
-        env.commit_all(repo, "atoms");
-        env.git_ok(repo, &["push", "-q", "origin", "main"]);
-        env.git(repo, ["atom", "publish"]).success();
     }
 
     /// `eka-run args...` in the app's directory: its evaluation, or a Nix command run against

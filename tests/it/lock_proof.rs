@@ -2,7 +2,7 @@
 //! `git atom resolve --locked`, `git atom publish` and `eka-run eval`, each naming the entry,
 //! while the genuine lock passes all three; against repositories served by `git daemon`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use atom_tests::{require_program, GitDaemon, Run, TestEnv};
 
@@ -31,7 +31,7 @@ impl World {
             "# the test's own, empty\n",
         );
         for (name, word) in [("leaf", "leaf"), ("evil", "evil")] {
-            let repo = repo(&env, name);
+            let repo = env.served_repo(name);
             env.write(
                 &repo,
                 "leaf/atom.toml",
@@ -42,15 +42,15 @@ impl World {
                 "leaf/mod.nix",
                 &format!("{{ Word = \"{word}\"; }}\n"),
             );
-            publish(&env, &repo);
+            env.publish_pushed(&repo);
         }
         for name in ["nixlib", "nixlib2"] {
-            let repo = repo(&env, name);
+            let repo = env.served_repo(name);
             env.write(&repo, "answer.nix", "42\n");
             env.commit_all(&repo, "answer");
             env.git_ok(&repo, &["push", "-q", "origin", "main"]);
         }
-        let lib = repo(&env, "lib");
+        let lib = env.served_repo("lib");
         env.write(
             &lib,
             "lib/atom.toml",
@@ -66,7 +66,7 @@ impl World {
             "{ Word = \"lib+\" + from.leaf.word; }\n",
         );
         env.git(&lib.join("lib"), ["atom", "resolve"]).success();
-        publish(&env, &lib);
+        env.publish_pushed(&lib);
 
         let app = env.init("app");
         env.write(
@@ -128,26 +128,6 @@ impl World {
                 .eka_run(&self.app, &["eval", "--no-cache", "--json", "."]),
         ]
     }
-}
-
-/// A working tree `name` whose origin is `srv/<name>.git`, with a first commit pushed.
-fn repo(env: &TestEnv, name: &str) -> PathBuf {
-    let repo = env.init(name);
-    let remote = env.init_bare(&format!("srv/{name}.git"));
-    env.git_ok(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    env.write(&repo, "README", &format!("{name}\n"));
-    env.commit_all(&repo, "root");
-    env.git_ok(&repo, &["push", "-q", "origin", "main"]);
-    repo
-}
-
-fn publish(env: &TestEnv, repo: &Path) {
-    env.commit_all(repo, "atoms");
-    env.git_ok(repo, &["push", "-q", "origin", "main"]);
-    env.git(repo, ["atom", "publish"]).success();
 }
 
 /// The fields of one `[[atom]]` entry of a lock, by label.

@@ -6,7 +6,7 @@
 //! (its caches are looked into); and each fallback (no record, a record signed by a key it does
 //! not trust, a record whose outputs the cache no longer has) evaluates, saying why at `-v`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use atom_tests::{require_program, HttpServer, Run, TestEnv};
 
@@ -63,7 +63,7 @@ impl World {
             .unwrap();
         assert!(tar.success());
 
-        let base = repo(&env, "base");
+        let base = env.served_repo("base");
         env.write(
             &base,
             "base/atom.toml",
@@ -74,10 +74,10 @@ impl World {
         );
         env.write(&base, "base/mod.nix", "{ Busybox = from.bb.busybox; }\n");
         env.git(&base.join("base"), ["atom", "resolve"]).success();
-        publish(&env, &base);
+        env.publish_pushed(&base);
         let base_commit = env.git_ok(&base, &["rev-parse", "refs/atoms/base/1.0.0"]);
 
-        let app = repo(&env, "app");
+        let app = env.served_repo("app");
         env.write(
             &app,
             "app/atom.toml",
@@ -88,7 +88,7 @@ impl World {
         );
         env.write(&app, "app/mod.nix", APP);
         env.git(&app.join("app"), ["atom", "resolve"]).success();
-        publish(&env, &app);
+        env.publish_pushed(&app);
         let uri = format!("{}::app@^1", http.url("app.git"));
 
         let root = env.root().to_owned();
@@ -213,26 +213,6 @@ impl Consumer {
                     == 0
         })
     }
-}
-
-fn repo(env: &TestEnv, name: &str) -> PathBuf {
-    let repo = env.init(name);
-    env.init_bare(&format!("srv/{name}.git"));
-    let remote = env.path(&format!("srv/{name}.git"));
-    env.git_ok(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    env.write(&repo, "README", &format!("{name}\n"));
-    env.commit_all(&repo, "root");
-    env.git_ok(&repo, &["push", "-q", "origin", "main"]);
-    repo
-}
-
-fn publish(env: &TestEnv, repo: &Path) {
-    env.commit_all(repo, "atoms");
-    env.git_ok(repo, &["push", "-q", "origin", "main"]);
-    env.git(repo, ["atom", "publish"]).success();
 }
 
 #[test]

@@ -449,6 +449,28 @@ impl TestEnv {
         path
     }
 
+    /// A working tree `name` whose `origin` is the bare repository `srv/<name>.git`, with a first
+    /// commit (a README) pushed: what a test serves its atoms from.
+    pub fn served_repo(&self, name: &str) -> PathBuf {
+        let repo = self.init(name);
+        let remote = self.init_bare(&format!("srv/{name}.git"));
+        self.git_ok(
+            &repo,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
+        self.write(&repo, "README", &format!("{name}\n"));
+        self.commit_all(&repo, "root");
+        self.git_ok(&repo, &["push", "-q", "origin", "main"]);
+        repo
+    }
+
+    /// Commits everything in `repo`, pushes it to `origin` and runs `git atom publish` there.
+    pub fn publish_pushed(&self, repo: &Path) {
+        self.commit_all(repo, "atoms");
+        self.git_ok(repo, &["push", "-q", "origin", "main"]);
+        self.git(repo, ["atom", "publish"]).success();
+    }
+
     /// Writes `contents` to `repo/rel`, creating directories.
     pub fn write(&self, repo: &Path, rel: &str, contents: &str) {
         let path = repo.join(rel);
