@@ -9,7 +9,6 @@ use atom_lib::list::Listing;
 use atom_lib::lock::Lock;
 use atom_lib::manifest::{Dep, Manifest, Pin, Src, Support, MANIFEST_FILE};
 use atom_lib::store::git::Verbosity;
-use atom_lib::store::EntryKind;
 use atom_lib::uri::Uri;
 use atom_lib::variant;
 use atom_lib::{local, AtomRef, Root};
@@ -371,14 +370,7 @@ pub(crate) fn remote(
     admit::admit(&cache, &connection, &address.redacted(), &request)?;
     let store = &cache;
     let (tree, _) = store.commit_tree_and_parents(commit)?;
-    let entries = store.tree_entries(tree)?;
-    let blob = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
-            .map(|e| store.read_blob(e.oid))
-            .transpose()
-    };
+    let blob = |name: &str| store.top_blob(tree, name);
     let manifest_bytes =
         blob(MANIFEST_FILE)?.ok_or_else(|| anyhow!("{atom} has no {MANIFEST_FILE}"))?;
     let shown = format!("{}:{MANIFEST_FILE}", atom.name());

@@ -10,7 +10,6 @@ use atom_lib::lock::{LockedAtom, LockedSrc, Origin as LockOrigin, SrcSource, LOC
 use atom_lib::manifest::{Manifest, MANIFEST_FILE};
 use atom_lib::resolve;
 use atom_lib::store::git::Verbosity;
-use atom_lib::store::EntryKind;
 use atom_lib::uri::{Aliases, Uri};
 use atom_lib::variant::{Choice, Selection, Variants};
 use atom_lib::{AtomRef, GitStore, Lock, Oid};
@@ -499,18 +498,10 @@ struct Read {
 impl Read {
     fn of(store: &GitStore, commit: Oid) -> Result<Read, atom_lib::StoreError> {
         let (tree, _) = store.commit_tree_and_parents(commit)?;
-        let entries = store.tree_entries(tree)?;
-        let blob = |name: &str| {
-            entries
-                .iter()
-                .find(|e| e.name == name.as_bytes() && e.kind == EntryKind::Blob)
-                .map(|e| store.read_blob(e.oid))
-                .transpose()
-        };
         Ok(Read {
             tree,
-            manifest: blob(MANIFEST_FILE)?,
-            lock: blob(LOCK_FILE)?,
+            manifest: store.top_blob(tree, MANIFEST_FILE)?,
+            lock: store.top_blob(tree, LOCK_FILE)?,
             atom_dir: atom_lib::commit::recorded_path(store, commit)?,
         })
     }

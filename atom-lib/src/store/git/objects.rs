@@ -83,6 +83,17 @@ impl GitStore {
         self.try_find(oid)?.ok_or(StoreError::Missing { oid })
     }
 
+    /// The contents of the blob named `name` at the top of the tree `tree`, if it has one (a
+    /// tree or link of that name is not a blob): how an atom's `atom.toml` and `atom.lock` are
+    /// read from its tree.
+    pub fn top_blob(&self, tree: Oid, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tree_entries(tree)?
+            .iter()
+            .find(|e| e.name == name.as_bytes() && e.kind == crate::store::EntryKind::Blob)
+            .map(|e| self.read_blob(e.oid))
+            .transpose()
+    }
+
     /// The entries of a tree.
     pub fn tree_entries(&self, oid: Oid) -> Result<Vec<TreeEntry>, StoreError> {
         let tree = self
