@@ -84,23 +84,17 @@ impl Settings {
 
 /// Nix's settings, read on a thread of their own while the atom is opened.
 #[derive(Debug)]
-pub struct Pending(Option<JoinHandle<Result<Settings, String>>>);
+pub struct Pending(JoinHandle<Result<Settings, String>>);
 
 impl Pending {
-    /// Start reading them with `nix` (`None`: records are not wanted).
-    pub fn start(wanted: bool, nix: Option<PathBuf>) -> Self {
-        Pending(wanted.then(|| std::thread::spawn(move || Settings::read(nix))))
+    /// Start reading them with `nix` (`None`: the one on PATH).
+    pub fn start(nix: Option<PathBuf>) -> Self {
+        Pending(std::thread::spawn(move || Settings::read(nix)))
     }
 
-    /// Whether records are wanted.
-    pub fn wanted(&self) -> bool {
-        self.0.is_some()
-    }
-
-    /// The settings, when records are wanted and can be found with them; else why not, at
-    /// `-v`.
+    /// The settings, when records can be found with them; else why not, at `-v`.
     pub fn usable(self) -> Option<Settings> {
-        let settings = match self.0?.join() {
+        let settings = match self.0.join() {
             Ok(Ok(settings)) => settings,
             Ok(Err(why)) => {
                 tracing::info!("no plan record is looked for: {why}");

@@ -79,15 +79,15 @@ impl Target {
     /// lock are fetched until [`Opened::request`] needs more.
     pub fn open(&self, sandbox: &SandboxOptions, nix: Option<PathBuf>) -> anyhow::Result<Opened> {
         let config = Config::new(&self.config, self.system.as_deref())?;
-        let mut pending = Some(planned::Pending::start(!self.no_cache, nix));
+        // For a URI, Nix's settings are read while the remote is listed; a directory's identity
+        // is known at once, so they are read only when the evaluation cache misses.
+        let uri = matches!(self.atom, closure::Spec::Uri(_));
+        let mut pending = (!self.no_cache && uri).then(|| planned::Pending::start(nix.clone()));
         let mut settings = None;
         let mut peeked = closure::Subject::peek(&self.atom, &self.choices(), || {
             settings = pending.take().and_then(planned::Pending::usable);
             settings.is_some()
         })?;
-        if let Some(pending) = pending {
-            settings = pending.usable();
-        }
         let config = config.with_variant(&peeked.subject().selection);
         let subject = peeked.subject();
         let identity = Identity::new(
@@ -96,15 +96,19 @@ impl Target {
             &config,
             self.attr.as_deref(),
         );
-        let record = settings.and_then(|settings| {
-            if self.evaluator(sandbox).has_derivation(&identity) {
-                tracing::info!(
-                    "no plan record is looked for: the evaluation cache has the derivation"
-                );
-                return None;
-            }
-            planned::find(&settings, &identity)
-        });
+        let record = if self.no_cache {
+            None
+        } else if self.evaluator(sandbox).has_derivation(&identity) {
+            tracing::info!("no plan record is looked for: the evaluation cache has the derivation");
+            None
+        } else {
+            let settings = match pending {
+                Some(pending) => pending.usable(),
+                None if uri => settings,
+                None => planned::Pending::start(nix).usable(),
+            };
+            settings.and_then(|settings| planned::find(&settings, &identity))
+        };
         if record.is_some() {
             // Substituting enters the user's store from a single-threaded process.
             peeked.release();

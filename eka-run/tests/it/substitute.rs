@@ -229,6 +229,10 @@ fn a_second_store_substitutes_the_build_from_a_signed_binary_cache() {
     );
     assert!(asked.iter().any(|p| p.starts_with("/nar/")), "{asked:?}");
     assert!(
+        !asked.iter().any(|p| p.starts_with("/atom-plan/")),
+        "plan's evaluation is in the evaluation cache, so no plan record is looked for: {asked:?}"
+    );
+    assert!(
         !build_log(&b, &drv).exists(),
         "the builder did not run in store B"
     );
