@@ -248,7 +248,40 @@ let
     else B.path { path = inRepo (entryName "srcs" s) s.path; inherit name; sha256 = s.hash; };
 
   system = config.system or (B.currentSystem or null);
-  topConfig = if system == null then config else { inherit system; } // config;
+
+  # The variant selection, as eka-run completes it (docs/eka-run.md, "Variants"): each option
+  # the manifest declares, at its default (a `[provide]` option's first candidate, a
+  # `[support]` toggle's boolean, a list of flags off: `[ ]`), with the caller's
+  # `config.variant` choices checked and put over them. An atom without options gets no
+  # `variant`.
+  provide = if hasManifest then manifest.provide or { } else { };
+  support = if hasManifest then manifest.support or { } else { };
+  options = B.attrNames provide ++ B.attrNames support;
+  showValue = v: B.toJSON v;
+  choose = name: value:
+    let bad = why: fail "lock.nix: `config.variant.${name} = ${showValue value}`: ${why}"; in
+    if provide ? ${name} then
+      (if B.elem value provide.${name} then value
+       else bad "`${name}` has no such candidate; choose from ${B.concatStringsSep ", " (map showValue provide.${name})}")
+    else if support ? ${name} then
+      (let declared = support.${name}; in
+       if B.isBool declared then
+         (if B.isBool value then value else bad "`${name}` is a toggle: true or false")
+       else if value == true || value == declared then declared
+       else if value == false || value == [ ] then [ ]
+       else bad "`${name}` is a list of flags: true (${showValue declared}) or false ([ ])")
+    else bad "the atom has no variant `${name}`; ${if options == [ ] then "it declares none" else "choose from ${B.concatStringsSep ", " options}"}";
+  chosen =
+    let v = config.variant or { }; in
+    if B.isAttrs v then v else fail "lock.nix: `config.variant` must be an attribute set, not a ${B.typeOf v}";
+  defaults =
+    B.mapAttrs (_: candidates: B.head candidates) provide
+    // B.mapAttrs (_: declared: if B.isBool declared then declared else [ ]) support;
+  selection = defaults // B.mapAttrs choose chosen;
+  # Every choice checked up front, not only those the atom's code reads.
+  variantChecked = B.foldl' (ok: name: B.seq (choose name chosen.${name}) ok) true (B.attrNames chosen);
+  withVariant = c: if options == [ ] then c else c // { variant = selection; };
+  topConfig = withVariant (if system == null then config else { inherit system; } // config);
   depConfig = if system == null then { } else { inherit system; };
 
   atomRoot = a:
@@ -269,4 +302,4 @@ let
     else compose root { config = topConfig; };
 in
 if !(B.isAttrs config) then fail "lock.nix: `config` must be an attribute set, not a ${B.typeOf config}"
-else B.seq checked api
+else B.seq checked (B.seq variantChecked api)
