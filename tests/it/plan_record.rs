@@ -27,19 +27,26 @@ struct World {
 
 const APP: &str = r#"let
   bb = from.base.busybox;
+  greeting = if config.variant.loud or false then "HELLO FROM THE PLAN" else "hello from the plan";
 in
 {
   Hello = builtins.derivation {
     name = "hello-1.0";
     system = config.system;
     builder = bb;
-    args = [ "sh" "-c" "${bb} mkdir -p $out/bin && printf '#!%s sh\necho hello from the plan \"$@\"\n' ${bb} > $out/bin/hello && ${bb} chmod +x $out/bin/hello" ];
+    args = [ "sh" "-c" "${bb} mkdir -p $out/bin && printf '#!%s sh\necho ${greeting} \"$@\"\n' ${bb} > $out/bin/hello && ${bb} chmod +x $out/bin/hello" ];
   };
 }
 "#;
 
 impl World {
     fn new() -> Self {
+        Self::with(false)
+    }
+
+    /// With `matrix`, the app declares `[support] loud = false` and is built with `build
+    /// --matrix --to`: one record per variant.
+    fn with(matrix: bool) -> Self {
         require_program("nix-instantiate", "nix-bin");
         let busybox = require_program("busybox", "busybox-static");
         let env = TestEnv::new();
@@ -82,8 +89,9 @@ impl World {
             &app,
             "app/atom.toml",
             &format!(
-                "[atom]\nid = \"app\"\nversion = \"1.0.0\"\n\n[deps.base]\nurl = \"{}\"\nversion = \"1\"\n",
-                http.url("base.git")
+                "[atom]\nid = \"app\"\nversion = \"1.0.0\"\n\n[deps.base]\nurl = \"{}\"\nversion = \"1\"\n{}",
+                http.url("base.git"),
+                if matrix { "\n[support]\nloud = false\n" } else { "" }
             ),
         );
         env.write(&app, "app/mod.nix", APP);
@@ -108,21 +116,38 @@ impl World {
             .trim()
             .to_owned();
         let cache = http.files.join("cache");
-        let built = env
-            .eka_run(
-                &root,
-                &[
-                    "build",
-                    "--to",
-                    cache.to_str().unwrap(),
-                    "--secret-key-file",
-                    "key.sec",
-                    &uri,
-                    "hello",
-                ],
-            )
-            .success();
-        let out = built.stdout.trim().to_owned();
+        let mut args = vec![
+            "build",
+            "--to",
+            cache.to_str().unwrap(),
+            "--secret-key-file",
+            "key.sec",
+            &uri,
+            "hello",
+        ];
+        if matrix {
+            args.insert(1, "--matrix");
+        }
+        let built = env.eka_run(&root, &args).success();
+        let out = if matrix {
+            assert!(
+                built
+                    .stdout
+                    .ends_with("2 entries: 2 built, 0 skipped, 0 failed\n"),
+                "{built:?}"
+            );
+            built
+                .stdout
+                .lines()
+                .next()
+                .unwrap()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        } else {
+            built.stdout.trim().to_owned()
+        };
         assert!(out.ends_with("-hello-1.0"), "{built:?}");
         assert!(
             built.stderr.contains("wrote the plan record"),
@@ -375,6 +400,32 @@ fn build_to_refuses_a_bad_key_or_cache_before_anything_is_built() {
         assert!(
             !env.path("cache").exists() && !env.path("a?b").exists(),
             "nothing written: {args:?}"
+        );
+    }
+}
+
+#[test]
+fn build_matrix_to_writes_a_record_for_every_variant() {
+    let w = World::with(true);
+    let records = std::fs::read_dir(w.http.files.join("cache/atom-plan"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 2, "one record per entry of the matrix");
+    let c = w.consumer(&w.public);
+    for (args, says) in [
+        (vec![], "hello from the plan x\n"),
+        (vec!["--enable", "loud"], "HELLO FROM THE PLAN x\n"),
+    ] {
+        let ran = c
+            .eka("run", &[&args[..], &[&w.uri, "hello", "--", "x"]].concat())
+            .success();
+        assert_eq!(ran.stdout, says);
+        assert!(!ran.stderr.contains(NIX_STARTED), "{}", ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("outputs substituted from the plan record"),
+            "{}",
+            ran.stderr
         );
     }
 }

@@ -32,7 +32,7 @@ pub struct Args {
     /// system is the derivation's `config.system`; a cross entry also gets `config.platform =
     /// {build, host, target}`. Exit status: 0 every entry built or skipped, 1 an entry failed,
     /// 125 eka-run itself failed
-    #[arg(long, conflicts_with_all = ["with", "enable", "disable", "system", "out_link", "to"])]
+    #[arg(long, conflicts_with_all = ["with", "enable", "disable", "system", "out_link"])]
     pub matrix: bool,
     /// With --matrix: print one JSON object instead of lines, `{"include": [...], "built",
     /// "skipped", "failed"}` (docs/json.md)
@@ -42,7 +42,8 @@ pub struct Args {
     /// directory CACHE (created if missing) with `nix copy`, signed with --secret-key-file, and
     /// write the plan record of the evaluation beside them (CACHE/atom-plan/<identity>.plan,
     /// docs/plan-record.md), signed with the same key: a machine that trusts the key and has
-    /// the cache among its substituters then runs the atom without evaluating it
+    /// the cache among its substituters then runs the atom without evaluating it. With
+    /// --matrix: for every entry built
     #[arg(long, value_name = "CACHE", requires = "secret_key_file")]
     pub to: Option<PathBuf>,
     /// With --to: the binary cache's secret key, in the format `nix-store
@@ -149,7 +150,7 @@ pub(super) fn realise(
 
 /// Where `build --to` writes: the cache directory and the key, checked before anything is
 /// built.
-struct Destination {
+pub(super) struct Destination {
     dir: PathBuf,
     key_file: PathBuf,
     key: SecretKey,
@@ -188,8 +189,8 @@ impl Destination {
     }
 
     /// Copy the outputs into the cache, then write the record (so that a record never names
-    /// outputs its cache does not have); the record's path.
-    fn publish(&self, builder: &NixBuilder, realised: &Realised) -> anyhow::Result<PathBuf> {
+    /// outputs its cache does not have), and say so on stderr.
+    fn publish(&self, builder: &NixBuilder, realised: &Realised) -> anyhow::Result<()> {
         let derivation = &realised.derivation;
         let default_output = derivation
             .outputs
@@ -228,7 +229,8 @@ impl Destination {
         )
         .map_err(write)?;
         tmp.persist(&path).map_err(|e| write(e.error))?;
-        Ok(path)
+        eprintln!("eka-run: wrote the plan record {}", path.display());
+        Ok(())
     }
 }
 
@@ -269,13 +271,13 @@ fn realise_request(
 
 /// `eka-run build`: print the output paths, one a line.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    if args.matrix {
-        return matrix::run(args);
-    }
     let destination = match (&args.to, &args.secret_key_file) {
         (Some(dir), Some(key)) => Some(Destination::prepare(dir, key)?),
         _ => None,
     };
+    if args.matrix {
+        return matrix::run(args, destination.as_ref());
+    }
     let realised = realise(
         &args.target,
         &args.builder,
@@ -288,8 +290,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             nix_store: args.builder.nix_store.clone(),
             first_error: false,
         };
-        let path = destination.publish(&builder, &realised)?;
-        eprintln!("eka-run: wrote the plan record {}", path.display());
+        destination.publish(&builder, &realised)?;
     }
     let mut out = std::io::stdout().lock();
     let _ = realised

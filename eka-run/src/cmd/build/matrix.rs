@@ -12,8 +12,9 @@ use std::io::Write as _;
 use atom_lib::variant::{self, Entry};
 use serde::Serialize;
 
-use super::{realise_request, Args};
+use super::{realise_request, Args, Destination, Realised};
 use crate::backend;
+use crate::backend::nix::NixBuilder;
 use crate::closure::Subject;
 use crate::config::Config;
 use crate::nix::command::{self, Program};
@@ -100,7 +101,12 @@ fn plan(entries: Vec<Entry>, caps: &Capabilities) -> Vec<Job> {
 /// Evaluate and realise one entry. `Err` only when eka-run itself cannot go on (the
 /// configuration does not fit, the sandbox cannot be set up); a failed evaluation or build is
 /// [`Outcome::Failed`].
-fn build_one(args: &Args, subject: &Subject, job: &Job) -> anyhow::Result<Outcome> {
+fn build_one(
+    args: &Args,
+    subject: &Subject,
+    job: &Job,
+    destination: Option<&Destination>,
+) -> anyhow::Result<Outcome> {
     let target = &args.target;
     let mut config = Config::new(&target.config, Some(&job.system))?;
     if let Some(t) = job
@@ -117,7 +123,23 @@ fn build_one(args: &Args, subject: &Subject, job: &Job) -> anyhow::Result<Outcom
     };
     let request = backend::Request::new(atom, target.attr.as_deref(), config);
     match realise_request(&request, args) {
-        Ok((derivation, _)) => Ok(Outcome::Built(derivation.outputs)),
+        Ok((derivation, outputs)) => {
+            if let Some(destination) = destination {
+                let builder = NixBuilder {
+                    store: args.sandbox.store.clone(),
+                    nix_store: args.builder.nix_store.clone(),
+                    first_error: false,
+                };
+                let realised = Realised {
+                    identity: request.identity.clone(),
+                    derivation,
+                    outputs,
+                };
+                destination.publish(&builder, &realised)?;
+                return Ok(Outcome::Built(realised.derivation.outputs));
+            }
+            Ok(Outcome::Built(derivation.outputs))
+        }
         Err(backend::Error::Failed {
             program,
             status,
@@ -150,8 +172,8 @@ fn line(entry: &Entry, outcome: &Outcome) -> String {
     }
 }
 
-/// `eka-run build --matrix`.
-pub fn run(args: &Args) -> anyhow::Result<u8> {
+/// `eka-run build --matrix`, each entry built also written to `destination` (`--to`).
+pub(super) fn run(args: &Args, destination: Option<&Destination>) -> anyhow::Result<u8> {
     let subject = Subject::open(&args.target.atom, &[])?;
     let entries = match &subject.manifest {
         Some(manifest) => variant::matrix(manifest)?,
@@ -173,7 +195,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     for job in &jobs {
         let outcome = match &job.skip {
             Some(why) => Outcome::Skipped(why.clone()),
-            None => build_one(args, &subject, job)?,
+            None => build_one(args, &subject, job, destination)?,
         };
         if !args.json {
             // A closed stdout does not stop the builds.
