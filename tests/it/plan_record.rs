@@ -333,6 +333,26 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     );
     std::fs::write(&narinfo, saved).unwrap();
 
+    // A record whose signed bytes were changed: its signature does not verify.
+    let record = w.record();
+    let genuine = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(
+        &record,
+        genuine.replace("MainProgram: hello\n", "MainProgram: sh\n"),
+    )
+    .unwrap();
+    let c = w.consumer(&w.public);
+    let ran = c.eka("run", &[&w.uri, "hello"]).success();
+    assert_eq!(ran.stdout, "hello from the plan\n");
+    assert!(ran.stderr.contains(NIX_STARTED), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("its signature by `test-cache-1` does not verify"),
+        "{}",
+        ran.stderr
+    );
+    std::fs::write(&record, genuine).unwrap();
+
     // No record at all.
     std::fs::remove_file(w.record()).unwrap();
     let c = w.consumer(&w.public);
