@@ -137,6 +137,15 @@ impl Peeked {
         let Origin::Cache { atom, commit, .. } = &subject.origin else {
             unreachable!("a URI's subject comes from the cache");
         };
+        let siblings = subject.lock.as_ref().is_some_and(|lock| {
+            lock.atoms
+                .iter()
+                .any(|a| matches!(a.origin, LockOrigin::Path { .. }))
+        });
+        if !rest.sparse && !siblings {
+            // Nothing left to fetch: no connection (a released one is not made again).
+            return Ok(subject);
+        }
         let url = rest.address.redacted();
         let connection = match rest.connection {
             Some(connection) => connection,
