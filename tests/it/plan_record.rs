@@ -179,13 +179,20 @@ impl World {
     /// the cache as a substituter and trusts `key`, with a nix-instantiate that says when it
     /// starts.
     fn consumer(&self, key: &str) -> Consumer {
+        self.consumer_with(key, &[])
+    }
+
+    /// [`World::consumer`] with the binary caches `before` listed before the cache.
+    fn consumer_with(&self, key: &str, before: &[String]) -> Consumer {
         let env = TestEnv::new();
+        let mut substituters = before.to_vec();
+        substituters.push(self.http.file_url("cache"));
         env.write(
             &env.path("nix-conf"),
             "nix.conf",
             &format!(
                 "substituters = {}\ntrusted-public-keys = {key}\n",
-                self.http.file_url("cache")
+                substituters.join(" ")
             ),
         );
         let real = require_program("nix-instantiate", "nix-bin");
@@ -251,8 +258,24 @@ fn a_trusted_record_runs_builds_and_plans_without_evaluating_or_fetching_depende
     );
     assert!(record.contains("\nSig: test-cache-1:"), "{record}");
 
-    let c = w.consumer(&w.public);
+    // Another binary cache, without records, comes first: the caches are asked at once and
+    // their answers taken in order.
+    std::fs::create_dir_all(w.http.files.join("other")).unwrap();
+    std::fs::write(
+        w.http.files.join("other/nix-cache-info"),
+        "StoreDir: /nix/store\n",
+    )
+    .unwrap();
+    let c = w.consumer_with(&w.public, &[w.http.file_url("other")]);
     let plan = c.eka("plan", &["--json", &w.uri, "hello"]).success();
+    assert!(
+        plan.stderr.contains(&format!(
+            "no plan record at {}/atom-plan/",
+            w.http.file_url("other")
+        )),
+        "{}",
+        plan.stderr
+    );
     assert!(!plan.stderr.contains(NIX_STARTED), "{}", plan.stderr);
     let p: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     assert_eq!(p["outputs"]["out"], w.out.as_str());

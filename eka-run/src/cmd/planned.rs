@@ -138,17 +138,40 @@ impl Found {
 }
 
 /// The record of `identity` from the first substituter that has one that parses, is for
-/// `identity` and is signed by a trusted key; why each other one was passed over, at `-v`.
+/// `identity` and is signed by a trusted key; why each other one was passed over, at `-v`. The
+/// substituters are asked at once (one thread each, all ended before this returns), and their
+/// answers taken in Nix's order.
 pub fn find(settings: &Settings, identity: &Identity) -> Option<Found> {
     let id = identity.digest();
-    for cache in &settings.substituters {
-        let full = format!("{cache}/{}/{id}.plan", record::DIR);
-        let url = without_credentials(&full);
+    let urls: Vec<String> = settings
+        .substituters
+        .iter()
+        .map(|cache| format!("{cache}/{}/{id}.plan", record::DIR))
+        .collect();
+    let answers: Vec<Result<Vec<u8>, String>> = if urls.len() == 1 {
+        vec![closure::download(&urls[0], record::MAX_SIZE)]
+    } else {
+        std::thread::scope(|scope| {
+            let asked: Vec<_> = urls
+                .iter()
+                .map(|url| scope.spawn(move || closure::download(url, record::MAX_SIZE)))
+                .collect();
+            asked
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err("the download failed".into()))
+                })
+                .collect()
+        })
+    };
+    for (full, answer) in urls.iter().zip(answers) {
+        let url = without_credentials(full);
         let _span = tracing::info_span!("plan record", url = %url).entered();
         let refused = |why: &dyn std::fmt::Display| {
             tracing::info!("the plan record {url} is not used: {why}");
         };
-        let bytes = match closure::download(&full, record::MAX_SIZE) {
+        let bytes = match answer {
             Ok(bytes) => bytes,
             Err(why) => {
                 tracing::info!("no plan record at {url}: {why}");
