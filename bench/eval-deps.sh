@@ -72,32 +72,7 @@ done
 url() { echo "git://127.0.0.1:$port/$1"; }
 
 echo "bench: building 5 repositories of 10 atoms each" >&2
-deps=""
-for r in $(seq 1 5); do
-  repo=$tmp/src/r$r
-  git init -q "$repo"
-  git init -q --bare "$tmp/srv/r$r.git"
-  git -C "$repo" remote add origin "$tmp/srv/r$r.git"
-  mkdir -p "$repo/vendor"
-  for c in $(seq 1 10); do
-    for f in $(seq 1 200); do
-      head -c 600 /dev/urandom | base64 -w 76 >"$repo/vendor/f$f.txt"
-    done
-    git -C "$repo" add -A
-    git -C "$repo" commit -q -m "vendor $c"
-  done
-  for a in $(seq 0 9); do
-    label=r${r}a$a
-    mkdir -p "$repo/$label"
-    printf '[atom]\nid = "%s"\nversion = "1.0.0"\n' "$label" >"$repo/$label/atom.toml"
-    printf '{\n  Value = %d;\n  Name = "%s";\n}\n' $((r * 10 + a)) "$label" >"$repo/$label/mod.nix"
-    deps+=$(printf '\n[deps.%s]\nurl = "%s"\nversion = "1"\n' "$label" "$(url "r$r.git")")
-  done
-  git -C "$repo" add -A
-  git -C "$repo" commit -q -m atoms
-  git -C "$repo" push -q origin main
-  (cd "$repo" && git atom publish >/dev/null 2>&1)
-done
+deps_fixture "$tmp" "git://127.0.0.1:$port"
 
 app=$tmp/app
 mkdir -p "$app"
@@ -110,8 +85,6 @@ printf '[atom]\nid = "app"\nversion = "0.1.0"\n%s\n' "$deps" >"$app/atom.toml"
 git init -q "$app"
 git -C "$app" add -A && git -C "$app" commit -q -m app
 (cd "$app" && git atom resolve >/dev/null 2>&1)
-expected=0
-for r in $(seq 1 5); do for a in $(seq 0 9); do expected=$((expected + r * 10 + a)); done; done
 
 # The baseline's entry: the same atoms composed from full clones, with the same atom-nix.
 cat >"$tmp/plain.nix" <<'EOF'

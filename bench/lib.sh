@@ -92,3 +92,46 @@ rows_now() {
   done
   bench_later=()
 }
+
+# deps_fixture <tmp> <url-base> [busybox]: the 50-dependency fixture of eval-deps.sh and
+# plan-record.sh. Five working trees $tmp/src/r<r>, each pushed to the bare $tmp/srv/r<r>.git
+# and published: 10 atoms `r<r>a<a>` (`Value = <r*10+a>`) and unrelated weight (a vendored
+# directory of 200 files of random text over 10 commits). With a busybox, `r1a0` also holds it
+# as `bin/busybox` and says `Busybox = "${mod}/bin/busybox"`. Sets `deps` to the `[deps.*]`
+# tables of all 50 (URLs `<url-base>/r<r>.git`) and `expected` to the sum of the values.
+deps_fixture() {
+  local tmp=$1 base=$2 busybox=${3:-} r a c f repo label
+  deps="" expected=0
+  for r in $(seq 1 5); do
+    repo=$tmp/src/r$r
+    git init -q "$repo"
+    git init -q --bare "$tmp/srv/r$r.git"
+    git -C "$repo" remote add origin "$tmp/srv/r$r.git"
+    mkdir -p "$repo/vendor"
+    for c in $(seq 1 10); do
+      for f in $(seq 1 200); do
+        head -c 600 /dev/urandom | base64 -w 76 >"$repo/vendor/f$f.txt"
+      done
+      git -C "$repo" add -A
+      git -C "$repo" commit -q -m "vendor $c"
+    done
+    for a in $(seq 0 9); do
+      label=r${r}a$a
+      mkdir -p "$repo/$label"
+      printf '[atom]\nid = "%s"\nversion = "1.0.0"\n' "$label" >"$repo/$label/atom.toml"
+      if [[ -n $busybox && $label == r1a0 ]]; then
+        mkdir -p "$repo/$label/bin" && cp "$busybox" "$repo/$label/bin/busybox"
+        # shellcheck disable=SC2016 # ${mod} is Nix's
+        printf '{\n  Value = %d;\n  Busybox = "${mod}/bin/busybox";\n}\n' $((r * 10 + a)) >"$repo/$label/mod.nix"
+      else
+        printf '{\n  Value = %d;\n  Name = "%s";\n}\n' $((r * 10 + a)) "$label" >"$repo/$label/mod.nix"
+      fi
+      deps+=$(printf '\n[deps.%s]\nurl = "%s"\nversion = "1"\n' "$label" "$base/r$r.git")
+      expected=$((expected + r * 10 + a))
+    done
+    git -C "$repo" add -A
+    git -C "$repo" commit -q -m atoms
+    git -C "$repo" push -q origin main
+    (cd "$repo" && git atom publish >/dev/null 2>&1)
+  done
+}

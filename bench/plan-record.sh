@@ -49,7 +49,7 @@ fi
 bin=${GIT_ATOM_BIN_DIR:-$(dirname "$EKA_RUN")}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/plan-record-bench.XXXXXX")
-daemon= server=
+daemon='' server=''
 cleanup() {
   for pid in $daemon $server; do kill "$pid" 2>/dev/null || true; done
   chmod -R u+w "$tmp" 2>/dev/null || true
@@ -77,7 +77,7 @@ wait_port() {
   exit 1
 }
 port=$(free_port)
-git daemon --reuseaddr --listen=127.0.0.1 --port=$port --base-path="$tmp/srv" --export-all \
+git daemon --reuseaddr --listen=127.0.0.1 --port="$port" --base-path="$tmp/srv" --export-all \
   "$tmp/srv" 2>/dev/null &
 daemon=$!
 wait_port "$port"
@@ -88,37 +88,7 @@ server=$!
 wait_port "$www_port"
 
 echo "bench: building 5 repositories of 10 atoms each, and the app" >&2
-deps=""
-for r in $(seq 1 5); do
-  repo=$tmp/src/r$r
-  git init -q "$repo"
-  git init -q --bare "$tmp/srv/r$r.git"
-  git -C "$repo" remote add origin "$tmp/srv/r$r.git"
-  mkdir -p "$repo/vendor"
-  for c in $(seq 1 10); do
-    for f in $(seq 1 200); do
-      head -c 600 /dev/urandom | base64 -w 76 >"$repo/vendor/f$f.txt"
-    done
-    git -C "$repo" add -A
-    git -C "$repo" commit -q -m "vendor $c"
-  done
-  for a in $(seq 0 9); do
-    label=r${r}a$a
-    mkdir -p "$repo/$label"
-    printf '[atom]\nid = "%s"\nversion = "1.0.0"\n' "$label" >"$repo/$label/atom.toml"
-    if [[ $label == r1a0 ]]; then
-      mkdir -p "$repo/$label/bin" && cp "$busybox" "$repo/$label/bin/busybox"
-      printf '{\n  Value = %d;\n  Busybox = "${mod}/bin/busybox";\n}\n' $((r * 10 + a)) >"$repo/$label/mod.nix"
-    else
-      printf '{\n  Value = %d;\n}\n' $((r * 10 + a)) >"$repo/$label/mod.nix"
-    fi
-    deps+=$(printf '\n[deps.%s]\nurl = "%s"\nversion = "1"\n' "$label" "$(url "r$r.git")")
-  done
-  git -C "$repo" add -A
-  git -C "$repo" commit -q -m atoms
-  git -C "$repo" push -q origin main
-  (cd "$repo" && git atom publish >/dev/null 2>&1)
-done
+deps_fixture "$tmp" "git://127.0.0.1:$port" "$busybox"
 
 app=$tmp/src/app
 git init -q "$app"
@@ -145,12 +115,10 @@ git -C "$app" add -A && git -C "$app" commit -q -m app
 git -C "$app" add -A && git -C "$app" commit -q -m lock && git -C "$app" push -q origin main
 (cd "$app" && git atom publish >/dev/null 2>&1)
 uri="$(url app.git)::app@^0.1"
-expected=0
-for r in $(seq 1 5); do for a in $(seq 0 9); do expected=$((expected + r * 10 + a)); done; done
 
 # The producer: build once, copy into the cache, write the record.
 "$EKA_RUN" nix-store --generate-binary-cache-key bench-cache-1 "$tmp/cache.sec" "$tmp/cache.pub"
-out=$("$EKA_RUN" build --to "$tmp/www/cache" --secret-key-file "$tmp/cache.sec" "$uri" hello 2>"$tmp/build.log") ||
+"$EKA_RUN" build --to "$tmp/www/cache" --secret-key-file "$tmp/cache.sec" "$uri" hello >/dev/null 2>"$tmp/build.log" ||
   { cat "$tmp/build.log" >&2; exit 1; }
 cache_url="http://127.0.0.1:$www_port/cache"
 printf 'substituters = %s\ntrusted-public-keys = %s\n' "$cache_url" "$(cat "$tmp/cache.pub")" >"$tmp/consumer.conf"
