@@ -81,7 +81,7 @@ _eka__run() {
             return 0
             ;;
         eka__run__subcmd__build)
-            opts="-v -q -h --config --with --enable --disable --system --no-cache --show-trace --out-link --matrix --json --nix-store --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
+            opts="-v -q -h --config --with --enable --disable --system --no-cache --show-trace --out-link --matrix --json --to --secret-key-file --nix-store --store --state --atom-nix --nix-instantiate --best-effort --memory --cpu-time --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +108,14 @@ _eka__run() {
                     return 0
                     ;;
                 --out-link)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
