@@ -11,6 +11,9 @@
 //!   [`canonical`] JSON, the evaluation's [`identity`] and the evaluation [`cache`].
 //! - [`nix`]: every `nix-*` process, built in one place with typed settings and an environment
 //!   and Nix settings eka-run owns.
+//! - [`record`]: plan records (`docs/plan-record.md`), which `build`, `run` and `plan` read from
+//!   binary caches ([`cmd::planned`]) to run a built atom without evaluating it, and `build
+//!   --to` writes.
 //! - [`closure`]: the atom (a directory, or an atom URI fetched into the atom cache) and its
 //!   locked dependencies, checked and exported on the host before the sandbox starts; the only
 //!   module that uses atom-lib.
