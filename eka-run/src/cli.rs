@@ -126,7 +126,7 @@ pub fn command() -> clap::Command {
 }
 
 /// Parse the command line (the program's name first), with a subcommand's options allowed before
-/// the subcommand too (see [`options_after_subcommand`]).
+/// the subcommand too (see `options_after_subcommand`).
 pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
