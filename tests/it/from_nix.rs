@@ -71,22 +71,7 @@ impl World {
         );
 
         // The builder, as a tarball pin: one top-level directory.
-        let bb = env.path("bb-src/bb-1");
-        std::fs::create_dir_all(bb.join("bin")).unwrap();
-        std::fs::copy(&busybox, bb.join("bin/busybox")).unwrap();
-        std::fs::write(
-            bb.join("default.nix"),
-            "{ busybox = \"${./bin}/busybox\"; }\n",
-        )
-        .unwrap();
-        let tar = env
-            .command(&env.path("bb-src"), "tar")
-            .arg("-czf")
-            .arg(http.files.join("bb.tar.gz"))
-            .arg("bb-1")
-            .status()
-            .unwrap();
-        assert!(tar.success());
+        env.busybox_tarball(&busybox, &http.files.join("bb.tar.gz"));
         std::fs::write(http.files.join("greeting-1.0.0.txt"), GREETING).unwrap();
 
         // atom-nix, from this workspace.

@@ -53,22 +53,7 @@ impl World {
         let srv = env.path("srv");
         std::fs::create_dir_all(&srv).unwrap();
         let http = HttpServer::start(&env, &srv);
-        let bb = env.path("bb-src/bb-1");
-        std::fs::create_dir_all(bb.join("bin")).unwrap();
-        std::fs::copy(&busybox, bb.join("bin/busybox")).unwrap();
-        std::fs::write(
-            bb.join("default.nix"),
-            "{ busybox = \"${./bin}/busybox\"; }\n",
-        )
-        .unwrap();
-        let tar = env
-            .command(&env.path("bb-src"), "tar")
-            .arg("-czf")
-            .arg(http.files.join("bb.tar.gz"))
-            .arg("bb-1")
-            .status()
-            .unwrap();
-        assert!(tar.success());
+        env.busybox_tarball(&busybox, &http.files.join("bb.tar.gz"));
 
         let base = env.served_repo("base");
         env.write(
@@ -321,6 +306,13 @@ fn a_trusted_record_runs_builds_and_plans_without_evaluating_or_fetching_depende
     assert_eq!(q["drvPath"], p["drvPath"]);
 }
 
+/// Asserts that `run` evaluated (the nix-instantiate wrapper started) and said `why` at `-v`.
+#[track_caller]
+fn assert_evaluated(run: &Run, why: &str) {
+    assert!(run.stderr.contains(NIX_STARTED), "{}", run.stderr);
+    assert!(run.stderr.contains(why), "{why}: {}", run.stderr);
+}
+
 #[test]
 fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     let w = World::new();
@@ -329,12 +321,9 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     let c = w.consumer(other);
     let ran = c.eka("run", &[&w.uri, "hello"]).success();
     assert_eq!(ran.stdout, "hello from the plan\n");
-    assert!(ran.stderr.contains(NIX_STARTED), "{}", ran.stderr);
-    assert!(
-        ran.stderr
-            .contains("is signed by no key of `trusted-public-keys` (signed by: test-cache-1)"),
-        "{}",
-        ran.stderr
+    assert_evaluated(
+        &ran,
+        "is signed by no key of `trusted-public-keys` (signed by: test-cache-1)",
     );
 
     // A record whose outputs the cache does not have: the narinfo of the output removed.
@@ -348,12 +337,7 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     let c = w.consumer(&w.public);
     let built = c.eka("build", &[&w.uri, "hello"]).success();
     assert_eq!(built.stdout.trim(), w.out);
-    assert!(built.stderr.contains(NIX_STARTED), "{}", built.stderr);
-    assert!(
-        built.stderr.contains("cannot be substituted"),
-        "{}",
-        built.stderr
-    );
+    assert_evaluated(&built, "cannot be substituted");
     std::fs::write(&narinfo, saved).unwrap();
 
     // A record whose signed bytes were changed: its signature does not verify.
@@ -367,13 +351,7 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     let c = w.consumer(&w.public);
     let ran = c.eka("run", &[&w.uri, "hello"]).success();
     assert_eq!(ran.stdout, "hello from the plan\n");
-    assert!(ran.stderr.contains(NIX_STARTED), "{}", ran.stderr);
-    assert!(
-        ran.stderr
-            .contains("its signature by `test-cache-1` does not verify"),
-        "{}",
-        ran.stderr
-    );
+    assert_evaluated(&ran, "its signature by `test-cache-1` does not verify");
     std::fs::write(&record, genuine).unwrap();
 
     // No record at all.
@@ -381,12 +359,7 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     let c = w.consumer(&w.public);
     let built = c.eka("build", &[&w.uri, "hello"]).success();
     assert_eq!(built.stdout.trim(), w.out);
-    assert!(built.stderr.contains(NIX_STARTED), "{}", built.stderr);
-    assert!(
-        built.stderr.contains("no plan record at"),
-        "{}",
-        built.stderr
-    );
+    assert_evaluated(&built, "no plan record at");
     // `--no-cache` looks for none.
     let c = w.consumer(&w.public);
     let plan = c.eka("plan", &["--no-cache", &w.uri, "hello"]).success();

@@ -21,19 +21,6 @@ struct World {
     app: PathBuf,
 }
 
-fn repo(env: &TestEnv, name: &str) -> PathBuf {
-    let repo = env.init(name);
-    let remote = env.init_bare(&format!("srv/{name}.git"));
-    env.git_ok(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    env.write(&repo, "README", &format!("{name}\n"));
-    env.commit_all(&repo, "root");
-    env.git_ok(&repo, &["push", "-q", "origin", "main"]);
-    repo
-}
-
 fn publish(env: &TestEnv, repo: &Path, what: &[&str]) {
     env.commit_all(repo, "atoms");
     env.git_ok(repo, &["push", "-q", "origin", "main"]);
@@ -48,18 +35,18 @@ impl World {
         std::fs::create_dir_all(env.path("srv")).unwrap();
         let daemon = GitDaemon::start(&env, &env.path("srv"));
 
-        let core = repo(&env, "core");
+        let core = env.served_repo("core");
         for v in ["1.0.0", "1.2.0", "2.0.0"] {
             env.atom(&core, "base", "base", v);
             publish(&env, &core, &["base"]);
         }
-        let nixlib = repo(&env, "nixlib");
+        let nixlib = env.served_repo("nixlib");
         env.write(&nixlib, "answer.nix", "42\n");
         env.commit_all(&nixlib, "answer");
         env.git_ok(&nixlib, &["push", "-q", "origin", "main"]);
 
         let (core_url, nixlib_url) = (daemon.url("core.git"), daemon.url("nixlib.git"));
-        let mid = repo(&env, "mid");
+        let mid = env.served_repo("mid");
         env.write(
             &mid,
             "mid/atom.toml",
@@ -82,7 +69,7 @@ impl World {
         }
         publish(&env, &mid, &[]);
 
-        let app = repo(&env, "app");
+        let app = env.served_repo("app");
         env.write(
             &app,
             "util/atom.toml",

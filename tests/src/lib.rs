@@ -464,6 +464,28 @@ impl TestEnv {
         repo
     }
 
+    /// Writes `out`, a tarball of one top-level directory `bb-1` holding the static
+    /// `busybox` at `bin/busybox` and a `default.nix` that says `{ busybox = "${./bin}/busybox"; }`:
+    /// a builder that a tarball pin brings into the store.
+    pub fn busybox_tarball(&self, busybox: &Path, out: &Path) {
+        let bb = self.path("bb-src/bb-1");
+        std::fs::create_dir_all(bb.join("bin")).unwrap();
+        std::fs::copy(busybox, bb.join("bin/busybox")).unwrap();
+        std::fs::write(
+            bb.join("default.nix"),
+            "{ busybox = \"${./bin}/busybox\"; }\n",
+        )
+        .unwrap();
+        let tar = self
+            .command(&self.path("bb-src"), "tar")
+            .arg("-czf")
+            .arg(out)
+            .arg("bb-1")
+            .status()
+            .unwrap();
+        assert!(tar.success(), "tar of {}", bb.display());
+    }
+
     /// Commits everything in `repo`, pushes it to `origin` and runs `git atom publish` there.
     pub fn publish_pushed(&self, repo: &Path) {
         self.commit_all(repo, "atoms");

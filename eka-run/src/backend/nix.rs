@@ -244,15 +244,7 @@ impl NixBuilder {
         .to_vec();
         args.extend(paths.iter().map(OsString::from));
         let process = command::RunMode::new(program.into_os_string(), args);
-        let (code, error) = self.in_store(process, Stderr::Echo)?;
-        if code != 0 {
-            return Err(Error::Failed {
-                program: "nix copy".into(),
-                status: code,
-                error,
-            });
-        }
-        Ok(())
+        succeeded("nix copy", self.in_store(process, Stderr::Echo)?)
     }
 
     /// The Nix program `which`: for nix-store, `--nix-store` or the one on PATH; for another,
@@ -294,15 +286,7 @@ impl NixBuilder {
             what: "open /dev/null",
             source,
         })?;
-        let (code, error) = self.in_store(process, stderr)?;
-        if code != 0 {
-            return Err(Error::Failed {
-                program: "nix-store --realise".into(),
-                status: code,
-                error,
-            });
-        }
-        Ok(())
+        succeeded("nix-store --realise", self.in_store(process, stderr)?)
     }
 
     /// Run `process` in run mode on the user's store, its stderr as `stderr` says.
@@ -337,6 +321,18 @@ impl NixBuilder {
         };
         in_run_mode(&layout, &cwd, &nix_conf, process, err_r)
     }
+}
+
+/// `Ok` when `program` exited with 0, else [`Error::Failed`] with its status and first error line.
+fn succeeded(program: &str, (status, error): (u8, Option<String>)) -> Result<(), Error> {
+    if status == 0 {
+        return Ok(());
+    }
+    Err(Error::Failed {
+        program: program.into(),
+        status,
+        error,
+    })
 }
 
 /// Read `from` (a program's stderr) until it closes, copied to our stderr with `echo` (a
