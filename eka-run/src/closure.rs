@@ -41,18 +41,28 @@ pub use materialise::{Exports, Materialised};
 pub use spec::Spec;
 pub use subject::{Home, Origin, Peeked, Subject};
 
-/// The bytes at `url` (`file`, `http` or `https`), at most `max` of them, downloaded as pins'
-/// tarballs are (libcurl configured from git's settings: CA bundle, proxy, time-outs); why not,
-/// in one line.
-pub fn download(url: &str, max: u64) -> Result<Vec<u8>, String> {
-    let url = atom_lib::manifest::Url::new(url).map_err(|e| format!("`{url}` {e}"))?;
-    let cache = subject::cache().map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
-    let mut settings = cache
-        .http_settings()
-        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
-    settings.max_download = max;
-    let mut bytes = Vec::new();
-    atom_lib::download::download(&url, &settings, &mut bytes)
-        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
-    Ok(bytes)
+/// Small downloads outside git (plan records), made as pins' tarballs are: libcurl configured
+/// from git's settings (CA bundle, proxy, time-outs), read once for every download.
+#[derive(Debug, Clone)]
+pub struct Downloader(atom_lib::store::git::remote::HttpSettings);
+
+impl Downloader {
+    /// Git's settings as the atom cache sees them, each download held to `max` bytes.
+    pub fn new(max: u64) -> Result<Self, String> {
+        let cache = subject::cache().map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+        let mut settings = cache
+            .http_settings()
+            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+        settings.max_download = max;
+        Ok(Downloader(settings))
+    }
+
+    /// The bytes at `url` (`file`, `http` or `https`); why not, in one line.
+    pub fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        let url = atom_lib::manifest::Url::new(url).map_err(|e| format!("`{url}` {e}"))?;
+        let mut bytes = Vec::new();
+        atom_lib::download::download(&url, &self.0, &mut bytes)
+            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+        Ok(bytes)
+    }
 }

@@ -247,21 +247,10 @@ impl NixBuilder {
         succeeded("nix copy", self.in_store(process, Stderr::Echo)?)
     }
 
-    /// The Nix program `which`: for nix-store, `--nix-store` or the one on PATH; for another,
-    /// the one beside `--nix-store`, else on PATH.
+    /// The Nix program `which` ([`program`]), or why there is none.
     fn program(&self, which: Program) -> Result<PathBuf, Error> {
-        let beside = self
-            .nix_store
-            .as_deref()
-            .and_then(Path::parent)
-            .map(|dir| dir.join(which.name()));
-        match (which, &self.nix_store) {
-            (Program::Store, Some(p)) => Some(p.clone()),
-            _ => beside
-                .filter(|p| p.is_file())
-                .or_else(|| which.find_on_path()),
-        }
-        .ok_or_else(|| Error::NotFound(which.name().into()))
+        program(self.nix_store.as_deref(), which)
+            .ok_or_else(|| Error::NotFound(which.name().into()))
     }
 
     fn realise_paths(
@@ -321,6 +310,19 @@ impl NixBuilder {
         };
         in_run_mode(&layout, &cwd, &nix_conf, process, err_r)
     }
+}
+
+/// The Nix program `which` for a builder given `nix_store` (`--nix-store`): for nix-store,
+/// `nix_store` itself; for another, the one beside it; else the one on PATH.
+pub fn program(nix_store: Option<&Path>, which: Program) -> Option<PathBuf> {
+    if let (Program::Store, Some(p)) = (which, nix_store) {
+        return Some(p.to_owned());
+    }
+    nix_store
+        .and_then(Path::parent)
+        .map(|dir| dir.join(which.name()))
+        .filter(|p| p.is_file())
+        .or_else(|| which.find_on_path())
 }
 
 /// `Ok` when `program` exited with 0, else [`Error::Failed`] with its status and first error line.

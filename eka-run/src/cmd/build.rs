@@ -67,12 +67,17 @@ pub struct BuilderOptions {
 impl BuilderOptions {
     /// The `nix` that reads Nix's settings: beside `--nix-store`, else on PATH.
     pub fn nix(&self) -> Option<PathBuf> {
-        self.nix_store
-            .as_deref()
-            .and_then(Path::parent)
-            .map(|d| d.join(Program::Nix.name()))
-            .filter(|p| p.is_file())
-            .or_else(|| Program::Nix.find_on_path())
+        backend::nix::program(self.nix_store.as_deref(), Program::Nix)
+    }
+
+    /// The builder for the user's store of `sandbox`; with `first_error`, a failed build's
+    /// error carries Nix's first error line.
+    fn builder(&self, sandbox: &SandboxOptions, first_error: bool) -> NixBuilder {
+        NixBuilder {
+            store: sandbox.store.clone(),
+            nix_store: self.nix_store.clone(),
+            first_error,
+        }
     }
 }
 
@@ -98,11 +103,7 @@ pub(super) fn realise(
     let opened = target.open(sandbox, builder.nix())?;
     let identity = opened.identity.clone();
     if let Some(found) = &opened.record {
-        let nix = NixBuilder {
-            store: sandbox.store.clone(),
-            nix_store: builder.nix_store.clone(),
-            first_error: true,
-        };
+        let nix = builder.builder(sandbox, true);
         let derivation = found.derivation();
         // The default output first: `--add-root` links it, and the others after it.
         let mut paths = vec![derivation.out_path.clone()];
@@ -245,11 +246,7 @@ fn realise_with(
     first_error: bool,
 ) -> Result<(Derivation, Vec<String>), backend::Error> {
     let derivation = target.evaluator(sandbox).derivation(request)?;
-    let builder = NixBuilder {
-        store: sandbox.store.clone(),
-        nix_store: builder.nix_store.clone(),
-        first_error,
-    };
+    let builder = builder.builder(sandbox, first_error);
     let outputs = builder.realise(&derivation, out_link)?;
     Ok((derivation, outputs))
 }
@@ -285,11 +282,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         args.out_link.as_deref(),
     )?;
     if let Some(destination) = &destination {
-        let builder = NixBuilder {
-            store: args.sandbox.store.clone(),
-            nix_store: args.builder.nix_store.clone(),
-            first_error: false,
-        };
+        let builder = args.builder.builder(&args.sandbox, false);
         destination.publish(&builder, &realised)?;
     }
     let mut out = std::io::stdout().lock();

@@ -148,13 +148,21 @@ pub fn find(settings: &Settings, identity: &Identity) -> Option<Found> {
         .iter()
         .map(|cache| format!("{cache}/{}/{id}.plan", record::DIR))
         .collect();
+    let downloader = match closure::Downloader::new(record::MAX_SIZE) {
+        Ok(downloader) => downloader,
+        Err(why) => {
+            tracing::info!("no plan record is looked for: {why}");
+            return None;
+        }
+    };
+    let downloader = &downloader;
     let answers: Vec<Result<Vec<u8>, String>> = if urls.len() == 1 {
-        vec![closure::download(&urls[0], record::MAX_SIZE)]
+        vec![downloader.get(&urls[0])]
     } else {
         std::thread::scope(|scope| {
             let asked: Vec<_> = urls
                 .iter()
-                .map(|url| scope.spawn(move || closure::download(url, record::MAX_SIZE)))
+                .map(|url| scope.spawn(move || downloader.get(url)))
                 .collect();
             asked
                 .into_iter()

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::{realise_request, Args, Destination, Realised};
 use crate::backend;
-use crate::backend::nix::NixBuilder;
 use crate::closure::Subject;
 use crate::config::Config;
 use crate::nix::command::{self, Program};
@@ -125,11 +124,7 @@ fn build_one(
     match realise_request(&request, args) {
         Ok((derivation, outputs)) => {
             if let Some(destination) = destination {
-                let builder = NixBuilder {
-                    store: args.sandbox.store.clone(),
-                    nix_store: args.builder.nix_store.clone(),
-                    first_error: false,
-                };
+                let builder = args.builder.builder(&args.sandbox, false);
                 let realised = Realised {
                     identity: request.identity.clone(),
                     derivation,
