@@ -61,8 +61,13 @@ impl Downloader {
     pub fn get(&self, url: &str) -> Result<Vec<u8>, String> {
         let url = atom_lib::manifest::Url::new(url).map_err(|e| format!("`{url}` {e}"))?;
         let mut bytes = Vec::new();
-        atom_lib::download::download(&url, &self.0, &mut bytes)
-            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
-        Ok(bytes)
+        match atom_lib::download::download(&url, &self.0, &mut bytes) {
+            Ok(_) => Ok(bytes),
+            // This downloader's own limit, not the setting the general message names.
+            Err(atom_lib::download::Error::TooLarge { url, limit }) => {
+                Err(format!("{url} is larger than {limit} bytes"))
+            }
+            Err(e) => Err(format!("{:#}", anyhow::Error::from(e))),
+        }
     }
 }

@@ -352,6 +352,22 @@ fn without_a_usable_record_the_atom_is_evaluated_and_the_reason_said() {
     let ran = c.eka("run", &[&w.uri, "hello"]).success();
     assert_eq!(ran.stdout, "hello from the plan\n");
     assert_evaluated(&ran, "its signature by `test-cache-1` does not verify");
+    std::fs::write(&record, &genuine).unwrap();
+
+    // A record larger than a record may be: the download stops at the limit.
+    std::fs::write(&record, "x".repeat(1 << 20)).unwrap();
+    let c = w.consumer(&w.public);
+    let ran = c.eka("run", &[&w.uri, "hello"]).success();
+    assert_eq!(ran.stdout, "hello from the plan\n");
+    assert_evaluated(&ran, "is larger than 65536 bytes");
+    // Stopped at the download (not read whole and refused by the parser), in its own words.
+    let line = ran
+        .stderr
+        .lines()
+        .find(|l| l.contains("is larger than"))
+        .unwrap();
+    assert!(line.contains("no plan record at"), "{line}");
+    assert!(!line.contains("maxDownloadSize"), "{line}");
     std::fs::write(&record, genuine).unwrap();
 
     // No record at all.
