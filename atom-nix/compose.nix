@@ -32,17 +32,20 @@ let
   boundary = import ./core/boundary.nix;
   inherit (import ./core/store.nix) realStoreDir;
 
-  # Upper-case ASCII letters to their lower case.
+  # Upper-case ASCII letters to their lower case. A name is public when it
+  # starts with one, and seen from outside with only that letter lowered:
+  # `Six` as `six`, `ToLower` as `toLower`.
   upper = B.listToAttrs (B.genList
     (i: { name = B.substring i 1 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; value = B.substring i 1 "abcdefghijklmnopqrstuvwxyz"; })
     26);
 
-  isPublic = n: upper ? ${B.substring 0 1 n};
-  # A public name as seen from outside, `Six` -> `six`: only the first
-  # letter is lowered, `ToLower` -> `toLower`.
-  lower = n: upper.${B.substring 0 1 n} + B.substring 1 (B.stringLength n) n;
-
-  isIdent = n: B.match "[A-Za-z_][A-Za-z0-9_'-]*" n != null;
+  # A member's or a submodule's name; a member file's name, and its stem.
+  identName = "[A-Za-z_][A-Za-z0-9_'-]*";
+  memberName = "(${identName})\\.nix";
+  isIdent = n: B.match identName n != null;
+  # Longer than any name: `substring 1 maxLen n` is all of `n` but its first
+  # character (Nix 2.8's `substring` takes a C int).
+  maxLen = 2147483647;
   isDot = n: B.substring 0 1 n == ".";
   nixStem = n: B.match "(.*)\\.nix" n;
 
@@ -70,13 +73,16 @@ let
     if B.stringLength f < 50 then modName + "-" + B.replaceStrings [ "'" ] [ "_" ] f else modName + "-file.nix";
 
   fail = msg: throw "atom-nix: ${msg}";
+  # What the entry pass of `loadModule` gives an entry in error.
+  badPair = { name = " "; value = null; };
 
   # The kind of the entry `n` of the module directory `dir` (its type is
-  # `entries.${n}`). The common cases first: a member file costs one regular
-  # expression.
+  # `entries.${n}`): the rules of the layout. `loadModule`'s entry pass
+  # classifies by the same rules, straight into the module's set; this is
+  # its long way, for errors and rare layouts, and for "${mod}".
   kindOf = dir: entries: n:
     if n == "mod.nix" then (if entries.${n} == "regular" then "modFile" else "badModFile")
-    else if entries.${n} == "regular" && B.match "[A-Za-z_][A-Za-z0-9_'-]*\\.nix" n != null then "member"
+    else if entries.${n} == "regular" && B.match memberName n != null then "member"
     else if isDot n then "ignored"
     else if entries.${n} == "directory" then
       (if !(B.pathExists "${dir}/${n}/mod.nix") then "data"
@@ -153,45 +159,28 @@ let
       loadModule = dir: rel: parentPre:
         let
           entries = B.readDir dir;
-          # One pass over the directory: entry names by kind.
-          kinds = B.groupBy (kindOf dir entries) (B.attrNames entries);
-          memberFiles = kinds.member or [ ];
-          subdirs = kinds.submodule or [ ];
-          modName = moduleStoreName prefix rel;
-
-          # "${mod}": every file of the module's own directory, including data
-          # directories, but no submodule, dot-entry or symlink.
-          files =
-            let subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = null; }) subdirs); in
-            B.path {
-              path = dir;
-              name = modName + "-files";
-              filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
-            };
-
-          scopeOf = scopeFor full parentPre;
 
           # A file that could name a path relative to itself is copied to the
           # store on its own, when it is first needed, directly into the
           # store directory, and imported from there: its relative path
           # literals (`./.`, `./data.txt`) name the store directory, never
-          # the atom's source tree. It is imported from its real location
-          # (not /nix/store under a chroot store), which the evaluator need
-          # not look up in the store's database. A file without a `/` has no
-          # path literal that the copy would change, and is imported where
-          # it is. A file gets the whole boundary as its scope only when its
-          # text could use it (boundary.nix, `mayUse`).
+          # the atom's source tree. A file without a `/` has no path literal
+          # that the copy would change, and is imported where it is. A file
+          # gets the whole boundary as its scope only when its text could use
+          # it (boundary.nix, `mayUse`): below the top, a short file with
+          # neither a `/` nor a mark gets the module's `scopes`, which one
+          # scan of its text tells.
           importFile = f:
             let
-              source = "${dir}/${f}";
+              source = dir + "/" + f;
               text = B.readFile source;
-              plain = B.stringLength text <= 128 && B.replaceStrings plainMarks noPlainMarks text == text;
             in
-            B.scopedImport (scopeOf (if rel == "" then f else "${rel}/${f}") (!plain && boundary.mayUse text))
-              (if !plain && hasSlash text
-               then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
-                 (copyFile (fileStoreName modName f) source text))
-               else source);
+            if B.stringLength text > 128 || B.replaceStrings plainMarks noPlainMarks text != text then long.importMarked f source text
+            else if parentPre != null then B.scopedImport scopes source
+            else B.scopedImport (scopeFor full null f false) source;
+          # The module scopes alone (boundary.nix, `fileScope`), shared by the
+          # module's files.
+          scopes = { inherit atom from get std config; mod = full; pre = parentPre; };
 
           modAttrs =
             let v = importFile "mod.nix"; in
@@ -201,18 +190,47 @@ let
           # Member files and submodules under their own names (a submodule as
           # its public API), and `outPath`, in one set; the attributes of
           # mod.nix are layered over them: that is `mod`.
-          fileAttrs = B.listToAttrs (
-            map (f: { name = B.substring 0 (B.stringLength f - 4) f; value = importFile f; }) memberFiles
-            ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
-            ++ [{ name = "outPath"; value = files; }]);
+          #
+          # One pass over the directory, classifying its entries as `kindOf`
+          # does: a member or a submodule is a pair of its own, an entry that
+          # is neither (mod.nix, data, dot-entries) the pair of `outPath` (of
+          # equal names the first wins, and these are all the same), an
+          # error a pair named " ", which no member can be named. A member
+          # `x.nix` beside an entry `x` is such an error too (it is one when
+          # `x/` is a submodule), and entries named `outPath` or
+          # `outPath.nix` take the long way: then, and for any error, the
+          # entries are grouped by kind and counted.
+          outPair = { name = "outPath"; value = long.files; };
+          fast = B.listToAttrs (map
+            (n:
+              if n == "mod.nix" then (if entries.${n} == "regular" then outPair else badPair)
+              else if entries.${n} == "regular" then
+                (let m = B.match memberName n; in
+                 if m != null then (if entries ? ${B.head m} then badPair else { name = B.head m; value = importFile n; })
+                 else if isDot n || nixStem n == null then outPair
+                 else badPair)
+              else if entries.${n} == "directory" then
+                (if B.substring 0 1 n == "." || !(B.pathExists "${dir}/${n}/mod.nix") then outPair
+                 else if B.match identName n != null then { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }
+                 else badPair)
+              else if isDot n || nixStem n == null || entries.${n} != "symlink" then outPair
+              else badPair)
+            (B.attrNames entries));
+          clean = !(fast ? " " || entries ? "outPath.nix" || entries ? outPath) && entries ? "mod.nix";
+          fileAttrs = if clean then fast else long.fileAttrs;
           declared = fileAttrs // modAttrs;
 
           # Public: capitalised names, first letter lowered. A submodule
           # `file/` is private until re-exported (`File = mod.file;`); a
-          # submodule `File/` is public as `file`.
-          public = B.seq checked (B.listToAttrs (map
-            (n: { name = lower n; value = declared.${n}; })
-            (B.filter isPublic (B.attrNames declared))));
+          # submodule `File/` is public as `file`. The checks are lookups
+          # (and counts, the long way); only an error pays for finding out
+          # what is wrong and where.
+          public =
+            if (clean || long.counted) && !(modAttrs ? pre || modAttrs ? outPath || fileAttrs ? pre)
+            then B.listToAttrs (B.concatMap
+              (n: if upper ? ${B.substring 0 1 n} then [{ name = upper.${B.substring 0 1 n} + B.substring 1 maxLen n; value = declared.${n}; }] else [ ])
+              (B.attrNames declared))
+            else layoutError { inherit dir rel modAttrs; inherit (long) kinds; };
 
           # The existing atom-nix's spelling: a public member is also seen
           # under its lowered name (`Foo` as `mod.foo`, a child's
@@ -223,14 +241,46 @@ let
           # What this module's children see as `pre`.
           asPre = if parentPre == null then full else full // { pre = parentPre; };
 
-          # The checks are counts and lookups; only an error pays for
-          # finding out what is wrong and where.
-          checked =
-            if kinds ? modFile && !(kinds ? badModFile || kinds ? badSubmodule || kinds ? symlinkMember || kinds ? badMember)
-              && !(modAttrs ? pre || modAttrs ? outPath || fileAttrs ? pre)
-              && B.length (B.attrValues fileAttrs) == B.length memberFiles + B.length subdirs + 1
-            then true
-            else layoutError { inherit dir rel kinds modAttrs; };
+          # What the common case does not need.
+          long =
+            let
+              modName = moduleStoreName prefix rel;
+              # The entry names by kind.
+              kinds = B.groupBy (kindOf dir entries) (B.attrNames entries);
+              memberFiles = kinds.member or [ ];
+              subdirs = kinds.submodule or [ ];
+              fileAttrs = B.listToAttrs (
+                map (f: { name = B.substring 0 (B.stringLength f - 4) f; value = importFile f; }) memberFiles
+                ++ map (n: { name = n; value = loadModule "${dir}/${n}" (if rel == "" then n else "${rel}/${n}") asPre; }) subdirs
+                ++ [ outPair ]);
+            in
+            {
+              inherit kinds fileAttrs;
+              counted = kinds ? modFile && !(kinds ? badModFile || kinds ? badSubmodule || kinds ? symlinkMember || kinds ? badMember)
+                && B.length (B.attrValues fileAttrs) == B.length memberFiles + B.length subdirs + 1;
+
+              # A file with a `/` or a mark (or over 128 bytes). It is
+              # imported from its real location (not /nix/store under a
+              # chroot store), which the evaluator need not look up in the
+              # store's database.
+              importMarked = f: source: text:
+                let whole = boundary.mayUse text; in
+                B.scopedImport (if parentPre != null && !whole then scopes else scopeFor full parentPre (if rel == "" then f else "${rel}/${f}") whole)
+                  (if hasSlash text
+                   then realStoreDir + "/" + B.baseNameOf (B.unsafeDiscardStringContext
+                     (copyFile (fileStoreName modName f) source text))
+                   else source);
+
+              # "${mod}": every file of the module's own directory, including
+              # data directories, but no submodule, dot-entry or symlink.
+              files =
+                let subSet = B.listToAttrs (map (n: { name = "${dir}/${n}"; value = null; }) subdirs); in
+                B.path {
+                  path = dir;
+                  name = modName + "-files";
+                  filter = p: t: t != "symlink" && !(isDot (B.baseNameOf p)) && !(subSet ? ${p});
+                };
+            };
         in
         public;
     in

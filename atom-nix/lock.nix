@@ -16,6 +16,7 @@
 # its locked dependencies, fetched with Nix's own fetchers from what
 # `atom.lock` records, never by resolving anything:
 #   - an atom:             builtins.fetchGit { url; rev = <commit>; ref = "refs/atoms/<label>/<version>"; }
+#                          (the eka tool's, `format = "eka/pre1"`: ref = "refs/eka/atoms/<label>/<version>")
 #   - a sibling (path):    its directory in the same repository
 #   - a git pin or source: builtins.fetchGit { url; rev; narHash; ref or allRefs }
 #   - a tarball pin:       builtins.fetchTarball { url; sha256 = <hash>; }
@@ -286,7 +287,13 @@ let
 
   atomRoot = a:
     if a ? path then inRepo "the sibling ${a.label}@${a.version} (path `${a.path}`)" a.path
-    else (B.fetchGit { inherit (a) url; rev = a.commit; ref = "refs/atoms/${a.label}/${a.version}"; name = a.label; }).outPath;
+    else (B.fetchGit { inherit (a) url; rev = a.commit; ref = "${atomRefPrefix a}${a.label}/${a.version}"; name = a.label; }).outPath;
+  # Where a fetched atom's ref lives: this suite's atoms, or the eka tool's (docs/lock.md).
+  atomRefPrefix = a:
+    let format = a.format or "atom/1"; in
+    if format == "atom/1" then "refs/atoms/"
+    else if format == "eka/pre1" then "refs/eka/atoms/"
+    else fail "${lockPath}: the entry ${a.label}@${a.version} has format `${format}`, which this atom-nix does not read; upgrade atom-nix";
 
   pinsOf = owner: B.listToAttrs (map (p: { name = p.name; value = pinValue p; }) (ownedBy owner lockPins));
   getOf = owner: B.listToAttrs (map (s: { name = s.name; value = srcValue s; }) (ownedBy owner lockSrcs));

@@ -18,6 +18,10 @@
 # the fastest of each, which is the least disturbed by other load on the
 # machine. ATOM_NIX_BENCH_STORES=<dir> puts the stores there instead of the
 # temp dir, e.g. /dev/shm to take the disk out of the cold runs.
+# ATOM_NIX_BENCH_FLOOR=1 also runs, alternately with the others, plain
+# import that first reads each file with builtins.readFile, as atom-nix must
+# to tell whether a file has a `/` (the copy rule), and prints its times
+# against plain's after the table: the least any atom-nix costs.
 # Goals (issue 24): warm at most 1.2x plain's time and 1.5x its peak memory in every case; the
 # headline rows (warm against plain, per case) are reported through bench/lib.sh (`row`).
 # Usage: bench/atom-nix.sh [widths...]     (default: 1000 8000)
@@ -30,6 +34,8 @@ compose=${ATOM_NIX_COMPOSE:-$root/atom-nix/compose.nix}   # another atom-nix to 
 widths=("$@")
 ((${#widths[@]})) || widths=(1000 8000)
 runs=${ATOM_NIX_BENCH_RUNS:-5}
+floor=${ATOM_NIX_BENCH_FLOOR:-0}
+floors=()
 
 command -v nix-instantiate >/dev/null || { echo "bench: nix-instantiate not found" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time (GNU time) not found" >&2; exit 2; }
@@ -89,6 +95,14 @@ plain_expr() {
   echo "let B = builtins; load = d: let e = B.readDir d; in B.listToAttrs (B.concatMap (n: if e.\${n} == \"directory\" then [ { name = n; value = load (d + \"/\${n}\"); } ] else if B.match \".*\\\\.nix\" n != null then [ { name = n; value = import (d + \"/\${n}\"); } ] else [ ]) (B.attrNames e)); in ($sum) (load $1)"
 }
 
+# The same, reading each file with builtins.readFile before importing it.
+floor_expr() {
+  local e
+  e=$(plain_expr "$1")
+  # shellcheck disable=SC2016 # Nix's interpolation, not the shell's
+  echo "${e//'value = import (d + "/${n}");'/'value = let p = d + "/${n}"; in B.seq (B.readFile p) (import p);'}"
+}
+
 # run <label> <store> <expr>: prints "seconds kilobytes cpu-seconds result"
 run() {
   local out
@@ -114,12 +128,13 @@ echo "# cold: empty store; warm: atom-nix's copies already exist (fastest of $ru
 printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n' case "cold s" "warm s" "plain s" "warmCPU" "plnCPU" "warm/p" "cpu/p" "warm MB" "plainMB" "mem/p"
 
 report() {
-  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p ws=() ps=() i out
+  local label=$1 dir=$2 store="$stores/store-$RANDOM$RANDOM" c w p f ws=() ps=() fs=() i out
   out=$(run "ours (cold) $label" "$store" "$(ours_expr "$dir")")
   read -r -a c <<<"$out"
   for ((i = 0; i < runs; i++)); do
     ws+=("$(run "ours (warm) $label" "$store" "$(ours_expr "$dir")")")
     ps+=("$(run "plain $label" "$stores/store-plain" "$(plain_expr "$dir")")")
+    if ((floor)); then fs+=("$(run "plain+read $label" "$stores/store-plain" "$(floor_expr "$dir")")"); fi
   done
   out=$(best "${ws[@]}")
   read -r -a w <<<"$out"
@@ -132,6 +147,12 @@ report() {
   fi
   printf '%-11s %7s %7s %7s %7s %7s %7s %7s %7d %7d %7s\n' "$label" "${c[0]}" "${w[0]}" "${p[0]}" "${w[2]}" "${p[2]}" \
     "$(ratio "${w[0]}" "${p[0]}")" "$(ratio "${w[2]}" "${p[2]}")" $((w[1] / 1024)) $((p[1] / 1024)) "$(ratio "${w[1]}" "${p[1]}")"
+  if ((floor)); then
+    out=$(best "${fs[@]}")
+    read -r -a f <<<"$out"
+    [[ ${f[3]} == "${p[3]}" ]] || { echo "bench: $label: results differ: plain+read ${f[3]}, plain ${p[3]}" >&2; exit 1; }
+    floors+=("$(printf '%-11s %7s %7s %7s %7s %7s %7s' "$label" "${f[0]}" "${p[0]}" "${f[2]}" "${p[2]}" "$(ratio "${f[0]}" "${p[0]}")" "$(ratio "${f[2]}" "${p[2]}")")")
+  fi
   row_later "$label: time (warm)" "${w[0]}" s "plain import" "${p[0]}" "<= 1.2x"
   row_later "$label: peak memory (warm)" "$((w[1] / 1024))" MB "plain import" "$((p[1] / 1024))" "<= 1.5x"
 }
@@ -145,6 +166,13 @@ done
 
 make_tree "$tmp/tree"
 report "tree 5111" "$tmp/tree"
+
+if ((floor)); then
+  echo
+  echo "# floor: plain import that also reads each file once (builtins.readFile), fastest of $runs runs"
+  printf '%-11s %7s %7s %7s %7s %7s %7s\n' case "read s" "plain s" "readCPU" "plnCPU" "read/p" "cpu/p"
+  printf '%s\n' "${floors[@]}"
+fi
 
 echo
 rows_now

@@ -7,8 +7,10 @@
 #   publish     `git atom publish --all` (every atom, one atomic push, local refs), against
 #               `git push --atomic` of the same refs (`refs/atoms/*:refs/atoms/*`, one refspec:
 #               a list of N refspecs on the command line is git's own E2BIG at 50,000).
-#   ls          `git atom ls` against `git for-each-ref refs/atoms/`, and `git atom ls origin`
-#               against `git ls-remote origin 'refs/atoms/*'` (best of 5 each).
+#   ls          `git atom ls` against `git ls-remote . 'refs/atoms/*'` (the goal's baseline; also
+#               shown against `git for-each-ref refs/atoms/`, one git process reading the same
+#               file, which no two processes, `git` then `git-atom`, can match at small N), and
+#               `git atom ls origin` against `git ls-remote origin 'refs/atoms/*'` (best of 5 each).
 #   verify      `git atom verify` of every atom (goal: 10,000 under 5 s, 50,000 under 30 s).
 #   clone       `git clone atom::<remote>::p0` (one atom) against `git clone --bare` of the
 #               repository.
@@ -102,21 +104,24 @@ for n in "${sizes[@]}"; do
   push=$(once git -C "$src" push -q --atomic "$d/plain.git" 'refs/atoms/*:refs/atoms/*')
   echo "   publish $publish ms, push $push ms" >&2
   ls_local=$(cd "$src" && best 5 git atom ls)
+  lsr_local=$(best 5 git -C "$src" ls-remote . 'refs/atoms/*')
   fer=$(best 5 git -C "$src" for-each-ref refs/atoms/)
   ls_remote=$(cd "$src" && best 5 git atom ls origin)
   lsr=$(best 5 git -C "$src" ls-remote origin 'refs/atoms/*')
   verify=$(cd "$src" && best 3 git atom verify)
   clone=$(cd "$d" && rm -rf one && once git clone -q "atom::$d/remote.git::p0" one)
   plain=$(cd "$d" && rm -rf bare.git && once git clone -q --bare "$d/remote.git" bare.git)
-  echo "   ls $ls_local/$fer ms, ls origin $ls_remote/$lsr ms, verify $verify ms, clone $clone/$plain ms" >&2
+  echo "   ls $ls_local/$lsr_local/$fer ms, ls origin $ls_remote/$lsr ms, verify $verify ms, clone $clone/$plain ms" >&2
   verify_goal=$(python3 -c "print(5000 if $n <= 10000 else 30000)")
   rows+=("| $n | publish --all | $publish ms | push --atomic: $push ms | $(ratio "$publish" "$push") | $(verdict "$publish" "$push") |")
-  rows+=("| $n | ls (local) | $ls_local ms | for-each-ref: $fer ms | $(ratio "$ls_local" "$fer") | $(verdict "$ls_local" "$fer") |")
+  rows+=("| $n | ls (local) | $ls_local ms | ls-remote .: $lsr_local ms | $(ratio "$ls_local" "$lsr_local") | $(verdict "$ls_local" "$lsr_local") |")
+  rows+=("| $n | ls (local) | $ls_local ms | for-each-ref: $fer ms | $(ratio "$ls_local" "$fer") | - |")
   rows+=("| $n | ls origin | $ls_remote ms | ls-remote: $lsr ms | $(ratio "$ls_remote" "$lsr") | $(verdict "$ls_remote" "$lsr") |")
   rows+=("| $n | verify (all) | $verify ms | goal: $verify_goal ms | $(ratio "$verify" "$verify_goal") | $(verdict "$verify" "$verify_goal") |")
   rows+=("| $n | clone atom:: (one) | $clone ms | clone --bare: $plain ms | $(ratio "$clone" "$plain") | - |")
   row_later "$n atoms: publish --all" "$publish" ms "push --atomic" "$push" "<= 1x"
-  row_later "$n atoms: ls (local)" "$ls_local" ms "for-each-ref" "$fer" "<= 1x"
+  row_later "$n atoms: ls (local)" "$ls_local" ms "ls-remote ." "$lsr_local" "<= 1x"
+  row_later "$n atoms: ls (local), one-process baseline" "$ls_local" ms "for-each-ref" "$fer" -
   row_later "$n atoms: ls origin" "$ls_remote" ms "ls-remote" "$lsr" "<= 1x"
   row_later "$n atoms: verify (all)" "$verify" ms - - "< $((verify_goal / 1000)) s"
   row_later "$n atoms: clone atom:: (one)" "$clone" ms "clone --bare" "$plain" -

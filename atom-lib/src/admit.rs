@@ -27,7 +27,9 @@
 
 use std::fmt;
 
+use crate::format::Format;
 use crate::manifest::MANIFEST_FILE;
+use crate::refs::EKA_META_PREFIX;
 use crate::sign::check::{sig_prefix, SignatureFinding, REVOKED_REF_PREFIX};
 use crate::sign::Policy;
 use crate::store::git::connection::{Connection, Want};
@@ -525,9 +527,23 @@ fn check(
         .map_err(transfer)?;
     let view = sources_view.as_ref().unwrap_or(view);
     // eka's atoms are checked against their metadata refs, which name the source commit: they
-    // go into a quarantine on top (which sees everything below), trees only, thrown away.
+    // go into a quarantine on top (which sees everything below), trees only, thrown away. A
+    // door without a listing (a lock names the atoms) lists them on the same connection.
     let atoms: Vec<AtomRef> = missing.iter().map(|w| w.atom.clone()).collect();
-    let meta = verify::eka_meta_refspecs(request.listed, &atoms);
+    let eka: Vec<String> = atoms
+        .iter()
+        .filter(|a| a.format == Format::EkaPre1)
+        .map(|a| format!("{EKA_META_PREFIX}{}/{}/", a.label, a.version))
+        .collect();
+    let meta_listing;
+    let listed = if request.listed.is_empty() && !eka.is_empty() {
+        let prefixes: Vec<&str> = eka.iter().map(String::as_str).collect();
+        meta_listing = from.list(view, &prefixes).map_err(transfer)?;
+        &meta_listing
+    } else {
+        request.listed
+    };
+    let meta = verify::eka_meta_refspecs(listed, &atoms);
     let meta_quarantine = if meta.is_empty() {
         None
     } else {

@@ -34,6 +34,13 @@ impl Format {
         }
     }
 
+    /// The format [`Format::name`] shows as `name`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::Atom1, Format::EkaPre1]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+
     /// The ref prefix its atoms live under.
     pub fn ref_prefix(self) -> &'static str {
         match self {

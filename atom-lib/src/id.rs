@@ -24,8 +24,24 @@ pub struct Root(pub Oid);
 impl Root {
     /// The atomic number of `label` in this repository.
     pub fn atom_id(&self, label: &Label) -> AtomId {
-        let key = blake3::derive_key(ID_CONTEXT, self.0.as_bytes());
-        AtomId(*blake3::keyed_hash(&key, label.as_str().as_bytes()).as_bytes())
+        self.numbering().atom_id(label)
+    }
+
+    /// The key this root numbers atoms with, derived once for numbering many (deriving it is
+    /// most of the cost of one atomic number).
+    pub fn numbering(&self) -> Numbering {
+        Numbering(blake3::derive_key(ID_CONTEXT, self.0.as_bytes()))
+    }
+}
+
+/// The atomic numbers of one repository root (see [`Root::numbering`]).
+#[derive(Debug, Clone)]
+pub struct Numbering([u8; 32]);
+
+impl Numbering {
+    /// The atomic number of `label`: [`Root::atom_id`].
+    pub fn atom_id(&self, label: &Label) -> AtomId {
+        AtomId(*blake3::keyed_hash(&self.0, label.as_str().as_bytes()).as_bytes())
     }
 }
 
@@ -69,7 +85,17 @@ impl AtomId {
         s.truncate(n);
         s
     }
+
+    /// The display form, written into `buf` without allocating (a table of many ids).
+    pub fn encode_into<'b>(&self, buf: &'b mut [u8; ENCODED_LEN]) -> &'b str {
+        encoding().encode_mut(&self.0, buf);
+        // base32hex is ASCII.
+        std::str::from_utf8(buf).expect("base32hex is ASCII")
+    }
 }
+
+/// The length of an [`AtomId`]'s display form.
+pub const ENCODED_LEN: usize = 52;
 
 impl fmt::Display for AtomId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

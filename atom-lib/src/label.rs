@@ -76,7 +76,12 @@ pub enum LabelError {
 impl Label {
     /// Validates `input` after NFKC normalisation.
     pub fn new(input: &str) -> Result<Self, LabelError> {
-        let normal: String = input.nfkc().collect();
+        // ASCII is its own NFKC form (most labels are ASCII).
+        let normal: String = if input.is_ascii() {
+            input.to_owned()
+        } else {
+            input.nfkc().collect()
+        };
         let shown = || input.escape_debug().to_string();
         let mut chars = normal.chars();
         let first = chars.next().ok_or(LabelError::Empty)?;
@@ -145,17 +150,31 @@ pub fn is_invisible(c: char) -> bool {
 /// The form two labels that look alike share: the Unicode TR39 skeleton of the label in lower
 /// case (`Label`, `label` and `LabeI` have the same one).
 pub fn skeleton(label: &Label) -> String {
-    let lower = label.0.to_lowercase();
-    ascii_skeleton(&lower)
-        .unwrap_or_else(|| unicode_security::confusable_detection::skeleton(&lower).collect())
+    let mut out = String::new();
+    push_skeleton(label, &mut out);
+    out
 }
 
-/// The TR39 skeleton of ASCII `text` whose characters each have an ASCII skeleton: their
-/// concatenation, which is exact there (the skeleton is NFD, each character replaced by its
-/// prototype, NFD again, and ASCII has neither decompositions nor combining marks to reorder).
-/// A table of 128 entries instead of the general algorithm: most labels of a monorepo are
-/// ASCII, and listing 10,000 of them spent a tenth of its time in skeletons.
-fn ascii_skeleton(text: &str) -> Option<String> {
+/// Appends the [`skeleton`] of `label` to `out`: for an ASCII label (most labels of a
+/// monorepo), from a table and without allocating.
+fn push_skeleton(label: &Label, out: &mut String) {
+    if label.0.is_ascii()
+        && push_ascii_skeleton(label.0.bytes().map(|b| b.to_ascii_lowercase()), out)
+    {
+        return;
+    }
+    out.extend(unicode_security::confusable_detection::skeleton(
+        &label.0.to_lowercase(),
+    ));
+}
+
+/// Appends the TR39 skeleton of the ASCII text `bytes` when each of its characters has an
+/// ASCII skeleton: their concatenation, which is exact there (the skeleton is NFD, each
+/// character replaced by its prototype, NFD again, and ASCII has neither decompositions nor
+/// combining marks to reorder). `false`, and `out` as it was, otherwise. A table of 128
+/// entries instead of the general algorithm: most labels of a monorepo are ASCII, and listing
+/// 10,000 of them spent a tenth of its time in skeletons.
+fn push_ascii_skeleton(bytes: impl Iterator<Item = u8>, out: &mut String) -> bool {
     static TABLE: std::sync::OnceLock<Vec<Option<String>>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
         (0u8..128)
@@ -167,11 +186,17 @@ fn ascii_skeleton(text: &str) -> Option<String> {
             })
             .collect()
     });
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        out.push_str(table.get(usize::from(b))?.as_deref()?);
+    let start = out.len();
+    for b in bytes {
+        match table.get(usize::from(b)).and_then(Option::as_deref) {
+            Some(s) => out.push_str(s),
+            None => {
+                out.truncate(start);
+                return false;
+            }
+        }
     }
-    Some(out)
+    true
 }
 
 /// The first label of `others` that looks like `label` without being it (see [`skeleton`]).
@@ -192,18 +217,39 @@ pub fn confusable_pairs<'a>(
     labels: impl IntoIterator<Item = &'a Label>,
 ) -> Vec<(&'a Label, &'a Label)> {
     // Grouped by skeleton, so the cost is one skeleton per label, not one comparison per pair
-    // of labels (50,000 labels are a monorepo's, not a limit).
-    let mut seen: std::collections::HashMap<String, Vec<&Label>> = std::collections::HashMap::new();
+    // of labels (50,000 labels are a monorepo's, not a limit); the skeletons are written into
+    // one buffer, and only labels whose skeleton an earlier one has are looked at again.
+    let labels: Vec<&Label> = labels.into_iter().collect();
+    let mut text = String::new();
+    let mut ends = Vec::with_capacity(labels.len());
+    for label in &labels {
+        push_skeleton(label, &mut text);
+        ends.push(text.len());
+    }
+    let skeleton_of = |i: usize| &text[i.checked_sub(1).map_or(0, |p| ends[p])..ends[i]];
+    let mut first: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(labels.len());
+    let mut later = Vec::new();
+    for i in 0..labels.len() {
+        match first.entry(skeleton_of(i)) {
+            std::collections::hash_map::Entry::Occupied(_) => later.push(i),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+    }
+    let mut groups: std::collections::HashMap<usize, Vec<usize>> = Default::default();
     let mut pairs = Vec::new();
-    for label in labels {
-        let alike = seen.entry(skeleton(label)).or_default();
+    for i in later {
+        let head = first[skeleton_of(i)];
+        let alike = groups.entry(head).or_insert_with(|| vec![head]);
         pairs.extend(
             alike
                 .iter()
-                .filter(|other| **other != label)
-                .map(|other| (*other, label)),
+                .filter(|&&other| labels[other] != labels[i])
+                .map(|&other| (labels[other], labels[i])),
         );
-        alike.push(label);
+        alike.push(i);
     }
     pairs
 }
@@ -231,6 +277,11 @@ impl AsRef<str> for Label {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn ascii_skeleton(text: &str) -> Option<String> {
+        let mut out = String::new();
+        push_ascii_skeleton(text.bytes(), &mut out).then_some(out)
+    }
 
     /// The table's answer is the general algorithm's, for every pair of ASCII characters (all
     /// the neighbours a character can have) and for look-alikes made of several characters.
@@ -301,6 +352,33 @@ mod tests {
             pairs,
             [("paypal", "pаypal"), ("foo", "Foo"), ("rn-x", "m-x")]
         );
+    }
+
+    /// Groups of several look-alikes, repeated labels (a label listed under two formats) and
+    /// non-ASCII ones: the pairs are those of comparing every pair, in the same order.
+    #[test]
+    fn confusable_pairs_are_those_of_comparing_every_pair() {
+        let labels: Vec<Label> = [
+            "rn", "m", "x", "rn", "RN", "pаypal", "paypal", "m", "l1", "I1", "ll", "x", "Paypal",
+            "ǅx", "džx", "DŽX",
+        ]
+        .iter()
+        .map(|s| Label::new(s).unwrap())
+        .collect();
+        let mut every = Vec::new();
+        for j in 0..labels.len() {
+            for i in 0..j {
+                if labels[i] != labels[j] && skeleton(&labels[i]) == skeleton(&labels[j]) {
+                    every.push((labels[i].as_str(), labels[j].as_str()));
+                }
+            }
+        }
+        let pairs: Vec<(&str, &str)> = confusable_pairs(&labels)
+            .into_iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert!(every.len() >= 12, "{every:?}");
+        assert_eq!(pairs, every);
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub mod version;
 
 pub use commit::{AtomCommit, AtomPath};
 pub use format::Format;
-pub use id::{AtomId, Root};
+pub use id::{AtomId, Numbering, Root};
 pub use label::{Label, LabelError};
 pub use lock::{Lock, LockError};
 pub use manifest::{Identity, Manifest, ManifestError};

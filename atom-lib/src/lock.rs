@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use crate::manifest::{line_column, Dep, GitRef, Manifest, Name, Pin, RelPath, Src, Url};
 use crate::uri::{Address, Aliases};
-use crate::{AtomId, Label, Oid, Root, Version};
+use crate::{AtomId, AtomRef, Format, Label, Oid, Root, Version};
 
 /// The lock's file name, beside `atom.toml`.
 pub const LOCK_FILE: &str = "atom.lock";
@@ -107,6 +107,9 @@ pub struct LockedAtom {
     pub commit: Oid,
     /// The atom's tree.
     pub tree: Oid,
+    /// The format of its atom commit and ref: this suite's ([`Format::Atom1`]), or the eka
+    /// tool's ([`Format::EkaPre1`], only for an atom fetched by URL).
+    pub format: Format,
     /// Where it was found.
     pub origin: Origin,
     /// Its own atom dependencies: the name it uses (`from.<name>`) to the entry.
@@ -114,6 +117,15 @@ pub struct LockedAtom {
 }
 
 impl LockedAtom {
+    /// Its ref (label, version and format): what admission checks the commit against.
+    pub fn atom_ref(&self) -> AtomRef {
+        AtomRef {
+            format: self.format,
+            label: self.label.clone(),
+            version: self.version.clone(),
+        }
+    }
+
     /// The entry's key.
     pub fn key(&self) -> AtomKey {
         AtomKey {
@@ -446,8 +458,7 @@ struct RawVersion {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLock {
-    #[serde(rename = "version")]
-    _version: i64,
+    version: i64,
     #[serde(default)]
     requires: BTreeMap<String, String>,
     #[serde(default)]
@@ -467,6 +478,7 @@ struct RawAtom {
     root: String,
     commit: String,
     tree: String,
+    format: Option<String>,
     url: Option<String>,
     #[serde(default)]
     mirrors: Vec<String>,
@@ -592,6 +604,20 @@ fn convert(raw: RawLock) -> Result<Lock, LockProblem> {
             },
             _ => return Err(c.shape("either `url` (and `mirrors`) or `path`")),
         };
+        let format = match a.format.as_deref() {
+            None => Format::Atom1,
+            Some(name) => c.with("format", name, |name| match Format::from_name(name) {
+                Some(Format::EkaPre1) if matches!(origin, Origin::Path { .. }) => {
+                    Err("a path atom is always this suite's format; remove `format`".to_owned())
+                }
+                Some(format) => Ok(format),
+                None => Err(format!(
+                    "unknown atom format; this tool reads `{}` and `{}`",
+                    Format::Atom1,
+                    Format::EkaPre1
+                )),
+            })?,
+        };
         atoms.push(LockedAtom {
             label: c.parse("label", &a.label)?,
             version: c.parse("version", &a.version)?,
@@ -599,6 +625,7 @@ fn convert(raw: RawLock) -> Result<Lock, LockProblem> {
             root: c.parse("root", &a.root)?,
             commit: c.parse("commit", &a.commit)?,
             tree: c.parse("tree", &a.tree)?,
+            format,
             origin,
             requires: c.requires(&a.requires)?,
         });
@@ -717,18 +744,28 @@ impl Lock {
                 message: crate::manifest::one_line(e.message()),
             }
         };
-        // The version first, so a newer lock is reported as such rather than as unknown keys.
-        let version: RawVersion = toml::from_str(text).map_err(syntax)?;
-        match version.version {
-            Some(LOCK_VERSION) | None => {}
-            Some(version) => {
-                return Err(LockError::UnsupportedVersion {
-                    path: path.to_owned(),
-                    version,
+        let unsupported = |version| LockError::UnsupportedVersion {
+            path: path.to_owned(),
+            version,
+        };
+        // One parse when the lock is well formed (a lock is read on every evaluation). When it
+        // is not, the version decides first, so a newer lock is reported as such rather than as
+        // unknown keys, and a bad `version` before any other problem.
+        let raw: RawLock = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                return Err(match toml::from_str::<RawVersion>(text) {
+                    Err(version) => syntax(version),
+                    Ok(RawVersion {
+                        version: Some(version),
+                    }) if version != LOCK_VERSION => unsupported(version),
+                    Ok(_) => syntax(e),
                 })
             }
+        };
+        if raw.version != LOCK_VERSION {
+            return Err(unsupported(raw.version));
         }
-        let raw: RawLock = toml::from_str(text).map_err(syntax)?;
         let invalid = |problem| LockError::Invalid {
             path: path.to_owned(),
             problem,
@@ -862,6 +899,9 @@ impl Lock {
             line(&mut out, "root", &atom.root.to_string());
             line(&mut out, "commit", &atom.commit.to_string());
             line(&mut out, "tree", &atom.tree.to_string());
+            if atom.format != Format::Atom1 {
+                line(&mut out, "format", atom.format.name());
+            }
             match &atom.origin {
                 Origin::Url { url, mirrors } => {
                     line(&mut out, "url", &url.to_string());
@@ -1246,6 +1286,46 @@ mod tests {
         );
     }
 
+    /// A hand-edited lock may list its entries in any order; it is read as written (error
+    /// messages name entries by their place in the file) and written in canonical order, which
+    /// reads back as the sorted lock. Found by fuzzing (fuzz/corpus/lock/unsorted-srcs).
+    #[test]
+    fn a_lock_out_of_order_is_written_canonically() {
+        let (_, canonical) = example();
+        assert!(canonical.atoms.len() > 1 && canonical.pins.len() > 1);
+        let mut shuffled = canonical.clone();
+        shuffled.atoms.reverse();
+        shuffled.pins.reverse();
+        shuffled.srcs = canonical.srcs.iter().rev().cloned().collect();
+        let edc = LockedSrc {
+            name: "edc".parse().unwrap(),
+            ..canonical.srcs[0].clone()
+        };
+        shuffled.srcs.push(edc.clone());
+        let written = shuffled.to_toml();
+        let read = Lock::parse(written.as_bytes(), "atom.lock").unwrap();
+        assert_ne!(read, shuffled);
+        shuffled.sort();
+        assert_eq!(read, shuffled);
+        assert_eq!(read.srcs.first(), Some(&edc));
+        assert_eq!(read.to_toml(), written);
+        let as_read = Lock::parse(
+            std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../fuzz/corpus/lock/unsorted-srcs"),
+            )
+            .unwrap()
+            .as_slice(),
+            "atom.lock",
+        )
+        .unwrap();
+        let names: Vec<&str> = as_read.srcs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["pkg", "edc"]);
+        let again = Lock::parse(as_read.to_toml().as_bytes(), "atom.lock").unwrap();
+        let names: Vec<&str> = again.srcs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["edc", "pkg"]);
+    }
+
     #[test]
     fn the_example_is_current() {
         let (manifest, lock) = example();
@@ -1513,6 +1593,13 @@ mod tests {
                             .map(|(n, i)| (n, atoms[i.index(atoms.len())].key()))
                             .collect()
                     };
+                    // Some fetched atoms are the eka tool's (chosen by their tree id).
+                    let format = match origin {
+                        Origin::Url { .. } if tree.to_string().as_bytes()[0] < b'8' => {
+                            Format::EkaPre1
+                        }
+                        _ => Format::Atom1,
+                    };
                     atoms.push(LockedAtom {
                         label,
                         version,
@@ -1520,6 +1607,7 @@ mod tests {
                         root,
                         commit,
                         tree,
+                        format,
                         origin,
                         requires,
                     });

@@ -34,6 +34,43 @@ impl Oid {
         })
     }
 
+    /// An id from its full lowercase hexadecimal form (40 or 64 digits), as bytes; `None` for
+    /// anything else.
+    pub fn from_hex(hex: &[u8]) -> Option<Self> {
+        // Each byte's value as a digit, or 0xff: one lookup per digit, one check per id.
+        const NIBBLE: [u8; 256] = {
+            let mut table = [0xff; 256];
+            let mut i = 0;
+            while i < 10 {
+                table[b'0' as usize + i] = i as u8;
+                i += 1;
+            }
+            let mut i = 0;
+            while i < 6 {
+                table[b'a' as usize + i] = 10 + i as u8;
+                i += 1;
+            }
+            table
+        };
+        if hex.len() != 40 && hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0; 32];
+        let mut bad = 0;
+        for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            let (high, low) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+            bad |= high | low;
+            *byte = high << 4 | low;
+        }
+        if bad & 0xf0 != 0 {
+            return None;
+        }
+        Some(Oid {
+            bytes,
+            len: (hex.len() / 2) as u8,
+        })
+    }
+
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
@@ -58,27 +95,20 @@ impl FromStr for Oid {
         let err = || OidError {
             input: s.escape_debug().to_string(),
         };
-        if (s.len() != 40 && s.len() != 64)
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(err());
-        }
-        let raw: Vec<u8> = (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| err()))
-            .collect::<Result<_, _>>()?;
-        Oid::from_bytes(&raw)
+        Oid::from_hex(s.as_bytes()).ok_or_else(err)
     }
 }
 
 impl fmt::Display for Oid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.as_bytes() {
-            write!(f, "{b:02x}")?;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 64];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(self.as_bytes()) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
         }
-        Ok(())
+        let hex = &hex[..self.as_bytes().len() * 2];
+        f.write_str(std::str::from_utf8(hex).expect("hexadecimal digits are ASCII"))
     }
 }
 
@@ -104,5 +134,30 @@ mod tests {
             .is_err());
         assert!("4abbd26".parse::<Oid>().is_err());
         assert!("zz".repeat(20).parse::<Oid>().is_err());
+    }
+
+    /// Both hash lengths, every digit, and what is not a full lowercase id.
+    #[test]
+    fn hex_is_decoded_exactly() {
+        let long = "0123456789abcdef".repeat(4);
+        let oid = Oid::from_hex(long.as_bytes()).unwrap();
+        assert_eq!(oid.as_bytes().len(), 32);
+        assert_eq!(
+            oid.as_bytes()[..8],
+            [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]
+        );
+        assert_eq!(oid.to_string(), long);
+        assert_eq!(format!("{oid:?}"), format!("Oid({long})"));
+        for bad in [
+            &long[..63],
+            &long[..41],
+            "",
+            &"0123456789abcdeg".repeat(4),
+            &"0123456789abcde ".repeat(4),
+            &"0123456789ABCDEF".repeat(4),
+        ] {
+            assert_eq!(Oid::from_hex(bad.as_bytes()), None, "{bad:?}");
+            assert!(bad.parse::<Oid>().is_err(), "{bad:?}");
+        }
     }
 }

@@ -24,7 +24,7 @@ use crate::manifest::{Dep, Manifest, Name, MANIFEST_FILE};
 use crate::store::git::Verbosity;
 use crate::store::EntryKind;
 use crate::uri::Requirement;
-use crate::{AtomRef, GitStore, Lock, Oid, Root, StoreError};
+use crate::{GitStore, Lock, Oid, Root, StoreError};
 
 /// What is wrong with one entry of a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,8 +173,7 @@ pub fn prove(store: &GitStore, lock: &Lock, options: &Options<'_>) -> Result<(),
     }
     admit_all(store, &fetched, options)?;
     for atom in &fetched {
-        let as_ref = AtomRef::new(atom.label.clone(), atom.version.clone());
-        let findings = crate::resolve::check_structure(store, &as_ref, atom.commit);
+        let findings = crate::resolve::check_structure(store, &atom.atom_ref(), atom.commit);
         if !findings.is_empty() {
             return Err(entry_err(atom, Problem::NotTheAtom { findings }));
         }
@@ -281,7 +280,7 @@ fn admit_all(store: &GitStore, atoms: &[&LockedAtom], options: &Options<'_>) -> 
         });
         batch.2.push((
             Wanted {
-                atom: AtomRef::new(atom.label.clone(), atom.version.clone()),
+                atom: atom.atom_ref(),
                 commit: atom.commit,
                 tree: Some(atom.tree),
             },

@@ -71,15 +71,16 @@ impl RefName {
         // name becomes a process argument and is printed (found by fuzz/ref_name).
         if name
             .chars()
-            .any(|c| c.is_control() || " ~^:?*[\\".contains(c))
+            .any(|c| c.is_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
         {
             return Err(err(
                 "must not contain control characters, spaces or any of `~^:?*[\\`",
             ));
         }
         if name
-            .split('/')
-            .any(|c| c.starts_with('.') || c.ends_with(".lock") || c.len() > 255)
+            .as_bytes()
+            .split(|&b| b == b'/')
+            .any(|c| c.starts_with(b".") || c.ends_with(b".lock") || c.len() > 255)
         {
             return Err(err(
                 "no component may start with `.`, end with `.lock` or exceed 255 bytes",

@@ -158,16 +158,13 @@ pub fn resolve(
     }
 }
 
-/// Checks that `commit` is a well-formed format-1 atom commit for `atom`, using only the commit
-/// and its tree: an orphan with the fixed identity, exactly the format's headers in order,
-/// format `1`, a valid path, the right message, a manifest declaring the label and version the
-/// ref names, and bytes that re-serialise to the same id. Returns the findings; empty means the
-/// atom is well-formed. Provenance (the source history) is not checked: a client that fetched
-/// only the atom does not have it.
+/// Checks that `commit` is a well-formed atom commit for `atom` in its format, using only the
+/// commit and its tree: an orphan with the fixed identity, exactly the format's headers in
+/// order, its format value, a valid path (format 1), the right message, a manifest declaring
+/// the label and version the ref names, and bytes that re-serialise to the same id. Returns the
+/// findings; empty means the atom is well-formed. Provenance (the source history, eka's
+/// metadata refs) is not checked: a client that fetched only the atom does not have it.
 pub fn check_structure(store: &GitStore, atom: &AtomRef, commit: Oid) -> Vec<String> {
-    if atom.format != Format::Atom1 {
-        return vec![format!("`{}` is not a format-1 atom ref", atom.name())];
-    }
     match crate::verify::structure::check_structure(store, atom, commit) {
         Ok(structure) => structure.findings.iter().map(ToString::to_string).collect(),
         Err(missing) => vec![missing.to_string()],

@@ -256,7 +256,9 @@ let
 
   # The scope of the module file `relFile`: when `whole` (`mayUse` its
   # text), every name of the boundary; else the module scopes alone, one
-  # attribute set of seven shared by the module's files.
+  # attribute set of seven shared by the module's files (compose.nix builds
+  # that set itself, once per module, below the top: only at the top does
+  # it name a file, in `pre`'s error).
   fileScope =
     assert B.length unmarked == 0 || throw "atom-nix: boundary.nix: no mark for ${toString unmarked}";
     atom: from: get: std: config:

@@ -82,6 +82,10 @@ in
       public = [ "bar" "child" "declared" "foo" "viaMod" ];
     };
   };
+  memberBesideDataDirectory = {
+    expr = compose ./fixtures/twins { };
+    expected = { names = [ "Names" "Twin" "names" "outPath" "twin" ]; twin = "file"; };
+  };
   publicFileAndPrivateSubmodule = { expr = edge.sub.collidePublic; expected = { sub = "thing/"; thing = 1; }; };
 
   # --- pre chains and atom from deep modules --------------------------------

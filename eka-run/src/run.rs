@@ -231,16 +231,25 @@ pub fn enter(layout: &store::Layout, cwd: &Path, nix_conf: &str) -> Result<(), E
     if !mounted {
         sandbox::enter_user_namespace(Namespaces::default())?;
     }
-    let mut root = NewRoot::new()
-        .host_root_except(&["nix"])
-        .bind(&layout.store, store::STORE_DIR, Mode::ReadWrite)
-        .file(Path::new(env::RUN_NIX_CONF_DIR).join("nix.conf"), nix_conf);
-    if let Some(state) = &layout.state {
-        root = root
-            .bind(&state.dir, store::STATE_DIR, Mode::ReadWrite)
-            .bind(&state.log, store::LOG_DIR, Mode::ReadWrite);
+    let with_nix = |root: NewRoot| {
+        let root = root
+            .bind(&layout.store, store::STORE_DIR, Mode::ReadWrite)
+            .file(Path::new(env::RUN_NIX_CONF_DIR).join("nix.conf"), nix_conf);
+        match &layout.state {
+            Some(state) => root
+                .bind(&state.dir, store::STATE_DIR, Mode::ReadWrite)
+                .bind(&state.log, store::LOG_DIR, Mode::ReadWrite),
+            None => root,
+        }
+    };
+    // A host `/nix` is covered where it is, leaving the rest of the host as it is; without one
+    // there is nothing to mount on, and a new root holds the host's other entries and `/nix`.
+    let nix = Path::new("/nix");
+    if std::fs::symlink_metadata(nix).is_ok_and(|m| m.is_dir()) {
+        with_nix(NewRoot::new()).cover(nix, cwd)?;
+    } else {
+        with_nix(NewRoot::new().host_root_except(&["nix"])).enter(cwd)?;
     }
-    root.enter(cwd)?;
     Ok(())
 }
 

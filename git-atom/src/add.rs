@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context};
 use atom_lib::lock::{AtomKey, Lock};
 use atom_lib::manifest::{AtomDep, Dep, Name, RelPath, MANIFEST_FILE};
-use atom_lib::refs::ATOM_REF_PREFIX;
+use atom_lib::refs::{ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX};
 use atom_lib::resolve::graph::Update;
 use atom_lib::uri::{Address, Aliases, Requirement, Scheme, Uri};
 
@@ -22,6 +22,11 @@ use crate::{deps, output};
 /// `atom.lock`. The manifest and the lock are written only if resolution succeeds: every atom
 /// fetched is checked first (structure, source and, with `atom.requireSignature` true, a
 /// signature by a trusted key that is not revoked).
+///
+/// The eka tool's atoms (`refs/eka/atoms/`) can be dependencies too, where the repository has
+/// no atom of this suite's format at the same version: they are locked with
+/// `format = "eka/pre1"` and checked against eka's metadata refs. One with an `atom.lock` of its
+/// own (the eka tool's, whose dependencies atom does not read) is refused.
 ///
 /// With --path <DIR> instead of URIs, the dependency is another atom of the same repository, by
 /// its directory (relative to the current directory): it must be inside the repository, hold an
@@ -135,9 +140,11 @@ pub fn add(args: AddArgs, quiet: bool) -> anyhow::Result<u8> {
         let requirement = match &uri.requirement {
             Some(r) => r.clone(),
             None => {
-                let prefix = format!("{ATOM_REF_PREFIX}{}/", uri.label);
+                // Both formats: the eka tool's atoms can be dependencies too.
+                let prefixes = [ATOM_REF_PREFIX, EKA_ATOM_REF_PREFIX]
+                    .map(|base| format!("{base}{}/", uri.label));
                 let refs = lister
-                    .list_remote(&address.git_url(), &[&prefix])
+                    .list_remote(&address.git_url(), &prefixes.each_ref().map(String::as_str))
                     .with_context(|| format!("cannot list atoms at {}", address.redacted()))?;
                 let resolution =
                     atom_lib::resolve::resolve(&refs, &uri.label, None, &address.redacted())?;

@@ -5,7 +5,12 @@ use atom_lib::list::{self, Listing, Pattern};
 use atom_lib::GitStore;
 use serde::Serialize;
 
+use std::borrow::Cow;
+
 use crate::{output, repository};
+
+/// How many characters of an atom's id the table shows.
+const ID_SHOWN: usize = 12;
 
 /// List atoms and their versions, locally or on a remote
 ///
@@ -140,24 +145,43 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<u8> {
     if listing.atoms.is_empty() {
         return Ok(0);
     }
-    let mut rows = vec![vec![
-        "LABEL".into(),
-        "ID".into(),
-        "FORMAT".into(),
-        "VERSIONS".into(),
-    ]];
+    // Measured, then written a row at a time from the listing: no row is made first, and a
+    // row allocates nothing (50,000 atoms are a monorepo's, not a limit).
+    let format_of = |a: &list::ListedAtom| -> Cow<'static, str> {
+        match a.unsupported {
+            Some(generation) => format!("{generation} (unsupported)").into(),
+            None => a.format.name().into(),
+        }
+    };
+    let header = ["LABEL", "ID", "FORMAT", "VERSIONS"];
+    let mut widths: Vec<usize> = header.iter().map(|h| output::width(h)).collect();
+    let mut bytes = 0;
     for a in &listing.atoms {
-        let versions: Vec<String> = a.versions.iter().map(|v| v.version.to_string()).collect();
-        rows.push(vec![
-            a.label.to_string(),
-            a.id.map_or_else(|| "-".into(), |id| id.short(12)),
-            match a.unsupported {
-                Some(generation) => format!("{generation} (unsupported)"),
-                None => a.format.name().into(),
-            },
-            versions.join(" "),
-        ]);
+        widths[0] = widths[0].max(output::width(a.label.as_str()));
+        widths[1] = widths[1].max(if a.id.is_some() { ID_SHOWN } else { 1 });
+        widths[2] = widths[2].max(output::width(&format_of(a)));
+        bytes += a.label.as_str().len() + a.versions.len() * 8;
     }
-    output::stdout(&output::table(&rows))?;
+    let capacity = bytes + listing.atoms.len() * (widths.iter().sum::<usize>() + 8);
+    let mut table = output::TableWriter::new(widths, output::terminal_width(), capacity);
+    table.row(&header);
+    let mut id_text = [0u8; atom_lib::id::ENCODED_LEN];
+    let mut versions = String::new();
+    for a in &listing.atoms {
+        versions.clear();
+        for v in &a.versions {
+            if !versions.is_empty() {
+                versions.push(' ');
+            }
+            use std::fmt::Write as _;
+            let _ = write!(versions, "{}", v.version);
+        }
+        let id = match a.id {
+            Some(atom_id) => &atom_id.encode_into(&mut id_text)[..ID_SHOWN],
+            None => "-",
+        };
+        table.row(&[a.label.as_str(), id, &format_of(a), &versions]);
+    }
+    output::stdout(&table.finish())?;
     Ok(0)
 }

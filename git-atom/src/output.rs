@@ -72,6 +72,10 @@ pub fn progress_enabled(quiet: bool) -> bool {
 
 /// How many columns a string takes on a terminal (`ひらがな` takes 8).
 pub fn width(s: &str) -> usize {
+    // Printable ASCII (most cells: labels, ids, versions) is a column per byte.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return s.len();
+    }
     unicode_width::UnicodeWidthStr::width(s)
 }
 
@@ -92,7 +96,7 @@ pub fn terminal_width() -> Option<usize> {
 }
 
 /// Renders rows as left-aligned columns separated by two spaces, fitted to the terminal.
-pub fn table(rows: &[Vec<String>]) -> String {
+pub fn table<R: AsRef<[C]>, C: AsRef<str>>(rows: &[R]) -> String {
     table_fit(rows, terminal_width())
 }
 
@@ -100,40 +104,87 @@ pub fn table(rows: &[Vec<String>]) -> String {
 /// (wide characters take two columns). The last column is not padded; when `max` is given and
 /// a row would be wider, its last column wraps between words onto continuation lines indented
 /// to the column's start.
-pub fn table_fit(rows: &[Vec<String>], max: Option<usize>) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| width(s))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
+pub fn table_fit<R: AsRef<[C]>, C: AsRef<str>>(rows: &[R], max: Option<usize>) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    let mut bytes = 0;
     for row in rows {
-        let mut line = String::new();
+        let row = row.as_ref();
+        if widths.len() < row.len() {
+            widths.resize(row.len(), 0);
+        }
         for (c, cell) in row.iter().enumerate() {
+            let cell = cell.as_ref();
+            widths[c] = widths[c].max(width(cell));
+            bytes += cell.len();
+        }
+    }
+    let capacity = bytes + rows.len() * (widths.len() * 2 + 1);
+    let mut table = TableWriter::new(widths, max, capacity);
+    for row in rows {
+        table.row(row.as_ref());
+    }
+    table.finish()
+}
+
+/// A table written a row at a time into one string, as [`table_fit`] writes it, for a caller
+/// that knows the column widths (a listing of 50,000 atoms measures its columns, then writes
+/// each row from its own data without making the rows first).
+#[derive(Debug)]
+pub struct TableWriter {
+    widths: Vec<usize>,
+    max: Option<usize>,
+    out: String,
+}
+
+impl TableWriter {
+    /// A table whose columns are `widths` wide (display width; the last column's is not
+    /// used), fitted to `max` columns if given, with room for `capacity` bytes.
+    pub fn new(widths: Vec<usize>, max: Option<usize>, capacity: usize) -> Self {
+        TableWriter {
+            widths,
+            max,
+            out: String::with_capacity(capacity),
+        }
+    }
+
+    /// Writes one row: no more cells than the table has columns, each no wider than its
+    /// column but the last.
+    pub fn row<C: AsRef<str>>(&mut self, row: &[C]) {
+        let out = &mut self.out;
+        let start = out.len();
+        // The width of the line so far: each cell but the last is padded to its column.
+        let mut indent = 0;
+        for (c, cell) in row.iter().enumerate() {
+            let cell = cell.as_ref();
             if c + 1 < row.len() {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(widths[c] - width(cell) + 2));
+                out.push_str(cell);
+                let pad = self.widths[c].saturating_sub(width(cell)) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+                indent += self.widths[c] + 2;
                 continue;
             }
-            let indent = width(&line);
-            let room = max.map(|m| m.saturating_sub(indent).max(20));
-            match room {
-                Some(room) => {
-                    let continuation = format!("\n{}", " ".repeat(indent));
-                    line.push_str(&wrap(cell, room).join(&continuation));
+            match self.max.map(|m| m.saturating_sub(indent).max(20)) {
+                Some(room) if width(cell) > room => {
+                    for (i, line) in wrap(cell, room).iter().enumerate() {
+                        if i > 0 {
+                            out.push('\n');
+                            out.extend(std::iter::repeat_n(' ', indent));
+                        }
+                        out.push_str(line);
+                    }
                 }
-                None => line.push_str(cell),
+                _ => out.push_str(cell),
             }
         }
-        out.push_str(line.trim_end());
+        let line = out[start..].trim_end().len();
+        out.truncate(start + line);
         out.push('\n');
     }
-    out
+
+    /// The table.
+    pub fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// Splits `text` between words into lines of at most `room` columns (display width); a word
@@ -173,6 +224,14 @@ mod tests {
             .iter()
             .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
             .collect()
+    }
+
+    #[test]
+    fn short_rows_and_empty_last_cells_end_without_spaces() {
+        let t = table_fit(&rows(&[&["A", "BB", "C"], &["aaaa", ""], &["x"]]), None);
+        assert_eq!(t, "A     BB  C\naaaa\nx\n");
+        let t = table_fit(&[["é", "1"], ["ab", "2"]], Some(80));
+        assert_eq!(t, "é   1\nab  2\n");
     }
 
     #[test]

@@ -255,6 +255,8 @@ struct JsonNode {
     source: String,
     commit: Option<String>,
     tree: Option<String>,
+    /// An atom's format (`atom/1`, or `eka/pre1` for the eka tool's); `null` for a pin or source.
+    format: Option<&'static str>,
     locked: Option<String>,
 }
 
@@ -386,18 +388,21 @@ impl View<'_> {
                     source: self.source(n),
                     commit: None,
                     tree: None,
+                    format: None,
                     locked: None,
                 };
                 match node {
                     Node::Root { label, id, .. } => {
                         j.label = Some(label.to_string());
                         j.id = id.map(|i| i.to_string());
+                        j.format = Some(atom_lib::Format::Atom1.name());
                     }
                     Node::Atom(a) => {
                         j.label = Some(a.label.to_string());
                         j.id = Some(a.id.to_string());
                         j.commit = Some(a.commit.to_string());
                         j.tree = Some(a.tree.to_string());
+                        j.format = Some(a.format.name());
                     }
                     Node::Pin(p) => {
                         j.kind = "pin";

@@ -58,6 +58,14 @@ fn eka_refs(env: &TestEnv, repo: &Path, version: &str, commit: &str, origin: &st
     }
 }
 
+/// A repository `app` holding the atom `app` 0.1.0 at `app/`: (the repository, the atom).
+fn app(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let app = env.init("app");
+    env.atom(&app, "app", "app", "0.1.0");
+    let dir = app.join("app");
+    (app, dir)
+}
+
 /// Mirrors `src` to `srv/<name>.git` (what `git daemon` serves); returns its path.
 fn mirror(env: &TestEnv, src: &Path, name: &str) -> PathBuf {
     let served = env.path(&format!("srv/{name}.git"));
@@ -151,6 +159,24 @@ impl Fixture {
             ],
         );
         published
+    }
+
+    /// [`Fixture::publish_served`], then eka's refs of that release set on the served repository.
+    fn serve_release(&self, version: &str) -> (String, String, String) {
+        let (commit, source, tree) = self.publish_served(version);
+        eka_refs(&self.env, &self.served, version, &commit, &source, &tree);
+        (commit, source, tree)
+    }
+
+    /// A release of the eka atom written for atom-nix (its `mod.nix` has `Version`), without a
+    /// lock, served: [`Fixture::serve_release`].
+    fn serve_module(&self, version: &str) -> (String, String, String) {
+        self.env.write(
+            &self.src,
+            "legacy/mod.nix",
+            &format!("{{ Version = \"{version}\"; }}\n"),
+        );
+        self.serve_release(version)
     }
 }
 
@@ -674,9 +700,7 @@ fn the_eka_tools_first_generation_is_listed_as_unsupported_and_never_taken() {
         .code(2); // a format this tool does not read
     assert!(verify.stderr.contains(&refused), "{}", verify.stderr);
 
-    let app = f.env.init("app");
-    f.env.atom(&app, "app", "app", "0.1.0");
-    let dir = app.join("app");
+    let (app, dir) = app(&f.env);
     let before = std::fs::read_to_string(dir.join("atom.toml")).unwrap();
     let add = f
         .env
@@ -751,10 +775,7 @@ fn show_reads_an_eka_atom_numbered_from_ekala_init() {
 fn eka_run_evaluates_an_eka_atom_written_for_atom_nix() {
     let f = Fixture::new();
     // A release of the eka atom that is an atom-nix module (its `mod.nix`), with no lock.
-    f.env
-        .write(&f.src, "legacy/mod.nix", "{ Version = \"0.3.0\"; }\n");
-    let (commit, source, tree) = f.publish_served("0.3.0");
-    eka_refs(&f.env, &f.served, "0.3.0", &commit, &source, &tree);
+    f.serve_module("0.3.0");
     let uri = format!("{}::{LABEL}@0.3.0", f.url());
     let run = f
         .env
@@ -765,8 +786,7 @@ fn eka_run_evaluates_an_eka_atom_written_for_atom_nix() {
     // One with a lock (the eka tool's own format) is refused, not evaluated without its
     // dependencies.
     f.env.write(&f.src, "legacy/atom.lock", "version = 1\n");
-    let (commit, source, tree) = f.publish_served("0.4.0");
-    eka_refs(&f.env, &f.served, "0.4.0", &commit, &source, &tree);
+    let (commit, _, _) = f.serve_release("0.4.0");
     let locked = format!("{}::{LABEL}@0.4.0", f.url());
     let run = f
         .env
@@ -778,4 +798,205 @@ fn eka_run_evaluates_an_eka_atom_written_for_atom_nix() {
         "{}",
         run.stderr
     );
+}
+
+/// The entry `git atom resolve` writes for eka's `nix-lock@version` published at `commit`.
+fn eka_entry(f: &Fixture, version: &str, commit: &str, tree: &str) -> String {
+    format!(
+        "[[atom]]\nlabel = \"{LABEL}\"\nversion = \"{version}\"\nid = \"{}\"\nroot = \"{}\"\n\
+         commit = \"{commit}\"\ntree = \"{tree}\"\nformat = \"eka/pre1\"\nurl = \"{}\"\n",
+        atomic_number(&f.root, LABEL),
+        f.root,
+        f.url()
+    )
+}
+
+#[test]
+fn an_eka_atom_is_a_dependency_locked_evaluated_and_verified() {
+    let f = Fixture::new();
+    // A release of the eka atom written for atom-nix, without dependencies.
+    let (commit, source, tree) = f.serve_module("0.3.0");
+    let app = f.env.init("app");
+    f.env.atom(&app, "app", "app", "0.1.0");
+    f.env
+        .write(&app, "app/mod.nix", "{ V = from.nix-lock.version; }\n");
+    let dir = app.join("app");
+    let url = f.url();
+
+    // Added with no requirement: the highest version of either format, 0.3.0 (eka's).
+    let add = f
+        .env
+        .git(&dir, ["atom", "add", &format!("{url}::{LABEL}")])
+        .success();
+    assert_eq!(
+        add.stderr,
+        format!("added deps.{LABEL} ({LABEL}@^0.3.0)\nlocked {LABEL} 0.3.0\n")
+    );
+    let lock = std::fs::read_to_string(dir.join("atom.lock")).unwrap();
+    let key = format!("{}@0.3.0", atomic_number(&f.root, LABEL));
+    assert_eq!(
+        lock,
+        format!(
+            "# This file is written by atom; do not edit it by hand.\nversion = 1\n\n\
+             [requires]\n{LABEL} = \"{key}\"\n\n{}",
+            eka_entry(&f, "0.3.0", &commit, &tree)
+        )
+    );
+
+    // eka-run admits it from the lock (eka's metadata refs listed on its connection): a
+    // metadata ref that disagrees with the atom is refused, and nothing is cached.
+    let origin_ref = format!("refs/eka/meta/{LABEL}/0.3.0/origin");
+    f.env
+        .git_ok(&f.served, &["update-ref", &origin_ref, &f.root]);
+    let refused = f
+        .env
+        .eka_run(&dir, &["eval", "--no-cache", ".", "v"])
+        .code(125);
+    assert!(
+        refused.stderr.contains(&format!(
+            "eka metadata ref `{origin_ref}` points at {}, but the atom's origin is {source}",
+            f.root
+        )) && refused.stderr.contains(&format!("{LABEL}@0.3.0")),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(refused.stdout, "");
+    f.env
+        .git_ok(&f.served, &["update-ref", &origin_ref, &source]);
+    let eval = f
+        .env
+        .eka_run(&dir, &["eval", "--no-cache", ".", "v"])
+        .success();
+    assert_eq!(eval.stdout, "\"0.3.0\"\n");
+
+    // Plain Nix through atom-nix's lock.nix: the eka ref, by commit.
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let expr = format!(
+        "(import {}/atom-nix/lock.nix {} {{ config.system = \"x86_64-linux\"; }}).v",
+        workspace.display(),
+        dir.display()
+    );
+    let nix = f
+        .env
+        .eka_run(
+            &dir,
+            &[
+                "nix-instantiate",
+                "--eval",
+                "--strict",
+                "--read-write-mode",
+                "-E",
+                &expr,
+            ],
+        )
+        .success();
+    assert_eq!(nix.stdout, "\"0.3.0\"\n");
+
+    // The lock's closure verified against the remote, eka's metadata refs included.
+    let verify = f.env.git(&dir, ["atom", "verify", "--locked"]).success();
+    assert!(
+        verify.stdout.starts_with(&format!(
+            "ok            {LABEL}@0.3.0 (eka/pre1) (structure, source"
+        )),
+        "{}",
+        verify.stdout
+    );
+
+    // `tree` shows it as the eka tool's.
+    let tree = f.env.git(&dir, ["atom", "tree", "--json"]).success();
+    let doc: serde_json::Value = serde_json::from_str(&tree.stdout).unwrap();
+    let formats: Vec<(&str, &str)> = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["label"].as_str().unwrap(), n["format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(formats, [("app", "atom/1"), (LABEL, "eka/pre1")]);
+
+    // Offline, from what the index recorded: the same lock.
+    std::fs::remove_file(dir.join("atom.lock")).unwrap();
+    f.env.git(&dir, ["atom", "resolve", "--offline"]).success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("atom.lock")).unwrap(),
+        lock
+    );
+
+    // A newer eka release is taken by `--update`; a format-1 atom of the same label shadows
+    // eka's at its version (0.2.0) and is locked as this suite's.
+    let (newer, _, newer_tree) = f.serve_module("0.3.1");
+    f.env
+        .git(
+            &dir,
+            [
+                "atom",
+                "add",
+                "--name",
+                "old",
+                &format!("{url}::{LABEL}@^0.2"),
+            ],
+        )
+        .success();
+    f.env
+        .git(&dir, ["atom", "resolve", "--update", LABEL])
+        .success();
+    let lock = std::fs::read_to_string(dir.join("atom.lock")).unwrap();
+    assert!(
+        lock.contains(&eka_entry(&f, "0.3.1", &newer, &newer_tree)),
+        "{lock}"
+    );
+    let ours = f.served_ref(&format!("refs/atoms/{LABEL}/0.2.0"));
+    let shadowing = lock
+        .split("\n\n")
+        .find(|e| e.contains("version = \"0.2.0\""))
+        .unwrap();
+    assert!(
+        shadowing.contains(&format!("commit = \"{ours}\"")) && !shadowing.contains("format"),
+        "{lock}"
+    );
+    let eval = f
+        .env
+        .eka_run(&dir, &["eval", "--no-cache", ".", "v"])
+        .success();
+    assert_eq!(eval.stdout, "\"0.3.1\"\n");
+
+    // An atom that depends on an eka atom is published like any other, its lock proved first.
+    f.env.commit_all(&app, "app");
+    f.env
+        .git(&app, ["atom", "publish", "--local", "app"])
+        .success();
+    assert_eq!(
+        f.env
+            .git_ok(&app, &["cat-file", "-p", "refs/atoms/app/0.1.0:atom.lock"])
+            + "\n",
+        lock
+    );
+}
+
+#[test]
+fn an_eka_atom_with_dependencies_is_refused_as_a_dependency() {
+    let f = Fixture::new();
+    // Its lock is the eka tool's: its dependencies cannot be resolved here.
+    f.env.write(&f.src, "legacy/atom.lock", "version = 1\n");
+    f.serve_release("0.4.0");
+    let (_, dir) = app(&f.env);
+    let before = std::fs::read_to_string(dir.join("atom.toml")).unwrap();
+    let add = f
+        .env
+        .git(&dir, ["atom", "add", &format!("{}::{LABEL}@^0.4", f.url())])
+        .code(1);
+    assert_eq!(
+        add.stderr,
+        format!(
+            "error: {LABEL}@0.4.0 at {} is an eka atom (format eka/pre1) with an `atom.lock` in \
+             the eka tool's own format, whose dependencies atom does not resolve: only eka atoms \
+             without dependencies can be dependencies; depend on a version without them, or ask \
+             its publisher to publish it with `git atom publish`\n",
+            f.url()
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("atom.toml")).unwrap(),
+        before
+    );
+    assert!(!dir.join("atom.lock").exists());
 }

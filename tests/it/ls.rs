@@ -277,6 +277,36 @@ fn urls_that_would_run_commands_are_refused() {
     assert!(!marker.exists(), "a command ran");
 }
 
+/// A remote configured (not typed) with an ssh URL whose host or user would be an option, reached
+/// through a `core.sshCommand` the store opens the ssh transport for itself (its first word is
+/// `ssh`): refused before ssh runs, as through the library's own path.
+#[test]
+fn configured_ssh_urls_that_would_run_commands_are_refused() {
+    let env = TestEnv::new();
+    let src = env.init("src");
+    let marker = env.path("pwned");
+    // The same command does run when handed to a shell, so the marker would appear if it ran.
+    env.run(&src, "sh", ["-c", &format!("touch {}", marker.display())])
+        .success();
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    env.git_ok(&src, &["config", "core.sshCommand", "ssh -o BatchMode=yes"]);
+    for url in [
+        format!("ssh://-oProxyCommand=touch${{IFS}}{}/x", marker.display()),
+        "ssh://-oProxyCommand=false@h/x".to_owned(),
+    ] {
+        env.git_ok(&src, &["config", "remote.origin.url", &url]);
+        let run = env.git(&src, ["atom", "ls", "origin"]).code(1);
+        assert!(
+            run.stderr
+                .contains("could be mistaken for a command-line argument"),
+            "{url}: {}",
+            run.stderr
+        );
+        assert!(!marker.exists(), "{url}: a command ran");
+    }
+}
+
 #[test]
 fn reserved_refs_are_skipped_and_tags_are_peeled() {
     let env = TestEnv::new();

@@ -327,6 +327,66 @@ fn over_ssh() {
     exercise(&f, &server.url(&f.remote), "ssh");
 }
 
+/// A `core.sshCommand` with arguments (`ssh -i <key> ...`, the usual CI setup) runs as git runs
+/// it: the program is OpenSSH by its first word's name, so no connection first asks it
+/// (`<command> -G <host>`, an extra ssh process each time), and it gets OpenSSH's options.
+#[test]
+fn an_ssh_command_with_arguments_is_not_probed() {
+    let f = Fixture::new();
+    let env = &f.env;
+    let server = SshServer::start(env);
+    // A program named `ssh` that logs its arguments and runs the real one.
+    let real = env
+        .run(env.root(), "sh", ["-c", "command -v ssh"])
+        .success()
+        .stdout
+        .trim()
+        .to_owned();
+    let log = env.path("ssh.log");
+    let wrapper = env.path("wrap/ssh");
+    env.write(
+        env.root(),
+        "wrap/ssh",
+        &format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{real}' \"$@\"\n",
+            log.display()
+        ),
+    );
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let command = server
+        .ssh_command()
+        .replacen("ssh", wrapper.to_str().unwrap(), 1);
+    env.git_ok(
+        env.root(),
+        &["config", "--global", "core.sshCommand", &command],
+    );
+    let url = server.url(&f.remote);
+
+    let ls = env.git(env.root(), ["atom", "ls", &url]).success();
+    assert!(ls.stdout.contains("foo"), "{}", ls.stdout);
+    env.git(env.root(), ["clone", &format!("atom::{url}::foo")])
+        .success();
+    assert_eq!(files(&env.path("foo")), ["atom.toml", "mod.nix"]);
+
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert!(calls.len() >= 2, "{calls:#?}");
+    for call in &calls {
+        assert!(!call.contains(" -G "), "a probe: {calls:#?}");
+        // OpenSSH's options, as git passes them: the port and the protocol version.
+        assert!(
+            call.contains(&format!("-p {}", server.port))
+                || call.contains(&format!("-p{}", server.port)),
+            "{calls:#?}"
+        );
+        assert!(call.contains("git-upload-pack"), "{calls:#?}");
+    }
+}
+
 /// A repository named by a plain path whose server side allows filters
 /// (`uploadpack.allowFilter`): git filters from it only as a `file://` URL, so clone, verify
 /// of the clone and verify of a URI work as from the URL. An atom with nested directories,

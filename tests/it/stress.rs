@@ -182,6 +182,18 @@ fn a_publish_killed_at_any_moment_leaves_all_or_nothing() {
     use std::os::unix::process::CommandExt;
     let (_, kills) = rounds();
     let env = TestEnv::new();
+    // Where pushes stage their refs (a directory in memory, the user's runtime directory): this
+    // test's own, so that what killed pushes leave there can be counted.
+    let runtime = env.path("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    env.set_env("XDG_RUNTIME_DIR", &runtime);
+    let stages = || {
+        std::fs::read_dir(&runtime)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("atom-push-"))
+            .count()
+    };
     let (remote, src) = remote_with_root(&env);
     let atoms = ["a", "b", "c", "d", "e"];
     // A plan of several refs: five atoms and the source branch, in one atomic push.
@@ -320,9 +332,18 @@ fn a_publish_killed_at_any_moment_leaves_all_or_nothing() {
     }
     eprintln!(
         "{kills} kills: {} left nothing, {} had pushed but not created the local refs, {} had \
-         completed",
-        outcomes.0, outcomes.1, outcomes.2
+         completed; {} stages left behind",
+        outcomes.0,
+        outcomes.1,
+        outcomes.2,
+        stages()
     );
+    // A killed push cannot remove its stage; the next push removes every stage whose push is
+    // gone, and its own when it is done.
+    bump(kills + 2);
+    env.git(&src, ["atom", "publish", "--push-source"])
+        .success();
+    assert_eq!(stages(), 0);
 }
 
 /// Every `*.lock` file under `dir` (git's ref and index locks), as strings.

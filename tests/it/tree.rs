@@ -219,24 +219,25 @@ fn json_dot_and_the_remote_form() {
         .iter()
         .map(|n| {
             format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 n["kind"].as_str().unwrap(),
                 n["label"].as_str().or(n["name"].as_str()).unwrap(),
-                n["version"].as_str().unwrap_or("-")
+                n["version"].as_str().unwrap_or("-"),
+                n["format"].as_str().unwrap_or("-")
             )
         })
         .collect();
     assert_eq!(
         described,
         [
-            "atom app 0.1.0",
-            "atom base 1.2.0",
-            "atom base 2.0.0",
-            "atom mid 1.0.0",
-            "atom mid2 1.0.0",
-            "atom ユーティル 0.1.0",
-            "pin nixlib -",
-            "src data -"
+            "atom app 0.1.0 atom/1",
+            "atom base 1.2.0 atom/1",
+            "atom base 2.0.0 atom/1",
+            "atom mid 1.0.0 atom/1",
+            "atom mid2 1.0.0 atom/1",
+            "atom ユーティル 0.1.0 atom/1",
+            "pin nixlib - -",
+            "src data - -"
         ]
     );
     assert_eq!(doc["root"], nodes[0]["key"]);

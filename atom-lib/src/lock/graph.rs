@@ -275,6 +275,7 @@ mod tests {
             root: oid("1"),
             commit: oid("2"),
             tree: oid("3"),
+            format: crate::Format::Atom1,
             origin: Origin::Path { path: label.into() },
             requires: requires
                 .iter()

@@ -195,6 +195,14 @@ pub enum Error {
         /// The problem.
         message: String,
     },
+    /// An eka atom with dependencies: its lock is the eka tool's, which this suite does not read.
+    #[error("{atom} at {url} is an eka atom (format eka/pre1) with an `atom.lock` in the eka tool's own format, whose dependencies atom does not resolve: only eka atoms without dependencies can be dependencies; depend on a version without them, or ask its publisher to publish it with `git atom publish`")]
+    EkaLocked {
+        /// The atom.
+        atom: String,
+        /// Where it came from.
+        url: String,
+    },
     /// A path dependency leaves the repository.
     #[error("`deps.{name}` = `{path}` leaves the repository")]
     PathOutside {
@@ -235,6 +243,8 @@ pub enum Error {
 
 /// Where the index records the atoms it holds: `<prefix><address key>/<root>/<label>/<version>`.
 const INDEX_PREFIX: &str = "refs/index/";
+/// What follows the root in an index ref of an eka atom: `<root>/_eka/<label>/<version>`.
+const EKA_INDEX_MARKER: &str = "_eka/";
 
 /// How a dependency that leads back to the atom being resolved (the top) is recognised.
 enum Top {
@@ -301,11 +311,37 @@ type Demands = BTreeMap<Class, (Label, Vec<Demand>)>;
 /// One repository, as its answering addresses list it.
 #[derive(Debug)]
 struct Repository {
-    root: Oid,
-    /// `label -> version -> (commit, index of an address that has it)`.
-    atoms: BTreeMap<Label, BTreeMap<Version, (Oid, usize)>>,
+    /// `refs/atoms/_root`: what this suite's atoms are numbered from.
+    root: Option<Oid>,
+    /// `refs/ekala/init`: what the eka tool's atoms are numbered from.
+    eka_root: Option<Oid>,
+    /// `label -> version -> the atom listed`; where both formats have a version, this suite's
+    /// (docs/format.md, "Refs").
+    atoms: BTreeMap<Label, BTreeMap<Version, Listed>>,
     /// The addresses, the written one first.
     addresses: Vec<Address>,
+}
+
+/// One listed atom version of a repository.
+#[derive(Debug, Clone, Copy)]
+struct Listed {
+    commit: Oid,
+    /// The index of an address that has it.
+    at: usize,
+    format: Format,
+}
+
+impl Repository {
+    /// The root the atoms of `format` are numbered from: each format's own identity ref, else
+    /// the other's, as a listing numbers them ([`crate::list::roots`]).
+    fn root_of(&self, format: Format) -> Option<Oid> {
+        let (atom1, eka, _) = crate::list::roots(self.root, self.eka_root, None);
+        match format {
+            Format::Atom1 => atom1,
+            Format::EkaPre1 => eka,
+        }
+        .map(|r| r.0)
+    }
 }
 
 struct Node {
@@ -313,6 +349,7 @@ struct Node {
     root: Oid,
     commit: Oid,
     tree: Oid,
+    format: Format,
     origin: Origin,
     requires: BTreeMap<Name, AtomKey>,
 }
@@ -366,6 +403,8 @@ struct Picked<R = Request> {
     request: R,
     key: AtomKey,
     commit: Oid,
+    format: Format,
+    root: Oid,
     repo: String,
 }
 
@@ -403,6 +442,7 @@ impl Graph {
                 root: node.root,
                 commit: node.commit,
                 tree: node.tree,
+                format: node.format,
                 origin: node.origin,
                 requires: node.requires,
             })
@@ -562,6 +602,8 @@ impl Resolver<'_> {
                     request,
                     key: pick.key,
                     commit: pick.commit,
+                    format: pick.format,
+                    root: pick.root,
                     repo: pick.repo,
                 });
             }
@@ -571,7 +613,11 @@ impl Resolver<'_> {
                 if graph.nodes.contains_key(&p.key) || self.manifests.contains_key(&p.commit) {
                     continue;
                 }
-                let atom = AtomRef::new(p.request.label.clone(), p.key.version.clone());
+                let atom = AtomRef {
+                    format: p.format,
+                    label: p.request.label.clone(),
+                    version: p.key.version.clone(),
+                };
                 let list = wanted.entry(p.repo.clone()).or_default();
                 if !list.iter().any(|(a, _)| a == &atom) {
                     list.push((atom, p.commit));
@@ -585,7 +631,9 @@ impl Resolver<'_> {
                 request,
                 key,
                 commit,
-                repo,
+                format,
+                root,
+                repo: _,
             } in picked
             {
                 let chain = extend_chain(
@@ -614,14 +662,14 @@ impl Resolver<'_> {
                 )?;
                 next.extend(more);
                 next_paths.extend(more_paths);
-                let repository = &self.repositories[&repo];
                 graph.nodes.insert(
                     key,
                     Node {
                         label: request.label,
-                        root: repository.root,
+                        root,
                         commit,
                         tree,
+                        format,
                         origin: Origin::Url {
                             url: request.url,
                             mirrors: request.mirrors,
@@ -660,7 +708,6 @@ impl Resolver<'_> {
             other => other?,
         };
         let repository = &self.repositories[&repo];
-        let id = Root(repository.root).atom_id(&request.label);
         let versions = match repository.atoms.get(&request.label) {
             Some(versions) => versions,
             None if self.options.offline => return Err(not_cached(Vec::new())),
@@ -692,6 +739,15 @@ impl Resolver<'_> {
                 })
             }
         };
+        let numbered = |format: Format| {
+            repository
+                .root_of(format)
+                .map(|root| (root, Root(root).atom_id(&request.label)))
+                .ok_or_else(|| Error::NoRoot {
+                    url: request.url.redacted(),
+                })
+        };
+        let (_, id) = numbered(versions[highest].format)?;
         let class_key = (id, class(highest));
         // Named by `--update` itself (a transitive atom), or brought by what was.
         let moves = request.update || self.options.update.moves_atom(id);
@@ -722,11 +778,15 @@ impl Resolver<'_> {
                 requirement: request.requirement.clone(),
                 update: moves,
             });
-        let commit = versions[&version].0;
+        let listed = versions[&version];
+        // The same atom in both formats with disagreeing roots: numbered as its format is.
+        let (root, id) = numbered(listed.format)?;
         Ok(Picked {
             request: (),
             key: AtomKey { id, version },
-            commit,
+            commit: listed.commit,
+            format: listed.format,
+            root,
             repo,
         })
     }
@@ -911,6 +971,7 @@ impl Resolver<'_> {
             root,
             commit,
             tree,
+            format: Format::Atom1,
             origin: Origin::Path {
                 path: request.dir.clone(),
             },
@@ -998,25 +1059,32 @@ impl Resolver<'_> {
                 used: used.clone(),
             });
         }
-        let mut root: Option<(Oid, usize)> = None;
-        let mut atoms: BTreeMap<Label, BTreeMap<Version, (Oid, usize)>> = BTreeMap::new();
+        // Per format: its root, and `label -> version -> (commit, address)`.
+        let mut roots: BTreeMap<Format, (Oid, usize)> = BTreeMap::new();
+        let mut listed: BTreeMap<(Format, Label), BTreeMap<Version, (Oid, usize)>> =
+            BTreeMap::new();
         let mut unsupported: BTreeMap<Label, (Unsupported, Vec<Version>)> = BTreeMap::new();
         for (i, refs) in &answers {
             let generations = Generations::from_refs(refs);
             for r in refs {
-                if r.name == ROOT_REF {
-                    match root {
-                        Some((theirs, j)) if theirs != r.target() => {
+                let root_of = [Format::Atom1, Format::EkaPre1]
+                    .into_iter()
+                    .find(|f| r.name == f.root_ref());
+                if let Some(format) = root_of {
+                    match roots.get(&format) {
+                        Some((theirs, j)) if *theirs != r.target() => {
                             return Err(Error::Tampering {
-                                first: addresses[j].redacted(),
+                                first: addresses[*j].redacted(),
                                 second: addresses[*i].redacted(),
-                                what: "the repository root".into(),
-                                first_id: theirs,
+                                what: format!("the repository root ({})", format.root_ref()),
+                                first_id: *theirs,
                                 second_id: r.target(),
                             })
                         }
                         Some(_) => {}
-                        None => root = Some((r.target(), *i)),
+                        None => {
+                            roots.insert(format, (r.target(), *i));
+                        }
                     }
                     continue;
                 }
@@ -1032,13 +1100,16 @@ impl Resolver<'_> {
                     }
                     continue;
                 }
-                let versions = atoms.entry(atom.label.clone()).or_default();
+                let versions = listed.entry((atom.format, atom.label.clone())).or_default();
                 match versions.get(&atom.version) {
                     Some((theirs, j)) if *theirs != r.target() => {
                         return Err(Error::Tampering {
                             first: addresses[*j].redacted(),
                             second: addresses[*i].redacted(),
-                            what: atom.to_string(),
+                            what: match atom.format {
+                                Format::Atom1 => atom.to_string(),
+                                other => format!("{atom} ({other})"),
+                            },
                             first_id: *theirs,
                             second_id: r.target(),
                         })
@@ -1050,19 +1121,33 @@ impl Resolver<'_> {
                 }
             }
         }
+        // Both formats merged per version, this suite's first (`Format` sorts it first), so an
+        // eka version is a candidate only where no format-1 atom has the same version.
+        let mut atoms: BTreeMap<Label, BTreeMap<Version, Listed>> = BTreeMap::new();
+        for ((format, label), versions) in listed {
+            let merged = atoms.entry(label).or_default();
+            for (version, (commit, at)) in versions {
+                merged
+                    .entry(version)
+                    .or_insert(Listed { commit, at, format });
+            }
+        }
         for (_, versions) in unsupported.values_mut() {
             versions.sort();
         }
         self.unsupported.insert(key.clone(), unsupported);
-        let Some((root, _)) = root else {
+        let root = roots.get(&Format::Atom1).map(|(root, _)| *root);
+        let eka_root = roots.get(&Format::EkaPre1).map(|(root, _)| *root);
+        if root.is_none() && eka_root.is_none() {
             return Err(Error::NoRoot {
                 url: url.redacted(),
             });
-        };
+        }
         self.repositories.insert(
             key.clone(),
             Repository {
                 root,
+                eka_root,
                 atoms,
                 addresses,
             },
@@ -1083,10 +1168,17 @@ impl Resolver<'_> {
         Ok(connection)
     }
 
-    /// The atom refs and the root ref of `address`: one `ls-refs` on its connection.
+    /// The atom refs and the root refs of `address`, in both formats: one `ls-refs` on its
+    /// connection.
     fn list(&self, address: &Address) -> Result<Vec<crate::store::RemoteRef>, StoreError> {
-        self.connection(address)?
-            .list(self.cache, &[crate::refs::ATOM_REF_PREFIX])
+        self.connection(address)?.list(
+            self.cache,
+            &[
+                crate::refs::ATOM_REF_PREFIX,
+                crate::refs::EKA_ATOM_REF_PREFIX,
+                crate::refs::EKA_ROOT_REF,
+            ],
+        )
     }
 
     /// Admits `atoms` of one repository (their manifests and locks), one admission per address
@@ -1106,7 +1198,7 @@ impl Resolver<'_> {
             }
             let mut by_address: BTreeMap<usize, Vec<Wanted>> = BTreeMap::new();
             for (atom, commit) in missing {
-                let at = repository.atoms[&atom.label][&atom.version].1;
+                let at = repository.atoms[&atom.label][&atom.version].at;
                 by_address
                     .entry(at)
                     .or_default()
@@ -1145,17 +1237,29 @@ impl Resolver<'_> {
                     message: "it has no `atom.toml`".into(),
                 })?;
             let bytes = self.cache.read_blob(entry.oid)?;
-            let manifest = Manifest::parse(&bytes, &format!("{}:{MANIFEST_FILE}", atom.name()))
-                .map_err(|e| Error::Manifest {
-                    atom: atom.to_string(),
-                    url,
-                    message: e.to_string(),
-                })?;
-            if let Some(lock) =
+            let path = format!("{}:{MANIFEST_FILE}", atom.name());
+            let lock =
                 self.cache.tree_entries(tree)?.into_iter().find(|e| {
                     e.name == crate::lock::LOCK_FILE.as_bytes() && e.kind == EntryKind::Blob
-                })
-            {
+                });
+            let manifest = match atom.format {
+                Format::Atom1 => Manifest::parse(&bytes, &path),
+                // Only its `[package]` identity: it has no dependencies this suite reads, and
+                // one with a lock has dependencies it does not.
+                Format::EkaPre1 if lock.is_some() => {
+                    return Err(Error::EkaLocked {
+                        atom: atom.to_string(),
+                        url,
+                    })
+                }
+                Format::EkaPre1 => Manifest::parse_eka(&bytes, &path),
+            }
+            .map_err(|e| Error::Manifest {
+                atom: atom.to_string(),
+                url,
+                message: e.to_string(),
+            })?;
+            if let Some(lock) = lock {
                 let bytes = self.cache.read_blob(lock.oid)?;
                 // A dependency's lock is advice: an unreadable one only loses the prefetch.
                 match Lock::parse(&bytes, &format!("{}:atom.lock", atom.name())) {
@@ -1177,7 +1281,8 @@ impl Resolver<'_> {
     fn cached_listing(&self, address: &Address) -> Result<Vec<crate::store::RemoteRef>, Error> {
         let prefix = format!("{INDEX_PREFIX}{}/", address_key(address));
         let mut out = Vec::new();
-        let mut root: Option<String> = None;
+        // The first root of each format, by name.
+        let mut roots: BTreeMap<Format, String> = BTreeMap::new();
         for r in self.cache.refs_with_prefix(&prefix)? {
             let Some(rest) = r.name.as_str().strip_prefix(&prefix) else {
                 continue;
@@ -1188,19 +1293,26 @@ impl Resolver<'_> {
             let Ok(root_oid) = this_root.parse::<Oid>() else {
                 continue;
             };
-            match &root {
+            let (format, atom) = match atom.strip_prefix(EKA_INDEX_MARKER) {
+                Some(atom) => (Format::EkaPre1, atom),
+                None => (Format::Atom1, atom),
+            };
+            match roots.get(&format) {
                 Some(first) if first != this_root => continue,
                 Some(_) => {}
                 None => {
-                    root = Some(this_root.to_owned());
+                    roots.insert(format, this_root.to_owned());
+                    let Ok(name) = RefName::new(format.root_ref()) else {
+                        continue;
+                    };
                     out.push(crate::store::RemoteRef {
-                        name: crate::refs::RefName::root(),
+                        name,
                         oid: root_oid,
                         peeled: None,
                     });
                 }
             }
-            let Ok(name) = RefName::new(&format!("{}{atom}", crate::refs::ATOM_REF_PREFIX)) else {
+            let Ok(name) = RefName::new(&format!("{}{atom}", format.ref_prefix())) else {
                 continue;
             };
             out.push(crate::store::RemoteRef {
@@ -1221,15 +1333,25 @@ impl Resolver<'_> {
         let repository = &self.repositories[repo];
         let mut wanted: Vec<(crate::refs::RefName, Oid)> = Vec::new();
         for (atom, commit) in atoms {
-            let at = repository.atoms[&atom.label][&atom.version].1;
+            let listed = repository.atoms[&atom.label][&atom.version];
+            let at = listed.at;
             let mut keys = vec![address_key(&repository.addresses[0])];
             if at != 0 {
                 keys.push(address_key(&repository.addresses[at]));
             }
+            let Some(root) = repository.root_of(listed.format) else {
+                continue;
+            };
+            // An eka atom under `_eka/` (no label starts with `_`), so that an offline
+            // resolution knows its format.
+            let marker = match listed.format {
+                Format::Atom1 => "",
+                Format::EkaPre1 => EKA_INDEX_MARKER,
+            };
             for key in keys {
                 let text = format!(
-                    "{INDEX_PREFIX}{key}/{}/{}/{}",
-                    repository.root, atom.label, atom.version
+                    "{INDEX_PREFIX}{key}/{root}/{marker}{}/{}",
+                    atom.label, atom.version
                 );
                 if let Ok(name) = crate::refs::RefName::new(&text) {
                     wanted.push((name, *commit));
@@ -1284,22 +1406,30 @@ impl Resolver<'_> {
                     }
                 };
                 let repo = &self.repositories[&key];
-                let listed = repo
+                let Some(listed) = repo
                     .atoms
                     .get(&hint.label)
                     .and_then(|v| v.get(&hint.version))
-                    .map(|(c, _)| *c);
-                if listed != Some(hint.commit) {
+                    .filter(|l| l.commit == hint.commit)
+                    .copied()
+                else {
                     continue;
-                }
+                };
+                let Some(root) = repo.root_of(listed.format) else {
+                    continue;
+                };
                 if !self.manifests.contains_key(&hint.commit) {
                     let list = wanted.entry(key).or_default();
-                    let atom = AtomRef::new(hint.label.clone(), hint.version.clone());
+                    let atom = AtomRef {
+                        format: listed.format,
+                        label: hint.label.clone(),
+                        version: hint.version.clone(),
+                    };
                     if !list.iter().any(|(a, _)| a == &atom) {
                         list.push((atom, hint.commit));
                     }
                 }
-                Root(repo.root).atom_id(&hint.label)
+                Root(root).atom_id(&hint.label)
             };
             self.hinted.entry(id).or_default().insert(hint.version);
         }
@@ -1322,8 +1452,17 @@ impl Resolver<'_> {
             let versions: Vec<&Version> = self
                 .repositories
                 .values()
-                .filter(|r| Root(r.root).atom_id(label) == *id)
-                .flat_map(|r| r.atoms.get(label).into_iter().flat_map(|v| v.keys()))
+                .flat_map(|r| {
+                    let numbered = move |l: &Listed| {
+                        r.root_of(l.format)
+                            .is_some_and(|root| Root(root).atom_id(label) == *id)
+                    };
+                    r.atoms
+                        .get(label)
+                        .into_iter()
+                        .flat_map(move |v| v.iter().filter(move |(_, l)| numbered(l)))
+                        .map(|(v, _)| v)
+                })
                 .filter(|v| class(v) == *class_key)
                 .filter(|v| list.iter().all(|d| d.requirement.matches(v)))
                 .collect();

@@ -18,6 +18,7 @@
 pub mod command;
 pub mod config;
 pub mod connection;
+mod daemon;
 pub mod export;
 mod listing;
 pub mod objects;
@@ -28,6 +29,7 @@ pub mod remote;
 pub mod session;
 mod settings;
 pub mod sign;
+mod ssh;
 pub mod worktree;
 
 use std::path::{Path, PathBuf};

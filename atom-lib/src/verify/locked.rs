@@ -15,7 +15,7 @@ use crate::refs::{AtomRef, Refspec, EKA_ROOT_REF, ROOT_REF};
 use crate::store::git::Filter;
 use crate::store::RemoteRef;
 use crate::uri::Address;
-use crate::{list, GitStore, Oid};
+use crate::{list, Format, GitStore, Oid};
 
 /// Verifies every atom `lock` pins: fetched ones from their repositories into scratch views of
 /// `scratch`, path ones against the working tree of `local` (the repository of the locking
@@ -56,7 +56,7 @@ pub fn verify_lock(
 
 fn checked(atom: &LockedAtom, verdict: Verdict) -> Checked {
     Checked {
-        atom: AtomRef::new(atom.label.clone(), atom.version.clone()),
+        atom: atom.atom_ref(),
         commit: atom.commit,
         source: None,
         verdict,
@@ -132,7 +132,7 @@ fn repository(
     let mut out = Vec::new();
     let mut wanted: Vec<&LockedAtom> = Vec::new();
     for atom in atoms {
-        let name = AtomRef::new(atom.label.clone(), atom.version.clone()).name();
+        let name = atom.atom_ref().name();
         let mut findings = Vec::new();
         let found = find(name.as_str());
         if found != Some(atom.commit) {
@@ -142,9 +142,13 @@ fn repository(
                 atom.commit,
             ));
         }
-        if roots.atom1 != Some(atom.root) {
-            let what = format!("the remote's {ROOT_REF}");
-            findings.push(not_locked(what, roots.atom1, atom.root));
+        let root = match atom.format {
+            Format::Atom1 => roots.atom1,
+            Format::EkaPre1 => roots.eka,
+        };
+        if root != Some(atom.root) {
+            let what = format!("the remote's {}", atom.format.root_ref());
+            findings.push(not_locked(what, root, atom.root));
         }
         if findings.is_empty() {
             wanted.push(atom);
@@ -152,7 +156,9 @@ fn repository(
             out.push(checked(atom, Verdict::Failed(findings)));
         }
     }
-    out.extend(fetch_and_check(scratch, address, &wanted, roots, options));
+    out.extend(fetch_and_check(
+        scratch, address, &refs, &wanted, roots, options,
+    ));
     out
 }
 
@@ -161,6 +167,7 @@ fn repository(
 fn fetch_and_check(
     scratch: &GitStore,
     address: &Address,
+    listed: &[RemoteRef],
     atoms: &[&LockedAtom],
     roots: Roots,
     options: &Options,
@@ -168,10 +175,7 @@ fn fetch_and_check(
     if atoms.is_empty() {
         return Vec::new();
     }
-    let pairs: Vec<(AtomRef, Oid)> = atoms
-        .iter()
-        .map(|a| (AtomRef::new(a.label.clone(), a.version.clone()), a.commit))
-        .collect();
+    let pairs: Vec<(AtomRef, Oid)> = atoms.iter().map(|a| (a.atom_ref(), a.commit)).collect();
     let mut wants: Vec<Refspec> = pairs
         .iter()
         .map(|(r, _)| Refspec::Objects(r.name()))
@@ -204,6 +208,28 @@ fn fetch_and_check(
         Ok(v) => v,
         Err(e) => return all(Unverifiable::store("open the fetched objects", e)),
     };
+    // eka's atoms are checked against their metadata refs, which the listing has: fetched
+    // apart, trees only (they name the source commit), thrown away.
+    let refs: Vec<AtomRef> = pairs.iter().map(|(a, _)| a.clone()).collect();
+    let meta_refs = super::eka_meta_refspecs(listed, &refs);
+    let meta = if meta_refs.is_empty() {
+        None
+    } else {
+        match scratch.fetch_scratch(&url, &meta_refs, Filter::Trees, options.verbosity) {
+            Ok(q) => Some(q),
+            Err(e) => {
+                return all(Unverifiable::Fetch {
+                    level: Level::Structure,
+                    remote: address.redacted(),
+                    error: e.to_string(),
+                })
+            }
+        }
+    };
+    let meta_view = match meta.as_ref().map(|q| q.store()).transpose() {
+        Ok(v) => v,
+        Err(e) => return all(Unverifiable::store("open the fetched metadata refs", e)),
+    };
     let mut outcome = run(
         &view,
         pairs,
@@ -211,7 +237,7 @@ fn fetch_and_check(
         Some(&url),
         options,
         Level::Signature,
-        None,
+        meta_view.as_ref(),
     );
     for c in &mut outcome.atoms {
         let Some(atom) = atoms.iter().find(|a| a.commit == c.commit) else {

@@ -7,7 +7,7 @@ use atom_lib::admit;
 use atom_lib::lock::{LockedAtom, Origin as LockOrigin, PathObject, SrcSource};
 use atom_lib::resolve::pins::{self, Entry};
 use atom_lib::store::git::Verbosity;
-use atom_lib::{AtomRef, GitStore, Lock, Oid};
+use atom_lib::{GitStore, Lock, Oid};
 
 use super::error::Error;
 use super::subject::{Home, Subject};
@@ -134,7 +134,7 @@ pub(super) fn fetch_missing(cache: &GitStore, deps: &[&LockedAtom]) -> Result<()
             (urls, url.redacted(), Vec::new())
         });
         entry.2.push(admit::Wanted {
-            atom: AtomRef::new(locked.label.clone(), locked.version.clone()),
+            atom: locked.atom_ref(),
             commit: locked.commit,
             tree: Some(locked.tree),
         });

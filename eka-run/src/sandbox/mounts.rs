@@ -1,5 +1,7 @@
 //! The new root: a tmpfs built from bind mounts of host paths (opened on the host first, moved
-//! in with `move_mount`), entered with `pivot_root`, the host's root detached.
+//! in with `move_mount`), entered with `pivot_root`, the host's root detached. Or, where only one
+//! host directory is to be replaced and the rest kept as it is (run mode's `/nix`), that
+//! directory covered in place ([`NewRoot::cover`]).
 
 use std::ffi::OsString;
 use std::fs;
@@ -131,14 +133,10 @@ impl NewRoot {
     /// namespace created by [`enter_user_namespace`](super::userns::enter_user_namespace).
     pub fn enter(&self, cwd: &Path) -> Result<(), Error> {
         // Our mounts must not propagate back to the host.
-        rustix::mount::mount_change(
-            "/",
-            MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
-        )
-        .map_err(mount_error("make private", "/"))?;
+        stop_propagation()?;
         // Every bind source, opened and cloned now, on the host's own view: after the first
         // pivot a path that a source's link names could reach the host's root at /oldroot.
-        let mut sources = self.open_sources()?.into_iter();
+        let sources = self.open_sources()?;
         // Stage on a tmpfs: after the first pivot the host's root is at /oldroot, complete
         // (including what the staging tmpfs covered).
         mount_tmpfs(STAGING)?;
@@ -149,14 +147,7 @@ impl NewRoot {
         create_dir(Path::new(NEW_ROOT))?;
         mount_tmpfs(NEW_ROOT)?;
 
-        let mut read_only = Vec::new();
-        for entry in &self.entries {
-            let source = match entry {
-                Entry::Bind { .. } => sources.next(),
-                _ => None,
-            };
-            self.apply(entry, source, &mut read_only)?;
-        }
+        let read_only = self.apply_all(sources, NEW_ROOT)?;
         // Read-only remounts come last, so that mount points below them could still be created.
         for target in read_only {
             remount_read_only(&target)?;
@@ -172,6 +163,42 @@ impl NewRoot {
             path: cwd.to_owned(),
             source: e.into(),
         })
+    }
+
+    /// Cover the host directory `at` in place, in the current mount namespace: a fresh tmpfs on
+    /// it holding this root's binds and files (each `dst` below `at`), then made read-only (the
+    /// binds keep their own modes); then change to `cwd`. The rest of the host stays as it is:
+    /// no new root is built, so none of the host's mounts is copied, which is what makes this
+    /// cheaper than [`NewRoot::enter`] (run mode's start-up). `at` must be a directory of the
+    /// host (a mount point); the entries may only be binds and files below it.
+    pub fn cover(&self, at: &Path, cwd: &Path) -> Result<(), Error> {
+        let misplaced = self.entries.iter().find_map(|entry| match entry {
+            Entry::Bind { dst, .. } | Entry::File { dst, .. } if dst.starts_with(at) => None,
+            Entry::Bind { dst, .. } | Entry::File { dst, .. } => Some(dst.clone()),
+            _ => Some(at.to_owned()),
+        });
+        if let Some(target) = misplaced {
+            return Err(Error::Mount {
+                what: "place below the covered directory",
+                target,
+                source: io::Error::from(io::ErrorKind::InvalidInput),
+            });
+        }
+        stop_propagation()?;
+        // The sources first: one may be below `at` on the host (a store at /nix/store).
+        let sources = self.open_sources()?;
+        let base = at.to_str().ok_or_else(|| Error::Mount {
+            what: "cover",
+            target: at.to_owned(),
+            source: io::Error::from(io::ErrorKind::InvalidInput),
+        })?;
+        mount_tmpfs(base)?;
+        let read_only = self.apply_all(sources, "/")?;
+        for target in read_only {
+            remount_read_only(&target)?;
+        }
+        remount_read_only(at)?;
+        chdir(cwd)
     }
 
     /// For each [`Entry::Bind`], in order: a detached clone of the mounts at its source, and
@@ -212,10 +239,28 @@ impl NewRoot {
         Ok(out)
     }
 
+    /// Makes every entry in the tree being built at `base`, each bind from its source (as
+    /// [`NewRoot::open_sources`] gives them, in order); returns the mount points to remount
+    /// read-only once every mount point below them exists.
+    fn apply_all(&self, sources: Vec<(OwnedFd, bool)>, base: &str) -> Result<Vec<PathBuf>, Error> {
+        let mut sources = sources.into_iter();
+        let mut read_only = Vec::new();
+        for entry in &self.entries {
+            let source = match entry {
+                Entry::Bind { .. } => sources.next(),
+                _ => None,
+            };
+            self.apply(entry, source, base, &mut read_only)?;
+        }
+        Ok(read_only)
+    }
+
+    /// Makes `entry` in the tree being built at `base` (the new root, or `/` when covering).
     fn apply(
         &self,
         entry: &Entry,
         source: Option<(OwnedFd, bool)>,
+        base: &str,
         read_only: &mut Vec<PathBuf>,
     ) -> Result<(), Error> {
         match entry {
@@ -225,7 +270,7 @@ impl NewRoot {
                     target: dst.clone(),
                     source: io::Error::from(io::ErrorKind::NotFound),
                 })?;
-                let to = inside(NEW_ROOT, dst);
+                let to = inside(base, dst);
                 create_mount_point(&to, is_dir)?;
                 rustix::mount::move_mount(
                     &tree,
@@ -253,19 +298,19 @@ impl NewRoot {
                     let Ok(kind) = item.file_type() else { continue };
                     if kind.is_symlink() {
                         if let Ok(target) = fs::read_link(item.path()) {
-                            make_symlink(&target, &inside(NEW_ROOT, &host))?;
+                            make_symlink(&target, &inside(base, &host))?;
                         }
                     } else if kind.is_dir() || kind.is_file() {
-                        let to = inside(NEW_ROOT, &host);
+                        let to = inside(base, &host);
                         create_mount_point(&to, kind.is_dir())?;
                         rustix::mount::mount_bind_recursive(item.path(), &to)
                             .map_err(mount_error("bind-mount", &host))?;
                     }
                 }
             }
-            Entry::Symlink { target, dst } => make_symlink(target, &inside(NEW_ROOT, dst))?,
+            Entry::Symlink { target, dst } => make_symlink(target, &inside(base, dst))?,
             Entry::File { dst, contents } => {
-                let to = inside(NEW_ROOT, dst);
+                let to = inside(base, dst);
                 if let Some(parent) = to.parent() {
                     create_dir(parent)?;
                 }
@@ -275,7 +320,7 @@ impl NewRoot {
                 })?;
             }
             Entry::Proc => {
-                let to = inside(NEW_ROOT, Path::new("/proc"));
+                let to = inside(base, Path::new("/proc"));
                 create_dir(&to)?;
                 rustix::mount::mount(
                     "proc",
@@ -287,7 +332,7 @@ impl NewRoot {
                 .map_err(mount_error("mount proc on", "/proc"))?;
             }
             Entry::MinimalDev => {
-                let dev = inside(NEW_ROOT, Path::new("/dev"));
+                let dev = inside(base, Path::new("/dev"));
                 create_dir(&dev)?;
                 for node in ["null", "zero", "full", "random", "urandom"] {
                     let to = dev.join(node);
@@ -307,6 +352,16 @@ impl NewRoot {
         }
         Ok(())
     }
+}
+
+/// Makes every mount of this namespace a slave of the host's: our mounts do not propagate back
+/// to the host.
+fn stop_propagation() -> Result<(), Error> {
+    rustix::mount::mount_change(
+        "/",
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .map_err(mount_error("make private", "/"))
 }
 
 /// `base` joined with the absolute `path`, without letting `..` climb out of `base`.

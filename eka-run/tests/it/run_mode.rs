@@ -141,6 +141,56 @@ fn exit_codes_and_signals_pass_through() {
     assert_eq!(stdout(&out), "status=143\n", "stderr: {}", stderr(&out));
 }
 
+/// Run mode covers a host's `/nix` where it is; a host without one has nothing to mount on, and
+/// gets a new root holding the host's entries and `/nix`. Such a host is made with bubblewrap (a
+/// root of `/usr`, `/etc`, `/dev`, `/proc` and the test's directory), where the same program runs
+/// as it does on this host.
+#[test]
+fn a_host_without_nix_gets_the_store_in_a_new_root() {
+    let bwrap = atom_tests::require_program("bwrap", "bubblewrap");
+    let sb = fixture();
+    let store = sb.path("nix/store");
+    let greet = format!("{STORE_PATH}/bin/greet");
+    let list = "ls -a /nix; ls /nix/store; test -w /nix/store && echo writable";
+    let here = output(
+        sb.eka_run()
+            .arg("--store")
+            .arg(&store)
+            .args(["--", "sh", "-c", list]),
+    );
+    assert!(here.status.success(), "stderr: {}", stderr(&here));
+    let expected = ".\n..\netc\nstore\nvar\n0123456789abcdfghijklmnpqrsvwxyz-x\nwritable\n";
+    assert_eq!(stdout(&here), expected);
+
+    let eka_run = atom_tests::sandbox::eka_run();
+    let dir = sb.path("");
+    let mut cmd = sb.command(&bwrap);
+    cmd.args(["--unshare-pid", "--ro-bind", "/usr", "/usr"]);
+    for link in ["bin", "lib", "lib64", "sbin"] {
+        if let Ok(target) = std::fs::read_link(Path::new("/").join(link)) {
+            cmd.arg("--symlink").arg(target).arg(format!("/{link}"));
+        }
+    }
+    cmd.args(["--ro-bind", "/etc", "/etc", "--dev", "/dev", "--proc", "/proc"])
+        .arg("--bind")
+        .args([&dir, &dir])
+        .arg("--ro-bind")
+        .args([eka_run, eka_run])
+        .args(["--", "sh", "-c"])
+        .arg(format!(
+            "test -e /nix && exit 3; \"$0\" --store \"$1\" -- sh -c '{list}' && \"$0\" --store \"$1\" -- {greet} x"
+        ))
+        .arg(eka_run)
+        .arg(&store);
+    let there = output(&mut cmd);
+    assert!(there.status.success(), "stderr: {}", stderr(&there));
+    let greeted = format!("greet:{greet}\n[x]\n");
+    let printed = stdout(&there);
+    let (listed, rest) = printed.split_at(expected.len());
+    assert_eq!(listed, expected);
+    assert!(rest.starts_with(&greeted), "{rest}");
+}
+
 #[test]
 fn nested_user_namespaces_work_inside() {
     let sb = fixture();

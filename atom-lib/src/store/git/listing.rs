@@ -37,9 +37,14 @@ pub(super) fn connect<'r, 'repo>(
     url: &str,
 ) -> Result<(Connection<'r, 'repo>, gix::protocol::Handshake), StoreError> {
     let err = |what: &str, e: Option<BoxError>| remote_error(url, what, e);
-    let mut connection = remote
-        .connect(gix::remote::Direction::Fetch)
-        .map_err(|e| err("could not connect", Some(boxed(e))))?;
+    let mut connection = match own_transport(repo, remote) {
+        Some(transport) => remote.to_connection_with_transport(
+            transport.map_err(|e| err("could not connect", Some(e)))?,
+        ),
+        None => remote
+            .connect(gix::remote::Direction::Fetch)
+            .map_err(|e| err("could not connect", Some(boxed(e))))?,
+    };
     let mut authenticate = connection.configured_credentials_for_current_url();
     let transport = connection.transport_mut();
     let location = transport.to_url().into_owned();
@@ -60,6 +65,46 @@ pub(super) fn connect<'r, 'repo>(
     )
     .map_err(|e| err("could not connect", Some(boxed(e))))?;
     Ok((connection, handshake))
+}
+
+/// The transport to `remote` when this crate opens it itself rather than the git library:
+/// a git daemon (`git://`: our own socket, see [`daemon`](super::daemon)), and ssh through a
+/// `core.sshCommand` whose program git recognises by name (see [`ssh`](super::ssh)). `None`
+/// leaves every other case to the library, which then sees the same URL and settings.
+fn own_transport(
+    repo: &gix::Repository,
+    remote: &gix::Remote<'_>,
+) -> Option<Result<Box<dyn Transport + Send>, BoxError>> {
+    let (url, version) = remote
+        .sanitized_url_and_version(gix::remote::Direction::Fetch)
+        .ok()?;
+    // As the library decides for its own transports (`GIT_TRACE_PACKET` sets it).
+    let trace = repo
+        .config_snapshot()
+        .boolean("gitoxide.tracePacket")
+        .unwrap_or(false);
+    match url.scheme {
+        gix::url::Scheme::Git if url.user().is_none() => {
+            let host = url.host()?.to_owned();
+            Some(super::daemon::connect(&host, url.port, url.path, version, trace).map_err(boxed))
+        }
+        gix::url::Scheme::Ssh => {
+            let mut options = repo.ssh_connect_options().ok()?;
+            if options.kind.is_some() || options.disallow_shell {
+                return None;
+            }
+            let command = options.command.as_ref()?.to_str()?;
+            options.kind = Some(super::ssh::kind_of_command(command)?);
+            Some(
+                gix::protocol::transport::client::blocking_io::ssh::connect(
+                    url, version, options, trace,
+                )
+                .map(|t| Box::new(t) as Box<dyn Transport + Send>)
+                .map_err(boxed),
+            )
+        }
+        _ => None,
+    }
 }
 
 /// The refs under `prefixes` of the remote at the other end of `transport`, after `handshake`:

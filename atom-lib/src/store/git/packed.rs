@@ -386,6 +386,206 @@ mod tests {
             .collect()
     }
 
+    /// A listing takes what a packed ref peels to from a `fully-peeled` `packed-refs`, as git
+    /// does, without reading the object; from the object otherwise, and for a loose ref whose
+    /// target is not the packed one. Shown with a record that lies about the peel.
+    #[test]
+    fn a_listing_peels_packed_refs_from_their_records() {
+        let (dir, store, commits) = repository(3);
+        let tag = store
+            .find_ref(&RefName::new("refs/tags/v1").unwrap())
+            .unwrap()
+            .unwrap();
+        let file = dir.path().join("packed-refs");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("# pack-refs with: peeled fully-peeled sorted"),
+            "{text}"
+        );
+        let lie = text.replace(&format!("^{}", commits[0]), &format!("^{}", commits[2]));
+        assert_ne!(lie, text);
+        let listed = |store: &GitStore| store.refs_with_prefix("refs/tags/").unwrap();
+        let reopen = || GitStore::open(dir.path()).unwrap();
+        // The record is what is read (git's own listing says the same).
+        std::fs::write(&file, &lie).unwrap();
+        let refs = listed(&reopen());
+        assert_eq!((refs[0].oid, refs[0].peeled), (tag, Some(commits[2])));
+        let git_says = git(dir.path(), &["ls-remote", ".", "refs/tags/v1^{}"], "");
+        assert!(git_says.starts_with(&commits[2].to_string()), "{git_says}");
+        // Without `fully-peeled`, the object is read.
+        std::fs::write(&file, lie.replace(" fully-peeled", "")).unwrap();
+        let refs = listed(&reopen());
+        assert_eq!((refs[0].oid, refs[0].peeled), (tag, Some(commits[0])));
+        // A loose ref over the packed one, naming another tag: its own object is read.
+        std::fs::write(&file, &lie).unwrap();
+        let other = super::tests::tag(dir.path(), commits[1], "v1");
+        git(
+            dir.path(),
+            &["update-ref", "refs/tags/v1", &other.to_string()],
+            "",
+        );
+        let refs = listed(&reopen());
+        assert_eq!((refs[0].oid, refs[0].peeled), (other, Some(commits[1])));
+        // Refs that are not tags peel to nothing, packed or loose.
+        let heads = reopen().refs_with_prefix("refs/").unwrap();
+        for r in heads
+            .iter()
+            .filter(|r| !r.name.as_str().starts_with("refs/tags/"))
+        {
+            assert_eq!(r.peeled, None, "{}", r.name.as_str());
+        }
+    }
+
+    /// Loose and packed refs are listed merged in name order, a loose ref standing for the
+    /// packed one of its name, exactly as `git for-each-ref` lists them; in a namespace
+    /// (`GIT_NAMESPACE`), its refs under their names within it.
+    #[test]
+    fn a_listing_merges_loose_and_packed_refs_as_git_lists_them() {
+        let (dir, store, commits) = repository(4);
+        let d = dir.path();
+        // Names whose order differs between a directory walk (`a` before `a-b`) and byte
+        // order (`a-b/` before `a/`).
+        for (name, c) in [("a/1", 0), ("a-b/1", 1), ("a.b/1", 2), ("a/2", 3)] {
+            git(
+                d,
+                &[
+                    "update-ref",
+                    &format!("refs/atoms/{name}"),
+                    &commits[c].to_string(),
+                ],
+                "",
+            );
+        }
+        git(d, &["pack-refs", "--all"], "");
+        // Loose: one over a packed ref with another target, one of the same target, new ones
+        // sorting before, between and after the packed ones.
+        for (name, c) in [
+            ("a/1", 2),
+            ("a/2", 3),
+            ("a-a/1", 0),
+            ("a0/1", 1),
+            ("a/15", 1),
+            ("z/1", 0),
+        ] {
+            git(
+                d,
+                &[
+                    "update-ref",
+                    &format!("refs/atoms/{name}"),
+                    &commits[c].to_string(),
+                ],
+                "",
+            );
+        }
+        let ours = |store: &GitStore| -> String {
+            store
+                .refs_with_prefix("refs/atoms/")
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}\n", r.oid, r.name))
+                .collect()
+        };
+        let gits = git(
+            d,
+            &[
+                "for-each-ref",
+                "--format=%(objectname) %(refname)",
+                "refs/atoms/",
+            ],
+            "",
+        );
+        assert_eq!(gits.lines().count(), 8, "{gits}");
+        assert_eq!(ours(&store), gits);
+        assert_eq!(ours(&GitStore::open(d).unwrap()), gits);
+
+        // The same refs in a namespace, packed and loose, beside others outside it.
+        let (ns_dir, _, ns_commits) = repository(2);
+        let n = ns_dir.path();
+        for (name, c) in [
+            ("refs/namespaces/x/refs/atoms/p/1", 0),
+            ("refs/atoms/q/1", 1),
+        ] {
+            git(n, &["update-ref", name, &ns_commits[c].to_string()], "");
+        }
+        git(n, &["pack-refs", "--all"], "");
+        git(
+            n,
+            &[
+                "update-ref",
+                "refs/namespaces/x/refs/atoms/p/2",
+                &ns_commits[1].to_string(),
+            ],
+            "",
+        );
+        let store = {
+            let mut repo = gix::open(n).unwrap();
+            repo.refs.namespace = Some(gix::refs::namespace::expand("x").unwrap());
+            GitStore::new(repo)
+        };
+        let names: Vec<String> = store
+            .refs_with_prefix("refs/atoms/")
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.oid, r.name))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                format!("{} refs/atoms/p/1", ns_commits[0]),
+                format!("{} refs/atoms/p/2", ns_commits[1]),
+            ]
+        );
+    }
+
+    /// A malformed record among those listed is an error naming the file, not a shorter list.
+    #[test]
+    fn a_malformed_packed_record_fails_the_listing() {
+        let (dir, _, commits) = repository(3);
+        let d = dir.path();
+        for (i, commit) in commits.iter().enumerate() {
+            git(
+                d,
+                &[
+                    "update-ref",
+                    &format!("refs/atoms/p{i}/1.0.0"),
+                    &commit.to_string(),
+                ],
+                "",
+            );
+        }
+        git(d, &["pack-refs", "--all"], "");
+        let file = d.join("packed-refs");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let bad = text.replace(
+            &format!("{} refs/atoms/p1/", commits[1]),
+            &format!("{}refs/atoms/p1/", &commits[1].to_string()[..39]),
+        );
+        assert_ne!(bad, text);
+        std::fs::write(&file, bad).unwrap();
+        let err = GitStore::open(d)
+            .unwrap()
+            .refs_with_prefix("refs/atoms/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("refs/atoms/*") && err.contains("could not be listed"),
+            "{err}"
+        );
+        let source = format!(
+            "{:?}",
+            std::error::Error::source(
+                &GitStore::open(d)
+                    .unwrap()
+                    .refs_with_prefix("refs/atoms/")
+                    .unwrap_err()
+            )
+        );
+        assert!(
+            source.contains("packed-refs") && source.contains("malformed"),
+            "{source}"
+        );
+    }
+
     #[test]
     fn many_creations_are_one_packed_refs_rewrite_git_reads() {
         let (dir, store, commits) = repository(PACKED_CREATIONS + 1);

@@ -855,31 +855,78 @@ const STAGE_PREFIX: &str = "refs/worktree/atom-push/";
 /// hooks (a `commondir` file, as a linked worktree's), whose per-worktree refs
 /// (`refs/worktree/`) no one else sees: where the refs a push creates are staged, so that one
 /// wildcard refspec names them all. It lives in a temporary directory outside the repository
-/// and goes with the push: a killed push leaves nothing in the repository.
+/// and goes with the push: a killed push leaves nothing in the repository. A push killed
+/// outright (`SIGKILL`, or Ctrl-C: nothing runs destructors then) leaves its stage behind; it
+/// holds a lock on the stage directory itself while it lives, which the kernel releases when
+/// the process ends however it ends, and the next stage made in the same directory removes
+/// every stage whose lock it can take ([`sweep_stages`]).
 struct Stage {
     dir: tempfile::TempDir,
+    /// The directory, open and locked for the stage's life.
+    _lock: std::fs::File,
+}
+
+/// The name prefix of a stage's temporary directory.
+const STAGE_DIR_PREFIX: &str = "atom-push-";
+/// How many times a stage is made afresh when a sweep removed it before it was locked.
+const STAGE_ATTEMPTS: usize = 8;
+
+/// Removes the stages in `parent` left by pushes that are gone: directories named
+/// `atom-push-*`, owned by this user, that this process can lock. A stage is locked from just
+/// after it is made until its push ends, and its maker checks, once it holds the lock, that
+/// the directory is still there (and makes another if not): so whatever moment a push was
+/// killed at, even as it made its stage, the next sweep removes what it left, and a sweep
+/// never removes a live stage. Failures are ignored: this is housekeeping.
+fn sweep_stages(parent: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(STAGE_DIR_PREFIX.as_bytes())
+        {
+            continue;
+        }
+        let dir = entry.path();
+        // Not followed: a link named like a stage is not one.
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() && m.uid() == me => {}
+            _ => continue,
+        }
+        let Ok(lock) = lock_dir(&dir, rustix::fs::FlockOperation::NonBlockingLockExclusive) else {
+            continue;
+        };
+        tracing::debug!("removing {}, left by a push that is gone", dir.display());
+        let _ = std::fs::remove_dir_all(&dir);
+        drop(lock);
+    }
+}
+
+/// `dir`, opened without following a link and locked with `operation`.
+fn lock_dir(
+    dir: &std::path::Path,
+    operation: rustix::fs::FlockOperation,
+) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NOFOLLOW).bits() as i32)
+        .open(dir)?;
+    rustix::fs::flock(&file, operation)?;
+    Ok(file)
 }
 
 impl Stage {
     fn new(store: &GitStore) -> Result<Self, StoreError> {
         let scratch = |source| StoreError::Scratch { source };
-        // A stage is a file and a directory per ref, written once and removed: in memory when
-        // the system has a directory there (the user's runtime directory, `/dev/shm`), else in
-        // the temporary directory.
-        let in_memory = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(std::path::PathBuf::from)
-            .into_iter()
-            .chain([std::path::PathBuf::from("/dev/shm")])
-            .filter(|d| d.is_absolute() && d.is_dir());
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("atom-push-");
-        let dir = match in_memory
-            .into_iter()
-            .find_map(|d| builder.tempdir_in(d).ok())
-        {
-            Some(dir) => dir,
-            None => builder.tempdir().map_err(scratch)?,
-        };
+        let (dir, lock) = Self::make()?;
+        if let Some(parent) = dir.path().parent() {
+            sweep_stages(parent);
+        }
         let common = std::path::absolute(store.repo.common_dir()).map_err(scratch)?;
         let head = std::fs::read(store.git_dir().join("HEAD")).map_err(scratch)?;
         let mut commondir = common.into_os_string().into_encoded_bytes();
@@ -897,7 +944,61 @@ impl Stage {
         gitdir.push(b'\n');
         std::fs::write(dir.path().join("gitdir"), gitdir).map_err(scratch)?;
         std::fs::create_dir(dir.path().join("refs")).map_err(scratch)?;
-        Ok(Stage { dir })
+        Ok(Stage { dir, _lock: lock })
+    }
+
+    /// A new stage directory, locked: in memory when the system has a directory there (the
+    /// user's runtime directory, `/dev/shm`; a stage is a file and a directory per ref, written
+    /// once and removed), else in the temporary directory. A directory is unlocked for a moment
+    /// after it is made, and a sweep running then removes it: the lock is taken, waiting for
+    /// such a sweep to end, and the directory made afresh if it is gone.
+    fn make() -> Result<(tempfile::TempDir, std::fs::File), StoreError> {
+        let in_memory: Vec<std::path::PathBuf> = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain([std::path::PathBuf::from("/dev/shm")])
+            .filter(|d| d.is_absolute() && d.is_dir())
+            .collect();
+        Self::make_in(&in_memory)
+    }
+
+    /// [`Stage::make`] in the first of `in_memory` where a directory can be made.
+    fn make_in(
+        in_memory: &[std::path::PathBuf],
+    ) -> Result<(tempfile::TempDir, std::fs::File), StoreError> {
+        use std::os::unix::fs::MetadataExt as _;
+        let scratch = |source| StoreError::Scratch { source };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(STAGE_DIR_PREFIX);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let dir = match in_memory.iter().find_map(|d| builder.tempdir_in(d).ok()) {
+                Some(dir) => dir,
+                None => builder.tempdir().map_err(scratch)?,
+            };
+            let lock = match lock_dir(dir.path(), rustix::fs::FlockOperation::LockExclusive) {
+                Ok(lock) => Some(lock),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(scratch(e)),
+            };
+            if let Some(lock) = lock {
+                let held = lock.metadata().map_err(scratch)?;
+                let still_there = std::fs::symlink_metadata(dir.path())
+                    .is_ok_and(|now| now.dev() == held.dev() && now.ino() == held.ino());
+                if still_there {
+                    return Ok((dir, lock));
+                }
+            }
+            if attempt == STAGE_ATTEMPTS {
+                return Err(scratch(std::io::Error::other(format!(
+                    "{} was removed as it was made, {STAGE_ATTEMPTS} times",
+                    dir.path().display()
+                ))));
+            }
+            // Removed by a sweep before it was locked: it is not ours to remove again.
+            let _ = dir.keep();
+        }
     }
 
     /// Stages each of `creates` under [`STAGE_PREFIX`]: a loose ref file each, written here
@@ -921,5 +1022,95 @@ impl Stage {
             std::fs::write(&path, format!("{}\n", update.new)).map_err(scratch)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage_dirs(parent: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(parent)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_sweep_removes_unlocked_stages_and_keeps_live_ones() {
+        let parent = tempfile::tempdir().unwrap();
+        let p = parent.path();
+        // Left by a push killed as it made its stage (nothing in it yet), and by one killed
+        // later (refs staged): both unlocked.
+        std::fs::create_dir(p.join("atom-push-made")).unwrap();
+        std::fs::create_dir_all(p.join("atom-push-staged/refs/worktree")).unwrap();
+        std::fs::write(p.join("atom-push-staged/HEAD"), "ref: refs/heads/main\n").unwrap();
+        // A live stage, a directory that is not a stage, and a link named like one.
+        std::fs::create_dir(p.join("atom-push-live")).unwrap();
+        let live = lock_dir(
+            &p.join("atom-push-live"),
+            rustix::fs::FlockOperation::LockExclusive,
+        )
+        .unwrap();
+        std::fs::create_dir(p.join("other")).unwrap();
+        std::os::unix::fs::symlink(p.join("other"), p.join("atom-push-link")).unwrap();
+
+        sweep_stages(p);
+        assert_eq!(
+            stage_dirs(p),
+            ["atom-push-link", "atom-push-live", "other"],
+            "only the unlocked stages go"
+        );
+        drop(live);
+        // A process another test forks in this moment holds a copy of the lock until it
+        // execs (the descriptor is close-on-exec, not absent from the fork): sweep until
+        // that copy is gone, as a later push would.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            sweep_stages(p);
+            if !p.join("atom-push-live").exists() || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(stage_dirs(p), ["atom-push-link", "other"]);
+    }
+
+    #[test]
+    fn a_stage_survives_sweeps_running_as_it_is_made() {
+        let runtime = tempfile::tempdir().unwrap();
+        let p = runtime.path().to_path_buf();
+        // Sweeps in a loop while stages are made in the same directory (some of them remove a
+        // stage between its making and its locking): every stage is there and locked when it
+        // is handed over.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sweeper = {
+            let (p, stop) = (p.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sweep_stages(&p);
+                }
+            })
+        };
+        for _ in 0..3000 {
+            let (dir, lock) = Stage::make_in(std::slice::from_ref(&p)).unwrap();
+            assert!(dir.path().is_dir());
+            assert!(
+                lock_dir(
+                    dir.path(),
+                    rustix::fs::FlockOperation::NonBlockingLockExclusive
+                )
+                .is_err(),
+                "{} is handed over locked",
+                dir.path().display()
+            );
+            drop((dir, lock));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sweeper.join().unwrap();
+        assert_eq!(stage_dirs(&p), Vec::<String>::new());
     }
 }
