@@ -116,7 +116,9 @@ impl Remote {
             },
         )?;
         self.record_root().map_err(transfer)?;
-        self.fetch_signatures(&wanted).map_err(transfer)?;
+        // The policy read before admission: recording the root changed the configuration,
+        // and reading it again would cost another `git config` process.
+        self.fetch_signatures(&policy, &wanted).map_err(transfer)?;
         if let Some(hint) = self.after_fetch.take() {
             self.say(1, &hint);
         }

@@ -6,21 +6,20 @@
 //! every revocation), which `verify --signed` checks again later.
 
 use atom_lib::refs::Refspec;
-use atom_lib::sign::{revoked_dir, sig_dir};
+use atom_lib::sign::{revoked_dir, sig_dir, Policy};
 use atom_lib::{AtomRef, Oid, StoreError};
 
 use crate::remote::Remote;
 
 impl Remote {
     /// Fetches the signature refs of `atoms` and the revocations into the local repository,
-    /// under the same names, when `atom.requireSignature` is true.
-    pub(crate) fn fetch_signatures(&self, atoms: &[(AtomRef, Oid)]) -> Result<(), StoreError> {
-        let required = self
-            .store
-            .config()?
-            .bool("atom.requiresignature")
-            .unwrap_or(false);
-        if !required || atoms.is_empty() {
+    /// under the same names, when `policy` requires signatures (`atom.requireSignature`).
+    pub(crate) fn fetch_signatures(
+        &self,
+        policy: &Policy,
+        atoms: &[(AtomRef, Oid)],
+    ) -> Result<(), StoreError> {
+        if !policy.required() || atoms.is_empty() {
             return Ok(());
         }
         let mut specs: Vec<Refspec> = atoms
