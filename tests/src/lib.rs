@@ -63,6 +63,15 @@ fn build_binaries() -> PathBuf {
             .arg(root.join("Cargo.toml"))
             .arg("--target-dir")
             .arg(target_dir);
+            // Not the variables cargo sets for the crate under test: a build script that
+            // reruns when one changes (rustls-ffi's, on `CARGO_PKG_VERSION`) would otherwise
+            // rebuild itself and everything above it (curl, gix: 100 s here) in every test
+            // process, and again at the next plain `cargo build`.
+            for (name, _) in std::env::vars_os() {
+                if is_crate_variable(&name) {
+                    cmd.env_remove(name);
+                }
+            }
             match profile.as_str() {
                 "debug" => {}
                 "release" => {
@@ -93,6 +102,27 @@ fn build_binaries() -> PathBuf {
         );
     }
     dir
+}
+
+/// Whether `name` is one of the variables cargo sets for a crate it builds or runs (its
+/// package, manifest, binaries and scratch directory), none of which a build of other crates
+/// should see.
+fn is_crate_variable(name: &std::ffi::OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    [
+        &b"CARGO_PKG_"[..],
+        b"CARGO_BIN_",
+        b"CARGO_CRATE_",
+        b"CARGO_MANIFEST_",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+        || [
+            &b"CARGO_PRIMARY_PACKAGE"[..],
+            b"CARGO_TARGET_TMPDIR",
+            b"OUT_DIR",
+        ]
+        .contains(&name)
 }
 
 /// A binary older than a source file it is built from, described; `None` if all are fresh.
