@@ -15,11 +15,19 @@ use crate::{GitStore, StoreError};
 /// Why a local atom could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// No `atom.toml` in the directory or any parent up to the repository's root.
-    #[error("no `atom.toml` in {} or any directory above it up to the repository's root", .start.display())]
+    /// No `atom.toml` in the directory or any parent (up to the repository's root, when in
+    /// one).
+    #[error(
+        "no `atom.toml` in `{}` or any directory above it{}: run this in an atom's directory \
+         (one with an `atom.toml`), or name one",
+        .start.display(),
+        .top.as_ref().map(|t| format!(" up to the repository's root `{}`", t.display())).unwrap_or_default()
+    )]
     NotInAtom {
         /// Where the search started.
         start: PathBuf,
+        /// Where it stopped: the repository's working tree, when in one.
+        top: Option<PathBuf>,
     },
     /// The given directory has no `atom.toml`.
     #[error("{} is not an atom: it has no `atom.toml`", .dir.display())]
@@ -196,6 +204,7 @@ impl LocalAtom {
             if top.is_some_and(|t| dir == t) || !dir.pop() {
                 return Err(Error::NotInAtom {
                     start: start.to_owned(),
+                    top: top.map(Path::to_owned),
                 });
             }
         }

@@ -1185,3 +1185,48 @@ fn the_same_label_and_version_in_two_repositories_is_no_cycle() {
     assert_ne!(wrapper.id, wrapped.id, "two atoms");
     g.resolve(&["--locked"]).success();
 }
+
+/// Outside every atom, the commands that work on one say where they looked (up to the
+/// repository's root, or every parent outside a repository) and how to name an atom; nothing
+/// is written.
+#[test]
+fn outside_an_atom_the_error_says_where_it_looked() {
+    let env = TestEnv::new();
+    let repo = env.init("repo");
+    env.atom(&repo, "lib", "lib", "1.0.0");
+    env.write(&repo, "docs/readme.txt", "x\n");
+    env.commit_all(&repo, "lib");
+    let docs = repo.join("docs").canonicalize().unwrap();
+    let top = repo.canonicalize().unwrap();
+    let in_repo = format!(
+        "error: no `atom.toml` in `{}` or any directory above it up to the repository's root \
+         `{}`: run this in an atom's directory (one with an `atom.toml`), or name one\n",
+        docs.display(),
+        top.display()
+    );
+    for args in [
+        &["atom", "add", "lib@^1"][..],
+        &["atom", "resolve"],
+        &["atom", "remove", "lib"],
+        &["atom", "tree"],
+    ] {
+        let run = env.git(&docs, args).code(1);
+        assert_eq!(run.stderr, in_repo, "{args:?}");
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+    assert_eq!(env.git_ok(&repo, &["status", "--porcelain"]), "");
+
+    let plain = env.path("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let plain = plain.canonicalize().unwrap();
+    let run = env.git(&plain, ["atom", "add", "lib@^1"]).code(1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: no `atom.toml` in `{}` or any directory above it: run this in an atom's \
+             directory (one with an `atom.toml`), or name one\n",
+            plain.display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(&plain).unwrap().count(), 0);
+}
